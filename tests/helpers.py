@@ -1,0 +1,14 @@
+"""Small helpers shared by tests (importable, unlike conftest)."""
+import numpy as np
+
+import tinygan
+
+
+def t64(array, requires_grad=True):
+    """A float64 tensor on the active backend, for gradient checks."""
+    data = tinygan.backend.xp().asarray(np.asarray(array, dtype=np.float64))
+    return tinygan.Tensor(data, requires_grad=requires_grad, dtype=np.float64)
+
+
+def to_np(x):
+    return tinygan.backend.to_numpy(x.data if isinstance(x, tinygan.Tensor) else x)

@@ -1,0 +1,593 @@
+"""The differentiable operations, one small Function each.
+
+Read any class top to bottom: ``forward`` computes y from raw arrays, ``backward`` turns
+dL/dy (``gy``, a Tensor) into dL/dx for each input *using Tensor ops*, so the backward pass
+is itself differentiable (second derivatives for free). ``xp`` is NumPy or CuPy, whichever
+holds the data: nothing here needs to know which.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from tinygan import backend
+from tinygan.tensor import Function, Tensor, _as_tensor
+
+xp_of = backend.get_array_module
+
+
+def _same_dtype_const(like: Any, value: Any) -> Tensor:
+    """A constant (non-differentiable) Tensor from a raw array, in ``like``'s dtype."""
+    return Tensor(xp_of(like).asarray(value, dtype=like.dtype))
+
+
+# =======================================================================================
+# Shapes: broadcasting, reductions back to a shape, reshape, transpose, indexing
+# =======================================================================================
+class BroadcastTo(Function):
+    def __init__(self, shape): self.shape = tuple(shape)
+    def forward(self, x): return xp_of(x).broadcast_to(x, self.shape)
+    def backward(self, gy): return sum_to(gy, self.inputs[0].shape)
+
+
+class SumTo(Function):
+    """Sum over the axes that broadcasting added or stretched, so a gradient gets back the
+    shape of the input it belongs to (e.g. a bias of shape (1, C) used on (N, C))."""
+    def __init__(self, shape): self.shape = tuple(shape)
+
+    def forward(self, x):
+        lead = x.ndim - len(self.shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, s in enumerate(self.shape) if s == 1 and x.shape[i + lead] != 1)
+        y = x.sum(axis=axes, keepdims=True) if axes else x
+        return y.reshape(self.shape) if lead else y
+
+    def backward(self, gy): return broadcast_to(gy, self.inputs[0].shape)
+
+
+def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
+    return x if x.shape == tuple(shape) else BroadcastTo(shape)(x)
+
+
+def sum_to(x: Tensor, shape: Sequence[int]) -> Tensor:
+    return x if x.shape == tuple(shape) else SumTo(shape)(x)
+
+
+class Reshape(Function):
+    def __init__(self, shape): self.shape = tuple(shape)
+
+    def forward(self, x):
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ValueError(f"reshape/view: cannot reshape a tensor of shape {x.shape} "
+                             f"({x.size} elements) into {self.shape}") from None
+
+    def backward(self, gy): return reshape(gy, self.inputs[0].shape)
+
+
+def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
+    return x if x.shape == tuple(shape) else Reshape(shape)(x)
+
+
+class Transpose(Function):
+    def __init__(self, axes): self.axes = None if axes is None else tuple(axes)
+    def forward(self, x): return x.transpose(self.axes)  # a view: nothing is copied
+
+    def backward(self, gy):
+        if self.axes is None:
+            return transpose(gy, None)
+        return transpose(gy, tuple(np.argsort(self.axes)))  # the inverse permutation
+
+
+def transpose(x: Tensor, axes: Sequence[int] | None = None) -> Tensor:
+    return Transpose(axes)(x)
+
+
+class GetItem(Function):
+    def __init__(self, index): self.index = index
+    def forward(self, x): return x[self.index]
+    def backward(self, gy): return GetItemGrad(self.index, self.inputs[0].shape)(gy)
+
+
+class GetItemGrad(Function):
+    """Scatter a gradient back into a zero array of the input's shape (repeated indices
+    add up). Its own gradient is just indexing again."""
+    def __init__(self, index, shape): self.index, self.shape = index, shape
+
+    def forward(self, gy):
+        gx = xp_of(gy).zeros(self.shape, dtype=gy.dtype)
+        backend.scatter_add(gx, self.index, gy)
+        return gx
+
+    def backward(self, ggx): return getitem(ggx, self.index)
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    if isinstance(index, Tensor):
+        index = index.data
+    if isinstance(index, tuple):
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return GetItem(index)(x)
+
+
+class Concatenate(Function):
+    def __init__(self, axis): self.axis = axis
+    def forward(self, *xs): return xp_of(xs[0]).concatenate(xs, axis=self.axis)
+
+    def backward(self, gy):
+        grads, start = [], 0
+        for x in self.inputs:
+            index = [slice(None)] * gy.ndim
+            index[self.axis] = slice(start, start + x.shape[self.axis])
+            grads.append(getitem(gy, tuple(index)))
+            start += x.shape[self.axis]
+        return tuple(grads)
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    axis = axis if dim is None else dim
+    tensors = [_as_tensor(t, like=tensors) for t in tensors]
+    ndim = tensors[0].ndim
+    for t in tensors[1:]:
+        rest = [s for i, s in enumerate(t.shape) if i != axis % ndim]
+        first = [s for i, s in enumerate(tensors[0].shape) if i != axis % ndim]
+        if t.ndim != ndim or rest != first:
+            raise ValueError(f"concatenate: shapes {[x.shape for x in tensors]} differ "
+                             f"outside axis {axis}")
+    return Concatenate(axis % ndim)(*tensors)
+
+
+cat = concatenate
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    return concatenate([t.unsqueeze(axis) for t in tensors], axis)
+
+
+# =======================================================================================
+# Arithmetic (with broadcasting: each gradient is summed back to its input's shape)
+# =======================================================================================
+class Add(Function):
+    def forward(self, a, b): return a + b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return sum_to(gy, a.shape), sum_to(gy, b.shape)
+
+
+class Sub(Function):
+    def forward(self, a, b): return a - b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return sum_to(gy, a.shape), sum_to(-gy, b.shape)
+
+
+class Mul(Function):
+    def forward(self, a, b): return a * b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        return sum_to(gy * b, a.shape), sum_to(gy * a, b.shape)
+
+
+class Div(Function):
+    def forward(self, a, b): return a / b
+
+    def backward(self, gy):  # d(a/b)/da = 1/b ; d(a/b)/db = -a/b^2
+        a, b = self.inputs
+        ga = gy / b
+        return sum_to(ga, a.shape), sum_to(-ga * a / b, b.shape)
+
+
+class Neg(Function):
+    def forward(self, x): return -x
+    def backward(self, gy): return -gy
+
+
+class Pow(Function):
+    """x ** c for a constant exponent c: d/dx = c x^(c-1)."""
+    def __init__(self, c): self.c = c
+    def forward(self, x): return x ** x.dtype.type(self.c) if x.dtype.kind == "f" else x ** self.c
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        return gy * (self.c * x ** (self.c - 1))
+
+
+def _binary(op: type, a: Any, b: Any) -> Tensor:
+    return op()(_as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b)))
+
+
+def add(a: Any, b: Any) -> Tensor: return _binary(Add, a, b)
+def sub(a: Any, b: Any) -> Tensor: return _binary(Sub, a, b)
+def mul(a: Any, b: Any) -> Tensor: return _binary(Mul, a, b)
+def div(a: Any, b: Any) -> Tensor: return _binary(Div, a, b)
+def neg(x: Tensor) -> Tensor: return Neg()(x)
+
+
+def pow(x: Tensor, c: Any) -> Tensor:
+    if isinstance(c, Tensor):  # x ** t = exp(t log x), differentiable in both
+        return exp(c * log(x))
+    return Pow(float(c) if not isinstance(c, (int, float)) else c)(x)
+
+
+# =======================================================================================
+# Matrix products
+# =======================================================================================
+class MatMul(Function):
+    """y = a @ b. For a loss L: dL/da = gy @ b^T and dL/db = a^T @ gy (batch dims broadcast)."""
+    def forward(self, a, b): return a @ b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        ga = matmul(gy, b.transpose(-1, -2))
+        gb = matmul(a.transpose(-1, -2), gy)
+        return sum_to(ga, a.shape), sum_to(gb, b.shape)
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least one dimension, got shapes "
+                         f"{a.shape} and {b.shape}")
+    if a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]):
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not line up "
+                         f"({a.shape[-1]} != {b.shape[-2] if b.ndim > 1 else b.shape[0]})")
+    if a.ndim == 1:  # (k,) @ (k, n): treat the vector as a (1, k) row
+        return reshape(matmul(reshape(a, (1, -1)), b), b.shape[:-2] + b.shape[-1:])
+    if b.ndim == 1:  # (m, k) @ (k,): treat the vector as a (k, 1) column
+        return reshape(matmul(a, reshape(b, (-1, 1))), a.shape[:-1])
+    return MatMul()(a, b)
+
+
+class Linear(Function):
+    """y = x W^T + b, the affine map of nn.Linear, in one node.
+
+    x: (N, in), W: (out, in), b: (out,) -> y: (N, out)
+    dL/dx = gy W,   dL/dW = gy^T x,   dL/db = sum over the batch of gy.
+    x W^T uses W's transposed *view*: BLAS reads it in place, nothing is copied.
+    """
+    def forward(self, x, W, b=None):
+        y = x @ W.T
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, gy):
+        x, W = self.inputs[0], self.inputs[1]
+        gx = matmul(gy, W)
+        gW = matmul(gy.reshape(-1, gy.shape[-1]).T, x.reshape(-1, x.shape[-1]))
+        if len(self.inputs) == 2:
+            return gx, gW
+        return gx, gW, sum_to(gy, self.inputs[2].shape)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x: (..., in_features), weight: (out_features, in_features), bias: (out_features,)."""
+    if x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, but the "
+                         f"weight of shape {weight.shape} expects {weight.shape[1]}")
+    return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)
+
+
+# =======================================================================================
+# Elementwise functions
+# =======================================================================================
+class Exp(Function):
+    def forward(self, x): return xp_of(x).exp(x)
+    def backward(self, gy): return gy * self.output          # (e^x)' = e^x
+
+
+class Log(Function):
+    def forward(self, x): return xp_of(x).log(x)
+    def backward(self, gy): return gy / self.inputs[0]       # (log x)' = 1/x
+
+
+class Sqrt(Function):
+    def forward(self, x): return xp_of(x).sqrt(x)
+    def backward(self, gy): return gy / (2 * self.output)    # (sqrt x)' = 1 / (2 sqrt x)
+
+
+class Abs(Function):
+    def forward(self, x): return xp_of(x).abs(x)
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * _same_dtype_const(x, xp_of(x).sign(x))
+
+
+class Sigmoid(Function):
+    """sigma(x) = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows."""
+    def forward(self, x):
+        return (xp_of(x).tanh(x * x.dtype.type(0.5)) + 1) * x.dtype.type(0.5)
+
+    def backward(self, gy):
+        y = self.output
+        return gy * y * (1 - y)                              # sigma' = sigma (1 - sigma)
+
+
+class Tanh(Function):
+    def forward(self, x): return xp_of(x).tanh(x)
+    def backward(self, gy):
+        y = self.output
+        return gy * (1 - y * y)                              # tanh' = 1 - tanh^2
+
+
+class ReLU(Function):
+    def forward(self, x): return xp_of(x).maximum(x, 0)
+    def backward(self, gy):                                  # 1 where x > 0, else 0
+        x = self.inputs[0].data
+        return gy * _same_dtype_const(x, x > 0)
+
+
+class LeakyReLU(Function):
+    """x for x > 0, slope * x otherwise: a small gradient keeps 'dead' units alive."""
+    def __init__(self, slope): self.slope = slope
+
+    def forward(self, x):
+        return xp_of(x).where(x > 0, x, x * x.dtype.type(self.slope))
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * _same_dtype_const(x, xp_of(x).where(x > 0, 1.0, self.slope))
+
+
+class Softplus(Function):
+    """log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): finite for any x."""
+    def forward(self, x):
+        xp = xp_of(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, gy): return gy * sigmoid(self.inputs[0])   # softplus' = sigmoid
+
+
+class Clip(Function):
+    def __init__(self, low, high): self.low, self.high = low, high
+    def forward(self, x): return xp_of(x).clip(x, self.low, self.high)
+
+    def backward(self, gy):  # 1 inside the interval, 0 where the value was clipped
+        x = self.inputs[0].data
+        inside = xp_of(x).ones(x.shape, dtype=bool)
+        if self.low is not None:
+            inside &= x >= self.low
+        if self.high is not None:
+            inside &= x <= self.high
+        return gy * _same_dtype_const(x, inside)
+
+
+def exp(x: Tensor) -> Tensor: return Exp()(x)
+def log(x: Tensor) -> Tensor: return Log()(x)
+def sqrt(x: Tensor) -> Tensor: return Sqrt()(x)
+def abs(x: Tensor) -> Tensor: return Abs()(x)  # noqa: A001 - mirrors torch.abs
+def sigmoid(x: Tensor) -> Tensor: return Sigmoid()(x)
+def tanh(x: Tensor) -> Tensor: return Tanh()(x)
+def relu(x: Tensor) -> Tensor: return ReLU()(x)
+def softplus(x: Tensor) -> Tensor: return Softplus()(x)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return LeakyReLU(negative_slope)(x)
+
+
+def log_sigmoid(x: Tensor) -> Tensor:
+    """log sigma(x) = -softplus(-x), stable for large |x|."""
+    return -softplus(-x)
+
+
+def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    if min is None and max is None:
+        raise ValueError("clip: give min, max or both")
+    return Clip(min, max)(x)
+
+
+clamp = clip
+
+
+# =======================================================================================
+# Reductions
+# =======================================================================================
+def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axis = (axis,) if isinstance(axis, int) else tuple(axis)
+    return tuple(a % ndim for a in axis)
+
+
+def _keepdims_shape(shape: tuple, axes: tuple) -> tuple:
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+class Sum(Function):
+    def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims
+    def forward(self, x): return x.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):  # every input element contributed once: copy gy back out
+        x = self.inputs[0]
+        kept = _keepdims_shape(x.shape, _axes(self.axis, x.ndim))
+        return broadcast_to(reshape(gy, kept), x.shape)
+
+
+class Max(Function):
+    """The gradient goes to the maximal element(s); ties share it equally (like torch.amax)."""
+    def __init__(self, axis, keepdims, sign): self.axis, self.keepdims, self.sign = axis, keepdims, sign
+
+    def forward(self, x):
+        return (x * self.sign).max(axis=self.axis, keepdims=self.keepdims) * self.sign
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        kept = _keepdims_shape(x.shape, _axes(self.axis, x.ndim))
+        winners = x.data == self.output.data.reshape(kept)
+        share = winners / winners.sum(axis=self.axis, keepdims=True)
+        return broadcast_to(reshape(gy, kept), x.shape) * _same_dtype_const(x.data, share)
+
+
+def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return Sum(axis, keepdims)(x)
+
+
+def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
+    return sum(x, axis, keepdims) * (1.0 / count)
+
+
+def var(x: Tensor, axis: Any = None, keepdims: bool = False, unbiased: bool = True) -> Tensor:
+    """Mean squared deviation; divides by n - 1 when ``unbiased`` (torch's default)."""
+    count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
+    centred = x - mean(x, axis, keepdims=True)
+    divisor = count - 1 if unbiased else count
+    return sum(centred * centred, axis, keepdims) * (1.0 / builtin_max(divisor, 1))
+
+
+def max(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return Max(axis, keepdims, 1)(x)
+
+
+def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return Max(axis, keepdims, -1)(x)
+
+
+import builtins as _builtins  # noqa: E402  (max/min/sum above shadow the builtins)
+
+builtin_max = _builtins.max
+
+
+# =======================================================================================
+# Type and device moves
+# =======================================================================================
+class Cast(Function):
+    def __init__(self, dtype): self.dtype = np.dtype(dtype)
+    def forward(self, x): return x.astype(self.dtype)
+    def backward(self, gy): return cast(gy, self.inputs[0].dtype)
+
+
+class ToDevice(Function):
+    def __init__(self, device): self.device = device
+    def forward(self, x): return backend.to_device(x, self.device)
+    def backward(self, gy): return to_device(gy, self.inputs[0].device)
+
+
+def cast(x: Tensor, dtype: Any) -> Tensor:
+    return x if x.dtype == np.dtype(dtype) else Cast(dtype)(x)
+
+
+def to_device(x: Tensor, device: str) -> Tensor:
+    return x if x.device == backend.normalize_device(device) else ToDevice(device)(x)
+
+
+# =======================================================================================
+# Losses (``reduction`` is "mean", "sum" or "none", as in PyTorch)
+# =======================================================================================
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_same_shape(op: str, x: Tensor, target: Tensor) -> None:
+    if x.shape != target.shape:
+        raise ValueError(f"{op}: input shape {x.shape} and target shape {target.shape} differ")
+
+
+class BinaryCrossEntropy(Function):
+    """-[t log p + (1 - t) log(1 - p)] per element, each log clamped at -100 (as PyTorch),
+    so p = 0 or 1 gives a large finite loss instead of inf.
+
+    d/dp = (p - t) / (p (1 - p)), with the denominator kept >= 1e-12 (PyTorch's epsilon).
+    """
+    def forward(self, p, t):
+        xp = xp_of(p)
+        log_p = xp.maximum(xp.log(p), -100)
+        log_1mp = xp.maximum(xp.log1p(-p), -100)
+        return -(t * log_p + (1 - t) * log_1mp)
+
+    def backward(self, gy):
+        p, t = self.inputs
+        g_p = gy * (p - t) / clip(p * (1 - p), 1e-12, None)
+        g_t = gy * (clip(log(1 - p), -100, None) - clip(log(p), -100, None)) \
+            if t.requires_grad else None
+        return g_p, g_t
+
+
+def binary_cross_entropy(p: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """BCE on probabilities p in [0, 1] (after a Sigmoid). Prefer the logits version."""
+    target = _as_tensor(target, like=(p,))
+    _check_same_shape("binary_cross_entropy", p, target)
+    xp = xp_of(p.data)
+    if bool(xp.any((p.data < 0) | (p.data > 1))):
+        raise ValueError("binary_cross_entropy: input must be probabilities in [0, 1]; "
+                         "for raw scores use binary_cross_entropy_with_logits")
+    return _reduce(BinaryCrossEntropy()(p, target), reduction)
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, target: Any,
+                                     reduction: str = "mean") -> Tensor:
+    """BCE computed from logits x: softplus(x) - t x, which equals
+    -[t log sigma(x) + (1 - t) log(1 - sigma(x))] but is finite for any x (1e4 included).
+    Its gradient is sigma(x) - t."""
+    target = _as_tensor(target, like=(logits,))
+    _check_same_shape("binary_cross_entropy_with_logits", logits, target)
+    return _reduce(softplus(logits) - logits * target, reduction)
+
+
+def mse_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    target = _as_tensor(target, like=(x,))
+    _check_same_shape("mse_loss", x, target)
+    diff = x - target
+    return _reduce(diff * diff, reduction)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x - log sum exp x, with the max subtracted first (a constant: it cancels exactly)."""
+    shift = Tensor(x.data.max(axis=axis, keepdims=True))
+    z = x - shift
+    return z - log(sum(exp(z), axis, keepdims=True))
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    return exp(log_softmax(x, axis))
+
+
+def one_hot(labels: Any, num_classes: int, dtype: Any = None) -> Tensor:
+    """labels: (N,) ints -> (N, num_classes) float tensor of 0s and 1s."""
+    raw = labels.data if isinstance(labels, Tensor) else labels
+    xp = xp_of(raw) if hasattr(raw, "shape") else backend.xp()
+    raw = xp.asarray(raw)
+    if raw.size and (int(raw.min()) < 0 or int(raw.max()) >= num_classes):
+        raise ValueError(f"one_hot: labels must lie in [0, {num_classes}), got "
+                         f"[{int(raw.min())}, {int(raw.max())}]")
+    eye = xp.eye(num_classes, dtype=dtype or backend.DEFAULT_DTYPE)
+    return Tensor(eye[raw])
+
+
+def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tensor:
+    """Multiclass cross-entropy from logits (N, C) and integer labels (N,)."""
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy: logits must be (N, C), got {logits.shape}")
+    target = one_hot(labels, logits.shape[1], logits.dtype)
+    return _reduce(-sum(target * log_softmax(logits, 1), 1), reduction)
+
+
+# =======================================================================================
+# Dropout
+# =======================================================================================
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = None) -> Tensor:
+    """Inverted dropout: in training, zero each element with probability p and scale the
+    survivors by 1/(1 - p), so the expected value is unchanged and eval needs no rescaling.
+    In evaluation it is the identity."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    from tinygan.random import default_generator
+    gen = generator or default_generator()
+    keep = gen.bernoulli(x.shape, 1.0 - p, dtype=x.dtype)
+    return x * _same_dtype_const(x.data, keep * (1.0 / (1.0 - p)))

@@ -1,0 +1,92 @@
+"""Batch normalisation (Ioffe & Szegedy 2015, "Batch Normalization: Accelerating Deep
+Network Training by Reducing Internal Covariate Shift").
+
+Training:   x_hat = (x - mu_B) / sqrt(var_B + eps),  y = gamma * x_hat + beta,
+            with mu_B and the *biased* var_B taken over the batch (and pixels, for images);
+            running_mean <- (1 - momentum) running_mean + momentum mu_B,
+            running_var  <- (1 - momentum) running_var  + momentum var_B * n / (n - 1)
+            (the running variance is unbiased, as in PyTorch).
+Evaluation: the running statistics replace the batch ones, so one sample at a time gives
+            the same answer as a batch - remember model.eval() before sampling.
+The normalisation is written with Tensor ops, so gradients flow through mu_B and var_B and
+second derivatives work (a gradient penalty through a BatchNorm layer is differentiable).
+"""
+from __future__ import annotations
+
+from tinygan import backend
+from tinygan.nn.module import Module
+from tinygan.tensor import Parameter, Tensor
+
+
+class _BatchNorm(Module):
+    expected_ndims: tuple[int, ...] = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 affine: bool = True, track_running_stats: bool = True) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        xp, dtype = backend.xp(), backend.DEFAULT_DTYPE
+        if affine:
+            self.weight = Parameter(xp.ones(num_features, dtype=dtype))   # gamma
+            self.bias = Parameter(xp.zeros(num_features, dtype=dtype))    # beta
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(xp.zeros(num_features, dtype=dtype)))
+            self.register_buffer("running_var", Tensor(xp.ones(num_features, dtype=dtype)))
+            self.register_buffer("num_batches_tracked", Tensor(xp.zeros((), dtype="int64")))
+
+    def _check(self, x: Tensor) -> None:
+        if x.ndim not in self.expected_ndims or x.shape[1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}({self.num_features}) expects input of "
+                             f"{' or '.join(f'{n}-D' for n in self.expected_ndims)} shape "
+                             f"(N, {self.num_features}, ...), got {x.shape}")
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check(x)
+        axes = (0,) + tuple(range(2, x.ndim))        # everything except the channel axis
+        stat_shape = (1, self.num_features) + (1,) * (x.ndim - 2)
+        use_batch = self.training or not self.track_running_stats
+        if use_batch:
+            n = x.numel() // self.num_features
+            if n <= 1:
+                raise ValueError(f"{type(self).__name__}: need more than 1 value per channel "
+                                 f"in training, got input of shape {x.shape}")
+            mean = x.mean(axis=axes, keepdims=True)
+            centred = x - mean
+            var = (centred * centred).mean(axis=axes, keepdims=True)   # biased, for x_hat
+            if self.training and self.track_running_stats:
+                self._update_running_stats(mean.data, var.data, n)
+        else:
+            mean = self.running_mean.reshape(stat_shape)
+            var = self.running_var.reshape(stat_shape)
+            centred = x - mean
+        x_hat = centred / (var + self.eps).sqrt()
+        if not self.affine:
+            return x_hat
+        return x_hat * self.weight.reshape(stat_shape) + self.bias.reshape(stat_shape)
+
+    def _update_running_stats(self, mean, var, n: int) -> None:
+        m = self.momentum
+        self.num_batches_tracked.data = self.num_batches_tracked.data + 1
+        if m is None:  # PyTorch: momentum=None means a cumulative (equal-weight) average
+            m = 1.0 / float(self.num_batches_tracked.data)
+        unbiased = var.reshape(-1) * (n / (n - 1))
+        rm, rv = self.running_mean.data, self.running_var.data
+        rm *= 1 - m
+        rm += m * mean.reshape(-1)
+        rv *= 1 - m
+        rv += m * unbiased
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Normalises each feature of (N, C) inputs, or each channel of (N, C, L) inputs."""
+    expected_ndims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Normalises each channel of (N, C, H, W) images over the batch and all pixels."""
+    expected_ndims = (4,)

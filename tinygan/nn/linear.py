@@ -1,0 +1,39 @@
+"""Linear: the fully connected layer y = x W^T + b."""
+from __future__ import annotations
+
+from tinygan import backend
+from tinygan import functional as F
+from tinygan.nn import init
+from tinygan.nn.module import Module
+from tinygan.random import Generator
+from tinygan.tensor import Parameter, Tensor
+
+
+class Linear(Module):
+    """y = x W^T + b.
+
+    x: (N, in_features) -> y: (N, out_features); weight: (out_features, in_features), as in
+    PyTorch, so state_dicts move between the two. Initialised like PyTorch's Linear.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 generator: Generator | None = None) -> None:
+        super().__init__()
+        if in_features <= 0 or out_features <= 0:
+            raise ValueError(f"Linear: feature counts must be positive, got "
+                             f"({in_features}, {out_features})")
+        self.in_features, self.out_features = in_features, out_features
+        xp = backend.xp()
+        self.weight = Parameter(xp.empty((out_features, in_features), dtype=backend.DEFAULT_DTYPE))
+        self.bias = Parameter(xp.empty(out_features, dtype=backend.DEFAULT_DTYPE)) if bias else None
+        init.default_layer_init_(self.weight, self.bias, generator)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear({self.in_features}, {self.out_features}) got input of "
+                             f"shape {x.shape}: expected last dimension {self.in_features}")
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")

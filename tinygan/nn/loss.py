@@ -1,0 +1,38 @@
+"""Loss modules with PyTorch's names; the math lives in tinygan.functional."""
+from __future__ import annotations
+
+from typing import Any
+
+from tinygan import functional as F
+from tinygan.nn.module import Module
+from tinygan.tensor import Tensor
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        self.reduction = reduction
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy on probabilities (after a Sigmoid); logs clamped at -100."""
+    def forward(self, p: Tensor, target: Any) -> Tensor:
+        return F.binary_cross_entropy(p, target, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy on logits: Sigmoid + BCELoss in one numerically stable step."""
+    def forward(self, logits: Tensor, target: Any) -> Tensor:
+        return F.binary_cross_entropy_with_logits(logits, target, self.reduction)
+
+
+class MSELoss(_Loss):
+    def forward(self, x: Tensor, target: Any) -> Tensor:
+        return F.mse_loss(x, target, self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    def forward(self, logits: Tensor, labels: Any) -> Tensor:
+        return F.cross_entropy(logits, labels, self.reduction)

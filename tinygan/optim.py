@@ -1,0 +1,221 @@
+"""Optimizers with PyTorch's update rules: SGD, Adam, RMSprop.
+
+Each ``step()`` reads ``p.grad`` and updates ``p.data`` in place, outside any graph (an
+update is not part of the model's computation). State (momentum buffers, Adam's moments)
+lives in ``self.state[i]`` for the i-th parameter and round-trips through state_dict(), so
+a training run can be resumed exactly.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+from tinygan import backend
+from tinygan.tensor import Tensor
+
+
+class Optimizer:
+    defaults: dict[str, Any]
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.defaults = defaults
+        self.param_groups: list[dict[str, Any]] = []
+        for group in groups:
+            full = {**defaults, **group, "params": list(group["params"])}
+            for p in full["params"]:
+                if not isinstance(p, Tensor) or not p.requires_grad:
+                    raise TypeError(f"{type(self).__name__}: every parameter must be a Tensor "
+                                    f"with requires_grad=True")
+            self.param_groups.append(full)
+        self.state: dict[int, dict[str, Any]] = {}
+        for key, value in defaults.items():
+            if key in ("lr", "eps", "weight_decay", "momentum", "alpha") and value < 0:
+                raise ValueError(f"{type(self).__name__}: {key} must be >= 0, got {value}")
+
+    def _params(self) -> Iterable[tuple[int, dict[str, Any], Tensor]]:
+        """(index, group, parameter) for every parameter that has a gradient."""
+        i = 0
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    yield i, group, p
+                i += 1
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients of the last backward (they would otherwise accumulate)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    # ---- saving and resuming ------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """{"state": {index: {name: array or number}}, "param_groups": [hyper-parameters]}."""
+        state = {i: {k: (v.copy() if hasattr(v, "copy") else v) for k, v in s.items()}
+                 for i, s in self.state.items()}
+        groups, start = [], 0
+        for group in self.param_groups:
+            n = len(group["params"])
+            groups.append({**{k: v for k, v in group.items() if k != "params"},
+                           "params": list(range(start, start + n))})
+            start += n
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(
+                len(g["params"]) != len(own["params"]) for g, own in zip(groups, self.param_groups)):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved optimizer has "
+                             f"groups of sizes {[len(g['params']) for g in groups]}, this one "
+                             f"{[len(g['params']) for g in self.param_groups]}")
+        for own, saved in zip(self.param_groups, groups):
+            own.update({k: (tuple(v) if k == "betas" else v)
+                        for k, v in saved.items() if k != "params"})
+        params = [p for g in self.param_groups for p in g["params"]]
+        self.state = {}
+        for i, s in state_dict["state"].items():
+            i = int(i)
+            xp = backend.get_array_module(params[i].data)
+            self.state[i] = {k: (xp.asarray(v, dtype=params[i].dtype).copy()
+                                 if getattr(v, "ndim", 0) > 0 or (
+                                     hasattr(v, "shape") and k != "step") else v)
+                             for k, v in s.items()}
+            if "step" in self.state[i]:
+                self.state[i]["step"] = int(self.state[i]["step"])
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
+        return f"{type(self).__name__}({hyper})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, PyTorch's rule:
+
+        g <- grad + weight_decay * p
+        b <- g (first step), then b <- momentum * b + (1 - dampening) * g
+        g <- g + momentum * b  (nesterov)  or  g <- b  (momentum)
+        p <- p - lr * g
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov))
+
+    def step(self) -> None:
+        for i, group, p in self._params():
+            g = p.grad.data
+            if group["weight_decay"]:
+                g = g + group["weight_decay"] * p.data
+            mu = group["momentum"]
+            if mu:
+                state = self.state.setdefault(i, {})
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = g.copy()
+                else:
+                    buf = state["momentum_buffer"]
+                    buf *= mu
+                    buf += (1 - group["dampening"]) * g
+                buf = state["momentum_buffer"]
+                g = g + mu * buf if group["nesterov"] else buf
+            p.data -= group["lr"] * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2014, "Adam: A Method for Stochastic Optimization"), PyTorch's rule:
+
+        g <- grad + weight_decay * p                     (L2 penalty, as torch.optim.Adam)
+        m <- beta1 m + (1 - beta1) g                     first moment
+        v <- beta2 v + (1 - beta2) g^2                   second moment
+        p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    GANs use beta1 = 0.5 (Radford et al. 2015): a shorter memory suits a moving target.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+            raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay))
+
+    def step(self) -> None:
+        for i, group, p in self._params():
+            g = p.grad.data
+            if group["weight_decay"]:
+                g = g + group["weight_decay"] * p.data
+            xp = backend.get_array_module(g)
+            state = self.state.get(i)
+            if state is None:
+                state = self.state[i] = {"step": 0, "exp_avg": xp.zeros_like(p.data),
+                                         "exp_avg_sq": xp.zeros_like(p.data)}
+            beta1, beta2 = group["betas"]
+            state["step"] += 1
+            t = state["step"]
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            m *= beta1
+            m += (1 - beta1) * g
+            v *= beta2
+            v += (1 - beta2) * (g * g)
+            step_size = group["lr"] / (1 - beta1 ** t)
+            denom = xp.sqrt(v)
+            denom *= 1.0 / math.sqrt(1 - beta2 ** t)
+            denom += group["eps"]
+            p.data -= step_size * (m / denom)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Tieleman & Hinton 2012), PyTorch's rule; the WGAN paper's optimizer:
+
+        v <- alpha v + (1 - alpha) g^2
+        centered: avg <- alpha avg + (1 - alpha) g, and v is replaced by v - avg^2
+        p <- p - lr g / (sqrt(v) + eps)                 (or through a momentum buffer)
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered))
+
+    def step(self) -> None:
+        for i, group, p in self._params():
+            g = p.grad.data
+            if group["weight_decay"]:
+                g = g + group["weight_decay"] * p.data
+            xp = backend.get_array_module(g)
+            state = self.state.get(i)
+            if state is None:
+                state = self.state[i] = {"step": 0, "square_avg": xp.zeros_like(p.data)}
+                if group["momentum"] > 0:
+                    state["momentum_buffer"] = xp.zeros_like(p.data)
+                if group["centered"]:
+                    state["grad_avg"] = xp.zeros_like(p.data)
+            state["step"] += 1
+            alpha = group["alpha"]
+            v = state["square_avg"]
+            v *= alpha
+            v += (1 - alpha) * (g * g)
+            if group["centered"]:
+                avg_g = state["grad_avg"]
+                avg_g *= alpha
+                avg_g += (1 - alpha) * g
+                denom = xp.sqrt(v - avg_g * avg_g) + group["eps"]
+            else:
+                denom = xp.sqrt(v) + group["eps"]
+            if group["momentum"] > 0:
+                buf = state["momentum_buffer"]
+                buf *= group["momentum"]
+                buf += g / denom
+                p.data -= group["lr"] * buf
+            else:
+                p.data -= group["lr"] * (g / denom)
