@@ -495,6 +495,9 @@ def _check_same_shape(op: str, x: Tensor, target: Tensor) -> None:
         raise ValueError(f"{op}: input shape {x.shape} and target shape {target.shape} differ")
 
 
+_BCE_EPS = float(np.float32(1e-12))  # PyTorch keeps this epsilon as a float32 constant
+
+
 class BinaryCrossEntropy(Function):
     """-[t log p + (1 - t) log(1 - p)] per element, each log clamped at -100 (as PyTorch),
     so p = 0 or 1 gives a large finite loss instead of inf.
@@ -503,13 +506,14 @@ class BinaryCrossEntropy(Function):
     """
     def forward(self, p, t):
         xp = xp_of(p)
-        log_p = xp.maximum(xp.log(p), -100)
-        log_1mp = xp.maximum(xp.log1p(-p), -100)
+        with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped: expected
+            log_p = xp.maximum(xp.log(p), -100)
+            log_1mp = xp.maximum(xp.log1p(-p), -100)
         return -(t * log_p + (1 - t) * log_1mp)
 
     def backward(self, gy):
         p, t = self.inputs
-        g_p = gy * (p - t) / clip(p * (1 - p), 1e-12, None)
+        g_p = gy * (p - t) / clip(p * (1 - p), _BCE_EPS, None)
         g_t = gy * (clip(log(1 - p), -100, None) - clip(log(p), -100, None)) \
             if t.requires_grad else None
         return g_p, g_t

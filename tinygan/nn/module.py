@@ -146,15 +146,15 @@ class Module:
         """Move every parameter and buffer to a device and/or dtype, in place."""
         from tinygan.tensor import _parse_to_args
         device, dtype = _parse_to_args(args, kwargs)
-        for t in list(self.parameters()) + [b for _, b in self.named_buffers()]:
-            data = t.data
+        def moved(data: Any) -> Any:
             if dtype is not None and data.dtype.kind == "f":
                 data = data.astype(dtype)
-            if device is not None:
-                data = backend.to_device(data, device)
-            t.data = data
-            if t.grad is not None:
-                t.grad = None
+            return backend.to_device(data, device) if device is not None else data
+
+        for t in list(self.parameters()) + [b for _, b in self.named_buffers()]:
+            t.data = moved(t.data)
+            if t.grad is not None:  # gradients follow their parameter, as in PyTorch
+                t.grad = Tensor(moved(t.grad.data))
         return self
 
     def cpu(self) -> "Module":

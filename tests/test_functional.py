@@ -1,0 +1,237 @@
+"""Every differentiable op passes gradcheck and gradgradcheck on hypothesis-drawn inputs."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays, broadcastable_shapes
+
+import tinygan
+from tinygan import functional as F
+from tinygan.gradcheck import GradcheckError
+from tests.helpers import t64, to_np
+
+finite = st.floats(-3, 3, allow_nan=False, allow_infinity=False, width=64)
+small_shapes = array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3)
+
+
+def values(shape, elements=finite):
+    return arrays(np.float64, shape, elements=elements)
+
+
+def away_from(points, margin=1e-2):
+    """Floats in [-3, 3] at least ``margin`` from each kink (finite differences straddling
+    a kink of relu/abs/clip measure the average of two slopes, not either one)."""
+    return finite.filter(lambda v: all(abs(v - p) > margin for p in points))
+
+
+def check_both(fn, *arrays_):
+    inputs = [t64(a) for a in arrays_]
+    assert tinygan.gradcheck(fn, inputs)
+    assert tinygan.gradgradcheck(fn, inputs)
+
+
+# --- elementwise ------------------------------------------------------------------------
+SMOOTH_UNARY = {
+    "exp": F.exp, "sigmoid": F.sigmoid, "tanh": F.tanh, "softplus": F.softplus,
+    "log_sigmoid": F.log_sigmoid, "square": lambda x: x ** 2, "cube": lambda x: x ** 3,
+    "neg": lambda x: -x,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMOOTH_UNARY))
+@given(data=st.data())
+def test_smooth_unary_ops(name, data):
+    shape = data.draw(small_shapes)
+    check_both(SMOOTH_UNARY[name], data.draw(values(shape)))
+
+
+@given(data=st.data())
+def test_log_sqrt_and_powers_on_positive_inputs(data):
+    positive = st.floats(0.2, 4.0, width=64)
+    a = data.draw(values(data.draw(small_shapes), positive))
+    check_both(F.log, a)
+    check_both(F.sqrt, a)
+    check_both(lambda x: x ** -1.5, a)
+    check_both(lambda x: 2.0 ** x, a)
+
+
+@pytest.mark.parametrize("fn", [F.relu, F.abs, lambda x: F.leaky_relu(x, 0.2),
+                                lambda x: F.clip(x, -1.0, 1.0)],
+                         ids=["relu", "abs", "leaky_relu", "clip"])
+@given(data=st.data())
+def test_piecewise_ops_away_from_kinks(fn, data):
+    a = data.draw(values(data.draw(small_shapes), away_from([0.0, -1.0, 1.0])))
+    check_both(fn, a)
+
+
+# --- binary ops with broadcasting ------------------------------------------------------
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
+@given(data=st.data())
+def test_binary_ops_with_broadcasting(op, data):
+    shape_a, shape_b = data.draw(broadcastable_shapes(
+        data.draw(small_shapes), min_dims=0, max_dims=3, min_side=1, max_side=3)), None
+    shape_b = data.draw(broadcastable_shapes(shape_a, min_dims=0, max_dims=3, max_side=3))
+    a = data.draw(values(shape_a))
+    b_elems = st.floats(0.5, 3.0, width=64) if op == "div" else finite
+    b = data.draw(values(shape_b, b_elems))
+    fn = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y,
+          "mul": lambda x, y: x * y, "div": lambda x, y: x / y}[op]
+    check_both(fn, a, b)
+
+
+@given(data=st.data())
+def test_matmul_including_batched_and_vectors(data):
+    m, k, n = (data.draw(st.integers(1, 3)) for _ in range(3))
+    batch = data.draw(st.sampled_from([(), (2,)]))
+    a = data.draw(values(batch + (m, k)))
+    b = data.draw(values((k, n)))
+    check_both(F.matmul, a, b)
+    check_both(F.matmul, data.draw(values((k,))), b)  # vector @ matrix
+    check_both(F.matmul, a, data.draw(values((k,))))  # matrix @ vector
+
+
+@given(data=st.data())
+def test_linear(data):
+    n, fin, fout = (data.draw(st.integers(1, 3)) for _ in range(3))
+    check_both(F.linear, data.draw(values((n, fin))), data.draw(values((fout, fin))),
+               data.draw(values((fout,))))
+    check_both(F.linear, data.draw(values((n, fin))), data.draw(values((fout, fin))))
+
+
+# --- reductions and shapes -------------------------------------------------------------
+@given(data=st.data())
+def test_reductions(data):
+    shape = data.draw(array_shapes(min_dims=2, max_dims=3, min_side=2, max_side=3))
+    a = data.draw(values(shape, st.floats(-3, 3, width=64)))
+    axis = data.draw(st.sampled_from([None, 0, 1, -1, (0, 1)]))
+    keep = data.draw(st.booleans())
+    check_both(lambda x: x.sum(axis=axis, keepdims=keep), a)
+    check_both(lambda x: x.mean(axis=axis, keepdims=keep), a)
+    check_both(lambda x: x.var(axis=axis, keepdims=keep), a)
+    check_both(lambda x: x.var(axis=axis, keepdims=keep, unbiased=False), a)
+
+
+@given(data=st.data())
+def test_max_and_min_with_distinct_values(data):
+    shape = data.draw(array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=4))
+    n = int(np.prod(shape))
+    perm = data.draw(st.permutations(range(n)))
+    a = (np.array(perm, dtype=np.float64).reshape(shape) * 0.7 - 1.0)  # no ties
+    axis = data.draw(st.sampled_from([None, 0, -1]))
+    check_both(lambda x: F.max(x, axis), a)
+    check_both(lambda x: F.min(x, axis, keepdims=True), a)
+
+
+def test_max_splits_gradient_between_ties():
+    x = t64([1.0, 3.0, 3.0])
+    F.max(x).backward()
+    assert to_np(x.grad).tolist() == [0.0, 0.5, 0.5]
+
+
+@given(data=st.data())
+def test_reshape_transpose_getitem_concatenate(data):
+    a = data.draw(values((2, 3, 2)))
+    check_both(lambda x: x.reshape(3, 4), a)
+    check_both(lambda x: x.transpose(0, 2), a)
+    check_both(lambda x: x.permute(1, 2, 0), a)
+    check_both(lambda x: x[1, :, ::-1], a)
+    check_both(lambda x: x[np.array([0, 1, 0])], a)
+    check_both(lambda x, y: F.concatenate([x, y], axis=1), a, data.draw(values((2, 1, 2))))
+    check_both(lambda x: F.broadcast_to(x, (3, 2, 3, 2)), a)
+
+
+# --- losses ----------------------------------------------------------------------------
+@given(data=st.data())
+def test_bce_with_logits(data):
+    shape = data.draw(small_shapes)
+    target = t64(data.draw(values(shape, st.floats(0, 1, width=64))), requires_grad=False)
+    check_both(lambda x: F.binary_cross_entropy_with_logits(x, target), data.draw(values(shape)))
+
+
+@given(data=st.data())
+def test_bce_on_probabilities(data):
+    shape = data.draw(small_shapes)
+    target = t64(data.draw(values(shape, st.floats(0, 1, width=64))), requires_grad=False)
+    probs = data.draw(values(shape, st.floats(0.05, 0.95, width=64)))
+    check_both(lambda p: F.binary_cross_entropy(p, target), probs)
+
+
+@given(data=st.data())
+def test_mse_cross_entropy_log_softmax(data):
+    n, c = data.draw(st.integers(1, 3)), data.draw(st.integers(2, 4))
+    target = t64(data.draw(values((n, c))), requires_grad=False)
+    check_both(lambda x: F.mse_loss(x, target), data.draw(values((n, c))))
+    labels = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    check_both(lambda x: F.cross_entropy(x, labels), data.draw(values((n, c))))
+    check_both(lambda x: F.log_softmax(x, 1), data.draw(values((n, c))))
+
+
+def test_bce_with_logits_is_stable_at_plus_minus_1e4():
+    for dtype in (np.float32, np.float64):
+        x = tinygan.tensor([1e4, -1e4, 1e4, -1e4], dtype=dtype, requires_grad=True)
+        t = tinygan.tensor([1.0, 0.0, 0.0, 1.0], dtype=dtype)
+        loss = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+        np.testing.assert_allclose(to_np(loss), [0.0, 0.0, 1e4, 1e4], rtol=1e-6)
+        loss.sum().backward()
+        assert np.all(np.isfinite(to_np(x.grad)))
+        np.testing.assert_allclose(to_np(x.grad), [0.0, 0.0, 1.0, -1.0])
+
+
+def test_sigmoid_does_not_overflow():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow warning would fail the test
+        y = F.sigmoid(tinygan.tensor([-1e4, -100.0, 0.0, 100.0, 1e4]))
+    np.testing.assert_allclose(to_np(y), [0.0, 0.0, 0.5, 1.0, 1.0], atol=1e-7)
+    assert np.all(np.isfinite(to_np(F.log_sigmoid(tinygan.tensor([-1e4, 1e4])))))
+
+
+def test_bce_clamps_log_at_minus_100_like_pytorch():
+    p = tinygan.tensor([0.0, 1.0], requires_grad=True)
+    loss = F.binary_cross_entropy(p, tinygan.tensor([1.0, 0.0]), reduction="none")
+    np.testing.assert_allclose(to_np(loss), [100.0, 100.0])
+    loss.sum().backward()
+    assert np.all(np.isfinite(to_np(p.grad)))
+
+
+def test_bce_rejects_values_outside_0_1():
+    with pytest.raises(ValueError, match="probabilities"):
+        F.binary_cross_entropy(tinygan.tensor([1.5]), tinygan.tensor([1.0]))
+
+
+def test_loss_shape_mismatch_names_both_shapes():
+    with pytest.raises(ValueError, match=r"\(4, 1\).*\(4,\)"):
+        F.binary_cross_entropy_with_logits(tinygan.zeros(4, 1), tinygan.zeros(4))
+
+
+def test_dropout_inverted_scaling_and_eval_identity():
+    x = tinygan.ones(2000, 50)
+    y = F.dropout(x, 0.3, training=True, generator=tinygan.Generator(1))
+    kept = to_np(y) != 0
+    assert abs(kept.mean() - 0.7) < 0.01
+    np.testing.assert_allclose(to_np(y)[kept], 1 / 0.7, rtol=1e-6)
+    assert F.dropout(x, 0.3, training=False) is x
+
+
+def test_dropout_gradients():
+    x = t64(np.random.default_rng(0).normal(size=(3, 4)))
+    fn = lambda v: F.dropout(v, 0.5, True, generator=tinygan.Generator(3))  # noqa: E731
+    assert tinygan.gradcheck(fn, [x]) and tinygan.gradgradcheck(fn, [x])
+
+
+def test_gradcheck_catches_a_wrong_backward():
+    from tinygan.tensor import Function
+
+    class BadSquare(Function):
+        def forward(self, x):
+            return x * x
+
+        def backward(self, gy):
+            return gy * self.inputs[0] * 3  # wrong: should be 2x
+
+    with pytest.raises(GradcheckError, match=r"input 0 .*element \(0,\).*analytic"):
+        tinygan.gradcheck(lambda x: BadSquare()(x), [t64([1.0, 2.0])])
+
+
+def test_gradcheck_requires_float64():
+    with pytest.raises(TypeError, match="float64"):
+        tinygan.gradcheck(F.exp, [tinygan.tensor([1.0], requires_grad=True)])
