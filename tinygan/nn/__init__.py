@@ -3,6 +3,7 @@ from tinygan.tensor import Parameter
 from tinygan.nn.module import Module
 from tinygan.nn.container import ModuleList, Sequential
 from tinygan.nn.linear import Linear
+from tinygan.nn.conv import Conv2d, ConvTranspose2d
 from tinygan.nn.activation import Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
 from tinygan.nn.maxout import Maxout
 from tinygan.nn.batchnorm import BatchNorm1d, BatchNorm2d
@@ -17,3 +18,4 @@ __all__ = [
     "Unflatten", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "CrossEntropyLoss", "functional",
     "init",
 ]
+__all__ += ["Conv2d", "ConvTranspose2d"]

@@ -1,0 +1,294 @@
+"""Convolution and transposed convolution as matrix products (im2col and its adjoint).
+
+Shapes (NCHW, PyTorch's conventions)
+-------------------------------------
+conv2d:            x (N, C, H, W),     weight (O, C, kh, kw)  ->  y (N, O, Ho, Wo)
+                   Ho = floor((H + 2 ph - kh) / sh) + 1        (Wo likewise)
+conv_transpose2d:  x (N, C, H, W),     weight (C, O, kh, kw)  ->  y (N, O, Ho, Wo)
+                   Ho = (H - 1) sh - 2 ph + kh + output_padding_h
+
+A convolution is one matrix product (im2col)
+---------------------------------------------
+Each output pixel y[n, o, i, j] is a dot product between the filter weight[o] (C*kh*kw
+numbers) and the patch of the zero-padded input under it, whose top-left corner sits at
+(i*sh, j*sw). Lay every patch out as a column and the columns side by side:
+
+    cols[(c, a, b), (n, i, j)] = x_pad[n, c, i*sh + a, j*sw + b]      (C*kh*kw, N*Ho*Wo)
+
+and the whole layer is a single matrix product with the flattened filters:
+
+    y[o, (n, i, j)] = sum_(c, a, b) weight[o, (c, a, b)] * cols[(c, a, b), (n, i, j)]
+                      (O, C*kh*kw) @ (C*kh*kw, N*Ho*Wo)  ->  (O, N*Ho*Wo)
+
+``cols`` is never built pixel by pixel: with ``as_strided`` the padded input is *viewed* as
+the 6-D array (N, C, kh, kw, Ho, Wo) - a step of one along axis i moves sh rows in memory -
+and ``tensordot`` copies that view into the column matrix and calls BLAS once.
+
+The transposed convolution is the adjoint
+-----------------------------------------
+For a fixed weight, conv2d is a linear map A: R^(N*C*H*W) -> R^(N*O*Ho*Wo). Its adjoint
+(transpose) A^T is the unique map with
+
+    <A x, y> = <x, A^T y>      for every x and y,
+
+and that is exactly the gradient rule: if L depends on x through A x, dL/dx = A^T (dL/dy).
+Reading the sum above backwards gives A^T: multiply by the transposed filter matrix to get
+columns, (C*kh*kw, O) @ (O, N*Ho*Wo), then *add* each column back onto the image patch it
+came from (col2im; overlapping patches sum). ``conv_transpose2d(y, weight)`` is precisely
+this A^T, with weight read as (in, out, kh, kw) of the transposed layer: it maps a small
+image to a larger one, which is why generators use it to upsample. Hence the three facts
+this file is built on, each one the adjoint of another:
+
+    d conv2d / dx            = conv_transpose2d(gy, weight)          (same stride, padding)
+    d conv_transpose2d / dx  = conv2d(gy, weight)
+    d conv2d / dweight       = conv2d_weight(x, gy): patches of x correlated with gy
+
+All three are Functions whose backward calls the others, so second derivatives (the WGAN-GP
+penalty through a convolutional critic) come for free.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from tinygan import backend
+from tinygan.tensor import Function, Tensor
+
+xp_of = backend.get_array_module
+Pair = tuple[int, int]
+
+
+def pair(value: int | tuple[int, int] | list[int], name: str = "value") -> Pair:
+    """3 -> (3, 3); (3, 2) -> (3, 2). Kernel sizes, strides and paddings accept either."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+        return int(value[0]), int(value[1])
+    return int(value), int(value)
+
+
+def conv_output_size(size: Pair, kernel: Pair, stride: Pair, padding: Pair) -> Pair:
+    """floor((H + 2p - k) / s) + 1 for each spatial dimension."""
+    return tuple((n + 2 * p - k) // s + 1  # type: ignore[return-value]
+                 for n, k, s, p in zip(size, kernel, stride, padding))
+
+
+def conv_transpose_output_size(size: Pair, kernel: Pair, stride: Pair, padding: Pair,
+                               output_padding: Pair) -> Pair:
+    """(H - 1) s - 2p + k + output_padding for each spatial dimension."""
+    return tuple((n - 1) * s - 2 * p + k + op  # type: ignore[return-value]
+                 for n, k, s, p, op in zip(size, kernel, stride, padding, output_padding))
+
+
+# =======================================================================================
+# The two array-level building blocks: im2col (a strided view) and col2im (scatter-add)
+# =======================================================================================
+def pad2d(x: Any, padding: Pair) -> Any:
+    """Zero-pad the last two axes of an (N, C, H, W) array by (ph, pw) on each side."""
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    n, c, h, w = x.shape
+    padded = xp_of(x).zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    padded[:, :, ph:ph + h, pw:pw + w] = x
+    return padded
+
+
+def sliding_windows(x_padded: Any, kernel: Pair, stride: Pair, out_size: Pair) -> Any:
+    """A view (N, C, kh, kw, Ho, Wo) with view[n, c, a, b, i, j] = x_padded[n, c, i*sh + a,
+    j*sw + b]: every patch, without copying anything. Reshaping it to a matrix is im2col."""
+    n, c = x_padded.shape[:2]
+    s_n, s_c, s_h, s_w = x_padded.strides  # bytes to step along each axis
+    return xp_of(x_padded).lib.stride_tricks.as_strided(
+        x_padded, shape=(n, c, *kernel, *out_size),
+        strides=(s_n, s_c, s_h, s_w, s_h * stride[0], s_w * stride[1]))
+
+
+def col2im(cols: Any, image_size: Pair, stride: Pair) -> Any:
+    """The adjoint of ``sliding_windows``: add every patch back where it came from.
+
+    cols: (O, kh, kw, N, H, W), one patch per input pixel (n, i, j), laid at (i*sh, j*sw).
+    Returns a (O, N, Hp, Wp) image. The loop runs over the kh*kw kernel offsets only: each
+    step adds a whole strided slab (all channels, images and pixels) in one NumPy call.
+    """
+    o, kh, kw, n, h, w = cols.shape
+    sh, sw = stride
+    image = xp_of(cols).zeros((o, n, *image_size), dtype=cols.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            image[:, :, a:a + sh * (h - 1) + 1:sh, b:b + sw * (w - 1) + 1:sw] += cols[:, a, b]
+    return image
+
+
+def _to_nchw(channel_major: Any) -> Any:
+    """(O, N, H, W) -> (N, O, H, W) as a view. The memory stays channel-major, which is the
+    layout the next layer's tensordot wants, so no copy is made here or there."""
+    return channel_major.transpose(1, 0, 2, 3)
+
+
+# =======================================================================================
+# The Functions
+# =======================================================================================
+class Conv2d(Function):
+    """y = conv2d(x, W) + b. Backward: dx = conv_transpose2d(gy, W), dW = conv2d_weight(x,
+    gy), db = gy summed over batch and pixels."""
+
+    def __init__(self, stride: Pair, padding: Pair) -> None:
+        self.stride, self.padding = stride, padding
+
+    def forward(self, x, weight, bias=None):
+        kernel = weight.shape[2:]
+        out_size = conv_output_size(x.shape[2:], kernel, self.stride, self.padding)
+        patches = sliding_windows(pad2d(x, self.padding), kernel, self.stride, out_size)
+        # contract (c, a, b): (O, C, kh, kw) . (N, C, kh, kw, Ho, Wo) -> (O, N, Ho, Wo)
+        y = xp_of(x).tensordot(weight, patches, axes=((1, 2, 3), (1, 2, 3)))
+        if bias is not None:
+            y += bias.reshape(-1, 1, 1, 1)
+        return _to_nchw(y)
+
+    def backward(self, gy):
+        x, weight = self.inputs[0], self.inputs[1]
+        kernel = weight.shape[2:]
+        # conv2d's floor may drop the last rows of x; output_padding gives them back (as 0s)
+        out_size = conv_transpose_output_size(gy.shape[2:], kernel, self.stride,
+                                              self.padding, (0, 0))
+        extra = (x.shape[2] - out_size[0], x.shape[3] - out_size[1])
+        gx = conv_transpose2d(gy, weight, None, self.stride, self.padding, extra)
+        gw = conv2d_weight(x, gy, kernel, self.stride, self.padding)
+        if len(self.inputs) == 2:
+            return gx, gw
+        return gx, gw, gy.sum(axis=(0, 2, 3))
+
+
+class ConvTranspose2d(Function):
+    """y = conv_transpose2d(x, W) + b, the adjoint of conv2d. Backward: dx = conv2d(gy, W),
+    dW = conv2d_weight(gy, x) (the roles of input and output swap), db as for conv2d."""
+
+    def __init__(self, stride: Pair, padding: Pair, output_padding: Pair) -> None:
+        self.stride, self.padding, self.output_padding = stride, padding, output_padding
+
+    def forward(self, x, weight, bias=None):
+        (ph, pw), kernel = self.padding, weight.shape[2:]
+        out_h, out_w = conv_transpose_output_size(x.shape[2:], kernel, self.stride,
+                                                  self.padding, self.output_padding)
+        # (C, O, kh, kw) . (N, C, H, W) over c -> (O, kh, kw, N, H, W): one patch per pixel
+        cols = xp_of(x).tensordot(weight, x, axes=((0,), (1,)))
+        image = col2im(cols, (out_h + 2 * ph, out_w + 2 * pw), self.stride)
+        y = image[:, :, ph:ph + out_h, pw:pw + out_w]  # crop the padding away
+        if bias is not None:
+            y = y + bias.reshape(-1, 1, 1, 1)
+        return _to_nchw(y)
+
+    def backward(self, gy):
+        x, weight = self.inputs[0], self.inputs[1]
+        gx = conv2d(gy, weight, None, self.stride, self.padding)
+        gw = conv2d_weight(gy, x, weight.shape[2:], self.stride, self.padding)
+        if len(self.inputs) == 2:
+            return gx, gw
+        return gx, gw, gy.sum(axis=(0, 2, 3))
+
+
+class Conv2dWeight(Function):
+    """gW = conv2d_weight(x, gy): gW[o, c, a, b] = sum_(n,i,j) gy[n, o, i, j] x_pad[n, c,
+    i*sh + a, j*sw + b], the weight gradient of conv2d. It is linear in x and in gy:
+    <ggW, gW> = <gy, conv2d(x, ggW)>, so its own gradients are conv ops with ggW as weight."""
+
+    def __init__(self, kernel: Pair, stride: Pair, padding: Pair) -> None:
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+
+    def forward(self, x, gy):
+        patches = sliding_windows(pad2d(x, self.padding), self.kernel, self.stride,
+                                  gy.shape[2:])
+        # contract (n, i, j): (N, O, Ho, Wo) . (N, C, kh, kw, Ho, Wo) -> (O, C, kh, kw)
+        return xp_of(x).tensordot(gy, patches, axes=((0, 2, 3), (0, 4, 5)))
+
+    def backward(self, ggw):
+        x, gy = self.inputs
+        out_size = conv_transpose_output_size(gy.shape[2:], self.kernel, self.stride,
+                                              self.padding, (0, 0))
+        extra = (x.shape[2] - out_size[0], x.shape[3] - out_size[1])
+        gx = conv_transpose2d(gy, ggw, None, self.stride, self.padding, extra)
+        ggy = conv2d(x, ggw, None, self.stride, self.padding)
+        return gx, ggy
+
+
+# =======================================================================================
+# The functional API (torch.nn.functional's names), with the shape checks
+# =======================================================================================
+def _check_input(who: str, x: Tensor, weight: Tensor, bias: Tensor | None,
+                 weight_in_axis: int) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{who}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+    if weight.ndim != 4:
+        raise ValueError(f"{who}: expected a 4-D weight, got shape {weight.shape}")
+    if x.shape[1] != weight.shape[weight_in_axis]:
+        raise ValueError(f"{who}: input of shape {x.shape} has {x.shape[1]} channels, but the "
+                         f"weight of shape {weight.shape} expects "
+                         f"{weight.shape[weight_in_axis]}")
+    out_channels = weight.shape[1 - weight_in_axis]
+    if bias is not None and bias.shape != (out_channels,):
+        raise ValueError(f"{who}: bias of shape {bias.shape} does not match the "
+                         f"{out_channels} output channels of weight {weight.shape}")
+
+
+def _check_geometry(who: str, stride: Pair, padding: Pair) -> None:
+    if min(stride) < 1 or min(padding) < 0:
+        raise ValueError(f"{who}: stride must be >= 1 and padding >= 0, got stride {stride}, "
+                         f"padding {padding}")
+
+
+def check_conv2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair,
+                 padding: Pair) -> None:
+    """Raise a ValueError naming ``who`` and the shapes if conv2d cannot run."""
+    _check_input(who, x, weight, bias, weight_in_axis=1)
+    _check_geometry(who, stride, padding)
+    padded = (x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])
+    kernel = weight.shape[2:]
+    if kernel[0] > padded[0] or kernel[1] > padded[1]:
+        raise ValueError(f"{who}: kernel {kernel} is larger than the padded input {padded} "
+                         f"(input {x.shape}, padding {padding})")
+
+
+def check_conv_transpose2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | None,
+                           stride: Pair, padding: Pair, output_padding: Pair) -> None:
+    """Raise a ValueError naming ``who`` and the shapes if conv_transpose2d cannot run."""
+    _check_input(who, x, weight, bias, weight_in_axis=0)
+    _check_geometry(who, stride, padding)
+    if not all(0 <= op < s for op, s in zip(output_padding, stride)):
+        raise ValueError(f"{who}: output_padding {output_padding} must be >= 0 and smaller "
+                         f"than stride {stride}")
+    out = conv_transpose_output_size(x.shape[2:], weight.shape[2:], stride, padding,
+                                     output_padding)
+    if min(out) < 1:
+        raise ValueError(f"{who}: output size {out} is not positive (input {x.shape}, weight "
+                         f"{weight.shape}, stride {stride}, padding {padding})")
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
+           stride: int | Pair = 1, padding: int | Pair = 0) -> Tensor:
+    """2-D convolution (cross-correlation, as in PyTorch) of x (N, C, H, W) with weight
+    (O, C, kh, kw) and optional bias (O,) -> (N, O, Ho, Wo)."""
+    stride, padding = pair(stride, "stride"), pair(padding, "padding")
+    check_conv2d("conv2d", x, weight, bias, stride, padding)
+    args = (x, weight) if bias is None else (x, weight, bias)
+    return Conv2d(stride, padding)(*args)
+
+
+def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: int | Pair = 1, padding: int | Pair = 0,
+                     output_padding: int | Pair = 0) -> Tensor:
+    """Transposed convolution of x (N, C, H, W) with weight (C, O, kh, kw) and optional
+    bias (O,) -> (N, O, Ho, Wo): the adjoint of conv2d with the same weight."""
+    stride, padding = pair(stride, "stride"), pair(padding, "padding")
+    output_padding = pair(output_padding, "output_padding")
+    check_conv_transpose2d("conv_transpose2d", x, weight, bias, stride, padding,
+                           output_padding)
+    args = (x, weight) if bias is None else (x, weight, bias)
+    return ConvTranspose2d(stride, padding, output_padding)(*args)
+
+
+def conv2d_weight(x: Tensor, grad_output: Tensor, kernel_size: int | Pair,
+                  stride: int | Pair = 1, padding: int | Pair = 0) -> Tensor:
+    """The gradient of conv2d with respect to its weight, (O, C, kh, kw), given the input x
+    (N, C, H, W) and the output gradient (N, O, Ho, Wo) (torch.nn.grad.conv2d_weight)."""
+    kernel, stride, padding = pair(kernel_size), pair(stride), pair(padding)
+    return Conv2dWeight(kernel, stride, padding)(x, grad_output)

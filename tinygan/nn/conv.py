@@ -1,0 +1,98 @@
+"""Conv2d and ConvTranspose2d layers: the math lives in tinygan/convolution.py.
+
+Weights have PyTorch's shapes - (out, in, kh, kw) for Conv2d and (in, out, kh, kw) for
+ConvTranspose2d - so a state_dict moves between tinygan and torch unchanged. Both are
+initialised as PyTorch does: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in computed from
+weight.shape[1] * kh * kw. For ConvTranspose2d that is out_channels * kh * kw; PyTorch does
+the same, because the transposed layer reuses its parent class's initialisation.
+"""
+from __future__ import annotations
+
+from tinygan import backend
+from tinygan import convolution as C
+from tinygan.nn import init
+from tinygan.nn.module import Module
+from tinygan.random import Generator
+from tinygan.tensor import Parameter, Tensor
+
+
+class _ConvNd(Module):
+    """What both layers share: sizes, parameters, initialisation and the printed form."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | C.Pair,
+                 stride: int | C.Pair, padding: int | C.Pair, bias: bool,
+                 weight_shape: tuple[int, ...], generator: Generator | None) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = C.pair(kernel_size, "kernel_size")
+        self.stride = C.pair(stride, "stride")
+        self.padding = C.pair(padding, "padding")
+        if in_channels <= 0 or out_channels <= 0 or min(self.kernel_size) <= 0:
+            raise ValueError(f"{type(self).__name__}: channels and kernel_size must be positive, "
+                             f"got in_channels={in_channels}, out_channels={out_channels}, "
+                             f"kernel_size={self.kernel_size}")
+        if min(self.stride) < 1 or min(self.padding) < 0:
+            raise ValueError(f"{type(self).__name__}: stride must be >= 1 and padding >= 0, "
+                             f"got stride={self.stride}, padding={self.padding}")
+        xp, dtype = backend.xp(), backend.DEFAULT_DTYPE
+        self.weight = Parameter(xp.empty(weight_shape + self.kernel_size, dtype=dtype))
+        self.bias = Parameter(xp.empty(out_channels, dtype=dtype)) if bias else None
+        init.default_layer_init_(self.weight, self.bias, generator)
+
+    def extra_repr(self) -> str:
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if getattr(self, "output_padding", (0, 0)) != (0, 0):
+            text += f", output_padding={self.output_padding}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+    def _name(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
+class Conv2d(_ConvNd):
+    """(N, in_channels, H, W) -> (N, out_channels, Ho, Wo), Ho = floor((H + 2p - k)/s) + 1.
+
+    Each output pixel is a filter of shape (in_channels, kh, kw) dotted with the input patch
+    under it; a stride of 2 halves the image, which is how a DCGAN discriminator downsamples
+    without pooling (Radford et al. 2015).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | C.Pair,
+                 stride: int | C.Pair = 1, padding: int | C.Pair = 0, bias: bool = True,
+                 generator: Generator | None = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, bias,
+                         (out_channels, in_channels), generator)
+
+    def forward(self, x: Tensor) -> Tensor:
+        C.check_conv2d(self._name(), x, self.weight, self.bias, self.stride, self.padding)
+        return C.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+
+class ConvTranspose2d(_ConvNd):
+    """(N, in_channels, H, W) -> (N, out_channels, Ho, Wo), Ho = (H-1)s - 2p + k + output_padding.
+
+    The adjoint of Conv2d: each input pixel scatters a weighted copy of its filter onto the
+    output, at stride s, and overlaps add up. With k=4, s=2, p=1 it doubles the image size,
+    which is how a DCGAN generator grows 7x7 features into a 28x28 digit. ``output_padding``
+    (< stride) picks among the output sizes that a strided Conv2d maps to the same size.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | C.Pair,
+                 stride: int | C.Pair = 1, padding: int | C.Pair = 0,
+                 output_padding: int | C.Pair = 0, bias: bool = True,
+                 generator: Generator | None = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, bias,
+                         (in_channels, out_channels), generator)
+        self.output_padding = C.pair(output_padding, "output_padding")
+        if not all(0 <= op < s for op, s in zip(self.output_padding, self.stride)):
+            raise ValueError(f"{self._name()}: output_padding {self.output_padding} must be "
+                             f">= 0 and smaller than stride {self.stride}")
+
+    def forward(self, x: Tensor) -> Tensor:
+        C.check_conv_transpose2d(self._name(), x, self.weight, self.bias, self.stride,
+                                 self.padding, self.output_padding)
+        return C.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self.output_padding)
