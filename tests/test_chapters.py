@@ -3,7 +3,8 @@
 For every chapter in chapters/: it exists and is listed in chapters/README.md; it has an
 "In tinygan" section, an "Exercises" section with 3 to 5 exercises and a "References" section
 whose entries name authors and a year; every `tinygan/...` path it cites exists and every
-`tinygan.x.y` name it cites can be imported; and its ```python blocks, run in order as one
+`tinygan.x.y` name it cites can be imported; every `tinygan train ...` command it cites is
+accepted by the CLI's argument parser; and its ```python blocks, run in order as one
 script (like a notebook), finish without error within a timeout. Sketches that are not meant
 to run are fenced as ```text.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +32,7 @@ BLOCK_TIMEOUT_S = 90
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 CITED_PATH = re.compile(r"`(tinygan/[\w/]*?(?:\.py|/))`")
 CITED_NAME = re.compile(r"`(tinygan(?:\.\w+)+)")
+CITED_COMMAND = re.compile(r"`tinygan ((?:train|sample)\b[^`]*)`")
 
 
 def _text(name: str) -> str:
@@ -83,6 +86,20 @@ def test_cited_code_exists(name):
         for attr in parts[cut:]:
             assert hasattr(obj, attr), f"{name} cites {dotted}: no attribute {attr!r}"
             obj = getattr(obj, attr)
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_cited_commands_parse(name):
+    """Every `tinygan train ...` / `tinygan sample ...` in the text is a valid command line."""
+    commands = CITED_COMMAND.findall(_text(name))
+    if not commands:
+        pytest.skip(f"{name} cites no tinygan command")
+    from tinygan.cli import build_parser
+    for command in commands:
+        try:
+            build_parser().parse_args(shlex.split(command))
+        except SystemExit:
+            pytest.fail(f"{name} cites `tinygan {command}`, which the CLI rejects")
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
