@@ -223,9 +223,10 @@ class MatMul(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        ga = matmul(gy, b.transpose(-1, -2))
-        gb = matmul(a.transpose(-1, -2), gy)
-        return sum_to(ga, a.shape), sum_to(gb, b.shape)
+        need_a, need_b = self.needs_input_grad
+        ga = sum_to(matmul(gy, b.transpose(-1, -2)), a.shape) if need_a else None
+        gb = sum_to(matmul(a.transpose(-1, -2), gy), b.shape) if need_b else None
+        return ga, gb
 
 
 def matmul(a: Any, b: Any) -> Tensor:
@@ -248,7 +249,9 @@ class Linear(Function):
 
     x: (N, in), W: (out, in), b: (out,) -> y: (N, out)
     dL/dx = gy W,   dL/dW = gy^T x,   dL/db = sum over the batch of gy.
-    x W^T uses W's transposed *view*: BLAS reads it in place, nothing is copied.
+    x W^T uses W's transposed *view*: BLAS reads it in place, nothing is copied (gy^T too).
+    A gradient nobody needs is not computed: for the first layer, fed with data, that
+    skips the matmul gy W, as large as the forward product.
     """
     def forward(self, x, W, b=None):
         y = x @ W.T
@@ -258,11 +261,14 @@ class Linear(Function):
 
     def backward(self, gy):
         x, W = self.inputs[0], self.inputs[1]
-        gx = matmul(gy, W)
-        gW = matmul(gy.reshape(-1, gy.shape[-1]).T, x.reshape(-1, x.shape[-1]))
+        need = self.needs_input_grad
+        gx = matmul(gy, W) if need[0] else None
+        gy_rows, x_rows = gy.reshape(-1, gy.shape[-1]), x.reshape(-1, x.shape[-1])
+        gW = matmul(gy_rows.T, x_rows) if need[1] else None
         if len(self.inputs) == 2:
             return gx, gW
-        return gx, gW, sum_to(gy, self.inputs[2].shape)
+        gb = sum_to(gy, self.inputs[2].shape) if need[2] else None
+        return gx, gW, gb
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -323,15 +329,29 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
-    """x for x > 0, slope * x otherwise: a small gradient keeps 'dead' units alive."""
+    """x for x > 0, slope * x otherwise: a small gradient keeps 'dead' units alive.
+
+    For the usual 0 <= slope <= 1 both directions are a maximum, which NumPy runs several
+    times faster than ``where`` on data of mixed signs (no branch to mispredict):
+    y = max(x, slope x), and dy/dx = max([x > 0], slope), i.e. 1 or slope.
+    """
     def __init__(self, slope): self.slope = slope
 
     def forward(self, x):
-        return xp_of(x).where(x > 0, x, x * x.dtype.type(self.slope))
+        xp, slope = xp_of(x), x.dtype.type(self.slope)
+        if 0 <= self.slope <= 1:
+            return xp.maximum(x, x * slope)
+        return xp.where(x > 0, x, x * slope)
 
     def backward(self, gy):
         x = self.inputs[0].data
-        return gy * _same_dtype_const(x, xp_of(x).where(x > 0, 1.0, self.slope))
+        xp, slope = xp_of(x), x.dtype.type(self.slope)
+        if 0 <= self.slope <= 1:
+            slope_or_one = (x > 0).astype(x.dtype)
+            xp.maximum(slope_or_one, slope, out=slope_or_one)
+        else:
+            slope_or_one = xp.where(x > 0, x.dtype.type(1), slope)
+        return gy * Tensor(slope_or_one)
 
 
 class Softplus(Function):

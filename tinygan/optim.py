@@ -161,16 +161,51 @@ class Adam(Optimizer):
             beta1, beta2 = group["betas"]
             state["step"] += 1
             t = state["step"]
-            m, v = state["exp_avg"], state["exp_avg_sq"]
-            m *= beta1
-            m += (1 - beta1) * g
-            v *= beta2
-            v += (1 - beta2) * (g * g)
             step_size = group["lr"] / (1 - beta1 ** t)
-            denom = xp.sqrt(v)
-            denom *= 1.0 / math.sqrt(1 - beta2 ** t)
-            denom += group["eps"]
-            p.data -= step_size * (m / denom)
+            inv_sqrt_bias2 = 1.0 / math.sqrt(1 - beta2 ** t)
+            eps = group["eps"]
+            # Every line below is one pass over memory, written in place (out=) into one
+            # scratch buffer: no temporaries. The arrays are walked in slices small enough
+            # to stay in the CPU cache, so the 13 passes read the cache, not main memory.
+            arrays = (p.data, g, state["exp_avg"], state["exp_avg_sq"])
+            for p_, g_, m, v, tmp in _cache_sized_slices(arrays, xp):
+                m *= beta1                                   # m <- beta1 m + (1 - beta1) g
+                xp.multiply(g_, 1 - beta1, out=tmp)
+                m += tmp
+                v *= beta2                                   # v <- beta2 v + (1 - beta2) g^2
+                xp.multiply(g_, g_, out=tmp)
+                tmp *= 1 - beta2
+                v += tmp
+                xp.sqrt(v, out=tmp)                          # sqrt(v) / sqrt(1 - beta2^t) + eps
+                tmp *= inv_sqrt_bias2
+                tmp += eps
+                xp.divide(m, tmp, out=tmp)                   # p <- p - step_size m / denom
+                tmp *= step_size
+                p_ -= tmp
+
+
+# A slice of each array of about this many elements (128 KiB of float32) keeps the few
+# arrays an update touches inside a core's L2 cache.
+_SLICE_ELEMENTS = 1 << 15
+
+
+def _cache_sized_slices(arrays: tuple[Any, ...], xp: Any):
+    """Yield matching row slices (views) of same-shaped ``arrays``, plus a scratch buffer of
+    the slice's shape, for an in-place elementwise update.
+
+    On the CPU the slices are small (see _SLICE_ELEMENTS); on a GPU, where every operation
+    is a kernel launch, the whole array is one slice.
+    """
+    first = arrays[0]
+    if first.ndim == 0 or backend.device_of(first) != "cpu":
+        yield (*arrays, xp.empty_like(first))
+        return
+    row_size = first.size // first.shape[0] if first.shape[0] else 1
+    rows = max(1, _SLICE_ELEMENTS // max(row_size, 1))
+    scratch = xp.empty((min(rows, first.shape[0]),) + first.shape[1:], dtype=first.dtype)
+    for start in range(0, first.shape[0], rows):
+        views = tuple(a[start:start + rows] for a in arrays)
+        yield (*views, scratch[:views[0].shape[0]])
 
 
 class RMSprop(Optimizer):

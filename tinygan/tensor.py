@@ -332,6 +332,9 @@ class Function:
             out.requires_grad = True
             out.creator = self
             self.inputs = tensors
+            # which inputs want a gradient (PyTorch's ctx.needs_input_grad): backward can
+            # skip the others, e.g. the input gradient of a first layer fed with data
+            self.needs_input_grad = tuple(t.requires_grad for t in tensors)
             # a weak reference: the output owns its creator, not the other way round,
             # so graphs are freed by reference counting as soon as the loss is dropped
             self._output = weakref.ref(out)

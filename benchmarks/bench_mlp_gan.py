@@ -1,0 +1,452 @@
+"""Time one MLP-GAN training step in tinygan and in PyTorch, side by side, in one process.
+
+The step (the seed documents' MNIST GAN, with BCE on logits):
+
+    G: 100 -> 256 -> 512 -> 1024 -> 784, ReLU between, Tanh at the end
+    D: 784 -> 512 -> 256 -> 1, LeakyReLU(0.2) between, a logit at the end
+    Adam(lr=2e-4, betas=(0.5, 0.999)) for both
+    fake = G(z)                         z ~ N(0, 1), fresh every step
+    D step: BCE(D(real), 1) + BCE(D(fake.detach()), 0), backward, step
+    G step: BCE(D(fake), 1) (non-saturating; the same fake batch), backward, step
+
+Both frameworks start from the same weights (copied through state_dict) and run with the
+same number of threads. Blocks of steps alternate (tinygan, torch, tinygan, torch, ...) after
+a warm-up, so a noisy neighbour slows both about equally; the ratio reported is the median of
+the per-pair ratios.
+
+Throughput: the matmul flops a step performs (2*M*K*N per product, listed by
+``step_matmuls``) divided by the step time, next to NumPy's own sgemm throughput on exactly
+those products, timed in the same run. The gap between them is everything that is not a
+matrix product: elementwise ops, Adam, the autograd bookkeeping.
+
+    python benchmarks/bench_mlp_gan.py                  # batches 64, 256, 1024, 4096
+    python benchmarks/bench_mlp_gan.py --quick          # a fast look (64 and 1024, few steps)
+    python benchmarks/bench_mlp_gan.py --memory         # RSS over a long run (5,000 steps)
+    python benchmarks/bench_mlp_gan.py --backend cupy   # GPU: tinygan on CuPy vs torch CUDA
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import tinygan as tg  # noqa: E402
+from tinygan import backend, nn, optim  # noqa: E402
+from tinygan import functional as F  # noqa: E402
+
+Z_DIM, IMAGE = 100, 784
+G_SIZES = [Z_DIM, 256, 512, 1024, IMAGE]
+D_SIZES = [IMAGE, 512, 256, 1]
+LR, BETAS = 2e-4, (0.5, 0.999)
+
+
+# =======================================================================================
+# The models and the step, in tinygan
+# =======================================================================================
+def tinygan_models(seed: int = 0) -> tuple[nn.Module, nn.Module]:
+    gen = tg.Generator(seed)
+    g_layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(G_SIZES[:-1], G_SIZES[1:])):
+        g_layers += [nn.Linear(a, b, generator=gen),
+                     nn.ReLU() if i < len(G_SIZES) - 2 else nn.Tanh()]
+    d_layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(D_SIZES[:-1], D_SIZES[1:])):
+        d_layers.append(nn.Linear(a, b, generator=gen))
+        if i < len(D_SIZES) - 2:
+            d_layers.append(nn.LeakyReLU(0.2))
+    return nn.Sequential(*g_layers), nn.Sequential(*d_layers)
+
+
+class TinyganStep:
+    """One D step and one G step, as in the module docstring."""
+
+    def __init__(self, G: nn.Module, D: nn.Module, batch: int, seed: int = 1) -> None:
+        self.G, self.D = G, D
+        self.opt_g = optim.Adam(G.parameters(), lr=LR, betas=BETAS)
+        self.opt_d = optim.Adam(D.parameters(), lr=LR, betas=BETAS)
+        self.noise = tg.Generator(seed)
+        xp = backend.xp()
+        self.real = tg.Tensor(xp.asarray(
+            np.random.default_rng(seed).uniform(-1, 1, (batch, IMAGE)).astype(np.float32)))
+        self.ones = tg.ones(batch, 1)
+        self.zeros = tg.zeros(batch, 1)
+        self.batch = batch
+
+    def __call__(self, z: Any = None) -> tuple[float, float]:
+        if z is None:
+            z = self.noise.normal((self.batch, Z_DIM))
+        fake = self.G(tg.Tensor(z))
+        # D step: real -> 1, detached fake -> 0
+        loss_d = (F.binary_cross_entropy_with_logits(self.D(self.real), self.ones)
+                  + F.binary_cross_entropy_with_logits(self.D(fake.detach()), self.zeros))
+        self.opt_d.zero_grad()
+        loss_d.backward()
+        self.opt_d.step()
+        # G step (non-saturating): make D call the same fake batch real
+        loss_g = F.binary_cross_entropy_with_logits(self.D(fake), self.ones)
+        self.opt_g.zero_grad()
+        loss_g.backward()
+        self.opt_g.step()
+        return loss_d, loss_g
+
+
+# =======================================================================================
+# The same in PyTorch
+# =======================================================================================
+def torch_step_factory(torch: Any, G_tg: nn.Module, D_tg: nn.Module, batch: int,
+                       device: str, seed: int = 1) -> Callable[..., Any]:
+    tnn = torch.nn
+
+    def build(sizes: list[int], hidden: Callable[[], Any], last: Callable[[], Any] | None):
+        layers: list[Any] = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(tnn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(hidden())
+            elif last is not None:
+                layers.append(last())
+        return tnn.Sequential(*layers)
+
+    G = build(G_SIZES, tnn.ReLU, tnn.Tanh)
+    D = build(D_SIZES, lambda: tnn.LeakyReLU(0.2), None)
+    for t_model, tg_model in ((G, G_tg), (D, D_tg)):  # the same starting weights
+        t_model.load_state_dict({k: torch.from_numpy(backend.to_numpy(v).copy())
+                                 for k, v in tg_model.state_dict().items()})
+        t_model.to(device)
+    opt_g = torch.optim.Adam(G.parameters(), lr=LR, betas=BETAS)
+    opt_d = torch.optim.Adam(D.parameters(), lr=LR, betas=BETAS)
+    bce = tnn.BCEWithLogitsLoss()
+    gen = torch.Generator(device=device).manual_seed(seed)
+    real = torch.from_numpy(
+        np.random.default_rng(seed).uniform(-1, 1, (batch, IMAGE)).astype(np.float32)).to(device)
+    ones = torch.ones(batch, 1, device=device)
+    zeros = torch.zeros(batch, 1, device=device)
+
+    def step(z: Any = None) -> tuple[Any, Any]:
+        if z is None:
+            z = torch.randn(batch, Z_DIM, generator=gen, device=device)
+        fake = G(z)
+        loss_d = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = bce(D(fake), ones)
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        return loss_d, loss_g
+
+    return step
+
+
+# =======================================================================================
+# Flops and NumPy's own matmul speed on the same products
+# =======================================================================================
+def step_matmuls(n: int) -> list[tuple[int, int, int]]:
+    """(M, K, N) of every matrix product one step computes (PyTorch computes the same ones).
+
+    Per Linear(a, b) on a batch of n: forward x W^T is (n, a) @ (a, b); the weight gradient
+    gy^T x is (b, n) @ (n, a); the input gradient gy W is (n, b) @ (b, a), skipped when the
+    layer's input needs no gradient (the data batch x, the noise z).
+    D runs three times (real, detached fake, fake for the G step), each with a backward that
+    computes D's weight gradients (the G step computes them too, then zero_grad drops them);
+    only the G step's backward needs D's input gradient at the first layer.
+    """
+    g_layers = list(zip(G_SIZES[:-1], G_SIZES[1:]))
+    d_layers = list(zip(D_SIZES[:-1], D_SIZES[1:]))
+    shapes: list[tuple[int, int, int]] = []
+
+    def pass_through(layers: list[tuple[int, int]], first_input_grad: bool) -> None:
+        for i, (a, b) in enumerate(layers):
+            shapes.append((n, a, b))             # forward
+            shapes.append((b, n, a))             # weight gradient
+            if i > 0 or first_input_grad:
+                shapes.append((n, b, a))         # input gradient
+
+    pass_through(g_layers, first_input_grad=False)           # G on z
+    pass_through(d_layers, first_input_grad=False)           # D on real
+    pass_through(d_layers, first_input_grad=False)           # D on fake.detach()
+    pass_through(d_layers, first_input_grad=True)            # D on fake, into G
+    return shapes
+
+
+def step_flops(n: int) -> int:
+    return sum(2 * m * k * p for m, k, p in step_matmuls(n))
+
+
+def sgemm_seconds(n: int, xp: Any, sync: Callable[[], None], repeats: int) -> float:
+    """Best-of-``repeats`` time for NumPy (or CuPy) to compute every product of one step,
+    on contiguous float32 operands into preallocated outputs: the plain sgemm ceiling."""
+    rng = np.random.default_rng(0)
+    operands = []
+    for m, k, p in step_matmuls(n):
+        a = xp.asarray(rng.standard_normal((m, k), dtype=np.float32))
+        b = xp.asarray(rng.standard_normal((k, p), dtype=np.float32))
+        operands.append((a, b, xp.empty((m, p), dtype=np.float32)))
+    best = float("inf")
+    for _ in range(repeats):
+        sync()
+        start = time.perf_counter()
+        for a, b, out in operands:
+            xp.matmul(a, b, out=out)
+        sync()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+# =======================================================================================
+# Running
+# =======================================================================================
+def timed_block(step: Callable[[], Any], steps: int, sync: Callable[[], None]) -> float:
+    sync()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    return (time.perf_counter() - start) / steps
+
+
+def peak_traced_bytes(step: Callable[[], Any]) -> int:
+    """Peak bytes NumPy allocates during one step (NumPy reports its buffers to tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    step()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def check_same_losses(tg_step: TinyganStep, torch_step: Callable[..., Any], torch: Any,
+                      device: str) -> float:
+    """One step on identical noise: the losses must agree (the comparison is like for like)."""
+    z = np.random.default_rng(7).standard_normal((tg_step.batch, Z_DIM)).astype(np.float32)
+    ld, lg = tg_step(backend.xp().asarray(z))
+    td, tgl = torch_step(torch.from_numpy(z).to(device))
+    return max(abs(ld.item() - td.item()), abs(lg.item() - tgl.item()))
+
+
+def machine_description(torch: Any) -> dict[str, str]:
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in
+                     subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+                     if line.startswith("Model name"))
+    except Exception:
+        model = platform.processor() or "unknown"
+    blas = "unknown"
+    try:
+        blas_info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{blas_info.get('name')} {blas_info.get('version')}"
+    except Exception:
+        pass
+    return {"cpu": model, "cores": str(os.cpu_count()), "python": platform.python_version(),
+            "numpy": np.__version__, "blas": blas,
+            "torch": torch.__version__ if torch is not None else "not installed"}
+
+
+def set_threads(threads: int, torch: Any) -> None:
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(threads)
+    except ImportError:  # NumPy's BLAS keeps its default (the number of cores)
+        pass
+    if torch is not None:
+        torch.set_num_threads(threads)
+
+
+def run_batch(n: int, args: argparse.Namespace, torch: Any, device: str,
+              sync: Callable[[], None]) -> dict[str, Any]:
+    G, D = tinygan_models(seed=0)
+    tg_step = TinyganStep(G, D, n)
+    torch_step = None
+    if torch is not None:
+        torch_step = torch_step_factory(torch, G, D, n, device)
+        diff = check_same_losses(tg_step, torch_step, torch, device)
+        if diff > 1e-3:
+            raise SystemExit(f"batch {n}: tinygan and PyTorch losses differ by {diff:.2e} on "
+                             f"the same noise; the comparison would not be like for like")
+    steps = args.steps or max(3, int(round(args.step_budget / max(n, 64) * 64)))
+    for _ in range(args.warmup):
+        tg_step()
+        if torch_step is not None:
+            torch_step()
+    tg_times, torch_times = [], []
+    for _ in range(args.pairs):
+        tg_times.append(timed_block(tg_step, steps, sync))
+        if torch_step is not None:
+            torch_times.append(timed_block(torch_step, steps, sync))
+    xp = backend.xp()
+    sgemm = sgemm_seconds(n, xp, sync, repeats=max(5, args.pairs))
+    flops = step_flops(n)
+    best_tg = min(tg_times)
+    row: dict[str, Any] = {
+        "batch": n, "steps": steps * args.pairs,
+        "tinygan_ms": 1e3 * statistics.median(tg_times), "tinygan_best_ms": 1e3 * best_tg,
+        "tinygan_spread": (max(tg_times) - min(tg_times)) / statistics.median(tg_times),
+        "tinygan_gflops": flops / best_tg / 1e9,
+        "sgemm_gflops": flops / sgemm / 1e9, "sgemm_ms": 1e3 * sgemm,
+    }
+    if torch_times:
+        ratios = [a / b for a, b in zip(tg_times, torch_times)]
+        row.update(torch_ms=1e3 * statistics.median(torch_times),
+                   torch_best_ms=1e3 * min(torch_times),
+                   ratio=statistics.median(ratios), ratio_min=min(ratios),
+                   ratio_max=max(ratios), torch_gflops=flops / min(torch_times) / 1e9)
+    if device == "cpu":
+        row["tinygan_peak_mb"] = peak_traced_bytes(tg_step) / 2**20
+    return row
+
+
+def print_row(r: dict[str, Any]) -> None:
+    line = (f"batch {r['batch']:5d} | tinygan {r['tinygan_ms']:8.2f} ms/step "
+            f"(best {r['tinygan_best_ms']:.2f}, spread {100 * r['tinygan_spread']:.0f}%)")
+    if "torch_ms" in r:
+        line += (f" | torch {r['torch_ms']:8.2f} ms/step | ratio {r['ratio']:.2f} "
+                 f"[{r['ratio_min']:.2f}-{r['ratio_max']:.2f}]")
+    line += (f" | tinygan {r['tinygan_gflops']:6.1f} GFLOP/s = "
+             f"{100 * r['tinygan_gflops'] / r['sgemm_gflops']:3.0f}% of sgemm "
+             f"{r['sgemm_gflops']:6.1f}")
+    if "tinygan_peak_mb" in r:
+        line += f" | peak {r['tinygan_peak_mb']:.0f} MB"
+    print(line, flush=True)
+
+
+def markdown_table(rows: list[dict[str, Any]], machine: dict[str, str], args: Any) -> str:
+    lines = [
+        f"Machine: {machine['cpu']}, {machine['cores']} cores ({args.threads} threads for both); "
+        f"Python {machine['python']}, NumPy {machine['numpy']} ({machine['blas']}), "
+        f"PyTorch {machine['torch']}. Backend: {args.backend}.",
+        "",
+        "| batch | tinygan ms/step | PyTorch ms/step | tinygan / PyTorch | tinygan GFLOP/s "
+        "| sgemm GFLOP/s (same products) | % of sgemm | peak traced MB (tinygan step) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        torch_ms = f"{r['torch_ms']:.1f}" if "torch_ms" in r else "-"
+        ratio = (f"{r['ratio']:.2f} ({r['ratio_min']:.2f}-{r['ratio_max']:.2f})"
+                 if "ratio" in r else "-")
+        peak = f"{r['tinygan_peak_mb']:.0f}" if "tinygan_peak_mb" in r else "-"
+        lines.append(f"| {r['batch']} | {r['tinygan_ms']:.1f} | {torch_ms} | {ratio} | "
+                     f"{r['tinygan_gflops']:.0f} | {r['sgemm_gflops']:.0f} | "
+                     f"{100 * r['tinygan_gflops'] / r['sgemm_gflops']:.0f}% | {peak} |")
+    maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lines += ["", f"Process peak RSS (both frameworks, all batches): {maxrss_mb:.0f} MB."]
+    return "\n".join(lines)
+
+
+# =======================================================================================
+# --memory: resident memory over a long run
+# =======================================================================================
+def rss_mb() -> float:
+    """Current resident set size (Linux /proc; falls back to the peak elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_run(steps: int, batch: int, every: int, baseline_step: int) -> int:
+    """Run ``steps`` tinygan steps; print RSS every ``every`` steps; fail (exit 1) if RSS grew
+    by 5% or more between ``baseline_step`` and the end."""
+    G, D = tinygan_models(seed=0)
+    step = TinyganStep(G, D, batch)
+    baseline = None
+    print(f"memory check: {steps} steps at batch {batch}", flush=True)
+    start = time.perf_counter()
+    for i in range(1, steps + 1):
+        step()
+        if i == baseline_step:
+            baseline = rss_mb()
+        if i % every == 0 or i == steps:
+            print(f"step {i:6d}  RSS {rss_mb():8.1f} MB  ({time.perf_counter() - start:.0f} s)",
+                  flush=True)
+    final = rss_mb()
+    baseline = baseline if baseline is not None else final
+    growth = (final - baseline) / baseline
+    print(f"RSS at step {baseline_step}: {baseline:.1f} MB, at step {steps}: {final:.1f} MB, "
+          f"growth {100 * growth:+.2f}% (limit +5%)")
+    return 0 if growth < 0.05 else 1
+
+
+# =======================================================================================
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--batches", type=int, nargs="+", default=[64, 256, 1024, 4096])
+    p.add_argument("--steps", type=int, default=0,
+                   help="steps per timed block (default: about 40 at batch 64, fewer when "
+                        "larger)")
+    p.add_argument("--pairs", type=int, default=5, help="alternating (tinygan, torch) blocks")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps of each framework")
+    p.add_argument("--quick", action="store_true", help="batches 64 and 1024, short blocks")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
+    p.add_argument("--no-torch", action="store_true", help="time tinygan alone")
+    p.add_argument("--write", type=Path, default=None,
+                   help="write the results table (Markdown) to this file")
+    p.add_argument("--memory", action="store_true",
+                   help="instead of timing: RSS over a long run (see --memory-steps)")
+    p.add_argument("--memory-steps", type=int, default=5000)
+    p.add_argument("--memory-batch", type=int, default=64)
+    args = p.parse_args(argv)
+    args.step_budget = 40
+    if args.quick:
+        args.batches = [64, 1024] if args.batches == p.get_default("batches") else args.batches
+        args.pairs, args.warmup, args.step_budget = 3, 2, 12
+
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch  # type: ignore[no-redef]
+        except ImportError:
+            print("PyTorch is not installed: timing tinygan alone", flush=True)
+    set_threads(args.threads, torch)
+
+    if args.memory:
+        return memory_run(args.memory_steps, args.memory_batch, every=500, baseline_step=500)
+
+    device, sync = "cpu", (lambda: None)
+    if args.backend == "cupy":
+        try:
+            cp = backend.require_cupy()
+        except backend.BackendError as err:
+            raise SystemExit(f"--backend cupy: {err}") from None
+        tg.use("cupy")
+        device = "cuda"
+        if torch is not None and not torch.cuda.is_available():
+            print("PyTorch has no CUDA here: timing tinygan on CuPy alone", flush=True)
+            torch = None
+
+        def sync() -> None:
+            cp.cuda.Device().synchronize()
+            if torch is not None:
+                torch.cuda.synchronize()
+
+    machine = machine_description(torch)
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()), flush=True)
+    rows = []
+    for n in args.batches:
+        rows.append(run_batch(n, args, torch, device, sync))
+        print_row(rows[-1])
+    table = markdown_table(rows, machine, args)
+    print()
+    print(table)
+    if args.write:
+        args.write.write_text(table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
