@@ -3,7 +3,7 @@
 For every chapter in chapters/: it exists and is listed in chapters/README.md; it has an
 "In tinygan" section, an "Exercises" section with 3 to 5 exercises and a "References" section
 whose entries name authors and a year; every `tinygan/...` path it cites exists and every
-`tinygan.x.y` name it cites can be imported; every `tinygan train ...` command it cites is
+`tinygan.x.y` (or `nn.X`, `optim.X`) name it cites can be imported; every `tinygan train ...` command it cites is
 accepted by the CLI's argument parser; and its ```python blocks, run in order as one
 script (like a notebook), finish without error within a timeout. Sketches that are not meant
 to run are fenced as ```text.
@@ -32,6 +32,7 @@ BLOCK_TIMEOUT_S = 90
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 CITED_PATH = re.compile(r"`(tinygan/[\w/]*?(?:\.py|/))`")
 CITED_NAME = re.compile(r"`(tinygan(?:\.\w+)+)")
+CITED_LAYER = re.compile(r"`(nn|optim)\.(\w+)")
 CITED_COMMAND = re.compile(r"`tinygan ((?:train|sample)\b[^`]*)`")
 
 
@@ -86,6 +87,9 @@ def test_cited_code_exists(name):
         for attr in parts[cut:]:
             assert hasattr(obj, attr), f"{name} cites {dotted}: no attribute {attr!r}"
             obj = getattr(obj, attr)
+    for module, attr in set(CITED_LAYER.findall(text)):   # `nn.Linear`, `optim.Adam`
+        assert hasattr(importlib.import_module(f"tinygan.{module}"), attr), \
+            f"{name} cites {module}.{attr}, which tinygan.{module} does not have"
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
