@@ -2,10 +2,10 @@
 
 For every chapter in chapters/: it exists and is listed in chapters/README.md; it has an
 "In tinygan" section, an "Exercises" section with 3 to 5 exercises and a "References" section
-whose entries name authors and a year; every `tinygan/...` path it cites exists and every
-`tinygan.x.y` (or `nn.X`, `optim.X`) name it cites can be imported; every `tinygan train ...` command it cites is
-accepted by the CLI's argument parser; and its ```python blocks, run in order as one
-script (like a notebook), finish without error within a timeout. Sketches that are not meant
+whose entries name authors and a year; every `tinygan/...` path it cites exists; every
+`tinygan.x.y`, `nn.X` or `optim.X` name it cites can be imported; every `tinygan train ...`
+command it cites is accepted by the CLI's argument parser; and its ```python blocks, run in
+order as one script (like a notebook), finish without error within a timeout. Sketches that are not meant
 to run are fenced as ```text.
 """
 from __future__ import annotations
