@@ -67,14 +67,17 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        xp = backend.get_array_module(data)
-        if xp is np and not isinstance(data, np.ndarray):
-            xp = backend.xp()  # Python lists and scalars go to the active backend
-        if dtype is None and not hasattr(data, "dtype"):
-            dtype = backend.DEFAULT_DTYPE  # Python floats/lists: float32, not float64
-            if _all_ints(data):
-                dtype = np.int64
-        self.data = xp.asarray(data, dtype=dtype)
+        if type(data) is np.ndarray and dtype is None:
+            self.data = data  # the common case (an op's result): kept as it is, no checks
+        else:
+            xp = backend.get_array_module(data)
+            if xp is np and not isinstance(data, np.ndarray):
+                xp = backend.xp()  # Python lists and scalars go to the active backend
+            if dtype is None and not hasattr(data, "dtype"):
+                dtype = backend.DEFAULT_DTYPE  # Python floats/lists: float32, not float64
+                if _all_ints(data):
+                    dtype = np.int64
+            self.data = xp.asarray(data, dtype=dtype)
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients, "
                             f"got dtype {self.data.dtype}")
@@ -325,8 +328,10 @@ class Function:
     inputs: tuple[Tensor, ...]
 
     def __call__(self, *inputs: Any) -> Tensor:
-        tensors = tuple(_as_tensor(x, like=inputs) for x in inputs)
-        _check_same_device(self, tensors)
+        tensors = tuple(x if isinstance(x, Tensor) else _as_tensor(x, like=inputs)
+                        for x in inputs)
+        if len(tensors) > 1:
+            _check_same_device(self, tensors)
         out = Tensor(self.forward(*(t.data for t in tensors)))
         if _grad_enabled and any(t.requires_grad for t in tensors):
             out.requires_grad = True
@@ -461,9 +466,16 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
 # ---------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------
+_functional = None
+
+
 def _F():
-    from tinygan import functional
-    return functional
+    """tinygan.functional (imported on first use: it imports this module)."""
+    global _functional
+    if _functional is None:
+        from tinygan import functional
+        _functional = functional
+    return _functional
 
 
 def _raw(x: Any) -> Any:
@@ -508,7 +520,7 @@ def _as_tensor(x: Any, like: Sequence[Any] = ()) -> Tensor:
 
 
 def _check_same_device(fn: Function, tensors: Sequence[Tensor]) -> None:
-    if len(tensors) > 1:
+    if len({type(t.data) for t in tensors}) > 1:  # one array type = one device (cheap test)
         devices = {t.device for t in tensors}
         if len(devices) > 1:
             shapes = ", ".join(f"{t.shape} on {t.device}" for t in tensors)
