@@ -68,6 +68,10 @@ def test_notebook_runs(path, monkeypatch):
     monkeypatch.setenv("TINYGAN_QUICK", "1")
     monkeypatch.setenv("TINYGAN_SOLUTIONS", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    # One BLAS thread: the notebooks' matrices are small, and on a busy 2-core machine
+    # OpenBLAS's threads fight over the cores (measured: ~5x slower training steps).
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
 
