@@ -1,0 +1,106 @@
+"""The ``tinygan`` command line (tinygan/cli.py)."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinygan.cli import main
+
+pytestmark = pytest.mark.cpu_only
+
+
+def run(argv, capsys):
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_train_writes_checkpoint_metrics_and_pictures(tmp_path, capsys):
+    out = tmp_path / "ring"
+    code, stdout, _ = run(["train", "--steps", "20", "--batch-size", "32", "--out", str(out),
+                           "--quiet"], capsys)
+    assert code == 0
+    for name in ("checkpoint.npz", "metrics.json", "samples.png", "curves.png", "scatter.png"):
+        assert (out / name).is_file(), name
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["step"] == 20 and report["config"]["data"] == "ring"
+    assert len(report["history"]["d_loss"]) == 20 and "modes_captured" in report["final"]
+    assert "pictures:" in stdout and str(out / "samples.png") in stdout
+
+
+def test_resume_continues_to_the_total_and_matches_an_uninterrupted_run(tmp_path, capsys):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    common = ["--data", "grid", "--batch-size", "16", "--quiet"]
+    assert main(["train", "--steps", "24", "--out", str(straight)] + common) == 0
+    assert main(["train", "--steps", "10", "--out", str(resumed)] + common) == 0
+    assert main(["train", "--steps", "24", "--out", str(resumed), "--resume", "--quiet"]) == 0
+    capsys.readouterr()
+    a, b = np.load(straight / "checkpoint.npz"), np.load(resumed / "checkpoint.npz")
+    weights = [k for k in a.files if k.startswith(("G/", "D/"))]
+    assert weights
+    for k in weights:
+        np.testing.assert_array_equal(a[k], b[k])
+    report = json.loads((resumed / "metrics.json").read_text())
+    assert report["step"] == 24 and len(report["history"]["d_loss"]) == 24
+
+
+def test_sample_writes_npy_in_data_coordinates_and_png(tmp_path, capsys):
+    run_dir = tmp_path / "g"
+    assert main(["train", "--data", "gauss1d", "--steps", "10", "--out", str(run_dir),
+                 "--quiet"]) == 0
+    assert (run_dir / "figure1.png").is_file()
+    npy, png = tmp_path / "s.npy", tmp_path / "s.png"
+    assert main(["sample", "--run", str(run_dir), "--n", "50", "--seed", "3", "--out",
+                 str(npy)]) == 0
+    assert main(["sample", "--run", str(run_dir), "--n", "50", "--out", str(png)]) == 0
+    x = np.load(npy, allow_pickle=False)
+    assert x.shape == (50, 1) and x.dtype == np.float32 and png.is_file()
+    assert main(["sample", "--run", str(run_dir), "--n", "50", "--seed", "3", "--out",
+                 str(tmp_path / "t.npy")]) == 0
+    np.testing.assert_array_equal(x, np.load(tmp_path / "t.npy"))   # same seed, same samples
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["train", "--data", "moons"], "invalid choice: 'moons' (choose from 'gauss1d', 'ring'"),
+    (["train", "--loss", "gan"], "invalid choice: 'gan' (choose from 'minimax', 'ns'"),
+    (["train", "--model", "resnet"], "invalid choice: 'resnet' (choose from 'mlp'"),
+])
+def test_unknown_names_list_the_valid_ones_in_one_line(argv, expected, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and expected in err and err.count("\n") == 1
+
+
+def test_errors_are_one_line_not_a_traceback(tmp_path, capsys):
+    code, _, err = run(["sample", "--run", str(tmp_path / "missing"), "--n", "5", "--out",
+                        str(tmp_path / "x.npy")], capsys)
+    assert code == 1 and err.startswith("tinygan: error: checkpoint") and err.count("\n") == 1
+    code, _, err = run(["train", "--resume", "--out", str(tmp_path / "none")], capsys)
+    assert code == 1 and "no checkpoint at" in err and err.count("\n") == 1
+    run_dir = tmp_path / "r"
+    assert main(["train", "--steps", "2", "--batch-size", "8", "--out", str(run_dir),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    code, _, err = run(["train", "--steps", "2", "--out", str(run_dir)], capsys)
+    assert code == 1 and "pass --resume" in err and err.count("\n") == 1
+    code, _, err = run(["train", "--resume", "--out", str(run_dir), "--data", "grid"], capsys)
+    assert code == 1 and "--data grid differs from the run's ring" in err
+    code, _, err = run(["sample", "--run", str(run_dir), "--n", "5", "--out", "x.txt"], capsys)
+    assert code == 1 and ".npy or .png" in err
+    (run_dir / "checkpoint.npz").write_bytes(b"PK\x03\x04garbage")
+    code, _, err = run(["sample", "--run", str(run_dir), "--n", "5", "--out",
+                        str(tmp_path / "y.npy")], capsys)
+    assert code == 1 and "truncated" in err and err.count("\n") == 1
+
+
+def test_python_dash_m_tinygan_is_the_same_command(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.run([sys.executable, "-m", "tinygan", "train", "--loss", "nope"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "choose from" in proc.stderr

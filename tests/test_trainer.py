@@ -1,0 +1,150 @@
+"""The GAN trainer (tinygan/gan/trainer.py): Algorithm 1, records, determinism, learning."""
+import numpy as np
+import pytest
+
+import tinygan
+from tinygan import optim
+from tinygan.data import toy
+from tinygan.data.batching import DatasetBatches, DistributionBatches
+from tinygan.gan.losses import GANLoss, get_loss
+from tinygan.gan.models import MLPDiscriminator, MLPGenerator, toy_mlp
+from tinygan.gan.trainer import HISTORY_KEYS, GANTrainer, TrainingDiverged
+from tests.helpers import to_np
+
+
+def make_trainer(seed=0, loss="ns", sampler=toy.sample_ring, data_shape=(2,), z_dim=4,
+                 batch_size=32, lr=1e-3, hidden=(32, 32), noise="normal", pack=1, **kwargs):
+    gen = tinygan.Generator(seed)
+    G, D = toy_mlp(data_shape, z_dim, generator=gen, hidden_g=hidden, hidden_d=hidden, pack=pack)
+    return GANTrainer(G, D, get_loss(loss), optim.Adam(G.parameters(), lr, betas=(0.5, 0.999)),
+                      optim.Adam(D.parameters(), lr, betas=(0.5, 0.999)),
+                      DistributionBatches(sampler, gen), gen, z_dim=z_dim,
+                      batch_size=batch_size, noise=noise, **kwargs)
+
+
+def test_history_records_every_step_with_probabilities_for_minimax_losses():
+    trainer = make_trainer()
+    trainer.train(5, progress=False)
+    assert trainer.step == 5
+    assert all(len(trainer.history[k]) == 5 for k in HISTORY_KEYS)
+    assert all(0 <= v <= 1 for v in trainer.history["d_real"] + trainer.history["d_fake"])
+    assert all(v > 0 for v in trainer.history["grad_norm_g"] + trainer.history["grad_norm_d"])
+
+
+def test_critic_values_are_recorded_raw_for_wgan():
+    trainer = make_trainer(loss="wgan-gp")
+    trainer.train(2, progress=False)
+    assert trainer.history["penalty"][-1] > 0
+    d_real = trainer.history["d_real"][-1]
+    assert d_real == pytest.approx(trainer.history["d_real"][-1])  # a raw, unbounded value
+
+
+def test_k_discriminator_steps_each_take_a_fresh_real_batch():
+    calls = []
+
+    def counting_sampler(n, generator):
+        calls.append(n)
+        return toy.sample_ring(n, generator)
+
+    trainer = make_trainer(sampler=counting_sampler, d_steps=3)
+    trainer.train(2, progress=False)
+    assert calls == [32] * 6
+
+
+def test_same_seed_same_run_bit_for_bit():
+    a, b = make_trainer(seed=5), make_trainer(seed=5)
+    a.train(20, progress=False)
+    b.train(20, progress=False)
+    for p, q in zip(list(a.G.parameters()) + list(a.D.parameters()),
+                    list(b.G.parameters()) + list(b.D.parameters())):
+        np.testing.assert_array_equal(to_np(p), to_np(q))
+    assert a.history == b.history
+    c = make_trainer(seed=6)
+    c.train(20, progress=False)
+    assert c.history["d_loss"] != a.history["d_loss"]
+
+
+def test_callbacks_run_every_n_steps():
+    trainer = make_trainer()
+    seen = []
+    trainer.add_callback(3, lambda t: seen.append(t.step))
+    trainer.train(10, progress=False)
+    assert seen == [3, 6, 9]
+    with pytest.raises(ValueError, match="every must be >= 1"):
+        trainer.add_callback(0, print)
+
+
+class _NaNAfter(GANLoss):
+    """The non-saturating loss, until D's loss turns NaN from the 4th step on."""
+
+    def __init__(self):
+        self.inner, self.calls = get_loss("ns"), 0
+
+    def d_loss(self, real_logits, fake_logits):
+        self.calls += 1
+        out = self.inner.d_loss(real_logits, fake_logits)
+        return out * float("nan") if self.calls >= 4 else out
+
+    def g_loss(self, fake_logits):
+        return self.inner.g_loss(fake_logits)
+
+
+def test_nan_stops_training_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
+    trainer = make_trainer()
+    trainer.loss = _NaNAfter()
+    ckpt = str(tmp_path / "ckpt.npz")
+    with pytest.raises(TrainingDiverged, match=r"step 4: d_loss is nan") as info:
+        trainer.train(10, progress=False, checkpoint_path=ckpt, ckpt_every=1)
+    assert "\n" not in str(info.value)
+    fresh = make_trainer()
+    fresh.load(ckpt)
+    assert fresh.step == 3                        # the last good state, not the NaN one
+
+
+def test_one_dimensional_gan_learns_the_gaussian():
+    trainer = make_trainer(sampler=toy.gaussian_1d, data_shape=(1,), z_dim=1, noise="uniform",
+                           batch_size=64, lr=2e-3, hidden=(16, 16))
+    before = to_np(trainer.sample(2000, generator=tinygan.Generator(1)))
+    trainer.train(400, progress=False)
+    after = to_np(trainer.sample(2000, generator=tinygan.Generator(1)))
+    assert abs(before.mean() - 4.0) > 3.0        # untrained: nowhere near N(4, 0.5^2)
+    assert abs(after.mean() - 4.0) < 0.3 and after.std() > 0.05   # moved there, not a point
+
+
+def test_ring_gan_finds_many_more_modes_than_the_untrained_generator():
+    from tinygan.metrics.mode_coverage import mode_coverage
+    trainer = make_trainer(batch_size=128, lr=1e-3, hidden=(64, 64), z_dim=8, pack=4)
+    modes = toy.ring_modes()
+
+    def near_modes():   # modes with a sample within 0.1 (10 std): did G find the mode?
+        x = to_np(trainer.sample(1000, generator=tinygan.Generator(1)))
+        return mode_coverage(x, modes, std=0.01, quality_stds=10).modes_captured
+
+    before = near_modes()
+    trainer.train(600, progress=False)
+    assert before <= 2 and near_modes() >= before + 4
+
+
+def test_conditional_gan_learns_the_class_of_each_label():
+    # class 0 ~ N(-2, 0.3^2), class 1 ~ N(+2, 0.3^2): a cGAN must map the label to the side
+    gen = tinygan.Generator(0)
+    labels = gen.integers(0, 2, 4000)
+    x = (np.where(to_np(labels) == 0, -2.0, 2.0)[:, None]
+         + 0.3 * to_np(gen.normal((4000, 1)))).astype(np.float32)
+    G = MLPGenerator(2, (1,), (32, 32), num_classes=2, generator=gen)
+    D = MLPDiscriminator((1,), (32, 32), num_classes=2, generator=gen)
+    trainer = GANTrainer(G, D, get_loss("ns"), optim.Adam(G.parameters(), 2e-3, betas=(0.5, 0.999)),
+                         optim.Adam(D.parameters(), 2e-3, betas=(0.5, 0.999)),
+                         DatasetBatches(x, to_np(labels), gen), gen, z_dim=2, batch_size=64,
+                         num_classes=2)
+    trainer.train(400, progress=False)
+    means = [to_np(trainer.sample(500, labels=np.full(500, c))).mean() for c in (0, 1)]
+    assert means[0] < -1.0 and means[1] > 1.0
+    with pytest.raises(ValueError, match="conditional on 2 classes"):
+        G(tinygan.randn(3, 2))
+
+
+def test_sampling_uses_eval_mode_and_restores_training_mode():
+    trainer = make_trainer()
+    out = trainer.sample(7)
+    assert out.shape == (7, 2) and not out.requires_grad and trainer.G.training

@@ -1,0 +1,184 @@
+"""Minibatches: shuffled index batches, and PyTorch-flavoured TensorDataset / DataLoader.
+
+One epoch is one pass over a random permutation of the N examples, cut into batches of B.
+The permutation is drawn from a seeded ``tinygan.Generator``, so the order (and a training
+run built on it) repeats exactly for the same seed. With ``drop_last`` the final short batch
+is skipped, which keeps every batch the same size (BatchNorm and GAN losses like that).
+
+``EpochSampler`` is the same idea with its position written down (``state_dict``), so a
+training run can stop mid-epoch and resume on exactly the batch it would have seen next.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from tinygan import backend
+from tinygan.random import Generator, default_generator
+from tinygan.tensor import Tensor
+
+
+def _num_batches(n: int, batch_size: int, drop_last: bool) -> int:
+    return n // batch_size if drop_last else -(-n // batch_size)
+
+
+def _check_batch_size(where: str, n: int, batch_size: int, drop_last: bool) -> None:
+    if batch_size < 1:
+        raise ValueError(f"{where}: batch_size must be >= 1, got {batch_size}")
+    if drop_last and batch_size > n:
+        raise ValueError(f"{where}: batch_size {batch_size} is larger than the {n} examples "
+                         f"and drop_last=True would leave no batch at all")
+
+
+def shuffled_batches(n: int, batch_size: int, generator: Generator, epochs: int | None = 1,
+                     drop_last: bool = True) -> Iterator[Any]:
+    """Yield index arrays of length ``batch_size`` covering range(n) in a fresh random
+    order each epoch; ``epochs=None`` goes on for ever."""
+    _check_batch_size("shuffled_batches", n, batch_size, drop_last)
+    epoch = 0
+    while epochs is None or epoch < epochs:
+        order = generator.permutation(n)
+        for b in range(_num_batches(n, batch_size, drop_last)):
+            yield order[b * batch_size:(b + 1) * batch_size]
+        epoch += 1
+
+
+class EpochSampler:
+    """Endless shuffled batches of indices into N examples, with a resumable position.
+
+    >>> s = EpochSampler(10, Generator(0)); s.next_indices(4).shape
+    (4,)
+    """
+
+    def __init__(self, n: int, generator: Generator) -> None:
+        if n < 1:
+            raise ValueError(f"EpochSampler: need at least one example, got n={n}")
+        self.n, self.generator = n, generator
+        self.order: Any = None   # the current epoch's permutation (drawn lazily)
+        self.position = 0        # how many entries of ``order`` are used up
+        self.epoch = 0
+
+    def next_indices(self, batch_size: int) -> Any:
+        """The next ``batch_size`` indices; a new epoch (new permutation) starts when fewer
+        than ``batch_size`` remain (the leftover is dropped, as drop_last=True)."""
+        _check_batch_size("EpochSampler", self.n, batch_size, True)
+        if self.order is None or self.position + batch_size > self.n:
+            if self.order is not None:
+                self.epoch += 1
+            self.order, self.position = self.generator.permutation(self.n), 0
+        idx = self.order[self.position:self.position + batch_size]
+        self.position += batch_size
+        return idx
+
+    def state_dict(self) -> dict[str, Any]:
+        order = np.zeros(0, np.int64) if self.order is None else backend.to_numpy(self.order)
+        return {"order": order.astype(np.int64), "position": self.position,
+                "epoch": self.epoch, "has_order": self.order is not None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        has_order = bool(state["has_order"])
+        order = np.asarray(state["order"], dtype=np.int64)
+        if has_order and len(order) != self.n:
+            raise ValueError(f"EpochSampler.load_state_dict: saved order covers {len(order)} "
+                             f"examples, this sampler has {self.n}")
+        self.order = self.generator.xp.asarray(order) if has_order else None
+        self.position, self.epoch = int(state["position"]), int(state["epoch"])
+
+
+class TensorDataset:
+    """Examples stored in aligned arrays or Tensors; ``dataset[i]`` is a tuple of rows."""
+
+    def __init__(self, *tensors: Any) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one array")
+        self.tensors = tuple(t.data if isinstance(t, Tensor) else t for t in tensors)
+        sizes = [len(t) for t in self.tensors]
+        if len(set(sizes)) != 1:
+            raise ValueError(f"TensorDataset: arrays have different first dimensions {sizes}")
+
+    def __len__(self) -> int:
+        return len(self.tensors[0])
+
+    def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
+        return tuple(Tensor(t[index]) for t in self.tensors)
+
+
+class DataLoader:
+    """Iterate over a TensorDataset in batches of Tensors, as torch.utils.data.DataLoader:
+
+        for real, labels in DataLoader(TensorDataset(images, labels), batch_size=64,
+                                       shuffle=True, generator=tinygan.Generator(0)):
+            ...
+
+    Each ``for`` loop is one epoch; with shuffle the order is redrawn every epoch.
+    """
+
+    def __init__(self, dataset: TensorDataset, batch_size: int = 1, shuffle: bool = False,
+                 generator: Generator | None = None, drop_last: bool = False) -> None:
+        if not isinstance(dataset, TensorDataset):
+            raise TypeError(f"DataLoader expects a tinygan TensorDataset, got "
+                            f"{type(dataset).__name__}")
+        _check_batch_size("DataLoader", len(dataset), batch_size, drop_last)
+        self.dataset, self.batch_size = dataset, batch_size
+        self.shuffle, self.drop_last = shuffle, drop_last
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return _num_batches(len(self.dataset), self.batch_size, self.drop_last)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        n = len(self.dataset)
+        if self.shuffle:
+            order: Sequence[int] | Any = (self.generator or default_generator()).permutation(n)
+        else:
+            order = np.arange(n)
+        xp = backend.get_array_module(self.dataset.tensors[0])
+        order = backend.to_numpy(order) if xp is np else xp.asarray(order)
+        for b in range(len(self)):
+            yield self.dataset[order[b * self.batch_size:(b + 1) * self.batch_size]]
+
+
+# ---- where a GAN trainer gets its real minibatches ---------------------------------------
+class DistributionBatches:
+    """Fresh samples from a distribution we can sample exactly (the toy data): each call
+    draws ``batch_size`` new points, as step 1 of Algorithm 1 asks. No labels.
+
+    ``sampler(n, generator) -> array (n, ...)``, e.g. ``tinygan.data.toy.sample_ring``.
+    """
+
+    def __init__(self, sampler: Any, generator: Generator) -> None:
+        self.sampler, self.generator = sampler, generator
+
+    def next(self, batch_size: int) -> tuple[Tensor, None]:
+        return Tensor(self.sampler(batch_size, self.generator)), None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}   # all randomness lives in the shared generator
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+
+class DatasetBatches:
+    """Shuffled minibatches (and labels) of a finite dataset such as MNIST, epoch after
+    epoch, with a resumable position (see ``EpochSampler``)."""
+
+    def __init__(self, images: Any, labels: Any, generator: Generator) -> None:
+        if labels is not None and len(labels) != len(images):
+            raise ValueError(f"DatasetBatches: {len(images)} images but {len(labels)} labels")
+        self.images, self.labels = images, labels
+        self.sampler = EpochSampler(len(images), generator)
+
+    def next(self, batch_size: int) -> tuple[Tensor, Any]:
+        idx = self.sampler.next_indices(batch_size)
+        xp = backend.get_array_module(self.images)
+        idx = backend.to_numpy(idx) if xp is np else xp.asarray(idx)
+        labels = None if self.labels is None else self.labels[idx]
+        return Tensor(self.images[idx]), labels
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.sampler.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.sampler.load_state_dict(state)

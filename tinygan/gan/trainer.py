@@ -1,0 +1,243 @@
+"""Training a GAN: Algorithm 1 of Goodfellow et al. 2014, one readable step at a time.
+
+    for each training step:
+        for k steps:                                     # train the discriminator
+            sample a minibatch of m real examples x
+            sample a minibatch of m noise vectors z
+            update D by descending the D loss on (x, G(z)),  G(z) DETACHED
+        sample a minibatch of m noise vectors z          # train the generator
+        update G by descending the G loss on D(G(z)),    gradients flowing THROUGH D into G
+
+Two details carry the whole idea:
+
+* In D's step the fakes are made under ``no_grad()``: D's loss must not move G.
+* In G's step the gradient must pass through D (that is the only way G learns what D
+  finds fake), but only G's optimizer steps; D's parameters are switched off
+  (``requires_grad_(False)``) so no gradient is even computed for them.
+
+One ``tinygan.Generator`` drives every random draw (data, noise, interpolation weights,
+labels), so the same seed gives the same run, bit for bit on NumPy, and a checkpoint that
+saves the generator's state resumes exactly where the run left off.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from tinygan import functional as F
+from tinygan.data.toy import sample_noise
+from tinygan.gan.losses import GANLoss
+from tinygan.nn import Module
+from tinygan.optim import Optimizer
+from tinygan.random import Generator
+from tinygan.tensor import Tensor, no_grad
+
+#: what the trainer records after every step (``trainer.history[name]`` is a list)
+HISTORY_KEYS = ("d_loss", "g_loss", "penalty", "d_real", "d_fake", "grad_norm_d",
+                "grad_norm_g")
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the message names the step and the loss."""
+
+
+def grad_norm(module: Module) -> float:
+    """||grad||_2 over all of a module's parameters (0 when none has a gradient)."""
+    total = 0.0
+    for p in module.parameters():
+        if p.grad is not None:
+            total += float((p.grad.data * p.grad.data).sum())
+    return math.sqrt(total)
+
+
+class GANTrainer:
+    """Trains generator ``G`` against discriminator ``D``.
+
+    G(z) maps noise (N, z_dim) to samples; D(x) maps samples to raw scores (N, 1).
+    ``real_data.next(batch_size) -> (x Tensor, labels or None)`` supplies real minibatches
+    (see ``tinygan.data.batching``). With ``num_classes`` > 0 the GAN is conditional
+    (Mirza & Osindero 2014): G(z, y) and D(x, y) both see the label y.
+    """
+
+    def __init__(self, G: Module, D: Module, loss: GANLoss, opt_g: Optimizer, opt_d: Optimizer,
+                 real_data: Any, generator: Generator, z_dim: int, batch_size: int = 64,
+                 d_steps: int = 1, noise: str = "normal", num_classes: int = 0,
+                 lr_decay_steps: int | None = None, config: dict[str, Any] | None = None
+                 ) -> None:
+        if batch_size < 1 or d_steps < 1:
+            raise ValueError(f"GANTrainer: batch_size and d_steps must be >= 1, got "
+                             f"{batch_size} and {d_steps}")
+        self.G, self.D, self.loss = G, D, loss
+        self.opt_g, self.opt_d = opt_g, opt_d
+        self.real_data, self.generator = real_data, generator
+        self.z_dim, self.batch_size, self.d_steps = z_dim, batch_size, d_steps
+        self.noise, self.num_classes = noise, num_classes
+        # optional linear learning-rate decay to 0 at step ``lr_decay_steps``: large steps
+        # early find the modes, small steps late let G settle onto them instead of circling
+        self.lr_decay_steps = lr_decay_steps
+        self.base_lrs = [[g["lr"] for g in opt.param_groups] for opt in (opt_g, opt_d)]
+        self.config = dict(config or {})
+        self.step = 0
+        self.history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
+        self.callbacks: list[tuple[int, Callable[["GANTrainer"], None]]] = []
+
+    # ---- the pieces of Algorithm 1 -----------------------------------------------------
+    def sample_z(self, n: int) -> Tensor:
+        """n noise vectors, (n, z_dim), from the trainer's generator."""
+        return Tensor(sample_noise(n, self.z_dim, self.generator, self.noise))
+
+    def sample_labels(self, n: int) -> Any:
+        """n class labels drawn uniformly (conditional GANs), else None."""
+        return self.generator.integers(0, self.num_classes, n) if self.num_classes else None
+
+    def _D(self, x: Tensor, labels: Any) -> Tensor:
+        return self.D(x, labels) if self.num_classes else self.D(x)
+
+    def _G(self, z: Tensor, labels: Any) -> Tensor:
+        return self.G(z, labels) if self.num_classes else self.G(z)
+
+    def discriminator_step(self) -> dict[str, float]:
+        """One update of D on a fresh real minibatch and a fresh (detached) fake one."""
+        real, labels = self.real_data.next(self.batch_size)
+        if not self.num_classes:
+            labels = None
+        z = self.sample_z(self.batch_size)
+        with no_grad():                     # the fakes are data for D: G must not move
+            fake = self._G(z, labels)       # fakes share the real batch's class mix
+        real_logits = self._D(real, labels)
+        fake_logits = self._D(fake, labels)
+        d_loss = self.loss.d_loss(real_logits, fake_logits)
+        penalty = self.loss.penalty(lambda x: self._D(x, labels), real, fake, self.generator)
+        total = d_loss if penalty is None else d_loss + penalty
+        self._check_finite("d_loss", total)
+        self.opt_d.zero_grad()
+        total.backward()
+        norm = grad_norm(self.D)
+        self.opt_d.step()
+        self.loss.after_d_step(self.D)      # WGAN: clip the critic's weights
+        return {"d_loss": total.item(),
+                "penalty": 0.0 if penalty is None else penalty.item(),
+                "d_real": self._d_output(real_logits), "d_fake": self._d_output(fake_logits),
+                "grad_norm_d": norm}
+
+    def generator_step(self) -> dict[str, float]:
+        """One update of G: its gradient flows back through D, but only G is updated."""
+        labels = self.sample_labels(self.batch_size)
+        z = self.sample_z(self.batch_size)
+        self.D.requires_grad_(False)        # D is a fixed judge during G's step
+        try:
+            g_loss = self.loss.g_loss(self._D(self._G(z, labels), labels))
+            self._check_finite("g_loss", g_loss)
+            self.opt_g.zero_grad()
+            g_loss.backward()
+        finally:
+            self.D.requires_grad_(True)
+        norm = grad_norm(self.G)
+        self.opt_g.step()
+        return {"g_loss": g_loss.item(), "grad_norm_g": norm}
+
+    def train_step(self) -> dict[str, float]:
+        """k discriminator steps, then one generator step; records and returns the numbers."""
+        for _ in range(self.d_steps):
+            record = self.discriminator_step()
+        record.update(self.generator_step())
+        self.step += 1
+        for key in HISTORY_KEYS:
+            self.history[key].append(float(record[key]))
+        return record
+
+    # ---- the loop ----------------------------------------------------------------------
+    def add_callback(self, every: int, fn: Callable[["GANTrainer"], None]) -> None:
+        """Call ``fn(trainer)`` after every ``every`` steps (sampling pictures, metrics)."""
+        if every < 1:
+            raise ValueError(f"add_callback: every must be >= 1, got {every}")
+        self.callbacks.append((every, fn))
+
+    def train(self, steps: int, progress: bool = True, checkpoint_path: str | None = None,
+              ckpt_every: int | None = None) -> None:
+        """Train until ``self.step == steps`` (a total, so a resumed run continues to it).
+
+        Every ``ckpt_every`` steps (and at the end) the run is saved to ``checkpoint_path``.
+        A NaN/Inf loss raises TrainingDiverged naming the step and the loss; the checkpoint
+        on disk is then the last good one (a bad state is never written).
+        """
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, initial=self.step, disable=not progress, desc="training",
+                   dynamic_ncols=True, leave=False)
+        try:
+            while self.step < steps:
+                if self.lr_decay_steps:
+                    self._set_learning_rates(max(0.0, 1.0 - self.step / self.lr_decay_steps))
+                record = self.train_step()
+                if self.step % 25 == 0 or self.step == steps:
+                    bar.set_postfix(d_loss=f"{record['d_loss']:.3f}",
+                                    g_loss=f"{record['g_loss']:.3f}", refresh=False)
+                bar.update(1)
+                for every, fn in self.callbacks:
+                    if self.step % every == 0:
+                        fn(self)
+                if checkpoint_path and ckpt_every and self.step % ckpt_every == 0:
+                    self.save(checkpoint_path)
+        finally:
+            bar.close()
+        if checkpoint_path:
+            self.save(checkpoint_path)
+
+    # ---- using the trained generator ---------------------------------------------------
+    def sample(self, n: int, labels: Any = None, generator: Generator | None = None) -> Tensor:
+        """n samples from G in eval mode, without a graph. Conditional GANs: ``labels``
+        (n,) picks the class of each sample (drawn uniformly when omitted)."""
+        gen = generator or self.generator
+        z = Tensor(sample_noise(n, self.z_dim, gen, self.noise))
+        if self.num_classes and labels is None:
+            labels = gen.integers(0, self.num_classes, n)
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            with no_grad():
+                return self._G(z, labels)
+        finally:
+            self.G.train(was_training)
+
+    def discriminator_output(self, x: Tensor, labels: Any = None) -> Tensor:
+        """D's opinion of x: P(real) for the minimax losses, the raw critic value otherwise."""
+        with no_grad():
+            out = self._D(x, labels)
+            return F.sigmoid(out) if self.loss.outputs_probability else out
+
+    # ---- saving and resuming -----------------------------------------------------------
+    def save(self, path: str) -> None:
+        from tinygan.checkpoint import save_checkpoint
+        save_checkpoint(path, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d,
+                        generator=self.generator, step=self.step, config=self.config,
+                        data_state=self.real_data.state_dict(), history=self.history)
+
+    def load(self, path: str) -> None:
+        """Restore everything ``save`` wrote; the next step is the one after the saved one."""
+        from tinygan.checkpoint import load_checkpoint
+        state = load_checkpoint(path, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d,
+                                generator=self.generator)
+        self.step = state["step"]
+        self.real_data.load_state_dict(state["data_state"])
+        self.history = {k: list(state["history"].get(k, [])) for k in HISTORY_KEYS}
+
+    # ---- helpers -----------------------------------------------------------------------
+    def _set_learning_rates(self, factor: float) -> None:
+        for opt, bases in zip((self.opt_g, self.opt_d), self.base_lrs):
+            for group, base in zip(opt.param_groups, bases):
+                group["lr"] = base * factor
+
+    def _d_output(self, logits: Tensor) -> float:
+        """Mean D output: a probability (sigmoid of the logit) or a critic value."""
+        values = F.sigmoid(logits.detach()) if self.loss.outputs_probability else logits
+        return float(values.data.mean())
+
+    def _check_finite(self, name: str, value: Tensor) -> None:
+        v = value.item()
+        if not np.isfinite(v):
+            raise TrainingDiverged(f"training stopped at step {self.step + 1}: {name} is {v} "
+                                   f"({type(self.loss).__name__}); the checkpoint on disk is "
+                                   f"the last good one")
