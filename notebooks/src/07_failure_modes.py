@@ -1,0 +1,284 @@
+# %% [markdown]
+# # 7. Failure modes: mode collapse, vanishing gradients, oscillation
+#
+# Companion to [chapters/07_failure_modes.md](../chapters/07_failure_modes.md). We make each
+# failure happen on purpose and measure it: a generator collapsing onto the point a fixed
+# discriminator likes best; the outward spiral of simultaneous gradient steps in the bilinear
+# game; the generator's gradient vanishing against a perfect discriminator; and a full GAN on
+# PacGAN's ring, scored with mode coverage, next to a fix (conditioning on the mode).
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import tinygan as tg
+from tinygan import optim
+from tinygan.data import toy
+from tinygan.data.batching import DistributionBatches
+from tinygan.gan.losses import MinimaxLoss, NonSaturatingLoss
+from tinygan.gan.models import toy_mlp
+from tinygan.gan.trainer import GANTrainer
+from tinygan.metrics.mode_coverage import mode_coverage
+from tinygan.quick import steps
+from solutions import exercise
+
+MODES = toy.ring_modes()
+
+def nearest_mode_share(samples, modes=MODES):
+    """Fraction of ALL samples (high quality or not) whose nearest centre is each mode."""
+    d = np.linalg.norm(np.asarray(samples)[:, None, :] - modes[None], axis=-1)
+    return np.bincount(d.argmin(1), minlength=len(modes)) / len(samples)
+
+def ring_trainer(seed=0, loss=None, num_classes=0, data=None):
+    """The small MLP GAN on the ring (tinygan's ring recipe: Adam 2e-4, beta1 0.5, batch 256)."""
+    g = tg.Generator(seed)
+    G, D = toy_mlp((2,), z_dim=16, num_classes=num_classes, generator=g)
+    return GANTrainer(G, D, loss or NonSaturatingLoss(),
+                      optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999)),
+                      optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999)),
+                      data or DistributionBatches(toy.sample_ring, g), g, z_dim=16,
+                      batch_size=256, num_classes=num_classes)
+
+# %% [markdown]
+# ## Mode collapse: G's best reply to a fixed D
+#
+# Hold $D$ fixed and let $G$ minimise $-\mathbb{E}_z[\log D(G(z))]$. Every sample is judged
+# alone, so the best reply puts *all* samples where $D$ is highest: nothing rewards diversity.
+# Spread $G$'s initial samples over the plane (its last layer scaled up), train $D$ briefly,
+# freeze it, then take only generator steps.
+
+# %%
+trainer = ring_trainer(seed=1)
+trainer.G.net[-1].weight.data *= 40.0        # start with samples spread over the whole square
+for _ in range(steps(300, 100)):
+    trainer.discriminator_step()
+before = trainer.sample(2500, generator=tg.Generator(9)).numpy()
+for _ in range(steps(100, 60)):
+    trainer.generator_step()                 # D never moves again
+after = trainer.sample(2500, generator=tg.Generator(9)).numpy()
+
+gx, gy = np.meshgrid(np.linspace(-4, 4, 160), np.linspace(-4, 4, 160))
+points = tg.tensor(np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32))
+d_map = trainer.discriminator_output(points).numpy().reshape(gx.shape)
+
+fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
+for ax, samples, title in ((axes[0], before, "G's samples before"),
+                           (axes[1], after, "after G-only steps against a frozen D")):
+    c = ax.contourf(gx, gy, d_map, levels=20, cmap="viridis", alpha=0.6)
+    ax.scatter(*samples.T, s=2, color="w", alpha=0.5)
+    ax.scatter(*MODES.T, marker="+", color="r", s=80)
+    ax.set_xlim(-4, 4)
+    ax.set_ylim(-4, 4)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.set_aspect("equal")
+fig.colorbar(c, ax=axes[:2], label="D(x), frozen")
+share_before, share_after = nearest_mode_share(before), nearest_mode_share(after)
+axes[2].bar(np.arange(8) - 0.2, share_before, 0.4, label="before")
+axes[2].bar(np.arange(8) + 0.2, share_after, 0.4, label="after")
+axes[2].set_xlabel("ring mode")
+axes[2].set_ylabel("share of samples nearest it")
+axes[2].set_title("All samples pile up where D is highest")
+axes[2].legend()
+plt.show()
+print("modes that are nearest to >= 1% of samples, before / after:",
+      int((share_before >= 0.01).sum()), "/", int((share_after >= 0.01).sum()))
+assert (share_after >= 0.01).sum() < (share_before >= 0.01).sum()
+
+# %% [markdown]
+# The frozen $D$ is highest along one edge of the ring, and every sample heads there. Against a
+# fixed judge the best generator is a collapsed one. In a real run $D$ then learns to reject
+# that spot and $G$ moves on: the cycle of chapter 7.
+
+# %% [markdown]
+# ## Oscillation: the bilinear game
+#
+# $\min_x \max_y xy$ has its equilibrium at $(0, 0)$. Simultaneous gradient steps rotate and
+# grow by $\sqrt{1 + \eta^2}$ per step; alternating steps (Algorithm 1's order) stay bounded
+# but circle for ever.
+
+# %%
+def play(alternating, num_steps=300, lr=0.1):
+    x = tg.tensor([1.0], requires_grad=True)
+    y = tg.tensor([0.0], requires_grad=True)
+    path = [(1.0, 0.0)]
+    for _ in range(num_steps):
+        gx, gy = tg.grad((x * y).sum(), [x, y])       # dV/dx = y, dV/dy = x
+        x.data -= lr * gx.data                         # x descends
+        if alternating:
+            (gy,) = tg.grad((x * y).sum(), [y])        # y sees the new x
+        y.data += lr * gy.data                         # y ascends
+        path.append((x.item(), y.item()))
+    return np.array(path)
+
+fig, ax = plt.subplots(figsize=(5, 5))
+for alternating, label in ((False, "simultaneous: spirals out"), (True, "alternating: circles")):
+    path = play(alternating)
+    ax.plot(*path.T, lw=1, label=label)
+ax.plot(0, 0, "k*", ms=12, label="equilibrium (0, 0)")
+ax.set_xlabel("x (minimises xy)")
+ax.set_ylabel("y (maximises xy)")
+ax.set_aspect("equal")
+ax.set_title("Gradient steps on a saddle do not converge")
+ax.legend(fontsize=8)
+plt.show()
+r_sim = float(np.hypot(*play(False, 100)[-1]))
+assert abs(r_sim - 1.01 ** 50) < 1e-3                  # the chapter's formula
+
+# %% [markdown]
+# ## Vanishing gradients: a perfect discriminator
+#
+# An untrained generator's samples sit in a blob near the centre, off the ring. Train $D$
+# alone until it separates them perfectly. Then measure the gradient each generator loss sends into $G$. (The saturating
+# loss is the minimax game's $\log(1 - D(G(z)))$, chapter 3.)
+
+# %%
+trainer = ring_trainer(seed=2)
+for _ in range(steps(300, 100)):
+    trainer.discriminator_step()
+record = trainer.discriminator_step()
+print(f"mean D(x) = {record['d_real']:.4f}, mean D(G(z)) = {record['d_fake']:.5f}")
+for loss in (MinimaxLoss(), NonSaturatingLoss()):
+    trainer.loss = loss
+    trainer.G.zero_grad()
+    z = trainer.sample_z(256)
+    loss.g_loss(trainer.D(trainer.G(z))).backward()
+    norm = math.sqrt(sum(float((p.grad.data ** 2).sum()) for p in trainer.G.parameters()))
+    print(f"{type(loss).__name__:18s} ||grad of G|| = {norm:.2e}")
+
+# %% [markdown]
+# ## The ring: a full run, measured with mode coverage
+#
+# Now the plain (unconditional) GAN trains on the ring as usual. Every few hundred steps we
+# score 2,500 samples with PacGAN's protocol (`mode_coverage`: high quality = within 3 std of
+# the nearest mode, a mode is captured with at least one high-quality sample) and also record
+# which mode each sample is nearest to, high quality or not, to see where the mass goes.
+
+# %%
+def train_and_track(trainer, total, every):
+    track = []
+    for target in range(every, total + 1, every):
+        trainer.train(target, progress=False)
+        samples = trainer.sample(2500, generator=tg.Generator(9)).numpy()
+        score = mode_coverage(samples, MODES, toy.RING_STD)
+        track.append(dict(step=target, samples=samples, score=score,
+                          share=nearest_mode_share(samples)))
+    return track
+
+TOTAL = steps(3000, 60)
+plain = train_and_track(ring_trainer(seed=0), TOTAL, TOTAL // 3)
+
+def show_track(track, name):
+    fig, axes = plt.subplots(1, len(track), figsize=(4 * len(track), 4))
+    for ax, t in zip(axes, track):
+        s = t["score"]
+        ax.scatter(*t["samples"].T, s=2, alpha=0.5)
+        ax.scatter(*MODES.T, marker="+", color="r", s=80)
+        ax.set_xlim(-1.6, 1.6)
+        ax.set_ylim(-1.6, 1.6)
+        ax.set_aspect("equal")
+        ax.set_xlabel("x1")
+        ax.set_title(f"step {t['step']}: {s.modes_captured}/8 modes, "
+                     f"{s.high_quality_fraction:.0%} HQ, KL {s.reverse_kl:.2f}", fontsize=9)
+    axes[0].set_ylabel("x2")
+    fig.suptitle(name)
+    plt.tight_layout()
+    plt.show()
+
+show_track(plain, "Unconditional GAN on the ring: mode coverage over training")
+print("share of samples nearest each mode at the end:", plain[-1]["share"].round(2))
+
+# %% [markdown]
+# ## A fix: tell both networks which mode
+#
+# Chapter 7 lists remedies: minibatch discrimination, unrolling, VEEGAN, PacGAN's packing,
+# Wasserstein losses (chapter 8), and conditioning on labels (chapter 9). The last is the
+# simplest to show: label each real sample with the index of its mode and train a
+# conditional GAN, $G(z, y)$ and $D(x, y)$. $G$ no longer has to discover the 8 modes; for
+# each $y$ it needs to hit one, and sampling draws $y$ uniformly, so every mode is visited.
+# (This uses information the unconditional GAN did not have: it is a fix when labels exist.)
+
+# %%
+class LabelledRing:
+    """Real ring samples together with the index of the mode each came from."""
+
+    def __init__(self, generator):
+        self.generator = generator
+
+    def next(self, batch_size):
+        which = self.generator.integers(0, len(MODES), batch_size)
+        noise = self.generator.normal((batch_size, 2), std=toy.RING_STD)
+        return tg.Tensor((MODES[which] + noise).astype(np.float32)), which
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+g = tg.Generator(0)
+conditional_trainer = ring_trainer(seed=0, num_classes=8, data=LabelledRing(g))
+conditional = train_and_track(conditional_trainer, TOTAL, TOTAL // 3)
+show_track(conditional, "Conditional GAN (label = mode index): mode coverage over training")
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.2))
+width = 0.4
+ax.bar(np.arange(8) - width / 2, plain[-1]["share"], width, label="unconditional")
+ax.bar(np.arange(8) + width / 2, conditional[-1]["share"], width, label="conditional")
+ax.axhline(1 / 8, color="k", ls=":", label="even share 1/8")
+ax.set_xlabel("ring mode")
+ax.set_ylabel("share of samples nearest it")
+ax.set_title(f"Where the mass goes after {TOTAL} steps")
+ax.legend(fontsize=8)
+plt.show()
+for name, track in (("unconditional", plain), ("conditional", conditional)):
+    s = track[-1]["score"]
+    print(f"{name:13s}: {s.modes_captured}/8 modes, {s.high_quality_fraction:.1%} high quality, "
+          f"reverse KL {s.reverse_kl:.3f}")
+
+# %% [markdown]
+# ## Exercises
+#
+# Answers go in place of the `...`; the cell after each checks it (see
+# [notebooks/README.md](README.md)).
+#
+# **7.1** For full collapse onto one mode, what are (modes captured, reverse KL) on the ring
+# and on the grid? Build collapsed samples and score them with `mode_coverage`; answer
+# `((ring_modes, ring_kl), (grid_modes, grid_kl))`.
+
+# %%
+answer_7_1 = ...   # YOUR CODE: ((ring modes, ring KL), (grid modes, grid KL))
+
+# %%
+answer_7_1 = exercise("7.1", answer_7_1)
+(ring_m, ring_kl), (grid_m, grid_kl) = answer_7_1
+assert ring_m == 1 and grid_m == 1 and abs(ring_kl - math.log(8)) < 1e-6 and abs(grid_kl - math.log(25)) < 1e-6
+print("7.1 correct:", answer_7_1)
+
+# %% [markdown]
+# **7.2** High-quality samples spread evenly over 4 of the 8 ring modes: what is the reverse KL?
+
+# %%
+answer_7_2 = ...   # YOUR CODE: a float
+
+# %%
+answer_7_2 = exercise("7.2", answer_7_2)
+assert abs(answer_7_2 - math.log(2)) < 1e-6, answer_7_2
+print("7.2 correct:", answer_7_2)
+
+# %% [markdown]
+# **7.3** In the bilinear game with $\eta = 0.1$, after how many simultaneous steps has the
+# distance from the equilibrium first doubled? Use `play`.
+
+# %%
+answer_7_3 = ...   # YOUR CODE: an int
+
+# %%
+answer_7_3 = exercise("7.3", answer_7_3, play=play)
+radii = np.hypot(*play(False, answer_7_3).T)
+assert radii[answer_7_3] >= 2 and radii[answer_7_3 - 1] < 2, answer_7_3
+print("7.3 correct:", answer_7_3)
