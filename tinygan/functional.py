@@ -168,9 +168,11 @@ class Sub(Function):
 class Mul(Function):
     def forward(self, a, b): return a * b
 
-    def backward(self, gy):
+    def backward(self, gy):  # only the gradients someone needs (not a constant's)
         a, b = self.inputs
-        return sum_to(gy * b, a.shape), sum_to(gy * a, b.shape)
+        need_a, need_b = self.needs_input_grad
+        return (sum_to(gy * b, a.shape) if need_a else None,
+                sum_to(gy * a, b.shape) if need_b else None)
 
 
 class Div(Function):
@@ -179,7 +181,8 @@ class Div(Function):
     def backward(self, gy):  # d(a/b)/da = 1/b ; d(a/b)/db = -a/b^2
         a, b = self.inputs
         ga = gy / b
-        return sum_to(ga, a.shape), sum_to(-ga * a / b, b.shape)
+        gb = sum_to(-ga * a / b, b.shape) if self.needs_input_grad[1] else None
+        return sum_to(ga, a.shape), gb
 
 
 class Neg(Function):
@@ -324,8 +327,7 @@ class Tanh(Function):
 class ReLU(Function):
     def forward(self, x): return xp_of(x).maximum(x, 0)
     def backward(self, gy):                                  # 1 where x > 0, else 0
-        x = self.inputs[0].data
-        return gy * _same_dtype_const(x, x > 0)
+        return gy * Tensor(self.inputs[0].data > 0)  # float * bool mask: one pass
 
 
 class LeakyReLU(Function):
