@@ -319,3 +319,23 @@ def test_layer_repr_and_state_dict_keys():
                           "padding=(1, 1), bias=False)"
     assert list(layer.state_dict()) == ["weight"]
     assert layer.weight.shape == (4, 2, 4, 4)
+
+
+def test_only_the_requested_gradients_are_formed():
+    """A frozen weight (requires_grad False) gets no gradient and the input's is unchanged;
+    an input that needs none (a data batch) gets none. Work nobody asked for is skipped."""
+    x_np, w_np = _random((2, 3, 6, 6), 0), _random((4, 3, 3, 3), 1)
+    x, w = t64(x_np), t64(w_np)
+    (F.conv2d(x, w, None, 2, 1) ** 2).sum().backward()
+    frozen_x, frozen_w = t64(x_np), t64(w_np, requires_grad=False)
+    (F.conv2d(frozen_x, frozen_w, None, 2, 1) ** 2).sum().backward()
+    assert frozen_w.grad is None
+    np.testing.assert_allclose(to_np(frozen_x.grad), to_np(x.grad))
+    data, w2 = t64(x_np, requires_grad=False), t64(w_np)
+    (F.conv2d(data, w2, None, 2, 1) ** 2).sum().backward()
+    assert data.grad is None
+    np.testing.assert_allclose(to_np(w2.grad), to_np(w.grad))
+    layer = nn.ConvTranspose2d(3, 2, 3, 2, 1)
+    layer.weight.requires_grad_(False)
+    layer(tinygan.randn(2, 3, 4, 4)).sum().backward()
+    assert layer.weight.grad is None and layer.bias.grad is not None

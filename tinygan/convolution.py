@@ -164,6 +164,7 @@ class Conv2d(Function):
         out_channels, kernel = weight.shape[0], weight.shape[2:]
         out_h, out_w = conv_output_size(x.shape[2:], kernel, self.stride, self.padding)
         cols = im2col(x, kernel, self.stride, self.padding, (out_h, out_w))
+        self.x_cols = cols  # kept for the weight gradient, which needs exactly these columns
         y = weight.reshape(out_channels, -1) @ cols      # (O, C*kh*kw) @ (C*kh*kw, Ho*Wo*N)
         y = y.reshape(out_channels, out_h, out_w, x.shape[0])
         if bias is not None:
@@ -172,16 +173,13 @@ class Conv2d(Function):
 
     def backward(self, gy):
         x, weight = self.inputs[0], self.inputs[1]
-        kernel = weight.shape[2:]
-        # conv2d's floor may drop the last rows of x; output_padding gives them back (as 0s)
-        out_size = conv_transpose_output_size(gy.shape[2:], kernel, self.stride,
-                                              self.padding, (0, 0))
-        extra = (x.shape[2] - out_size[0], x.shape[3] - out_size[1])
-        gx = conv_transpose2d(gy, weight, None, self.stride, self.padding, extra)
-        gw = conv2d_weight(x, gy, kernel, self.stride, self.padding)
-        if len(self.inputs) == 2:
-            return gx, gw
-        return gx, gw, gy.sum(axis=(0, 2, 3))
+        kernel, gx, gw = weight.shape[2:], None, None
+        if x.requires_grad:  # like PyTorch's needs_input_grad: skip work nobody asked for
+            extra = _dropped_rows(x.shape, gy.shape, kernel, self.stride, self.padding)
+            gx = conv_transpose2d(gy, weight, None, self.stride, self.padding, extra)
+        if weight.requires_grad:
+            gw = Conv2dWeight(kernel, self.stride, self.padding, x_cols=self.x_cols)(x, gy)
+        return gx, gw, _bias_grad(self.inputs, gy)
 
 
 class ConvTranspose2d(Function):
@@ -196,7 +194,8 @@ class ConvTranspose2d(Function):
         n, _, h, w = x.shape
         out_h, out_w = conv_transpose_output_size((h, w), (kh, kw), self.stride,
                                                   self.padding, self.output_padding)
-        cols = weight.reshape(in_channels, -1).T @ as_matrix(x)  # (O*kh*kw, C) @ (C, H*W*N)
+        self.x_matrix = as_matrix(x)  # kept: the weight gradient multiplies by it again
+        cols = weight.reshape(in_channels, -1).T @ self.x_matrix  # (O*kh*kw, C) @ (C, H*W*N)
         cols = cols.reshape(out_channels, kh, kw, h, w, n)       # one patch per input pixel
         image = col2im(cols, (out_h + 2 * ph, out_w + 2 * pw), self.stride)
         y = image[:, ph:ph + out_h, pw:pw + out_w]               # crop the padding away
@@ -206,11 +205,10 @@ class ConvTranspose2d(Function):
 
     def backward(self, gy):
         x, weight = self.inputs[0], self.inputs[1]
-        gx = conv2d(gy, weight, None, self.stride, self.padding)
-        gw = conv2d_weight(gy, x, weight.shape[2:], self.stride, self.padding)
-        if len(self.inputs) == 2:
-            return gx, gw
-        return gx, gw, gy.sum(axis=(0, 2, 3))
+        gx = conv2d(gy, weight, None, self.stride, self.padding) if x.requires_grad else None
+        gw = (Conv2dWeight(weight.shape[2:], self.stride, self.padding,
+                           gy_matrix=self.x_matrix)(gy, x) if weight.requires_grad else None)
+        return gx, gw, _bias_grad(self.inputs, gy)
 
 
 class Conv2dWeight(Function):
@@ -218,22 +216,44 @@ class Conv2dWeight(Function):
     i*sh + a, j*sw + b], the weight gradient of conv2d. It is linear in x and in gy:
     <ggW, gW> = <gy, conv2d(x, ggW)>, so its own gradients are conv ops with ggW as weight."""
 
-    def __init__(self, kernel: Pair, stride: Pair, padding: Pair) -> None:
+    def __init__(self, kernel: Pair, stride: Pair, padding: Pair, x_cols: Any = None,
+                 gy_matrix: Any = None) -> None:
         self.kernel, self.stride, self.padding = kernel, stride, padding
+        # im2col(x) and as_matrix(gy) when the caller's forward already built them
+        self.x_cols, self.gy_matrix = x_cols, gy_matrix
 
     def forward(self, x, gy):
-        cols = im2col(x, self.kernel, self.stride, self.padding, gy.shape[2:])
-        gw = as_matrix(gy) @ cols.T                 # (O, Ho*Wo*N) @ (Ho*Wo*N, C*kh*kw)
+        cols = self.x_cols
+        if cols is None:
+            cols = im2col(x, self.kernel, self.stride, self.padding, gy.shape[2:])
+        gy_matrix = as_matrix(gy) if self.gy_matrix is None else self.gy_matrix
+        gw = gy_matrix @ cols.T                     # (O, Ho*Wo*N) @ (Ho*Wo*N, C*kh*kw)
         return gw.reshape(gy.shape[1], x.shape[1], *self.kernel)
 
     def backward(self, ggw):
         x, gy = self.inputs
-        out_size = conv_transpose_output_size(gy.shape[2:], self.kernel, self.stride,
-                                              self.padding, (0, 0))
-        extra = (x.shape[2] - out_size[0], x.shape[3] - out_size[1])
-        gx = conv_transpose2d(gy, ggw, None, self.stride, self.padding, extra)
-        ggy = conv2d(x, ggw, None, self.stride, self.padding)
+        gx = ggy = None
+        if x.requires_grad:
+            extra = _dropped_rows(x.shape, gy.shape, self.kernel, self.stride, self.padding)
+            gx = conv_transpose2d(gy, ggw, None, self.stride, self.padding, extra)
+        if gy.requires_grad:
+            ggy = conv2d(x, ggw, None, self.stride, self.padding)
         return gx, ggy
+
+
+def _dropped_rows(x_shape: tuple, y_shape: tuple, kernel: Pair, stride: Pair,
+                  padding: Pair) -> Pair:
+    """The rows and columns of x that conv2d's floor division never reached: the adjoint,
+    conv_transpose2d, gives them back (as zeros) through its output_padding."""
+    reached = conv_transpose_output_size(y_shape[2:], kernel, stride, padding, (0, 0))
+    return x_shape[2] - reached[0], x_shape[3] - reached[1]
+
+
+def _bias_grad(inputs: tuple, gy: Tensor) -> Tensor | None:
+    """A bias adds to every pixel of every image: its gradient sums gy over (N, H, W)."""
+    if len(inputs) == 3 and inputs[2].requires_grad:
+        return gy.sum(axis=(0, 2, 3))
+    return None
 
 
 # =======================================================================================
