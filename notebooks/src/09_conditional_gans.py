@@ -1,0 +1,174 @@
+# %% [markdown]
+# # 9. Conditional GANs
+#
+# Companion to [chapters/09_conditional_gans.md](../chapters/09_conditional_gans.md). We look
+# at how a label enters both networks (one-hot concatenation), train the conditional version
+# of the seed's MNIST GAN, draw a grid with one row per requested digit and one column per
+# noise vector, and ask tinygan's digit classifier whether each sample is the digit we asked
+# for.
+#
+# With `TINYGAN_QUICK=1` the GAN trains for a few steps only, so the digits are noise; run
+# without it to see them (a few minutes on a laptop CPU).
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import tinygan as tg
+from tinygan import functional as F
+from tinygan import optim
+from tinygan.data.batching import DatasetBatches
+from tinygan.data.mnist import load_mnist
+from tinygan.gan.losses import get_loss
+from tinygan.gan.models import mnist_mlp
+from tinygan.gan.trainer import GANTrainer
+from tinygan.metrics.digits import get_digit_classifier
+from tinygan.quick import steps
+from solutions import exercise
+
+# %% [markdown]
+# ## Feeding the label in
+#
+# $G(z, y)$ and $D(x, y)$ see the label as a one-hot vector concatenated to their input. For
+# the first layer of $G$ that is the same as adding a learned bias per class: with
+# $[z; e_y]$ as input, $W [z; e_y] + b = W_z z + b + w_y$, where $w_y$ is column
+# $d_z + y$ of $W$.
+
+# %%
+rng = tg.Generator(0)
+G, D = mnist_mlp(z_dim=100, num_classes=10, generator=rng)
+print("G's first layer:", G.net[0], "  D's first layer:", D.net[0])
+
+z = tg.randn(3, 100, generator=rng)
+y = np.array([0, 3, 9])
+one_hot = F.one_hot(y, 10)
+first = G.net[0]
+with tg.no_grad():
+    concatenated = first(F.cat([z, one_hot], axis=1))
+    per_class_bias = F.linear(z, tg.Tensor(first.weight.data[:, :100]), first.bias) \
+        + tg.Tensor(first.weight.data[:, 100 + y].T)
+print("one-hot labels:\n", one_hot.numpy().astype(int))
+difference = float(np.abs((concatenated - per_class_bias).numpy()).max())
+print("max |concatenation - (W_z z + b + w_y)|:", difference)
+assert difference < 1e-4
+
+try:
+    G(tg.randn(4, 100, generator=rng))        # a conditional G needs its labels
+except ValueError as err:
+    print("error:", err)
+
+# %% [markdown]
+# ## Training the conditional GAN
+#
+# The trainer passes each real batch's labels to $D$ with the real images, gives the fakes
+# in $D$'s step the same labels, and draws labels uniformly for $G$'s step.
+
+# %%
+images, labels = load_mnist("train")
+trainer = GANTrainer(G, D, get_loss("ns"),
+                     optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999)),
+                     optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999)),
+                     DatasetBatches(images, labels, rng), rng, z_dim=100, batch_size=64,
+                     num_classes=10)
+trainer.train(steps(4000, 16), progress=False)
+print(f"trained {trainer.step} steps; last losses: D {trainer.history['d_loss'][-1]:.3f}, "
+      f"G {trainer.history['g_loss'][-1]:.3f}")
+
+# %% [markdown]
+# ## One row per digit, one column per noise vector
+#
+# Row $i$ asks for digit $i$; column $j$ reuses the same noise $z_j$ in every row. What the
+# label does not fix (stroke width, slant) is left to $z$, so it tends to stay constant down a
+# column.
+
+# %%
+def digit_grid(G, z_dim=100, columns=10, seed=7):
+    z = tg.Generator(seed).normal((columns, z_dim))
+    z_all = tg.Tensor(np.tile(z, (10, 1)))                 # row-major: 10 rows x columns
+    labels_all = np.repeat(np.arange(10), columns)
+    G.eval()                                               # sampling: eval mode, no graph
+    with tg.no_grad():
+        out = G(z_all, labels_all).numpy()
+    G.train()
+    return out, labels_all
+
+grid_images, grid_labels = digit_grid(trainer.G)
+canvas = np.ones((10 * 29 + 1, 10 * 29 + 1))
+for k, img in enumerate(grid_images.reshape(-1, 28, 28)):
+    r, c = divmod(k, 10)
+    canvas[1 + r * 29:1 + r * 29 + 28, 1 + c * 29:1 + c * 29 + 28] = img
+fig, ax = plt.subplots(figsize=(6, 6))
+ax.imshow(canvas, cmap="gray", vmin=-1, vmax=1)
+ax.set_yticks(14 + 29 * np.arange(10), [f"y = {d}" for d in range(10)])
+ax.set_xticks(14 + 29 * np.arange(10), [f"z{j}" for j in range(10)])
+ax.set_title(f"Rows: requested digit; columns: shared noise (step {trainer.step})")
+plt.show()
+
+# %% [markdown]
+# ## Did we get the digits we asked for?
+#
+# tinygan's digit classifier (an MLP trained on the real training images, cached on disk on
+# first use; chapter 11) reads each generated sample. The fraction classified as the
+# requested digit is the conditional GAN's own score; real held-out digits show the
+# classifier's ceiling.
+
+# %%
+classifier = get_digit_classifier()
+test_images, test_labels = load_mnist("test")
+requested = np.repeat(np.arange(10), 50)
+z = tg.Tensor(tg.Generator(8).normal((500, 100)))
+trainer.G.eval()
+with tg.no_grad():
+    generated = trainer.G(z, requested).numpy()
+trainer.G.train()
+predicted = classifier.probabilities(generated).argmax(axis=1)
+accuracy_fake = float((predicted == requested).mean())
+accuracy_real = classifier.accuracy(test_images, test_labels)
+print(f"classified as the requested digit: {accuracy_fake:.1%} of generated, "
+      f"{accuracy_real:.1%} of real held-out digits (chance: 10%)")
+
+confusion = np.zeros((10, 10))
+np.add.at(confusion, (requested, predicted), 1)
+fig, ax = plt.subplots(figsize=(5, 4.3))
+im = ax.imshow(confusion / 50, cmap="Blues", vmin=0, vmax=1)
+ax.set_xlabel("digit the classifier sees")
+ax.set_ylabel("digit requested from G")
+ax.set_xticks(range(10))
+ax.set_yticks(range(10))
+ax.set_title("A good conditional G puts its mass on the diagonal")
+fig.colorbar(im, label="fraction of 50 samples")
+plt.show()
+
+# %% [markdown]
+# ## Exercises
+#
+# Answers go in place of the `...`; the cell after each checks it (see
+# [notebooks/README.md](README.md)).
+#
+# **9.1** How many parameters does the first layer of the conditional $G$ have, and how many
+# more than the unconditional one? Answer `(parameters, extra)`.
+
+# %%
+answer_9_1 = ...   # YOUR CODE: (parameters, extra)
+
+# %%
+answer_9_1 = exercise("9.1", answer_9_1)
+unconditional_first = mnist_mlp(z_dim=100)[0].net[0]
+count = lambda layer: sum(int(np.prod(p.shape)) for p in layer.parameters())
+assert tuple(answer_9_1) == (count(G.net[0]), count(G.net[0]) - count(unconditional_first)), answer_9_1
+print("9.1 correct:", answer_9_1)
+
+# %% [markdown]
+# **9.2** $G$ ignores $y$ and produces the class mixture $p_\text{data}(x)$ for every $y$, with
+# ten equally likely, non-overlapping classes. What is $D^*(x \mid y)$ on images of class
+# $y$, and on images of other classes? Answer `(on_class_y, on_other_classes)`.
+
+# %%
+answer_9_2 = ...   # YOUR CODE: (D* on class y, D* on other classes)
+
+# %%
+answer_9_2 = exercise("9.2", answer_9_2)
+assert abs(answer_9_2[0] - 10 / 11) < 1e-9 and abs(answer_9_2[1]) < 1e-9, answer_9_2
+print("9.2 correct:", answer_9_2)
