@@ -108,12 +108,13 @@ def _two_step_transpose(x: Any, first: tuple, second: tuple) -> Any:
 def pad_chwn(x: Any, padding: Pair) -> Any:
     """x (N, C, H, W) -> a contiguous (C, H + 2ph, W + 2pw, N) array, zero-padded."""
     ph, pw = padding
-    x = to_chwn(x)
     if ph == 0 and pw == 0:
-        return x
-    c, h, w, n = x.shape
-    padded = xp_of(x).zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
-    padded[:, ph:ph + h, pw:pw + w, :] = x
+        return to_chwn(x)
+    n, c, h, w = x.shape
+    xp = xp_of(x)
+    padded = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+    by_channel = xp.ascontiguousarray(x.transpose(1, 0, 2, 3))  # step 1 of to_chwn ...
+    padded[:, ph:ph + h, pw:pw + w, :] = by_channel.transpose(0, 2, 3, 1)  # ... 2, in place
     return padded
 
 
