@@ -32,6 +32,8 @@ def test_one_notebook_per_chapter():
     notebooks = [p.stem for p in NOTEBOOK_PATHS]
     orphans = [n for n in notebooks if n not in chapters]
     assert not orphans, f"notebooks without a chapter of the same name: {orphans}"
+    missing = [c for c in chapters if c not in notebooks]
+    assert not missing, f"chapters without a notebook: {missing}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=_ids(NOTEBOOK_PATHS))

@@ -104,13 +104,13 @@ def trace(module, x):
             print(f"  {type(sub).__name__:16s} -> {tuple(x.shape)}")
     return x
 
-G.eval(), D.eval()                 # just looking: don't touch BatchNorm's running statistics
+_ = G.eval(), D.eval()             # just looking: don't touch BatchNorm's running statistics
 with tg.no_grad():
     print("G:")
     fake = trace(G, tg.randn(4, 100, generator=g))
     print("D:")
     trace(D, fake)
-G.train(), D.train()
+_ = G.train(), D.train()
 print(f"G: {sum(int(np.prod(p.shape)) for p in G.parameters()):,} parameters, "
       f"D: {sum(int(np.prod(p.shape)) for p in D.parameters()):,} ({channels} base channels)")
 
