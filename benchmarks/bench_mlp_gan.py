@@ -155,53 +155,60 @@ def torch_step_factory(torch: Any, G_tg: nn.Module, D_tg: nn.Module, batch: int,
 # =======================================================================================
 # Flops and NumPy's own matmul speed on the same products
 # =======================================================================================
-def step_matmuls(n: int) -> list[tuple[int, int, int]]:
-    """(M, K, N) of every matrix product one step computes (PyTorch computes the same ones).
+def step_matmuls(n: int) -> list[tuple[str, int, int, int]]:
+    """(kind, n, a, b) for every matrix product one step computes, 2 n a b flops each
+    (PyTorch computes the same ones).
 
-    Per Linear(a, b) on a batch of n: forward x W^T is (n, a) @ (a, b); the weight gradient
-    gy^T x is (b, n) @ (n, a); the input gradient gy W is (n, b) @ (b, a), skipped when the
-    layer's input needs no gradient (the data batch x, the noise z).
+    Per Linear(a, b) on a batch of n, with W of shape (b, a):
+      "forward"  x W^T   (n, a) @ (a, b)
+      "weight"   gy^T x  (b, n) @ (n, a)   the weight gradient
+      "input"    gy W    (n, b) @ (b, a)   the input gradient, skipped when the layer's
+                                           input needs none (the data batch, the noise z)
     D runs three times (real, detached fake, fake for the G step), each with a backward that
-    computes D's weight gradients (the G step computes them too, then zero_grad drops them);
-    only the G step's backward needs D's input gradient at the first layer.
+    computes D's weight gradients (the G step computes them too; zero_grad drops them);
+    only the G step's backward needs D's input gradient at its first layer.
     """
     g_layers = list(zip(G_SIZES[:-1], G_SIZES[1:]))
     d_layers = list(zip(D_SIZES[:-1], D_SIZES[1:]))
-    shapes: list[tuple[int, int, int]] = []
+    products: list[tuple[str, int, int, int]] = []
 
     def pass_through(layers: list[tuple[int, int]], first_input_grad: bool) -> None:
         for i, (a, b) in enumerate(layers):
-            shapes.append((n, a, b))             # forward
-            shapes.append((b, n, a))             # weight gradient
+            products.append(("forward", n, a, b))
+            products.append(("weight", n, a, b))
             if i > 0 or first_input_grad:
-                shapes.append((n, b, a))         # input gradient
+                products.append(("input", n, a, b))
 
     pass_through(g_layers, first_input_grad=False)           # G on z
     pass_through(d_layers, first_input_grad=False)           # D on real
     pass_through(d_layers, first_input_grad=False)           # D on fake.detach()
     pass_through(d_layers, first_input_grad=True)            # D on fake, into G
-    return shapes
+    return products
 
 
 def step_flops(n: int) -> int:
-    return sum(2 * m * k * p for m, k, p in step_matmuls(n))
+    return sum(2 * n * a * b for _, n, a, b in step_matmuls(n))
 
 
 def sgemm_seconds(n: int, xp: Any, sync: Callable[[], None], repeats: int) -> float:
-    """Best-of-``repeats`` time for NumPy (or CuPy) to compute every product of one step,
-    on contiguous float32 operands into preallocated outputs: the plain sgemm ceiling."""
+    """Best-of-``repeats`` time for NumPy (or CuPy) alone to compute every product of one
+    step: plain ``a @ b`` on float32 arrays laid out as the engine's (W stored (out, in) and
+    read through its transposed view, gy^T a view too). The ceiling for the whole step."""
     rng = np.random.default_rng(0)
+
+    def array(*shape: int) -> Any:
+        return xp.asarray(rng.standard_normal(shape, dtype=np.float32))
+
     operands = []
-    for m, k, p in step_matmuls(n):
-        a = xp.asarray(rng.standard_normal((m, k), dtype=np.float32))
-        b = xp.asarray(rng.standard_normal((k, p), dtype=np.float32))
-        operands.append((a, b, xp.empty((m, p), dtype=np.float32)))
+    for kind, n_, a, b in step_matmuls(n):
+        x, W, gy = array(n_, a), array(b, a), array(n_, b)
+        operands.append({"forward": (x, W.T), "weight": (gy.T, x), "input": (gy, W)}[kind])
     best = float("inf")
     for _ in range(repeats):
         sync()
         start = time.perf_counter()
-        for a, b, out in operands:
-            xp.matmul(a, b, out=out)
+        for a, b in operands:
+            a @ b
         sync()
         best = min(best, time.perf_counter() - start)
     return best
@@ -277,7 +284,7 @@ def run_batch(n: int, args: argparse.Namespace, torch: Any, device: str,
         if diff > 1e-3:
             raise SystemExit(f"batch {n}: tinygan and PyTorch losses differ by {diff:.2e} on "
                              f"the same noise; the comparison would not be like for like")
-    steps = args.steps or max(3, int(round(args.step_budget / max(n, 64) * 64)))
+    steps = args.steps or max(4, int(round(args.step_budget / max(n, 64) * 64)))
     for _ in range(args.warmup):
         tg_step()
         if torch_step is not None:
@@ -386,9 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--batches", type=int, nargs="+", default=[64, 256, 1024, 4096])
     p.add_argument("--steps", type=int, default=0,
-                   help="steps per timed block (default: about 40 at batch 64, fewer when "
-                        "larger)")
-    p.add_argument("--pairs", type=int, default=5, help="alternating (tinygan, torch) blocks")
+                   help="steps per timed block (default: 40 at batch 64, fewer when larger, "
+                        "at least 4)")
+    p.add_argument("--pairs", type=int, default=7, help="alternating (tinygan, torch) blocks")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps of each framework")
     p.add_argument("--quick", action="store_true", help="batches 64 and 1024, short blocks")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
