@@ -47,7 +47,8 @@ def ring_trainer(seed=0, loss=None, num_classes=0, data=None):
 # Hold $D$ fixed and let $G$ minimise $-\mathbb{E}_z[\log D(G(z))]$. Every sample is judged
 # alone, so the best reply puts *all* samples where $D$ is highest: nothing rewards diversity.
 # Spread $G$'s initial samples over the plane (its last layer scaled up), train $D$ briefly,
-# freeze it, then take only generator steps.
+# freeze it, then take only generator steps (with a larger learning rate, 1e-3, so the
+# collapse happens within a few hundred steps).
 
 # %%
 trainer = ring_trainer(seed=1)
@@ -55,7 +56,8 @@ trainer.G.net[-1].weight.data *= 40.0        # start with samples spread over th
 for _ in range(steps(300, 100)):
     trainer.discriminator_step()
 before = trainer.sample(2500, generator=tg.Generator(9)).numpy()
-for _ in range(steps(100, 60)):
+trainer.opt_g = optim.Adam(trainer.G.parameters(), lr=1e-3, betas=(0.5, 0.999))   # bigger G steps
+for _ in range(steps(400, 150)):
     trainer.generator_step()                 # D never moves again
 after = trainer.sample(2500, generator=tg.Generator(9)).numpy()
 
@@ -190,6 +192,12 @@ def show_track(track, name):
 
 show_track(plain, "Unconditional GAN on the ring: mode coverage over training")
 print("share of samples nearest each mode at the end:", plain[-1]["share"].round(2))
+
+# %% [markdown]
+# In a full run (without `TINYGAN_QUICK`) with this seed, the samples form one elongated blob
+# that sits near a different mode at each snapshot: collapse and oscillation together, the
+# cycle described at the top, and the high-quality fraction stays near zero. (The ring's
+# modes are tight, std 0.01, so "high quality" means within 0.03 of a centre.)
 
 # %% [markdown]
 # ## A fix: tell both networks which mode

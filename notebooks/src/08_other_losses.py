@@ -96,13 +96,17 @@ for name, values in estimates.items():
     print(f"{name:8s} critic estimates:", np.round(values, 4), " true W:", critic_thetas)
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.3))
-for ax, name in zip(axes, estimates):
-    ax.plot(critic_thetas, estimates[name], "o-", label="critic estimate")
-    ax.plot(critic_thetas, critic_thetas, "k:", label="W = |theta|")
+t = np.array(critic_thetas)
+K = float(np.dot(estimates["wgan"], t) / np.dot(t, t))      # best K for estimate = K |theta|
+axes[0].plot(t, estimates["wgan"], "o-", label="critic estimate")
+axes[0].plot(t, K * t, "k:", label=f"K |theta|, K = {K:.1e}")
+axes[1].plot(t, estimates["wgan-gp"], "o-", label="critic estimate")
+axes[1].plot(t, t, "k:", label="W = |theta|")
+for ax in axes:
     ax.set_xlabel("theta")
     ax.set_ylabel("E f(real) - E f(fake)")
     ax.legend(fontsize=8)
-axes[0].set_title("WGAN (clipped): grows with W, on a tiny scale")
+axes[0].set_title("WGAN (clipped): K times W, K tiny and unknown")
 axes[1].set_title("WGAN-GP: close to W itself")
 plt.tight_layout()
 plt.show()
@@ -218,7 +222,8 @@ for name in ("minimax", "ns", "wgan", "lsgan", "hinge"):
     scores.grad = None
     # g_loss is a mean over the batch: scale by the batch size for per-sample gradients
     (get_loss(name).g_loss(scores) * scores.shape[0]).backward()
-    ax.plot(scores.detach().numpy().ravel(), scores.grad.numpy().ravel(), label=name)
+    ax.plot(scores.detach().numpy().ravel(), scores.grad.numpy().ravel(),
+            ls="--" if name == "hinge" else "-", label=name + (" (same as wgan)" if name == "hinge" else ""))
 ax.set_xlabel("D's raw output on a fake (logit or score); left = judged fake")
 ax.set_ylabel("dL_G / d(output)")
 ax.set_title("Which losses still push G when D rejects its samples")

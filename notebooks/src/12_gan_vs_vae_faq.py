@@ -105,10 +105,11 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The VAE's Gaussian decoder spreads mass between and around the modes (its samples are
-# "blurry": few land within 3 std of a centre), while the GAN's samples, where it puts them,
-# are sharp. Which one covers more modes depends on the run; that the VAE's likelihood
-# objective penalises missing mass, and the GAN's does not, is the table's coverage row.
+# The VAE's likelihood objective penalises missing mass, so it reaches every mode, but its
+# Gaussian decoder also spreads mass between and around them: "blurry" samples, few within
+# 3 std of a centre. The GAN has no such pressure to cover: a good run puts sharp samples on
+# the modes, a bad one drops modes or stalls off the ring (chapter 7). The panel titles say
+# which happened in this run; that asymmetry is the table's coverage row.
 #
 # ## FAQ: when do I detach?
 #
