@@ -52,6 +52,9 @@ def test_readme_indexes_every_chapter():
     index = (CHAPTER_DIR / "README.md").read_text(encoding="utf-8")
     for name in CHAPTERS:
         assert f"({name})" in index, f"chapters/README.md does not link {name}"
+    for target in re.findall(r"\]\(([^)#]+)\)", index):         # every relative link resolves
+        if "://" not in target:
+            assert (CHAPTER_DIR / target).exists(), f"chapters/README.md links missing {target}"
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
