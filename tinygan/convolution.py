@@ -175,11 +175,13 @@ class Conv2d(Function):
     def backward(self, gy):
         x, weight = self.inputs[0], self.inputs[1]
         kernel, gx, gw = weight.shape[2:], None, None
+        extra = _dropped_rows(x.shape, gy.shape, kernel, self.stride, self.padding)
+        adjoint = ConvTranspose2d(self.stride, self.padding, extra)
         if x.requires_grad:  # like PyTorch's needs_input_grad: skip work nobody asked for
-            extra = _dropped_rows(x.shape, gy.shape, kernel, self.stride, self.padding)
-            gx = conv_transpose2d(gy, weight, None, self.stride, self.padding, extra)
-        if weight.requires_grad:
-            gw = Conv2dWeight(kernel, self.stride, self.padding, x_cols=self.x_cols)(x, gy)
+            gx = adjoint(gy, weight)
+        if weight.requires_grad:  # reuse both matrices the two forwards already built
+            gw = Conv2dWeight(kernel, self.stride, self.padding, x_cols=self.x_cols,
+                              gy_matrix=getattr(adjoint, "x_matrix", None))(x, gy)
         return gx, gw, _bias_grad(self.inputs, gy)
 
 
@@ -206,9 +208,14 @@ class ConvTranspose2d(Function):
 
     def backward(self, gy):
         x, weight = self.inputs[0], self.inputs[1]
-        gx = conv2d(gy, weight, None, self.stride, self.padding) if x.requires_grad else None
-        gw = (Conv2dWeight(weight.shape[2:], self.stride, self.padding,
-                           gy_matrix=self.x_matrix)(gy, x) if weight.requires_grad else None)
+        gx, gw = None, None
+        adjoint = Conv2d(self.stride, self.padding)
+        if x.requires_grad:
+            gx = adjoint(gy, weight)
+        if weight.requires_grad:  # reuse both matrices the two forwards already built
+            gw = Conv2dWeight(weight.shape[2:], self.stride, self.padding,
+                              x_cols=getattr(adjoint, "x_cols", None),
+                              gy_matrix=self.x_matrix)(gy, x)
         return gx, gw, _bias_grad(self.inputs, gy)
 
 
