@@ -187,7 +187,9 @@ for detach in (False, True):
 # ## The same GAN with tinygan's trainer
 #
 # A callback every few steps samples the *same* 32 noise vectors (a fresh generator with a
-# fixed seed each time), so the snapshots show one set of samples evolving.
+# fixed seed each time), so the snapshots show one set of samples evolving. A healthy run goes
+# from blobs to strokes to digits; if the 16 samples of a snapshot all look alike, the
+# generator has collapsed (chapter 7), and chapter 11's numbers will say so.
 
 # %%
 rng = torch.Generator(0)
@@ -208,7 +210,7 @@ print(f"{total_steps} steps in {time.perf_counter() - start:.0f} s")
 fig, axes = plt.subplots(1, len(snapshots), figsize=(3.2 * len(snapshots), 2.6))
 for ax, (step, imgs) in zip(axes, snapshots.items()):
     show_digits(imgs[:16], f"step {step}", nrow=4, ax=ax)
-fig.suptitle("The same 16 noise vectors over training: blobs, strokes, then digits")
+fig.suptitle("The same 16 noise vectors over training: look for blobs, strokes, then digits")
 plt.tight_layout()
 plt.show()
 
