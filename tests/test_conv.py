@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import tinygan
@@ -56,8 +56,13 @@ def _transpose_inputs(cfg, seed=0):
     return x, w, b
 
 
+STRIDE_OVER_KERNEL = dict(n=1, c_in=2, c_out=1, h=5, w=4, kernel=(2, 1), stride=(3, 2),
+                         padding=(1, 0))
+
+
 @settings(max_examples=12)
 @given(conv_config())
+@example(STRIDE_OVER_KERNEL)  # always checked, whatever hypothesis draws
 def test_conv2d_gradcheck_and_gradgradcheck(cfg):
     x, w, b = _conv_inputs(cfg)
 
@@ -70,6 +75,7 @@ def test_conv2d_gradcheck_and_gradgradcheck(cfg):
 
 @settings(max_examples=12)
 @given(conv_config(transpose=True))
+@example(dict(STRIDE_OVER_KERNEL, h=2, w=3, output_padding=(2, 1)))
 def test_conv_transpose2d_gradcheck_and_gradgradcheck(cfg):
     x, w, b = _transpose_inputs(cfg)
 
