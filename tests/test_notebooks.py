@@ -70,6 +70,9 @@ def test_notebook_runs(path, monkeypatch):
     monkeypatch.setenv("TINYGAN_QUICK", "1")
     monkeypatch.setenv("TINYGAN_SOLUTIONS", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    # The notebooks hand raw arrays to matplotlib and NumPy: they are written for the NumPy
+    # backend, even when the rest of the suite runs on CuPy.
+    monkeypatch.setenv("TINYGAN_BACKEND", "numpy")
     # One BLAS thread: the notebooks' matrices are small, and on a busy 2-core machine
     # OpenBLAS's threads fight over the cores (measured: ~5x slower training steps).
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
