@@ -31,20 +31,34 @@ def test_train_writes_checkpoint_metrics_and_pictures(tmp_path, capsys):
     assert "pictures:" in stdout and str(out / "samples.png") in stdout
 
 
-def test_resume_continues_to_the_total_and_matches_an_uninterrupted_run(tmp_path, capsys):
+def test_an_interrupted_run_resumes_bit_for_bit(tmp_path, capsys, monkeypatch):
+    from tinygan.gan.trainer import GANTrainer
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    common = ["--data", "grid", "--batch-size", "16", "--quiet"]
-    assert main(["train", "--steps", "24", "--out", str(straight)] + common) == 0
-    assert main(["train", "--steps", "10", "--out", str(resumed)] + common) == 0
-    assert main(["train", "--steps", "24", "--out", str(resumed), "--resume", "--quiet"]) == 0
+    common = ["--data", "grid", "--steps", "24", "--batch-size", "16", "--ckpt-every", "5",
+              "--quiet"]
+    assert main(["train", "--out", str(straight)] + common) == 0
+    original = GANTrainer.train_step
+
+    def interrupted_at_step_12(self):   # as if Ctrl-C arrived during step 13
+        if self.step == 12:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(GANTrainer, "train_step", interrupted_at_step_12)
+    assert main(["train", "--out", str(resumed)] + common) == 130
+    monkeypatch.undo()
+    assert np.load(resumed / "checkpoint.npz")["history/d_loss"].shape == (10,)  # last save
+    assert main(["train", "--out", str(resumed), "--resume", "--quiet"]) == 0
     capsys.readouterr()
     a, b = np.load(straight / "checkpoint.npz"), np.load(resumed / "checkpoint.npz")
-    weights = [k for k in a.files if k.startswith(("G/", "D/"))]
-    assert weights
+    weights = [k for k in a.files if k.startswith(("G/", "D/", "opt_"))]
+    assert len(weights) > 10
     for k in weights:
         np.testing.assert_array_equal(a[k], b[k])
     report = json.loads((resumed / "metrics.json").read_text())
     assert report["step"] == 24 and len(report["history"]["d_loss"]) == 24
+    assert main(["train", "--out", str(resumed), "--resume", "--steps", "30", "--quiet"]) == 0
+    assert json.loads((resumed / "metrics.json").read_text())["step"] == 30   # extended
 
 
 def test_sample_writes_npy_in_data_coordinates_and_png(tmp_path, capsys):
@@ -104,3 +118,8 @@ def test_python_dash_m_tinygan_is_the_same_command(tmp_path):
                           capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and "choose from" in proc.stderr
+
+
+def test_batch_size_must_fit_the_packed_discriminator(tmp_path, capsys):
+    code, _, err = run(["train", "--batch-size", "30", "--out", str(tmp_path / "p")], capsys)
+    assert code == 1 and "--batch-size 30 must be a multiple of 4" in err

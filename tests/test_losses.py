@@ -142,3 +142,17 @@ def test_gradient_penalty_reaches_d_parameters_and_passes_gradcheck():
 def test_get_loss_lists_the_valid_names():
     with pytest.raises(ValueError, match="unknown loss 'gan': choose one of minimax, ns, wgan"):
         losses.get_loss("gan")
+
+
+def test_gradient_penalty_takes_one_norm_per_pack_for_a_packed_critic():
+    from tinygan.gan.models import MLPDiscriminator
+    D = MLPDiscriminator((2,), (8,), pack=2, generator=tinygan.Generator(0)).double()
+    rng = np.random.default_rng(2)
+    real, fake = t64(rng.normal(size=(6, 2)), False), t64(rng.normal(size=(6, 2)), False)
+    gp = losses.gradient_penalty(D, real, fake, tinygan.Generator(3))
+    # by hand: the same interpolates, and the gradient of each pack's logit w.r.t. its 4 inputs
+    e = to_np(tinygan.Tensor(tinygan.Generator(3).uniform((6, 1), dtype=np.float64)))
+    x_hat = t64(e * to_np(real) + (1 - e) * to_np(fake))
+    (g,) = tinygan.grad(D(x_hat).sum(), x_hat)
+    norms = np.linalg.norm(to_np(g).reshape(3, 4), axis=1)
+    assert gp.item() == pytest.approx(((norms - 1) ** 2).mean(), rel=1e-10)

@@ -148,3 +148,10 @@ def test_sampling_uses_eval_mode_and_restores_training_mode():
     trainer = make_trainer()
     out = trainer.sample(7)
     assert out.shape == (7, 2) and not out.requires_grad and trainer.G.training
+
+
+def test_packed_discriminator_judges_m_samples_at_once():
+    D = MLPDiscriminator((2,), (8,), pack=4, generator=tinygan.Generator(0))
+    assert D(tinygan.randn(12, 2)).shape == (3, 1)
+    with pytest.raises(ValueError, match="a batch of 10 cannot be cut into packs of 4"):
+        D(tinygan.randn(10, 2))

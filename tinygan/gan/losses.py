@@ -168,7 +168,9 @@ def gradient_penalty(D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
     x_hat = (e * real.detach() + (1 - e) * fake.detach()).requires_grad_(True)
     out = D(x_hat)
     (g,) = grad(out.sum(), x_hat, create_graph=True)  # row i: d D(x_hat_i) / d x_hat_i
-    g = g.reshape(n, -1)
+    # one norm per output of D: per sample, or per pack for PacGAN's packed D, whose
+    # output j sees the consecutive rows j*m .. j*m+m-1 of x_hat
+    g = g.reshape(out.shape[0], -1)
     # a tiny constant under the root keeps d||g||/dg finite where g = 0
     norm = F.sqrt((g * g).sum(axis=1) + 1e-12)
     return ((norm - 1) ** 2).mean()
