@@ -318,7 +318,9 @@ def run_batch(n: int, args: argparse.Namespace, torch: Any, device: str,
         row.update(torch_ms=1e3 * statistics.median(torch_times),
                    torch_best_ms=1e3 * min(torch_times),
                    ratio=statistics.median(ratios), ratio_min=min(ratios),
-                   ratio_max=max(ratios), torch_gflops=flops / min(torch_times) / 1e9)
+                   ratio_max=max(ratios), torch_gflops=flops / min(torch_times) / 1e9,
+                   torch_of_sgemm=statistics.median(
+                       s / t for s, t in zip(sgemm_times, torch_times)))
     if device == "cpu":
         row["tinygan_peak_mb"] = peak_traced_bytes(tg_step) / 2**20
     return row
@@ -332,6 +334,8 @@ def print_row(r: dict[str, Any]) -> None:
                  f"[{r['ratio_min']:.2f}-{r['ratio_max']:.2f}]")
     line += (f" | tinygan {r['tinygan_gflops']:6.1f} GFLOP/s, sgemm {r['sgemm_gflops']:6.1f}: "
              f"{100 * r['of_sgemm']:3.0f}% of sgemm")
+    if "torch_of_sgemm" in r:
+        line += f" (torch {100 * r['torch_of_sgemm']:.0f}%)"
     if "tinygan_peak_mb" in r:
         line += f" | peak {r['tinygan_peak_mb']:.0f} MB"
     print(line, flush=True)
@@ -344,17 +348,19 @@ def markdown_table(rows: list[dict[str, Any]], machine: dict[str, str], args: An
         f"PyTorch {machine['torch']}. Backend: {args.backend}.",
         "",
         "| batch | tinygan ms/step | PyTorch ms/step | tinygan / PyTorch | tinygan GFLOP/s "
-        "| sgemm GFLOP/s (same products) | % of sgemm | peak traced MB (tinygan step) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| sgemm GFLOP/s (same products) | tinygan % of sgemm | PyTorch % of sgemm "
+        "| peak traced MB (tinygan step) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         torch_ms = f"{r['torch_ms']:.1f}" if "torch_ms" in r else "-"
         ratio = (f"{r['ratio']:.2f} ({r['ratio_min']:.2f}-{r['ratio_max']:.2f})"
                  if "ratio" in r else "-")
         peak = f"{r['tinygan_peak_mb']:.0f}" if "tinygan_peak_mb" in r else "-"
+        torch_pct = f"{100 * r['torch_of_sgemm']:.0f}%" if "torch_of_sgemm" in r else "-"
         lines.append(f"| {r['batch']} | {r['tinygan_ms']:.1f} | {torch_ms} | {ratio} | "
                      f"{r['tinygan_gflops']:.0f} | {r['sgemm_gflops']:.0f} | "
-                     f"{100 * r['of_sgemm']:.0f}% | {peak} |")
+                     f"{100 * r['of_sgemm']:.0f}% | {torch_pct} | {peak} |")
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines += ["", f"Process peak RSS (both frameworks, all batches): {maxrss_mb:.0f} MB."]
     return "\n".join(lines)
