@@ -123,3 +123,23 @@ def test_python_dash_m_tinygan_is_the_same_command(tmp_path):
 def test_batch_size_must_fit_the_packed_discriminator(tmp_path, capsys):
     code, _, err = run(["train", "--batch-size", "30", "--out", str(tmp_path / "p")], capsys)
     assert code == 1 and "--batch-size 30 must be a multiple of 4" in err
+
+
+def test_pictures_are_written_and_bad_shapes_are_named(tmp_path):
+    from tinygan import viz
+    from tinygan.data.toy import ring_modes
+    rng = np.random.default_rng(0)
+    viz.sample_grid(rng.uniform(-1, 1, (10, 1, 28, 28)), str(tmp_path / "grid.png"), nrow=5)
+    viz.training_curves({"d_loss": [1.0, 0.9], "g_loss": [0.7, 0.8], "d_real": [0.6, 0.5],
+                         "d_fake": [0.4, 0.5]}, str(tmp_path / "curves.png"))
+    xs = np.linspace(2, 6, 50)
+    viz.figure1_1d(xs, np.exp(-xs), np.exp(-xs), np.full(50, 0.5), np.full(50, 0.5),
+                   str(tmp_path / "fig1.png"), step=3)
+    viz.scatter_2d(rng.normal(size=(100, 2)), ring_modes(), str(tmp_path / "scatter.png"))
+    viz.histogram_1d(rng.normal(size=100), str(tmp_path / "hist.png"), mu=0.0, sigma=1.0)
+    for name in ("grid", "curves", "fig1", "scatter", "hist"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match=r"expects one channel \(N, 1, H, W\), got \(2, 3, 4, 4\)"):
+        viz.sample_grid(np.zeros((2, 3, 4, 4)))
+    with pytest.raises(ValueError, match=r"points of shape \(N, 2\), got \(5, 3\)"):
+        viz.scatter_2d(np.zeros((5, 3)))

@@ -163,7 +163,19 @@ def evaluate(trainer: Any) -> dict[str, Any]:
         return {"step": trainer.step, **mode_coverage(samples, modes, std).as_dict()}
     if data == "gauss1d":
         return {"step": trainer.step, **evaluate_1d(trainer)[0]}
-    return {"step": trainer.step}
+    return {"step": trainer.step, **evaluate_digits(trainer)}
+
+
+def evaluate_digits(trainer: Any, num_fake: int = 2000) -> dict[str, Any]:
+    """Frechet distance and classifier score of G's digits beside held-out real digits
+    (tinygan.metrics.digits; its classifier is trained on first use and cached)."""
+    if trainer.step < 200:   # a few steps make noise, not digits: skip the classifier
+        return {"digits": "not measured before step 200"}
+    from tinygan.data.mnist import load_mnist
+    from tinygan.metrics.digits import digit_report, get_digit_classifier
+    real, _ = load_mnist("test")
+    fakes = trainer.sample(num_fake, generator=_eval_generator()).numpy()
+    return digit_report(fakes, real[:2 * num_fake], get_digit_classifier())
 
 
 def evaluate_1d(trainer: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -339,6 +351,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     elif "max_abs_d_minus_dstar_2sigma" in final:
         summary = (f": max |D - D*| {final['max_abs_d_minus_dstar_2sigma']:.3f} on mu +- 2 "
                    f"sigma, JSD {final['js_divergence']:.4f}")
+    elif "frechet_distance_fake" in final:
+        summary = (f": Frechet distance {final['frechet_distance_fake']:.1f} (real digits: "
+                   f"{final['frechet_distance_real']:.1f}), {final['classes_covered_fake']}/10 "
+                   f"classes")
     print(f"tinygan: step {trainer.step} in {seconds}s{summary}")
     print("tinygan: pictures: " + ", ".join(pictures[k] for k in sorted(pictures)))
     print(f"tinygan: metrics: {os.path.join(run_dir, 'metrics.json')}; checkpoint: {ckpt}")
