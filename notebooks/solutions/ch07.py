@@ -1,6 +1,4 @@
 """Reference solutions for notebook 07 (failure modes)."""
-import math
-
 import numpy as np
 
 from tinygan.data import toy

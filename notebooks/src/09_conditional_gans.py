@@ -11,8 +11,6 @@
 # without it to see them (a few minutes on a laptop CPU).
 
 # %%
-import math
-
 import matplotlib.pyplot as plt
 import numpy as np
 

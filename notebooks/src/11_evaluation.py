@@ -8,8 +8,6 @@
 # break each number on purpose to see what it cannot see.
 
 # %%
-import math
-
 import matplotlib.pyplot as plt
 import numpy as np
 

@@ -7,8 +7,6 @@
 # BatchNorm's mode at sampling time, and what makes a run reproducible.
 
 # %%
-import math
-
 import matplotlib.pyplot as plt
 import numpy as np
 
