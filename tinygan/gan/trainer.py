@@ -126,6 +126,7 @@ class GANTrainer:
         """One update of G: its gradient flows back through D, but only G is updated."""
         labels = self.sample_labels(self.batch_size)
         z = self.sample_z(self.batch_size)
+        flags = [(p, p.requires_grad) for p in self.D.parameters()]
         self.D.requires_grad_(False)        # D is a fixed judge during G's step
         try:
             g_loss = self.loss.g_loss(self._D(self._G(z, labels), labels))
@@ -133,7 +134,8 @@ class GANTrainer:
             self.opt_g.zero_grad()
             g_loss.backward()
         finally:
-            self.D.requires_grad_(True)
+            for p, flag in flags:           # as they were (a user may freeze some layers)
+                p.requires_grad = flag
         norm = grad_norm(self.G)
         self.opt_g.step()
         return {"g_loss": g_loss.item(), "grad_norm_g": norm}
