@@ -295,13 +295,18 @@ def run_batch(n: int, args: argparse.Namespace, torch: Any, device: str,
     # each round: a block of tinygan steps, a block of torch steps, and NumPy's own time for
     # the step's products (best of 2), so all three see the same machine load
     operands = sgemm_operands(n, backend.xp())
-    tg_times, torch_times, sgemm_times = [], [], []
+    # the same products in PyTorch (its own BLAS), to tell BLAS speed from engine overhead
+    torch_operands = ([(torch.from_numpy(a), torch.from_numpy(b)) for a, b in operands]
+                      if torch is not None and device == "cpu" else None)
+    tg_times, torch_times, sgemm_times, torch_mm_times = [], [], [], []
     for _ in range(args.pairs):
         tg_times.append(timed_block(tg_step, steps, sync))
         if torch_step is not None:
             torch_times.append(timed_block(torch_step, steps, sync))
         sgemm_times.append(min(sgemm_seconds(operands, sync) for _ in range(2)))
-    del operands
+        if torch_operands is not None:
+            torch_mm_times.append(min(sgemm_seconds(torch_operands, sync) for _ in range(2)))
+    del operands, torch_operands
     flops = step_flops(n)
     best_tg, best_sgemm = min(tg_times), min(sgemm_times)
     row: dict[str, Any] = {
@@ -321,6 +326,8 @@ def run_batch(n: int, args: argparse.Namespace, torch: Any, device: str,
                    ratio_max=max(ratios), torch_gflops=flops / min(torch_times) / 1e9,
                    torch_of_sgemm=statistics.median(
                        s / t for s, t in zip(sgemm_times, torch_times)))
+    if torch_mm_times:
+        row["torch_matmul_gflops"] = flops / min(torch_mm_times) / 1e9
     if device == "cpu":
         row["tinygan_peak_mb"] = peak_traced_bytes(tg_step) / 2**20
     return row
@@ -336,6 +343,8 @@ def print_row(r: dict[str, Any]) -> None:
              f"{100 * r['of_sgemm']:3.0f}% of sgemm")
     if "torch_of_sgemm" in r:
         line += f" (torch {100 * r['torch_of_sgemm']:.0f}%)"
+    if "torch_matmul_gflops" in r:
+        line += f" | torch's own matmul {r['torch_matmul_gflops']:.1f} GFLOP/s"
     if "tinygan_peak_mb" in r:
         line += f" | peak {r['tinygan_peak_mb']:.0f} MB"
     print(line, flush=True)
@@ -349,8 +358,8 @@ def markdown_table(rows: list[dict[str, Any]], machine: dict[str, str], args: An
         "",
         "| batch | tinygan ms/step | PyTorch ms/step | tinygan / PyTorch | tinygan GFLOP/s "
         "| sgemm GFLOP/s (same products) | tinygan % of sgemm | PyTorch % of sgemm "
-        "| peak traced MB (tinygan step) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| PyTorch's matmul GFLOP/s (same products) | peak traced MB (tinygan step) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         torch_ms = f"{r['torch_ms']:.1f}" if "torch_ms" in r else "-"
@@ -358,9 +367,10 @@ def markdown_table(rows: list[dict[str, Any]], machine: dict[str, str], args: An
                  if "ratio" in r else "-")
         peak = f"{r['tinygan_peak_mb']:.0f}" if "tinygan_peak_mb" in r else "-"
         torch_pct = f"{100 * r['torch_of_sgemm']:.0f}%" if "torch_of_sgemm" in r else "-"
+        torch_mm = f"{r['torch_matmul_gflops']:.0f}" if "torch_matmul_gflops" in r else "-"
         lines.append(f"| {r['batch']} | {r['tinygan_ms']:.1f} | {torch_ms} | {ratio} | "
                      f"{r['tinygan_gflops']:.0f} | {r['sgemm_gflops']:.0f} | "
-                     f"{100 * r['of_sgemm']:.0f}% | {torch_pct} | {peak} |")
+                     f"{100 * r['of_sgemm']:.0f}% | {torch_pct} | {torch_mm} | {peak} |")
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines += ["", f"Process peak RSS (both frameworks, all batches): {maxrss_mb:.0f} MB."]
     return "\n".join(lines)
