@@ -12,7 +12,16 @@ from tests.helpers import to_np
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def _torch_float64():
+    """These comparisons run in float64; restore torch's default afterwards so other test
+    files that build torch layers get float32 as usual."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 def both(tg_layer, torch_layer, x, copy_weights=True):
