@@ -195,3 +195,11 @@ def test_concatenate_and_stack_gradients():
     assert F.stack([a, a], 0).shape == (2, 2, 3)
     with pytest.raises(ValueError, match="differ"):
         F.concatenate([a, t64(np.ones((1, 2)))], axis=0)
+
+
+def test_builtin_abs_is_differentiable():
+    x = tinygan.tensor([-2.0, 3.0], requires_grad=True)
+    y = abs(x)  # Python's abs() calls Tensor.__abs__
+    assert to_np(y).tolist() == [2.0, 3.0]
+    y.sum().backward()
+    assert to_np(x.grad).tolist() == [-1.0, 1.0]

@@ -208,6 +208,7 @@ class Tensor:
     def __rmatmul__(self, other): return _F().matmul(other, self)
     def __neg__(self): return _F().neg(self)
     def __pos__(self): return self
+    def __abs__(self): return _F().abs(self)
 
     def __pow__(self, exponent):
         return _F().pow(self, exponent)
