@@ -22,14 +22,17 @@ matrix product: elementwise ops, Adam, the autograd bookkeeping.
     python benchmarks/bench_mlp_gan.py                  # batches 64, 256, 1024, 4096
     python benchmarks/bench_mlp_gan.py --quick          # a fast look (64 and 1024, few steps)
     python benchmarks/bench_mlp_gan.py --memory         # RSS over a long run (5,000 steps)
+    python benchmarks/bench_mlp_gan.py --profile --batches 1024 --threads 1   # where it goes
     python benchmarks/bench_mlp_gan.py --backend cupy   # GPU: tinygan on CuPy vs torch CUDA
 """
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import os
 import platform
+import pstats
 import resource
 import statistics
 import subprocess
@@ -372,8 +375,21 @@ def markdown_table(rows: list[dict[str, Any]], machine: dict[str, str], args: An
                      f"{r['tinygan_gflops']:.0f} | {r['sgemm_gflops']:.0f} | "
                      f"{100 * r['of_sgemm']:.0f}% | {torch_pct} | {torch_mm} | {peak} |")
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    lines += ["", f"Process peak RSS (both frameworks, all batches): {maxrss_mb:.0f} MB."]
+    lines += ["", f"Process peak RSS (both frameworks, all batches): {maxrss_mb:.0f} MB. "
+              f"{load_note()}"]
     return "\n".join(lines)
+
+
+def load_note() -> str:
+    """The machine's load average: other jobs on the cores make every timing noisier."""
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return ""
+    note = f"Load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+    if five > 0.5 * (os.cpu_count() or 1):
+        note += ": a busy machine, timings are noisy (multi-threaded ones most)"
+    return note + "."
 
 
 # =======================================================================================
@@ -412,6 +428,27 @@ def memory_run(steps: int, batch: int, every: int, baseline_step: int) -> int:
 
 
 # =======================================================================================
+# --profile: where tinygan's time goes
+# =======================================================================================
+def profile_run(batch: int, steps: int, top: int = 25) -> int:
+    """cProfile (CPU time) of ``steps`` tinygan steps, the functions with most own time first.
+    Op names are in the line numbers: functional.py's ``forward`` of MatMul, Linear, ...;
+    NumPy work written as operators (``a * b``) is counted in the function that writes it."""
+    G, D = tinygan_models(seed=0)
+    step = TinyganStep(G, D, batch)
+    for _ in range(3):
+        step()
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for _ in range(steps):
+        step()
+    profiler.disable()
+    print(f"tinygan step at batch {batch}, {steps} steps, CPU time:")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+    return 0
+
+
+# =======================================================================================
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--batches", type=int, nargs="+", default=[64, 256, 1024, 4096])
@@ -430,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="instead of timing: RSS over a long run (see --memory-steps)")
     p.add_argument("--memory-steps", type=int, default=5000)
     p.add_argument("--memory-batch", type=int, default=64)
+    p.add_argument("--profile", action="store_true",
+                   help="instead of timing: cProfile tinygan's step at the first --batches")
     args = p.parse_args(argv)
     args.step_budget = 40
     if args.quick:
@@ -446,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.memory:
         return memory_run(args.memory_steps, args.memory_batch, every=500, baseline_step=500)
+    if args.profile:
+        return profile_run(args.batches[0], args.steps or max(5, 4096 // args.batches[0]))
 
     device, sync = "cpu", (lambda: None)
     if args.backend == "cupy":
@@ -466,6 +507,7 @@ def main(argv: list[str] | None = None) -> int:
 
     machine = machine_description(torch)
     print("machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()), flush=True)
+    print(load_note(), flush=True)
     rows = []
     for n in args.batches:
         rows.append(run_batch(n, args, torch, device, sync))
