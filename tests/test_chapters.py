@@ -71,6 +71,9 @@ def test_chapter_structure(name):
         assert re.match(r"^[A-Z][\w'\-. ,&]+\((19|20)\d\d[a-z]?\)\. \S.+\.", ref), \
             f"{name}: reference not in 'Authors (Year). Title. Venue.' form: {ref}"
     assert text.count("$$") % 2 == 0, f"{name}: unbalanced $$ display math"
+    for target in re.findall(r"\]\(([^)#]+)\)", text):          # relative links resolve
+        if "://" not in target:
+            assert (CHAPTER_DIR / target).exists(), f"{name} links missing {target}"
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
