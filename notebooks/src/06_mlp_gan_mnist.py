@@ -181,8 +181,11 @@ for detach in (False, True):
 # %% [markdown]
 # **Fixes 1 and 3** together: $D$ ends in a logit and is trained with `BCEWithLogitsLoss`
 # (stable where a sigmoid would round to 0 or 1, chapter 2), and Adam uses
-# $\beta_1 = 0.5$ (chapter 5). tinygan's `mnist_mlp` builds exactly the seed's architecture
-# with the logit output, and its trainer runs Algorithm 1 with the detach built in.
+# $\beta_1 = 0.5$ (chapter 5). tinygan's `mnist_mlp` builds the seed's layer widths with the
+# logit output and two more fixes, found by training: He initialisation for G (with PyTorch's
+# default init every $z$ starts out giving nearly the same image, and G collapses onto one
+# digit) and Dropout(0.3) in D (so D cannot memorise the small offline training set). Its
+# trainer runs Algorithm 1 with the detach built in.
 #
 # ## The same GAN with tinygan's trainer
 #
