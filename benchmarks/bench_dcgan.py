@@ -22,22 +22,18 @@ noise with Dropout switched off checks that both compute the same losses.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import os
-import platform
-import pstats
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tinygan as tg  # noqa: E402
+from harness import machine_description, profile, select_backend, set_threads, timed_block  # noqa: E402
 from tinygan import backend, nn, optim  # noqa: E402
 from tinygan import functional as F  # noqa: E402
 from tinygan.gan.dcgan import DCGANDiscriminator, DCGANGenerator  # noqa: E402
@@ -183,54 +179,6 @@ def check_same_losses(ours: TinyganStep, theirs: TorchStep, torch: Any, device: 
     return worst
 
 
-def timed_block(step: Callable[[], Any], steps: int, sync: Callable[[], None]) -> float:
-    sync()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    sync()
-    return (time.perf_counter() - start) / steps
-
-
-def machine_description(torch: Any, threads: int) -> str:
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in
-                     subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-                     if line.startswith("Model name"))
-    except Exception:
-        model = platform.processor() or "unknown"
-    blas = "unknown BLAS"
-    try:
-        info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        blas = f"{info.get('name')} {info.get('version')}"
-    except Exception:
-        pass
-    torch_version = torch.__version__ if torch is not None else "not installed"
-    return (f"{model}, {os.cpu_count()} cores ({threads} threads for both); Python "
-            f"{platform.python_version()}, NumPy {np.__version__} ({blas}), PyTorch "
-            f"{torch_version}")
-
-
-def set_threads(threads: int, torch: Any) -> None:
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(threads)
-    except ImportError:  # NumPy's BLAS keeps its default (the number of cores)
-        pass
-    if torch is not None:
-        torch.set_num_threads(threads)
-
-
-def profile(step: TinyganStep, steps: int, top: int = 25) -> None:
-    """cProfile over ``steps`` tinygan steps, sorted by time spent inside each function."""
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(steps):
-        step()
-    profiler.disable()
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--batch", type=int, default=64)
@@ -256,22 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             print("PyTorch is not installed: timing tinygan alone", flush=True)
     set_threads(args.threads, torch)
 
-    device, sync = "cpu", (lambda: None)
-    if args.backend == "cupy":
-        try:
-            cp = backend.require_cupy()
-        except backend.BackendError as err:
-            raise SystemExit(f"--backend cupy: {err}") from None
-        tg.use("cupy")
-        device = "cuda"
-        if torch is not None and not torch.cuda.is_available():
-            print("PyTorch has no CUDA here: timing tinygan on CuPy alone", flush=True)
-            torch = None
-
-        def sync() -> None:
-            cp.cuda.Device().synchronize()
-            if torch is not None:
-                torch.cuda.synchronize()
+    device, sync, torch = select_backend(args.backend, torch)
 
     ours = TinyganStep(args.batch)
     if args.profile:
@@ -301,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                      f"ratio {tg_times[-1] / torch_times[-1]:.2f}")
         print(line, flush=True)
 
-    machine = machine_description(torch, args.threads)
+    machine = (", ".join(f"{k} {v}" for k, v in machine_description(torch).items())
+               + f" ({args.threads} threads for both)")
     tg_ms = 1e3 * statistics.median(tg_times)
     print(f"\nmachine: {machine}; backend {args.backend}, batch {args.batch}, "
           f"{args.pairs} pairs x {args.steps} steps")

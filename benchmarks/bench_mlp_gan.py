@@ -28,14 +28,10 @@ matrix product: elementwise ops, Adam, the autograd bookkeeping.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import gc
 import os
-import platform
-import pstats
 import resource
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -47,6 +43,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tinygan as tg  # noqa: E402
+from harness import machine_description, profile, select_backend, set_threads, timed_block  # noqa: E402
 from tinygan import backend, nn, optim  # noqa: E402
 from tinygan import functional as F  # noqa: E402
 
@@ -223,15 +220,6 @@ def sgemm_seconds(operands: list[tuple[Any, Any]], sync: Callable[[], None]) -> 
 # =======================================================================================
 # Running
 # =======================================================================================
-def timed_block(step: Callable[[], Any], steps: int, sync: Callable[[], None]) -> float:
-    sync()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    sync()
-    return (time.perf_counter() - start) / steps
-
-
 def peak_traced_bytes(step: Callable[[], Any]) -> int:
     """Peak bytes NumPy allocates during one step (NumPy reports its buffers to tracemalloc)."""
     gc.collect()
@@ -249,34 +237,6 @@ def check_same_losses(tg_step: TinyganStep, torch_step: Callable[..., Any], torc
     ld, lg = tg_step(backend.xp().asarray(z))
     td, tgl = torch_step(torch.from_numpy(z).to(device))
     return max(abs(ld.item() - td.item()), abs(lg.item() - tgl.item()))
-
-
-def machine_description(torch: Any) -> dict[str, str]:
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in
-                     subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-                     if line.startswith("Model name"))
-    except Exception:
-        model = platform.processor() or "unknown"
-    blas = "unknown"
-    try:
-        blas_info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        blas = f"{blas_info.get('name')} {blas_info.get('version')}"
-    except Exception:
-        pass
-    return {"cpu": model, "cores": str(os.cpu_count()), "python": platform.python_version(),
-            "numpy": np.__version__, "blas": blas,
-            "torch": torch.__version__ if torch is not None else "not installed"}
-
-
-def set_threads(threads: int, torch: Any) -> None:
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(threads)
-    except ImportError:  # NumPy's BLAS keeps its default (the number of cores)
-        pass
-    if torch is not None:
-        torch.set_num_threads(threads)
 
 
 def run_batch(n: int, args: argparse.Namespace, torch: Any, device: str,
@@ -438,13 +398,8 @@ def profile_run(batch: int, steps: int, top: int = 25) -> int:
     step = TinyganStep(G, D, batch)
     for _ in range(3):
         step()
-    profiler = cProfile.Profile(time.process_time)
-    profiler.enable()
-    for _ in range(steps):
-        step()
-    profiler.disable()
     print(f"tinygan step at batch {batch}, {steps} steps, CPU time:")
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+    profile(step, steps, top, timer=time.process_time)
     return 0
 
 
@@ -488,22 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         return profile_run(args.batches[0], args.steps or max(5, 4096 // args.batches[0]))
 
-    device, sync = "cpu", (lambda: None)
-    if args.backend == "cupy":
-        try:
-            cp = backend.require_cupy()
-        except backend.BackendError as err:
-            raise SystemExit(f"--backend cupy: {err}") from None
-        tg.use("cupy")
-        device = "cuda"
-        if torch is not None and not torch.cuda.is_available():
-            print("PyTorch has no CUDA here: timing tinygan on CuPy alone", flush=True)
-            torch = None
-
-        def sync() -> None:
-            cp.cuda.Device().synchronize()
-            if torch is not None:
-                torch.cuda.synchronize()
+    device, sync, torch = select_backend(args.backend, torch)
 
     machine = machine_description(torch)
     print("machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()), flush=True)
