@@ -45,7 +45,19 @@ PACGAN_TABLE1 = {  # Lin et al. 2018, Table 1 (10 runs each): modes, high qualit
 }
 
 
-NOTES = """## How the recipes were chosen (single runs, seed 0, same machine, before the table above)
+NOTES = """## Status (2026-11-23)
+
+The targets are NOT met yet. Ring: all 8 modes in every run and reverse KL 0.036 on average
+(3/5 runs <= 0.05), but 72% high quality instead of 95%: the generator keeps 10-45% of its
+samples on "bridges" between modes. Grid: 23.2 of 25 modes, 41% high quality. 1-D: G matches
+N(4, 0.5^2) closely (mean 3.98, std 0.49) but the final D is 0.18 away from D* on average
+(target 0.1); its learning rate decays to 0 with G's, so it freezes wherever it is. The
+PacGAN baseline was cut short by the deadline (3 ring runs, 1 grid run), and runs 8,000-10,000
+steps where the paper trains 400 epochs (400,000 steps). Next things to try: longer runs
+(ring went from 88.9% to 91.0% HQ between 8,000 and 12,000 steps), a deeper generator, and
+not decaying D's learning rate in 1-D.
+
+## How the recipes were chosen (single runs, seed 0, same machine, before the table above)
 
 The final numbers after training; "HQ" is the high-quality fraction.
 
