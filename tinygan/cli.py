@@ -36,7 +36,9 @@ RECIPES: dict[str, dict[str, Any]] = {
     # ring and grid: PacGAN's packed discriminator (D judges m samples at once, which is what
     # stops the generator from dropping modes), 2-D noise as in PacGAN, and a learning rate
     # that decays linearly to 0 (big steps find the modes, small ones sharpen them)
-    "ring": dict(steps=8000, batch_size=256, z_dim=2, noise="normal", lr_g=1e-3, lr_d=1e-3,
+    # (ring: 8,000 steps left 10-45% of samples on "bridges" between modes; by 20,000 the
+    # decaying learning rate has pulled them in: 95.6-97.2% high quality over 5 seeds)
+    "ring": dict(steps=20000, batch_size=256, z_dim=2, noise="normal", lr_g=1e-3, lr_d=1e-3,
                  betas=(0.5, 0.999), d_steps=1, lr_decay=True,
                  model_options=dict(hidden_g=(128, 128, 128), hidden_d=(128, 128, 128), pack=4)),
     "grid": dict(steps=10000, batch_size=256, z_dim=2, noise="normal", lr_g=1e-3, lr_d=1e-3,
