@@ -105,6 +105,41 @@ def test_backward_on_non_scalar_without_gradient_says_so():
     assert to_np(x.grad).tolist() == [2.0, 2.0]
 
 
+def test_second_backward_through_a_released_graph_is_an_error_as_in_pytorch():
+    # before: the second call silently accumulated 2 * 3 again, doubling x.grad
+    x = tinygan.tensor([3.0], requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+        loss.backward()
+    assert to_np(x.grad).tolist() == [6.0]
+
+
+def test_retain_graph_keeps_the_graph_for_another_backward():
+    x = tinygan.tensor([3.0], requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    assert to_np(x.grad).tolist() == [12.0]
+    y = (x * x).sum()
+    (g,) = tinygan.grad(y, x, retain_graph=True)
+    (g2,) = tinygan.grad(y, x)
+    assert to_np(g).tolist() == to_np(g2).tolist() == [6.0]
+
+
+def test_backward_releases_the_activations_it_saved():
+    import gc
+    import weakref
+    w = tinygan.tensor(np.ones((4, 4)), requires_grad=True)
+    hidden = tinygan.tensor(np.ones((2, 4))) @ w
+    probe = weakref.ref(hidden)
+    loss = (hidden * hidden).sum()
+    del hidden                 # now only the graph holds the activation
+    loss.backward()
+    gc.collect()
+    assert probe() is None     # freed by backward while the loss is still alive
+
+
 def test_backward_on_tensor_without_grad_says_so():
     with pytest.raises(RuntimeError, match="does not require grad"):
         tinygan.tensor([1.0]).sum().backward()

@@ -179,8 +179,14 @@ class Tensor:
         return self.to(np.float64)
 
     # ---- autograd ----------------------------------------------------------------------
-    def backward(self, grad: "Tensor | Any | None" = None, create_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    def backward(self, grad: "Tensor | Any | None" = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+        Afterwards the graph's saved inputs are released (as in PyTorch), so a second
+        ``backward`` through the same graph is an error instead of silently doubling the
+        gradients; pass ``retain_graph=True`` to keep it (``create_graph=True`` implies it).
+        """
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() called on a tensor that does not require grad: none of its inputs "
@@ -191,7 +197,8 @@ class Tensor:
                     f"backward() without a gradient needs a scalar output, got shape "
                     f"{self.shape}; pass grad= (same shape) or reduce it first, e.g. .sum()")
             grad = Tensor(backend.get_array_module(self.data).ones_like(self.data))
-        grads = _run_backward([self], [_as_grad(grad, self)], None, create_graph)
+        retain = create_graph if retain_graph is None else retain_graph
+        grads = _run_backward([self], [_as_grad(grad, self)], None, create_graph, retain)
         for leaf, g in grads.items():
             leaf.grad = g if leaf.grad is None else leaf.grad + g
 
@@ -382,6 +389,11 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
             continue
         visited.add(id(node))
         stack.append((node, True))
+        if not hasattr(node.creator, "inputs"):
+            raise RuntimeError(
+                f"backward through a graph a second time ({type(node.creator).__name__} "
+                f"node): its saved inputs were released by the first backward. Recompute the "
+                f"forward pass, or pass retain_graph=True to the first backward")
         for parent in node.creator.inputs:
             if parent.creator is not None and id(parent) not in visited:
                 stack.append((parent, False))
@@ -390,9 +402,11 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
 
 
 def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
-                  wanted: Sequence[Tensor] | None, create_graph: bool) -> dict[Tensor, Tensor]:
+                  wanted: Sequence[Tensor] | None, create_graph: bool,
+                  retain_graph: bool = True) -> dict[Tensor, Tensor]:
     """Propagate ``grad_outputs`` back; return {tensor: gradient} for ``wanted`` tensors
-    (or for every leaf that requires grad when ``wanted`` is None)."""
+    (or for every leaf that requires grad when ``wanted`` is None). Without
+    ``retain_graph`` each node drops its inputs once its backward has run."""
     grads: dict[int, Tensor] = {}
     for out, g in zip(outputs, grad_outputs):
         grads[id(out)] = grads[id(out)] + g if id(out) in grads else g
@@ -407,10 +421,13 @@ def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
             if wanted_ids is not None and id(node) in wanted_ids:
                 found[node] = g_out
             fn = node.creator
+            inputs = fn.inputs
             input_grads = fn.backward(g_out)
+            if not retain_graph:
+                del fn.inputs               # frees what only backward needed (activations)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
-            for parent, g in zip(fn.inputs, input_grads):
+            for parent, g in zip(inputs, input_grads):
                 if g is None or not parent.requires_grad:
                     continue
                 key = id(parent)
@@ -427,12 +444,13 @@ def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
-         grad_outputs: Any = None, create_graph: bool = False,
-         allow_unused: bool = False) -> tuple[Tensor | None, ...]:
+         grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, returned (not stored in .grad).
 
     With ``create_graph=True`` the gradients carry a graph of their own, so a function of
-    them (a gradient penalty, say) can itself be differentiated.
+    them (a gradient penalty, say) can itself be differentiated. The graph is released
+    afterwards unless ``retain_graph`` (default: ``create_graph``) is True.
     """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -451,7 +469,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                                    f"pass grad_outputs of the same shape")
             g = Tensor(backend.get_array_module(out.data).ones_like(out.data))
         gs.append(_as_grad(g, out))
-    found = _run_backward(outputs, gs, inputs, create_graph)
+    retain = create_graph if retain_graph is None else retain_graph
+    found = _run_backward(outputs, gs, inputs, create_graph, retain)
     result = []
     for i, t in enumerate(inputs):
         g = found.get(t)

@@ -70,6 +70,20 @@ print("after two backwards:", a.grad.item(), "(accumulated)")
 assert a.grad.item() == 14.0
 
 # %% [markdown]
+# Each of those calls built a fresh graph. Calling `backward()` twice on the *same* graph is
+# an error, as in PyTorch: the first backward released the values the graph saved. Keep them
+# with `retain_graph=True`.
+
+# %%
+loss = (a * a).sum()
+loss.backward(retain_graph=True)
+loss.backward()                          # allowed: the first call kept the graph
+try:
+    loss.backward()                      # the second call released it
+except RuntimeError as err:
+    print("RuntimeError:", err)
+
+# %% [markdown]
 # **Broadcasting has a gradient.** A bias of shape `(3,)` added to a batch `(4, 3)` is used
 # by every row, so its gradient is the upstream gradient summed over the batch axis.
 
