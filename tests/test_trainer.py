@@ -150,6 +150,33 @@ def test_sampling_uses_eval_mode_and_restores_training_mode():
     assert out.shape == (7, 2) and not out.requires_grad and trainer.G.training
 
 
+def test_sampling_in_chunks_gives_the_samples_of_one_batch():
+    # a BatchNorm generator (PacGAN's) after some training, so eval mode uses running stats;
+    # a conditional one too, whose labels must be cut into the same chunks as the noise
+    from tinygan.gan.models import pacgan_mlp
+    gen = tinygan.Generator(1)
+    G, D = pacgan_mlp((2,), z_dim=2, generator=gen)
+    trainer = GANTrainer(G, D, get_loss("ns"), optim.Adam(G.parameters(), 1e-3),
+                         optim.Adam(D.parameters(), 1e-3), DistributionBatches(toy.sample_ring, gen),
+                         gen, z_dim=2, batch_size=16)
+    trainer.train(3, progress=False)
+    whole = trainer.sample(23, generator=tinygan.Generator(4), chunk_size=100)
+    chunked = trainer.sample(23, generator=tinygan.Generator(4), chunk_size=5)
+    assert chunked.shape == (23, 2)
+    np.testing.assert_allclose(to_np(chunked), to_np(whole), rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="chunk_size must be >= 1"):
+        trainer.sample(3, chunk_size=0)
+
+    G = MLPGenerator(2, (1,), (8,), num_classes=3, generator=gen)
+    D = MLPDiscriminator((1,), (8,), num_classes=3, generator=gen)
+    cgan = GANTrainer(G, D, get_loss("ns"), optim.Adam(G.parameters()), optim.Adam(D.parameters()),
+                      DistributionBatches(toy.gaussian_1d, gen), gen, z_dim=2, num_classes=3)
+    labels = np.arange(10) % 3
+    np.testing.assert_allclose(
+        to_np(cgan.sample(10, labels=labels, generator=tinygan.Generator(2), chunk_size=3)),
+        to_np(cgan.sample(10, labels=labels, generator=tinygan.Generator(2))), rtol=1e-6)
+
+
 def test_packed_discriminator_judges_m_samples_at_once():
     D = MLPDiscriminator((2,), (8,), pack=4, generator=tinygan.Generator(0))
     assert D(tinygan.randn(12, 2)).shape == (3, 1)

@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from tinygan import backend
 from tinygan import functional as F
 from tinygan.data.toy import sample_noise
 from tinygan.gan.losses import GANLoss
@@ -189,20 +190,32 @@ class GANTrainer:
             self.save(checkpoint_path)
 
     # ---- using the trained generator ---------------------------------------------------
-    def sample(self, n: int, labels: Any = None, generator: Generator | None = None) -> Tensor:
+    def sample(self, n: int, labels: Any = None, generator: Generator | None = None,
+               chunk_size: int = 500) -> Tensor:
         """n samples from G in eval mode, without a graph. Conditional GANs: ``labels``
-        (n,) picks the class of each sample (drawn uniformly when omitted)."""
+        (n,) picks the class of each sample (drawn uniformly when omitted).
+
+        G runs on at most ``chunk_size`` noise vectors at a time: the samples are the same
+        as in one big batch (eval mode treats every sample alone), but a DCGAN's peak memory
+        stays that of ``chunk_size`` samples (2,500 at once would need about 1 GB)."""
+        if chunk_size < 1:
+            raise ValueError(f"sample: chunk_size must be >= 1, got {chunk_size}")
         gen = generator or self.generator
-        z = Tensor(sample_noise(n, self.z_dim, gen, self.noise))
+        z = sample_noise(n, self.z_dim, gen, self.noise)
         if self.num_classes and labels is None:
             labels = gen.integers(0, self.num_classes, n)
         was_training = self.G.training
         self.G.eval()
         try:
             with no_grad():
-                return self._G(z, labels)
+                chunks = [self._G(Tensor(z[i:i + chunk_size]),
+                                  None if labels is None else labels[i:i + chunk_size]).data
+                          for i in range(0, n, chunk_size)]
         finally:
             self.G.train(was_training)
+        if len(chunks) == 1:
+            return Tensor(chunks[0])
+        return Tensor(backend.get_array_module(chunks[0]).concatenate(chunks))
 
     def discriminator_output(self, x: Tensor, labels: Any = None) -> Tensor:
         """D's opinion of x: P(real) for the minimax losses, the raw critic value otherwise."""
