@@ -324,10 +324,17 @@ class Tanh(Function):
         return gy * (1 - y * y)                              # tanh' = 1 - tanh^2
 
 
+def _positive_mask(x):
+    """[x > 0] as 0.0 / 1.0 in x's dtype, written straight into a float array: one pass,
+    where ``(x > 0).astype(...)`` takes two, and a float * float product is faster than
+    float * bool (no casting loop)."""
+    return xp_of(x).greater(x, 0, out=xp_of(x).empty_like(x))
+
+
 class ReLU(Function):
     def forward(self, x): return xp_of(x).maximum(x, 0)
     def backward(self, gy):                                  # 1 where x > 0, else 0
-        return gy * Tensor(self.inputs[0].data > 0)  # float * bool mask: one pass
+        return gy * Tensor(_positive_mask(self.inputs[0].data))
 
 
 class LeakyReLU(Function):
@@ -341,15 +348,16 @@ class LeakyReLU(Function):
 
     def forward(self, x):
         xp, slope = xp_of(x), x.dtype.type(self.slope)
+        y = x * slope
         if 0 <= self.slope <= 1:
-            return xp.maximum(x, x * slope)
-        return xp.where(x > 0, x, x * slope)
+            return xp.maximum(y, x, out=y)                   # in place: no second array
+        return xp.where(x > 0, x, y)
 
     def backward(self, gy):
         x = self.inputs[0].data
         xp, slope = xp_of(x), x.dtype.type(self.slope)
         if 0 <= self.slope <= 1:
-            slope_or_one = (x > 0).astype(x.dtype)
+            slope_or_one = _positive_mask(x)
             xp.maximum(slope_or_one, slope, out=slope_or_one)
         else:
             slope_or_one = xp.where(x > 0, x.dtype.type(1), slope)
