@@ -4,9 +4,12 @@
     python benchmarks/quality_toy.py --data ring --seeds 10 --jobs 2
     python benchmarks/quality_toy.py --baseline            # also PacGAN's plain-GAN setup
     python benchmarks/quality_toy.py --report-only         # re-write the table from the log
+    python benchmarks/quality_toy.py --import-runs runs/grid-s0 ...   # add `tinygan train` runs
 
-Every finished run is appended to a JSON-lines log (one line per data/recipe/seed), so an
-interrupted benchmark keeps what it measured and a re-run skips what is done. The table
+Every finished run is appended to a JSON-lines log (one line per run, with its full config),
+so an interrupted benchmark keeps what it measured and a re-run skips what is done. A row of
+the table gathers the runs of one recipe (the config minus the seed); a recipe that is no
+longer the default is labelled with what differs from today's. The table
 (mean, standard deviation, min and max over seeds) goes to benchmarks/RESULTS_quality.md.
 
 Protocol (Lin et al. 2018, after Srivastava et al. 2017): 2,500 samples from the trained G;
@@ -25,6 +28,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import hashlib  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -45,46 +49,8 @@ PACGAN_TABLE1 = {  # Lin et al. 2018, Table 1 (10 runs each): modes, high qualit
 }
 
 
-NOTES = """## Status (2026-11-23)
-
-The targets are NOT met yet. Ring: all 8 modes in every run and reverse KL 0.036 on average
-(3/5 runs <= 0.05), but 72% high quality instead of 95%: the generator keeps 10-45% of its
-samples on "bridges" between modes. Grid: 23.2 of 25 modes, 41% high quality. 1-D: G matches
-N(4, 0.5^2) closely (mean 3.98, std 0.49) but the final D is 0.18 away from D* on average
-(target 0.1); its learning rate decays to 0 with G's, so it freezes wherever it is. The
-PacGAN baseline was cut short by the deadline (3 ring runs, 1 grid run), and runs 8,000-10,000
-steps where the paper trains 400 epochs (400,000 steps). Next things to try: longer runs
-(ring went from 88.9% to 91.0% HQ between 8,000 and 12,000 steps), a deeper generator, and
-not decaying D's learning rate in 1-D.
-
-## How the recipes were chosen (single runs, seed 0, same machine, before the table above)
-
-The final numbers after training; "HQ" is the high-quality fraction.
-
-Ring:
-- no packing, G/D 128x3, 16-D noise, batch 256, constant lr 1e-3, 2000 steps: 7-8 modes, HQ
-  below 42%, oscillating from checkpoint to checkpoint;
-- no packing, constant lr 2e-4 (4000 steps), or lr 1e-3 / 5e-4 decaying linearly (4000 steps):
-  collapse to 0-1 modes;
-- packing 4 (PacGAN's D), 16-D noise, lr 1e-3 decaying, 8000 steps: 8 modes, HQ 75%, rKL 0.01;
-  the same with lr 2e-3: 8 modes, HQ 19%; with lr_G 5e-4, lr_D 1e-3: HQ 15%; with a 256-wide G:
-  HQ 11% at step 5600;
-- packing 4, **2-D noise** (as PacGAN), lr 1e-3 decaying: 8000 steps 8 modes, HQ 88.9%,
-  rKL 0.004 (the default recipe); 12000 steps 8 modes, HQ 91.0%, rKL 0.002.
-
-Grid:
-- packing 4, 16-D noise, batch 512, lr 1e-3 decaying: 18-23 modes, HQ <= 4% up to step 6400;
-- packing 4, 2-D noise, batch 512: 21 modes, HQ 2.6% at step 8000 of 10000;
-- packing 2, 2-D noise, batch 256, D 256x3, lr 1e-3 decaying, 10000 steps: 23 modes, HQ 36.7%,
-  rKL 0.55 (the default recipe).
-
-1-D Gaussian N(4, 0.5^2):
-- uniform noise, 1 D step, lr 1e-3, 3000 steps: max |D - D*| 0.52 (G's support is bounded,
-  so D* = 1 in the data's tails);
-- normal noise, 1 D step, lr 1e-3: 0.50 (G collapses onto a few peaks, D stays near 1/2);
-- normal noise, 5 D steps, lr_G 2e-4, lr_D 1e-3 decaying, 2000 steps: 0.204, G ~ N(3.87,
-  0.514^2), JSD 0.056; the recipe (lr_G 5e-4, 3000 steps) is in the table.
-"""
+# The status and the history of the recipes, in words: appended to the generated tables.
+NOTES_FILE = os.path.join(HERE, "quality_toy_notes.md")
 
 
 def run_one(job: dict) -> dict:
@@ -100,7 +66,23 @@ def run_one(job: dict) -> dict:
         status = f"{type(err).__name__}: {err}"
     result = evaluate(trainer) if status == "finished" else {}
     return {**job, "steps": int(config["steps"]), "status": status, "metrics": result,
-            "seconds": round(time.time() - start, 1)}
+            "seconds": round(time.time() - start, 1), "config": config}
+
+
+def import_run(run_dir: str) -> dict:
+    """A ``tinygan train`` run folder (its metrics.json) as a line of the log, so runs made
+    with the CLI count too."""
+    with open(os.path.join(run_dir, "metrics.json")) as f:
+        saved = json.load(f)
+    config = saved["config"]
+    if saved.get("status") != "finished" or saved.get("step") != config["steps"]:
+        raise SystemExit(f"{run_dir}: not a finished run (status {saved.get('status')!r}, "
+                         f"step {saved.get('step')} of {config['steps']})")
+    metrics = {k: v for k, v in saved["final"].items()}
+    return {"data": config["data"], "loss": config["loss"], "model": config["model"],
+            "seed": config["seed"], "steps": config["steps"], "status": "finished",
+            "metrics": metrics, "seconds": saved.get("seconds"), "config": config,
+            "source": f"tinygan train --data {config['data']} --seed {config['seed']}"}
 
 
 def load_log() -> list[dict]:
@@ -110,8 +92,38 @@ def load_log() -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def _key(job: dict) -> tuple:
-    return (job["data"], job["loss"], job["model"], job["seed"], job.get("steps"))
+def recipe_id(config: dict) -> str:
+    """A short fingerprint of everything in a run's config but its seed: two runs share a
+    row of the table only when they trained with the same recipe."""
+    recipe = {k: v for k, v in config.items() if k != "seed"}
+    return hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _key(run: dict) -> tuple:
+    return (run["data"], run["loss"], run["model"], run["seed"], recipe_id(run["config"]))
+
+
+def _flat(config: dict) -> dict:
+    flat = {k: v for k, v in config.items() if k not in ("model_options", "seed")}
+    flat.update(config.get("model_options", {}))
+    return flat
+
+
+def describe_recipe(config: dict) -> str:
+    """The row label: the current default recipe, or how an earlier one differs from it."""
+    from tinygan.cli import make_config
+    current = make_config(config["data"], config["loss"], config["model"], 0)
+    who = ("tinygan default recipe" if config["model"] == "mlp" else
+           "PacGAN's plain-GAN architecture and settings")
+    label = f"{who} ({config['model']}, {config['loss']})"
+    old, new = _flat(config), _flat(current)
+    changed = [f"{k} {old.get(k, '-')} (now {new.get(k, '-')})"
+               for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k) and k != "steps"]
+    if changed:
+        label = "earlier " + label.replace(" default", "") + ": " + ", ".join(changed)
+    elif config["steps"] != current["steps"]:
+        label += f", stopped at {config['steps']} steps"
+    return label
 
 
 def _stats(values: list[float], fmt: str) -> str:
@@ -122,9 +134,19 @@ def _stats(values: list[float], fmt: str) -> str:
     return (f"{mean:{fmt}} ± {spread:{fmt}} ({min(values):{fmt}}..{max(values):{fmt}})")
 
 
+def _row_order(item: tuple) -> tuple:
+    """The current recipes first, then earlier ones; tinygan's before PacGAN's."""
+    (_, model, loss, steps, _), runs = item
+    return ("earlier" in describe_recipe(runs[0]["config"]), model != "mlp", loss, -steps)
+
+
 def write_report(results: list[dict], command: str) -> str:
     lines = ["# Toy-data quality (benchmarks/quality_toy.py)", "",
-             f"Command: `{command}`  ",
+             "Runs: every line of `benchmarks/quality_toy_runs.jsonl` (one per run, with its "
+             "full config), made by `python benchmarks/quality_toy.py` (for example `--data "
+             "ring grid gauss1d --seeds 5 --baseline --jobs 2`) or by `tinygan train --data D "
+             "--seed S` and added with `--import-runs`; the last command that wrote this file: "
+             f"`{command}`.  ",
              f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared), Python "
              f"{platform.python_version()}, NumPy backend, one BLAS thread per run.  ",
              f"Written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", "",
@@ -132,7 +154,8 @@ def write_report(results: list[dict], command: str) -> str:
              "samples per run, PacGAN's protocol (see the script's docstring).", ""]
     groups: dict[tuple, list[dict]] = {}
     for r in results:
-        groups.setdefault((r["data"], r["model"], r["loss"], r["steps"]), []).append(r)
+        key = (r["data"], r["model"], r["loss"], r["steps"], recipe_id(r["config"]))
+        groups.setdefault(key, []).append(r)
     for data in ("ring", "grid"):
         rows = [(k, v) for k, v in groups.items() if k[0] == data]
         if not rows:
@@ -144,13 +167,12 @@ def write_report(results: list[dict], command: str) -> str:
                   "| setup | steps | seeds | modes captured | high quality % | reverse KL | "
                   "runs meeting all targets | s/run |",
                   "|---|---|---|---|---|---|---|---|"]
-        for (_, model, loss, steps), runs in sorted(rows):
+        for (_, model, loss, steps, _), runs in sorted(rows, key=_row_order):
             ok = [r for r in runs if r["status"] == "finished"]
             m = [r["metrics"] for r in ok]
             meets = sum(1 for x in m if x["modes_captured"] == t["modes"]
                         and x["high_quality_fraction"] >= t["hq"] and x["reverse_kl"] <= t["rkl"])
-            label = ("tinygan default recipe" if model == "mlp" else
-                     "PacGAN's plain-GAN architecture and settings") + f" ({model}, {loss})"
+            label = describe_recipe(runs[0]["config"])
             diverged = len(runs) - len(ok)
             lines.append(
                 f"| {label} | {steps} | {sorted(r['seed'] for r in runs)}"
@@ -171,17 +193,18 @@ def write_report(results: list[dict], command: str) -> str:
                   "samples of G.", "",
                   "| setup | steps | seeds | max abs(D - D*), ± 2 sigma | ± 3 sigma | JSD (nats) "
                   "| G mean | G std |", "|---|---|---|---|---|---|---|---|"]
-        for (_, model, loss, steps), runs in sorted(one_d):
+        for (_, model, loss, steps, _), runs in sorted(one_d, key=_row_order):
             m = [r["metrics"] for r in runs if r["status"] == "finished"]
             lines.append(
-                f"| {model}, {loss} | {steps} | {sorted(r['seed'] for r in runs)} | "
+                f"| {describe_recipe(runs[0]['config'])} | {steps} | {sorted(r['seed'] for r in runs)} | "
                 f"{_stats([x['max_abs_d_minus_dstar_2sigma'] for x in m], '.3f')} | "
                 f"{_stats([x['max_abs_d_minus_dstar_3sigma'] for x in m], '.3f')} | "
                 f"{_stats([x['js_divergence'] for x in m], '.4f')} | "
                 f"{_stats([x['g_mean'] for x in m], '.3f')} | "
                 f"{_stats([x['g_std'] for x in m], '.3f')} |")
         lines.append("")
-    text = "\n".join(lines) + "\n" + NOTES
+    with open(NOTES_FILE) as f:
+        text = "\n".join(lines) + "\n" + f.read()
     with open(REPORT, "w") as f:
         f.write(text)
     return text
@@ -199,12 +222,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="override the recipes' step counts")
     parser.add_argument("--jobs", type=int, default=1, help="training processes at once")
     parser.add_argument("--report-only", action="store_true")
-    parser.add_argument("--runs-command", help="with --report-only: the command that made "
-                        "the runs in the log, for the report's header")
+    parser.add_argument("--import-runs", nargs="+", metavar="DIR", default=[],
+                        help="add finished `tinygan train` run folders to the log, then report")
     args = parser.parse_args()
     command = "python benchmarks/quality_toy.py " + " ".join(sys.argv[1:])
-    if args.report_only and args.runs_command:
-        command = args.runs_command
+    if args.import_runs:
+        done = {_key(r) for r in load_log()}
+        with open(LOG, "a") as f:
+            for run_dir in args.import_runs:
+                run = import_run(run_dir)
+                if _key(run) not in done:
+                    f.write(json.dumps(run) + "\n")
+        args.report_only = True
     if not args.report_only:
         done = {_key(r) for r in load_log()}
         jobs = []
@@ -218,9 +247,8 @@ def main() -> None:
                 if args.steps:
                     job["steps"] = args.steps
                 from tinygan.cli import make_config
-                job_key = _key({**job, "steps": make_config(data, "ns", model, seed,
-                                                            args.steps)["steps"]})
-                if job_key not in done:
+                config = make_config(data, "ns", model, seed, args.steps)
+                if _key({**job, "config": config}) not in done:
                     jobs.append(job)
         print(f"{len(jobs)} runs to do", flush=True)
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:

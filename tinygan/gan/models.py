@@ -165,12 +165,16 @@ def mnist_mlp(z_dim: int = 100, num_classes: int = 0, generator: Generator | Non
 
 def toy_mlp(data_shape: Sequence[int], z_dim: int, num_classes: int = 0,
             generator: Generator | None = None, hidden_g: Sequence[int] = (128, 128, 128),
-            hidden_d: Sequence[int] = (128, 128, 128), pack: int = 1
+            hidden_d: Sequence[int] = (128, 128, 128), pack: int = 1,
+            activation_g: str = "relu", activation_d: str = "leaky_relu"
             ) -> tuple[MLPGenerator, MLPDiscriminator]:
-    """Small ReLU generator and LeakyReLU discriminator for 1-D and 2-D toy data."""
-    G = MLPGenerator(z_dim, data_shape, hidden_g, "relu", None, num_classes=num_classes,
+    """Small MLPs for 1-D and 2-D toy data: by default a ReLU generator and a LeakyReLU
+    discriminator. A ReLU generator is a piecewise-linear map, so the density it pushes
+    forward jumps at every kink; ``activation_g="tanh"`` gives a smooth map, hence a smooth
+    density (what the 1-D recipe uses, where D is compared with D* point by point)."""
+    G = MLPGenerator(z_dim, data_shape, hidden_g, activation_g, None, num_classes=num_classes,
                      generator=generator)
-    D = MLPDiscriminator(data_shape, hidden_d, "leaky_relu", num_classes=num_classes,
+    D = MLPDiscriminator(data_shape, hidden_d, activation_d, num_classes=num_classes,
                          pack=pack, generator=generator)
     return G, D
 
