@@ -8,8 +8,8 @@
 
 Every finished run is appended to a JSON-lines log (one line per run, with its full config),
 so an interrupted benchmark keeps what it measured and a re-run skips what is done. A row of
-the table gathers the runs of one recipe (the config minus the seed); a recipe that is no
-longer the default is labelled with what differs from today's. The table
+the table gathers the runs of one recipe (the config minus the seed); a variant (an earlier
+default, or a recipe tried on the way) is labelled with what differs from today's default. The table
 (mean, standard deviation, min and max over seeds) goes to benchmarks/RESULTS_quality.md.
 
 Protocol (Lin et al. 2018, after Srivastava et al. 2017): 2,500 samples from the trained G;
@@ -110,19 +110,22 @@ def _flat(config: dict) -> dict:
 
 
 def describe_recipe(config: dict) -> str:
-    """The row label: the current default recipe, or how an earlier one differs from it."""
+    """The row label: the current default recipe, or how a variant (an earlier default, or
+    a recipe tried on the way) differs from it."""
     from tinygan.cli import make_config
     current = make_config(config["data"], config["loss"], config["model"], 0)
     who = ("tinygan default recipe" if config["model"] == "mlp" else
            "PacGAN's plain-GAN architecture and settings")
     label = f"{who} ({config['model']}, {config['loss']})"
     old, new = _flat(config), _flat(current)
-    changed = [f"{k} {old.get(k, '-')} (now {new.get(k, '-')})"
+    changed = [f"{k} {old.get(k, '-')} (default {new.get(k, '-')})"
                for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k) and k != "steps"]
+    if config["model"] != "mlp":            # the baseline: its own settings, our step counts
+        return label + (f": {', '.join(changed)}" if changed else "")
+    if config["steps"] != current["steps"]:
+        changed.append(f"{config['steps']} steps (default {current['steps']})")
     if changed:
-        label = "earlier " + label.replace(" default", "") + ": " + ", ".join(changed)
-    elif config["steps"] != current["steps"]:
-        label += f", stopped at {config['steps']} steps"
+        label = "variant: " + ", ".join(changed)
     return label
 
 
@@ -137,7 +140,7 @@ def _stats(values: list[float], fmt: str) -> str:
 def _row_order(item: tuple) -> tuple:
     """The current recipes first, then earlier ones; tinygan's before PacGAN's."""
     (_, model, loss, steps, _), runs = item
-    return ("earlier" in describe_recipe(runs[0]["config"]), model != "mlp", loss, -steps)
+    return ("variant" in describe_recipe(runs[0]["config"]), model != "mlp", loss, -steps)
 
 
 def write_report(results: list[dict], command: str) -> str:
