@@ -71,15 +71,15 @@ assert a.grad.item() == 14.0
 
 # %% [markdown]
 # Each of those calls built a fresh graph. Calling `backward()` twice on the *same* graph is
-# an error, as in PyTorch: the first backward released the values the graph saved. Keep them
-# with `retain_graph=True`.
+# an error, as in PyTorch (it would add the same gradients a second time, usually by
+# mistake); `retain_graph=True` on the first call allows another.
 
 # %%
 loss = (a * a).sum()
 loss.backward(retain_graph=True)
 loss.backward()                          # allowed: the first call kept the graph
 try:
-    loss.backward()                      # the second call released it
+    loss.backward()                      # the second call used it up
 except RuntimeError as err:
     print("RuntimeError:", err)
 
