@@ -78,7 +78,7 @@ def import_run(run_dir: str) -> dict:
     if saved.get("status") != "finished" or saved.get("step") != config["steps"]:
         raise SystemExit(f"{run_dir}: not a finished run (status {saved.get('status')!r}, "
                          f"step {saved.get('step')} of {config['steps']})")
-    metrics = {k: v for k, v in saved["final"].items()}
+    metrics = dict(saved["final"])
     return {"data": config["data"], "loss": config["loss"], "model": config["model"],
             "seed": config["seed"], "steps": config["steps"], "status": "finished",
             "metrics": metrics, "seconds": saved.get("seconds"), "config": config,
@@ -228,6 +228,7 @@ def main() -> None:
     parser.add_argument("--import-runs", nargs="+", metavar="DIR", default=[],
                         help="add finished `tinygan train` run folders to the log, then report")
     args = parser.parse_args()
+    from tinygan.cli import make_config
     command = "python benchmarks/quality_toy.py " + " ".join(sys.argv[1:])
     if args.import_runs:
         done = {_key(r) for r in load_log()}
@@ -249,7 +250,6 @@ def main() -> None:
                 job = {"data": data, "loss": "ns", "model": model, "seed": seed}
                 if args.steps:
                     job["steps"] = args.steps
-                from tinygan.cli import make_config
                 config = make_config(data, "ns", model, seed, args.steps)
                 if _key({**job, "config": config}) not in done:
                     jobs.append(job)

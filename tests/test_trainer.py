@@ -164,8 +164,10 @@ def test_sampling_in_chunks_gives_the_samples_of_one_batch():
     chunked = trainer.sample(23, generator=tinygan.Generator(4), chunk_size=5)
     assert chunked.shape == (23, 2)
     np.testing.assert_allclose(to_np(chunked), to_np(whole), rtol=1e-6, atol=1e-6)
-    with pytest.raises(ValueError, match="chunk_size must be >= 1"):
+    with pytest.raises(ValueError, match="n and chunk_size must be >= 1, got 3 and 0"):
         trainer.sample(3, chunk_size=0)
+    with pytest.raises(ValueError, match="got 0 and 500"):  # was an IndexError
+        trainer.sample(0)
 
     G = MLPGenerator(2, (1,), (8,), num_classes=3, generator=gen)
     D = MLPDiscriminator((1,), (8,), num_classes=3, generator=gen)

@@ -460,8 +460,6 @@ class Max(Function):
     def forward(self, x):
         xp = xp_of(x)
         ufunc = xp.maximum if self.sign > 0 else xp.minimum
-        if x.size == 0 or self.axis is None:     # (an empty max raises, as in NumPy)
-            return ufunc.reduce(x, axis=self.axis, keepdims=self.keepdims)
         return _reduce_axis(ufunc, x, self.axis, self.keepdims)
 
     def backward(self, gy):

@@ -197,8 +197,7 @@ class Tensor:
                     f"backward() without a gradient needs a scalar output, got shape "
                     f"{self.shape}; pass grad= (same shape) or reduce it first, e.g. .sum()")
             grad = Tensor(backend.get_array_module(self.data).ones_like(self.data))
-        retain = create_graph if retain_graph is None else retain_graph
-        grads = _run_backward([self], [_as_grad(grad, self)], None, create_graph, retain)
+        grads = _run_backward([self], [_as_grad(grad, self)], None, create_graph, retain_graph)
         for leaf, g in grads.items():
             leaf.grad = g if leaf.grad is None else leaf.grad + g
 
@@ -404,15 +403,18 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
 
 def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
                   wanted: Sequence[Tensor] | None, create_graph: bool,
-                  retain_graph: bool = True) -> dict[Tensor, Tensor]:
+                  retain_graph: bool | None = None) -> dict[Tensor, Tensor]:
     """Propagate ``grad_outputs`` back; return {tensor: gradient} for ``wanted`` tensors
     (or for every leaf that requires grad when ``wanted`` is None). Without
-    ``retain_graph`` each node is marked used once its backward has run.
+    ``retain_graph`` (default: ``create_graph``) each node is marked used once its backward
+    has run.
 
     PyTorch also frees a node's saved tensors at that point. tinygan keeps them until the
     graph itself is dropped: freed in the middle of a backward pass, NumPy's memory went
     back to the operating system and was faulted in again by the next step (a DCGAN step
     took 19,000 page faults and 20% longer)."""
+    if retain_graph is None:
+        retain_graph = create_graph
     grads: dict[int, Tensor] = {}
     for out, g in zip(outputs, grad_outputs):
         grads[id(out)] = grads[id(out)] + g if id(out) in grads else g
@@ -474,8 +476,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                                    f"pass grad_outputs of the same shape")
             g = Tensor(backend.get_array_module(out.data).ones_like(out.data))
         gs.append(_as_grad(g, out))
-    retain = create_graph if retain_graph is None else retain_graph
-    found = _run_backward(outputs, gs, inputs, create_graph, retain)
+    found = _run_backward(outputs, gs, inputs, create_graph, retain_graph)
     result = []
     for i, t in enumerate(inputs):
         g = found.get(t)

@@ -198,8 +198,8 @@ class GANTrainer:
         G runs on at most ``chunk_size`` noise vectors at a time: the samples are the same
         as in one big batch (eval mode treats every sample alone), but a DCGAN's peak memory
         stays that of ``chunk_size`` samples (2,500 at once would need about 1 GB)."""
-        if chunk_size < 1:
-            raise ValueError(f"sample: chunk_size must be >= 1, got {chunk_size}")
+        if n < 1 or chunk_size < 1:
+            raise ValueError(f"sample: n and chunk_size must be >= 1, got {n} and {chunk_size}")
         gen = generator or self.generator
         z = sample_noise(n, self.z_dim, gen, self.noise)
         if self.num_classes and labels is None:
@@ -213,8 +213,6 @@ class GANTrainer:
                           for i in range(0, n, chunk_size)]
         finally:
             self.G.train(was_training)
-        if len(chunks) == 1:
-            return Tensor(chunks[0])
         return Tensor(backend.get_array_module(chunks[0]).concatenate(chunks))
 
     def discriminator_output(self, x: Tensor, labels: Any = None) -> Tensor:
