@@ -105,7 +105,7 @@ def test_backward_on_non_scalar_without_gradient_says_so():
     assert to_np(x.grad).tolist() == [2.0, 2.0]
 
 
-def test_second_backward_through_a_released_graph_is_an_error_as_in_pytorch():
+def test_second_backward_through_a_used_graph_is_an_error_as_in_pytorch():
     # before: the second call silently accumulated 2 * 3 again, doubling x.grad
     x = tinygan.tensor([3.0], requires_grad=True)
     loss = (x * x).sum()
