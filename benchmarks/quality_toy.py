@@ -92,10 +92,16 @@ def load_log() -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+# Options added to the config after runs were logged, with the value that means "off": a
+# config without the key trained exactly as one with that value.
+OFF_VALUES = {"instance_noise": 0.0}
+
+
 def recipe_id(config: dict) -> str:
     """A short fingerprint of everything in a run's config but its seed: two runs share a
     row of the table only when they trained with the same recipe."""
-    recipe = {k: v for k, v in config.items() if k != "seed"}
+    recipe = {k: v for k, v in config.items()
+              if k != "seed" and not (k in OFF_VALUES and v == OFF_VALUES[k])}
     return hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:10]
 
 
@@ -104,7 +110,7 @@ def _key(run: dict) -> tuple:
 
 
 def _flat(config: dict) -> dict:
-    flat = {k: v for k, v in config.items() if k not in ("model_options", "seed")}
+    flat = {k: v for k, v in {**OFF_VALUES, **config}.items() if k not in ("model_options", "seed")}
     flat.update(config.get("model_options", {}))
     return flat
 

@@ -19,7 +19,7 @@ from tests.helpers import to_np
 pytestmark = pytest.mark.cpu_only   # bit-for-bit resume is promised on NumPy
 
 
-def make_trainer(dataset=False, hidden=(16, 16), loss="ns", seed=0):
+def make_trainer(dataset=False, hidden=(16, 16), loss="ns", seed=0, instance_noise=0.0):
     gen = tinygan.Generator(seed)
     G, D = toy_mlp((2,), 3, generator=gen, hidden_g=hidden, hidden_d=hidden)
     if dataset:   # a finite dataset: resuming must land mid-epoch on the right batch
@@ -31,6 +31,7 @@ def make_trainer(dataset=False, hidden=(16, 16), loss="ns", seed=0):
              else optim.Adam(D.parameters(), 1e-3, betas=(0.5, 0.999)))
     return GANTrainer(G, D, get_loss(loss), optim.Adam(G.parameters(), 1e-3, betas=(0.5, 0.999)),
                       opt_d, real, gen, z_dim=3, batch_size=16, lr_decay_steps=30,
+                      instance_noise=instance_noise, instance_noise_steps=20,
                       config={"note": "test"})
 
 
@@ -42,18 +43,19 @@ def state_of(trainer):
     return arrays
 
 
-@pytest.mark.parametrize("dataset, loss", [(False, "ns"), (True, "ns"), (False, "wgan")])
-def test_resume_from_step_n_is_bit_for_bit_an_uninterrupted_run(tmp_path, dataset, loss):
-    straight = make_trainer(dataset, loss=loss)
+@pytest.mark.parametrize("dataset, loss, noise", [(False, "ns", 0.0), (True, "ns", 0.0),
+                                                  (False, "wgan", 0.0), (False, "ns", 0.5)])
+def test_resume_from_step_n_is_bit_for_bit_an_uninterrupted_run(tmp_path, dataset, loss, noise):
+    straight = make_trainer(dataset, loss=loss, instance_noise=noise)
     straight.train(30, progress=False)
 
-    first = make_trainer(dataset, loss=loss)
+    first = make_trainer(dataset, loss=loss, instance_noise=noise)
     path = str(tmp_path / "ckpt.npz")
     first.train(30, progress=False, checkpoint_path=path, ckpt_every=13)  # last save: 30
     assert read_checkpoint(path)[1]["step"] == 30
-    halfway = make_trainer(dataset, loss=loss)
+    halfway = make_trainer(dataset, loss=loss, instance_noise=noise)
     save_dir = tmp_path / "half"
-    first_half = make_trainer(dataset, loss=loss)
+    first_half = make_trainer(dataset, loss=loss, instance_noise=noise)
     first_half.train(13, progress=False)
     first_half.save(str(save_dir / "ckpt.npz"))
     halfway.load(str(save_dir / "ckpt.npz"))   # a fresh process would do exactly this

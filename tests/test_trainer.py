@@ -184,3 +184,54 @@ def test_packed_discriminator_judges_m_samples_at_once():
     assert D(tinygan.randn(12, 2)).shape == (3, 1)
     with pytest.raises(ValueError, match="a batch of 10 cannot be cut into packs of 4"):
         D(tinygan.randn(10, 2))
+
+
+def test_instance_noise_decays_linearly_to_zero():
+    trainer = make_trainer(instance_noise=0.4, instance_noise_steps=10)
+    stds = []
+    for _ in range(12):
+        stds.append(trainer.instance_noise_std())
+        trainer.train_step()
+    np.testing.assert_allclose(stds[:11], 0.4 * (1 - np.arange(11) / 10), atol=1e-12)
+    assert stds[11] == 0.0                          # and stays 0 after the last noisy step
+    assert make_trainer(instance_noise=0.4).instance_noise_std() == 0.4   # no end: constant
+    with pytest.raises(ValueError, match="instance_noise"):
+        make_trainer(instance_noise=-0.1)
+    with pytest.raises(ValueError, match="instance_noise_steps"):
+        make_trainer(instance_noise=0.1, instance_noise_steps=0)
+
+
+class RecordingD(tinygan.nn.Module):
+    """Wraps a discriminator and keeps a copy of every input it judges."""
+
+    def __init__(self, D):
+        super().__init__()
+        self.inner, self.seen = D, []
+
+    def forward(self, x):
+        self.seen.append(to_np(x).copy())
+        return self.inner(x)
+
+
+def test_instance_noise_blurs_real_and_fake_inputs_of_D_in_both_steps():
+    plain, noisy = make_trainer(seed=3), make_trainer(seed=3, instance_noise=5.0)
+    for trainer in (plain, noisy):
+        trainer.D = RecordingD(trainer.D)
+        trainer.train_step()
+    # D step (real, fake) and G step (fake): ring points lie on the unit circle, so a spread
+    # of std 5 around them can only be the noise, on every one of the three inputs
+    assert len(plain.D.seen) == len(noisy.D.seen) == 3
+    for clean in plain.D.seen:
+        assert np.abs(clean).max() < 3
+    for blurred in noisy.D.seen:
+        assert 3.5 < blurred.std() < 6.5
+    # G still learns through the blurred D, and what G draws is not blurred
+    assert noisy.history["grad_norm_g"][-1] > 0
+    assert np.abs(to_np(noisy.sample(200))).max() < 3
+
+
+def test_zero_instance_noise_draws_nothing_and_changes_nothing():
+    a, b = make_trainer(seed=4), make_trainer(seed=4, instance_noise=0.0, instance_noise_steps=5)
+    a.train(8, progress=False)
+    b.train(8, progress=False)
+    assert a.history == b.history

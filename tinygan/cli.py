@@ -63,7 +63,7 @@ LOSS_OVERRIDES: dict[str, dict[str, Any]] = {
 # PacGAN's own training settings for its architecture (``--model pacgan``).
 MODEL_OVERRIDES: dict[str, dict[str, Any]] = {
     "pacgan": dict(z_dim=2, batch_size=100, lr_g=1e-4, lr_d=1e-4, betas=(0.8, 0.999),
-                   d_steps=1, lr_decay=False, model_options={}),
+                   d_steps=1, lr_decay=False, instance_noise=0.0, model_options={}),
 }
 
 
@@ -140,6 +140,8 @@ def build_trainer(config: dict[str, Any]):
                       z_dim=config["z_dim"], batch_size=config["batch_size"],
                       d_steps=config["d_steps"], noise=config["noise"],
                       lr_decay_steps=config["steps"] if config.get("lr_decay") else None,
+                      instance_noise=config.get("instance_noise", 0.0),
+                      instance_noise_steps=config["steps"] if config.get("instance_noise") else None,
                       config=config)
 
 

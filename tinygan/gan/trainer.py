@@ -65,11 +65,15 @@ class GANTrainer:
     def __init__(self, G: Module, D: Module, loss: GANLoss, opt_g: Optimizer, opt_d: Optimizer,
                  real_data: Any, generator: Generator, z_dim: int, batch_size: int = 64,
                  d_steps: int = 1, noise: str = "normal", num_classes: int = 0,
-                 lr_decay_steps: int | None = None, config: dict[str, Any] | None = None
-                 ) -> None:
+                 lr_decay_steps: int | None = None, instance_noise: float = 0.0,
+                 instance_noise_steps: int | None = None,
+                 config: dict[str, Any] | None = None) -> None:
         if batch_size < 1 or d_steps < 1:
             raise ValueError(f"GANTrainer: batch_size and d_steps must be >= 1, got "
                              f"{batch_size} and {d_steps}")
+        if instance_noise < 0 or (instance_noise_steps is not None and instance_noise_steps < 1):
+            raise ValueError(f"GANTrainer: instance_noise must be >= 0 and instance_noise_steps "
+                             f">= 1, got {instance_noise} and {instance_noise_steps}")
         self.G, self.D, self.loss = G, D, loss
         self.opt_g, self.opt_d = opt_g, opt_d
         self.real_data, self.generator = real_data, generator
@@ -79,6 +83,8 @@ class GANTrainer:
         # early find the modes, small steps late let G settle onto them instead of circling
         self.lr_decay_steps = lr_decay_steps
         self.base_lrs = [[g["lr"] for g in opt.param_groups] for opt in (opt_g, opt_d)]
+        # optional instance noise (see ``instance_noise_std``)
+        self.instance_noise, self.instance_noise_steps = instance_noise, instance_noise_steps
         self.config = dict(config or {})
         self.step = 0
         self.history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
@@ -99,6 +105,29 @@ class GANTrainer:
     def _G(self, z: Tensor, labels: Any) -> Tensor:
         return self.G(z, labels) if self.num_classes else self.G(z)
 
+    def instance_noise_std(self) -> float:
+        """Std of the Gaussian noise added to everything D sees at the current step.
+
+        Instance noise (Sonderby et al. 2017; Arjovsky & Bottou 2017): D judges x + e and
+        G(z) + e, e ~ N(0, s^2), i.e. the data and generator densities both blurred by the
+        same Gaussian. Blurred, two distributions overlap even where the originals do not,
+        so D's gradient reaches G's samples from every mode, including modes G has not
+        found yet. s decays linearly from ``instance_noise`` to 0 at step
+        ``instance_noise_steps`` (constant when that is None), so the game ends unblurred.
+        """
+        if not self.instance_noise:
+            return 0.0
+        if self.instance_noise_steps is None:
+            return self.instance_noise
+        return self.instance_noise * max(0.0, 1.0 - self.step / self.instance_noise_steps)
+
+    def _blur(self, x: Tensor) -> Tensor:
+        """x + N(0, s^2) noise with s = ``instance_noise_std()`` (x itself when s is 0)."""
+        std = self.instance_noise_std()
+        if std == 0.0:
+            return x
+        return x + Tensor(self.generator.normal(x.shape, std=std, dtype=x.dtype))
+
     def discriminator_step(self) -> dict[str, float]:
         """One update of D on a fresh real minibatch and a fresh (detached) fake one."""
         real, labels = self.real_data.next(self.batch_size)
@@ -107,6 +136,7 @@ class GANTrainer:
         z = self.sample_z(self.batch_size)
         with no_grad():                     # the fakes are data for D: G must not move
             fake = self._G(z, labels)       # fakes share the real batch's class mix
+        real, fake = self._blur(real), self._blur(fake)
         real_logits = self._D(real, labels)
         fake_logits = self._D(fake, labels)
         d_loss = self.loss.d_loss(real_logits, fake_logits)
@@ -130,7 +160,7 @@ class GANTrainer:
         flags = [(p, p.requires_grad) for p in self.D.parameters()]
         self.D.requires_grad_(False)        # D is a fixed judge during G's step
         try:
-            g_loss = self.loss.g_loss(self._D(self._G(z, labels), labels))
+            g_loss = self.loss.g_loss(self._D(self._blur(self._G(z, labels)), labels))
             self._check_finite("g_loss", g_loss)
             self.opt_g.zero_grad()
             g_loss.backward()
