@@ -94,7 +94,7 @@ def load_log() -> list[dict]:
 
 # Options added to the config after runs were logged, with the value that means "off": a
 # config without the key trained exactly as one with that value.
-OFF_VALUES = {"instance_noise": 0.0}
+OFF_VALUES = {"instance_noise": 0.0, "instance_noise_until": 1.0}
 
 
 def recipe_id(config: dict) -> str:
@@ -111,6 +111,8 @@ def _key(run: dict) -> tuple:
 
 def _flat(config: dict) -> dict:
     flat = {k: v for k, v in {**OFF_VALUES, **config}.items() if k not in ("model_options", "seed")}
+    std, until = flat.pop("instance_noise"), flat.pop("instance_noise_until")
+    flat["instance_noise"] = f"{std} to 0 at {until:.0%} of the run" if std else "none"
     flat.update(config.get("model_options", {}))
     return flat
 

@@ -143,3 +143,16 @@ def test_pictures_are_written_and_bad_shapes_are_named(tmp_path):
         viz.sample_grid(np.zeros((2, 3, 4, 4)))
     with pytest.raises(ValueError, match=r"points of shape \(N, 2\), got \(5, 3\)"):
         viz.scatter_2d(np.zeros((5, 3)))
+
+
+def test_recipe_instance_noise_reaches_zero_at_its_fraction_of_the_run():
+    from tinygan.cli import build_trainer, make_config
+    config = make_config("ring", "ns", "mlp", seed=0, steps=100)
+    assert build_trainer(config).instance_noise_steps is None         # the ring has none
+    config.update(instance_noise=0.4, instance_noise_until=0.5)
+    trainer = build_trainer(config)
+    assert (trainer.instance_noise, trainer.instance_noise_steps) == (0.4, 50)
+    del config["instance_noise_until"]                                  # absent: the whole run
+    assert build_trainer(config).instance_noise_steps == 100
+    pacgan = make_config("grid", "ns", "pacgan", seed=0)                # PacGAN's own settings
+    assert build_trainer(pacgan).instance_noise == 0.0
