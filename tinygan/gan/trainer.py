@@ -40,6 +40,11 @@ HISTORY_KEYS = ("d_loss", "g_loss", "penalty", "d_real", "d_fake", "grad_norm_d"
                 "grad_norm_g")
 
 
+def linear_decay(step: int, end: int) -> float:
+    """1 at step 0, falling linearly to 0 at step ``end`` and staying 0 after it."""
+    return max(0.0, 1.0 - step / end)
+
+
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the message names the step and the loss."""
 
@@ -119,7 +124,7 @@ class GANTrainer:
             return 0.0
         if self.instance_noise_steps is None:
             return self.instance_noise
-        return self.instance_noise * max(0.0, 1.0 - self.step / self.instance_noise_steps)
+        return self.instance_noise * linear_decay(self.step, self.instance_noise_steps)
 
     def _blur(self, x: Tensor) -> Tensor:
         """x + N(0, s^2) noise with s = ``instance_noise_std()`` (x itself when s is 0)."""
@@ -203,7 +208,7 @@ class GANTrainer:
         try:
             while self.step < steps:
                 if self.lr_decay_steps:
-                    self._set_learning_rates(max(0.0, 1.0 - self.step / self.lr_decay_steps))
+                    self._set_learning_rates(linear_decay(self.step, self.lr_decay_steps))
                 record = self.train_step()
                 if self.step % 25 == 0 or self.step == steps:
                     bar.set_postfix(d_loss=f"{record['d_loss']:.3f}",
