@@ -2,7 +2,9 @@
 
 - LeakyReLU as a maximum (slope in [0, 1]) and as ``where`` (any other slope);
 - Linear and MatMul skip the gradients of inputs that do not require one;
-- Adam walks big parameters in cache-sized slices: bit-identical to one whole-array update.
+- Adam walks big parameters in cache-sized slices: bit-identical to one whole-array update;
+- the activations' backward ops (TanhGrad, ...) write in place: same values as the formulas,
+  and their own derivatives (the activations' second and third derivatives) check out.
 """
 import math
 
@@ -84,3 +86,39 @@ def test_adam_updates_a_non_contiguous_parameter_in_place():
     optim.Adam([p], lr=0.1).step()
     np.testing.assert_allclose(to_np(p), expected, rtol=1e-6, atol=1e-6)
     assert p.data.base is data  # still the same memory
+
+
+GRAD_OPS = {  # op, the activation's derivative as a function of what the op is given
+    "tanh": (lambda: F.TanhGrad(), lambda gy, y: gy * (1 - y * y)),
+    "sigmoid": (lambda: F.SigmoidGrad(), lambda gy, y: gy * y * (1 - y)),
+    "relu": (lambda: F.LeakyReLUGrad(0.0), lambda gy, x: gy * (x > 0)),
+    "leaky_relu": (lambda: F.LeakyReLUGrad(0.2), lambda gy, x: gy * np.where(x > 0, 1, 0.2)),
+    "leaky_relu_slope_3": (lambda: F.LeakyReLUGrad(3.0),
+                           lambda gy, x: gy * np.where(x > 0, 1, 3.0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRAD_OPS))
+def test_activation_backward_ops_match_their_formulas_and_differentiate(name):
+    make_op, formula = GRAD_OPS[name]
+    rng = np.random.default_rng(1)
+    gy = rng.normal(size=(6, 5))
+    second = rng.uniform(-0.9, 0.9, size=(6, 5))   # y of tanh/sigmoid, or x of (leaky) relu
+    second[np.abs(second) < 0.05] = 0.5               # finite differences stay off the kink
+    gy_t, second_t = t64(gy), t64(second)
+    out = make_op()(gy_t, second_t)
+    np.testing.assert_allclose(to_np(out), formula(gy, second), rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(to_np(gy_t), gy)    # in place into a fresh array only
+    np.testing.assert_array_equal(to_np(second_t), second)
+    gradcheck(lambda a, b: make_op()(a, b), [gy_t, second_t])
+    gradgradcheck(lambda a, b: make_op()(a, b), [gy_t, second_t])
+
+
+def test_third_derivative_of_tanh():
+    # d^3/dx^3 tanh = -2 (1 - t^2)(1 - 3 t^2), t = tanh x: backward of backward of backward
+    x = tinygan.tensor([0.3, -1.2, 2.0], dtype=np.float64, requires_grad=True)
+    (g1,) = tinygan.grad(F.tanh(x).sum(), x, create_graph=True)
+    (g2,) = tinygan.grad(g1.sum(), x, create_graph=True)
+    (g3,) = tinygan.grad(g2.sum(), x)
+    t = np.tanh(to_np(x))
+    np.testing.assert_allclose(to_np(g3), -2 * (1 - t ** 2) * (1 - 3 * t ** 2), rtol=1e-12)
