@@ -112,8 +112,8 @@ class TwoAdams:
 
     def __init__(self, params: list[Any]) -> None:
         halves: tuple[list[Any], list[Any]] = ([], [])
-        for p in sorted(params, key=lambda p: -p.data.size):   # largest first, to the lighter half
-            min(halves, key=lambda h: sum(q.data.size for q in h)).append(p)
+        for p in sorted(params, key=lambda p: -p.array.size):   # largest first, to the lighter half
+            min(halves, key=lambda h: sum(q.array.size for q in h)).append(p)
         self.halves = [optim.Adam(h, lr=LR, betas=BETAS) for h in halves]
 
     def zero_grad(self) -> None:

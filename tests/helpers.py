@@ -11,4 +11,4 @@ def t64(array, requires_grad=True):
 
 
 def to_np(x):
-    return tinygan.backend.to_numpy(x.data if isinstance(x, tinygan.Tensor) else x)
+    return tinygan.backend.to_numpy(x.array if isinstance(x, tinygan.Tensor) else x)

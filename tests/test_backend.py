@@ -31,7 +31,7 @@ def test_unknown_backend_name():
 
 def test_array_module_and_device_of_numpy_data():
     x = tinygan.tensor([1.0])
-    assert backend.get_array_module(x.data) is np
+    assert backend.get_array_module(x.array) is np
     assert x.device == "cpu" and x.to("cpu") is x
     assert tinygan.device("cpu") == "cpu" and str(tinygan.device("cuda:0")) == "cuda"
 

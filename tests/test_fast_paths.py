@@ -58,34 +58,41 @@ def test_gradients_nobody_needs_are_not_computed(monkeypatch, op):
 
 
 @pytest.mark.parametrize("shape", [(), (7,), (70_000,), (300, 200), (3, 40_000), (2, 3, 9000)])
-def test_adam_in_slices_is_bit_identical_to_the_whole_array_rule(shape):
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_fused_adam_is_bit_identical_to_the_plain_rule(shape, weight_decay):
+    """The fused update (in place, in cache-sized slices) gives exactly the plain one."""
     rng = np.random.default_rng(0)
     start = rng.normal(size=shape).astype(np.float32)
     grads = [rng.normal(size=shape).astype(np.float32) for _ in range(3)]
-    p = tinygan.nn.Parameter(start.copy())
-    opt = optim.Adam([p], lr=1e-2, betas=(0.5, 0.999), eps=1e-8)
+    fused, plain = tinygan.nn.Parameter(start.copy()), tinygan.nn.Parameter(start.copy())
+    opts = [optim.Adam([q], lr=1e-2, betas=(0.5, 0.999), eps=1e-8, weight_decay=weight_decay,
+                       fused=f) for q, f in ((fused, True), (plain, False))]
     ref, m, v = start.copy(), np.zeros_like(start), np.zeros_like(start)
     for t, g in enumerate(grads, start=1):
-        p.grad = tinygan.Tensor(g)
-        opt.step()
-        m = m * 0.5 + g * (1 - 0.5)  # Python floats keep float32 arrays float32
-        v = v * 0.999 + (g * g) * (1 - 0.999)
-        denom = np.sqrt(v) * (1.0 / math.sqrt(1 - 0.999 ** t)) + 1e-8
+        for q, opt in zip((fused, plain), opts):
+            q.grad = tinygan.Tensor(g)
+            opt.step()
+        gd = g + weight_decay * ref if weight_decay else g
+        m = m * 0.5 + gd * (1 - 0.5)  # Python floats keep float32 arrays float32
+        v = v * 0.999 + (gd * gd) * (1 - 0.999)
+        denom = np.sqrt(v) / math.sqrt(1 - 0.999 ** t) + 1e-8
         ref = ref - (m / denom) * (1e-2 / (1 - 0.5 ** t))
-    np.testing.assert_array_equal(to_np(p), ref)
-    np.testing.assert_array_equal(opt.state[0]["exp_avg"], m)
-    np.testing.assert_array_equal(opt.state[0]["exp_avg_sq"], v)
+    np.testing.assert_array_equal(to_np(fused), to_np(plain))
+    np.testing.assert_array_equal(to_np(fused), ref)
+    for key, expected in (("exp_avg", m), ("exp_avg_sq", v)):
+        np.testing.assert_array_equal(opts[0].state[0][key], opts[1].state[0][key])
+        np.testing.assert_array_equal(opts[0].state[0][key], expected)
 
 
 def test_adam_updates_a_non_contiguous_parameter_in_place():
     data = np.arange(80_000, dtype=np.float32).reshape(400, 200) / 1e4
     p = tinygan.nn.Parameter(np.zeros((200, 400), dtype=np.float32))
-    p.data = data.T  # a transposed view: the slices must still write into it
+    p.array = data.T  # a transposed view: the slices must still write into it
     p.grad = tinygan.Tensor(np.ones((200, 400), dtype=np.float32))
     expected = data.T - 0.1  # Adam's first step moves every weight by lr * sign(grad)
     optim.Adam([p], lr=0.1).step()
     np.testing.assert_allclose(to_np(p), expected, rtol=1e-6, atol=1e-6)
-    assert p.data.base is data  # still the same memory
+    assert p.array.base is data  # still the same memory
 
 
 GRAD_OPS = {  # op, the activation's derivative as a function of what the op is given

@@ -22,7 +22,7 @@ def float64_watch(monkeypatch):
 
     def init(self, *args, **kwargs):
         original_init(self, *args, **kwargs)
-        if self.data.dtype == np.float64:
+        if self.array.dtype == np.float64:
             seen.append(f"Tensor of shape {self.shape}")
 
     def call(self, *inputs):

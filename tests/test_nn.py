@@ -53,15 +53,15 @@ def test_maxout_takes_the_max_of_its_pieces():
 @pytest.mark.parametrize("shape", [(5, 3), (4, 3, 2)])
 def test_batchnorm1d_gradients_in_training(shape):
     bn = nn.BatchNorm1d(3)
-    bn.weight.data = np.array([1.5, -0.5, 2.0])
-    bn.bias.data = np.array([0.1, 0.2, -0.3])
+    bn.weight.array = np.array([1.5, -0.5, 2.0])
+    bn.bias.array = np.array([0.1, 0.2, -0.3])
     layer_check(bn, t64(np.random.default_rng(1).normal(size=shape)))
 
 
 def test_batchnorm1d_gradients_in_eval():
     bn = nn.BatchNorm1d(3).double()
-    bn.running_mean.data = np.array([0.1, -0.2, 0.3])
-    bn.running_var.data = np.array([0.5, 2.0, 1.5])
+    bn.running_mean.array = np.array([0.1, -0.2, 0.3])
+    bn.running_var.array = np.array([0.5, 2.0, 1.5])
     bn.eval()
     layer_check(bn, t64(np.random.default_rng(2).normal(size=(4, 3))))
 
@@ -84,8 +84,8 @@ def test_batchnorm_training_normalises_and_updates_running_stats():
 
 def test_batchnorm_eval_uses_running_stats_and_is_per_sample():
     bn = nn.BatchNorm1d(2)
-    bn.running_mean.data[:] = [1.0, 2.0]
-    bn.running_var.data[:] = [4.0, 9.0]
+    bn.running_mean.array[:] = [1.0, 2.0]
+    bn.running_var.array[:] = [4.0, 9.0]
     bn.eval()
     x = tinygan.tensor([[3.0, 5.0], [1.0, 2.0]])
     np.testing.assert_allclose(to_np(bn(x)), [[2 / np.sqrt(4 + 1e-5), 3 / np.sqrt(9 + 1e-5)],

@@ -11,7 +11,8 @@ import numpy as np
 
 from tinygan import backend
 from tinygan.random import Generator, default_generator
-from tinygan.tensor import Tensor, _shape_args
+from tinygan.tensor import Tensor
+from tinygan.tensor_api import _shape_args
 from tinygan.functional import concatenate as cat, stack  # noqa: F401  (re-exported)
 
 float32 = np.float32
@@ -45,7 +46,7 @@ def _xp(device_: Any = None):
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
            device: Any = None) -> Tensor:  # noqa: A002
     """A new tensor holding a copy of ``data`` (float32 for Python floats, unless dtype)."""
-    raw = data.data if isinstance(data, Tensor) else data
+    raw = data.array if isinstance(data, Tensor) else data
     if device is not None:
         raw = backend.to_device(np.asarray(raw) if backend.device_of(raw) == "cpu" else raw,
                                 device)
@@ -89,12 +90,12 @@ def arange(*args: Any, dtype: Any = None, device: Any = None) -> Tensor:
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    xp = backend.get_array_module(t.data)
+    xp = backend.get_array_module(t.array)
     return Tensor(xp.zeros(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
 
 
 def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    xp = backend.get_array_module(t.data)
+    xp = backend.get_array_module(t.array)
     return Tensor(xp.ones(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
 
 

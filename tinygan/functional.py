@@ -4,6 +4,18 @@ Read any class top to bottom: ``forward`` computes y from raw arrays, ``backward
 dL/dy (``gy``, a Tensor) into dL/dx for each input *using Tensor ops*, so the backward pass
 is itself differentiable (second derivatives for free). ``xp`` is NumPy or CuPy, whichever
 holds the data: nothing here needs to know which.
+
+Three kinds of op live here, and each is labelled where it is defined:
+- primitives: a Function with its own forward and backward (Add, MatMul, Exp, Sum, ...);
+- composites: plain functions made of other ops, whose gradient comes for free (mean, var,
+  log_sigmoid, softmax, the losses built on softplus, norm for p != 2, ...);
+- fused for speed (marked FUSED): one Function doing the work of several, beside the plain
+  form it replaces and tested equal to it (Linear = matmul + add; TanhGrad, SigmoidGrad,
+  LeakyReLUGrad = the activations' backward rules; the short-axis max).
+
+Types follow PyTorch: an elementwise op on two float dtypes gives the wider one (and each
+gradient comes back in its input's dtype); a Python number takes the tensor's dtype;
+matrix products and BCE refuse mixed dtypes, as PyTorch does.
 """
 from __future__ import annotations
 
@@ -13,6 +25,25 @@ import numpy as np
 
 from tinygan import backend
 from tinygan.tensor import Function, Tensor, _as_tensor
+from tinygan.tensor_api import wrap_dim
+
+__all__ = [
+    # shapes
+    "broadcast_to", "sum_to", "reshape", "transpose", "getitem", "index_put",
+    "take_along_dim", "concatenate", "cat", "stack", "clone",
+    # arithmetic and products
+    "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear", "where",
+    # elementwise
+    "exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu", "leaky_relu", "softplus",
+    "log_sigmoid", "clip", "clamp",
+    # reductions
+    "sum", "mean", "var", "amax", "amin", "max", "min", "norm",
+    # types and devices
+    "cast", "to_device",
+    # losses and friends
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "log_softmax",
+    "softmax", "one_hot", "cross_entropy", "dropout",
+]
 
 xp_of = backend.get_array_module
 
@@ -26,7 +57,9 @@ def _same_dtype_const(like: Any, value: Any) -> Tensor:
 # Shapes: broadcasting, reductions back to a shape, reshape, transpose, indexing
 # =======================================================================================
 class BroadcastTo(Function):
+    is_view = True
     def __init__(self, shape): self.shape = tuple(shape)
+    def saves(self): return ()
     def forward(self, x): return xp_of(x).broadcast_to(x, self.shape)
     def backward(self, gy): return sum_to(gy, self.inputs[0].shape)
 
@@ -35,6 +68,7 @@ class SumTo(Function):
     """Sum over the axes that broadcasting added or stretched, so a gradient gets back the
     shape of the input it belongs to (e.g. a bias of shape (1, C) used on (N, C))."""
     def __init__(self, shape): self.shape = tuple(shape)
+    def saves(self): return ()
 
     def forward(self, x):
         lead = x.ndim - len(self.shape)
@@ -55,7 +89,9 @@ def sum_to(x: Tensor, shape: Sequence[int]) -> Tensor:
 
 
 class Reshape(Function):
+    is_view = True  # a view whenever the memory allows it (conservatively: always)
     def __init__(self, shape): self.shape = tuple(shape)
+    def saves(self): return ()
 
     def forward(self, x):
         try:
@@ -68,11 +104,17 @@ class Reshape(Function):
 
 
 def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
-    return x if x.shape == tuple(shape) else Reshape(shape)(x)
+    shape = tuple(int(s) for s in shape)
+    if any(s < -1 for s in shape) or shape.count(-1) > 1:
+        raise ValueError(f"reshape/view: invalid shape {shape} for a tensor of shape "
+                         f"{x.shape}: sizes must be >= 0, with at most one -1")
+    return x if x.shape == shape else Reshape(shape)(x)
 
 
 class Transpose(Function):
+    is_view = True
     def __init__(self, axes): self.axes = None if axes is None else tuple(axes)
+    def saves(self): return ()
     def forward(self, x): return x.transpose(self.axes)  # a view: nothing is copied
 
     def backward(self, gy):
@@ -82,11 +124,21 @@ class Transpose(Function):
 
 
 def transpose(x: Tensor, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute the axes (reverse them when ``axes`` is None). Negative axes count from the
+    end; they are made non-negative first, so the backward's inverse permutation is right."""
+    if axes is not None:
+        axes = tuple(wrap_dim(a, x.ndim, "permute") for a in axes)
+        if sorted(axes) != list(range(x.ndim)):
+            raise ValueError(f"permute: {axes} is not an order of the {x.ndim} dims of a "
+                             f"tensor of shape {x.shape}")
     return Transpose(axes)(x)
 
 
 class GetItem(Function):
-    def __init__(self, index): self.index = index
+    def __init__(self, index):
+        self.index = index
+        self.is_view = _is_basic_index(index)  # slices and ints give views, arrays copies
+    def saves(self): return ()
     def forward(self, x): return x[self.index]
     def backward(self, gy): return GetItemGrad(self.index, self.inputs[0].shape)(gy)
 
@@ -95,6 +147,7 @@ class GetItemGrad(Function):
     """Scatter a gradient back into a zero array of the input's shape (repeated indices
     add up). Its own gradient is just indexing again."""
     def __init__(self, index, shape): self.index, self.shape = index, shape
+    def saves(self): return ()
 
     def forward(self, gy):
         gx = xp_of(gy).zeros(self.shape, dtype=gy.dtype)
@@ -104,16 +157,75 @@ class GetItemGrad(Function):
     def backward(self, ggx): return getitem(ggx, self.index)
 
 
-def getitem(x: Tensor, index: Any) -> Tensor:
+def _raw_index(index: Any) -> Any:
     if isinstance(index, Tensor):
-        index = index.data
+        return index.array
     if isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return GetItem(index)(x)
+        return tuple(i.array if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def _is_basic_index(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis
+               for i in parts)
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    return GetItem(_raw_index(index))(x)
+
+
+class IndexPut(Function):
+    """y = x with y[index] = v (what ``x[index] = v`` computes, out of place).
+    dL/dx = gy with the overwritten places zeroed; dL/dv = gy[index], summed to v's shape."""
+    def __init__(self, index): self.index = index
+    def saves(self): return ()
+
+    def forward(self, x, v):
+        y = x.copy()
+        y[self.index] = v
+        return y
+
+    def backward(self, gy):
+        x, v = self.inputs
+        kept = xp_of(gy.array).ones(x.shape, dtype=gy.dtype)
+        kept[self.index] = 0
+        return gy * Tensor(kept), sum_to(getitem(gy, self.index), v.shape)
+
+
+def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
+    """A copy of x with ``value`` written at ``index`` (composite-free: one primitive)."""
+    value = _as_tensor(value, like=(x,))
+    if value.dtype != x.dtype:
+        value = cast(value, x.dtype)
+    return IndexPut(_raw_index(index))(x, value)
+
+
+def take_along_dim(x: Tensor, indices: Tensor, dim: int) -> Tensor:
+    """x's elements at ``indices`` along ``dim`` (indices of x's ndim), as
+    numpy.take_along_axis. Composite: indexing with open grids, so its gradient is
+    GetItem's scatter."""
+    idx = indices.array if isinstance(indices, Tensor) else indices
+    xp = xp_of(idx)
+    grids = list(xp.ix_(*[xp.arange(s) for s in idx.shape]))
+    grids[wrap_dim(dim, x.ndim, "take_along_dim")] = idx
+    return getitem(x, tuple(grids))
+
+
+class Clone(Function):
+    """A copy in new memory; the gradient passes through unchanged."""
+    def saves(self): return ()
+    def forward(self, x): return x.copy()
+    def backward(self, gy): return gy
+
+
+def clone(x: Tensor) -> Tensor:
+    return Clone()(x)
 
 
 class Concatenate(Function):
     def __init__(self, axis): self.axis = axis
+    def saves(self): return ()
     def forward(self, *xs): return xp_of(xs[0]).concatenate(xs, axis=self.axis)
 
     def backward(self, gy):
@@ -126,10 +238,16 @@ class Concatenate(Function):
         return tuple(grads)
 
 
-def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
-    axis = axis if dim is None else dim
+def concatenate(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    axis = dim if axis is None else axis
     tensors = [_as_tensor(t, like=tensors) for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
     ndim = tensors[0].ndim
+    wrap_dim(axis, ndim, "cat")
+    if len({t.dtype for t in tensors}) > 1:
+        wide = np.result_type(*[t.dtype for t in tensors])
+        tensors = [cast(t, wide) for t in tensors]
     for t in tensors[1:]:
         rest = [s for i, s in enumerate(t.shape) if i != axis % ndim]
         first = [s for i, s in enumerate(tensors[0].shape) if i != axis % ndim]
@@ -142,7 +260,13 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = N
 cat = concatenate
 
 
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """Join same-shaped tensors along a new dim (composite: unsqueeze, then cat)."""
+    axis = dim if axis is None else axis
+    tensors = [_as_tensor(t, like=tensors) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    axis = wrap_dim(axis, tensors[0].ndim + 1, "stack")
     return concatenate([t.unsqueeze(axis) for t in tensors], axis)
 
 
@@ -150,6 +274,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 # Arithmetic (with broadcasting: each gradient is summed back to its input's shape)
 # =======================================================================================
 class Add(Function):
+    def saves(self): return ()  # the gradient of a sum needs no values, only shapes
     def forward(self, a, b): return a + b
 
     def backward(self, gy):
@@ -158,6 +283,7 @@ class Add(Function):
 
 
 class Sub(Function):
+    def saves(self): return ()
     def forward(self, a, b): return a - b
 
     def backward(self, gy):
@@ -166,6 +292,10 @@ class Sub(Function):
 
 
 class Mul(Function):
+    def saves(self):  # a's gradient reads b, b's reads a
+        need_a, need_b = self.needs_input_grad
+        return (1,) * need_a + (0,) * need_b
+
     def forward(self, a, b): return a * b
 
     def backward(self, gy):  # only the gradients someone needs (not a constant's)
@@ -176,6 +306,7 @@ class Mul(Function):
 
 
 class Div(Function):
+    def saves(self): return (0, 1) if self.needs_input_grad[1] else (1,)
     def forward(self, a, b): return a / b
 
     def backward(self, gy):  # d(a/b)/da = 1/b ; d(a/b)/db = -a/b^2
@@ -186,6 +317,7 @@ class Div(Function):
 
 
 class Neg(Function):
+    def saves(self): return ()
     def forward(self, x): return -x
     def backward(self, gy): return -gy
 
@@ -201,7 +333,35 @@ class Pow(Function):
 
 
 def _binary(op: type, a: Any, b: Any) -> Tensor:
-    return op()(_as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b)))
+    a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
+    if a.dtype != b.dtype:
+        wide = result_type(a, b)
+        a, b = cast(a, wide), cast(b, wide)   # Cast's backward returns each input's dtype
+    return op()(a, b)
+
+
+_KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def result_type(a: Tensor, b: Tensor) -> Any:
+    """PyTorch's promotion for two tensors: the higher kind wins (bool < int < float); of
+    one kind, a tensor with dimensions outranks a 0-d one, else the wider dtype wins."""
+    ka, kb = _KIND_ORDER[a.dtype.kind], _KIND_ORDER[b.dtype.kind]
+    if ka != kb:
+        return a.dtype if ka > kb else b.dtype
+    if (a.ndim == 0) != (b.ndim == 0):
+        return b.dtype if a.ndim == 0 else a.dtype
+    return np.promote_types(a.dtype, b.dtype)
+
+
+def _same_dtype(op: str, *tensors: Tensor) -> None:
+    """Matrix products and BCE refuse mixed dtypes, as PyTorch does."""
+    dtypes = [t.dtype for t in tensors]
+    if len(set(dtypes)) > 1:
+        raise RuntimeError(f"{op}: expected all inputs to have the same dtype, got "
+                           f"{' and '.join(str(d) for d in dtypes)} (shapes "
+                           f"{', '.join(str(t.shape) for t in tensors)}); convert one with "
+                           f".float() or .double()")
 
 
 def add(a: Any, b: Any) -> Tensor: return _binary(Add, a, b)
@@ -222,6 +382,10 @@ def pow(x: Tensor, c: Any) -> Tensor:
 # =======================================================================================
 class MatMul(Function):
     """y = a @ b. For a loss L: dL/da = gy @ b^T and dL/db = a^T @ gy (batch dims broadcast)."""
+    def saves(self):
+        need_a, need_b = self.needs_input_grad
+        return (1,) * need_a + (0,) * need_b
+
     def forward(self, a, b): return a @ b
 
     def backward(self, gy):
@@ -234,6 +398,7 @@ class MatMul(Function):
 
 def matmul(a: Any, b: Any) -> Tensor:
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
+    _same_dtype("matmul", a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least one dimension, got shapes "
                          f"{a.shape} and {b.shape}")
@@ -248,7 +413,8 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 
 class Linear(Function):
-    """y = x W^T + b, the affine map of nn.Linear, in one node.
+    """FUSED: y = x W^T + b, the affine map of nn.Linear, in one node (the plain form is
+    ``matmul(x, W.T) + b``; tests/test_fast_paths.py checks the two agree).
 
     x: (N, in), W: (out, in), b: (out,) -> y: (N, out)
     dL/dx = gy W,   dL/dW = gy^T x,   dL/db = sum over the batch of gy = 1^T gy.
@@ -256,6 +422,10 @@ class Linear(Function):
     A gradient nobody needs is not computed: for the first layer, fed with data, that
     skips the matmul gy W, as large as the forward product.
     """
+    def saves(self):  # x for W's gradient, W for x's; the bias is never read
+        need = self.needs_input_grad
+        return (1,) * need[0] + (0,) * need[1]
+
     def forward(self, x, W, b=None):
         y = x @ W.T
         if b is not None:
@@ -271,14 +441,20 @@ class Linear(Function):
         if len(self.inputs) == 2:
             return gx, gW
         gb = None
-        if need[2]:  # the batch sum as the product 1^T gy: BLAS is 1.3-2.5x faster than sum(0)
-            ones = Tensor(xp_of(gy.data).ones(gy_rows.shape[0], dtype=gy.dtype))
+        if need[2]:  # the batch sum as the product 1^T gy: BLAS runs it faster than sum(0)
+            ones = Tensor(xp_of(gy.array).ones(gy_rows.shape[0], dtype=gy.dtype))
             gb = matmul(ones, gy_rows)
         return gx, gW, gb
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x: (..., in_features), weight: (out_features, in_features), bias: (out_features,)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"linear: the input must be a Tensor, got {type(x).__name__}")
+    if x.ndim == 0:
+        raise ValueError(f"linear: the input must have at least 1 dimension, got a 0-d "
+                         f"tensor; the weight has shape {weight.shape}")
+    _same_dtype("linear", *((x, weight) if bias is None else (x, weight, bias)))
     if x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, but the "
                          f"weight of shape {weight.shape} expects {weight.shape[1]}")
@@ -289,6 +465,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 # Elementwise functions
 # =======================================================================================
 class Exp(Function):
+    saves_output = True
+    def saves(self): return ()
     def forward(self, x): return xp_of(x).exp(x)
     def backward(self, gy): return gy * self.output          # (e^x)' = e^x
 
@@ -299,6 +477,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    saves_output = True
+    def saves(self): return ()
     def forward(self, x): return xp_of(x).sqrt(x)
     def backward(self, gy): return gy / (2 * self.output)    # (sqrt x)' = 1 / (2 sqrt x)
 
@@ -306,7 +486,7 @@ class Sqrt(Function):
 class Abs(Function):
     def forward(self, x): return xp_of(x).abs(x)
     def backward(self, gy):
-        x = self.inputs[0].data
+        x = self.inputs[0].array
         return gy * _same_dtype_const(x, xp_of(x).sign(x))
 
 
@@ -316,9 +496,17 @@ class Abs(Function):
 # about half of an activation's backward time); its backward, in Tensor ops, keeps second
 # derivatives exact.
 class Sigmoid(Function):
-    """sigma(x) = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows."""
+    """sigma(x) = 1 / (1 + e^-x), in the stable two-branch form: with e = exp(-|x|) <= 1,
+    sigma = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0. No exp overflows, and the
+    left tail keeps its relative precision (sigma(-20) = 2.06e-9 in float32, not 0)."""
+    saves_output = True
+    def saves(self): return ()
+
     def forward(self, x):
-        return (xp_of(x).tanh(x * x.dtype.type(0.5)) + 1) * x.dtype.type(0.5)
+        xp = xp_of(x)
+        e = xp.exp(-xp.abs(x))
+        denominator = 1 + e
+        return xp.where(x >= 0, 1 / denominator, e / denominator)
 
     def backward(self, gy): return SigmoidGrad()(gy, self.output)
 
@@ -337,6 +525,8 @@ class SigmoidGrad(Function):
 
 
 class Tanh(Function):
+    saves_output = True
+    def saves(self): return ()
     def forward(self, x): return xp_of(x).tanh(x)
     def backward(self, gy): return TanhGrad()(gy, self.output)
 
@@ -416,13 +606,35 @@ class Clip(Function):
     def forward(self, x): return xp_of(x).clip(x, self.low, self.high)
 
     def backward(self, gy):  # 1 inside the interval, 0 where the value was clipped
-        x = self.inputs[0].data
+        x = self.inputs[0].array
         inside = xp_of(x).ones(x.shape, dtype=bool)
         if self.low is not None:
             inside &= x >= self.low
         if self.high is not None:
             inside &= x <= self.high
         return gy * _same_dtype_const(x, inside)
+
+
+class Where(Function):
+    """condition ? a : b, elementwise; the gradient goes to the side that was chosen."""
+    def __init__(self, condition): self.condition = condition
+    def saves(self): return ()
+    def forward(self, a, b): return xp_of(a).where(self.condition, a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        chosen = _same_dtype_const(gy.array, self.condition)
+        return sum_to(gy * chosen, a.shape), sum_to(gy * (1 - chosen), b.shape)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """torch.where(condition, a, b): a where the (bool) condition holds, b elsewhere."""
+    cond = condition.array if isinstance(condition, Tensor) else condition
+    a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
+    if a.dtype != b.dtype:
+        wide = result_type(a, b)
+        a, b = cast(a, wide), cast(b, wide)
+    return Where(xp_of(a.array).asarray(cond, dtype=bool))(a, b)
 
 
 def exp(x: Tensor) -> Tensor: return Exp()(x)
@@ -469,6 +681,7 @@ def _keepdims_shape(shape: tuple, axes: tuple) -> tuple:
 
 class Sum(Function):
     def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims
+    def saves(self): return ()
     def forward(self, x): return x.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy):  # every input element contributed once: copy gy back out
@@ -477,60 +690,132 @@ class Sum(Function):
         return broadcast_to(reshape(gy, kept), x.shape)
 
 
-def _reduce_axis(ufunc, x, axis, keepdims):
-    """``ufunc.reduce(x, axis)``, but along one short axis (Maxout's k pieces) as k - 1
-    elementwise calls on strided slices: NumPy's reduce over a short inner axis runs a
-    tiny loop per output element and is several times slower."""
+def _extreme(x, axis, keepdims, largest):
+    """The max (or min) of a raw array over ``axis``, with the array's own method (CuPy has
+    no ``maximum.reduce``). FUSED: along one short axis (Maxout's k pieces) it is k - 1
+    elementwise calls on strided views instead, which NumPy runs several times faster than
+    a reduction over a short inner axis; tests/test_functional.py checks both agree."""
     if isinstance(axis, int) and x.ndim > 1 and 1 < x.shape[axis] <= 16:
+        xp = xp_of(x)
+        pick = xp.maximum if largest else xp.minimum
         lead = (slice(None),) * (axis % x.ndim)
         pieces = [x[lead + (i,)] for i in range(x.shape[axis])]      # views, no copies
-        out = ufunc(pieces[0], pieces[1])
+        out = pick(pieces[0], pieces[1])
         for piece in pieces[2:]:
-            ufunc(out, piece, out=out)
-        return xp_of(x).expand_dims(out, axis) if keepdims else out
-    return ufunc.reduce(x, axis=axis, keepdims=keepdims)
+            pick(out, piece, out=out)
+        return xp.expand_dims(out, axis) if keepdims else out
+    return x.max(axis=axis, keepdims=keepdims) if largest else \
+        x.min(axis=axis, keepdims=keepdims)
 
 
-class Max(Function):
-    """The gradient goes to the maximal element(s); ties share it equally (like torch.amax)."""
-    def __init__(self, axis, keepdims, sign): self.axis, self.keepdims, self.sign = axis, keepdims, sign
+class AMax(Function):
+    """The largest (or smallest) value over ``axis``. The gradient goes to the extreme
+    element(s); ties share it equally (as torch.amax)."""
+    saves_output = True
 
-    def forward(self, x):
-        xp = xp_of(x)
-        ufunc = xp.maximum if self.sign > 0 else xp.minimum
-        return _reduce_axis(ufunc, x, self.axis, self.keepdims)
+    def __init__(self, axis, keepdims, largest):
+        self.axis, self.keepdims, self.largest = axis, keepdims, largest
+
+    def forward(self, x): return _extreme(x, self.axis, self.keepdims, self.largest)
 
     def backward(self, gy):
         x = self.inputs[0]
         kept = _keepdims_shape(x.shape, _axes(self.axis, x.ndim))
-        winners = x.data == self.output.data.reshape(kept)
-        ties = _reduce_axis(xp_of(x.data).add, winners.astype(x.dtype), self.axis, True)
-        return broadcast_to(reshape(gy, kept), x.shape) * _same_dtype_const(x.data, winners / ties)
+        winners = x.array == self.output.array.reshape(kept)
+        ties = winners.sum(axis=self.axis, keepdims=True).astype(x.dtype)
+        share = _same_dtype_const(x.array, winners / ties)
+        return broadcast_to(reshape(gy, kept), x.shape) * share
 
 
-def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return Sum(axis, keepdims)(x)
+def amax(x: Tensor, dim: Any = None, keepdim: bool = False, *,
+         axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
+    return AMax(_normalise_axes(dim, x.ndim, "amax"), keepdim, True)(x)
 
 
-def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+def amin(x: Tensor, dim: Any = None, keepdim: bool = False, *,
+         axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
+    return AMax(_normalise_axes(dim, x.ndim, "amin"), keepdim, False)(x)
+
+
+def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """torch.max: the largest element, or ``(values, indices)`` along ``dim``."""
+    return x.max(dim, keepdim)
+
+
+def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    return x.min(dim, keepdim)
+
+
+def _numpy_names(dim: Any, keepdim: bool, axis: Any, keepdims: Any) -> tuple[Any, bool]:
+    """Reductions take PyTorch's dim/keepdim or NumPy's axis/keepdims."""
+    return (dim if axis is None else axis), bool(keepdim if keepdims is None else keepdims)
+
+
+def _normalise_axes(axis: Any, ndim: int, op: str) -> Any:
+    if axis is None:
+        return None
+    if isinstance(axis, (tuple, list)):
+        return tuple(wrap_dim(a, ndim, op) for a in axis)
+    return wrap_dim(axis, ndim, op)
+
+
+def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *,
+        axis: Any = None, keepdims: bool | None = None) -> Tensor:  # noqa: A001
+    dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
+    return Sum(_normalise_axes(dim, x.ndim, "sum"), keepdim)(x)
+
+
+def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *,
+         axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """Composite: the sum times 1/count."""
+    dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
+    axis = _normalise_axes(dim, x.ndim, "mean")
     count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
-    return sum(x, axis, keepdims) * (1.0 / count)
+    return sum(x, axis, keepdim) * (1.0 / count)
 
 
-def var(x: Tensor, axis: Any = None, keepdims: bool = False, unbiased: bool = True) -> Tensor:
-    """Mean squared deviation; divides by n - 1 when ``unbiased`` (torch's default)."""
+def var(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True) -> Tensor:
+    """Composite: mean squared deviation; divides by n - 1 when ``unbiased`` (torch's
+    default)."""
+    axis = _normalise_axes(dim, x.ndim, "var")
     count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
-    centred = x - mean(x, axis, keepdims=True)
+    centred = x - mean(x, axis, keepdim=True)
     divisor = count - 1 if unbiased else count
-    return sum(centred * centred, axis, keepdims) * (1.0 / builtin_max(divisor, 1))
+    return sum(centred * centred, axis, keepdim) * (1.0 / builtin_max(divisor, 1))
 
 
-def max(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return Max(axis, keepdims, 1)(x)
+class Norm2(Function):
+    """The Euclidean norm ||x|| over ``axis``: d||x||/dx = x / ||x||, taken as 0 where the
+    norm is 0 (as PyTorch), so a zero vector gives a zero gradient, not NaN."""
+    saves_output = True
+    def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        return xp_of(x).sqrt((x * x).sum(axis=self.axis, keepdims=self.keepdims))
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        kept = _keepdims_shape(x.shape, _axes(self.axis, x.ndim))
+        norm = reshape(self.output, kept)
+        safe = norm + _same_dtype_const(x.array, norm.array == 0)   # 0 -> 1: x is 0 there
+        return broadcast_to(reshape(gy, kept), x.shape) * x / safe
 
 
-def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return Max(axis, keepdims, -1)(x)
+def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The p-norm over ``dim`` (all elements when None): p = 2 (default, "fro"), 1, inf, or
+    any p > 0 (a composite: (sum |x|^p)^(1/p))."""
+    axis = _normalise_axes(dim, x.ndim, "norm")
+    if p in (2, "fro"):
+        return Norm2(axis, keepdim)(x)
+    if p == 1:
+        return sum(abs(x), axis, keepdim)
+    if p == float("inf"):
+        return amax(abs(x), axis, keepdim)
+    if not isinstance(p, (int, float)) or p <= 0:
+        raise ValueError(f"norm: p must be a positive number, 'fro' or inf, got {p!r}")
+    return sum(abs(x) ** p, axis, keepdim) ** (1.0 / p)
 
 
 import builtins as _builtins  # noqa: E402  (max/min/sum above shadow the builtins)
@@ -543,12 +828,14 @@ builtin_max = _builtins.max
 # =======================================================================================
 class Cast(Function):
     def __init__(self, dtype): self.dtype = np.dtype(dtype)
+    def saves(self): return ()
     def forward(self, x): return x.astype(self.dtype)
     def backward(self, gy): return cast(gy, self.inputs[0].dtype)
 
 
 class ToDevice(Function):
     def __init__(self, device): self.device = device
+    def saves(self): return ()
     def forward(self, x): return backend.to_device(x, self.device)
     def backward(self, gy): return to_device(gy, self.inputs[0].device)
 
@@ -607,8 +894,9 @@ def binary_cross_entropy(p: Tensor, target: Any, reduction: str = "mean") -> Ten
     """BCE on probabilities p in [0, 1] (after a Sigmoid). Prefer the logits version."""
     target = _as_tensor(target, like=(p,))
     _check_same_shape("binary_cross_entropy", p, target)
-    xp = xp_of(p.data)
-    if bool(xp.any((p.data < 0) | (p.data > 1))):
+    _same_dtype("binary_cross_entropy", p, target)
+    xp = xp_of(p.array)
+    if bool(xp.any((p.array < 0) | (p.array > 1))):
         raise ValueError("binary_cross_entropy: input must be probabilities in [0, 1]; "
                          "for raw scores use binary_cross_entropy_with_logits")
     return _reduce(BinaryCrossEntropy()(p, target), reduction)
@@ -631,20 +919,22 @@ def mse_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     return _reduce(diff * diff, reduction)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x - log sum exp x, with the max subtracted first (a constant: it cancels exactly)."""
-    shift = Tensor(x.data.max(axis=axis, keepdims=True))
+def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """Composite: x - log sum exp x, with the max subtracted first (a constant: it cancels
+    exactly)."""
+    axis = wrap_dim(dim if axis is None else axis, x.ndim, "log_softmax")
+    shift = Tensor(x.array.max(axis=axis, keepdims=True))
     z = x - shift
-    return z - log(sum(exp(z), axis, keepdims=True))
+    return z - log(sum(exp(z), axis, keepdim=True))
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    return exp(log_softmax(x, axis))
+def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    return exp(log_softmax(x, dim if axis is None else axis))
 
 
 def one_hot(labels: Any, num_classes: int, dtype: Any = None) -> Tensor:
     """labels: (N,) ints -> (N, num_classes) float tensor of 0s and 1s."""
-    raw = labels.data if isinstance(labels, Tensor) else labels
+    raw = labels.array if isinstance(labels, Tensor) else labels
     xp = xp_of(raw) if hasattr(raw, "shape") else backend.xp()
     raw = xp.asarray(raw)
     if raw.size and (int(raw.min()) < 0 or int(raw.max()) >= num_classes):
@@ -678,4 +968,4 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
     from tinygan.random import default_generator
     gen = generator or default_generator()
     keep = gen.bernoulli(x.shape, 1.0 - p, dtype=x.dtype)
-    return x * _same_dtype_const(x.data, keep * (1.0 / (1.0 - p)))
+    return x * _same_dtype_const(x.array, keep * (1.0 / (1.0 - p)))

@@ -36,7 +36,7 @@ def _as_inputs(inputs: Any) -> list[Tensor]:
                             f"(tinygan.tensor(x, dtype=tinygan.float64)) so rounding does not "
                             f"swamp the finite differences")
         # perturbing elements goes through a flat view, which needs contiguous memory
-        t.data = backend.get_array_module(t.data).ascontiguousarray(t.data)
+        t.array = backend.get_array_module(t.array).ascontiguousarray(t.array)
     return inputs
 
 
@@ -54,7 +54,7 @@ def _projected(fn: Callable, inputs: Sequence[Tensor], vs: Sequence[Any]) -> flo
     """<v, f(x)> summed over all outputs, as a Python float. The graph stays on: fn may
     itself take gradients (gradgradcheck's fn does)."""
     outs = _outputs(fn, inputs)
-    return float(sum((o.data * v).sum() for o, v in zip(outs, vs)))
+    return float(sum((o.array * v).sum() for o, v in zip(outs, vs)))
 
 
 def gradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Tensor], eps: float = 1e-6,
@@ -81,8 +81,8 @@ def gradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Tensor], eps: fl
         analytic = (None,) * len(wanted)
 
     for i, g in zip(checked, analytic):
-        x = inputs[i].data
-        g_analytic = (backend.to_numpy(g.data) if g is not None
+        x = inputs[i].array
+        g_analytic = (backend.to_numpy(g.array) if g is not None
                       else np.zeros(x.shape, dtype=np.float64))
         flat = x.reshape(-1)  # a view: perturbing it perturbs the input in place
         for k in range(flat.size):

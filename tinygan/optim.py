@@ -1,7 +1,8 @@
 """Optimizers with PyTorch's update rules: SGD, Adam, RMSprop.
 
-Each ``step()`` reads ``p.grad`` and updates ``p.data`` in place, outside any graph (an
-update is not part of the model's computation). State (momentum buffers, Adam's moments)
+Each ``step()`` reads ``p.grad`` and updates ``p.array`` in place, outside any graph (an
+update is not part of the model's computation), then bumps ``p``'s version, so a graph built
+before the step refuses to backpropagate through the old weights. State (momentum buffers, Adam's moments)
 lives in ``self.state[i]`` for the i-th parameter and round-trips through state_dict(), so
 a training run can be resumed exactly.
 """
@@ -46,10 +47,11 @@ class Optimizer:
                 i += 1
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the gradients of the last backward (they would otherwise accumulate)."""
+        """Forget the gradients of the last backward (they would otherwise accumulate):
+        drop them (``set_to_none``, the default) or fill them with zeros in place."""
         for group in self.param_groups:
             for p in group["params"]:
-                p.grad = None
+                zero_grad_of(p, set_to_none)
 
     def step(self) -> None:
         raise NotImplementedError
@@ -81,7 +83,7 @@ class Optimizer:
         self.state = {}
         for i, s in state_dict["state"].items():
             i = int(i)
-            xp = backend.get_array_module(params[i].data)
+            xp = backend.get_array_module(params[i].array)
             self.state[i] = {k: (xp.asarray(v, dtype=params[i].dtype).copy()
                                  if getattr(v, "ndim", 0) > 0 or (
                                      hasattr(v, "shape") and k != "step") else v)
@@ -92,6 +94,17 @@ class Optimizer:
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
         return f"{type(self).__name__}({hyper})"
+
+
+def zero_grad_of(p: Tensor, set_to_none: bool) -> None:
+    """One parameter's part of ``zero_grad`` (optimizers and Modules share it)."""
+    if set_to_none or p.grad is None:
+        p.grad = None
+    elif p.grad.creator is not None:       # a gradient with a graph (create_graph=True)
+        p.grad = Tensor(backend.get_array_module(p.grad.array).zeros_like(p.grad.array))
+    else:
+        p.grad.array.fill(0)
+        p.grad._bump_version()
 
 
 class SGD(Optimizer):
@@ -112,9 +125,9 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         for i, group, p in self._params():
-            g = p.grad.data
+            g = p.grad.array
             if group["weight_decay"]:
-                g = g + group["weight_decay"] * p.data
+                g = g + group["weight_decay"] * p.array
             mu = group["momentum"]
             if mu:
                 state = self.state.setdefault(i, {})
@@ -126,11 +139,13 @@ class SGD(Optimizer):
                     buf += (1 - group["dampening"]) * g
                 buf = state["momentum_buffer"]
                 g = g + mu * buf if group["nesterov"] else buf
-            p.data -= group["lr"] * g
+            p.array -= group["lr"] * g
+            p._bump_version()
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba 2014, "Adam: A Method for Stochastic Optimization"), PyTorch's rule:
+    """Adam (Kingma & Ba 2015, "Adam: A Method for Stochastic Optimization", ICLR), PyTorch's
+    rule:
 
         g <- grad + weight_decay * p                     (L2 penalty, as torch.optim.Adam)
         m <- beta1 m + (1 - beta1) g                     first moment
@@ -138,50 +153,72 @@ class Adam(Optimizer):
         p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
     GANs use beta1 = 0.5 (Radford et al. 2015): a shorter memory suits a moving target.
+    ``_plain_update`` is the rule as written above; ``_fused_update`` computes the same
+    numbers without temporaries, and is used by default (``fused=False`` picks the plain
+    one; tests/test_optim.py checks the two agree bit for bit).
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0):
+                 weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 fused: bool | None = None, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False):
         if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
+        if amsgrad or maximize or differentiable:
+            raise NotImplementedError("Adam: amsgrad, maximize and differentiable are not in "
+                                      "tinygan; leave them False")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay))
+        self.fused = True if fused is None else bool(fused)  # foreach/capturable: no effect
 
     def step(self) -> None:
+        update = self._fused_update if self.fused else self._plain_update
         for i, group, p in self._params():
-            g = p.grad.data
+            g = p.grad.array
             if group["weight_decay"]:
-                g = g + group["weight_decay"] * p.data
+                g = g + group["weight_decay"] * p.array
             xp = backend.get_array_module(g)
             state = self.state.get(i)
             if state is None:
-                state = self.state[i] = {"step": 0, "exp_avg": xp.zeros_like(p.data),
-                                         "exp_avg_sq": xp.zeros_like(p.data)}
-            beta1, beta2 = group["betas"]
+                state = self.state[i] = {"step": 0, "exp_avg": xp.zeros_like(p.array),
+                                         "exp_avg_sq": xp.zeros_like(p.array)}
             state["step"] += 1
-            t = state["step"]
-            step_size = group["lr"] / (1 - beta1 ** t)
-            inv_sqrt_bias2 = 1.0 / math.sqrt(1 - beta2 ** t)
-            eps = group["eps"]
-            # Every line below is one pass over memory, written in place (out=) into one
-            # scratch buffer: no temporaries. The arrays are walked in slices small enough
-            # to stay in the CPU cache, so the 13 passes read the cache, not main memory.
-            arrays = (p.data, g, state["exp_avg"], state["exp_avg_sq"])
-            for p_, g_, m, v, tmp in _cache_sized_slices(arrays, xp):
-                m *= beta1                                   # m <- beta1 m + (1 - beta1) g
-                xp.multiply(g_, 1 - beta1, out=tmp)
-                m += tmp
-                v *= beta2                                   # v <- beta2 v + (1 - beta2) g^2
-                xp.multiply(g_, g_, out=tmp)
-                tmp *= 1 - beta2
-                v += tmp
-                xp.sqrt(v, out=tmp)                          # sqrt(v) / sqrt(1 - beta2^t) + eps
-                tmp *= inv_sqrt_bias2
-                tmp += eps
-                xp.divide(m, tmp, out=tmp)                   # p <- p - step_size m / denom
-                tmp *= step_size
-                p_ -= tmp
+            update(p.array, g, state["exp_avg"], state["exp_avg_sq"], state["step"], group, xp)
+            p._bump_version()
+
+    @staticmethod
+    def _plain_update(p, g, m, v, t, group, xp) -> None:
+        """The textbook rule, five lines, each a full array expression."""
+        beta1, beta2 = group["betas"]
+        m[...] = beta1 * m + (1 - beta1) * g
+        v[...] = beta2 * v + (1 - beta2) * (g * g)
+        denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t) + group["eps"]
+        p -= group["lr"] / (1 - beta1 ** t) * (m / denom)
+
+    @staticmethod
+    def _fused_update(p, g, m, v, t, group, xp) -> None:
+        """FUSED: the same rule, every line one pass over memory written in place (out=)
+        into one scratch buffer, over slices small enough to stay in the CPU cache."""
+        beta1, beta2 = group["betas"]
+        step_size = group["lr"] / (1 - beta1 ** t)
+        sqrt_bias2 = math.sqrt(1 - beta2 ** t)
+        eps = group["eps"]
+        for p_, g_, m_, v_, tmp in _cache_sized_slices((p, g, m, v), xp):
+            m_ *= beta1                                  # m <- beta1 m + (1 - beta1) g
+            xp.multiply(g_, 1 - beta1, out=tmp)
+            m_ += tmp
+            v_ *= beta2                                  # v <- beta2 v + (1 - beta2) g^2
+            xp.multiply(g_, g_, out=tmp)
+            tmp *= 1 - beta2
+            v_ += tmp
+            xp.sqrt(v_, out=tmp)                         # sqrt(v) / sqrt(1 - beta2^t) + eps
+            tmp /= sqrt_bias2
+            tmp += eps
+            xp.divide(m_, tmp, out=tmp)                  # p <- p - step_size m / denom
+            tmp *= step_size
+            p_ -= tmp
 
 
 # A slice of each array of about this many elements (128 KiB of float32) keeps the few
@@ -224,17 +261,17 @@ class RMSprop(Optimizer):
 
     def step(self) -> None:
         for i, group, p in self._params():
-            g = p.grad.data
+            g = p.grad.array
             if group["weight_decay"]:
-                g = g + group["weight_decay"] * p.data
+                g = g + group["weight_decay"] * p.array
             xp = backend.get_array_module(g)
             state = self.state.get(i)
             if state is None:
-                state = self.state[i] = {"step": 0, "square_avg": xp.zeros_like(p.data)}
+                state = self.state[i] = {"step": 0, "square_avg": xp.zeros_like(p.array)}
                 if group["momentum"] > 0:
-                    state["momentum_buffer"] = xp.zeros_like(p.data)
+                    state["momentum_buffer"] = xp.zeros_like(p.array)
                 if group["centered"]:
-                    state["grad_avg"] = xp.zeros_like(p.data)
+                    state["grad_avg"] = xp.zeros_like(p.array)
             state["step"] += 1
             alpha = group["alpha"]
             v = state["square_avg"]
@@ -251,6 +288,7 @@ class RMSprop(Optimizer):
                 buf = state["momentum_buffer"]
                 buf *= group["momentum"]
                 buf += g / denom
-                p.data -= group["lr"] * buf
+                p.array -= group["lr"] * buf
             else:
-                p.data -= group["lr"] * (g / denom)
+                p.array -= group["lr"] * (g / denom)
+            p._bump_version()

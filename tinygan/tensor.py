@@ -1,24 +1,30 @@
-"""Tensor and Function: reverse-mode automatic differentiation in one file.
+"""Tensor and Function: reverse-mode automatic differentiation, the core of tinygan.
 
-A ``Tensor`` wraps an array (NumPy or CuPy). Every differentiable operation is a ``Function``
-whose ``forward`` works on raw arrays and whose ``backward`` is written with Tensor
-operations. Because backward is made of Tensor ops, running it with the graph switched on
-records a *new* graph for the gradient itself: that is how ``grad(..., create_graph=True)``
+A ``Tensor`` wraps a raw array (``.array``: NumPy or CuPy). Every differentiable operation is
+a ``Function`` whose ``forward`` works on raw arrays and whose ``backward`` is written with
+Tensor operations. Because backward is made of Tensor ops, running it with the graph switched
+on records a *new* graph for the gradient itself: that is how ``grad(..., create_graph=True)``
 gives second derivatives (the WGAN-GP penalty needs them).
 
 The chain rule, for a scalar loss L and y = f(x):  dL/dx = (dL/dy) * (dy/dx).
 ``backward`` visits the graph in reverse topological order (found without recursion, so a
 10,000-op chain is fine) and sums the contributions that reach each node.
+
+This file is the engine, top to bottom: the switch that turns recording on and off, the
+Tensor's state, Function, the backward pass, ``grad``. The conveniences a PyTorch user
+expects (``shape``, ``view``, ``sum``, operators, in-place methods, ``.data``) live in
+``tensor_api.py``, Tensor's base class.
 """
 from __future__ import annotations
 
 import contextlib
 import weakref
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 from tinygan import backend
+from tinygan.tensor_api import TensorAPI
 
 # ---------------------------------------------------------------------------------------
 # Switching graph recording on and off
@@ -51,134 +57,36 @@ def enable_grad() -> contextlib.AbstractContextManager:
 
 
 # ---------------------------------------------------------------------------------------
-# Tensor
+# Tensor: an array that remembers how it was computed
 # ---------------------------------------------------------------------------------------
-class Tensor:
-    """An n-dimensional array that remembers how it was computed.
-
-    data           the raw array (numpy.ndarray or cupy.ndarray)
+class Tensor(TensorAPI):
+    """array          the raw values (numpy.ndarray or cupy.ndarray)
     requires_grad  whether gradients should flow to this tensor
     grad           after ``loss.backward()``: dloss/dself, a Tensor of the same shape
-    creator        the Function that produced it (None for leaves: inputs and parameters)
+    creator        the Function that produced it (None for leaves: inputs and parameters;
+                   PyTorch calls it ``grad_fn``)
+    _version       a counter every in-place write bumps; shared by views of the same
+                   memory. A Function notes the versions of what it saved, so a backward
+                   through values changed since then raises instead of using them stale.
     """
 
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected op
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        if isinstance(data, Tensor):
-            data = data.data
-        if type(data) is np.ndarray and dtype is None:
-            self.data = data  # the common case (an op's result): kept as it is, no checks
-        else:
-            xp = backend.get_array_module(data)
-            if xp is np and not isinstance(data, np.ndarray):
-                xp = backend.xp()  # Python lists and scalars go to the active backend
-            if dtype is None and not hasattr(data, "dtype"):
-                dtype = backend.DEFAULT_DTYPE  # Python floats/lists: float32, not float64
-                if _all_ints(data):
-                    dtype = np.int64
-            self.data = xp.asarray(data, dtype=dtype)
-        if requires_grad and self.data.dtype.kind != "f":
+        self.array = _to_array(data, dtype)
+        if requires_grad and self.array.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients, "
-                            f"got dtype {self.data.dtype}")
+                            f"got dtype {self.array.dtype}")
         self.requires_grad = bool(requires_grad)
         self.grad: Tensor | None = None
         self.creator: Function | None = None
-        self.name: str | None = None
+        self._version = [0]  # a one-element list, so views can share one counter
 
-    # ---- basic facts -------------------------------------------------------------------
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.data.shape)
+    def _bump_version(self) -> None:
+        """Every in-place change of this tensor's values ends here (optimizer steps,
+        BatchNorm's running statistics, ``init.*_``, every ``*_`` method)."""
+        self._version[0] += 1
 
-    @property
-    def dtype(self):
-        return self.data.dtype
-
-    @property
-    def ndim(self) -> int:
-        return self.data.ndim
-
-    @property
-    def device(self) -> str:
-        return backend.device_of(self.data)
-
-    @property
-    def is_leaf(self) -> bool:
-        return self.creator is None
-
-    def size(self, dim: int | None = None) -> Any:
-        """The shape (PyTorch's name), or one dimension of it."""
-        return self.shape if dim is None else self.shape[dim]
-
-    def dim(self) -> int:
-        return self.ndim
-
-    def numel(self) -> int:
-        return int(self.data.size)
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __repr__(self) -> str:
-        body = np.array2string(backend.to_numpy(self.data), precision=4, separator=", ",
-                               prefix="tensor(")
-        extras = ""
-        if self.dtype != backend.DEFAULT_DTYPE:
-            extras += f", dtype={self.dtype}"
-        if self.device != "cpu":
-            extras += f", device='{self.device}'"
-        if self.creator is not None:
-            extras += f", grad_fn=<{type(self.creator).__name__}>"
-        elif self.requires_grad:
-            extras += ", requires_grad=True"
-        return f"tensor({body}{extras})"
-
-    # ---- conversions -------------------------------------------------------------------
-    def numpy(self) -> np.ndarray:
-        """A NumPy array of the values (copied off the GPU when needed)."""
-        return backend.to_numpy(self.data)
-
-    def item(self) -> float:
-        if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.data.reshape(-1)[0].item()
-
-    def tolist(self) -> Any:
-        return self.numpy().tolist()
-
-    def detach(self) -> "Tensor":
-        """The same values, cut off from the graph: no gradient flows through it."""
-        return Tensor(self.data)
-
-    def requires_grad_(self, mode: bool = True) -> "Tensor":
-        self.requires_grad = mode
-        return self
-
-    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
-        """Move to a device ("cpu"/"cuda") and/or cast to a dtype; differentiable."""
-        from tinygan import functional as F
-        device, dtype = _parse_to_args(args, kwargs)
-        out = self
-        if dtype is not None and np.dtype(dtype) != self.dtype:
-            out = F.cast(out, dtype)
-        if device is not None and backend.normalize_device(device) != out.device:
-            out = F.to_device(out, device)
-        return out
-
-    def cpu(self) -> "Tensor":
-        return self.to("cpu")
-
-    def cuda(self) -> "Tensor":
-        return self.to("cuda")
-
-    def float(self) -> "Tensor":
-        return self.to(np.float32)
-
-    def double(self) -> "Tensor":
-        return self.to(np.float64)
-
-    # ---- autograd ----------------------------------------------------------------------
     def backward(self, grad: "Tensor | Any | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
@@ -192,129 +100,39 @@ class Tensor:
                 "backward() called on a tensor that does not require grad: none of its inputs "
                 "had requires_grad=True, or it was computed under no_grad()")
         if grad is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError(
                     f"backward() without a gradient needs a scalar output, got shape "
                     f"{self.shape}; pass grad= (same shape) or reduce it first, e.g. .sum()")
-            grad = Tensor(backend.get_array_module(self.data).ones_like(self.data))
-        grads = _run_backward([self], [_as_grad(grad, self)], None, create_graph, retain_graph)
+            grad = backend.get_array_module(self.array).ones_like(self.array)
+        seed = _as_grad(grad, self)
+        grads = _run_backward([self], [seed], None, create_graph, retain_graph)
+        # A gradient array may be shared (Add hands one array to both inputs; the caller's
+        # ``grad`` may come straight back): a leaf takes over only an array nobody else holds.
+        claimed = {id(seed.array)}
         for leaf, g in grads.items():
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
+            if leaf.grad is not None:                   # accumulate: a fresh sum
+                leaf.grad = leaf.grad + g if create_graph or leaf.grad.creator else \
+                    _accumulate_in_place(leaf.grad, g)
+                continue
+            shared = id(g.array) in claimed or g.array.base is not None
+            claimed.add(id(g.array))
+            leaf.grad = (g.clone() if create_graph else Tensor(g.array.copy())) if shared else g
 
-    # ---- operators (the ops themselves live in functional.py) ---------------------------
-    def __add__(self, other): return _F().add(self, other)
-    def __radd__(self, other): return _F().add(other, self)
-    def __sub__(self, other): return _F().sub(self, other)
-    def __rsub__(self, other): return _F().sub(other, self)
-    def __mul__(self, other): return _F().mul(self, other)
-    def __rmul__(self, other): return _F().mul(other, self)
-    def __truediv__(self, other): return _F().div(self, other)
-    def __rtruediv__(self, other): return _F().div(other, self)
-    def __matmul__(self, other): return _F().matmul(self, other)
-    def __rmatmul__(self, other): return _F().matmul(other, self)
-    def __neg__(self): return _F().neg(self)
-    def __pos__(self): return self
-    def __abs__(self): return _F().abs(self)
 
-    def __pow__(self, exponent):
-        return _F().pow(self, exponent)
-
-    def __rpow__(self, base):
-        return _F().exp(_F().mul(self, float(np.log(base))))
-
-    def __getitem__(self, index): return _F().getitem(self, index)
-
-    # Comparisons give plain boolean arrays: they are not differentiable.
-    def __lt__(self, other): return self.data < _raw(other)
-    def __le__(self, other): return self.data <= _raw(other)
-    def __gt__(self, other): return self.data > _raw(other)
-    def __ge__(self, other): return self.data >= _raw(other)
-    def __eq__(self, other): return self.data == _raw(other)  # type: ignore[override]
-    def __ne__(self, other): return self.data != _raw(other)  # type: ignore[override]
-    __hash__ = object.__hash__  # tensors are graph nodes: hash by identity
-
-    def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise ValueError("the truth value of a tensor with more than one element is "
-                             "ambiguous; use (t > 0).any() or .all() on the comparison")
-        return bool(self.data)
-
-    # ---- methods mirroring PyTorch -------------------------------------------------------
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return _F().sum(self, _pick(axis, dim), _pick(keepdims, keepdim))
-
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return _F().mean(self, _pick(axis, dim), _pick(keepdims, keepdim))
-
-    def var(self, axis=None, keepdims=False, unbiased=True, *, dim=None, keepdim=None):
-        """Variance; unbiased (divides by n - 1) by default, as torch.Tensor.var."""
-        return _F().var(self, _pick(axis, dim), _pick(keepdims, keepdim), unbiased)
-
-    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return _F().max(self, _pick(axis, dim), _pick(keepdims, keepdim))
-
-    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return _F().min(self, _pick(axis, dim), _pick(keepdims, keepdim))
-
-    def reshape(self, *shape):
-        return _F().reshape(self, _shape_args(shape))
-
-    def view(self, *shape):
-        return _F().reshape(self, _shape_args(shape))
-
-    def flatten(self, start_dim: int = 0):
-        lead = self.shape[:start_dim]
-        return _F().reshape(self, lead + (-1,))
-
-    def transpose(self, *axes):
-        """No axes: reverse them. Two ints: swap those two (PyTorch). A full order: NumPy."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        if len(axes) == 2:
-            order = list(range(self.ndim))
-            a, b = (ax % self.ndim for ax in axes)
-            order[a], order[b] = order[b], order[a]
-            axes = tuple(order)
-        return _F().transpose(self, axes or None)
-
-    def permute(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return _F().transpose(self, axes)
-
-    @property
-    def T(self):
-        return _F().transpose(self, None)
-
-    def exp(self): return _F().exp(self)
-    def log(self): return _F().log(self)
-    def sqrt(self): return _F().sqrt(self)
-    def abs(self): return _F().abs(self)
-    def sigmoid(self): return _F().sigmoid(self)
-    def tanh(self): return _F().tanh(self)
-    def relu(self): return _F().relu(self)
-    def clamp(self, min=None, max=None): return _F().clip(self, min, max)
-    clip = clamp
-
-    def squeeze(self, axis=None):
-        shape = self.shape
-        if axis is None:
-            new = tuple(s for s in shape if s != 1)
-        else:
-            axis %= self.ndim
-            new = shape[:axis] + shape[axis + 1:] if shape[axis] == 1 else shape
-        return _F().reshape(self, new)
-
-    def unsqueeze(self, axis: int):
-        axis = axis % (self.ndim + 1)
-        return _F().reshape(self, self.shape[:axis] + (1,) + self.shape[axis:])
+def _accumulate_in_place(total: Tensor, g: Tensor) -> Tensor:
+    total.array += g.array
+    total._bump_version()
+    return total
 
 
 class Parameter(Tensor):
     """A Tensor that a Module owns and an optimizer updates (requires_grad by default)."""
 
-    def __init__(self, data: Any, requires_grad: bool = True) -> None:
-        super().__init__(data.data if isinstance(data, Tensor) else data,
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        if data is None:
+            data = np.empty(0, dtype=backend.DEFAULT_DTYPE)
+        super().__init__(data.array if isinstance(data, Tensor) else data,
                          requires_grad=requires_grad)
 
     def __repr__(self) -> str:
@@ -330,17 +148,28 @@ class Function:
     Subclasses write ``forward(*arrays) -> array`` and ``backward(grad_output) -> grads``,
     the latter in Tensor ops, returning one gradient (or None) per input. Inputs that are
     not Tensors (Python numbers, arrays) become constant Tensors.
+
+    What backward reads (PyTorch's ``save_for_backward``) is declared, so that an in-place
+    change to it is caught: ``saves()`` lists the inputs whose *values* backward uses (all of
+    them unless a subclass says fewer), ``saves_output`` whether it uses the output's.
     """
 
     inputs: tuple[Tensor, ...]
-    used = False    # set by a backward without retain_graph: a second one is refused
+    used = False            # set by a backward without retain_graph: a second one is refused
+    saves_output = False    # e.g. exp: (e^x)' = e^x reads the output
+    is_view = False         # the output shares the first input's memory (reshape, transpose)
+
+    def saves(self) -> Sequence[int]:
+        return range(len(self.inputs))
 
     def __call__(self, *inputs: Any) -> Tensor:
         tensors = tuple(x if isinstance(x, Tensor) else _as_tensor(x, like=inputs)
                         for x in inputs)
         if len(tensors) > 1:
             _check_same_device(self, tensors)
-        out = Tensor(self.forward(*(t.data for t in tensors)))
+        out = Tensor(self.forward(*(t.array for t in tensors)))
+        if self.is_view:
+            out._version = tensors[0]._version      # one memory, one counter
         if _grad_enabled and any(t.requires_grad for t in tensors):
             out.requires_grad = True
             out.creator = self
@@ -351,6 +180,8 @@ class Function:
             # a weak reference: the output owns its creator, not the other way round,
             # so graphs are freed by reference counting as soon as the loss is dropped
             self._output = weakref.ref(out)
+            self._saved_versions = [(tensors[i], tensors[i]._version[0]) for i in self.saves()]
+            self._output_version = out._version[0]
         return out
 
     @property
@@ -360,6 +191,22 @@ class Function:
         if out is None:  # pragma: no cover - only if someone keeps a Function alone
             raise RuntimeError(f"{type(self).__name__}: its output was freed")
         return out
+
+    def check_saved_versions(self) -> None:
+        """Refuse to run backward on values changed in place since the forward pass."""
+        saved = list(self._saved_versions)
+        if self.saves_output:
+            saved.append((self.output, self._output_version))
+        for t, version in saved:
+            if t._version[0] != version:
+                role = "its output" if t is self._output() else \
+                    f"input {next(i for i, x in enumerate(self.inputs) if x is t)}"
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: [{t.dtype} tensor of shape {t.shape}], {role} "
+                    f"of {type(self).__name__}, is at version {t._version[0]}; expected "
+                    f"version {version} instead. Hint: recompute the forward pass after the "
+                    f"in-place change (an optimizer step is one), or use .clone()")
 
     def forward(self, *arrays: Any) -> Any:
         raise NotImplementedError
@@ -407,12 +254,8 @@ def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
     """Propagate ``grad_outputs`` back; return {tensor: gradient} for ``wanted`` tensors
     (or for every leaf that requires grad when ``wanted`` is None). Without
     ``retain_graph`` (default: ``create_graph``) each node is marked used once its backward
-    has run.
-
-    PyTorch also frees a node's saved tensors at that point. tinygan keeps them until the
-    graph itself is dropped: freed in the middle of a backward pass, NumPy's memory went
-    back to the operating system and was faulted in again by the next step (a DCGAN step
-    took 19,000 page faults and 20% longer)."""
+    has run. (PyTorch also frees a node's saved tensors then; tinygan keeps them until the
+    graph is dropped, which spares the allocator a round trip to the operating system.)"""
     if retain_graph is None:
         retain_graph = create_graph
     grads: dict[int, Tensor] = {}
@@ -429,6 +272,7 @@ def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
             if wanted_ids is not None and id(node) in wanted_ids:
                 found[node] = g_out
             fn = node.creator
+            fn.check_saved_versions()
             input_grads = fn.backward(g_out)
             if not retain_graph:
                 fn.used = True
@@ -452,15 +296,22 @@ def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
          grad_outputs: Any = None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
+         create_graph: bool = False, allow_unused: bool = False,
+         only_inputs: bool = True) -> tuple[Tensor | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, returned (not stored in .grad).
 
     With ``create_graph=True`` the gradients carry a graph of their own, so a function of
     them (a gradient penalty, say) can itself be differentiated. The graph counts as used
     afterwards unless ``retain_graph`` (default: ``create_graph``) is True.
+    ``only_inputs`` is accepted for old PyTorch scripts and has no effect (as in PyTorch).
     """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad(): input {i} (shape {t.shape}) does not require grad; "
+                               f"create it with requires_grad=True or call "
+                               f".requires_grad_() on it before the forward pass")
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, Tensor) or not isinstance(grad_outputs, (list, tuple)):
@@ -471,10 +322,10 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             raise RuntimeError("grad(): an output does not require grad (no input of it had "
                                "requires_grad=True, or it was computed under no_grad())")
         if g is None:
-            if out.data.size != 1:
+            if out.array.size != 1:
                 raise RuntimeError(f"grad(): output of shape {out.shape} is not a scalar; "
                                    f"pass grad_outputs of the same shape")
-            g = Tensor(backend.get_array_module(out.data).ones_like(out.data))
+            g = backend.get_array_module(out.array).ones_like(out.array)
         gs.append(_as_grad(g, out))
     found = _run_backward(outputs, gs, inputs, create_graph, retain_graph)
     result = []
@@ -492,40 +343,45 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
 # ---------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------
-_functional = None
+def _to_array(data: Any, dtype: Any) -> Any:
+    """The raw array a new Tensor holds: an op's result as it is, anything else converted
+    (Python floats and lists become float32, the default; Python ints int64; bools bool)."""
+    if isinstance(data, Tensor):
+        data = data.array
+    if type(data) is np.ndarray and dtype is None:
+        return data  # the common case (an op's result): kept as it is, no checks
+    _refuse_non_numbers(data)
+    xp = backend.get_array_module(data)
+    if xp is np and not isinstance(data, np.ndarray):
+        xp = backend.xp()  # Python lists and scalars go to the active backend
+    if dtype is None and not hasattr(data, "dtype"):
+        kind = _python_kind(data)
+        dtype = {"b": np.bool_, "i": np.int64}.get(kind, backend.DEFAULT_DTYPE)
+    return xp.asarray(data, dtype=dtype)
 
 
-def _F():
-    """tinygan.functional (imported on first use: it imports this module)."""
-    global _functional
-    if _functional is None:
-        from tinygan import functional
-        _functional = functional
-    return _functional
-
-
-def _raw(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
-
-
-def _pick(a: Any, b: Any) -> Any:
-    return a if b is None else b
-
-
-def _all_ints(data: Any) -> bool:
-    if isinstance(data, bool):
-        return False
+def _python_kind(data: Any) -> str:
+    """'b' if every leaf of a nested list is a bool, 'i' if all are ints, else 'f'."""
+    if isinstance(data, (bool, np.bool_)):
+        return "b"
     if isinstance(data, (int, np.integer)):
-        return True
+        return "i"
     if isinstance(data, (list, tuple)) and data:
-        return all(_all_ints(d) for d in data)
-    return False
+        kinds = {_python_kind(d) for d in data}
+        return kinds.pop() if len(kinds) == 1 else ("f" if "f" in kinds else "i")
+    return "f"
 
 
-def _shape_args(shape: tuple) -> tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
+def _refuse_non_numbers(data: Any) -> None:
+    """tensor(None) or tensor("1.5") is a mistake, not NaN or 1.5 (PyTorch refuses both)."""
+    if data is None or isinstance(data, (str, bytes)):
+        raise TypeError(f"tensor(): cannot make a tensor from {data!r} ({type(data).__name__});"
+                        f" give numbers, nested lists of numbers, or an array")
+    if isinstance(data, (list, tuple)):
+        for d in data:
+            _refuse_non_numbers(d)
+    elif getattr(data, "dtype", None) is not None and data.dtype.kind in "OUS":
+        raise TypeError(f"tensor(): cannot make a tensor from an array of dtype {data.dtype}")
 
 
 def _as_tensor(x: Any, like: Sequence[Any] = ()) -> Tensor:
@@ -536,9 +392,11 @@ def _as_tensor(x: Any, like: Sequence[Any] = ()) -> Tensor:
     ref = next((t for t in like if isinstance(t, Tensor)), None)
     if ref is None:
         return Tensor(x)
-    xp = backend.get_array_module(ref.data)
+    xp = backend.get_array_module(ref.array)
     if isinstance(x, (int, float, bool, np.number)):
-        return Tensor(xp.asarray(x, dtype=ref.dtype))
+        dtype = ref.dtype if ref.dtype.kind == "f" or not isinstance(x, float) else \
+            backend.DEFAULT_DTYPE     # int tensor * 0.5: a float, as in PyTorch
+        return Tensor(xp.asarray(x, dtype=dtype))
     if backend.get_array_module(x) is not xp:
         raise RuntimeError(f"cannot mix an array on {backend.device_of(x)} with a tensor on "
                            f"{ref.device}; move one with .to(...)")
@@ -546,7 +404,7 @@ def _as_tensor(x: Any, like: Sequence[Any] = ()) -> Tensor:
 
 
 def _check_same_device(fn: Function, tensors: Sequence[Tensor]) -> None:
-    if len({type(t.data) for t in tensors}) > 1:  # one array type = one device (cheap test)
+    if len({type(t.array) for t in tensors}) > 1:  # one array type = one device (cheap test)
         devices = {t.device for t in tensors}
         if len(devices) > 1:
             shapes = ", ".join(f"{t.shape} on {t.device}" for t in tensors)
@@ -555,24 +413,9 @@ def _check_same_device(fn: Function, tensors: Sequence[Tensor]) -> None:
 
 
 def _as_grad(g: Any, like: Tensor) -> Tensor:
-    g = g if isinstance(g, Tensor) else Tensor(backend.get_array_module(like.data).asarray(
+    g = g if isinstance(g, Tensor) else Tensor(backend.get_array_module(like.array).asarray(
         g, dtype=like.dtype))
     if g.shape != like.shape:
         raise RuntimeError(f"gradient of shape {g.shape} given for a tensor of shape "
                            f"{like.shape}; they must match")
     return g
-
-
-def _parse_to_args(args: tuple, kwargs: dict) -> tuple[Any, Any]:
-    device = kwargs.get("device")
-    dtype = kwargs.get("dtype")
-    for a in args:
-        if isinstance(a, str) or hasattr(a, "type"):
-            device = a
-        else:
-            dtype = a
-    return device, dtype
-
-
-def tensors_of(items: Iterable[Any]) -> list[Tensor]:
-    return [t for t in items if isinstance(t, Tensor)]

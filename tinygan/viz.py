@@ -37,7 +37,7 @@ def _finish(fig: Any, path: str | None) -> Any:
 
 def _np(x: Any) -> np.ndarray:
     from tinygan import backend
-    return backend.to_numpy(getattr(x, "data", x))
+    return backend.to_numpy(getattr(x, "array", x))
 
 
 def sample_grid(images: Any, path: str | None = None, nrow: int = 8,

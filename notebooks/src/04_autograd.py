@@ -210,7 +210,7 @@ print("Swish passes gradgradcheck:", gradgradcheck(swish, [x64]))
 # %%
 class RawArraySwish(Swish):
     def backward(self, gy):
-        x = self.inputs[0].data                    # raw array: the graph stops here
+        x = self.inputs[0].array                   # raw array: the graph stops here
         s = 1 / (1 + tg.backend.get_array_module(x).exp(-x))
         return gy * tg.Tensor(s + x * s * (1 - s))
 

@@ -92,7 +92,7 @@ class TensorDataset:
     def __init__(self, *tensors: Any) -> None:
         if not tensors:
             raise ValueError("TensorDataset needs at least one array")
-        self.tensors = tuple(t.data if isinstance(t, Tensor) else t for t in tensors)
+        self.tensors = tuple(t.array if isinstance(t, Tensor) else t for t in tensors)
         sizes = [len(t) for t in self.tensors]
         if len(set(sizes)) != 1:
             raise ValueError(f"TensorDataset: arrays have different first dimensions {sizes}")

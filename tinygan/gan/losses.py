@@ -125,7 +125,7 @@ def clip_weights_(module: Any, clip_value: float) -> None:
     """Clamp every parameter of ``module`` to [-clip_value, clip_value], in place."""
     with no_grad():
         for p in module.parameters():
-            p.data[...] = p.data.clip(-clip_value, clip_value)
+            p.clamp_(-clip_value, clip_value)
 
 
 class WGANGPLoss(WassersteinLoss):

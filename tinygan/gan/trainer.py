@@ -54,7 +54,7 @@ def grad_norm(module: Module) -> float:
     total = 0.0
     for p in module.parameters():
         if p.grad is not None:
-            total += float((p.grad.data * p.grad.data).sum())
+            total += float((p.grad.array * p.grad.array).sum())
     return math.sqrt(total)
 
 
@@ -244,7 +244,7 @@ class GANTrainer:
         try:
             with no_grad():
                 chunks = [self._G(Tensor(z[i:i + chunk_size]),
-                                  None if labels is None else labels[i:i + chunk_size]).data
+                                  None if labels is None else labels[i:i + chunk_size]).array
                           for i in range(0, n, chunk_size)]
         finally:
             self.G.train(was_training)
@@ -281,7 +281,7 @@ class GANTrainer:
     def _d_output(self, logits: Tensor) -> float:
         """Mean D output: a probability (sigmoid of the logit) or a critic value."""
         values = F.sigmoid(logits.detach()) if self.loss.outputs_probability else logits
-        return float(values.data.mean())
+        return float(values.array.mean())
 
     def _check_finite(self, name: str, value: Tensor) -> None:
         v = value.item()

@@ -71,11 +71,11 @@ class DigitClassifier(nn.Module):
 
     # -- evaluation helpers: batches, no graph, NumPy out ---------------------------------
     def _flat_batches(self, images: Any, batch_size: int):
-        raw = images.data if isinstance(images, Tensor) else images
+        raw = images.array if isinstance(images, Tensor) else images
         if raw.ndim < 2 or int(np.prod(raw.shape[1:])) != IMAGE_PIXELS:
             raise ValueError(f"DigitClassifier: images must be (N, 1, 28, 28), (N, 28, 28) or "
                              f"(N, 784), got shape {tuple(raw.shape)}")
-        device = backend.device_of(self.head.weight.data)
+        device = backend.device_of(self.head.weight.array)
         for start in range(0, raw.shape[0], batch_size):
             chunk = raw[start:start + batch_size].reshape(-1, IMAGE_PIXELS)
             chunk = backend.to_device(chunk, device)
@@ -93,7 +93,7 @@ class DigitClassifier(nn.Module):
                     h = self.head(h)
                 elif layer == "probabilities":
                     h = F.softmax(self.head(h), axis=1)
-                outputs.append(backend.to_numpy(h.data))
+                outputs.append(backend.to_numpy(h.array))
         self.train(was_training)
         width = HIDDEN[1] if layer == "features" else NUM_CLASSES
         return np.concatenate(outputs) if outputs else np.zeros((0, width), np.float32)
@@ -112,7 +112,7 @@ class DigitClassifier(nn.Module):
 
     def accuracy(self, images: Any, labels: Any) -> float:
         """Fraction of images whose most probable class is the label."""
-        labels = backend.to_numpy(labels.data if isinstance(labels, Tensor) else labels)
+        labels = backend.to_numpy(labels.array if isinstance(labels, Tensor) else labels)
         predicted = self.logits(images).argmax(axis=1)
         if predicted.shape != labels.shape:
             raise ValueError(f"DigitClassifier.accuracy: {predicted.shape[0]} images but "
@@ -137,7 +137,7 @@ def train_digit_classifier(images: np.ndarray, labels: np.ndarray,
     generator = generator or Generator(0)
     model = DigitClassifier(generator=generator)
     optimizer = optim.Adam(model.parameters(), lr=lr)
-    device = backend.device_of(model.head.weight.data)
+    device = backend.device_of(model.head.weight.array)
     model.train()
     for _ in range(epochs):
         order = backend.to_numpy(generator.permutation(len(pixels)))
@@ -154,8 +154,8 @@ def train_digit_classifier(images: np.ndarray, labels: np.ndarray,
 
 
 def _check_training_data(images: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
-    images = backend.to_numpy(images.data if isinstance(images, Tensor) else images)
-    labels = backend.to_numpy(labels.data if isinstance(labels, Tensor) else labels)
+    images = backend.to_numpy(images.array if isinstance(images, Tensor) else images)
+    labels = backend.to_numpy(labels.array if isinstance(labels, Tensor) else labels)
     if images.ndim < 2 or int(np.prod(images.shape[1:])) != IMAGE_PIXELS:
         raise ValueError(f"digit classifier: images must be (N, 1, 28, 28), got {images.shape}")
     if labels.shape != (images.shape[0],):
@@ -235,7 +235,7 @@ def get_digit_classifier(images: np.ndarray | None = None, labels: np.ndarray | 
 
 # ---- the metrics --------------------------------------------------------------------------------
 def _float64_numpy(array: Any) -> np.ndarray:
-    raw = array.data if isinstance(array, Tensor) else array
+    raw = array.array if isinstance(array, Tensor) else array
     return np.asarray(backend.to_numpy(raw), dtype=np.float64)
 
 
@@ -333,13 +333,13 @@ def digit_report(fake_images: Any, real_heldout_images: Any,
     two finite samples of one distribution differ). So that the two figures are comparable,
     only the first len(A) fakes are used. Returns plain floats and lists (json-ready).
     """
-    real = real_heldout_images.data if isinstance(real_heldout_images, Tensor) \
+    real = real_heldout_images.array if isinstance(real_heldout_images, Tensor) \
         else real_heldout_images
     half = real.shape[0] // 2
     if half < 2:
         raise ValueError(f"digit_report: need at least 4 held-out real images, got "
                          f"{real.shape[0]}")
-    fakes = fake_images.data if isinstance(fake_images, Tensor) else fake_images
+    fakes = fake_images.array if isinstance(fake_images, Tensor) else fake_images
     count = min(half, fakes.shape[0])
     if count < 2:
         raise ValueError(f"digit_report: need at least 2 generated images, got {fakes.shape[0]}")

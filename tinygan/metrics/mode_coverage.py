@@ -49,7 +49,7 @@ class ModeCoverage:
 def _float64_numpy(array: Any) -> np.ndarray:
     """A NumPy float64 copy of a Tensor, CuPy or NumPy array (metrics are not a training path,
     so they count in float64)."""
-    raw = array.data if isinstance(array, Tensor) else array
+    raw = array.array if isinstance(array, Tensor) else array
     return np.asarray(backend.to_numpy(raw), dtype=np.float64)
 
 

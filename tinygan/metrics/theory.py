@@ -32,7 +32,7 @@ LOG4 = math.log(4.0)
 
 
 def _float64_numpy(array: Any) -> np.ndarray:
-    raw = array.data if isinstance(array, Tensor) else array
+    raw = array.array if isinstance(array, Tensor) else array
     return np.asarray(backend.to_numpy(raw), dtype=np.float64)
 
 

@@ -55,7 +55,7 @@ class _BatchNorm(Module):
             centred = x - mean
             var = (centred * centred).mean(axis=axes, keepdims=True)   # biased, for x_hat
             if self.training and self.track_running_stats:
-                self._update_running_stats(mean.data, var.data, n)
+                self._update_running_stats(mean.array, var.array, n)
         else:
             mean = self.running_mean.reshape(stat_shape)
             var = self.running_var.reshape(stat_shape)
@@ -67,15 +67,17 @@ class _BatchNorm(Module):
 
     def _update_running_stats(self, mean, var, n: int) -> None:
         m = self.momentum
-        self.num_batches_tracked.data = self.num_batches_tracked.data + 1
+        self.num_batches_tracked.array += 1
         if m is None:  # PyTorch: momentum=None means a cumulative (equal-weight) average
-            m = 1.0 / float(self.num_batches_tracked.data)
+            m = 1.0 / float(self.num_batches_tracked.array)
         unbiased = var.reshape(-1) * (n / (n - 1))
-        rm, rv = self.running_mean.data, self.running_var.data
+        rm, rv = self.running_mean.array, self.running_var.array
         rm *= 1 - m
         rm += m * mean.reshape(-1)
         rv *= 1 - m
         rv += m * unbiased
+        for buffer in (self.num_batches_tracked, self.running_mean, self.running_var):
+            buffer._bump_version()   # an eval-mode graph that read them must not run stale
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

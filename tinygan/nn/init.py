@@ -22,7 +22,8 @@ def _fans(t: Tensor) -> tuple[int, int]:
 
 def _fill(t: Tensor, values: Any) -> Tensor:
     with no_grad():
-        t.data[...] = values
+        t.array[...] = values
+    t._bump_version()
     return t
 
 

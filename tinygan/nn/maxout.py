@@ -24,7 +24,7 @@ class Maxout(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         z = self.linear(x)
-        return z.reshape(x.shape[0], self.out_features, self.pieces).max(axis=2)
+        return z.reshape(x.shape[0], self.out_features, self.pieces).amax(2)
 
     def extra_repr(self) -> str:
         return f"pieces={self.pieces}"

@@ -133,8 +133,9 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        from tinygan.optim import zero_grad_of
         for p in self.parameters():
-            p.grad = None
+            zero_grad_of(p, set_to_none)
 
     def requires_grad_(self, mode: bool = True) -> "Module":
         for p in self.parameters():
@@ -144,17 +145,18 @@ class Module:
     # ---- devices and dtypes -------------------------------------------------------------
     def to(self, *args: Any, **kwargs: Any) -> "Module":
         """Move every parameter and buffer to a device and/or dtype, in place."""
-        from tinygan.tensor import _parse_to_args
-        device, dtype = _parse_to_args(args, kwargs)
+        from tinygan.tensor_api import parse_to_args
+        device, dtype = parse_to_args(args, kwargs)
         def moved(data: Any) -> Any:
             if dtype is not None and data.dtype.kind == "f":
                 data = data.astype(dtype)
             return backend.to_device(data, device) if device is not None else data
 
         for t in list(self.parameters()) + [b for _, b in self.named_buffers()]:
-            t.data = moved(t.data)
+            t.array = moved(t.array)
+            t._bump_version()
             if t.grad is not None:  # gradients follow their parameter, as in PyTorch
-                t.grad = Tensor(moved(t.grad.data))
+                t.grad = Tensor(moved(t.grad.array))
         return self
 
     def cpu(self) -> "Module":
@@ -178,7 +180,7 @@ class Module:
             for table in (module._parameters, module._buffers):
                 for name, t in table.items():
                     if t is not None:
-                        state[prefix + name] = t.data.copy()
+                        state[prefix + name] = t.array.copy()
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
@@ -199,8 +201,9 @@ class Module:
                 raise ValueError(f"{type(self).__name__}.load_state_dict: '{name}' has shape "
                                  f"{tuple(value.shape)} in the state_dict but {target.shape} in "
                                  f"the model")
-            xp = backend.get_array_module(target.data)
-            target.data = xp.asarray(value, dtype=target.dtype).copy()
+            xp = backend.get_array_module(target.array)
+            target.array[...] = xp.asarray(value, dtype=target.dtype)   # in place, as copy_
+            target._bump_version()
 
     # ---- printing -----------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -217,7 +220,7 @@ class Module:
 
 def _to_array(value: Any) -> Any:
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor
         return value.detach().cpu().numpy()
     return value
