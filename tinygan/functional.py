@@ -19,6 +19,7 @@ matrix products and BCE refuse mixed dtypes, as PyTorch does.
 """
 from __future__ import annotations
 
+import builtins
 from typing import Any, Sequence
 
 import numpy as np
@@ -37,7 +38,7 @@ __all__ = [
     "exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu", "leaky_relu", "softplus",
     "log_sigmoid", "clip", "clamp",
     # reductions
-    "sum", "mean", "var", "amax", "amin", "max", "min", "norm",
+    "sum", "mean", "var", "std", "amax", "amin", "max", "min", "norm",
     # types and devices
     "cast", "to_device",
     # losses and friends
@@ -245,8 +246,10 @@ def concatenate(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = N
         raise ValueError("cat: expected a non-empty list of tensors")
     ndim = tensors[0].ndim
     wrap_dim(axis, ndim, "cat")
-    if len({t.dtype for t in tensors}) > 1:
-        wide = np.result_type(*[t.dtype for t in tensors])
+    if len({t.dtype for t in tensors}) > 1:             # PyTorch's promotion, pairwise
+        wide = tensors[0].dtype
+        for t in tensors[1:]:
+            wide = result_type(Tensor(np.empty((1,) * builtins.max(t.ndim, 1), wide)), t)
         tensors = [cast(t, wide) for t in tensors]
     for t in tensors[1:]:
         rest = [s for i, s in enumerate(t.shape) if i != axis % ndim]
@@ -534,7 +537,7 @@ class Tanh(Function):
 class TanhGrad(Function):
     """dL/dx = gy (1 - y^2) for y = tanh(x)  (tanh' = 1 - tanh^2)."""
     def forward(self, gy, y):
-        d = y * y                                            # one array, three passes
+        d = xp_of(y).multiply(y, y, out=xp_of(y).empty_like(y))   # one array, three passes
         xp_of(y).subtract(1, d, out=d)
         d *= gy
         return d
@@ -559,7 +562,7 @@ class LeakyReLU(Function):
 
     def forward(self, x):
         xp, slope = xp_of(x), x.dtype.type(self.slope)
-        y = x * slope
+        y = xp.multiply(x, slope, out=xp.empty_like(x))
         if 0 <= self.slope <= 1:
             return xp.maximum(y, x, out=y)                   # in place: no second array
         return xp.where(x > 0, x, y)
@@ -754,7 +757,7 @@ def _numpy_names(dim: Any, keepdim: bool, axis: Any, keepdims: Any) -> tuple[Any
 
 
 def _normalise_axes(axis: Any, ndim: int, op: str) -> Any:
-    if axis is None:
+    if axis is None or axis == ():    # dim=() means every dim, as in PyTorch
         return None
     if isinstance(axis, (tuple, list)):
         return tuple(wrap_dim(a, ndim, op) for a in axis)
@@ -783,7 +786,18 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True
     count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
     centred = x - mean(x, axis, keepdim=True)
     divisor = count - 1 if unbiased else count
-    return sum(centred * centred, axis, keepdim) * (1.0 / builtin_max(divisor, 1))
+    # one sample has no unbiased variance: NaN, as PyTorch (not a silent 0)
+    return sum(centred * centred, axis, keepdim) * (1.0 / divisor if divisor else float("nan"))
+
+
+def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True) -> Tensor:
+    """Composite: the root of the variance, taken as ||x - mean|| / sqrt(n - 1) so that a
+    constant x gets a zero gradient (as PyTorch), not sqrt's infinite slope at 0."""
+    axis = _normalise_axes(dim, x.ndim, "std")
+    count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
+    divisor = count - 1 if unbiased else count
+    centred = x - mean(x, axis, keepdim=True)
+    return Norm2(axis, keepdim)(centred) * (divisor ** -0.5 if divisor else float("nan"))
 
 
 class Norm2(Function):
@@ -818,9 +832,7 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
     return sum(abs(x) ** p, axis, keepdim) ** (1.0 / p)
 
 
-import builtins as _builtins  # noqa: E402  (max/min/sum above shadow the builtins)
 
-builtin_max = _builtins.max
 
 
 # =======================================================================================
@@ -902,14 +914,29 @@ def binary_cross_entropy(p: Tensor, target: Any, reduction: str = "mean") -> Ten
     return _reduce(BinaryCrossEntropy()(p, target), reduction)
 
 
+class BCEWithLogits(Function):
+    """-[t log sigma(x) + (1 - t) log(1 - sigma(x))] from the logit x, written as
+    (1 - t) x + max(-x, 0) + log(1 + e^-|x|), added in that order: finite for any x, and
+    exact in the tails (x = 20, t = 1 gives 2.06e-9, where softplus(x) - t x rounds to 0).
+    dL/dx = sigma(x) - t;  dL/dt = -x."""
+    def forward(self, x, t):
+        xp = xp_of(x)
+        return (1 - t) * x + xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, gy):
+        x, t = self.inputs
+        need_x, need_t = self.needs_input_grad
+        return (gy * (sigmoid(x) - t) if need_x else None), (-gy * x if need_t else None)
+
+
 def binary_cross_entropy_with_logits(logits: Tensor, target: Any,
                                      reduction: str = "mean") -> Tensor:
-    """BCE computed from logits x: softplus(x) - t x, which equals
-    -[t log sigma(x) + (1 - t) log(1 - sigma(x))] but is finite for any x (1e4 included).
-    Its gradient is sigma(x) - t."""
+    """BCE from logits: the stable form of BCE(sigmoid(x), t); prefer it to the two steps."""
     target = _as_tensor(target, like=(logits,))
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
-    return _reduce(softplus(logits) - logits * target, reduction)
+    if target.dtype != logits.dtype:
+        target = cast(target, logits.dtype)
+    return _reduce(BCEWithLogits()(logits, target), reduction)
 
 
 def mse_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -933,14 +960,15 @@ def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
 
 
 def one_hot(labels: Any, num_classes: int, dtype: Any = None) -> Tensor:
-    """labels: (N,) ints -> (N, num_classes) float tensor of 0s and 1s."""
+    """labels: (N,) ints -> (N, num_classes) tensor of 0s and 1s: int64 as PyTorch's, or
+    ``dtype`` (a float dtype to feed it to a layer)."""
     raw = labels.array if isinstance(labels, Tensor) else labels
     xp = xp_of(raw) if hasattr(raw, "shape") else backend.xp()
     raw = xp.asarray(raw)
     if raw.size and (int(raw.min()) < 0 or int(raw.max()) >= num_classes):
         raise ValueError(f"one_hot: labels must lie in [0, {num_classes}), got "
                          f"[{int(raw.min())}, {int(raw.max())}]")
-    eye = xp.eye(num_classes, dtype=dtype or backend.DEFAULT_DTYPE)
+    eye = xp.eye(num_classes, dtype=dtype or np.int64)
     return Tensor(eye[raw])
 
 

@@ -247,7 +247,7 @@ class TensorAPI:
         return _F().var(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased)
 
     def std(self, dim=None, unbiased=True, keepdim=False, *, axis=None, keepdims=None):
-        return _F().sqrt(self.var(dim, unbiased, keepdim, axis=axis, keepdims=keepdims))
+        return _F().std(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased)
 
     def amax(self, dim=None, keepdim=False):
         """The largest value over ``dim`` (ties share the gradient equally)."""
@@ -335,6 +335,7 @@ class TensorAPI:
 
     # ---- elementwise -------------------------------------------------------------------
     def exp(self): return _F().exp(self)
+    def neg(self): return _F().neg(self)
     def log(self): return _F().log(self)
     def sqrt(self): return _F().sqrt(self)
     def abs(self): return _F().abs(self)
@@ -511,14 +512,12 @@ def _arg(t: TensorAPI, dim: Any, keepdim: bool, name: str) -> "Tensor":
 
 
 def _old_node(t: TensorAPI) -> "Tensor":
-    """A tensor standing for ``t``'s value before an in-place write: the same memory,
-    version counter and creator, so the graph built so far still leads to it."""
-    old = _T().__new__(_T())
-    old.__dict__.update(t.__dict__)
-    if t.creator is not None:
-        t.creator._output = weakref.ref(old)
-        t.creator._saved_versions = [(old, v) if s is t else (s, v)
-                                     for s, v in t.creator._saved_versions]
+    """``t``'s value before an in-place write, as a graph node of its own: a copy of the
+    values (the new op's backward may need them, as PyTorch saves the original self) that
+    leads back to the op that made ``t``. That op's own saved output is still ``t``, so if
+    its backward reads it, the version check refuses, as in PyTorch."""
+    old = _T()(t.array.copy())
+    old.requires_grad, old.creator = t.requires_grad, t.creator
     return old
 
 
@@ -541,7 +540,11 @@ def parse_to_args(args: tuple, kwargs: dict) -> tuple[Any, Any]:
     for a in args:
         if isinstance(a, TensorAPI):
             device, dtype = a.device, a.dtype
-        elif isinstance(a, str) or hasattr(a, "type"):
+        elif isinstance(a, str):
+            device = a
+        elif isinstance(a, (np.dtype, type)):     # np.float32, x.dtype
+            dtype = a
+        elif hasattr(a, "type"):                  # tinygan.device("cuda")
             device = a
         else:
             dtype = a
