@@ -354,3 +354,12 @@ def test_bools_stay_bool_and_integer_tensors_cannot_require_grad():
         tinygan.tensor([1, 2, 3], requires_grad=True)
     with pytest.raises(TypeError, match="floating-point"):
         tinygan.Tensor(np.array([1, 2]), requires_grad=True)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -0.1, "0.01", float("inf"), None])
+@pytest.mark.parametrize("make", [optim.SGD, optim.Adam, optim.RMSprop])
+def test_optimizers_refuse_a_learning_rate_that_is_not_a_finite_non_negative_number(make, bad):
+    with pytest.raises(ValueError, match="lr must be a finite number"):
+        make(nn.Linear(2, 2).parameters(), lr=bad)
+    with pytest.raises(ValueError, match="lr must be a finite number"):
+        make([{"params": nn.Linear(2, 2).parameters(), "lr": bad}], lr=0.1)

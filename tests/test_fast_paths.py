@@ -129,3 +129,46 @@ def test_third_derivative_of_tanh():
     (g3,) = tinygan.grad(g2.sum(), x)
     t = np.tanh(to_np(x))
     np.testing.assert_allclose(to_np(g3), -2 * (1 - t ** 2) * (1 - 3 * t ** 2), rtol=1e-12)
+
+
+# ---- the fused forms against the plain forms they replace -----------------------------------
+PLAIN_VS_FUSED = {
+    "sigmoid": lambda x, w: F.sigmoid(x),
+    "tanh": lambda x, w: F.tanh(x),
+    "relu": lambda x, w: F.relu(x),
+    "leaky_relu": lambda x, w: F.leaky_relu(x, 0.2),
+    "leaky_relu_steep": lambda x, w: F.leaky_relu(x, 3.0),
+    "linear": lambda x, w: F.linear(x, w, w[0] * 0.5),
+}
+
+
+@pytest.fixture
+def plain_forms():
+    F.FUSED = False
+    yield
+    F.FUSED = True
+
+
+def _values_and_derivatives(name):
+    """The op's output, its gradient and its second-order gradient, on fixed inputs."""
+    rng = np.random.default_rng(7)
+    x = tinygan.Tensor(rng.normal(size=(5, 4)), requires_grad=True)
+    w = tinygan.Tensor(rng.normal(size=(4, 4)), requires_grad=True)
+    y = PLAIN_VS_FUSED[name](x, w)
+    v = tinygan.Tensor(rng.normal(size=y.shape))
+    gx, gw = tinygan.grad(y, [x, w], v, create_graph=True, allow_unused=True)
+    total = (gx * gx).sum() + ((gw * gw).sum() if gw is not None else 0)
+    hx = tinygan.grad(total, [x], allow_unused=True)[0] if total.requires_grad else None
+    return [t.numpy() if t is not None else None for t in (y, gx, gw, hx)]
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_VS_FUSED))
+def test_each_fused_op_equals_its_plain_form(name, request):
+    fused = _values_and_derivatives(name)
+    request.getfixturevalue("plain_forms")
+    plain = _values_and_derivatives(name)
+    for a, b in zip(fused, plain):
+        if a is None or b is None:
+            assert a is None and b is None or not np.any(a if a is not None else b)
+            continue
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

@@ -48,6 +48,10 @@ __all__ = [
 
 xp_of = backend.get_array_module
 
+# The fused ops (marked FUSED below) are the default; set False to run the plain form of
+# each, the one the formulas in the docstrings describe (tests/test_fast_paths.py runs both).
+FUSED = True
+
 
 def _same_dtype_const(like: Any, value: Any) -> Tensor:
     """A constant (non-differentiable) Tensor from a raw array, in ``like``'s dtype."""
@@ -461,6 +465,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, but the "
                          f"weight of shape {weight.shape} expects {weight.shape[1]}")
+    if not FUSED:                                            # the plain form: two ops
+        y = matmul(x, weight.transpose(-1, -2))
+        return y if bias is None else y + bias
     return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)
 
 
@@ -511,11 +518,13 @@ class Sigmoid(Function):
         denominator = 1 + e
         return xp.where(x >= 0, 1 / denominator, e / denominator)
 
-    def backward(self, gy): return SigmoidGrad()(gy, self.output)
+    def backward(self, gy):
+        y = self.output                                      # sigma' = sigma (1 - sigma)
+        return SigmoidGrad()(gy, y) if FUSED else gy * y * (1 - y)
 
 
 class SigmoidGrad(Function):
-    """dL/dx = gy y (1 - y) for y = sigma(x)  (sigma' = sigma (1 - sigma))."""
+    """FUSED: dL/dx = gy y (1 - y) for y = sigma(x)  (sigma' = sigma (1 - sigma))."""
     def forward(self, gy, y):
         d = 1 - y                                            # one array, three passes
         d *= y
@@ -531,11 +540,13 @@ class Tanh(Function):
     saves_output = True
     def saves(self): return ()
     def forward(self, x): return xp_of(x).tanh(x)
-    def backward(self, gy): return TanhGrad()(gy, self.output)
+    def backward(self, gy):
+        y = self.output                                      # tanh' = 1 - tanh^2
+        return TanhGrad()(gy, y) if FUSED else gy * (1 - y * y)
 
 
 class TanhGrad(Function):
-    """dL/dx = gy (1 - y^2) for y = tanh(x)  (tanh' = 1 - tanh^2)."""
+    """FUSED: dL/dx = gy (1 - y^2) for y = tanh(x)  (tanh' = 1 - tanh^2)."""
     def forward(self, gy, y):
         d = xp_of(y).multiply(y, y, out=xp_of(y).empty_like(y))   # one array, three passes
         xp_of(y).subtract(1, d, out=d)
@@ -549,7 +560,9 @@ class TanhGrad(Function):
 
 class ReLU(Function):
     def forward(self, x): return xp_of(x).maximum(x, 0)
-    def backward(self, gy): return LeakyReLUGrad(0.0)(gy, self.inputs[0])
+    def backward(self, gy):
+        x = self.inputs[0]                                   # relu' = [x > 0]
+        return LeakyReLUGrad(0.0)(gy, x) if FUSED else gy * _same_dtype_const(x.array, x.array > 0)
 
 
 class LeakyReLU(Function):
@@ -567,11 +580,15 @@ class LeakyReLU(Function):
             return xp.maximum(y, x, out=y)                   # in place: no second array
         return xp.where(x > 0, x, y)
 
-    def backward(self, gy): return LeakyReLUGrad(self.slope)(gy, self.inputs[0])
+    def backward(self, gy):
+        x = self.inputs[0]                                   # 1 where x > 0, slope elsewhere
+        if FUSED:
+            return LeakyReLUGrad(self.slope)(gy, x)
+        return gy * _same_dtype_const(x.array, xp_of(x.array).where(x.array > 0, 1, self.slope))
 
 
 class LeakyReLUGrad(Function):
-    """dL/dx = gy * (1 if x > 0 else slope); ReLU is slope 0.
+    """FUSED: dL/dx = gy * (1 if x > 0 else slope); ReLU is slope 0.
 
     The factor is written as a float array, then multiplied in place: [x > 0] as 0.0 / 1.0
     straight into a float array (one pass, where ``(x > 0).astype(...)`` takes two, and

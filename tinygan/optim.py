@@ -33,9 +33,10 @@ class Optimizer:
                                     f"with requires_grad=True")
             self.param_groups.append(full)
         self.state: dict[int, dict[str, Any]] = {}
-        for key, value in defaults.items():
-            if key in ("lr", "eps", "weight_decay", "momentum", "alpha") and value < 0:
-                raise ValueError(f"{type(self).__name__}: {key} must be >= 0, got {value}")
+        for group in self.param_groups:
+            for key in ("lr", "eps", "weight_decay", "momentum", "alpha", "dampening"):
+                if key in group:
+                    _check_hyperparameter(type(self).__name__, key, group[key])
 
     def _params(self) -> Iterable[tuple[int, dict[str, Any], Tensor]]:
         """(index, group, parameter) for every parameter that has a gradient."""
@@ -94,6 +95,13 @@ class Optimizer:
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
         return f"{type(self).__name__}({hyper})"
+
+
+def _check_hyperparameter(optimizer: str, key: str, value: Any) -> None:
+    """lr=NaN, lr=-1 or lr="0.1" would train silently wrong: refuse them up front."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{optimizer}: {key} must be a finite number >= 0, got {value!r}")
 
 
 def zero_grad_of(p: Tensor, set_to_none: bool) -> None:
