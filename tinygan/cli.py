@@ -298,7 +298,7 @@ def limit_blas_threads(threads: int = 1) -> None:
     """Ask the BLAS library (OpenBLAS, MKL) to use ``threads`` threads, if threadpoolctl is
     installed. The toy networks multiply matrices of a few hundred numbers: splitting such
     a product over threads costs more than it saves, and on a busy machine spinning BLAS
-    threads made a ring step 10x slower (measured: 9 ms with one thread, 110 ms without)."""
+    threads slow a ring step down badly (measured in benchmarks/RESULTS_mlp.md)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:

@@ -17,7 +17,6 @@ from tinygan.functional import concatenate as cat, stack  # noqa: F401  (re-expo
 
 float32 = np.float32
 float64 = np.float64
-int64 = np.int64
 
 
 class device:
