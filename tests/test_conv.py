@@ -345,3 +345,43 @@ def test_only_the_requested_gradients_are_formed():
     layer.weight.requires_grad_(False)
     layer(tinygan.randn(2, 3, 4, 4)).sum().backward()
     assert layer.weight.grad is None and layer.bias.grad is not None
+
+
+# ---- the plain form (gather + matmul, scatter-add) equals the fused one ----------------------
+GEOMETRIES = [  # (N, C, H, W), (O, kh, kw), stride, padding, output_padding
+    ((2, 3, 7, 6), (4, 3, 3), (1, 1), (1, 1), (0, 0)),
+    ((1, 2, 8, 8), (3, 4, 4), (2, 2), (1, 1), (1, 0)),
+    ((2, 1, 5, 9), (2, 2, 3), (2, 3), (0, 2), (1, 2)),
+]
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_the_plain_convolutions_equal_the_fused_ones_with_their_derivatives(geometry,
+                                                                            transposed):
+    (n, c, h, w), (o, kh, kw), stride, padding, output_padding = geometry
+    rng = np.random.default_rng(5)
+    x = tinygan.Tensor(rng.normal(size=(n, c, h, w)), requires_grad=True)
+    shape = (c, o, kh, kw) if transposed else (o, c, kh, kw)
+    weight = tinygan.Tensor(rng.normal(size=shape), requires_grad=True)
+    bias = tinygan.Tensor(rng.normal(size=(o,)), requires_grad=True)
+
+    def run():
+        if transposed:
+            y = convolution.conv_transpose2d(x, weight, bias, stride, padding,
+                                             output_padding)
+        else:
+            y = convolution.conv2d(x, weight, bias, stride, padding)
+        v = tinygan.Tensor(np.random.default_rng(6).normal(size=y.shape))
+        grads = tinygan.grad(y, [x, weight, bias], v, create_graph=True)
+        second = tinygan.grad(sum((g * g).sum() for g in grads[:2]), [x, weight])
+        return [t.numpy() for t in (y, *grads, *second)]
+
+    fused = run()
+    tinygan.functional.FUSED = False
+    try:
+        plain = run()
+    finally:
+        tinygan.functional.FUSED = True
+    for a, b in zip(fused, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

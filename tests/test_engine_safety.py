@@ -363,3 +363,12 @@ def test_optimizers_refuse_a_learning_rate_that_is_not_a_finite_non_negative_num
         make(nn.Linear(2, 2).parameters(), lr=bad)
     with pytest.raises(ValueError, match="lr must be a finite number"):
         make([{"params": nn.Linear(2, 2).parameters(), "lr": bad}], lr=0.1)
+
+
+def test_convolutions_refuse_mixed_dtypes():
+    conv = nn.Conv2d(1, 2, 3)
+    with pytest.raises(RuntimeError, match=r"conv2d: .*float64 and float32"):
+        conv(tinygan.randn(1, 1, 5, 5, dtype=tinygan.float64))
+    deconv = nn.ConvTranspose2d(2, 1, 3)
+    with pytest.raises(RuntimeError, match=r"conv_transpose2d: .*float64 and float32"):
+        deconv(tinygan.randn(1, 2, 4, 4, dtype=tinygan.float64))

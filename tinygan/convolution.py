@@ -56,10 +56,63 @@ from __future__ import annotations
 from typing import Any
 
 from tinygan import backend
+from tinygan import functional as F
 from tinygan.tensor import Function, Tensor
 
 xp_of = backend.get_array_module
 Pair = tuple[int, int]
+
+
+# =======================================================================================
+# The plain form: read this first
+# =======================================================================================
+# Both layers written with ops the engine already has: indexing gathers the patches
+# (im2col), one matmul applies the filters; the transposed layer multiplies first and then
+# scatter-adds the patches back (col2im). Every gradient, second derivatives included,
+# comes from those ops. The FUSED Functions further down compute the same numbers with a
+# faster memory layout (and are the default; tests/test_conv.py checks the two agree).
+def patch_index(size: Pair, kernel: Pair, stride: Pair, out_size: Pair, xp: Any) -> tuple:
+    """Index arrays that pick, from a padded (N, C, Hp, Wp) image, the (N, C, Ho, kh, Wo, kw)
+    array of patches: patch (i, j) starts at row i*sh and column j*sw."""
+    rows = (xp.arange(out_size[0]) * stride[0])[:, None] + xp.arange(kernel[0])[None, :]
+    cols = (xp.arange(out_size[1]) * stride[1])[:, None] + xp.arange(kernel[1])[None, :]
+    return (slice(None), slice(None), rows[:, :, None, None], cols[None, None, :, :])
+
+
+def conv2d_plain(x: Tensor, weight: Tensor, bias: Tensor | None = None,
+                 stride: Pair = (1, 1), padding: Pair = (0, 0)) -> Tensor:
+    """x (N, C, H, W), weight (O, C, kh, kw) -> (N, O, Ho, Wo): pad, gather, multiply."""
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    (ph, pw), xp = padding, xp_of(x.array)
+    ho, wo = conv_output_size((h, w), (kh, kw), stride, padding)
+    zeros = Tensor(xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype))
+    padded = F.index_put(zeros, (slice(None), slice(None), slice(ph, ph + h),
+                                 slice(pw, pw + w)), x)
+    patches = padded[patch_index((h, w), (kh, kw), stride, (ho, wo), xp)]  # N,C,Ho,kh,Wo,kw
+    rows = patches.permute(0, 2, 4, 1, 3, 5).reshape(n * ho * wo, c * kh * kw)
+    y = rows @ weight.reshape(o, c * kh * kw).T                            # (N*Ho*Wo, O)
+    y = y.reshape(n, ho, wo, o).permute(0, 3, 1, 2)
+    return y if bias is None else y + bias.reshape(1, o, 1, 1)
+
+
+def conv_transpose2d_plain(x: Tensor, weight: Tensor, bias: Tensor | None = None,
+                           stride: Pair = (1, 1), padding: Pair = (0, 0),
+                           output_padding: Pair = (0, 0)) -> Tensor:
+    """x (N, C, H, W), weight (C, O, kh, kw) -> (N, O, Ho, Wo): multiply, scatter-add, crop
+    (conv2d's adjoint: every input pixel paints a weighted kh x kw patch)."""
+    n, c, h, w = x.shape
+    _, o, kh, kw = weight.shape
+    (ph, pw), xp = padding, xp_of(x.array)
+    full = ((h - 1) * stride[0] + kh + output_padding[0],
+            (w - 1) * stride[1] + kw + output_padding[1])
+    pixels = x.permute(0, 2, 3, 1).reshape(n * h * w, c)
+    painted = (pixels @ weight.reshape(c, o * kh * kw)).reshape(n, h, w, o, kh, kw)
+    painted = painted.permute(0, 3, 1, 4, 2, 5)                          # N,O,H,kh,W,kw
+    index = patch_index(full, (kh, kw), stride, (h, w), xp)
+    image = F.GetItemGrad(index, (n, o) + full)(painted)                 # add patches up
+    y = image[:, :, ph:full[0] - ph, pw:full[1] - pw]
+    return y if bias is None else y + bias.reshape(1, o, 1, 1)
 
 
 def pair(value: int | tuple[int, int] | list[int], name: str = "value") -> Pair:
@@ -85,7 +138,8 @@ def conv_transpose_output_size(size: Pair, kernel: Pair, stride: Pair, padding: 
 
 
 # =======================================================================================
-# The array-level building blocks: layout, im2col (a strided view) and col2im (its adjoint)
+# FUSED: the fast form. The array-level building blocks: layout, im2col (a strided view)
+# and col2im (its adjoint)
 # =======================================================================================
 def to_chwn(x: Any) -> Any:
     """An (N, C, H, W) array copied into a contiguous (C, H, W, N) one."""
@@ -270,6 +324,7 @@ def _bias_grad(inputs: tuple, gy: Tensor) -> Tensor | None:
 # =======================================================================================
 def _check_input(who: str, x: Tensor, weight: Tensor, bias: Tensor | None,
                  weight_in_axis: int) -> None:
+    F._same_dtype(who, *((x, weight) if bias is None else (x, weight, bias)))
     if x.ndim != 4:
         raise ValueError(f"{who}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
     if weight.ndim != 4:
@@ -323,6 +378,8 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
     (O, C, kh, kw) and optional bias (O,) -> (N, O, Ho, Wo)."""
     stride, padding = pair(stride, "stride"), pair(padding, "padding")
     check_conv2d("conv2d", x, weight, bias, stride, padding)
+    if not F.FUSED:
+        return conv2d_plain(x, weight, bias, stride, padding)
     args = (x, weight) if bias is None else (x, weight, bias)
     return Conv2d(stride, padding)(*args)
 
@@ -336,6 +393,8 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
     output_padding = pair(output_padding, "output_padding")
     check_conv_transpose2d("conv_transpose2d", x, weight, bias, stride, padding,
                            output_padding)
+    if not F.FUSED:
+        return conv_transpose2d_plain(x, weight, bias, stride, padding, output_padding)
     args = (x, weight) if bias is None else (x, weight, bias)
     return ConvTranspose2d(stride, padding, output_padding)(*args)
 
