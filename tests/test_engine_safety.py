@@ -65,9 +65,9 @@ def test_log_sigmoid_and_bce_with_logits_are_exact_at_1e4(x):
 def test_a_float64_input_into_a_float32_linear_raises_naming_the_op_and_dtypes():
     layer = nn.Linear(3, 2)
     x = tinygan.randn(4, 3, dtype=tinygan.float64)
-    with pytest.raises(RuntimeError, match=r"linear: .*float64 and float32"):
+    with pytest.raises(RuntimeError, match=r"linear: .*float64, float32"):
         layer(x)
-    with pytest.raises(RuntimeError, match=r"matmul: .*float32 and float64"):
+    with pytest.raises(RuntimeError, match=r"matmul: .*float32, float64"):
         tinygan.randn(2, 3) @ tinygan.randn(3, 2, dtype=tinygan.float64)
 
 
@@ -93,7 +93,7 @@ def test_scalars_and_zero_dim_tensors_keep_the_tensors_dtype():
 
 def test_bce_refuses_a_target_of_another_dtype():
     p = tinygan.tensor([0.3, 0.6])
-    with pytest.raises(RuntimeError, match="binary_cross_entropy: .*float32 and float64"):
+    with pytest.raises(RuntimeError, match="binary_cross_entropy: .*float32, float64"):
         F.binary_cross_entropy(p, tinygan.tensor([0.0, 1.0], dtype=tinygan.float64))
 
 
@@ -367,8 +367,8 @@ def test_optimizers_refuse_a_learning_rate_that_is_not_a_finite_non_negative_num
 
 def test_convolutions_refuse_mixed_dtypes():
     conv = nn.Conv2d(1, 2, 3)
-    with pytest.raises(RuntimeError, match=r"conv2d: .*float64 and float32"):
+    with pytest.raises(RuntimeError, match=r"Conv2d.*float64, float32"):
         conv(tinygan.randn(1, 1, 5, 5, dtype=tinygan.float64))
     deconv = nn.ConvTranspose2d(2, 1, 3)
-    with pytest.raises(RuntimeError, match=r"conv_transpose2d: .*float64 and float32"):
+    with pytest.raises(RuntimeError, match=r"ConvTranspose2d.*float64, float32"):
         deconv(tinygan.randn(1, 2, 4, 4, dtype=tinygan.float64))

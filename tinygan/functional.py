@@ -366,7 +366,7 @@ def _same_dtype(op: str, *tensors: Tensor) -> None:
     dtypes = [t.dtype for t in tensors]
     if len(set(dtypes)) > 1:
         raise RuntimeError(f"{op}: expected all inputs to have the same dtype, got "
-                           f"{' and '.join(str(d) for d in dtypes)} (shapes "
+                           f"{', '.join(str(d) for d in dtypes)} (shapes "
                            f"{', '.join(str(t.shape) for t in tensors)}); convert one with "
                            f".float() or .double()")
 
