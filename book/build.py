@@ -52,6 +52,18 @@ def _toctree(entries: list[str], caption: str | None = None, hidden: bool = True
     return "\n\n```{toctree}\n" + "\n".join(options + [":maxdepth: 2", ""] + entries) + "\n```\n"
 
 
+def _title_as_notebook(notebook: dict) -> None:
+    """'# 7. Failure modes' -> '# 7. Failure modes (notebook)': the chapter and its notebook
+    share a title in the sources; on the site they are two pages, told apart."""
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown":
+            lines = "".join(cell["source"]).split("\n")
+            if lines[0].startswith("# "):
+                lines[0] += " (notebook)"
+                cell["source"] = "\n".join(lines)
+            return
+
+
 def _mark_self_checks(notebook: dict) -> int:
     """Tag every code cell that calls exercise(...) 'skip-execution'; return how many."""
     marked = 0
@@ -72,7 +84,7 @@ def stage(source: Path) -> list[str]:
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (source / "notebooks").mkdir()
     (source / "benchmarks").mkdir()
-    for md in BENCHMARKS.glob("*.md"):
+    for md in BENCHMARKS.glob("RESULTS_*.md"):    # (quality_toy_notes.md is inside RESULTS_quality.md)
         shutil.copy2(md, source / "benchmarks" / md.name)
     shutil.copy2(NOTEBOOKS / "README.md", source / "notebooks" / "README.md")
 
@@ -83,15 +95,22 @@ def stage(source: Path) -> list[str]:
         if notebook_path.exists():
             notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
             _mark_self_checks(notebook)
+            _title_as_notebook(notebook)
             (source / "notebooks" / notebook_path.name).write_text(
                 json.dumps(notebook, indent=1, ensure_ascii=False), encoding="utf-8")
-            # the notebook sits under its chapter in the navigation
+            # a link from the chapter to its notebook, under the title; and the notebook
+            # sits under its chapter in the navigation
+            title, _, body = chapter.read_text(encoding="utf-8").partition("\n")
+            chapter.write_text(
+                f"{title}\n\n*Notebook:* [{name}.ipynb](../notebooks/{name}.ipynb) runs this "
+                f"chapter's code; below the chapter in the navigation, with its outputs.\n{body}",
+                encoding="utf-8")
             with chapter.open("a", encoding="utf-8") as out:
                 out.write(_toctree([f"Notebook {int(name[:2])} </notebooks/{name}>"]))
 
     extras = [p for p in ("chapters/solutions", "notebooks/README")
               if (source / f"{p}.md").exists()]
-    extras += [f"benchmarks/{md.stem}" for md in sorted(BENCHMARKS.glob("*.md"))]
+    extras += [f"benchmarks/{md.stem}" for md in sorted(BENCHMARKS.glob("RESULTS_*.md"))]
     with (source / "chapters" / "README.md").open("a", encoding="utf-8") as out:
         out.write(_toctree([f"/chapters/{n}" for n in names], caption="Chapters"))
         out.write(_toctree(["/" + p for p in extras], caption="Reference"))
@@ -162,8 +181,9 @@ def main(argv: list[str] | None = None) -> int:
                              "the site is BUILD_DIR/html")
     parser.add_argument("--no-execute", action="store_true",
                         help="render the notebooks without running them (layout checks only)")
-    parser.add_argument("--jobs", "-j", type=int, default=1,
-                        help="Sphinx processes reading (and executing) pages in parallel")
+    parser.add_argument("--jobs", "-j", type=int, default=min(2, os.cpu_count() or 1),
+                        help="Sphinx processes reading (and executing notebooks) in parallel "
+                             "(default: 2, or 1 on a one-core machine)")
     parser.add_argument("--strict", action="store_true",
                         help="treat every Sphinx warning (a broken link, a missing image) as an error")
     args = parser.parse_args(argv)

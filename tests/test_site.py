@@ -156,6 +156,9 @@ def reports(site, server, browser) -> dict[str, dict]:
     shots.mkdir(exist_ok=True)
     out = {}
     for page in _pages(html):
+        # the theme keeps the sidebar's scroll position across pages in sessionStorage:
+        # forget it, so each page (and its screenshot) opens as a first visit would
+        browser.execute_script("try { window.sessionStorage.clear() } catch (e) {}")
         browser.get(f"{server}/{page}")
         report = browser.execute_async_script(PAGE_REPORT_JS)
         report["console"] = [entry["message"] for entry in browser.get_log("browser")
@@ -188,6 +191,16 @@ def test_every_image_loaded(reports):
     assert not bad, f"images that did not load: {bad}"
     pictures = sum(len(reports[f"notebooks/{n}.html"]["images"]) for n in CHAPTERS)
     assert pictures >= len(CHAPTERS), f"only {pictures} pictures in the notebooks' outputs"
+
+
+def test_chapter_figures_are_shown(reports):
+    """Every image a chapter's Markdown names is an image on its page (and loaded, above)."""
+    for name in CHAPTERS:
+        text = (ROOT / "chapters" / f"{name}.md").read_text(encoding="utf-8")
+        named = re.findall(r"!\[[^\]]*\]\(([^)\s]+)", text)
+        shown = [Path(urlparse(i["src"]).path).name for i in reports[f"chapters/{name}.html"]["images"]]
+        missing = [n for n in named if Path(n).name not in shown]
+        assert not missing, f"chapter {name}: figures not on its page: {missing}"
 
 
 def test_math_is_typeset(reports):
