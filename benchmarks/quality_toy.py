@@ -117,12 +117,29 @@ def _flat(config: dict) -> dict:
     return flat
 
 
+def recipe_summary(config: dict) -> str:
+    """What a recipe does beyond a plain GAN, in words: packing, noise, schedules."""
+    parts = []
+    pack = config.get("model_options", {}).get("pack", 1)
+    if pack > 1:
+        parts.append(f"D judges packs of {pack} (PacGAN)")
+    parts.append(f"{config['z_dim']}-D {config['noise']} noise")
+    if config.get("d_steps", 1) > 1:
+        parts.append(f"{config['d_steps']} D steps per G step")
+    parts.append("learning rate decaying linearly to 0" if config.get("lr_decay")
+                 else "constant learning rate")
+    if config.get("instance_noise"):
+        parts.append(f"instance noise {config['instance_noise']} falling to 0 at "
+                     f"{config.get('instance_noise_until', 1.0):.0%} of the run")
+    return ", ".join(parts)
+
+
 def describe_recipe(config: dict) -> str:
     """The row label: the current default recipe, or how a variant (an earlier default, or
     a recipe tried on the way) differs from it."""
     from tinygan.cli import make_config
     current = make_config(config["data"], config["loss"], config["model"], 0)
-    who = ("tinygan default recipe" if config["model"] == "mlp" else
+    who = (f"tinygan default recipe: {recipe_summary(current)}" if config["model"] == "mlp" else
            "PacGAN's plain-GAN architecture and settings")
     label = f"{who} ({config['model']}, {config['loss']})"
     old, new = _flat(config), _flat(current)

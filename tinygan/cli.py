@@ -56,7 +56,9 @@ RECIPES: dict[str, dict[str, Any]] = {
                   betas=(0.5, 0.999), d_steps=1, model_options={}),
 }
 
-# What each loss's paper prescribes, applied on top of a dataset's recipe.
+# What each loss's paper prescribes, applied on top of a dataset's recipe. (WGAN-GP: the
+# paper's Algorithm 1 has betas (0, 0.9) and lambda 10; the betas (0.5, 0.9) here are from the
+# authors' released toy-data script, which also uses lambda 0.1; tinygan keeps lambda 10.)
 LOSS_OVERRIDES: dict[str, dict[str, Any]] = {
     "wgan": dict(optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5, d_steps=5),
     "wgan-gp": dict(lr_g=1e-4, lr_d=1e-4, betas=(0.5, 0.9), d_steps=5),

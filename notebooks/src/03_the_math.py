@@ -140,7 +140,7 @@ print(f"JSD for disjoint supports: {theory.js_divergence(theory.gaussian_pdf(xs,
 # ## Algorithm 1, and the paper's Figure 1
 #
 # tinygan's trainer is Algorithm 1: $k$ discriminator steps (fakes detached), then one
-# generator step (the gradient flows through $D$, only $G$'s optimizer steps). Here is the
+# generator step (the gradient flows through $D$, only $G$'s optimiser steps). Here is the
 # step itself:
 
 # %%

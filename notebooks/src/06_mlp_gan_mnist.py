@@ -2,8 +2,9 @@
 # # 6. An MLP GAN on MNIST
 #
 # Companion to [chapters/06_mlp_gan_mnist.md](../chapters/06_mlp_gan_mnist.md). We load the
-# offline MNIST sample, run the seed documents' PyTorch program on tinygan with only its
-# imports changed, apply the chapter's three fixes, and train the same networks with
+# offline MNIST sample, run the seed documents' PyTorch program on tinygan (its classes and
+# loop as written, with the imports and the data setup changed: the chapter lists every
+# difference), apply the chapter's three fixes, and train the same networks with
 # tinygan's trainer, watching samples from a fixed batch of noise as training goes.
 #
 # With `TINYGAN_QUICK=1` every run here is a handful of steps and the samples are noise; run
@@ -69,7 +70,7 @@ plt.show()
 # %% [markdown]
 # ## The architecture, and the seed's program on tinygan
 #
-# The seed's classes, unchanged: `import tinygan as torch` is the only difference.
+# The seed's classes, unchanged, with `import tinygan as torch` in place of `import torch`.
 
 # %%
 class Generator(nn.Module):
@@ -107,12 +108,15 @@ print(f"G: {count_parameters(G):,} parameters; D: {count_parameters(D):,} parame
 print(G)
 
 # %% [markdown]
-# The seed's training loop, as written (with a step limit so the quick mode stays quick).
-# One epoch of the 4,000-image sample is 63 steps.
+# The seed's training loop, with what differs from the seed (chapter 6 lists it): tinygan's
+# `DataLoader` over the offline sample, a shuffling generator written the way PyTorch also
+# reads it (`torch.Generator().manual_seed(0)`; PyTorch's `torch.Generator(0)` would mean
+# CUDA device 0), and `epochs` and `max_batches` (the seed trains 200 epochs) so that the
+# quick mode stays quick. One epoch of the 4,000-image sample is 63 steps.
 
 # %%
 dataloader = DataLoader(TensorDataset(images, labels), batch_size=64, shuffle=True,
-                        generator=torch.Generator(0))
+                        generator=torch.Generator().manual_seed(0))
 
 def train(G, D, epochs=1, max_batches=None):
     criterion = nn.BCELoss()
@@ -183,8 +187,8 @@ for detach in (False, True):
 # (stable where a sigmoid would round to 0 or 1, chapter 2), and Adam uses
 # $\beta_1 = 0.5$ (chapter 5). tinygan's `mnist_mlp` builds the seed's layer widths with the
 # logit output and two more fixes, found by training: He initialisation for G (with PyTorch's
-# default init every $z$ starts out giving nearly the same image, and G collapses onto one
-# digit) and Dropout(0.3) in D (so D cannot memorise the small offline training set). Its
+# default init every $z$ starts out giving nearly the same image, and in the runs that chose
+# the recipe G collapsed onto one digit; not a recorded benchmark) and Dropout(0.3) in D (so D cannot memorise the small offline training set). Its
 # trainer runs Algorithm 1 with the detach built in.
 #
 # ## The same GAN with tinygan's trainer

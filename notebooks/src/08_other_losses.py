@@ -235,9 +235,11 @@ plt.show()
 # ## Every loss on the 1-D Gaussian
 #
 # The same small MLPs and data, each loss with its paper's settings (WGAN: RMSprop 5e-5 and
-# 5 critic steps; WGAN-GP: Adam 1e-4, $\beta = (0.5, 0.9)$, 5 critic steps; others Adam 1e-3,
-# $\beta_1 = 0.5$). Same number of generator steps for each; the JSD between the data and a
-# kernel density estimate of the samples says how close each got.
+# 5 critic steps; WGAN-GP: Adam 1e-4, 5 critic steps, $\lambda = 10$, with $\beta = (0.5, 0.9)$
+# from the authors' toy-data script, as in tinygan's command line (the paper's Algorithm 1 has
+# $\beta = (0, 0.9)$, chapter 8); others Adam 1e-3, $\beta_1 = 0.5$). Same number of
+# generator steps for each; the JSD between the data and a kernel density estimate of the
+# samples says how close each got.
 
 # %%
 SETTINGS = {
@@ -278,6 +280,16 @@ axes[0, 0].legend(fontsize=7)
 fig.suptitle("The same GAN with each loss, after the same number of G steps")
 plt.tight_layout()
 plt.show()
+
+# %% [markdown]
+# Read this as a picture of what each loss does on this problem, not as a ranking. It is one
+# seed, and the settings differ by more than the loss: WGAN's learning rate (5e-5) is 20 times
+# smaller than most of the others' (1e-3), and WGAN and WGAN-GP take 5 critic steps per
+# generator step. Lucic et al. (2018, "Are GANs Created Equal? A Large-Scale Study", NeurIPS)
+# trained many losses with the same budget of hyperparameter search and many seeds, and found
+# that most of them reach similar scores: the differences between runs of one loss (seeds,
+# learning rates) were as large as the differences between losses. To compare two losses
+# here, rerun this cell with several seeds and give each loss its own learning-rate search.
 
 # %% [markdown]
 # ## Exercises
