@@ -22,7 +22,7 @@ import errno
 import os
 import tempfile
 from contextlib import contextmanager
-from typing import IO, Iterator
+from typing import IO, Any, Iterator
 
 #: prefix of every temporary file, so stale ones are easy to recognise and clean
 TMP_PREFIX = ".tmp-"
@@ -68,6 +68,78 @@ def _fsync_folder(folder: str) -> None:
         os.close(fd)
 
 
+class PreparedWrite:
+    """Steps 1-2 of an atomic write: ``with PreparedWrite(path) as f: ...`` leaves a complete,
+    fsynced temporary file; ``commit()`` renames it onto ``path`` (step 3), ``discard()``
+    deletes it. Preparing two files before committing either lets a pair (a checkpoint and
+    its metrics.json) change together: a full disk fails while preparing, before any rename.
+    """
+
+    def __init__(self, path: str | os.PathLike, mode: str = "wb") -> None:
+        if mode not in ("wb", "w"):
+            raise ValueError(f"atomic_write: mode must be 'wb' or 'w', got {mode!r}")
+        self.path, self.mode = os.fspath(path), mode
+        self.folder = os.path.dirname(os.path.abspath(self.path))
+        self.tmp: str | None = None
+        self.ready = False
+
+    def __enter__(self) -> IO:
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+            fd, self.tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.path.basename(self.path)}-",
+                                            dir=self.folder)
+        except OSError as err:
+            raise _write_error(self.path, err) from None
+        try:
+            os.fchmod(fd, 0o666 & ~current_umask())   # what open() would give, not 0600
+        except (AttributeError, OSError):             # no fchmod on Windows
+            pass
+        self.file = os.fdopen(fd, self.mode, **({"encoding": "utf-8"} if self.mode == "w"
+                                                else {}))
+        return self.file
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        try:
+            if error is None:
+                self.file.flush()
+                os.fsync(self.file.fileno())
+            self.file.close()
+        except OSError as err:
+            self.discard()
+            raise _write_error(self.path, err) from None
+        except BaseException:
+            self.discard()
+            raise
+        if error is not None:
+            self.discard()
+            if isinstance(error, OSError) and not isinstance(error, WriteError) and (
+                    error.errno in _DISK_ERRORS):
+                raise _write_error(self.path, error) from None
+            return None                               # the body's own error goes on
+        self.ready = True
+        return None
+
+    def commit(self) -> None:
+        """Rename the prepared file onto its path (atomic), and make that durable."""
+        if not self.ready:
+            raise RuntimeError(f"atomic_write: {self.path} was not prepared")
+        try:
+            os.replace(self.tmp, self.path)
+        except OSError as err:
+            self.discard()
+            raise _write_error(self.path, err) from None
+        self.ready = False
+        _fsync_folder(self.folder)
+
+    def discard(self) -> None:
+        if self.tmp is not None:
+            try:
+                os.remove(self.tmp)
+            except OSError:
+                pass
+        self.ready = False
+
+
 @contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """``with atomic_write(path) as f: f.write(...)``: ``path`` gets the new content only if
@@ -77,42 +149,13 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     give it (0666 minus the umask), not mkstemp's private 0600. An OSError of the disk
     (full, read-only, no permission) is raised as ``WriteError`` naming the file.
     """
-    if mode not in ("wb", "w"):
-        raise ValueError(f"atomic_write: mode must be 'wb' or 'w', got {mode!r}")
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    prepared = PreparedWrite(path, mode)
     try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.path.basename(path)}-", dir=folder)
-    except OSError as err:
-        raise _write_error(path, err) from None
-    try:
-        try:
-            os.fchmod(fd, 0o666 & ~current_umask())
-        except (AttributeError, OSError):   # no fchmod on Windows
-            pass
-        with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as f:
-            try:
-                yield f
-            except OSError as err:
-                if err.errno in _DISK_ERRORS and not isinstance(err, WriteError):
-                    raise _write_error(path, err) from None
-                raise
-            try:
-                f.flush()
-                os.fsync(f.fileno())
-            except OSError as err:
-                raise _write_error(path, err) from None
-        try:
-            os.replace(tmp, path)
-        except OSError as err:
-            raise _write_error(path, err) from None
-        _fsync_folder(folder)
+        with prepared as f:
+            yield f
+        prepared.commit()
     except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
+        prepared.discard()
         raise
 
 

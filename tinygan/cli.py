@@ -402,7 +402,11 @@ def _train(args: argparse.Namespace, folder: Any, config: dict[str, Any]) -> int
         trainer.config["steps"] = steps
         if not trainer.evaluations:   # a checkpoint from before they were kept in it
             trainer.evaluations = folder.legacy_evaluations(trainer.step)
-        if folder.report_step() != trainer.step:   # a crash fell between the two writes
+        claimed = folder.report_step()
+        if claimed != trainer.step:   # a crash fell between the two writes, or worse
+            said = "was missing or unreadable" if claimed is None else f"said step {claimed}"
+            print(f"tinygan: {folder.metrics} {said}: rewritten from the checkpoint (step "
+                  f"{trainer.step})", file=sys.stderr)
             folder.write_progress(trainer)
     if data != "mnist" and steps >= 200:   # ten evaluations along the way
         trainer.add_callback(steps // 10, lambda t: t.evaluations.append(evaluate(t)))

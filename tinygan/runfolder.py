@@ -17,8 +17,9 @@ Four rules keep the folder whole whatever happens (Ctrl-C, kill -9, a full disk,
 3. Every file is written atomically (``tinygan.atomic``): a temporary file, fsync, rename.
    A killed writer leaves at most a ``.tmp-*`` file, which the next writer removes.
 4. metrics.json is rewritten after every checkpoint, with the checkpoint's step, so the two
-   agree; the checkpoint is the authority (it holds the history and the evaluations too),
-   and a resumed run rebuilds metrics.json from it if a crash fell between the two writes.
+   agree: both are written in full before either is renamed into place, and the
+   checkpoint is the authority (it holds the history and the evaluations too), so a
+   resumed run rebuilds metrics.json from it if a kill fell between the two renames.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from tinygan.atomic import atomic_write, remove_stale_temporaries
+from tinygan.atomic import PreparedWrite, remove_stale_temporaries
 
 CHECKPOINT = "checkpoint.npz"
 METRICS = "metrics.json"
@@ -67,11 +68,19 @@ def strict_json(value: Any) -> Any:
     return value
 
 
+def prepare_report(path: str, report: dict[str, Any]) -> PreparedWrite:
+    """metrics.json as strict JSON, written to a temporary file; ``.commit()`` puts it in
+    place."""
+    text = json.dumps(strict_json(report), indent=1, allow_nan=False)
+    prepared = PreparedWrite(path, "w")
+    with prepared as f:
+        f.write(text + "\n")
+    return prepared
+
+
 def write_report(path: str, report: dict[str, Any]) -> None:
     """metrics.json, atomically, as strict JSON."""
-    text = json.dumps(strict_json(report), indent=1, allow_nan=False)
-    with atomic_write(path, "w") as f:
-        f.write(text + "\n")
+    prepare_report(path, report).commit()
 
 
 def is_report(value: Any) -> bool:
@@ -91,8 +100,10 @@ def read_report(path: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise RunFolderError(f"{path}: unreadable ({err})") from None
     if not is_report(report):
+        got = ("an object without it" if isinstance(report, dict)
+               else f"a JSON {type(report).__name__}")
         raise RunFolderError(f"{path}: not a tinygan metrics.json (expected an object with "
-                             f"\"format\": \"{REPORT_FORMAT}\", got {type(report).__name__})")
+                             f"\"format\": \"{REPORT_FORMAT}\", got {got})")
     return report
 
 
@@ -294,9 +305,17 @@ class RunFolder:
                 os.rmdir(self.path)
 
     def save(self, trainer: Any) -> None:
-        """The checkpoint, then metrics.json with the same step (training's progress)."""
-        trainer.save(self.checkpoint)
-        self.write_progress(trainer)
+        """The checkpoint and metrics.json of the same step. Both are fully written before
+        either is renamed into place, so a full disk changes neither; only a kill in the
+        microseconds between the two renames leaves metrics.json one checkpoint behind (and
+        ``train --resume`` rewrites it from the checkpoint)."""
+        report = prepare_report(self.metrics, build_report(trainer, "training", trainer.step))
+        try:
+            trainer.save(self.checkpoint)
+        except BaseException:
+            report.discard()
+            raise
+        report.commit()
 
     def write_progress(self, trainer: Any, **extra: Any) -> None:
         write_report(self.metrics, build_report(trainer, "training", trainer.step, **extra))

@@ -70,7 +70,6 @@ SPLITS = ("train", "test")
 _last_source: str | None = None
 _last_root: Path | None = None
 _network_failed = False  # after one failed download, "auto" stops trying for this process
-_download_error = ""     # why it failed, for the error about an explicit folder
 _fallback_announced = False
 
 
@@ -251,15 +250,15 @@ def load_mnist(split: str = "train", root: str | os.PathLike | None = None,
 
 def _try_download(root: Path, split: str) -> bool:
     """Download a split's IDX files for "auto"; False (quietly) when the network is absent."""
-    global _network_failed, _download_error
+    global _network_failed
     if _network_failed:
         return False
     try:
         _download_missing(root, split)
     except ChecksumError:
         raise  # a mirror serving wrong bytes is worth an error, not a silent fallback
-    except OSError as err:
-        _network_failed, _download_error = True, str(err)
+    except OSError:
+        _network_failed = True
         return False
     return True
 
@@ -268,11 +267,12 @@ def _incomplete_folder_message(root: Path, split: str, from_argument: bool,
                                download: bool) -> str:
     """One line for an explicit data folder that lacks a split's files."""
     missing = ", ".join(name for name in SPLIT_FILES[split] if not (root / name).is_file())
-    given = "the root argument" if from_argument else "TINYGAN_DATA"
-    tried = (f"; downloading failed ({_download_error or 'no network'})" if download
-             else "; download=False")
-    return (f"load_mnist: no MNIST data: {missing} missing from {root} (given by {given}){tried}"
-            f". Put the file(s) there, or unset TINYGAN_DATA to use the default folder")
+    given, default = (("the root argument", "root=None") if from_argument
+                      else ("TINYGAN_DATA", "TINYGAN_DATA unset"))
+    tried = ", and could not be downloaded (no network?)" if download else " (download=False)"
+    return (f"load_mnist: no MNIST data: {missing} missing from {root}, given by {given}{tried}; "
+            f"put the file(s) there, or use the default folder ({default}), which falls back "
+            f"to the offline sample")
 
 
 def _announce_fallback(root: Path, split: str) -> None:

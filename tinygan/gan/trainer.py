@@ -60,9 +60,10 @@ class TrainingDiverged(RuntimeError):
 def grad_norm(module: Module) -> float:
     """||grad||_2 over all of a module's parameters (0 when none has a gradient)."""
     total = 0.0
-    for p in module.parameters():
-        if p.grad is not None:
-            total += float((p.grad.array * p.grad.array).sum())
+    with np.errstate(over="ignore", invalid="ignore"):   # an overflow is reported as inf
+        for p in module.parameters():
+            if p.grad is not None:
+                total += float((p.grad.array * p.grad.array).sum())
     return math.sqrt(total)
 
 
