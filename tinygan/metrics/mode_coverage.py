@@ -21,7 +21,6 @@ samples in generative adversarial networks"), applied to a batch of generated po
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
