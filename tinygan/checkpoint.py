@@ -7,21 +7,25 @@ zip of plain arrays; nested dicts are flattened to keys such as ``G/net.0.weight
 the generator's state) travel as JSON text stored in a uint8 array under ``__meta__``.
 
 Why no pickle: unpickling runs arbitrary code, so a checkpoint from the internet could do
-anything. ``np.load(..., allow_pickle=False)`` refuses object arrays. Why write to a
-temporary file and rename it: ``os.replace`` is atomic, so a crash mid-write leaves the old
-checkpoint intact rather than half a new one.
+anything. ``np.load(..., allow_pickle=False)`` refuses object arrays. Why write through
+``tinygan.atomic.atomic_write`` (a temporary file, fsync, rename): a crash or a full disk
+mid-write leaves the old checkpoint intact rather than half a new one.
+
+Why every value must be finite: a checkpoint is the run's last good state. Saving refuses
+NaN or infinite values (a diverged run keeps its previous checkpoint), and loading refuses
+them too (a file altered or written by something else), naming the array.
 """
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from typing import Any, Mapping
 
 import numpy as np
 
 from tinygan import backend
+from tinygan.atomic import atomic_write
 
 FORMAT = "tinygan-checkpoint"
 VERSION = 1
@@ -30,6 +34,25 @@ META_KEY = "__meta__"
 
 class CheckpointError(ValueError):
     """A checkpoint cannot be used; the message names the file and the problem."""
+
+
+class NonFiniteError(CheckpointError):
+    """A checkpoint (to save or loaded) holds NaN or infinite values; ``name`` is the array."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+def first_non_finite(arrays: Mapping[str, np.ndarray]) -> tuple[str, str] | None:
+    """(name, description) of the first float array holding NaN or Inf, or None."""
+    for name, array in arrays.items():
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+            bad = array[~np.isfinite(array)]
+            kinds = sorted({"nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")
+                            for v in bad.ravel()[:1000]})
+            return name, f"{bad.size} of {array.size} values are {'/'.join(kinds)}"
+    return None
 
 
 # ---- flattening nested dicts ----------------------------------------------------------
@@ -76,8 +99,12 @@ def _optimizer_state(opt: Any) -> dict[str, Any]:
 def save_checkpoint(path: str, *, G: Any, D: Any, opt_g: Any = None, opt_d: Any = None,
                     generator: Any = None, step: int = 0, config: Mapping[str, Any] | None = None,
                     data_state: Mapping[str, Any] | None = None,
-                    history: Mapping[str, list] | None = None) -> None:
-    """Write the run to ``path`` (.npz) atomically: temp file in the same folder, then rename."""
+                    history: Mapping[str, list] | None = None,
+                    evaluations: list[dict[str, Any]] | None = None) -> None:
+    """Write the run to ``path`` (.npz) atomically: temp file in the same folder, then rename.
+
+    Raises ``NonFiniteError`` (writing nothing) when any array holds NaN or Inf.
+    ``evaluations``: JSON-ready records made during training, kept for a resumed run."""
     arrays: dict[str, np.ndarray] = {}
     meta: dict[str, Any] = {}
     _flatten("G", G.state_dict(), arrays, meta)
@@ -95,20 +122,15 @@ def save_checkpoint(path: str, *, G: Any, D: Any, opt_g: Any = None, opt_d: Any 
         "architecture": {k: list(v.shape) for k, v in arrays.items()
                          if k.startswith(("G/", "D/"))},
         "values": meta,   # non-array leaves of the nested dicts (hyper-parameters, steps)
+        "evaluations": list(evaluations or []),
     }
+    bad = first_non_finite(arrays)
+    if bad is not None:
+        raise NonFiniteError(f"refusing to write checkpoint {path}: {bad[0]} is not finite "
+                             f"({bad[1]})", bad[0])
     arrays[META_KEY] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
-
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
 
 
 # ---- loading --------------------------------------------------------------------------
@@ -145,6 +167,10 @@ def read_checkpoint(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if header.get("format") != FORMAT or header.get("version") != VERSION:
         raise CheckpointError(f"checkpoint {path}: format {header.get('format')!r} version "
                               f"{header.get('version')!r}, expected {FORMAT!r} {VERSION}")
+    bad = first_non_finite(arrays)
+    if bad is not None:
+        raise NonFiniteError(f"checkpoint {path}: {bad[0]} is not finite ({bad[1]}); a "
+                             f"checkpoint must hold finite values, refusing to use it", bad[0])
     return arrays, header
 
 
@@ -165,6 +191,17 @@ def _check_architecture(path: str, who: str, module: Any, saved: Mapping[str, An
 
 def _restore_optimizer(path: str, name: str, opt: Any, tree: Mapping[str, Any]) -> None:
     state = {int(i): dict(s) for i, s in tree.get("state", {}).items()}
+    params = [p for group in opt.param_groups for p in group["params"]]
+    for i, entry in state.items():   # each state array must have its parameter's shape
+        if not 0 <= i < len(params):
+            raise CheckpointError(f"checkpoint {path}: its {name} state names parameter {i}, "
+                                  f"but this optimizer has {len(params)} parameters")
+        for key, value in entry.items():
+            shape = getattr(value, "shape", ())
+            if shape != () and tuple(shape) != tuple(params[i].shape):
+                raise CheckpointError(f"checkpoint {path}: its {name} state '{key}' of "
+                                      f"parameter {i} has shape {tuple(shape)}, but the "
+                                      f"parameter has shape {tuple(params[i].shape)}")
     try:
         opt.load_state_dict({"state": state, "param_groups": tree["param_groups"]})
     except (KeyError, ValueError, IndexError) as err:
@@ -176,8 +213,9 @@ def load_checkpoint(path: str, *, G: Any, D: Any, opt_g: Any = None, opt_d: Any 
                     generator: Any = None) -> dict[str, Any]:
     """Load a checkpoint into the given objects (each one optional except G and D).
 
-    Returns {"step", "config", "data_state", "history"}. Raises CheckpointError for a
-    missing, truncated, pickled, foreign-format or other-architecture file.
+    Returns {"step", "config", "data_state", "history", "evaluations"}. Raises
+    CheckpointError for a missing, truncated, pickled, foreign-format, non-finite or
+    other-architecture file.
     """
     arrays, header = read_checkpoint(path)
     values = header.get("values", {})
@@ -200,4 +238,5 @@ def load_checkpoint(path: str, *, G: Any, D: Any, opt_g: Any = None, opt_d: Any 
     history = {k[len("history/"):]: v.tolist() for k, v in arrays.items()
                if k.startswith("history/")}
     return {"step": int(header["step"]), "config": header.get("config", {}),
-            "data_state": _unflatten("data", arrays, values), "history": history}
+            "data_state": _unflatten("data", arrays, values), "history": history,
+            "evaluations": list(header.get("evaluations") or [])}

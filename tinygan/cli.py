@@ -7,22 +7,18 @@
 
 A run folder holds checkpoint.npz (everything needed to resume), metrics.json (config,
 final metrics, evaluations during training, the loss history), samples.png and curves.png,
-plus scatter.png for the 2-D data or figure1.png for the 1-D Gaussian.
+plus scatter.png for the 2-D data or figure1.png for the 1-D Gaussian. How it is kept whole
+(one writer, atomic files, foreign folders refused) is tinygan/runfolder.py's business.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 import time
 from typing import Any, Sequence
 
 import numpy as np
-
-DATASETS = ("gauss1d", "ring", "grid", "mnist")
-LOSS_NAMES = ("minimax", "ns", "wgan", "wgan-gp", "lsgan", "hinge")
 
 # Recipes: the settings each dataset trains with unless a flag says otherwise. The toy
 # recipes are tuned so the default losses reach PacGAN's targets (benchmarks/quality_toy.py).
@@ -87,6 +83,27 @@ def model_names() -> list[str]:
     return list(MODELS)
 
 
+def dataset_names() -> list[str]:
+    from tinygan.data.registry import DATASETS
+    return list(DATASETS)
+
+
+def loss_names() -> list[str]:
+    from tinygan.gan.losses import LOSSES
+    return list(LOSSES)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (steps, batch sizes, sample counts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def make_config(data: str, loss: str, model: str, seed: int, steps: int | None = None,
                 batch_size: int | None = None) -> dict[str, Any]:
     """The full configuration of a run: recipe, then loss and model overrides, then flags."""
@@ -110,11 +127,12 @@ def make_config(data: str, loss: str, model: str, seed: int, steps: int | None =
 
 
 # ---- building a run from its config ------------------------------------------------------
-def build_trainer(config: dict[str, Any]):
-    """Models, optimizers, data and trainer for ``config``; all randomness from one seed."""
+def build_trainer(config: dict[str, Any], load_data: bool = True):
+    """Models, optimizers, data and trainer for ``config``; all randomness from one seed.
+    ``load_data=False``: no real data (a trainer that only samples, as ``tinygan sample``)."""
     import tinygan
     from tinygan import optim
-    from tinygan.data import batching, toy
+    from tinygan.data.registry import get_dataset
     from tinygan.gan.losses import get_loss
     from tinygan.gan.models import build_models
     from tinygan.gan.trainer import GANTrainer
@@ -131,15 +149,7 @@ def build_trainer(config: dict[str, Any]):
 
     opt_g = make_opt(G.parameters(), config["lr_g"])
     opt_d = make_opt(D.parameters(), config["lr_d"])
-    data = config["data"]
-    if data == "mnist":
-        from tinygan.data.mnist import load_mnist
-        images, labels = load_mnist("train")
-        real = batching.DatasetBatches(images, labels, gen)
-    else:
-        sampler = {"ring": toy.sample_ring, "grid": toy.sample_grid,
-                   "gauss1d": toy.gaussian_1d}[data]
-        real = batching.DistributionBatches(sampler, gen)
+    real = get_dataset(config["data"]).real_batches(gen) if load_data else None
     return GANTrainer(G, D, get_loss(config["loss"]), opt_g, opt_d, real, gen,
                       z_dim=config["z_dim"], batch_size=config["batch_size"],
                       d_steps=config["d_steps"], noise=config["noise"],
@@ -168,9 +178,9 @@ def _eval_generator():
 
 
 def toy_modes(data: str) -> tuple[np.ndarray, float]:
-    from tinygan.data import toy
-    return (toy.ring_modes(), toy.RING_STD) if data == "ring" else (toy.grid_modes(),
-                                                                    toy.GRID_STD)
+    from tinygan.data.registry import get_dataset
+    dataset = get_dataset(data)
+    return dataset.modes(), dataset.mode_std
 
 
 def evaluate(trainer: Any) -> dict[str, Any]:
@@ -230,61 +240,84 @@ def evaluate_1d(trainer: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return metrics, curves
 
 
-def write_outputs(trainer: Any, run_dir: str, seconds: float | None,
-                  evaluations: list[dict[str, Any]], status: str
+def write_outputs(trainer: Any, folder: Any, seconds: float | None, status: str
                   ) -> tuple[dict[str, str], dict[str, Any]]:
-    """metrics.json and the pictures; returns ({what: path}, the final metrics)."""
+    """The pictures, then metrics.json (every file atomically); returns ({what: path}, the
+    final metrics). ``folder`` is a ``tinygan.runfolder.RunFolder``; the trainer holds the
+    state of the checkpoint beside them."""
     from tinygan import viz
-    config, data = trainer.config, trainer.config["data"]
+    data = trainer.config["data"]
     pictures: dict[str, str] = {}
     final = evaluate(trainer)
     gen = _eval_generator()
     if data == "mnist":
         images = trainer.sample(64, generator=gen)
-        pictures["samples"] = os.path.join(run_dir, "samples.png")
+        pictures["samples"] = folder.file("samples.png")
         viz.sample_grid(images, pictures["samples"], nrow=8,
                         title=f"64 generated digits after {trainer.step} steps")
     elif data in ("ring", "grid"):
         modes, _ = toy_modes(data)
         samples = trainer.sample(EVAL_SAMPLES, generator=gen).numpy()
-        pictures["samples"] = os.path.join(run_dir, "samples.png")
+        pictures["samples"] = folder.file("samples.png")
         title = (f"{data}, step {trainer.step}: {final.get('modes_captured', '?')}/"
                  f"{len(modes)} modes, {100 * final.get('high_quality_fraction', 0):.1f}% "
                  f"high quality\n(blue should sit on every red cross)")
         viz.scatter_2d(samples, modes, pictures["samples"], title=title)
-        pictures["scatter"] = os.path.join(run_dir, "scatter.png")
+        pictures["scatter"] = folder.file("scatter.png")
         viz.scatter_2d(samples, modes, pictures["scatter"], title=title)
     else:
         metrics, curves = evaluate_1d(trainer)
-        pictures["figure1"] = os.path.join(run_dir, "figure1.png")
+        pictures["figure1"] = folder.file("figure1.png")
         viz.figure1_1d(curves["xs"], curves["p_data"], curves["p_g"], curves["d"],
                        curves["d_star"], pictures["figure1"], step=trainer.step)
-        pictures["samples"] = os.path.join(run_dir, "samples.png")
+        pictures["samples"] = folder.file("samples.png")
         viz.histogram_1d(trainer.sample(EVAL_SAMPLES, generator=gen).numpy(),
                          pictures["samples"], mu=4.0, sigma=0.5)
-    pictures["curves"] = os.path.join(run_dir, "curves.png")
+    pictures["curves"] = folder.file("curves.png")
     viz.training_curves(trainer.history, pictures["curves"],
                         probability=trainer.loss.outputs_probability)
-    n = len(trainer.history["d_loss"])
-    stride = max(1, math.ceil(n / 2000))   # keep metrics.json small: <= 2000 points a curve
-    report = {"status": status, "step": trainer.step, "config": config, "final": final,
-              "evaluations": evaluations, "seconds": seconds,
-              "history_stride": stride,
-              "history": {k: v[::stride] for k, v in trainer.history.items()}}
-    if data == "mnist":
-        from tinygan.data.mnist import last_source
-        report["mnist_source"] = last_source()
-    with open(os.path.join(run_dir, "metrics.json"), "w") as f:
-        json.dump(report, f, indent=1, default=_json_default)
+    _write_report(trainer, folder, status, final=final, seconds=seconds)
     return pictures, final
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+def _write_report(trainer: Any, folder: Any, status: str, **extra: Any) -> None:
+    """metrics.json beside the checkpoint (same step; None when there is no checkpoint)."""
+    from tinygan.runfolder import build_report, write_report
+    if trainer.config["data"] == "mnist":
+        from tinygan.data.mnist import last_source
+        extra["mnist_source"] = last_source()
+    step = trainer.last_checkpoint[0] if trainer.last_checkpoint else None
+    write_report(folder.metrics, build_report(trainer, status, step, **extra))
+
+
+# ---- memory: refuse what cannot fit, before allocating it ------------------------------------
+def memory_available() -> int | None:
+    """Bytes of memory free for this process (Linux's MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(what: str, needed: int) -> None:
+    """CLIError when ``needed`` bytes (a lower bound) exceed the memory available."""
+    available = memory_available()
+    if available is not None and needed > available:
+        raise CLIError(f"{what} needs at least {needed / 2 ** 30:.1f} GiB of memory, more than "
+                       f"the {available / 2 ** 30:.1f} GiB available")
+
+
+def _sample_bytes(config: dict[str, Any], n: int) -> int:
+    """A lower bound on the memory for n samples: the noise and the float32 samples."""
+    from tinygan.data.registry import get_dataset
+    return 4 * n * (int(config["z_dim"]) + int(np.prod(get_dataset(config["data"]).shape)))
 
 
 # ---- the commands --------------------------------------------------------------------------
@@ -309,99 +342,152 @@ def limit_blas_threads(threads: int = 1) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tinygan.gan.trainer import TrainingDiverged
-
-    ckpt_name = "checkpoint.npz"
+    from tinygan.runfolder import RunFolder
+    if args.resume and not args.out:
+        raise CLIError("--resume needs --out DIR, the run to continue")
     if args.resume:
-        if not args.out:
-            raise CLIError("--resume needs --out DIR, the run to continue")
-        ckpt = os.path.join(args.out, ckpt_name)
-        if not os.path.exists(ckpt):
-            raise CLIError(f"--resume: no checkpoint at {ckpt}")
-        from tinygan.checkpoint import read_checkpoint
-        config = read_checkpoint(ckpt)[1]["config"]
-        for flag in ("data", "loss", "model", "seed", "batch_size"):
-            given = getattr(args, flag)
-            if given is not None and given != config[flag]:
-                raise CLIError(f"--resume: --{flag.replace('_', '-')} {given} differs from the "
-                               f"run's {config[flag]} (omit it to continue the run)")
-        if args.steps is not None:
-            config["steps"] = args.steps
-        run_dir = args.out
+        folder, config = RunFolder(args.out), None
     else:
         data, loss = args.data or "ring", args.loss or "ns"
         seed = 0 if args.seed is None else args.seed
         config = make_config(data, loss, args.model or "mlp", seed, args.steps, args.batch_size)
-        run_dir = args.out or _new_run_dir(data, loss, seed)
-        ckpt = os.path.join(run_dir, ckpt_name)
-        if os.path.exists(ckpt):
-            raise CLIError(f"{ckpt} exists: pass --resume to continue that run, or another "
-                           f"--out")
-    os.makedirs(run_dir, exist_ok=True)
-    if config["data"] != "mnist":
+        folder = RunFolder(args.out or _new_run_dir(data, loss, seed))
+    folder.check()   # a folder of someone else's files is refused before anything is written
+    if args.resume and not os.path.exists(folder.checkpoint):
+        raise CLIError(f"--resume: no checkpoint at {folder.checkpoint}")
+    with folder.writing() as notes:   # the lock: one writer; stale temporaries removed
+        for note in notes:
+            print(f"tinygan: {note}", file=sys.stderr)
+        if args.resume:
+            config = _resume_config(args, folder)
+        elif os.path.exists(folder.checkpoint):
+            raise CLIError(f"{folder.checkpoint} exists: pass --resume to continue that run, "
+                           f"or another --out")
+        return _train(args, folder, config)
+
+
+def _resume_config(args: argparse.Namespace, folder: Any) -> dict[str, Any]:
+    """The run's config from its checkpoint, with --steps applied; flags that would change
+    the run are refused."""
+    from tinygan.runfolder import run_config
+    config, step = run_config(folder.checkpoint)
+    for flag in ("data", "loss", "model", "seed", "batch_size"):
+        given = getattr(args, flag)
+        if given is not None and given != config[flag]:
+            raise CLIError(f"--resume: --{flag.replace('_', '-')} {given} differs from the "
+                           f"run's {config[flag]} (omit it to continue the run)")
+    if args.steps is not None:
+        if args.steps < step:
+            raise CLIError(f"--resume --steps {args.steps}: the run is already at step {step}; "
+                           f"--steps is the total, so give at least {step}")
+        config["steps"] = args.steps
+    return config
+
+
+def _train(args: argparse.Namespace, folder: Any, config: dict[str, Any]) -> int:
+    """Train inside a locked run folder: checkpoints and metrics.json together, divergence
+    stopped at the last finite checkpoint, a full disk or an interruption named."""
+    from tinygan.atomic import WriteError
+    from tinygan.gan.trainer import TrainingDiverged
+    data, steps = config["data"], int(config["steps"])
+    if data != "mnist":
         limit_blas_threads(1)
+    batch = int(config["batch_size"])
+    check_memory(f"--batch-size {batch}", (2 + int(config["d_steps"])) * _sample_bytes(config,
+                                                                                       batch))
     trainer = build_trainer(config)
-    evaluations: list[dict[str, Any]] = []
+    if data == "mnist":   # the held-out split is read at the end: find a broken one now
+        from tinygan.data.mnist import load_mnist
+        load_mnist("test")
     if args.resume:
-        trainer.load(ckpt)
-        trainer.config["steps"] = config["steps"]
-        previous = os.path.join(run_dir, "metrics.json")
-        if os.path.exists(previous):
-            with open(previous) as f:
-                evaluations = [e for e in json.load(f).get("evaluations", [])
-                               if e.get("step", 0) <= trainer.step]
-    steps = int(config["steps"])
-    if config["data"] != "mnist" and steps >= 200:   # ten evaluations along the way
-        trainer.add_callback(steps // 10, lambda t: evaluations.append(evaluate(t)))
+        trainer.load(folder.checkpoint)
+        trainer.config["steps"] = steps
+        if not trainer.evaluations:   # a checkpoint from before they were kept in it
+            trainer.evaluations = folder.legacy_evaluations(trainer.step)
+        claimed = folder.report_step()
+        if claimed != trainer.step:   # a crash fell between the two writes, or worse
+            said = "was missing or unreadable" if claimed is None else f"said step {claimed}"
+            print(f"tinygan: {folder.metrics} {said}: rewritten from the checkpoint (step "
+                  f"{trainer.step})", file=sys.stderr)
+            folder.write_progress(trainer)
+    if data != "mnist" and steps >= 200:   # ten evaluations along the way
+        trainer.add_callback(steps // 10, lambda t: t.evaluations.append(evaluate(t)))
     ckpt_every = args.ckpt_every or max(1, steps // 10)
-    print(f"tinygan: training {config['data']} with the {config['loss']} loss "
-          f"({config['model']} model) from step {trainer.step} to {steps} -> {run_dir}")
+    trainer.add_callback(ckpt_every, folder.save)   # after the evaluation of the same step
+    print(f"tinygan: training {data} with the {config['loss']} loss ({config['model']} model) "
+          f"from step {trainer.step} to {steps} -> {folder.path}")
     start, status = time.time(), "finished"
     try:
-        trainer.train(steps, progress=not args.quiet, checkpoint_path=ckpt,
-                      ckpt_every=ckpt_every)
-    except TrainingDiverged as err:
-        status = str(err)
-        print(f"tinygan: {err} ({ckpt})", file=sys.stderr)
-    seconds = round(time.time() - start, 1)
-    pictures, final = write_outputs(trainer, run_dir, seconds, evaluations, status)
-    summary = ""
-    if "modes_captured" in final:
-        summary = (f": {final['modes_captured']}/{final['num_modes']} modes, "
-                   f"{100 * final['high_quality_fraction']:.1f}% high quality, "
-                   f"reverse KL {final['reverse_kl']:.3f}")
-    elif "max_abs_d_minus_dstar_2sigma" in final:
-        summary = (f": max |D - D*| {final['max_abs_d_minus_dstar_2sigma']:.3f} on mu +- 2 "
-                   f"sigma, JSD {final['js_divergence']:.4f}")
-    elif "frechet_distance_fake" in final:
-        summary = (f": Frechet distance {final['frechet_distance_fake']:.1f} (real digits: "
-                   f"{final['frechet_distance_real']:.1f}), {final['classes_covered_fake']}/10 "
-                   f"classes")
-    print(f"tinygan: step {trainer.step} in {seconds}s{summary}")
+        try:
+            trainer.train(steps, progress=not args.quiet)
+            if trainer.last_checkpoint is None or trainer.last_checkpoint[0] != trainer.step:
+                folder.save(trainer)
+        except TrainingDiverged as err:
+            status = f"diverged: {err}"
+            print(f"tinygan: {err}", file=sys.stderr)
+            if trainer.last_checkpoint is None:   # no finite state to draw: the report only
+                _write_report(trainer, folder, status)
+                return 1
+            trainer.load(trainer.last_checkpoint[1])   # pictures of the last finite state
+        seconds = round(time.time() - start, 1)
+        pictures, final = write_outputs(trainer, folder, seconds, status)
+    except WriteError as err:
+        raise CLIError(f"step {trainer.step}: {err}; {_kept(trainer)}") from None
+    except MemoryError:
+        raise CLIError(f"out of memory at step {trainer.step + 1} with --batch-size {batch}: "
+                       f"try a smaller one; {_kept(trainer)}") from None
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"at step {trainer.step}; {_kept(trainer)}") from None
+    print(f"tinygan: step {trainer.step} in {seconds}s{_summary(final)}")
     print("tinygan: pictures: " + ", ".join(pictures[k] for k in sorted(pictures)))
-    print(f"tinygan: metrics: {os.path.join(run_dir, 'metrics.json')}; checkpoint: {ckpt}")
+    print(f"tinygan: metrics: {folder.metrics}; checkpoint: {folder.checkpoint}")
     return 0 if status == "finished" else 1
+
+
+def _kept(trainer: Any) -> str:
+    """What is safe on disk, for an error or an interruption."""
+    if trainer.last_checkpoint is None:
+        return "no checkpoint was written yet"
+    step, path = trainer.last_checkpoint
+    return f"the checkpoint of step {step} in {path} is intact (continue with --resume)"
+
+
+def _summary(final: dict[str, Any]) -> str:
+    if "modes_captured" in final:
+        return (f": {final['modes_captured']}/{final['num_modes']} modes, "
+                f"{100 * final['high_quality_fraction']:.1f}% high quality, "
+                f"reverse KL {final['reverse_kl']:.3f}")
+    if "max_abs_d_minus_dstar_2sigma" in final:
+        return (f": max |D - D*| {final['max_abs_d_minus_dstar_2sigma']:.3f} on mu +- 2 "
+                f"sigma, JSD {final['js_divergence']:.4f}")
+    if "frechet_distance_fake" in final:
+        return (f": Frechet distance {final['frechet_distance_fake']:.1f} (real digits: "
+                f"{final['frechet_distance_real']:.1f}), {final['classes_covered_fake']}/10 "
+                f"classes")
+    return ""
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
     import tinygan
     from tinygan import viz
-    from tinygan.checkpoint import load_checkpoint, read_checkpoint
-    if args.n < 1:
-        raise CLIError(f"--n must be >= 1, got {args.n}")
+    from tinygan.atomic import atomic_write
+    from tinygan.checkpoint import load_checkpoint
+    from tinygan.runfolder import CHECKPOINT, run_config
     ext = os.path.splitext(args.out)[1].lower()
     if ext not in (".npy", ".png"):
         raise CLIError(f"--out must end in .npy or .png, got {args.out!r}")
-    ckpt = os.path.join(args.run, "checkpoint.npz")
-    config = read_checkpoint(ckpt)[1]["config"]
-    trainer = build_trainer(config)
+    ckpt = os.path.join(args.run, CHECKPOINT)
+    config = run_config(ckpt)[0]   # refuses a missing, non-finite or config-less checkpoint
+    check_memory(f"--n {args.n}", 2 * _sample_bytes(config, args.n))
+    trainer = build_trainer(config, load_data=False)   # the checkpoint is all it needs
     load_checkpoint(ckpt, G=trainer.G, D=trainer.D)
-    gen = tinygan.Generator(args.seed)
-    samples = trainer.sample(args.n, generator=gen).numpy()
-    folder = os.path.dirname(os.path.abspath(args.out))
-    os.makedirs(folder, exist_ok=True)
+    try:
+        samples = trainer.sample(args.n, generator=tinygan.Generator(args.seed)).numpy()
+    except MemoryError:
+        raise CLIError(f"out of memory drawing --n {args.n} samples: ask for fewer") from None
     if ext == ".npy":
-        np.save(args.out, samples, allow_pickle=False)
+        with atomic_write(args.out) as f:   # a file object: np.save adds no second .npy
+            np.save(f, samples, allow_pickle=False)
     elif config["data"] == "mnist":
         viz.sample_grid(samples, args.out, nrow=min(10, args.n),
                         title=f"{args.n} samples from {args.run}")
@@ -417,20 +503,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tinygan", description="Train GANs from scratch on NumPy.")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     train = sub.add_parser("train", help="train a GAN (default: ring, about 1-2 minutes)")
-    train.add_argument("--data", choices=DATASETS, help="dataset (default ring)")
-    train.add_argument("--loss", choices=LOSS_NAMES, help="GAN loss (default ns)")
+    train.add_argument("--data", choices=dataset_names(), help="dataset (default ring)")
+    train.add_argument("--loss", choices=loss_names(), help="GAN loss (default ns)")
     train.add_argument("--model", choices=model_names(), help="architecture (default mlp)")
-    train.add_argument("--steps", type=int, help="total training steps (the recipe's default)")
-    train.add_argument("--batch-size", type=int, help="minibatch size (the recipe's default)")
+    train.add_argument("--steps", type=positive_int,
+                       help="total training steps (the recipe's default)")
+    train.add_argument("--batch-size", type=positive_int,
+                       help="minibatch size (the recipe's default)")
     train.add_argument("--seed", type=int, help="random seed (default 0)")
-    train.add_argument("--ckpt-every", type=int, help="save a checkpoint every K steps")
-    train.add_argument("--out", help="run folder (default: a new one under ./runs/)")
+    train.add_argument("--ckpt-every", type=positive_int, help="save a checkpoint every K steps")
+    train.add_argument("--out", help="run folder: new, empty or a tinygan run (default: a new "
+                                     "one under ./runs/)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
     sample = sub.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("--run", required=True, help="run folder holding checkpoint.npz")
-    sample.add_argument("--n", type=int, required=True, help="number of samples")
+    sample.add_argument("--n", type=positive_int, required=True, help="number of samples")
     sample.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     sample.add_argument("--out", required=True, help="FILE.npy (data values) or FILE.png")
     sample.set_defaults(func=cmd_sample)
@@ -439,23 +528,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``tinygan`` and ``python -m tinygan``; returns the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv:
-        argv = ["train"]   # no arguments: the offline default run
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.error("choose a command: train or sample")
-    from tinygan.backend import BackendError
-    from tinygan.checkpoint import CheckpointError
     try:
-        return args.func(args)
-    except (CLIError, CheckpointError, BackendError, ValueError, OSError) as err:
-        if os.environ.get("TINYGAN_DEBUG"):
-            raise
-        message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"tinygan: error: {message}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("tinygan: interrupted", file=sys.stderr)
+        argv = list(sys.argv[1:] if argv is None else argv)
+        if not argv:
+            argv = ["train"]   # no arguments: the offline default run
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.error("choose a command: train or sample")
+        from tinygan.backend import BackendError
+        from tinygan.checkpoint import CheckpointError
+        from tinygan.runfolder import RunFolderError
+        try:
+            return args.func(args)
+        except (CLIError, CheckpointError, RunFolderError, BackendError, ValueError,
+                OSError) as err:
+            if os.environ.get("TINYGAN_DEBUG"):
+                raise
+            message = str(err).splitlines()[0] if str(err) else type(err).__name__
+            print(f"tinygan: error: {message}", file=sys.stderr)
+            return 1
+        except MemoryError:
+            if os.environ.get("TINYGAN_DEBUG"):
+                raise
+            print("tinygan: error: out of memory (try a smaller --batch-size or --n)",
+                  file=sys.stderr)
+            return 1
+    except KeyboardInterrupt as interrupt:   # Ctrl-C, also during start-up: one line
+        where = f" {interrupt}" if str(interrupt) else ""
+        print(f"tinygan: interrupted{where}", file=sys.stderr)
         return 130

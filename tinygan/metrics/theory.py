@@ -25,22 +25,16 @@ from typing import Any
 
 import numpy as np
 
-from tinygan import backend
-from tinygan.tensor import Tensor
+from tinygan.metrics.arrays import float64_numpy
 
 LOG4 = math.log(4.0)
-
-
-def _float64_numpy(array: Any) -> np.ndarray:
-    raw = array.array if isinstance(array, Tensor) else array
-    return np.asarray(backend.to_numpy(raw), dtype=np.float64)
 
 
 def gaussian_pdf(x: Any, mu: float = 0.0, sigma: float = 1.0) -> np.ndarray:
     """The normal density N(mu, sigma^2) at each point of ``x`` (any shape, same shape out)."""
     if not sigma > 0:
         raise ValueError(f"gaussian_pdf: sigma must be positive, got {sigma}")
-    z = (_float64_numpy(x) - mu) / sigma
+    z = (float64_numpy(x) - mu) / sigma
     return np.exp(-0.5 * z * z) / (sigma * math.sqrt(2.0 * math.pi))
 
 
@@ -50,7 +44,7 @@ def silverman_bandwidth(samples: Any) -> float:
     The IQR term keeps h small for heavy-tailed or bimodal samples; 1.34 is the IQR of a unit
     Gaussian, so both terms estimate the same sigma when the data are Gaussian.
     """
-    samples = _float64_numpy(samples).ravel()
+    samples = float64_numpy(samples).ravel()
     n = samples.size
     if n < 2:
         raise ValueError(f"silverman_bandwidth: need at least 2 samples, got {n}")
@@ -74,8 +68,8 @@ def kde_pdf(samples: Any, x: Any, bandwidth: float | None = None,
     Silverman's rule. Vectorised as a (len(x), n) kernel matrix, chunk by chunk over x so the
     memory stays bounded for large grids.
     """
-    samples = _float64_numpy(samples).ravel()
-    points = _float64_numpy(x)
+    samples = float64_numpy(samples).ravel()
+    points = float64_numpy(x)
     if samples.size == 0:
         raise ValueError("kde_pdf: got no samples")
     h = silverman_bandwidth(samples) if bandwidth is None else float(bandwidth)
@@ -95,7 +89,7 @@ def optimal_discriminator(p_data: Any, p_g: Any) -> np.ndarray:
     Where both densities are 0 neither expectation in V sees the point, so any value is
     optimal; we return 1/2 there, the value D* takes wherever p_g = p_data.
     """
-    p_data, p_g = _float64_numpy(p_data), _float64_numpy(p_g)
+    p_data, p_g = float64_numpy(p_data), float64_numpy(p_g)
     if p_data.shape != p_g.shape:
         raise ValueError(f"optimal_discriminator: p_data {p_data.shape} and p_g {p_g.shape} "
                          f"must have the same shape")
@@ -110,7 +104,7 @@ def _densities_on_grid(op: str, p: Any, q: Any, dx: float) -> tuple[np.ndarray, 
     Normalising removes the small mass lost where the grid stops short of the tails (and the
     KDE's smoothing error), so the identities of the paper hold exactly on the grid.
     """
-    p, q = _float64_numpy(p), _float64_numpy(q)
+    p, q = float64_numpy(p), float64_numpy(q)
     if p.shape != q.shape:
         raise ValueError(f"{op}: p {p.shape} and q {q.shape} must be on the same grid")
     if not dx > 0:
@@ -155,7 +149,7 @@ def value_function(p_data: Any, p_g: Any, d: Any, dx: float, eps: float = 1e-12)
     With d = D* this equals ``value_at_optimum``; for any other d it is smaller.
     """
     p_data, p_g = _densities_on_grid("value_function", p_data, p_g, dx)
-    d = np.clip(_float64_numpy(d), eps, 1.0 - eps)
+    d = np.clip(float64_numpy(d), eps, 1.0 - eps)
     if d.shape != p_data.shape:
         raise ValueError(f"value_function: D values {d.shape} must be on the densities' grid "
                          f"{p_data.shape}")

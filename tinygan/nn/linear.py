@@ -29,7 +29,10 @@ class Linear(Module):
         init.default_layer_init_(self.weight, self.bias, generator)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.shape[-1] != self.in_features:
+        if not isinstance(x, Tensor):   # PyTorch: "argument 'input' must be Tensor, not list"
+            raise TypeError(f"Linear({self.in_features}, {self.out_features}): the input must "
+                            f"be a Tensor, not {type(x).__name__} (wrap it: tinygan.tensor(x))")
+        if x.shape and x.shape[-1] != self.in_features:   # a 0-d input: F.linear names it
             raise ValueError(f"Linear({self.in_features}, {self.out_features}) got input of "
                              f"shape {x.shape}: expected last dimension {self.in_features}")
         return F.linear(x, self.weight, self.bias)

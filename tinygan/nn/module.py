@@ -186,6 +186,9 @@ class Module:
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
         """Copy arrays into this module's parameters and buffers, checking names and shapes.
         Accepts NumPy arrays, tinygan Tensors, or anything with .numpy() (torch tensors)."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{type(self).__name__}.load_state_dict: expected a dict of "
+                            f"{{name: array}}, got {type(state_dict).__name__}")
         own = dict(self.named_parameters())
         own.update(dict(self.named_buffers()))
         missing = [k for k in own if k not in state_dict]
@@ -197,6 +200,9 @@ class Module:
             if name not in state_dict:
                 continue
             value = _to_array(state_dict[name])
+            if not (hasattr(value, "shape") and hasattr(value, "dtype")):
+                raise TypeError(f"{type(self).__name__}.load_state_dict: '{name}' is a "
+                                f"{type(value).__name__}, expected an array or a Tensor")
             if tuple(value.shape) != target.shape:
                 raise ValueError(f"{type(self).__name__}.load_state_dict: '{name}' has shape "
                                  f"{tuple(value.shape)} in the state_dict but {target.shape} in "

@@ -1,0 +1,340 @@
+"""A run folder that nothing can corrupt: what ``tinygan train --out DIR`` writes, and how.
+
+    DIR/checkpoint.npz   everything needed to resume; the run's authority
+    DIR/metrics.json     config, evaluations, loss history, final metrics (strict JSON)
+    DIR/*.png            samples.png, curves.png, and scatter.png or figure1.png
+    DIR/tinygan.lock     only while a ``train`` is writing: its pid and host
+
+Four rules keep the folder whole whatever happens (Ctrl-C, kill -9, a full disk, a second
+``train`` started by mistake):
+
+1. Only a new folder, an empty one or a tinygan run folder is written to; a folder holding
+   anything else is refused before a byte is written, so no file of the user's is replaced.
+2. One writer at a time: ``train`` holds an exclusive lock on ``tinygan.lock`` (``flock``)
+   for as long as it runs; a second ``train`` is refused, naming the first one's pid and
+   host. The operating system releases the lock when its holder dies, however it dies, so
+   a lock file left by a killed run is recognised as stale and taken over.
+3. Every file is written atomically (``tinygan.atomic``): a temporary file, fsync, rename.
+   A killed writer leaves at most a ``.tmp-*`` file, which the next writer removes.
+4. metrics.json is rewritten after every checkpoint, with the checkpoint's step, so the two
+   agree: both are written in full before either is renamed into place, and the
+   checkpoint is the authority (it holds the history and the evaluations too), so a
+   resumed run rebuilds metrics.json from it if a kill fell between the two renames.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import numpy as np
+
+from tinygan.atomic import PreparedWrite, remove_stale_temporaries
+
+CHECKPOINT = "checkpoint.npz"
+METRICS = "metrics.json"
+LOCK = "tinygan.lock"
+REPORT_FORMAT = "tinygan-run"   # metrics.json's "format": how a run folder is recognised
+MAX_CURVE_POINTS = 2000         # keep metrics.json small: at most this many points a curve
+
+# what a checkpoint's config must hold for `tinygan train --resume` and `tinygan sample`
+RUN_CONFIG_KEYS = ("data", "loss", "model", "seed", "steps", "batch_size", "z_dim", "noise",
+                   "optimizer", "lr_g", "lr_d", "betas", "d_steps")
+
+
+class RunFolderError(Exception):
+    """A run folder that cannot be used as asked; the message is one line naming it."""
+
+
+# ---- metrics.json ----------------------------------------------------------------------
+def strict_json(value: Any) -> Any:
+    """``value`` with NumPy scalars and arrays as Python values and every non-finite float as
+    a string ("nan", "inf", "-inf"): JSON has no NaN or Infinity, and a strict parser
+    (JavaScript's, jq) refuses Python's ``Infinity``. ``float("inf")`` reads them back."""
+    if isinstance(value, dict):
+        return {str(k): strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return strict_json(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def prepare_report(path: str, report: dict[str, Any]) -> PreparedWrite:
+    """metrics.json as strict JSON, written to a temporary file; ``.commit()`` puts it in
+    place."""
+    text = json.dumps(strict_json(report), indent=1, allow_nan=False)
+    prepared = PreparedWrite(path, "w")
+    with prepared as f:
+        f.write(text + "\n")
+    return prepared
+
+
+def write_report(path: str, report: dict[str, Any]) -> None:
+    """metrics.json, atomically, as strict JSON."""
+    prepare_report(path, report).commit()
+
+
+def is_report(value: Any) -> bool:
+    """Whether a parsed metrics.json is tinygan's (this format, or the one before it)."""
+    if not isinstance(value, dict):
+        return False
+    if value.get("format") == REPORT_FORMAT:
+        return True
+    return {"config", "history", "step"} <= value.keys()   # written before "format" existed
+
+
+def read_report(path: str) -> dict[str, Any]:
+    """A run's metrics.json, checked; RunFolderError naming the file otherwise."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            report = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RunFolderError(f"{path}: unreadable ({err})") from None
+    if not is_report(report):
+        got = ("an object without it" if isinstance(report, dict)
+               else f"a JSON {type(report).__name__}")
+        raise RunFolderError(f"{path}: not a tinygan metrics.json (expected an object with "
+                             f"\"format\": \"{REPORT_FORMAT}\", got {got})")
+    return report
+
+
+def build_report(trainer: Any, status: str, checkpoint_step: int | None,
+                 **extra: Any) -> dict[str, Any]:
+    """What metrics.json holds; ``step`` is that of the checkpoint beside it (None: none)."""
+    n = len(trainer.history["d_loss"])
+    stride = max(1, math.ceil(n / MAX_CURVE_POINTS))
+    return {"format": REPORT_FORMAT, "status": status, "step": checkpoint_step,
+            "config": trainer.config, "evaluations": trainer.evaluations, **extra,
+            "history_stride": stride,
+            "history": {k: v[::stride] for k, v in trainer.history.items()}}
+
+
+# ---- the checkpoint's config -----------------------------------------------------------
+def run_config(checkpoint: str) -> tuple[dict[str, Any], int]:
+    """(config, step) of a checkpoint written by ``tinygan train``; refuses, in one line, a
+    missing, corrupt or non-finite file and one saved without a run config."""
+    from tinygan.checkpoint import read_checkpoint
+    header = read_checkpoint(checkpoint)[1]
+    config = header.get("config")
+    missing = [k for k in RUN_CONFIG_KEYS if not isinstance(config, dict) or k not in config]
+    if missing:
+        shown = ", ".join(missing[:4]) + (", ..." if len(missing) > 4 else "")
+        raise RunFolderError(f"checkpoint {checkpoint}: holds no `tinygan train` run config "
+                             f"(missing {shown}); it was saved without config=, so load it in "
+                             f"Python with tinygan.checkpoint.load_checkpoint(path, G=..., D=...)")
+    return config, int(header["step"])
+
+
+# ---- one writer at a time --------------------------------------------------------------
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True     # it exists, it is only someone else's
+    return True
+
+
+class RunLock:
+    """An exclusive lock on ``folder/tinygan.lock`` holding the writer's pid, host and start.
+
+    POSIX ``flock`` does the excluding: the kernel drops it when the holder exits or is
+    killed, so a lock file whose lock is free is stale by definition. Without ``fcntl``
+    (Windows) the file itself is the lock (created with O_EXCL), and a file naming a pid that
+    no longer runs on this host is stale.
+    """
+
+    def __init__(self, folder: str) -> None:
+        self.path = os.path.join(folder, LOCK)
+        self.fd: int | None = None
+
+    def _holder(self, text: str) -> str:
+        try:
+            info = json.loads(text)
+            return (f"pid {info['pid']} on host {info['host']}, started "
+                    f"{info.get('started', '?')}")
+        except (ValueError, KeyError, TypeError):
+            return "an unknown writer"
+
+    def _busy(self, holder: str) -> RunFolderError:
+        folder = os.path.dirname(self.path)
+        return RunFolderError(f"{folder} is in use by another tinygan train ({holder}): wait "
+                              f"for it to finish or choose another --out (a run folder has "
+                              f"one writer at a time)")
+
+    def _own_record(self) -> bytes:
+        return json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                           "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode()
+
+    def acquire(self) -> str | None:
+        """Take the lock or raise RunFolderError; returns a note when a stale lock is taken
+        over. An unwritable folder fails here, before any training."""
+        try:
+            import fcntl
+        except ImportError:
+            return self._acquire_exclusive_create()
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as err:
+                raise RunFolderError(f"cannot write to {os.path.dirname(self.path)}: "
+                                     f"{err.strerror or err}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                text = os.pread(fd, 4096, 0).decode("utf-8", "replace")
+                os.close(fd)
+                raise self._busy(self._holder(text)) from None
+            try:   # the previous holder may have deleted the file between our open and flock
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            previous = os.pread(fd, 4096, 0).decode("utf-8", "replace")
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, self._own_record(), 0)
+            self.fd = fd
+            return (f"took over the stale lock of {self._holder(previous)}, which no longer "
+                    f"runs" if previous.strip() else None)
+
+    def _acquire_exclusive_create(self) -> str | None:
+        note = None
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                with open(self.path, encoding="utf-8", errors="replace") as f:
+                    text = f.read()
+                try:
+                    info = json.loads(text)
+                    stale = info["host"] == socket.gethostname() and not _pid_running(
+                        int(info["pid"]))
+                except (ValueError, KeyError, TypeError):
+                    stale = False
+                if not stale:
+                    raise self._busy(self._holder(text)) from None
+                os.remove(self.path)
+                note = f"removed the stale lock of {self._holder(text)}, which no longer runs"
+                continue
+            os.write(fd, self._own_record())
+            self.fd = fd
+            return note
+        raise self._busy("a writer that keeps re-creating the lock")
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            os.remove(self.path)   # delete while still holding it, then let go
+        except OSError:
+            pass
+        os.close(self.fd)
+        self.fd = None
+
+
+# ---- the folder ------------------------------------------------------------------------
+class RunFolder:
+    """The run folder ``path``: ``check()`` it, then write inside ``with folder.writing():``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.checkpoint = os.path.join(path, CHECKPOINT)
+        self.metrics = os.path.join(path, METRICS)
+
+    def file(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    def check(self) -> str:
+        """"new", "empty" or "run"; RunFolderError for a file or a folder of other things."""
+        if not os.path.exists(self.path):
+            return "new"
+        if not os.path.isdir(self.path):
+            raise RunFolderError(f"--out {self.path} is a file, not a folder")
+        names = sorted(n for n in os.listdir(self.path)
+                       if n != LOCK and not n.startswith(".tmp-"))
+        if not names:
+            return "empty"
+        if CHECKPOINT in names:
+            return "run"
+        reason = "no checkpoint.npz or tinygan metrics.json"
+        if METRICS in names:
+            try:
+                read_report(self.metrics)
+                return "run"
+            except RunFolderError as err:
+                reason = f"no checkpoint.npz, and {err}"
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        raise RunFolderError(f"--out {self.path} is not a tinygan run folder: it holds "
+                             f"{len(names)} other file(s) ({shown}) and {reason}; choose a "
+                             f"new or empty folder, so that nothing in it is overwritten")
+
+    @contextmanager
+    def writing(self) -> Iterator[list[str]]:
+        """Create the folder if needed, hold its lock, remove stale temporaries; yields notes
+        to print. On the way out the lock is released, and a folder this call created is
+        removed again if nothing was written into it (an interrupted start-up)."""
+        created = not os.path.exists(self.path)
+        try:
+            os.makedirs(self.path, exist_ok=True)
+        except OSError as err:
+            raise RunFolderError(f"cannot create --out {self.path}: {err.strerror or err}"
+                                 ) from None
+        lock = RunLock(self.path)
+        try:
+            notes = [lock.acquire()]
+            removed = remove_stale_temporaries(self.path)
+            if removed:
+                notes.append(f"removed {len(removed)} temporary file(s) a killed run left in "
+                             f"{self.path} ({', '.join(removed[:3])})")
+            yield [n for n in notes if n]
+        finally:
+            lock.release()
+            if created and os.path.isdir(self.path) and not os.listdir(self.path):
+                os.rmdir(self.path)
+
+    def save(self, trainer: Any) -> None:
+        """The checkpoint and metrics.json of the same step. Both are fully written before
+        either is renamed into place, so a full disk changes neither; only a kill in the
+        microseconds between the two renames leaves metrics.json one checkpoint behind (and
+        ``train --resume`` rewrites it from the checkpoint)."""
+        report = prepare_report(self.metrics, build_report(trainer, "training", trainer.step))
+        try:
+            trainer.save(self.checkpoint)
+        except BaseException:
+            report.discard()
+            raise
+        report.commit()
+
+    def write_progress(self, trainer: Any, **extra: Any) -> None:
+        write_report(self.metrics, build_report(trainer, "training", trainer.step, **extra))
+
+    def report_step(self) -> int | None:
+        """The step metrics.json claims, or None when it is missing or unreadable."""
+        try:
+            step = read_report(self.metrics).get("step")
+        except RunFolderError:
+            return None
+        return step if isinstance(step, int) else None
+
+    def legacy_evaluations(self, up_to_step: int) -> list[dict[str, Any]]:
+        """Evaluations of a run checkpointed before checkpoints held them (metrics.json's)."""
+        try:
+            evaluations = read_report(self.metrics).get("evaluations")
+        except RunFolderError:
+            return []
+        if not isinstance(evaluations, list):
+            return []
+        return [e for e in evaluations if isinstance(e, dict)
+                and isinstance(e.get("step"), int) and e["step"] <= up_to_step]
