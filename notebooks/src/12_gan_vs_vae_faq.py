@@ -150,9 +150,10 @@ assert np.abs(leaked - clean).max() > 1e-6
 # %% [markdown]
 # ## FAQ: why do I get NaN?
 #
-# tinygan's trainer checks every loss and stops at the first NaN or Inf with a message naming
-# the step and the loss (and, with a checkpoint path, keeps the last good checkpoint). Here a
-# weight of $D$ is poisoned by hand, as an exploding update would.
+# tinygan's trainer checks every loss, gradient norm and parameter, and stops at the first NaN
+# or Inf with a message naming the step and what went non-finite (and never writes a
+# checkpoint holding one). Here a weight of $D$ is poisoned by hand, as an exploding update
+# would.
 
 # %%
 g = tg.Generator(2)
