@@ -35,12 +35,17 @@ import tinygan as tg  # noqa: E402
 import tinygan.nn.functional as F  # noqa: E402
 from tinygan import nn, optim  # noqa: E402
 from tinygan.cli import build_trainer, limit_blas_threads, make_config  # noqa: E402
+from tinygan.convolution import im2col  # noqa: E402
 from tinygan.data import toy  # noqa: E402
 from tinygan.data.batching import DatasetBatches, DistributionBatches  # noqa: E402
+from tinygan.data.mnist import load_mnist  # noqa: E402
 from tinygan.gan.losses import LOSSES, get_loss  # noqa: E402
+from tinygan.gan.models import mnist_mlp, toy_mlp  # noqa: E402
 from tinygan.gan.trainer import GANTrainer  # noqa: E402
 from tinygan.metrics import theory  # noqa: E402
+from tinygan.metrics.digits import digit_report, get_digit_classifier  # noqa: E402
 from tinygan.metrics.mode_coverage import mode_coverage  # noqa: E402
+from tinygan.nn import init  # noqa: E402
 
 DPI = 110
 EVAL_SEED = 9          # every "samples from G" picture draws its noise from Generator(9)
@@ -650,8 +655,6 @@ def _critic_for_shift(loss_name: str, theta: float, num_steps: int) -> tuple[nn.
     """Train only a critic between N(0, 0.5^2) and the fixed 'generator' G(z) = 0.5 z + theta
     (WGAN-GP: Adam 1e-3, betas (0.5, 0.9), lambda 10), with tinygan's trainer's D steps.
     Returns the critic and its estimate E f(real) - E f(fake) on fresh samples."""
-    from tinygan.gan.models import toy_mlp
-    from tinygan.nn import init
     gen = tg.Generator(0)
     shift = nn.Linear(1, 1)
     init.constant_(shift.weight, 0.5)
@@ -760,8 +763,6 @@ def loss_gradients(s: Settings) -> Any:
 def conditional_run(s: Settings) -> dict[str, Any]:
     """A conditional MLP GAN (the MNIST recipe's networks and optimiser, one-hot labels
     concatenated to z and to x), seed 0."""
-    from tinygan.data.mnist import load_mnist
-    from tinygan.gan.models import mnist_mlp
     recipe = make_config("mnist", "ns", "mlp", seed=0)
     gen = tg.Generator(0)
     G, D = mnist_mlp(recipe["z_dim"], num_classes=10, generator=gen)
@@ -771,33 +772,52 @@ def conditional_run(s: Settings) -> dict[str, Any]:
     trainer = GANTrainer(G, D, get_loss("ns"), adam(G), adam(D),
                          DatasetBatches(images, labels, gen), gen, z_dim=recipe["z_dim"],
                          batch_size=recipe["batch_size"], num_classes=10)
-    trainer.train(s.n(4000, 6), progress=True)
-    return dict(trainer=trainer)
+    classifier = get_digit_classifier()
+    asked = np.arange(1000) % 10
+
+    def agreement(t: GANTrainer) -> float:
+        """Share of 1,000 samples (100 per asked label) that the digit classifier reads as
+        the label asked for (chance: 10%)."""
+        fakes = t.sample(1000, labels=asked, generator=tg.Generator(11)).numpy()
+        return float((classifier.probabilities(fakes).argmax(axis=1) == asked).mean())
+
+    total = s.n(10000, 6)
+    every = s.n(1000, 3)
+    curve = train_with_snapshots(trainer, list(range(every, total + 1, every)), agreement)
+    return dict(trainer=trainer, agreement=curve)
 
 
 def conditional_digits(s: Settings) -> Any:
+    """Rows: the label asked for; columns: one shared noise vector. Beside it, how often
+    tinygan's digit classifier reads the asked digit, along training."""
     plt = _plt()
-    from tinygan.metrics.digits import get_digit_classifier
-    trainer = conditional_run(s)["trainer"]
+    run = conditional_run(s)
+    trainer = run["trainer"]
     columns = 10
     noise = _eval_gen().normal((columns, trainer.z_dim)).astype(np.float32)
-    rows = [np.repeat(c, columns) for c in range(10)]
     trainer.G.eval()
     with tg.no_grad():
-        images = np.concatenate([trainer.G(tg.tensor(noise), labels).numpy() for labels in rows])
+        images = np.concatenate([trainer.G(tg.tensor(noise), np.full(columns, c)).numpy()
+                                 for c in range(10)])
     trainer.G.train()
-    asked = np.arange(1000) % 10
-    fakes = trainer.sample(1000, labels=asked, generator=tg.Generator(11)).numpy()
-    predicted = get_digit_classifier().probabilities(fakes).argmax(axis=1)
-    agreement = float((predicted == asked).mean())
-    fig, ax = plt.subplots(figsize=(6.2, 6.6))
-    show_images(ax, images, columns, "")
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 5.9),
+                                  gridspec_kw=dict(width_ratios=(1.3, 1)))
+    show_images(ax, images, columns, f"Conditional MLP GAN after {trainer.step} steps, "
+                                     f"seed 0:\nrow = the label asked for")
     ax.set_yticks(np.arange(10) * 30 + 14)
     ax.set_yticklabels([f"y = {c}" for c in range(10)])
     ax.set_xlabel("one noise vector z per column, shared by every row")
-    ax.set_title(f"Conditional MLP GAN, {trainer.step} steps, seed 0: row = the label asked "
-                 f"for\ntinygan's digit classifier agrees with the label on "
-                 f"{100 * agreement:.0f}% of 1,000 samples")
+    steps, values = zip(*sorted(run["agreement"].items()))
+    ax2.plot(steps, 100 * np.array(values), "o-")
+    ax2.axhline(10, color="gray", ls=":", label="chance (10%)")
+    ax2.set_ylim(0, 100)
+    ax2.set_xlabel("training step")
+    ax2.set_ylabel("% of 1,000 samples read as the asked digit")
+    ax2.set_title("tinygan's digit classifier on the generated digits:\n"
+                  "does G obey the label?")
+    ax2.legend(loc="lower right")
+    ax2.grid(alpha=0.3)
+    ax2.set_box_aspect(0.8)
     fig.tight_layout()
     return fig
 
@@ -828,7 +848,6 @@ def _outline(ax: Any, row: float, col: float, height: float, width: float) -> No
 
 def im2col_picture(s: Settings) -> Any:
     """A 3x3 convolution of a 5x5 image as one matrix product, with tinygan's im2col."""
-    from tinygan.convolution import im2col
     plt = _plt()
     x = tg.Generator(0).integers(0, 10, (1, 1, 5, 5)).astype(np.float32)
     w = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype=np.float32).reshape(1, 1, 3, 3)
@@ -900,8 +919,6 @@ def metric_blind_spots(s: Settings) -> Any:
     """Scores that cannot see memorisation, and mode coverage that cannot see collapse
     within a mode."""
     plt = _plt()
-    from tinygan.data.mnist import load_mnist
-    from tinygan.metrics.digits import digit_report, get_digit_classifier
     train_images, train_labels = load_mnist("train")
     test_images, _ = load_mnist("test")
     half = len(test_images) // 2
@@ -942,7 +959,7 @@ def metric_blind_spots(s: Settings) -> Any:
     axes[0, 1].axvline(10, color="gray", ls=":")
     axes[0, 1].set_xlabel("classifier score (an Inception-Score analogue; at most 10)")
     axes[0, 1].set_title("Classifier score: 10 repeated images score near the top")
-    bins = np.linspace(0, 14, 60)
+    bins = np.linspace(0, max(float(v.max()) for v in nearest.values()) + 0.5, 60)
     for name, color in zip(names, colors):
         axes[1, 0].hist(nearest[name], bins=bins, color=color, alpha=0.55,
                         label=name.replace("\n", " "))
@@ -956,10 +973,11 @@ def metric_blind_spots(s: Settings) -> Any:
     modes = toy.ring_modes()
     collapsed = modes[gen.integers(0, 8, 2500)]
     ax = axes[1, 1]
-    for pts, color, label in ((real, "tab:blue", "real ring data"),
-                              (collapsed, "tab:red", "collapsed: every sample on a centre")):
+    for pts, color, label, size, marker in (
+            (real, "tab:blue", "real ring data", 4, "o"),
+            (collapsed, "tab:red", "collapsed: every sample on a centre", 60, "x")):
         sc = mode_coverage(pts, modes, toy.RING_STD)
-        ax.scatter(pts[:, 0], pts[:, 1], s=4, alpha=0.4, color=color,
+        ax.scatter(pts[:, 0], pts[:, 1], s=size, alpha=0.5, color=color, marker=marker,
                    label=f"{label}:\n  {sc.modes_captured}/8 modes, "
                          f"{100 * sc.high_quality_fraction:.0f}% HQ, KL {sc.reverse_kl:.3f}")
     ax.set_xlim(modes[0, 0] - 0.05, modes[0, 0] + 0.05)
@@ -1029,7 +1047,7 @@ def gan_vs_vae(s: Settings) -> Any:
                  label="-ELBO = sum")
     axes[0].set_yscale("log")
     axes[0].set_xlabel("VAE training step")
-    axes[0].set_ylabel("nats per point (batch mean)")
+    axes[0].set_ylabel("cost per point (nats, batch mean)")
     axes[0].set_title(f"The VAE's one objective, in two pieces\n(decoder std "
                       f"{vae.decoder_std}, {num_steps} steps)")
     axes[0].legend()
