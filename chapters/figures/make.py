@@ -11,7 +11,8 @@ trained once per invocation and cached in memory.
 
 Everything is deterministic: every random draw comes from a ``tinygan.Generator`` with a
 fixed seed, so running the script again redraws the same pictures (on NumPy, bit for bit).
-The full run takes about 10 minutes on two busy CPU cores, most of it the DCGAN;
+The full run takes about ten minutes of CPU time, most of it the DCGAN and the conditional
+GAN;
 ``--quick`` trains for a handful of steps (the pictures are then noise, not results), for
 the test suite.
 """
