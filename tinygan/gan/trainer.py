@@ -16,8 +16,14 @@ Two details carry the whole idea:
   (``requires_grad_(False)``) so no gradient is even computed for them.
 
 One ``tinygan.Generator`` drives every random draw (data, noise, interpolation weights,
-labels), so the same seed gives the same run, bit for bit on NumPy, and a checkpoint that
-saves the generator's state resumes exactly where the run left off.
+labels), so the same seed gives the same run, bit for bit, and a checkpoint that saves the
+generator's state resumes exactly where the run left off.
+
+Devices: the trainer follows G. Noise, labels and instance noise are drawn on G's device,
+real batches are moved there (one transfer per batch), and the numbers a step records
+(losses, D's outputs, gradient norms) stay on the device until the end of the step, when
+they come back to the host in one transfer: on a GPU every read of a value waits for all
+queued work, so a step that read each number on its own would stall ~10 times.
 """
 from __future__ import annotations
 
@@ -49,13 +55,21 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the message names the step and the loss."""
 
 
-def grad_norm(module: Module) -> float:
-    """||grad||_2 over all of a module's parameters (0 when none has a gradient)."""
-    total = 0.0
+def grad_norm_array(module: Module) -> Any:
+    """||grad||_2 over all of a module's parameters, as a 0-d array on their device (no
+    host synchronisation; 0.0 when none has a gradient)."""
+    total = None
     for p in module.parameters():
         if p.grad is not None:
-            total += float((p.grad.array * p.grad.array).sum())
-    return math.sqrt(total)
+            g = p.grad.array
+            square_sum = (g * g).sum(dtype=np.float64)
+            total = square_sum if total is None else total + square_sum
+    return 0.0 if total is None else backend.get_array_module(total).sqrt(total)
+
+
+def grad_norm(module: Module) -> float:
+    """||grad||_2 over all of a module's parameters (0 when none has a gradient)."""
+    return float(backend.to_numpy(grad_norm_array(module)))
 
 
 class GANTrainer:
@@ -95,14 +109,33 @@ class GANTrainer:
         self.history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
         self.callbacks: list[tuple[int, Callable[["GANTrainer"], None]]] = []
 
+    @property
+    def device(self) -> str:
+        """Where G's parameters are; everything a step draws or reads is put there."""
+        for p in self.G.parameters():
+            return p.device
+        return backend.default_device()
+
     # ---- the pieces of Algorithm 1 -----------------------------------------------------
     def sample_z(self, n: int) -> Tensor:
-        """n noise vectors, (n, z_dim), from the trainer's generator."""
-        return Tensor(sample_noise(n, self.z_dim, self.generator, self.noise))
+        """n noise vectors, (n, z_dim), from the trainer's generator, on G's device."""
+        return Tensor(sample_noise(n, self.z_dim, self.generator, self.noise, self.device))
 
     def sample_labels(self, n: int) -> Any:
         """n class labels drawn uniformly (conditional GANs), else None."""
-        return self.generator.integers(0, self.num_classes, n) if self.num_classes else None
+        if not self.num_classes:
+            return None
+        return self.generator.integers(0, self.num_classes, n, device=self.device)
+
+    def real_batch(self) -> tuple[Tensor, Any]:
+        """The next real minibatch and its labels, on G's device."""
+        real, labels = self.real_data.next(self.batch_size)
+        real = (real if isinstance(real, Tensor) else Tensor(real)).to(self.device)
+        if isinstance(labels, Tensor):
+            labels = labels.to(self.device)
+        elif labels is not None:
+            labels = backend.to_device(labels, self.device)
+        return real, labels
 
     def _D(self, x: Tensor, labels: Any) -> Tensor:
         return self.D(x, labels) if self.num_classes else self.D(x)
@@ -131,11 +164,21 @@ class GANTrainer:
         std = self.instance_noise_std()
         if std == 0.0:
             return x
-        return x + Tensor(self.generator.normal(x.shape, std=std, dtype=x.dtype))
+        return x + Tensor(self.generator.normal(x.shape, std=std, dtype=x.dtype,
+                                                device=x.device))
 
     def discriminator_step(self) -> dict[str, float]:
-        """One update of D on a fresh real minibatch and a fresh (detached) fake one."""
-        real, labels = self.real_data.next(self.batch_size)
+        """One update of D on a fresh real minibatch and a fresh (detached) fake one.
+        Returns the step's numbers (one transfer); a NaN/Inf loss raises TrainingDiverged."""
+        return self._to_host(self._discriminator_update())
+
+    def generator_step(self) -> dict[str, float]:
+        """One update of G: its gradient flows back through D, but only G is updated."""
+        return self._to_host(self._generator_update())
+
+    def _discriminator_update(self) -> dict[str, Any]:
+        """discriminator_step, with its numbers left on the device (0-d arrays)."""
+        real, labels = self.real_batch()
         if not self.num_classes:
             labels = None
         z = self.sample_z(self.batch_size)
@@ -147,43 +190,45 @@ class GANTrainer:
         d_loss = self.loss.d_loss(real_logits, fake_logits)
         penalty = self.loss.penalty(lambda x: self._D(x, labels), real, fake, self.generator)
         total = d_loss if penalty is None else d_loss + penalty
-        self._check_finite("d_loss", total)
         self.opt_d.zero_grad()
         total.backward()
-        norm = grad_norm(self.D)
+        norm = grad_norm_array(self.D)
         self.opt_d.step()
         self.loss.after_d_step(self.D)      # WGAN: clip the critic's weights
-        return {"d_loss": total.item(),
-                "penalty": 0.0 if penalty is None else penalty.item(),
+        return {"d_loss": total.array,
+                "penalty": 0.0 if penalty is None else penalty.array,
                 "d_real": self._d_output(real_logits), "d_fake": self._d_output(fake_logits),
                 "grad_norm_d": norm}
 
-    def generator_step(self) -> dict[str, float]:
-        """One update of G: its gradient flows back through D, but only G is updated."""
+    def _generator_update(self) -> dict[str, Any]:
+        """generator_step, with its numbers left on the device (0-d arrays)."""
         labels = self.sample_labels(self.batch_size)
         z = self.sample_z(self.batch_size)
         flags = [(p, p.requires_grad) for p in self.D.parameters()]
         self.D.requires_grad_(False)        # D is a fixed judge during G's step
         try:
             g_loss = self.loss.g_loss(self._D(self._blur(self._G(z, labels)), labels))
-            self._check_finite("g_loss", g_loss)
             self.opt_g.zero_grad()
             g_loss.backward()
         finally:
             for p, flag in flags:           # as they were (a user may freeze some layers)
                 p.requires_grad = flag
-        norm = grad_norm(self.G)
+        norm = grad_norm_array(self.G)
         self.opt_g.step()
-        return {"g_loss": g_loss.item(), "grad_norm_g": norm}
+        return {"g_loss": g_loss.array, "grad_norm_g": norm}
 
     def train_step(self) -> dict[str, float]:
-        """k discriminator steps, then one generator step; records and returns the numbers."""
+        """k discriminator steps, then one generator step; records and returns the numbers
+        (brought to the host once, at the end)."""
+        d_losses = []
         for _ in range(self.d_steps):
-            record = self.discriminator_step()
-        record.update(self.generator_step())
+            record = self._discriminator_update()
+            d_losses.append(record["d_loss"])
+        record.update(self._generator_update())
+        record = self._to_host(record, earlier_d_losses=d_losses[:-1])
         self.step += 1
         for key in HISTORY_KEYS:
-            self.history[key].append(float(record[key]))
+            self.history[key].append(record[key])
         return record
 
     # ---- the loop ----------------------------------------------------------------------
@@ -236,9 +281,12 @@ class GANTrainer:
         if n < 1 or chunk_size < 1:
             raise ValueError(f"sample: n and chunk_size must be >= 1, got {n} and {chunk_size}")
         gen = generator or self.generator
-        z = sample_noise(n, self.z_dim, gen, self.noise)
+        z = sample_noise(n, self.z_dim, gen, self.noise, self.device)
         if self.num_classes and labels is None:
-            labels = gen.integers(0, self.num_classes, n)
+            labels = gen.integers(0, self.num_classes, n, device=self.device)
+        elif labels is not None:
+            labels = labels.to(self.device) if isinstance(labels, Tensor) else \
+                backend.to_device(labels, self.device)
         was_training = self.G.training
         self.G.eval()
         try:
@@ -278,14 +326,28 @@ class GANTrainer:
             for group, base in zip(opt.param_groups, bases):
                 group["lr"] = base * factor
 
-    def _d_output(self, logits: Tensor) -> float:
-        """Mean D output: a probability (sigmoid of the logit) or a critic value."""
+    def _d_output(self, logits: Tensor) -> Any:
+        """Mean D output: a probability (sigmoid of the logit) or a critic value (0-d)."""
         values = F.sigmoid(logits.detach()) if self.loss.outputs_probability else logits
-        return float(values.array.mean())
+        return values.array.mean()
 
-    def _check_finite(self, name: str, value: Tensor) -> None:
-        v = value.item()
-        if not np.isfinite(v):
-            raise TrainingDiverged(f"training stopped at step {self.step + 1}: {name} is {v} "
-                                   f"({type(self.loss).__name__}); the checkpoint on disk is "
-                                   f"the last good one")
+    def _to_host(self, record: dict[str, Any], earlier_d_losses: Any = ()) -> dict[str, float]:
+        """Every device value of ``record`` (and the losses of earlier D steps, to check
+        them) as Python floats, in one transfer; a NaN/Inf loss raises TrainingDiverged."""
+        names = [k for k, v in record.items() if not isinstance(v, float)]
+        arrays = [record[k] for k in names] + list(earlier_d_losses)
+        host = dict(record)
+        if arrays:
+            xp = backend.get_array_module(arrays[0])
+            values = backend.to_numpy(xp.stack([a.reshape(()).astype(np.float64)
+                                                for a in arrays])).tolist()
+            host.update(zip(names, values))
+            checks = [("d_loss", v) for v in values[len(names):]] + [
+                (k, host[k]) for k in ("d_loss", "g_loss") if k in host]
+            for name, value in checks:
+                if not math.isfinite(value):
+                    raise TrainingDiverged(
+                        f"training stopped at step {self.step + 1}: {name} is {value} "
+                        f"({type(self.loss).__name__}); the checkpoint on disk is the last "
+                        f"good one")
+        return host
