@@ -33,6 +33,18 @@ ON_DEVICE = backend.default_device() != "cpu"   # the suite runs on CuPy or the 
 ON_CUPY = backend.backend_name() == "cupy"
 
 
+# Known failures on a device, each waiting for a change outside tinygan's device code (strict:
+# the day it is fixed, the test reports XPASS and its line here must go).
+DEVICE_XFAIL = {
+    "tests/test_chapters.py::test_python_blocks_run[08_other_losses.md]":
+        "`weight.data[:] = [[3.0, 4.0]]` on a device tensor: tensor._as_tensor makes Python "
+        "lists on the CPU (the lead's tinygan/tensor.py)",
+    "tests/test_chapters.py::test_python_blocks_run[10_dcgan.md]":
+        "the chapter's block mixes a NumPy matrix with `g.normal(...)` drawn on the default "
+        "device (chapters/10_dcgan.md: draw it with device='cpu')",
+}
+
+
 def pytest_collection_modifyitems(config, items):
     if ON_DEVICE:
         skip = pytest.mark.skip(reason=f"CPU-only test (the suite runs on "
@@ -40,6 +52,8 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "cpu_only" in item.keywords:
                 item.add_marker(skip)
+            if item.nodeid in DEVICE_XFAIL:
+                item.add_marker(pytest.mark.xfail(strict=True, reason=DEVICE_XFAIL[item.nodeid]))
 
 
 @pytest.fixture(params=["cpu", "cuda"])

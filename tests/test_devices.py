@@ -278,3 +278,18 @@ def test_writing_a_python_list_into_a_device_tensor(cuda):
     layer = nn.Linear(2, 1).to("cuda")
     layer.weight.data[:] = [[3.0, 4.0]]
     assert backend.to_numpy(layer.weight.array).tolist() == [[3.0, 4.0]]
+
+
+def test_a_check_on_the_device_waits_for_the_next_transfer_and_rides_in_it(cuda):
+    """backend.check: what BCE's [0, 1] test and one_hot's label range need on a GPU."""
+    with pytest.raises(ValueError, match="labels out of range"):
+        backend.check(np.array([True, False]), "labels out of range")   # the CPU: at once
+    x = tinygan.tensor([0.5, 2.0], device="cuda").array
+    backend.check(x <= 1, "probabilities above 1")
+    backend.check(x >= 0, "never raised: this one holds")
+    standin.reset_host_syncs()
+    with pytest.raises(ValueError, match="probabilities above 1"):
+        backend.to_numpy(x.sum())
+    assert standin.host_syncs() == 1                 # the flags came with the value
+    backend.check(x >= 0, "holds")
+    assert backend.to_numpy(x).tolist() == [0.5, 2.0] and not backend._waiting_checks

@@ -176,9 +176,40 @@ def to_device(array: Any, device: Any) -> Any:
 
 def to_numpy(array: Any) -> np.ndarray:
     """A NumPy array of any array: the explicit copy from the GPU when it is there (one
-    host synchronisation), the array itself when it is already NumPy."""
+    host synchronisation), the array itself when it is already NumPy. Checks waiting on
+    that device (see ``check``) ride along in the same transfer and raise here."""
     xp_ = get_array_module(array)
-    return np.asarray(array) if xp_ is np else xp_.asnumpy(array)
+    if xp_ is np:
+        return np.asarray(array)
+    waiting = [(ok, message) for ok, message in _waiting_checks if get_array_module(ok) is xp_]
+    if not waiting or array.dtype.kind not in "biuf":
+        return xp_.asnumpy(array)
+    for item in waiting:
+        _waiting_checks.remove(item)
+    flags = xp_.stack([ok for ok, _ in waiting]).astype(array.dtype)
+    host = xp_.asnumpy(xp_.concatenate([array.reshape(-1), flags]))
+    for passed, (_, message) in zip(host[array.size:], waiting):
+        if not passed:
+            raise ValueError(message)
+    return host[:array.size].reshape(array.shape)
+
+
+_waiting_checks: list[tuple[Any, str]] = []
+
+
+def check(ok: Any, message: str) -> None:
+    """Raise ValueError(message) unless every element of the boolean array ``ok`` is True.
+
+    On the CPU at once. On a device, reading ``ok`` would stall it (the host waits for all
+    queued work), so the check waits on the device and is raised by the next ``to_numpy``
+    there, which carries it in the same transfer: as CUDA reports a device-side assert at
+    the next synchronisation, a step later at most, with the op's own message.
+    """
+    if get_array_module(ok) is np:
+        if not np.all(ok):
+            raise ValueError(message)
+        return
+    _waiting_checks.append((ok.all(), message))
 
 
 def asarray(data: Any, dtype: Any = None, device: Any = None) -> Any:
