@@ -190,15 +190,17 @@ def to_numpy(array: Any) -> np.ndarray:
     host = xp_.asnumpy(xp_.concatenate([array.reshape(-1), flags]))
     for passed, (_, message) in zip(host[array.size:], waiting):
         if not passed:
-            raise ValueError(message)
+            raise ValueError(message() if callable(message) else message)
     return host[:array.size].reshape(array.shape)
 
 
-_waiting_checks: list[tuple[Any, str]] = []
+_waiting_checks: list[tuple[Any, Any]] = []
 
 
-def check(ok: Any, message: str) -> None:
+def check(ok: Any, message: Any) -> None:
     """Raise ValueError(message) unless every element of the boolean array ``ok`` is True.
+    ``message`` may be a function returning the text (called only to raise, so it may read
+    values: the run is failing anyway).
 
     On the CPU at once. On a device, reading ``ok`` would stall it (the host waits for all
     queued work), so the check waits on the device and is raised by the next ``to_numpy``
@@ -207,7 +209,7 @@ def check(ok: Any, message: str) -> None:
     """
     if get_array_module(ok) is np:
         if not np.all(ok):
-            raise ValueError(message)
+            raise ValueError(message() if callable(message) else message)
         return
     _waiting_checks.append((ok.all(), message))
 

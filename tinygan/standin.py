@@ -185,6 +185,12 @@ class StandinArray(NDArrayOperatorsMixin):
         _count_sync()
         return bool(self._a)
 
+    def __format__(self, spec: str) -> str:   # f"{x:.3f}" reads the value, as CuPy does
+        if not spec:
+            return repr(self)
+        _count_sync()
+        return format(self._a.item() if self._a.ndim == 0 else self._a, spec)
+
     def __complex__(self) -> complex:
         _count_sync()
         return complex(self._a)
