@@ -71,6 +71,18 @@ def each_backend(request):
     backend._accelerator, backend._default_device = saved
 
 
+@pytest.fixture
+def cuda_device():
+    """"cuda" for this test: CuPy on a GPU machine, else the stand-in device; new tensors are
+    still made on the CPU (a script written PyTorch's way moves them)."""
+    saved = backend._accelerator, backend._default_device
+    if not backend.accelerator_available():
+        tinygan.use("standin")
+    tinygan.use("cpu")
+    yield "cuda"
+    backend._accelerator, backend._default_device = saved
+
+
 @pytest.fixture(autouse=True)
 def _fresh_seed():
     tinygan.manual_seed(0)

@@ -1,5 +1,5 @@
-"""The NumPy/CuPy switch: errors that say how to get CuPy, device mixing, and (on a GPU)
-the same numbers on both backends."""
+"""The NumPy/CuPy switch: errors that say how to get CuPy, device mixing, and the same
+numbers on both devices ("cuda" is CuPy on a GPU machine, else the stand-in device)."""
 import numpy as np
 import pytest
 
@@ -10,8 +10,6 @@ from tests.helpers import to_np
 
 needs_no_gpu = pytest.mark.skipif(backend.accelerator_available(),
                                   reason="'cuda' is available (CuPy with a GPU, or the stand-in)")
-needs_gpu = pytest.mark.skipif(not backend.accelerator_available(),
-                               reason="no 'cuda': CuPy with a GPU is missing, the stand-in is off")
 
 
 @needs_no_gpu
@@ -38,16 +36,14 @@ def test_array_module_and_device_of_numpy_data():
     assert tinygan.device("cpu") == "cpu" and str(tinygan.device("cuda:0")) == "cuda"
 
 
-@needs_gpu
-def test_mixing_cpu_and_gpu_tensors_names_both_devices():
+def test_mixing_cpu_and_gpu_tensors_names_both_devices(cuda_device):
     a = tinygan.tensor([1.0, 2.0], device="cpu")
     b = tinygan.tensor([1.0, 2.0]).to("cuda")
     with pytest.raises(RuntimeError, match="cpu.*cuda|cuda.*cpu"):
         a + b
 
 
-@needs_gpu
-def test_gpu_and_cpu_agree_on_a_small_network():
+def test_gpu_and_cpu_agree_on_a_small_network(cuda_device):
     layer = tinygan.nn.Sequential(tinygan.nn.Linear(5, 4), tinygan.nn.LeakyReLU(0.2),
                                   tinygan.nn.Linear(4, 1))
     x = tinygan.randn(8, 5)
