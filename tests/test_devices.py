@@ -293,3 +293,13 @@ def test_a_check_on_the_device_waits_for_the_next_transfer_and_rides_in_it(cuda)
     assert standin.host_syncs() == 1                 # the flags came with the value
     backend.check(x >= 0, "holds")
     assert backend.to_numpy(x).tolist() == [0.5, 2.0] and not backend._waiting_checks
+
+
+def test_gradient_penalty_draws_its_interpolation_weights_on_the_datas_device(cuda):
+    from tinygan.gan.losses import gradient_penalty
+    critic = nn.Linear(2, 1).to("cuda")
+    gen = tinygan.Generator(2)
+    real, fake = tinygan.randn(8, 2, device="cuda"), tinygan.randn(8, 2, device="cuda")
+    penalty = gradient_penalty(critic, real, fake, gen)
+    penalty.backward()
+    assert _on_device(penalty) and list(gen.get_state()["streams"]) == ["cuda"]

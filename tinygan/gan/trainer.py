@@ -128,10 +128,13 @@ class GANTrainer:
         return self.generator.integers(0, self.num_classes, n, device=self.device)
 
     def real_batch(self) -> tuple[Tensor, Any]:
-        """The next real minibatch and its labels, on G's device."""
+        """The next real minibatch, and its labels for a conditional GAN (else None), on
+        G's device: one transfer each when the data is elsewhere (MNIST in host memory)."""
         real, labels = self.real_data.next(self.batch_size)
         real = (real if isinstance(real, Tensor) else Tensor(real)).to(self.device)
-        if isinstance(labels, Tensor):
+        if not self.num_classes:
+            labels = None
+        elif isinstance(labels, Tensor):
             labels = labels.to(self.device)
         elif labels is not None:
             labels = backend.to_device(labels, self.device)
@@ -179,8 +182,6 @@ class GANTrainer:
     def _discriminator_update(self) -> dict[str, Any]:
         """discriminator_step, with its numbers left on the device (0-d arrays)."""
         real, labels = self.real_batch()
-        if not self.num_classes:
-            labels = None
         z = self.sample_z(self.batch_size)
         with no_grad():                     # the fakes are data for D: G must not move
             fake = self._G(z, labels)       # fakes share the real batch's class mix
