@@ -53,17 +53,6 @@ def reset_host_syncs() -> None:
     _syncs = _uploads = 0
 
 
-def _upload(value: Any) -> Any:
-    """A NumPy index or value used with a device array: CuPy copies it over; count it."""
-    global _uploads
-    if isinstance(value, np.ndarray):
-        _uploads += 1
-        return value
-    if isinstance(value, tuple):
-        return tuple(_upload(v) for v in value)
-    return value
-
-
 def _count_sync() -> None:
     global _syncs
     _syncs += 1
@@ -79,14 +68,18 @@ def _mixing(where: str) -> MixedDevicesError:
         f"this too. Move one of them (backend.to_device / .to(...)) before combining them")
 
 
-def _unwrap(value: Any, where: str, allow_host: bool = False) -> Any:
-    """Plain ndarrays inside for a NumPy call; a NumPy array from outside is refused."""
+def _unwrap(value: Any, where: str, allow_host: str = "") -> Any:
+    """Plain ndarrays inside for a NumPy call; a NumPy array from outside is refused, unless
+    ``allow_host`` is "explicit" (xp.asarray) or "implicit" (an index or a written value,
+    which CuPy copies over: counted in host_uploads())."""
+    global _uploads
     if isinstance(value, StandinArray):
         return value._a
     if isinstance(value, np.ndarray):
-        if allow_host:
-            return value
-        raise _mixing(where)
+        if not allow_host:
+            raise _mixing(where)
+        _uploads += allow_host == "implicit"
+        return value
     if isinstance(value, (list, tuple)):
         return type(value)(_unwrap(v, where, allow_host) for v in value)
     if isinstance(value, dict):
@@ -132,7 +125,7 @@ class StandinArray(NDArrayOperatorsMixin):
         out = kwargs.get("out")
         if method == "at":   # ufunc.at(target, index, values): CuPy copies a NumPy index over
             target, index, *rest = inputs
-            args = (_unwrap(target, where), _upload(_unwrap(index, where, allow_host=True)),
+            args = (_unwrap(target, where), _unwrap(index, where, "implicit"),
                     *_unwrap(tuple(rest), where))
         else:
             args = _unwrap(inputs, where)
@@ -204,11 +197,11 @@ class StandinArray(NDArrayOperatorsMixin):
             yield self[i]
 
     def __getitem__(self, index: Any) -> "StandinArray":
-        return _wrap(self._a[_upload(_unwrap(index, "indexing", allow_host=True))])
+        return _wrap(self._a[_unwrap(index, "indexing", "implicit")])
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        index = _upload(_unwrap(index, "indexing", allow_host=True))
-        self._a[index] = _upload(_unwrap(value, "an in-place write", allow_host=True))
+        self._a[_unwrap(index, "indexing", "implicit")] = \
+            _unwrap(value, "an in-place write", "implicit")
 
     def __repr__(self) -> str:
         return f"standin.array({np.array2string(self._a, separator=', ')}, dtype={self.dtype})"
@@ -259,7 +252,7 @@ class _Module:
             return _Module(value, f"{self.__name__}.{name}")
         if isinstance(value, np.ufunc) or isinstance(value, type) or not callable(value):
             return value   # ufuncs dispatch through StandinArray; dtypes and constants as is
-        allow_host = name in self._FROM_HOST
+        allow_host = "explicit" if name in self._FROM_HOST else ""
 
         def function(*args: Any, **kwargs: Any) -> Any:
             if name == "asarray" and args and isinstance(args[0], StandinArray) and (
