@@ -19,11 +19,11 @@ Its arrays hold NumPy memory but behave, at the boundary, the way CuPy's arrays 
 * random draws on this device come from a stream whose state is only (seed, draws so far),
   as for CuPy's generators, whose state cannot be read.
 
-What it cannot catch: anything about CuPy's kernels (a function CuPy lacks other than the two
-above, a different default dtype or rounding), numerics (float32 sums in another order, cuRAND's
-numbers), memory and speed. And the mistakes NumPy itself makes invisible: ``plain_array[x]``
-and ``np.asarray`` inside NumPy's own C code. It is a guard that the code keeps its data on one
-device and asks the device the right questions; it is not a GPU result. The GPU check remains
+What it cannot catch: anything about CuPy's kernels (a NumPy function or argument CuPy lacks
+other than the two above, a different result dtype or rounding), numerics (float32 sums in
+another order, cuRAND's numbers), memory and speed. Nor what a run never reaches on it: code
+paths that touch no device array. It is a guard that the code keeps its data on one device and
+asks the device the right questions; it is not a GPU result. The GPU check remains
 ``TINYGAN_BACKEND=cupy python -m pytest -q`` on a machine with one.
 """
 from __future__ import annotations
