@@ -12,3 +12,8 @@ def t64(array, requires_grad=True):
 
 def to_np(x):
     return tinygan.backend.to_numpy(x.array if isinstance(x, tinygan.Tensor) else x)
+
+
+def on_device(array, dtype=np.float64):
+    """A raw array on the default device (what a test writes into ``.array``)."""
+    return tinygan.backend.xp().asarray(np.asarray(array, dtype=dtype))

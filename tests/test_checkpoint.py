@@ -16,14 +16,14 @@ from tinygan.gan.models import toy_mlp
 from tinygan.gan.trainer import GANTrainer
 from tests.helpers import to_np
 
-pytestmark = pytest.mark.cpu_only   # bit-for-bit resume is promised on NumPy
+# bit-for-bit resume holds on every device (each keeps its own saved random stream)
 
 
 def make_trainer(dataset=False, hidden=(16, 16), loss="ns", seed=0, instance_noise=0.0):
     gen = tinygan.Generator(seed)
     G, D = toy_mlp((2,), 3, generator=gen, hidden_g=hidden, hidden_d=hidden)
     if dataset:   # a finite dataset: resuming must land mid-epoch on the right batch
-        points = np.asarray(toy.sample_grid(100, tinygan.Generator(9)))
+        points = to_np(toy.sample_grid(100, tinygan.Generator(9)))   # in host memory, as MNIST
         real = DatasetBatches(points, None, gen)
     else:
         real = DistributionBatches(toy.sample_grid, gen)
@@ -39,7 +39,7 @@ def state_of(trainer):
     arrays = [to_np(p) for p in list(trainer.G.parameters()) + list(trainer.D.parameters())]
     for opt in (trainer.opt_g, trainer.opt_d):
         for s in opt.state_dict()["state"].values():
-            arrays += [np.asarray(s[k]) for k in sorted(s)]
+            arrays += [to_np(s[k]) for k in sorted(s)]
     return arrays
 
 

@@ -157,7 +157,7 @@ def test_conv_on_each_backend(each_backend):
     """Same numbers on NumPy and (when present) CuPy: the code only uses xp functions."""
     x, w = _random((2, 3, 6, 5), 0), _random((2, 3, 3, 3), 1)
     tx, tw = t64(x), t64(w)
-    assert tx.device == ("cuda" if each_backend == "cupy" else "cpu")
+    assert tx.device == ("cpu" if each_backend == "numpy" else "cuda")
     y = F.conv2d(tx, tw, None, 2, 1)                      # (2, 2, 3, 3)
     back = F.conv_transpose2d(y, tw, None, 2, 1, (1, 0))   # the adjoint: back to (2, 3, 6, 5)
     (back * back).sum().backward()
@@ -189,7 +189,7 @@ def _compare_with_torch(ours, theirs, x_np, torch):
     """Copy our weights into the torch layer, then compare outputs and all gradients.
     Everything is float32 on both sides (torch layers are built with an explicit dtype, so a
     test elsewhere that changes torch's default dtype cannot change this one)."""
-    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.from_numpy(to_np(v)) for k, v in ours.state_dict().items()})
     x = tinygan.tensor(x_np, requires_grad=True)
     tx = torch.tensor(x_np, requires_grad=True)
     y, ty = ours(x), theirs(tx)
@@ -238,7 +238,7 @@ def test_double_backward_matches_torch():
                          nn.ConvTranspose2d(3, 2, 3, 2, 1, 1))
     theirs = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, 2, 1), torch.nn.LeakyReLU(0.2),
                                  torch.nn.ConvTranspose2d(3, 2, 3, 2, 1, 1)).float()
-    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.from_numpy(to_np(v)) for k, v in ours.state_dict().items()})
     x_np = np.random.default_rng(1).standard_normal((2, 2, 6, 6)).astype(np.float32)
     x, tx = tinygan.tensor(x_np, requires_grad=True), torch.tensor(x_np, requires_grad=True)
     (gx,) = tinygan.grad((ours(x) ** 2).sum(), x, create_graph=True)

@@ -160,7 +160,7 @@ def _torch_dcgan(torch, z_dim, c, batchnorm=True):
 
 
 def _load(torch, theirs, ours):
-    theirs.load_state_dict({k: torch.from_numpy(np.array(v))
+    theirs.load_state_dict({k: torch.from_numpy(to_np(v))
                             for k, v in ours.state_dict().items()})
 
 

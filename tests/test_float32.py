@@ -119,5 +119,5 @@ def test_gradient_penalty_step_with_second_derivatives_stays_float32(float64_wat
 
 def test_the_watch_does_catch_a_float64_leak(float64_watch):
     x = tinygan.randn(3, requires_grad=True)
-    (x * tinygan.Tensor(np.ones(3))).sum().backward()  # np.ones is float64
+    (x * tinygan.tensor(np.ones(3))).sum().backward()  # np.ones is float64
     assert float64_watch

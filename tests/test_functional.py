@@ -175,7 +175,7 @@ def test_mse_cross_entropy_log_softmax(data):
     n, c = data.draw(st.integers(1, 3)), data.draw(st.integers(2, 4))
     target = t64(data.draw(values((n, c))), requires_grad=False)
     check_both(lambda x: F.mse_loss(x, target), data.draw(values((n, c))))
-    labels = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    labels = tinygan.tensor(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
     check_both(lambda x: F.cross_entropy(x, labels), data.draw(values((n, c))))
     check_both(lambda x: F.log_softmax(x, 1), data.draw(values((n, c))))
 

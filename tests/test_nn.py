@@ -5,7 +5,7 @@ from hypothesis import given, strategies as st
 
 import tinygan
 from tinygan import nn
-from tests.helpers import t64, to_np
+from tests.helpers import on_device, t64, to_np
 
 
 def layer_check(layer, x, with_params=True):
@@ -53,15 +53,15 @@ def test_maxout_takes_the_max_of_its_pieces():
 @pytest.mark.parametrize("shape", [(5, 3), (4, 3, 2)])
 def test_batchnorm1d_gradients_in_training(shape):
     bn = nn.BatchNorm1d(3)
-    bn.weight.array = np.array([1.5, -0.5, 2.0])
-    bn.bias.array = np.array([0.1, 0.2, -0.3])
+    bn.weight.array = on_device([1.5, -0.5, 2.0])
+    bn.bias.array = on_device([0.1, 0.2, -0.3])
     layer_check(bn, t64(np.random.default_rng(1).normal(size=shape)))
 
 
 def test_batchnorm1d_gradients_in_eval():
     bn = nn.BatchNorm1d(3).double()
-    bn.running_mean.array = np.array([0.1, -0.2, 0.3])
-    bn.running_var.array = np.array([0.5, 2.0, 1.5])
+    bn.running_mean.array = on_device([0.1, -0.2, 0.3])
+    bn.running_var.array = on_device([0.5, 2.0, 1.5])
     bn.eval()
     layer_check(bn, t64(np.random.default_rng(2).normal(size=(4, 3))))
 
@@ -149,7 +149,7 @@ def test_module_registration_names_and_state_dict_round_trip():
     assert list(sd) == ["body.0.weight", "body.0.bias", "body.1.weight", "body.1.bias",
                         "body.1.running_mean", "body.1.running_var",
                         "body.1.num_batches_tracked", "head.weight", "head.bias"]
-    assert all(isinstance(v, np.ndarray) for v in sd.values())
+    assert all(hasattr(v, "dtype") and not isinstance(v, tinygan.Tensor) for v in sd.values())
     m2 = TwoLayer()
     m2.load_state_dict(sd)
     x = tinygan.randn(5, 3)

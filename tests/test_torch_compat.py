@@ -90,7 +90,7 @@ def test_batchnorm2d_matches_torch():
 def test_maxout_matches_a_torch_formulation():
     m = nn.Maxout(4, 3, pieces=2).double()
     lin = torch.nn.Linear(4, 6).double()
-    lin.load_state_dict({k.replace("linear.", ""): torch.tensor(v)
+    lin.load_state_dict({k.replace("linear.", ""): torch.tensor(to_np(v))
                          for k, v in m.state_dict().items()})
     expected = lin(torch.tensor(x34)).view(6, 3, 2).amax(dim=2)
     np.testing.assert_allclose(to_np(m(tinygan.tensor(x34, dtype=np.float64))),
@@ -165,7 +165,7 @@ def test_20_optimizer_steps_match_torch(opt_name, kwargs):
         g_opt.step()
     theirs = t_net.state_dict()
     for name, value in g_net.state_dict().items():
-        np.testing.assert_allclose(value, theirs[name].numpy(), rtol=1e-7, atol=1e-10,
+        np.testing.assert_allclose(to_np(value), theirs[name].numpy(), rtol=1e-7, atol=1e-10,
                                    err_msg=name)
 
 
@@ -193,7 +193,7 @@ def test_second_derivative_gradient_penalty_matches_torch():
 def test_weights_move_from_tinygan_to_torch():
     g_net = _mlp(nn)
     t_net = _mlp(torch.nn).float()
-    t_net.load_state_dict({k: torch.from_numpy(v) for k, v in g_net.state_dict().items()})
+    t_net.load_state_dict({k: torch.from_numpy(to_np(v)) for k, v in g_net.state_dict().items()})
     x = np.random.default_rng(7).normal(size=(3, 6)).astype(np.float32)
     np.testing.assert_allclose(to_np(g_net(tinygan.tensor(x))),
                                t_net(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -223,7 +223,8 @@ def evaluate_1d(trainer: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     p_data = theory.gaussian_pdf(xs, mu, sigma)
     p_g = theory.kde_pdf(samples, xs)
     d_star = theory.optimal_discriminator(p_data, p_g)
-    d = trainer.discriminator_output(tinygan.tensor(xs.astype(np.float32)[:, None])).numpy()
+    d = trainer.discriminator_output(tinygan.tensor(xs.astype(np.float32)[:, None],
+                                                    device=trainer.device)).numpy()
     d = d.ravel().astype(np.float64)
     gap = np.abs(d - d_star)
     inside2 = np.abs(xs - mu) <= 2 * sigma

@@ -39,16 +39,23 @@ class device:
 
 
 def _xp(device_: Any = None):
+    """The array module of ``device_`` (the default device when None)."""
     return backend.xp() if device_ is None else backend.module_for_device(device_)
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
            device: Any = None) -> Tensor:  # noqa: A002
-    """A new tensor holding a copy of ``data`` (float32 for Python floats, unless dtype)."""
+    """A new tensor holding a copy of ``data`` (float32 for Python floats, unless dtype).
+
+    On ``device``; when None, a Tensor's or device array's own device, and the default
+    device for host data (lists, numbers, NumPy arrays), as ``torch.tensor`` does."""
     raw = data.array if isinstance(data, Tensor) else data
+    if device is None and not isinstance(data, Tensor) and backend.device_of(raw) == "cpu":
+        device = backend.default_device()   # host data goes to the default device (PyTorch)
     if device is not None:
-        raw = backend.to_device(np.asarray(raw) if backend.device_of(raw) == "cpu" else raw,
-                                device)
+        if not hasattr(raw, "dtype"):   # Python numbers and lists: PyTorch's dtype rules first
+            raw = Tensor(raw, dtype=dtype).array
+        raw = backend.to_device(raw, device)   # a copy when it moves
     t = Tensor(raw.copy() if hasattr(raw, "copy") else raw, dtype=dtype)
     if requires_grad:
         t.requires_grad_(True)
@@ -56,8 +63,10 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """Wrap a NumPy array (its dtype is kept)."""
-    return Tensor(np.asarray(array))
+    """Wrap a NumPy array (its dtype is kept; it stays on the CPU, as in PyTorch)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    return Tensor(array)
 
 
 def _factory(fill: str, shape: Sequence, dtype: Any, requires_grad: bool, device_: Any):
@@ -89,41 +98,45 @@ def arange(*args: Any, dtype: Any = None, device: Any = None) -> Tensor:
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros of ``t``'s shape, dtype and device."""
     xp = backend.get_array_module(t.array)
     return Tensor(xp.zeros(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
 
 
 def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones of ``t``'s shape, dtype and device."""
     xp = backend.get_array_module(t.array)
     return Tensor(xp.ones(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
 
 
-def _generator(generator: Generator | None, device_: Any) -> Generator:
-    gen = generator or default_generator()
-    if device_ is not None and gen.device != backend.normalize_device(device_):
-        raise RuntimeError(f"generator on {gen.device} cannot draw a tensor for {device_}")
-    return gen
+def _generator(generator: Generator | None) -> Generator:
+    return generator or default_generator()
 
 
 def randn(*shape: Any, generator: Generator | None = None, dtype: Any = None,
           requires_grad: bool = False, device: Any = None) -> Tensor:
-    """Standard normal samples of the given shape, e.g. ``randn(64, 100)`` for noise z."""
-    gen = _generator(generator, device)
-    return Tensor(gen.normal(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
+    """Standard normal samples of the given shape, e.g. ``randn(64, 100)`` for noise z,
+    drawn on ``device`` (default: the default device) from that device's stream."""
+    gen = _generator(generator)
+    return Tensor(gen.normal(_shape_args(shape), dtype=dtype, device=device),
+                  requires_grad=requires_grad)
 
 
 def randn_like(t: Tensor, generator: Generator | None = None) -> Tensor:
-    return randn(*t.shape, generator=generator, dtype=t.dtype)
+    """Standard normal samples of ``t``'s shape and dtype, on ``t``'s device."""
+    return randn(*t.shape, generator=generator, dtype=t.dtype, device=t.device)
 
 
 def rand(*shape: Any, generator: Generator | None = None, dtype: Any = None,
          requires_grad: bool = False, device: Any = None) -> Tensor:
-    """Uniform samples on [0, 1)."""
-    gen = _generator(generator, device)
-    return Tensor(gen.random(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
+    """Uniform samples on [0, 1), drawn on ``device`` (default: the default device)."""
+    gen = _generator(generator)
+    return Tensor(gen.random(_shape_args(shape), dtype=dtype, device=device),
+                  requires_grad=requires_grad)
 
 
 def randint(low: int, high: int, size: Sequence[int], generator: Generator | None = None,
             device: Any = None) -> Tensor:
-    gen = _generator(generator, device)
-    return Tensor(gen.integers(low, high, tuple(size)))
+    """Integers in [low, high), int64, drawn on ``device`` (default: the default device)."""
+    gen = _generator(generator)
+    return Tensor(gen.integers(low, high, tuple(size), device=device))

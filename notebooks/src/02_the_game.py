@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import tinygan as tg
+tg.use("cpu")  # the device switch: "cuda" puts new tensors and models on the GPU (CuPy)
 from tinygan import nn
 from tinygan import functional as F
 from tinygan.data.toy import gaussian_1d

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import tinygan as torch                      # the seed's program uses PyTorch's names
+torch.use("cpu")  # the device switch: "cuda" puts new tensors and models on the GPU (CuPy)
 from tinygan import nn, optim
 from tinygan.data import DataLoader, TensorDataset
 from tinygan.data.batching import DatasetBatches

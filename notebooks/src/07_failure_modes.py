@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import tinygan as tg
+tg.use("cpu")  # the device switch: "cuda" puts new tensors and models on the GPU (CuPy)
 from tinygan import optim
 from tinygan.cli import build_trainer, make_config
 from tinygan.data import toy

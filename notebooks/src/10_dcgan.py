@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import tinygan as tg
+tg.use("cpu")  # the device switch: "cuda" puts new tensors and models on the GPU (CuPy)
 from tinygan import gradcheck, nn, optim
 from tinygan.data.batching import DatasetBatches
 from tinygan.data.mnist import load_mnist

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import tinygan as tg
+tg.use("cpu")  # the device switch: "cuda" puts new tensors and models on the GPU (CuPy)
 from tinygan import functional as F
 from tinygan import nn, optim
 from tinygan.cli import build_trainer, make_config

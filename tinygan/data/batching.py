@@ -7,10 +7,13 @@ is skipped, which keeps every batch the same size (BatchNorm and GAN losses like
 
 ``EpochSampler`` is the same idea with its position written down (``state_dict``), so a
 training run can stop mid-epoch and resume on exactly the batch it would have seen next.
+
+Devices: indices are drawn on the device of the data they index (no copy to gather a batch),
+and a loader given ``device=`` (the model's) moves each batch there: one transfer per batch.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -51,10 +54,11 @@ class EpochSampler:
     (4,)
     """
 
-    def __init__(self, n: int, generator: Generator) -> None:
+    def __init__(self, n: int, generator: Generator, device: Any = None) -> None:
         if n < 1:
             raise ValueError(f"EpochSampler: need at least one example, got n={n}")
         self.n, self.generator = n, generator
+        self.device = device     # where the permutations live (None: the generator's device)
         self.order: Any = None   # the current epoch's permutation (drawn lazily)
         self.position = 0        # how many entries of ``order`` are used up
         self.epoch = 0
@@ -66,7 +70,8 @@ class EpochSampler:
         if self.order is None or self.position + batch_size > self.n:
             if self.order is not None:
                 self.epoch += 1
-            self.order, self.position = self.generator.permutation(self.n), 0
+            self.order = self.generator.permutation(self.n, device=self.device)
+            self.position = 0
         idx = self.order[self.position:self.position + batch_size]
         self.position += batch_size
         return idx
@@ -82,12 +87,22 @@ class EpochSampler:
         if has_order and len(order) != self.n:
             raise ValueError(f"EpochSampler.load_state_dict: saved order covers {len(order)} "
                              f"examples, this sampler has {self.n}")
-        self.order = self.generator.xp.asarray(order) if has_order else None
+        self.order = backend.asarray(order, device=self.device or self.generator.device) \
+            if has_order else None
         self.position, self.epoch = int(state["position"]), int(state["epoch"])
 
 
+def _to_default_device(rows: Any) -> Any:
+    """Host rows go to the default device (one transfer); device rows stay where they are."""
+    return backend.to_device(rows, backend.default_device()) \
+        if backend.device_of(rows) == "cpu" else rows
+
+
 class TensorDataset:
-    """Examples stored in aligned arrays or Tensors; ``dataset[i]`` is a tuple of rows."""
+    """Examples stored in aligned arrays or Tensors; ``dataset[i]`` is a tuple of rows.
+
+    Rows of host (NumPy) data are new tensors, so they go to the default device (as
+    ``tinygan.tensor`` does); rows of data already on a device stay there."""
 
     def __init__(self, *tensors: Any) -> None:
         if not tensors:
@@ -101,7 +116,7 @@ class TensorDataset:
         return len(self.tensors[0])
 
     def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
-        return tuple(Tensor(t[index]) for t in self.tensors)
+        return tuple(Tensor(_to_default_device(t[index])) for t in self.tensors)
 
 
 class DataLoader:
@@ -115,7 +130,8 @@ class DataLoader:
     """
 
     def __init__(self, dataset: TensorDataset, batch_size: int = 1, shuffle: bool = False,
-                 generator: Generator | None = None, drop_last: bool = False) -> None:
+                 generator: Generator | None = None, drop_last: bool = False,
+                 device: Any = None) -> None:
         if not isinstance(dataset, TensorDataset):
             raise TypeError(f"DataLoader expects a tinygan TensorDataset, got "
                             f"{type(dataset).__name__}")
@@ -123,20 +139,21 @@ class DataLoader:
         self.dataset, self.batch_size = dataset, batch_size
         self.shuffle, self.drop_last = shuffle, drop_last
         self.generator = generator
+        self.device = device   # where batches go (None: where the dataset is)
 
     def __len__(self) -> int:
         return _num_batches(len(self.dataset), self.batch_size, self.drop_last)
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
         n = len(self.dataset)
+        where = backend.device_of(self.dataset.tensors[0])   # indices live beside the data
         if self.shuffle:
-            order: Sequence[int] | Any = (self.generator or default_generator()).permutation(n)
+            order = (self.generator or default_generator()).permutation(n, device=where)
         else:
-            order = np.arange(n)
-        xp = backend.get_array_module(self.dataset.tensors[0])
-        order = backend.to_numpy(order) if xp is np else xp.asarray(order)
+            order = backend.module_for_device(where).arange(n)
         for b in range(len(self)):
-            yield self.dataset[order[b * self.batch_size:(b + 1) * self.batch_size]]
+            batch = self.dataset[order[b * self.batch_size:(b + 1) * self.batch_size]]
+            yield batch if self.device is None else tuple(t.to(self.device) for t in batch)
 
 
 # ---- where a GAN trainer gets its real minibatches ---------------------------------------
@@ -144,14 +161,18 @@ class DistributionBatches:
     """Fresh samples from a distribution we can sample exactly (the toy data): each call
     draws ``batch_size`` new points, as step 1 of Algorithm 1 asks. No labels.
 
-    ``sampler(n, generator) -> array (n, ...)``, e.g. ``tinygan.data.toy.sample_ring``.
+    ``sampler(n, generator, device=None) -> array (n, ...)``, e.g.
+    ``tinygan.data.toy.sample_ring``; the draws are made on ``device`` (None: the
+    generator's device).
     """
 
-    def __init__(self, sampler: Any, generator: Generator) -> None:
-        self.sampler, self.generator = sampler, generator
+    def __init__(self, sampler: Any, generator: Generator, device: Any = None) -> None:
+        self.sampler, self.generator, self.device = sampler, generator, device
 
     def next(self, batch_size: int) -> tuple[Tensor, None]:
-        return Tensor(self.sampler(batch_size, self.generator)), None
+        if self.device is None:   # samplers written without a device= argument work too
+            return Tensor(self.sampler(batch_size, self.generator)), None
+        return Tensor(self.sampler(batch_size, self.generator, device=self.device)), None
 
     def state_dict(self) -> dict[str, Any]:
         return {}   # all randomness lives in the shared generator
@@ -162,20 +183,27 @@ class DistributionBatches:
 
 class DatasetBatches:
     """Shuffled minibatches (and labels) of a finite dataset such as MNIST, epoch after
-    epoch, with a resumable position (see ``EpochSampler``)."""
+    epoch, with a resumable position (see ``EpochSampler``).
 
-    def __init__(self, images: Any, labels: Any, generator: Generator) -> None:
+    The indices are drawn where the images are (MNIST: in host memory), the batch is
+    gathered there, and then moved to ``device`` (the model's; None: left where it is):
+    one transfer per batch, and labels with it."""
+
+    def __init__(self, images: Any, labels: Any, generator: Generator,
+                 device: Any = None) -> None:
         if labels is not None and len(labels) != len(images):
             raise ValueError(f"DatasetBatches: {len(images)} images but {len(labels)} labels")
-        self.images, self.labels = images, labels
-        self.sampler = EpochSampler(len(images), generator)
+        self.images, self.labels, self.device = images, labels, device
+        self.sampler = EpochSampler(len(images), generator, device=backend.device_of(images))
 
     def next(self, batch_size: int) -> tuple[Tensor, Any]:
         idx = self.sampler.next_indices(batch_size)
-        xp = backend.get_array_module(self.images)
-        idx = backend.to_numpy(idx) if xp is np else xp.asarray(idx)
+        images = self.images[idx]
         labels = None if self.labels is None else self.labels[idx]
-        return Tensor(self.images[idx]), labels
+        if self.device is not None:
+            images = backend.to_device(images, self.device)
+            labels = None if labels is None else backend.to_device(labels, self.device)
+        return Tensor(images), labels
 
     def state_dict(self) -> dict[str, Any]:
         return self.sampler.state_dict()

@@ -164,7 +164,7 @@ def gradient_penalty(D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
         raise ValueError(f"gradient_penalty: real {real.shape} and fake {fake.shape} differ")
     n = real.shape[0]
     e_shape = (n,) + (1,) * (real.ndim - 1)        # one mixing weight per sample
-    e = Tensor(generator.uniform(e_shape, dtype=real.dtype))
+    e = Tensor(generator.uniform(e_shape, dtype=real.dtype, device=real.device))
     x_hat = (e * real.detach() + (1 - e) * fake.detach()).requires_grad_(True)
     out = D(x_hat)
     (g,) = grad(out.sum(), x_hat, create_graph=True)  # row i: d D(x_hat_i) / d x_hat_i

@@ -16,13 +16,19 @@ Two details carry the whole idea:
   (``requires_grad_(False)``) so no gradient is even computed for them.
 
 One ``tinygan.Generator`` drives every random draw (data, noise, interpolation weights,
-labels), so the same seed gives the same run, bit for bit on NumPy, and a checkpoint that
-saves the generator's state resumes exactly where the run left off.
+labels), so the same seed gives the same run, bit for bit, and a checkpoint that saves the
+generator's state resumes exactly where the run left off.
+
+Devices: the trainer follows G. Noise, labels and instance noise are drawn on G's device,
+real batches are moved there (one transfer per batch), and the numbers a step records
+(losses, D's outputs, gradient norms) stay on the device until the end of the step, when
+they come back to the host in one transfer: on a GPU every read of a value waits for all
+queued work, so a step that read each number on its own would stall ~10 times.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -57,14 +63,35 @@ class TrainingDiverged(RuntimeError):
         self.step, self.what = step, what
 
 
+def grad_norm_array(module: Module) -> Any:
+    """||grad||_2 over all of a module's parameters, as a 0-d array on their device (no
+    host synchronisation; 0.0 when none has a gradient). Summed in the gradients' own dtype,
+    as torch.nn.utils.clip_grad_norm_ does: a norm float32 cannot hold counts as infinite,
+    since the optimizer's g^2 state overflows with it."""
+    total = None
+    for p in module.parameters():
+        if p.grad is not None:
+            g = p.grad.array
+            with np.errstate(over="ignore", invalid="ignore"):   # reported as inf below
+                square_sum = (g * g).sum()
+            total = square_sum if total is None else total + square_sum
+    return 0.0 if total is None else backend.get_array_module(total).sqrt(total)
+
+
 def grad_norm(module: Module) -> float:
     """||grad||_2 over all of a module's parameters (0 when none has a gradient)."""
-    total = 0.0
-    with np.errstate(over="ignore", invalid="ignore"):   # an overflow is reported as inf
-        for p in module.parameters():
-            if p.grad is not None:
-                total += float((p.grad.array * p.grad.array).sum())
-    return math.sqrt(total)
+    return float(backend.to_numpy(grad_norm_array(module)))
+
+
+def parameter_sum_array(module: Module) -> Any:
+    """The float64 sum of every parameter, a 0-d array on their device: it is finite exactly
+    when every parameter is (a NaN or an Inf anywhere makes it NaN or Inf; float32 values
+    cannot overflow a float64 sum), so one number checks them all without a sync."""
+    total = None
+    for p in module.parameters():
+        part = p.array.sum(dtype=np.float64)
+        total = part if total is None else total + part
+    return 0.0 if total is None else total
 
 
 class GANTrainer:
@@ -108,14 +135,36 @@ class GANTrainer:
         #: (step, path) of the last checkpoint written or loaded: the last finite state
         self.last_checkpoint: tuple[int, str] | None = None
 
+    @property
+    def device(self) -> str:
+        """Where G's parameters are; everything a step draws or reads is put there."""
+        for p in self.G.parameters():
+            return p.device
+        return backend.default_device()
+
     # ---- the pieces of Algorithm 1 -----------------------------------------------------
     def sample_z(self, n: int) -> Tensor:
-        """n noise vectors, (n, z_dim), from the trainer's generator."""
-        return Tensor(sample_noise(n, self.z_dim, self.generator, self.noise))
+        """n noise vectors, (n, z_dim), from the trainer's generator, on G's device."""
+        return Tensor(sample_noise(n, self.z_dim, self.generator, self.noise, self.device))
 
     def sample_labels(self, n: int) -> Any:
         """n class labels drawn uniformly (conditional GANs), else None."""
-        return self.generator.integers(0, self.num_classes, n) if self.num_classes else None
+        if not self.num_classes:
+            return None
+        return self.generator.integers(0, self.num_classes, n, device=self.device)
+
+    def real_batch(self) -> tuple[Tensor, Any]:
+        """The next real minibatch, and its labels for a conditional GAN (else None), on
+        G's device: one transfer each when the data is elsewhere (MNIST in host memory)."""
+        real, labels = self.real_data.next(self.batch_size)
+        real = (real if isinstance(real, Tensor) else Tensor(real)).to(self.device)
+        if not self.num_classes:
+            labels = None
+        elif isinstance(labels, Tensor):
+            labels = labels.to(self.device)
+        elif labels is not None:
+            labels = backend.to_device(labels, self.device)
+        return real, labels
 
     def _D(self, x: Tensor, labels: Any) -> Tensor:
         return self.D(x, labels) if self.num_classes else self.D(x)
@@ -144,13 +193,21 @@ class GANTrainer:
         std = self.instance_noise_std()
         if std == 0.0:
             return x
-        return x + Tensor(self.generator.normal(x.shape, std=std, dtype=x.dtype))
+        return x + Tensor(self.generator.normal(x.shape, std=std, dtype=x.dtype,
+                                                device=x.device))
 
     def discriminator_step(self) -> dict[str, float]:
-        """One update of D on a fresh real minibatch and a fresh (detached) fake one."""
-        real, labels = self.real_data.next(self.batch_size)
-        if not self.num_classes:
-            labels = None
+        """One update of D on a fresh real minibatch and a fresh (detached) fake one.
+        Returns the step's numbers (one transfer); a NaN/Inf loss raises TrainingDiverged."""
+        return self._to_host(self._discriminator_update())
+
+    def generator_step(self) -> dict[str, float]:
+        """One update of G: its gradient flows back through D, but only G is updated."""
+        return self._to_host(self._generator_update())
+
+    def _discriminator_update(self) -> dict[str, Any]:
+        """discriminator_step, with its numbers left on the device (0-d arrays)."""
+        real, labels = self.real_batch()
         z = self.sample_z(self.batch_size)
         with no_grad():                     # the fakes are data for D: G must not move
             fake = self._G(z, labels)       # fakes share the real batch's class mix
@@ -160,45 +217,45 @@ class GANTrainer:
         d_loss = self.loss.d_loss(real_logits, fake_logits)
         penalty = self.loss.penalty(lambda x: self._D(x, labels), real, fake, self.generator)
         total = d_loss if penalty is None else d_loss + penalty
-        self._check_finite("d_loss", total)
         self.opt_d.zero_grad()
         total.backward()
-        norm = self._checked_grad_norm(self.D, "D")
+        norm = grad_norm_array(self.D)
         self.opt_d.step()
         self.loss.after_d_step(self.D)      # WGAN: clip the critic's weights
-        self._check_parameters(self.D, "D")
-        return {"d_loss": total.item(),
-                "penalty": 0.0 if penalty is None else penalty.item(),
+        return {"d_loss": total.array,
+                "penalty": 0.0 if penalty is None else penalty.array,
+                "_parameters_d": parameter_sum_array(self.D),
                 "d_real": self._d_output(real_logits), "d_fake": self._d_output(fake_logits),
                 "grad_norm_d": norm}
 
-    def generator_step(self) -> dict[str, float]:
-        """One update of G: its gradient flows back through D, but only G is updated."""
+    def _generator_update(self) -> dict[str, Any]:
+        """generator_step, with its numbers left on the device (0-d arrays)."""
         labels = self.sample_labels(self.batch_size)
         z = self.sample_z(self.batch_size)
         flags = [(p, p.requires_grad) for p in self.D.parameters()]
         self.D.requires_grad_(False)        # D is a fixed judge during G's step
         try:
             g_loss = self.loss.g_loss(self._D(self._blur(self._G(z, labels)), labels))
-            self._check_finite("g_loss", g_loss)
             self.opt_g.zero_grad()
             g_loss.backward()
         finally:
             for p, flag in flags:           # as they were (a user may freeze some layers)
                 p.requires_grad = flag
-        norm = self._checked_grad_norm(self.G, "G")
+        norm = grad_norm_array(self.G)
         self.opt_g.step()
-        self._check_parameters(self.G, "G")
-        return {"g_loss": g_loss.item(), "grad_norm_g": norm}
+        return {"g_loss": g_loss.array, "grad_norm_g": norm,
+                "_parameters_g": parameter_sum_array(self.G)}
 
     def train_step(self) -> dict[str, float]:
-        """k discriminator steps, then one generator step; records and returns the numbers."""
-        for _ in range(self.d_steps):
-            record = self.discriminator_step()
-        record.update(self.generator_step())
+        """k discriminator steps, then one generator step; records and returns the numbers
+        (brought to the host once, at the end)."""
+        d_records = [self._discriminator_update() for _ in range(self.d_steps)]
+        record = dict(d_records[-1])
+        record.update(self._generator_update())
+        record = self._to_host(record, earlier=d_records[:-1])
         self.step += 1
         for key in HISTORY_KEYS:
-            self.history[key].append(float(record[key]))
+            self.history[key].append(record[key])
         return record
 
     # ---- the loop ----------------------------------------------------------------------
@@ -252,9 +309,12 @@ class GANTrainer:
         if n < 1 or chunk_size < 1:
             raise ValueError(f"sample: n and chunk_size must be >= 1, got {n} and {chunk_size}")
         gen = generator or self.generator
-        z = sample_noise(n, self.z_dim, gen, self.noise)
+        z = sample_noise(n, self.z_dim, gen, self.noise, self.device)
         if self.num_classes and labels is None:
-            labels = gen.integers(0, self.num_classes, n)
+            labels = gen.integers(0, self.num_classes, n, device=self.device)
+        elif labels is not None:
+            labels = labels.to(self.device) if isinstance(labels, Tensor) else \
+                backend.to_device(labels, self.device)
         was_training = self.G.training
         self.G.eval()
         try:
@@ -303,12 +363,51 @@ class GANTrainer:
             for group, base in zip(opt.param_groups, bases):
                 group["lr"] = base * factor
 
-    def _d_output(self, logits: Tensor) -> float:
-        """Mean D output: a probability (sigmoid of the logit) or a critic value."""
+    def _d_output(self, logits: Tensor) -> Any:
+        """Mean D output: a probability (sigmoid of the logit) or a critic value (0-d)."""
         values = F.sigmoid(logits.detach()) if self.loss.outputs_probability else logits
-        return float(values.array.mean())
+        return values.array.mean()
 
-    # ---- divergence: stop at the first non-finite value, before it reaches a checkpoint --
+    # ---- one transfer per step, and divergence caught in it ----------------------------
+    def _to_host(self, record: dict[str, Any], earlier: Sequence[dict] = ()) -> dict[str, float]:
+        """Every device value of ``record`` (and of the earlier D steps' records, to check
+        them) as Python floats, in one transfer. A non-finite loss, gradient norm or
+        parameter raises TrainingDiverged naming the step and what went non-finite; no
+        checkpoint is written after it (and checkpoint.save refuses non-finite arrays)."""
+        checked = ("d_loss", "g_loss", "grad_norm_d", "grad_norm_g", "_parameters_d",
+                   "_parameters_g")
+        names = [k for k, v in record.items() if not isinstance(v, float)]
+        extra = [(k, r[k]) for r in earlier for k in checked
+                 if k in r and not isinstance(r[k], float)]
+        arrays = [record[k] for k in names] + [a for _, a in extra]
+        host = dict(record)
+        if arrays:
+            xp = backend.get_array_module(arrays[0])
+            values = backend.to_numpy(xp.stack([a.reshape(()).astype(np.float64)
+                                                for a in arrays])).tolist()
+            host.update(zip(names, values))
+            checks = [(k, v) for (k, _), v in zip(extra, values[len(names):])] + [
+                (k, host[k]) for k in checked if k in host]
+            for name, value in checks:
+                if not math.isfinite(value):
+                    raise self._diverged(self.step + 1, self._what(name, value))
+        for private in ("_parameters_d", "_parameters_g"):
+            host.pop(private, None)
+        return host
+
+    def _what(self, name: str, value: float) -> str:
+        """What went non-finite, in words (a parameter is found by name, on this rare path)."""
+        if name.startswith("_parameters_"):
+            who = name[-1].upper()
+            module = self.D if who == "D" else self.G
+            for pname, p in module.named_parameters():
+                if not bool(np.isfinite(backend.to_numpy(p.array)).all()):
+                    return f"{who}'s parameter '{pname}' is not finite"
+            return f"a parameter of {who} is not finite"
+        if name.startswith("grad_norm_"):
+            return f"the gradient norm of {name[-1].upper()} is {value}"
+        return f"{name} is {value}"
+
     def _diverged(self, step: int, what: str) -> TrainingDiverged:
         if self.last_checkpoint is None:
             kept = "no checkpoint was written before it"
@@ -319,21 +418,3 @@ class GANTrainer:
                         for name, opt in (("lr_g", self.opt_g), ("lr_d", self.opt_d)))
         return TrainingDiverged(f"training stopped at step {step}: {what} "
                                 f"({type(self.loss).__name__}, {lrs}); {kept}", step, what)
-
-    def _check_finite(self, name: str, value: Tensor) -> None:
-        v = value.item()
-        if not np.isfinite(v):
-            raise self._diverged(self.step + 1, f"{name} is {v}")
-
-    def _checked_grad_norm(self, module: Module, who: str) -> float:
-        """||grad|| of ``module``, refusing a non-finite one before the optimizer uses it."""
-        norm = grad_norm(module)
-        if not math.isfinite(norm):
-            raise self._diverged(self.step + 1, f"the gradient norm of {who} is {norm}")
-        return norm
-
-    def _check_parameters(self, module: Module, who: str) -> None:
-        """After an update: every parameter finite (one pass over them, ~1% of a step)."""
-        for name, p in module.named_parameters():
-            if not bool(backend.get_array_module(p.array).isfinite(p.array).all()):
-                raise self._diverged(self.step + 1, f"{who}'s parameter '{name}' is not finite")

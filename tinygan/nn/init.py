@@ -1,5 +1,8 @@
 """Weight initialisation, in place, as ``torch.nn.init``: each function fills a Parameter.
 
+Random values are drawn on the parameter's own device, from that device's stream of the
+generator, so initialising a model that was moved with ``.to("cuda")`` never copies.
+
 Fan-in is the number of inputs each output unit sums over (in_features for Linear,
 in_channels * kh * kw for a convolution). Keeping Var[w] ~ 1/fan_in keeps activations from
 shrinking or exploding layer after layer (Glorot & Bengio 2010; He et al. 2015).
@@ -21,6 +24,7 @@ def _fans(t: Tensor) -> tuple[int, int]:
 
 
 def _fill(t: Tensor, values: Any) -> Tensor:
+    """Write ``values`` (a number, or an array drawn on t's own device) into t in place."""
     with no_grad():
         t.array[...] = values
     t._bump_version()
@@ -32,12 +36,12 @@ def _gen(generator: Generator | None) -> Generator:
 
 
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None):
-    return _fill(t, _gen(generator).uniform(t.shape, a, b, dtype=t.dtype))
+    return _fill(t, _gen(generator).uniform(t.shape, a, b, dtype=t.dtype, device=t.device))
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None):
     """N(mean, std^2); DCGAN initialises every weight with normal_(w, 0.0, 0.02)."""
-    return _fill(t, _gen(generator).normal(t.shape, mean, std, dtype=t.dtype))
+    return _fill(t, _gen(generator).normal(t.shape, mean, std, dtype=t.dtype, device=t.device))
 
 
 def constant_(t: Tensor, value: float) -> Tensor:
