@@ -35,15 +35,7 @@ ON_CUPY = backend.backend_name() == "cupy"
 
 # Known failures on a device, each waiting for a change outside tinygan's device code (strict:
 # the day it is fixed, the test reports XPASS and its line here must go).
-DEVICE_XFAIL = {
-    "tests/test_chapters.py::test_python_blocks_run[08_other_losses.md]":
-        "`weight.data[:] = [[3.0, 4.0]]` on a device tensor: tensor._as_tensor makes Python "
-        "lists on the CPU (the lead's tinygan/tensor.py); then `grad.numpy() - expected` "
-        "mixes a NumPy array with a device tensor (chapters/08_other_losses.md: "
-        "`expected.numpy()`)",
-    "tests/test_chapters.py::test_python_blocks_run[10_dcgan.md]":
-        "the chapter's block mixes a NumPy matrix with `g.normal(...)` drawn on the default "
-        "device (chapters/10_dcgan.md: draw it with device='cpu')",
+DEVICE_XFAIL: dict[str, str] = {
 }
 
 

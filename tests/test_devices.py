@@ -61,8 +61,6 @@ def test_init_of_a_moved_model_draws_on_its_device(cuda):
     assert list(gen.get_state()["streams"]) == ["cuda"]   # nothing drawn on the CPU
 
 
-@pytest.mark.xfail(strict=True, reason="needs functional.dropout to draw with "
-                                       "device=x.device (tinygan/functional.py, the lead's)")
 def test_dropout_masks_are_drawn_on_the_tensors_device(cuda):
     gen = tinygan.Generator(1)
     y = nn.Dropout(0.5, generator=gen)(tinygan.ones(8, 8).to("cuda"))
@@ -185,8 +183,6 @@ def test_a_training_step_reads_its_numbers_back_in_one_transfer(cuda):
     assert grad_norm(trainer.G) == pytest.approx(record["grad_norm_g"])
 
 
-@pytest.mark.xfail(strict=True, reason="needs one_hot's label check without int(min/max) "
-                                       "(tinygan/functional.py, the lead's)")
 def test_a_conditional_step_reads_its_numbers_back_in_one_transfer(cuda):
     gen = tinygan.Generator(0)
     images = np.random.default_rng(0).standard_normal((64, 2)).astype(np.float32)
@@ -271,8 +267,6 @@ def test_outside_backend_no_file_asks_numpy_or_cupy(path):
     assert not ASKS_WHICH_MODULE.findall(code)
 
 
-@pytest.mark.xfail(strict=True, reason="needs tensor._as_tensor to make Python lists on the "
-                                       "tensor's device (tinygan/tensor.py, the lead's)")
 def test_writing_a_python_list_into_a_device_tensor(cuda):
     """PyTorch: ``cuda_tensor[:] = [[3.0, 4.0]]`` converts the list on the tensor's device."""
     layer = nn.Linear(2, 1).to("cuda")

@@ -208,9 +208,11 @@ def test_bce_clamps_log_at_minus_100_like_pytorch():
     assert np.all(np.isfinite(to_np(p.grad)))
 
 
-def test_bce_rejects_values_outside_0_1():
+@pytest.mark.parametrize("bad", [1.5, -0.1, float("nan")])
+def test_bce_rejects_values_outside_0_1(bad):
+    """On a device the check waits for the next transfer (.item()), as CUDA's asserts do."""
     with pytest.raises(ValueError, match="probabilities"):
-        F.binary_cross_entropy(tinygan.tensor([1.5]), tinygan.tensor([1.0]))
+        F.binary_cross_entropy(tinygan.tensor([bad]), tinygan.tensor([1.0])).item()
 
 
 def test_loss_shape_mismatch_names_both_shapes():

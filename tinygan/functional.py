@@ -924,10 +924,10 @@ def binary_cross_entropy(p: Tensor, target: Any, reduction: str = "mean") -> Ten
     target = _as_tensor(target, like=(p,))
     _check_same_shape("binary_cross_entropy", p, target)
     _same_dtype("binary_cross_entropy", p, target)
-    xp = xp_of(p.array)
-    if bool(xp.any((p.array < 0) | (p.array > 1))):
-        raise ValueError("binary_cross_entropy: input must be probabilities in [0, 1]; "
-                         "for raw scores use binary_cross_entropy_with_logits")
+    # checked on p's device without a host sync; NaN fails it too, as in PyTorch
+    backend.check((p.array >= 0) & (p.array <= 1),
+                  "binary_cross_entropy: input must be probabilities in [0, 1]; "
+                  "for raw scores use binary_cross_entropy_with_logits")
     return _reduce(BinaryCrossEntropy()(p, target), reduction)
 
 
@@ -979,13 +979,12 @@ def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
 def one_hot(labels: Any, num_classes: int, dtype: Any = None) -> Tensor:
     """labels: (N,) ints -> (N, num_classes) tensor of 0s and 1s: int64 as PyTorch's, or
     ``dtype`` (a float dtype to feed it to a layer)."""
-    raw = labels.array if isinstance(labels, Tensor) else labels
-    xp = xp_of(raw) if hasattr(raw, "shape") else backend.xp()
-    raw = xp.asarray(raw)
-    if raw.size and (int(raw.min()) < 0 or int(raw.max()) >= num_classes):
-        raise ValueError(f"one_hot: labels must lie in [0, {num_classes}), got "
-                         f"[{int(raw.min())}, {int(raw.max())}]")
-    eye = xp.eye(num_classes, dtype=dtype or np.int64)
+    raw = backend.asarray(labels.array if isinstance(labels, Tensor) else labels)
+    if raw.size:   # checked on the labels' device, without a host sync
+        backend.check((raw >= 0) & (raw < num_classes),
+                      lambda: f"one_hot: labels must lie in [0, {num_classes}), got "
+                              f"[{int(raw.min())}, {int(raw.max())}]")
+    eye = xp_of(raw).eye(num_classes, dtype=dtype or np.int64)
     return Tensor(eye[raw])
 
 
@@ -1012,5 +1011,5 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
         return x * 0.0
     from tinygan.random import default_generator
     gen = generator or default_generator()
-    keep = gen.bernoulli(x.shape, 1.0 - p, dtype=x.dtype)
+    keep = gen.bernoulli(x.shape, 1.0 - p, dtype=x.dtype, device=x.device)
     return x * _same_dtype_const(x.array, keep * (1.0 / (1.0 - p)))

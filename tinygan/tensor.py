@@ -131,7 +131,7 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
-            data = np.empty(0, dtype=backend.DEFAULT_DTYPE)
+            data = backend.xp().empty(0, dtype=backend.DEFAULT_DTYPE)
         super().__init__(data.array if isinstance(data, Tensor) else data,
                          requires_grad=requires_grad)
 
@@ -351,13 +351,10 @@ def _to_array(data: Any, dtype: Any) -> Any:
     if type(data) is np.ndarray and dtype is None:
         return data  # the common case (an op's result): kept as it is, no checks
     _refuse_non_numbers(data)
-    xp = backend.get_array_module(data)
-    if xp is np and not isinstance(data, np.ndarray):
-        xp = backend.xp()  # Python lists and scalars go to the active backend
     if dtype is None and not hasattr(data, "dtype"):
         kind = _python_kind(data)
         dtype = {"b": np.bool_, "i": np.int64}.get(kind, backend.DEFAULT_DTYPE)
-    return xp.asarray(data, dtype=dtype)
+    return backend.asarray(data, dtype)  # Python lists and numbers: the default device
 
 
 def _python_kind(data: Any) -> str:
@@ -394,13 +391,26 @@ def _as_tensor(x: Any, like: Sequence[Any] = ()) -> Tensor:
         return Tensor(x)
     xp = backend.get_array_module(ref.array)
     if isinstance(x, (int, float, bool, np.number)):
-        dtype = ref.dtype if ref.dtype.kind == "f" or not isinstance(x, float) else \
-            backend.DEFAULT_DTYPE     # int tensor * 0.5: a float, as in PyTorch
-        return Tensor(xp.asarray(x, dtype=dtype))
+        return Tensor(xp.asarray(x, dtype=_scalar_dtype(x, ref.dtype)))
+    if isinstance(x, (list, tuple)):  # Python data joins the tensor on its device
+        return Tensor(xp.asarray(x, dtype=ref.dtype if ref.dtype.kind == "f" else None))
     if backend.get_array_module(x) is not xp:
         raise RuntimeError(f"cannot mix an array on {backend.device_of(x)} with a tensor on "
                            f"{ref.device}; move one with .to(...)")
     return Tensor(xp.asarray(x))
+
+
+_KINDS = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _scalar_dtype(x: Any, dtype: Any) -> Any:
+    """A Python number takes the tensor's dtype unless it is of a higher kind (bool < int <
+    float): 2 * float32 is float32, 0.5 * int64 is float32, 1 + bool is int64 (PyTorch)."""
+    kind = "b" if isinstance(x, (bool, np.bool_)) else \
+        "i" if isinstance(x, (int, np.integer)) else "f"
+    if _KINDS[kind] <= _KINDS[np.dtype(dtype).kind]:
+        return dtype
+    return np.int64 if kind == "i" else backend.DEFAULT_DTYPE
 
 
 def _check_same_device(fn: Function, tensors: Sequence[Tensor]) -> None:

@@ -128,7 +128,7 @@ class TensorAPI:
     def item(self) -> Any:
         if self.array.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.array.reshape(-1)[0].item()
+        return backend.to_numpy(self.array.reshape(-1)[:1])[0].item()  # waiting checks raise
 
     def __float__(self) -> float:
         return float(self.item())
@@ -223,7 +223,7 @@ class TensorAPI:
         if self.array.size != 1:
             raise ValueError("the truth value of a tensor with more than one element is "
                              "ambiguous; use (t > 0).any() or .all() on the comparison")
-        return bool(self.array.reshape(-1)[0])
+        return bool(backend.to_numpy(self.array.reshape(-1)[:1])[0])
 
     def any(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
         axis = None if dim is None else wrap_dim(dim, self.ndim, "any")
