@@ -1,4 +1,4 @@
-"""Minibatches: shuffled index batches, and PyTorch-flavoured TensorDataset / DataLoader.
+"""Minibatches: shuffled index batches (TensorDataset / DataLoader live in tinygan.utils.data).
 
 One epoch is one pass over a random permutation of the N examples, cut into batches of B.
 The permutation is drawn from a seeded ``tinygan.Generator``, so the order (and a training
@@ -10,13 +10,14 @@ training run can stop mid-epoch and resume on exactly the batch it would have se
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import numpy as np
 
 from tinygan import backend
 from tinygan.random import Generator, default_generator
 from tinygan.tensor import Tensor
+from tinygan.utils.data import DataLoader, TensorDataset  # noqa: F401  (re-exported)
 
 
 def _num_batches(n: int, batch_size: int, drop_last: bool) -> int:
@@ -84,59 +85,6 @@ class EpochSampler:
                              f"examples, this sampler has {self.n}")
         self.order = self.generator.xp.asarray(order) if has_order else None
         self.position, self.epoch = int(state["position"]), int(state["epoch"])
-
-
-class TensorDataset:
-    """Examples stored in aligned arrays or Tensors; ``dataset[i]`` is a tuple of rows."""
-
-    def __init__(self, *tensors: Any) -> None:
-        if not tensors:
-            raise ValueError("TensorDataset needs at least one array")
-        self.tensors = tuple(t.array if isinstance(t, Tensor) else t for t in tensors)
-        sizes = [len(t) for t in self.tensors]
-        if len(set(sizes)) != 1:
-            raise ValueError(f"TensorDataset: arrays have different first dimensions {sizes}")
-
-    def __len__(self) -> int:
-        return len(self.tensors[0])
-
-    def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
-        return tuple(Tensor(t[index]) for t in self.tensors)
-
-
-class DataLoader:
-    """Iterate over a TensorDataset in batches of Tensors, as torch.utils.data.DataLoader:
-
-        for real, labels in DataLoader(TensorDataset(images, labels), batch_size=64,
-                                       shuffle=True, generator=tinygan.Generator(0)):
-            ...
-
-    Each ``for`` loop is one epoch; with shuffle the order is redrawn every epoch.
-    """
-
-    def __init__(self, dataset: TensorDataset, batch_size: int = 1, shuffle: bool = False,
-                 generator: Generator | None = None, drop_last: bool = False) -> None:
-        if not isinstance(dataset, TensorDataset):
-            raise TypeError(f"DataLoader expects a tinygan TensorDataset, got "
-                            f"{type(dataset).__name__}")
-        _check_batch_size("DataLoader", len(dataset), batch_size, drop_last)
-        self.dataset, self.batch_size = dataset, batch_size
-        self.shuffle, self.drop_last = shuffle, drop_last
-        self.generator = generator
-
-    def __len__(self) -> int:
-        return _num_batches(len(self.dataset), self.batch_size, self.drop_last)
-
-    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
-        n = len(self.dataset)
-        if self.shuffle:
-            order: Sequence[int] | Any = (self.generator or default_generator()).permutation(n)
-        else:
-            order = np.arange(n)
-        xp = backend.get_array_module(self.dataset.tensors[0])
-        order = backend.to_numpy(order) if xp is np else xp.asarray(order)
-        for b in range(len(self)):
-            yield self.dataset[order[b * self.batch_size:(b + 1) * self.batch_size]]
 
 
 # ---- where a GAN trainer gets its real minibatches ---------------------------------------
