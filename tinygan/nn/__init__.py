@@ -12,11 +12,13 @@ from tinygan.nn.dropout import Dropout, Dropout2d
 from tinygan.nn.flatten import Flatten, Unflatten
 from tinygan.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from tinygan.nn import functional, init
+from tinygan.nn import parallel
+from tinygan.nn.parallel import DataParallel
 
 __all__ = [
     "Parameter", "Module", "Sequential", "ModuleList", "Linear", "ReLU", "LeakyReLU", "Sigmoid",
     "Tanh", "Softplus", "Identity", "Softmax", "LogSoftmax", "Dropout2d", "Maxout", "BatchNorm1d", "BatchNorm2d", "Dropout", "Flatten",
     "Unflatten", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "CrossEntropyLoss", "functional",
-    "init",
+    "init", "parallel", "DataParallel",
 ]
 __all__ += ["Conv2d", "ConvTranspose2d"]
