@@ -10,6 +10,8 @@ from tinygan.nn.maxout import Maxout
 from tinygan.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from tinygan.nn.dropout import Dropout, Dropout2d
 from tinygan.nn.flatten import Flatten, Unflatten
+from tinygan.nn.embedding import Embedding
+from tinygan.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from tinygan.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from tinygan.nn import functional, init
 from tinygan.nn import parallel
@@ -19,6 +21,7 @@ __all__ = [
     "Parameter", "Module", "Sequential", "ModuleList", "Linear", "ReLU", "LeakyReLU", "Sigmoid",
     "Tanh", "Softplus", "Identity", "Softmax", "LogSoftmax", "Dropout2d", "Maxout", "BatchNorm1d", "BatchNorm2d", "Dropout", "Flatten",
     "Unflatten", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "CrossEntropyLoss", "functional",
-    "init", "parallel", "DataParallel",
+    "init", "parallel", "DataParallel", "Embedding", "Upsample", "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
 ]
 __all__ += ["Conv2d", "ConvTranspose2d"]

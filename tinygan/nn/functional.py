@@ -15,6 +15,8 @@ from tinygan.functional import (binary_cross_entropy, binary_cross_entropy_with_
                                 sigmoid, softplus, tanh)
 from tinygan.convolution import conv2d, conv_transpose2d  # noqa: F401,E402
 from tinygan.tensor import Tensor
+from tinygan.nn.upsample import interpolate  # noqa: F401,E402
+from tinygan.nn.embedding import embedding  # noqa: F401,E402
 
 
 def _inplace_flag(op: str, inplace: Any) -> None:
@@ -66,3 +68,9 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,  # 
     if dim is None:
         dim = implicit_softmax_dim("log_softmax", input.ndim, _stacklevel + 1)
     return _core.log_softmax(input, dim)
+
+
+def upsample(input: Tensor, size: Any = None, scale_factor: Any = None,  # noqa: A002
+             mode: str = "nearest", align_corners: bool | None = None) -> Tensor:
+    """The old name of ``interpolate``."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
