@@ -23,25 +23,29 @@ def _check_p(layer: str, p: float) -> float:
     return p
 
 
+class _DropoutNd(Module):
+    """What the dropout layers share (PyTorch's _DropoutNd): p, inplace, a generator."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False, *,
+                 generator: Generator | None = None) -> None:
+        super().__init__()
+        self.p = _check_p(type(self).__name__, p)
+        self.inplace = check_inplace(type(self).__name__, "(p=0.5, inplace=False)", inplace)
+        self.generator = generator
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
 @torch_signature
-class Dropout(Module):
+class Dropout(_DropoutNd):
     """In training, each element is zeroed with probability p and the rest are multiplied
     by 1/(1-p), so E[output] = input. In eval mode it returns its input unchanged.
     Draws come from ``generator`` (or the default generator) so runs are reproducible.
     ``inplace`` gives the same result (see tinygan/nn/activation.py)."""
 
-    def __init__(self, p: float = 0.5, inplace: bool = False, *,
-                 generator: Generator | None = None) -> None:
-        super().__init__()
-        self.p = _check_p("Dropout", p)
-        self.inplace = check_inplace("Dropout", "(p=0.5, inplace=False)", inplace)
-        self.generator = generator
-
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training, self.generator)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"
 
 
 def dropout_channels(x: Tensor, p: float, training: bool,
@@ -67,18 +71,8 @@ def dropout_channels(x: Tensor, p: float, training: bool,
 
 
 @torch_signature
-class Dropout2d(Module):
+class Dropout2d(_DropoutNd):
     """Channel dropout for (N, C, H, W) feature maps (see the module docstring)."""
-
-    def __init__(self, p: float = 0.5, inplace: bool = False, *,
-                 generator: Generator | None = None) -> None:
-        super().__init__()
-        self.p = _check_p("Dropout2d", p)
-        self.inplace = check_inplace("Dropout2d", "(p=0.5, inplace=False)", inplace)
-        self.generator = generator
 
     def forward(self, x: Tensor) -> Tensor:
         return dropout_channels(x, self.p, self.training, self.generator)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"

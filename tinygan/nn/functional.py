@@ -49,25 +49,25 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A00
     return dropout_channels(input, p, training, generator)
 
 
+def _along_dim(name: str, core: Any, input: Tensor, dim: int | None,  # noqa: A002
+               stacklevel: int, dtype: Any) -> Tensor:
+    from tinygan.nn.activation import implicit_softmax_dim
+    if dtype is not None:
+        input = input.to(dtype=dtype)
+    if dim is None:
+        dim = implicit_softmax_dim(name, input.ndim, stacklevel + 2)
+    return core(input, dim)
+
+
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,  # noqa: A002
             dtype: Any = None) -> Tensor:
     """Softmax along ``dim``; without it, PyTorch's implicit choice and its warning."""
-    from tinygan.nn.activation import implicit_softmax_dim
-    if dtype is not None:
-        input = input.to(dtype)
-    if dim is None:
-        dim = implicit_softmax_dim("softmax", input.ndim, _stacklevel + 1)
-    return _core.softmax(input, dim)
+    return _along_dim("softmax", _core.softmax, input, dim, _stacklevel, dtype)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,  # noqa: A002
                 dtype: Any = None) -> Tensor:
-    from tinygan.nn.activation import implicit_softmax_dim
-    if dtype is not None:
-        input = input.to(dtype)
-    if dim is None:
-        dim = implicit_softmax_dim("log_softmax", input.ndim, _stacklevel + 1)
-    return _core.log_softmax(input, dim)
+    return _along_dim("log_softmax", _core.log_softmax, input, dim, _stacklevel, dtype)
 
 
 def upsample(input: Tensor, size: Any = None, scale_factor: Any = None,  # noqa: A002
