@@ -74,19 +74,19 @@ class Run:
 class _Shared:
     """The one random stream both runs draw from."""
 
-    def __init__(self, seed: int) -> None:
-        self.rng = np.random.default_rng(seed)
+    def __init__(self, seed: int, dtype: Any = np.float32) -> None:
+        self.rng, self.dtype = np.random.default_rng(seed), np.dtype(dtype)
 
     def normal(self, shape: tuple) -> np.ndarray:
-        return self.rng.standard_normal(shape).astype(np.float32)
+        return self.rng.standard_normal(shape).astype(self.dtype)
 
     def uniform(self, shape: tuple) -> np.ndarray:
-        return self.rng.random(shape).astype(np.float32)
+        return self.rng.random(shape).astype(self.dtype)
 
     def keep_mask(self, shape: tuple, p: float) -> np.ndarray:
         """Dropout's multiplier: 0 with probability p, else 1 / (1 - p)."""
         keep = self.rng.random(shape) >= p
-        return (keep.astype(np.float32) * np.float32(1.0 / (1.0 - p))).astype(np.float32)
+        return (keep.astype(self.dtype) * self.dtype.type(1.0 / (1.0 - p))).astype(self.dtype)
 
 
 def _shape(size: tuple) -> tuple:
@@ -176,22 +176,28 @@ def _optimizer_hook(fw_name: str, cls: Any, weights: list, step_times: list,
 
 
 def run_script(path: Path, framework: str, args: list[str], workdir: Path, seed: int = 0,
-               weights: list | None = None, mnist_size: int | None = None) -> Run:
+               weights: list | None = None, mnist_size: int | None = None,
+               dtype: Any = np.float32) -> Run:
     """Run ``path`` under ``framework`` ("torch" or "tinygan"). ``weights`` is filled by
-    the torch run and read by the tinygan run (see the module docstring)."""
+    the torch run and read by the tinygan run (see the module docstring).
+
+    ``dtype=np.float64`` makes float64 the default of both frameworks (and of the images and
+    random draws): for scripts that never name a float type, the two runs then agree to
+    ~1e-12, which separates float32 rounding (amplified by training) from a real difference.
+    """
     import importlib
     fw = importlib.import_module(framework)
     source = path.read_text()
     if framework == "tinygan":
         source = rewrite_imports(source)
-    run, shared = Run(), _Shared(seed)
+    run, shared = Run(), _Shared(seed, dtype)
     weights = [] if weights is None else weights
     np.random.seed(seed)
     random.seed(seed)
     if str(DOUBLES) not in sys.path:
         sys.path.insert(0, str(DOUBLES))
     import torchvision
-    torchvision.use_framework(fw)
+    torchvision.use_framework(fw, dtype)
 
     if framework == "torch":
         import torch
@@ -205,6 +211,8 @@ def run_script(path: Path, framework: str, args: list[str], workdir: Path, seed:
                                                 torch.optim.SGD)
         sampler, dropout_owner, dropout2d_owner = tdata.RandomSampler, tF, tF
         dropout_name, dropout2d_name = "dropout", "dropout2d"
+        default_dtype = (torch, "set_default_dtype", torch.get_default_dtype(),
+                         getattr(torch, np.dtype(dtype).name))
     else:
         import tinygan
         import tinygan.functional as gF
@@ -217,6 +225,8 @@ def run_script(path: Path, framework: str, args: list[str], workdir: Path, seed:
                                                   tinygan.optim.SGD)
         sampler, dropout_owner, dropout2d_owner = gsampler.RandomSampler, gF, gdrop
         dropout_name, dropout2d_name = "dropout", "dropout_channels"
+        default_dtype = (tinygan.backend, "DEFAULT_DTYPE", tinygan.backend.DEFAULT_DTYPE,
+                         np.dtype(dtype).type)
 
     def dropout(x, p=0.5, training=True, *rest, **kw):
         if not training or p == 0:
@@ -239,6 +249,12 @@ def run_script(path: Path, framework: str, args: list[str], workdir: Path, seed:
 
     last: list = []
     with contextlib.ExitStack() as stack:
+        owner, attr, before, wanted = default_dtype
+        if attr == "set_default_dtype":
+            owner.set_default_dtype(wanted)
+            stack.callback(owner.set_default_dtype, before)
+        else:
+            stack.enter_context(_patched(owner, attr, wanted))
         for name, fn in _draws(fw, shared, to_tensor).items():
             stack.enter_context(_patched(fw, name, fn))
         stack.enter_context(_patched(sampler, "__iter__", lambda self: iter(

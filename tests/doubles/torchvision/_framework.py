@@ -5,11 +5,18 @@ import importlib
 from typing import Any
 
 _current: Any = None
+_dtype: Any = None
 
 
-def use_framework(module: Any) -> None:
-    global _current
-    _current = module
+def use_framework(module: Any, dtype: Any = None) -> None:
+    """Make tensors with ``module``; ``dtype`` (default float32) for ToTensor's images."""
+    global _current, _dtype
+    _current, _dtype = module, dtype
+
+
+def float_dtype() -> Any:
+    import numpy as np
+    return np.dtype(_dtype or np.float32)
 
 
 def framework() -> Any:

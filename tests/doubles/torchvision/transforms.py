@@ -6,7 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
-from torchvision._framework import framework, to_numpy
+from torchvision._framework import float_dtype, framework, to_numpy
 
 
 class Compose:
@@ -28,8 +28,8 @@ class ToTensor:
             array = array[:, :, None]
         chw = np.ascontiguousarray(array.transpose(2, 0, 1))
         if chw.dtype == np.uint8:
-            chw = chw.astype(np.float32) / 255.0
-        return framework().from_numpy(chw.astype(np.float32))
+            chw = chw.astype(float_dtype()) / float_dtype().type(255)
+        return framework().from_numpy(chw.astype(float_dtype()))
 
 
 class Normalize:
@@ -39,10 +39,10 @@ class Normalize:
         self.mean, self.std = list(mean), list(std)
 
     def __call__(self, tensor: Any) -> Any:
-        x = to_numpy(tensor).astype(np.float32)
-        mean = np.asarray(self.mean, dtype=np.float32).reshape(-1, 1, 1)
-        std = np.asarray(self.std, dtype=np.float32).reshape(-1, 1, 1)
-        return framework().from_numpy(((x - mean) / std).astype(np.float32))
+        x = to_numpy(tensor)
+        mean = np.asarray(self.mean, dtype=x.dtype).reshape(-1, 1, 1)
+        std = np.asarray(self.std, dtype=x.dtype).reshape(-1, 1, 1)
+        return framework().from_numpy(((x - mean) / std).astype(x.dtype))
 
 
 def _size(size: Any, w: int, h: int) -> tuple[int, int]:
