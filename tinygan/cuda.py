@@ -38,9 +38,11 @@ def empty_cache() -> None:
 
 
 # torch.cuda.FloatTensor and the other legacy GPU tensor types (tinygan/legacy_types.py)
-from tinygan.legacy_types import CUDA_TYPES as _CUDA_TYPES  # noqa: E402
+from tinygan.legacy_types import CUDA_TYPES as _CUDA  # noqa: E402
 
-globals().update(_CUDA_TYPES)
-FloatTensor = _CUDA_TYPES["FloatTensor"]
-LongTensor = _CUDA_TYPES["LongTensor"]
-DoubleTensor = _CUDA_TYPES["DoubleTensor"]
+FloatTensor, DoubleTensor, HalfTensor = _CUDA["FloatTensor"], _CUDA["DoubleTensor"], \
+    _CUDA["HalfTensor"]
+ByteTensor, CharTensor, ShortTensor = _CUDA["ByteTensor"], _CUDA["CharTensor"], \
+    _CUDA["ShortTensor"]
+IntTensor, LongTensor, BoolTensor = _CUDA["IntTensor"], _CUDA["LongTensor"], \
+    _CUDA["BoolTensor"]

@@ -44,7 +44,7 @@ class _LegacyTensor(metaclass=LegacyTensorType):
     dtype: Any = None
     is_cuda = False
 
-    def __new__(cls, *args: Any, device: Any = None) -> Tensor:
+    def __new__(cls, *args: Any) -> Tensor:
         if len(args) == 0:
             return _make(np.zeros(0, dtype=cls.dtype), cls.is_cuda)
         if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
