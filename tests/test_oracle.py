@@ -410,6 +410,7 @@ _method("to", unary(), lambda x: x.to(x.dtype))
 _method("float", unary(), lambda x: x.float() * 1, dtypes=(np.float32,))
 _method("double", unary(), lambda x: x.double())
 _method("type_as", unary(), lambda x: x.type_as(x))
+_method("type", unary(), lambda x: x.type(x.type()) * 1)
 _method("detach", unary(), lambda x: x.detach() * 1 + x, notes="no gradient through detach")
 _method("cpu", unary(), lambda x: x.cpu())
 

@@ -1,27 +1,62 @@
 """tinygan: Generative Adversarial Networks from scratch, on NumPy (or CuPy).
 
 The names a PyTorch user looks for are here: ``tinygan.tensor``, ``tinygan.randn``,
-``tinygan.no_grad``, ``tinygan.nn``, ``tinygan.optim``, ``tinygan.manual_seed``.
+``tinygan.no_grad``, ``tinygan.nn``, ``tinygan.optim``, ``tinygan.manual_seed``, the function
+forms (``tinygan.cat``, ``tinygan.mean``, ``tinygan.max`` ...), the legacy types
+(``tinygan.FloatTensor``), ``tinygan.save``/``load`` (PyTorch's .pt format), and the
+submodules ``autograd``, ``utils.data``, ``backends``, ``accelerator``, ``cuda``.
 """
 from tinygan import backend
 from tinygan.backend import use
-from tinygan.creation import (arange, cat, device, empty, float32, float64, from_numpy, full,
-                              ones, ones_like, rand, randint, randn, randn_like, stack, tensor,
-                              zeros, zeros_like)
+from tinygan.creation import (arange, as_tensor, bool_, cat, device, double, empty, empty_like,
+                              eye, float16, float32, float64, from_numpy, full, full_like, half,
+                              int8, int16, int32, int64, is_tensor, linspace, long, ones,
+                              ones_like, rand, rand_like, randint, randn, randn_like, randperm,
+                              short, stack, tensor, uint8, zeros, zeros_like)
 from tinygan.random import Generator, default_generator, manual_seed
 from tinygan.tensor import (Parameter, Tensor, enable_grad, grad, is_grad_enabled, no_grad,
                             set_grad_enabled)
+from tinygan.function_forms import (abs, add, amax, amin, argmax, argmin, clamp, clip, div,  # noqa: A004
+                                    exp, flatten, log, log_softmax, matmul, max, maximum,
+                                    mean, min, minimum, mul, norm, numel, pow, relu, reshape,
+                                    sigmoid, softmax, sqrt, squeeze, sub, sum, tanh,
+                                    transpose, unsqueeze, where)
 from tinygan import functional, cuda  # noqa: E402
+from tinygan.legacy_types import CPU_TYPES as _CPU_TYPES  # noqa: E402
 from tinygan.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 from tinygan import nn, optim  # noqa: E402
+from tinygan import autograd, backends, accelerator, utils  # noqa: E402
+from tinygan.serialization import load, save  # noqa: E402
+
+# torch.FloatTensor, torch.LongTensor, ... (tinygan/legacy_types.py)
+FloatTensor, DoubleTensor, HalfTensor = (_CPU_TYPES[n] for n in
+                                         ("FloatTensor", "DoubleTensor", "HalfTensor"))
+ByteTensor, CharTensor, ShortTensor = (_CPU_TYPES[n] for n in
+                                       ("ByteTensor", "CharTensor", "ShortTensor"))
+IntTensor, LongTensor, BoolTensor = (_CPU_TYPES[n] for n in
+                                     ("IntTensor", "LongTensor", "BoolTensor"))
+
+# PyTorch's dtype names that shadow Python builtins (torch.float is float32, torch.int int32,
+# torch.bool bool): defined last, so nothing above sees them instead of the builtins.
+float = float32  # noqa: A001
+int = int32  # noqa: A001
+bool = bool_  # noqa: A001
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "Parameter", "tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange",
-    "zeros_like", "ones_like", "randn", "randn_like", "rand", "randint", "cat", "stack",
-    "float32", "float64", "device", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "grad", "Generator", "manual_seed", "default_generator", "use",
-    "backend", "functional", "nn", "optim", "cuda", "gradcheck", "gradgradcheck",
-    "GradcheckError",
+    "Tensor", "Parameter", "tensor", "from_numpy", "as_tensor", "is_tensor", "zeros", "ones",
+    "full", "empty", "arange", "linspace", "eye", "zeros_like", "ones_like", "full_like",
+    "empty_like", "randn", "randn_like", "rand", "rand_like", "randint", "randperm", "cat",
+    "stack", "float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8",
+    "bool_", "half", "double", "long", "short", "float", "int", "bool", "device", "no_grad",
+    "enable_grad", "set_grad_enabled", "is_grad_enabled", "grad", "Generator", "manual_seed",
+    "default_generator", "use", "backend", "functional", "nn", "optim", "cuda", "autograd",
+    "backends", "accelerator", "utils", "save", "load", "gradcheck", "gradgradcheck",
+    "GradcheckError", "FloatTensor", "DoubleTensor", "HalfTensor", "ByteTensor", "CharTensor",
+    "ShortTensor", "IntTensor", "LongTensor", "BoolTensor",
+    "mean", "sum", "add", "sub", "mul", "div", "exp", "log", "sqrt", "abs", "sigmoid", "tanh",
+    "relu", "matmul", "pow", "clamp", "clip", "where", "argmax", "argmin", "norm", "max", "min",
+    "maximum", "minimum", "amax", "amin", "flatten", "reshape", "squeeze", "unsqueeze",
+    "transpose", "softmax", "log_softmax", "numel",
 ]

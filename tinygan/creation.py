@@ -140,3 +140,64 @@ def randint(low: int, high: int, size: Sequence[int], generator: Generator | Non
     """Integers in [low, high), int64, drawn on ``device`` (default: the default device)."""
     gen = _generator(generator)
     return Tensor(gen.integers(low, high, tuple(size), device=device))
+
+
+# ---- more factories with PyTorch's names (torch.full_like, torch.randperm, ...) ----------
+float16 = np.float16
+int32 = np.int32
+int64 = np.int64
+int16 = np.int16
+int8 = np.int8
+uint8 = np.uint8
+bool_ = np.bool_
+# PyTorch's short names: torch.float is float32, torch.double float64, torch.long int64...
+half, double, long, short = float16, float64, int64, int16
+
+
+def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Like ``t`` in shape, dtype and device (PyTorch leaves it uninitialised: zeros here)."""
+    return zeros_like(t, dtype=dtype, requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value: float, dtype: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    """``fill_value`` everywhere, in ``t``'s shape, dtype and device."""
+    xp = backend.get_array_module(t.array)
+    return Tensor(xp.full(t.shape, fill_value, dtype=dtype or t.dtype),
+                  requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype: Any = None, generator: Generator | None = None,
+              requires_grad: bool = False) -> Tensor:
+    """Uniform [0, 1) samples in ``t``'s shape (and dtype), on ``t``'s device."""
+    return rand(*t.shape, generator=generator, dtype=dtype or t.dtype,
+                requires_grad=requires_grad, device=t.device)
+
+
+def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
+             device: Any = None) -> Tensor:
+    """A random ordering of 0..n-1 (int64), e.g. to shuffle a dataset by hand."""
+    gen = _generator(generator)
+    return Tensor(gen.permutation(int(n), device=device).astype(dtype or np.int64))
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None,
+             device: Any = None) -> Tensor:
+    """``steps`` evenly spaced values from start to end, both included (a latent walk)."""
+    return Tensor(_xp(device).linspace(start, end, steps, dtype=dtype or backend.DEFAULT_DTYPE))
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None) -> Tensor:
+    return Tensor(_xp(device).eye(n, m, dtype=dtype or backend.DEFAULT_DTYPE))
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """A Tensor from data; a Tensor of the right dtype and device comes back as it is."""
+    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype) and (
+            device is None or backend.normalize_device(device) == data.device):
+        return data
+    return tensor(data, dtype=dtype, device=device)
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)

@@ -609,7 +609,10 @@ class LeakyReLUGrad(Function):
         d *= gy                                              # gy's dtype is x's (float)
         return d
 
-    def backward(self, gg): return LeakyReLUGrad(self.slope)(gg, self.inputs[1]), None
+    def backward(self, gg):
+        x = self.inputs[1]   # x's gradient is 0, but a zero, not None, as in PyTorch: a
+        zero = Tensor(xp_of(x.array).zeros_like(x.array)) if x.requires_grad else None
+        return LeakyReLUGrad(self.slope)(gg, x), zero   # parameter behind it gets zeros
 
 
 class Softplus(Function):

@@ -188,6 +188,12 @@ class TensorAPI:
     def bool(self) -> "Tensor":
         return self.to(np.bool_)
 
+    def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
+        """No argument: the legacy type name ('torch.FloatTensor'); with one (a name, a legacy
+        type or a dtype): a cast, as PyTorch's (see tinygan/legacy_types.py)."""
+        from tinygan.legacy_types import tensor_type
+        return tensor_type(self, dtype, non_blocking, **kwargs)
+
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.to(other.dtype)
 

@@ -1,4 +1,4 @@
-"""Minibatches: shuffled index batches, and PyTorch-flavoured TensorDataset / DataLoader.
+"""Minibatches: shuffled index batches (TensorDataset / DataLoader live in tinygan.utils.data).
 
 One epoch is one pass over a random permutation of the N examples, cut into batches of B.
 The permutation is drawn from a seeded ``tinygan.Generator``, so the order (and a training
@@ -20,6 +20,7 @@ import numpy as np
 from tinygan import backend
 from tinygan.random import Generator, default_generator
 from tinygan.tensor import Tensor
+from tinygan.utils.data import DataLoader, TensorDataset  # noqa: F401  (re-exported)
 
 
 def _num_batches(n: int, batch_size: int, drop_last: bool) -> int:
@@ -90,70 +91,6 @@ class EpochSampler:
         self.order = backend.asarray(order, device=self.device or self.generator.device) \
             if has_order else None
         self.position, self.epoch = int(state["position"]), int(state["epoch"])
-
-
-def _to_default_device(rows: Any) -> Any:
-    """Host rows go to the default device (one transfer); device rows stay where they are."""
-    return backend.to_device(rows, backend.default_device()) \
-        if backend.device_of(rows) == "cpu" else rows
-
-
-class TensorDataset:
-    """Examples stored in aligned arrays or Tensors; ``dataset[i]`` is a tuple of rows.
-
-    Rows of host (NumPy) data are new tensors, so they go to the default device (as
-    ``tinygan.tensor`` does); rows of data already on a device stay there."""
-
-    def __init__(self, *tensors: Any) -> None:
-        if not tensors:
-            raise ValueError("TensorDataset needs at least one array")
-        self.tensors = tuple(t.array if isinstance(t, Tensor) else t for t in tensors)
-        sizes = [len(t) for t in self.tensors]
-        if len(set(sizes)) != 1:
-            raise ValueError(f"TensorDataset: arrays have different first dimensions {sizes}")
-
-    def __len__(self) -> int:
-        return len(self.tensors[0])
-
-    def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
-        return tuple(Tensor(_to_default_device(t[index])) for t in self.tensors)
-
-
-class DataLoader:
-    """Iterate over a TensorDataset in batches of Tensors, as torch.utils.data.DataLoader:
-
-        for real, labels in DataLoader(TensorDataset(images, labels), batch_size=64,
-                                       shuffle=True, generator=tinygan.Generator(0)):
-            ...
-
-    Each ``for`` loop is one epoch; with shuffle the order is redrawn every epoch.
-    """
-
-    def __init__(self, dataset: TensorDataset, batch_size: int = 1, shuffle: bool = False,
-                 generator: Generator | None = None, drop_last: bool = False,
-                 device: Any = None) -> None:
-        if not isinstance(dataset, TensorDataset):
-            raise TypeError(f"DataLoader expects a tinygan TensorDataset, got "
-                            f"{type(dataset).__name__}")
-        _check_batch_size("DataLoader", len(dataset), batch_size, drop_last)
-        self.dataset, self.batch_size = dataset, batch_size
-        self.shuffle, self.drop_last = shuffle, drop_last
-        self.generator = generator
-        self.device = device   # where batches go (None: where the dataset is)
-
-    def __len__(self) -> int:
-        return _num_batches(len(self.dataset), self.batch_size, self.drop_last)
-
-    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
-        n = len(self.dataset)
-        where = backend.device_of(self.dataset.tensors[0])   # indices live beside the data
-        if self.shuffle:
-            order = (self.generator or default_generator()).permutation(n, device=where)
-        else:
-            order = backend.module_for_device(where).arange(n)
-        for b in range(len(self)):
-            batch = self.dataset[order[b * self.batch_size:(b + 1) * self.batch_size]]
-            yield batch if self.device is None else tuple(t.to(self.device) for t in batch)
 
 
 # ---- where a GAN trainer gets its real minibatches ---------------------------------------

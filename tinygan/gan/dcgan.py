@@ -102,10 +102,10 @@ class DCGANDiscriminator(nn.Module):
         g = dict(generator=generator)
         self.features = nn.Sequential(
             nn.Conv2d(1, c, 4, 2, 1, **g),                    # 28x28 -> 14x14, no BN here
-            nn.LeakyReLU(0.2), nn.Dropout(dropout, generator),
+            nn.LeakyReLU(0.2), nn.Dropout(dropout, generator=generator),
             nn.Conv2d(c, 2 * c, 4, 2, 1, bias=not batchnorm, **g),          # 14x14 -> 7x7
             nn.BatchNorm2d(2 * c) if batchnorm else nn.Identity(),
-            nn.LeakyReLU(0.2), nn.Dropout(dropout, generator))
+            nn.LeakyReLU(0.2), nn.Dropout(dropout, generator=generator))
         self.classify = nn.Sequential(nn.Flatten(), nn.Linear(2 * c * 7 * 7, 1, **g))
         dcgan_init_(self, generator)
 

@@ -4,18 +4,24 @@ from tinygan.nn.module import Module
 from tinygan.nn.container import ModuleList, Sequential
 from tinygan.nn.linear import Linear
 from tinygan.nn.conv import Conv2d, ConvTranspose2d
-from tinygan.nn.activation import Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
+from tinygan.nn.activation import (Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax,
+                                   Softplus, Tanh)
 from tinygan.nn.maxout import Maxout
 from tinygan.nn.batchnorm import BatchNorm1d, BatchNorm2d
-from tinygan.nn.dropout import Dropout
+from tinygan.nn.dropout import Dropout, Dropout2d
 from tinygan.nn.flatten import Flatten, Unflatten
+from tinygan.nn.embedding import Embedding
+from tinygan.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from tinygan.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from tinygan.nn import functional, init
+from tinygan.nn import parallel
+from tinygan.nn.parallel import DataParallel
 
 __all__ = [
     "Parameter", "Module", "Sequential", "ModuleList", "Linear", "ReLU", "LeakyReLU", "Sigmoid",
-    "Tanh", "Softplus", "Identity", "Maxout", "BatchNorm1d", "BatchNorm2d", "Dropout", "Flatten",
+    "Tanh", "Softplus", "Identity", "Softmax", "LogSoftmax", "Dropout2d", "Maxout", "BatchNorm1d", "BatchNorm2d", "Dropout", "Flatten",
     "Unflatten", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "CrossEntropyLoss", "functional",
-    "init",
+    "init", "parallel", "DataParallel", "Embedding", "Upsample", "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
 ]
 __all__ += ["Conv2d", "ConvTranspose2d"]

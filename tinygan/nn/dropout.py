@@ -1,26 +1,78 @@
-"""Dropout (Srivastava et al. 2014), inverted: scale in training so eval is the identity."""
+"""Dropout (Srivastava et al. 2014), inverted: scale in training so eval is the identity.
+
+``Dropout`` drops single elements; ``Dropout2d`` drops whole channels (Tompson et al. 2015,
+"Efficient Object Localization Using Convolutional Networks", CVPR): neighbouring pixels of
+a feature map are strongly correlated, so dropping pixels one by one hardly regularises a
+convolutional layer, while dropping the whole map does.
+"""
 from __future__ import annotations
 
+import warnings
+
 from tinygan import functional as F
+from tinygan.nn.activation import check_inplace, torch_signature
 from tinygan.nn.module import Module
-from tinygan.random import Generator
+from tinygan.random import Generator, default_generator
 from tinygan.tensor import Tensor
 
 
-class Dropout(Module):
+def _check_p(layer: str, p: float) -> float:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{layer}: p must be in [0, 1] (dropout probability has to be between 0 "
+                         f"and 1), but got {p}")
+    return p
+
+
+class _DropoutNd(Module):
+    """What the dropout layers share (PyTorch's _DropoutNd): p, inplace, a generator."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False, *,
+                 generator: Generator | None = None) -> None:
+        super().__init__()
+        self.p = _check_p(type(self).__name__, p)
+        self.inplace = check_inplace(type(self).__name__, "(p=0.5, inplace=False)", inplace)
+        self.generator = generator
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+@torch_signature
+class Dropout(_DropoutNd):
     """In training, each element is zeroed with probability p and the rest are multiplied
     by 1/(1-p), so E[output] = input. In eval mode it returns its input unchanged.
-    Draws come from ``generator`` (or the default generator) so runs are reproducible."""
-
-    def __init__(self, p: float = 0.5, generator: Generator | None = None) -> None:
-        super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = p
-        self.generator = generator
+    Draws come from ``generator`` (or the default generator) so runs are reproducible.
+    ``inplace`` gives the same result (see tinygan/nn/activation.py)."""
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training, self.generator)
 
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
+
+def dropout_channels(x: Tensor, p: float, training: bool,
+                     generator: Generator | None = None) -> Tensor:
+    """Zero each channel x[n, c] (all of it) with probability p, scale the rest by 1/(1-p).
+
+    x: (N, C, ...). The mask has shape (N, C, 1, ..., 1) and broadcasts over the spatial
+    dimensions, so the gradient of a dropped channel is zero everywhere.
+    """
+    if not training or p == 0.0:
+        return x
+    if x.ndim < 2:
+        raise ValueError(f"dropout2d: expected an input of shape (N, C, H, W), got {x.shape}")
+    if x.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L).", UserWarning, stacklevel=3)
+    if p == 1.0:
+        return x * 0.0
+    mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)
+    keep = (generator or default_generator()).bernoulli(mask_shape, 1.0 - p, dtype=x.dtype)
+    return x * Tensor(keep * x.dtype.type(1.0 / (1.0 - p)))
+
+
+@torch_signature
+class Dropout2d(_DropoutNd):
+    """Channel dropout for (N, C, H, W) feature maps (see the module docstring)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return dropout_channels(x, self.p, self.training, self.generator)

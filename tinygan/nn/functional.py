@@ -1,7 +1,76 @@
-"""``import tinygan.nn.functional as F`` works as ``torch.nn.functional`` does."""
+"""``import tinygan.nn.functional as F`` works as ``torch.nn.functional`` does.
+
+Most names come straight from tinygan.functional. The few below add the arguments that
+torch.nn.functional's versions take (``inplace=``, softmax's optional ``dim``) and the ops
+that live with their layers (interpolate, dropout2d, embedding).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from tinygan import functional as _core
 from tinygan.functional import *  # noqa: F401,F403
 from tinygan.functional import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa
-                                cross_entropy, dropout, leaky_relu, linear, log_sigmoid,
-                                log_softmax, mse_loss, one_hot, relu, sigmoid, softmax, softplus,
-                                tanh)
+                                cross_entropy, linear, log_sigmoid, mse_loss, one_hot,
+                                sigmoid, softplus, tanh)
 from tinygan.convolution import conv2d, conv_transpose2d  # noqa: F401,E402
+from tinygan.tensor import Tensor
+from tinygan.nn.upsample import interpolate  # noqa: F401,E402
+from tinygan.nn.embedding import embedding  # noqa: F401,E402
+
+
+def _inplace_flag(op: str, inplace: Any) -> None:
+    if inplace not in (True, False) or isinstance(inplace, float):
+        raise TypeError(f"F.{op}: inplace must be True or False, got {inplace!r}")
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002 - PyTorch's name
+    """max(x, 0). ``inplace`` gives the same values (a new tensor, as nn.ReLU explains)."""
+    _inplace_flag("relu", inplace)
+    return _core.relu(input)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
+               inplace: bool = False) -> Tensor:
+    _inplace_flag("leaky_relu", inplace)
+    return _core.leaky_relu(input, negative_slope)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+            inplace: bool = False, generator: Any = None) -> Tensor:
+    _inplace_flag("dropout", inplace)
+    return _core.dropout(input, p, training, generator)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+              inplace: bool = False, generator: Any = None) -> Tensor:
+    from tinygan.nn.dropout import dropout_channels
+    _inplace_flag("dropout2d", inplace)
+    return dropout_channels(input, p, training, generator)
+
+
+def _along_dim(name: str, core: Any, input: Tensor, dim: int | None,  # noqa: A002
+               stacklevel: int, dtype: Any) -> Tensor:
+    from tinygan.nn.activation import implicit_softmax_dim
+    if dtype is not None:
+        input = input.to(dtype=dtype)
+    if dim is None:
+        dim = implicit_softmax_dim(name, input.ndim, stacklevel + 2)
+    return core(input, dim)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,  # noqa: A002
+            dtype: Any = None) -> Tensor:
+    """Softmax along ``dim``; without it, PyTorch's implicit choice and its warning."""
+    return _along_dim("softmax", _core.softmax, input, dim, _stacklevel, dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,  # noqa: A002
+                dtype: Any = None) -> Tensor:
+    return _along_dim("log_softmax", _core.log_softmax, input, dim, _stacklevel, dtype)
+
+
+def upsample(input: Tensor, size: Any = None, scale_factor: Any = None,  # noqa: A002
+             mode: str = "nearest", align_corners: bool | None = None) -> Tensor:
+    """The old name of ``interpolate``."""
+    return interpolate(input, size, scale_factor, mode, align_corners)

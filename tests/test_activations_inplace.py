@@ -1,0 +1,100 @@
+"""PyTorch's activation signatures: inplace=, positional arguments, clear errors, Softmax dims."""
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygan
+from tinygan import nn
+import tinygan.nn.functional as F
+from tests.helpers import t64, to_np
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.ReLU(True), lambda: nn.ReLU(inplace=True), lambda: nn.LeakyReLU(0.2, True),
+    lambda: nn.LeakyReLU(0.2, inplace=True), lambda: nn.LeakyReLU(negative_slope=0.2),
+    lambda: nn.Dropout(0.0, True), lambda: nn.Dropout2d(0.0, inplace=True),
+])
+def test_inplace_gives_the_same_result_and_gradient(make):
+    x = t64(np.random.default_rng(0).normal(size=(3, 4, 2, 2)))
+    layer, plain = make(), type(make())()
+    if isinstance(layer, nn.LeakyReLU):
+        plain = nn.LeakyReLU(layer.negative_slope)
+    if isinstance(layer, (nn.Dropout, nn.Dropout2d)):
+        plain = type(layer)(0.0)
+    y = layer(x)
+    np.testing.assert_array_equal(to_np(y), to_np(plain(x)))
+    (gx,) = tinygan.grad(y.sum(), x)
+    (gp,) = tinygan.grad(plain(x).sum(), x)
+    np.testing.assert_array_equal(to_np(gx), to_np(gp))
+    assert ("inplace=True" in repr(layer)) == layer.inplace
+
+
+def test_wrong_arguments_name_the_real_signature():
+    with pytest.raises(TypeError, match=r"nn.LeakyReLU\(negative_slope=0.01, inplace=False\): "
+                                        r"got an unexpected keyword argument 'slope'"):
+        nn.LeakyReLU(slope=0.2)
+    with pytest.raises(TypeError, match=r"nn.Sigmoid\(\): too many positional arguments"):
+        nn.Sigmoid(True)
+    with pytest.raises(TypeError, match=r"nn.ReLU\(inplace=False\): inplace must be True or "
+                                        r"False, got 0.2"):
+        nn.ReLU(0.2)
+    with pytest.raises(TypeError, match=r"nn.Tanh\(\): got an unexpected keyword"):
+        nn.Tanh(inplace=True)
+    with pytest.raises(TypeError, match="F.relu: inplace must be True or False"):
+        F.relu(tinygan.ones(2), "yes")
+    assert F.leaky_relu(tinygan.tensor([-1.0]), 0.2, inplace=True).tolist() == \
+        pytest.approx([-0.2])
+
+
+def test_identity_takes_any_arguments_and_softplus_beta_threshold():
+    x = tinygan.randn(3)
+    assert nn.Identity(54, unused="x")(x) is x
+    sp = nn.Softplus(beta=2.0, threshold=1.0)
+    v = np.array([-1.0, 0.2, 3.0])
+    expected = np.where(2 * v > 1.0, v, np.log1p(np.exp(2 * v)) / 2)
+    np.testing.assert_allclose(to_np(sp(t64(v))), expected, rtol=1e-12)
+
+
+def test_softmax_implicit_dim_warns_and_uses_pytorchs_rule():
+    x = tinygan.randn(2, 3, 4)
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+        y = nn.Softmax()(x)
+    np.testing.assert_allclose(to_np(y.sum(0)), np.ones((3, 4)), rtol=1e-6)   # 3-D: dim 0
+    with pytest.warns(UserWarning, match="Implicit dimension choice for log_softmax"):
+        z = F.log_softmax(tinygan.randn(2, 5))
+    np.testing.assert_allclose(np.exp(to_np(z)).sum(1), np.ones(2), rtol=1e-6)  # 2-D: dim 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nn.Softmax(dim=1)(x)
+        nn.LogSoftmax(1)(x)
+
+
+def test_softmax_layers_match_torch_forward_and_backward():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(3).normal(size=(4, 5))
+    for ours, theirs in ((nn.Softmax(dim=1), torch.nn.Softmax(dim=1)),
+                         (nn.LogSoftmax(dim=0), torch.nn.LogSoftmax(dim=0))):
+        xt = torch.tensor(x, requires_grad=True)
+        xg = t64(x)
+        yt, yg = theirs(xt), ours(xg)
+        np.testing.assert_allclose(to_np(yg), yt.detach().numpy(), rtol=1e-12)
+        w = np.random.default_rng(4).normal(size=x.shape)
+        (yt * torch.tensor(w)).sum().backward()
+        (gx,) = tinygan.grad((yg * t64(w, False)).sum(), xg)
+        np.testing.assert_allclose(to_np(gx), xt.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_dropout2d_drops_whole_channels():
+    x = tinygan.ones(8, 6, 3, 3, requires_grad=True)
+    y = nn.Dropout2d(0.5, generator=tinygan.Generator(1))(x)
+    per_channel = to_np(y).reshape(8, 6, 9)
+    assert set(np.unique(per_channel).tolist()) == {0.0, 2.0}
+    assert (per_channel.min(-1) == per_channel.max(-1)).all()        # constant per channel
+    y.sum().backward()
+    np.testing.assert_array_equal(to_np(x.grad), to_np(y))          # d(sum)/dx = the mask
+    layer = nn.Dropout2d(0.5)
+    layer.eval()
+    assert layer(x) is x
+    with pytest.warns(UserWarning, match="Received a 3D input"):
+        nn.Dropout2d(0.5)(tinygan.ones(2, 3, 4))

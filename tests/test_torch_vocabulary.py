@@ -1,0 +1,141 @@
+"""PyTorch's vocabulary beyond layers: autograd, legacy types, function forms, compat modules."""
+import numpy as np
+import pytest
+
+import tinygan
+from tinygan import nn
+from tinygan.autograd import Variable
+from tests.helpers import t64, to_np
+
+
+# ---- tinygan.autograd -----------------------------------------------------------------
+def test_autograd_grad_takes_every_wgan_gp_argument():
+    x = tinygan.randn(4, 3, requires_grad=True)
+    d = (x * x).sum(1, keepdim=True)
+    (g,) = tinygan.autograd.grad(outputs=d, inputs=x, grad_outputs=tinygan.ones(4, 1),
+                                 create_graph=True, retain_graph=True, only_inputs=True)
+    np.testing.assert_allclose(to_np(g), 2 * to_np(x), rtol=1e-6)
+    penalty = ((g.norm(2, dim=1) - 1) ** 2).mean()
+    penalty.backward()
+    assert x.grad is not None
+    unused = tinygan.randn(2, requires_grad=True)
+    assert tinygan.autograd.grad(d.sum(), [x, unused], allow_unused=True)[1] is None
+
+
+def test_variable_returns_a_tensor_with_requires_grad_as_given():
+    t = tinygan.ones(2)
+    v = Variable(t, requires_grad=True)
+    assert isinstance(v, tinygan.Tensor) and v.requires_grad and v.is_leaf
+    assert isinstance(t, Variable) and not isinstance(3, Variable)
+    w = Variable(v * 2)                      # a non-leaf: detached, requires_grad False
+    assert not w.requires_grad and w.creator is None
+    assert Variable(np.zeros(3)).shape == (3,)
+
+
+def test_autograd_backward_sums_into_the_leaves():
+    x = tinygan.tensor([1.0, 2.0], requires_grad=True)
+    tinygan.autograd.backward([x * 3, (x * x).sum()], [tinygan.ones(2), None])
+    assert to_np(x.grad).tolist() == [5.0, 7.0]
+
+
+# ---- legacy types ---------------------------------------------------------------------
+def test_legacy_constructors_isinstance_and_type():
+    z = tinygan.FloatTensor(2, 3)
+    assert z.shape == (2, 3) and z.dtype == np.float32 and to_np(z).sum() == 0
+    assert tinygan.FloatTensor([1, 2]).dtype == np.float32
+    assert tinygan.FloatTensor(np.random.normal(size=(2, 2))).dtype == np.float32
+    assert tinygan.LongTensor([1, 2]).dtype == np.int64 and tinygan.LongTensor().shape == (0,)
+    assert tinygan.ByteTensor(3).dtype == np.uint8 and tinygan.BoolTensor([1, 0]).dtype == bool
+    assert isinstance(tinygan.ones(2), tinygan.FloatTensor)
+    assert not isinstance(tinygan.ones(2), tinygan.LongTensor)
+    assert not isinstance(tinygan.ones(2), tinygan.cuda.FloatTensor)
+    assert isinstance(tinygan.arange(3), tinygan.LongTensor)
+    assert tinygan.ones(2).type() == "torch.FloatTensor"
+    assert tinygan.arange(2).type() == "torch.LongTensor"
+    assert tinygan.ones(2).type(tinygan.LongTensor).dtype == np.int64
+    assert tinygan.ones(2).type("torch.DoubleTensor").dtype == np.float64
+    assert tinygan.ones(2).type(tinygan.float64).dtype == np.float64
+    valid = tinygan.FloatTensor(5, 1).fill_(1.0)               # the eriklindernoren idiom
+    assert to_np(valid).tolist() == [[1.0]] * 5
+    with pytest.raises(ValueError, match="invalid type 'torch.Nonsense'"):
+        tinygan.ones(2).type("torch.Nonsense")
+    if not tinygan.cuda.is_available():
+        with pytest.raises(RuntimeError, match="need CuPy and a GPU"):
+            tinygan.cuda.FloatTensor(2)
+
+
+def test_type_cast_is_differentiable():
+    x = t64([1.0, 2.0])
+    y = x.type(tinygan.FloatTensor)
+    assert y.dtype == np.float32
+    (g,) = tinygan.grad(y.sum(), x)
+    assert g.dtype == np.float64 and to_np(g).tolist() == [1.0, 1.0]
+
+
+def test_to_a_dtype_object():
+    """``x.to(other.dtype)``: other.dtype is a numpy dtype instance (PyTorch scripts cast
+    with it). parse_to_args in tensor_api.py takes anything with a ``.type`` attribute for a
+    device, and np.dtype has one."""
+    x = tinygan.ones(2)
+    assert x.to(np.dtype("float64")).dtype == np.float64
+    assert x.to(tinygan.ones(1, dtype=np.float64).dtype).dtype == np.float64
+
+
+# ---- function forms ------------------------------------------------------------------
+def test_function_forms_agree_with_the_methods():
+    x = tinygan.tensor([[1.0, -2.0], [3.0, 0.5]])
+    y = tinygan.tensor([[0.5, 1.0], [-1.0, 2.0]])
+    assert tinygan.mean(x).item() == pytest.approx(0.625)
+    assert tinygan.sum(x, 1).tolist() == [-1.0, 3.5]
+    assert tinygan.mean(x, dim=0, keepdim=True).shape == (1, 2)
+    assert tinygan.add(x, y, alpha=2).tolist() == [[2.0, 0.0], [1.0, 4.5]]
+    assert tinygan.mul(x, 2).tolist() == [[2.0, -4.0], [6.0, 1.0]]
+    assert tinygan.cat([x, y], 1).shape == (2, 4) and tinygan.stack([x, y]).shape == (2, 2, 2)
+    np.testing.assert_allclose(to_np(tinygan.exp(x)), np.exp(to_np(x)), rtol=1e-6)
+    np.testing.assert_allclose(to_np(tinygan.sigmoid(x)), 1 / (1 + np.exp(-to_np(x))),
+                               rtol=1e-6)
+    assert tinygan.clamp(x, -1, 1).tolist() == [[1.0, -1.0], [1.0, 0.5]]
+    assert tinygan.where(x > 0, x, y).tolist() == [[1.0, 1.0], [3.0, 0.5]]
+    assert [t.tolist() for t in tinygan.where(x > 0)] == [[0, 1, 1], [0, 0, 1]]
+    assert tinygan.argmax(x, 1).tolist() == [0, 0] and tinygan.argmax(x).item() == 2
+    assert tinygan.norm(x).item() == pytest.approx(np.sqrt(1 + 4 + 9 + 0.25))
+    values, indices = tinygan.max(x, 1)
+    assert values.tolist() == [1.0, 3.0] and indices.tolist() == [0, 0]
+    assert tinygan.max(x).item() == 3.0 and tinygan.min(x).item() == -2.0
+    assert tinygan.max(x, y).tolist() == [[1.0, 1.0], [3.0, 2.0]]   # elementwise
+    assert tinygan.full_like(x, 7).tolist() == [[7, 7], [7, 7]]
+    r = tinygan.rand_like(x)
+    assert r.shape == x.shape and r.dtype == x.dtype and 0 <= to_np(r).min()
+    assert tinygan.randn_like(x).shape == (2, 2) and tinygan.zeros_like(x).sum().item() == 0
+    assert sorted(tinygan.randperm(5).tolist()) == [0, 1, 2, 3, 4]
+    assert tinygan.float is tinygan.float32 and tinygan.long is tinygan.int64
+
+
+def test_function_forms_are_differentiable():
+    x = t64([[0.3, -1.2], [2.0, 0.7]])
+    loss = tinygan.mean(tinygan.tanh(x) * tinygan.exp(x)) + tinygan.norm(x, 2, 1).sum() + \
+        tinygan.max(x, 1)[0].sum()
+    (g,) = tinygan.grad(loss, x)
+    v = to_np(x)
+    expected = (1 - np.tanh(v) ** 2) * np.exp(v) / 4 + np.tanh(v) * np.exp(v) / 4 + \
+        v / np.linalg.norm(v, axis=1, keepdims=True) + (v == v.max(1, keepdims=True))
+    np.testing.assert_allclose(to_np(g), expected, rtol=1e-10)
+
+
+# ---- import-level compatibility -------------------------------------------------------
+def test_submodules_are_reachable_from_the_top_level():
+    import tinygan as torch
+    assert torch.utils.data.DataLoader is tinygan.utils.data.DataLoader
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.deterministic = True
+    assert torch.backends.cudnn.benchmark and not torch.backends.cudnn.is_available()
+    torch.backends.cudnn.benchmark = False
+    assert torch.accelerator.is_available() == torch.cuda.is_available()
+    assert not torch.backends.mps.is_available()
+    net = nn.Linear(3, 2)
+    x = tinygan.randn(4, 3)
+    np.testing.assert_array_equal(to_np(torch.nn.parallel.data_parallel(net, x, range(2))),
+                                  to_np(net(x)))
+    wrapped = nn.DataParallel(net, device_ids=[0])
+    assert list(wrapped.state_dict()) == ["module.weight", "module.bias"]
+    np.testing.assert_array_equal(to_np(wrapped(x)), to_np(net(x)))

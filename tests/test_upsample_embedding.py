@@ -1,0 +1,159 @@
+"""nn.Upsample / F.interpolate and nn.Embedding: gradients checked, and against PyTorch."""
+import numpy as np
+import pytest
+
+import tinygan
+from tinygan import nn
+import tinygan.nn.functional as F
+from tinygan.nn.upsample import NearestRepeat, Resample, nearest_matrix
+from tests.helpers import t64, to_np
+
+CASES = [  # (input shape, keyword arguments of interpolate)
+    ((2, 3, 4, 5), dict(scale_factor=2)),
+    ((2, 3, 4, 5), dict(scale_factor=2, mode="nearest")),
+    ((1, 2, 4, 5), dict(size=(7, 3))),
+    ((1, 2, 5, 4), dict(scale_factor=1.5)),
+    ((1, 2, 3, 3), dict(scale_factor=(2, 3))),
+    ((1, 2, 4, 3), dict(size=(9, 5), mode="nearest-exact")),
+    ((2, 2, 4, 5), dict(scale_factor=2, mode="bilinear", align_corners=False)),
+    ((2, 2, 4, 5), dict(scale_factor=2, mode="bilinear", align_corners=True)),
+    ((1, 2, 4, 5), dict(size=(7, 3), mode="bilinear", align_corners=False)),
+    ((1, 2, 4, 5), dict(size=(7, 3), mode="bilinear", align_corners=True)),
+    ((1, 2, 5, 4), dict(scale_factor=1.7, mode="bilinear")),
+    ((1, 2, 5, 4), dict(scale_factor=1.7, mode="bilinear", recompute_scale_factor=True)),
+    ((2, 3, 6), dict(scale_factor=2.5, mode="linear", align_corners=False)),
+    ((2, 3, 6), dict(size=4, mode="nearest")),
+]
+IDS = [f"{shape}-{kw}" for shape, kw in CASES]
+
+
+@pytest.mark.parametrize("shape,kw", CASES, ids=IDS)
+def test_interpolate_gradcheck_and_gradgradcheck(shape, kw):
+    x = t64(np.random.default_rng(0).normal(size=shape))
+    assert tinygan.gradcheck(lambda x: F.interpolate(x, **kw), [x])
+    assert tinygan.gradgradcheck(lambda x: F.interpolate(x, **kw) ** 2, [x])
+
+
+@pytest.mark.parametrize("shape,kw", CASES, ids=IDS)
+def test_interpolate_matches_torch(shape, kw):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).normal(size=shape)
+    xt = torch.tensor(x, requires_grad=True)
+    xg = t64(x)
+    yt = torch.nn.functional.interpolate(xt, **kw)
+    yg = F.interpolate(xg, **kw)
+    assert yg.shape == tuple(yt.shape)
+    np.testing.assert_allclose(to_np(yg), yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+    w = np.random.default_rng(2).normal(size=yt.shape)
+    (yt * torch.tensor(w)).sum().backward()
+    (gx,) = tinygan.grad((yg * t64(w, False)).sum(), xg)
+    np.testing.assert_allclose(to_np(gx), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_upsample_layer_in_float32_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(3).normal(size=(2, 4, 8, 8)).astype(np.float32)
+    for kw in (dict(scale_factor=2), dict(scale_factor=2, mode="bilinear"),
+               dict(size=(11, 13), mode="bilinear", align_corners=True)):
+        y = nn.Upsample(**kw)(tinygan.tensor(x))
+        assert y.dtype == np.float32
+        np.testing.assert_allclose(to_np(y), torch.nn.Upsample(**kw)(torch.tensor(x)).numpy(),
+                                   rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        to_np(nn.UpsamplingBilinear2d(scale_factor=2)(tinygan.tensor(x))),
+        torch.nn.UpsamplingBilinear2d(scale_factor=2)(torch.tensor(x)).numpy(), rtol=1e-5,
+        atol=1e-6)
+
+
+def test_the_fast_nearest_form_equals_the_matrix_form():
+    x = t64(np.random.default_rng(4).normal(size=(2, 3, 4, 5)))
+    fast = NearestRepeat((2, 3))(x)
+    plain = Resample([nearest_matrix(8, 4, 2.0), nearest_matrix(15, 5, 3.0)])(x)
+    np.testing.assert_array_equal(to_np(fast), to_np(plain))
+    g = t64(np.random.default_rng(5).normal(size=fast.shape), False)
+    (a,) = tinygan.grad((fast * g).sum(), x)
+    (b,) = tinygan.grad((plain * g).sum(), x)
+    np.testing.assert_allclose(to_np(a), to_np(b), rtol=1e-12)
+    # the adjoint sums: each input pixel has 6 copies, so a gradient of ones gives 6
+    (ones,) = tinygan.grad(NearestRepeat((2, 3))(x).sum(), x)
+    assert set(np.unique(to_np(ones)).tolist()) == {6.0}
+
+
+def test_interpolate_errors_as_pytorch():
+    x = tinygan.ones(1, 1, 2, 2)
+    with pytest.raises(ValueError, match="only one of size or scale_factor"):
+        F.interpolate(x, size=4, scale_factor=2)
+    with pytest.raises(ValueError, match="either size or scale_factor"):
+        F.interpolate(x)
+    with pytest.raises(ValueError, match="align_corners option can only be set"):
+        F.interpolate(x, scale_factor=2, align_corners=True)
+    with pytest.raises(NotImplementedError, match="Got 3D input, but bilinear mode needs 4D"):
+        F.interpolate(tinygan.ones(1, 1, 2), scale_factor=2, mode="bilinear")
+    with pytest.raises(NotImplementedError, match="mode 'bicubic' is not supported"):
+        F.interpolate(x, scale_factor=2, mode="bicubic")
+
+
+# ---- Embedding ------------------------------------------------------------------------
+def test_embedding_init_lookup_and_gradients_added_into_rows():
+    tinygan.manual_seed(0)
+    emb = nn.Embedding(10, 4)
+    w = to_np(emb.weight)
+    assert abs(w.mean()) < 0.5 and 0.6 < w.std() < 1.4          # N(0, 1)
+    labels = tinygan.tensor([3, 1, 3, 7])
+    out = emb(labels)
+    assert out.shape == (4, 4)
+    np.testing.assert_array_equal(to_np(out), w[[3, 1, 3, 7]])
+    upstream = np.arange(16, dtype=np.float32).reshape(4, 4)
+    (out * tinygan.tensor(upstream)).sum().backward()
+    g = to_np(emb.weight.grad)
+    np.testing.assert_array_equal(g[3], upstream[0] + upstream[2])    # used twice: summed
+    np.testing.assert_array_equal(g[1], upstream[1])
+    assert not g[[0, 2, 4, 5, 6, 8, 9]].any()
+    assert emb(tinygan.tensor([[1, 2], [3, 4]])).shape == (2, 2, 4)
+
+
+def test_embedding_gradcheck_padding_idx_and_errors():
+    emb = nn.Embedding(5, 3, padding_idx=0).double()
+    assert not to_np(emb.weight)[0].any()
+    idx = tinygan.tensor([0, 2, 2, 4])
+    assert tinygan.gradcheck(lambda w: F.embedding(idx, w) ** 2, [emb.weight])
+    emb(idx).sum().backward()
+    assert not to_np(emb.weight.grad)[0].any() and to_np(emb.weight.grad)[2].tolist() == [2] * 3
+    with pytest.raises(RuntimeError, match="Expected tensor for argument #1 'indices'"):
+        emb(tinygan.tensor([1.0]))
+    with pytest.raises(IndexError, match="index out of range in self"):
+        emb(tinygan.tensor([5]))
+    frozen = nn.Embedding.from_pretrained(tinygan.ones(3, 2))
+    assert not frozen.weight.requires_grad and frozen(tinygan.tensor([1])).tolist() == [[1, 1]]
+
+
+def test_embedding_matches_torch_on_the_same_weights():
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.Embedding(6, 3, padding_idx=2, max_norm=1.0)
+    ours = nn.Embedding(6, 3, padding_idx=2, max_norm=1.0)
+    ours.load_state_dict(theirs.state_dict())
+    assert list(ours.state_dict()) == ["weight"]
+    idx = np.array([[0, 2, 5], [5, 1, 2]])
+    yt = theirs(torch.tensor(idx))
+    yg = ours(tinygan.tensor(idx))
+    np.testing.assert_allclose(to_np(yg), yt.detach().numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(to_np(ours.weight), theirs.weight.detach().numpy(), rtol=1e-6,
+                               atol=1e-7)                          # max_norm renormalised
+    w = np.random.default_rng(0).normal(size=yt.shape).astype(np.float32)
+    (yt * torch.tensor(w)).sum().backward()
+    (yg * tinygan.tensor(w)).sum().backward()
+    np.testing.assert_allclose(to_np(ours.weight.grad), theirs.weight.grad.numpy(), rtol=1e-6)
+
+
+def test_flatten_unflatten_and_identity_match_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).normal(size=(2, 12, 3)).astype(np.float32)
+    for ours, theirs in ((nn.Unflatten(1, (3, 4)), torch.nn.Unflatten(1, (3, 4))),
+                         (nn.Unflatten(-1, (3, -1)), torch.nn.Unflatten(-1, (3, -1))),
+                         (nn.Flatten(), torch.nn.Flatten()), (nn.Flatten(0, 1),
+                                                              torch.nn.Flatten(0, 1)),
+                         (nn.Identity(3), torch.nn.Identity(3))):
+        np.testing.assert_array_equal(to_np(ours(tinygan.tensor(x))),
+                                      theirs(torch.tensor(x)).numpy())
+    with pytest.raises(TypeError, match="unflattened_size must be a tuple of ints"):
+        nn.Unflatten(1, 12)

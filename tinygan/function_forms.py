@@ -1,0 +1,159 @@
+"""``torch.mean(x)``, ``torch.cat([a, b], 1)``, ``torch.max(x, 1)``: the function forms.
+
+PyTorch offers most tensor methods as functions of the ``torch`` module too; scripts use
+both. Each one here hands over to the method or to tinygan.functional, so there is one
+implementation of each op (and one gradient).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from tinygan import functional as F
+from tinygan.tensor import Tensor
+from tinygan.tensor_api import MaxMin
+
+
+def _t(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A002
+         dtype: Any = None) -> Tensor:
+    x = _t(input) if dtype is None else _t(input).to(dtype=dtype)
+    return x.mean(dim, keepdim)
+
+
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001,A002
+        dtype: Any = None) -> Tensor:
+    x = _t(input) if dtype is None else _t(input).to(dtype=dtype)
+    return x.sum(dim, keepdim)
+
+
+def add(input: Any, other: Any, *, alpha: float = 1) -> Tensor:  # noqa: A002
+    """input + alpha * other."""
+    return F.add(input, other if alpha == 1 else F.mul(other, alpha))
+
+
+def sub(input: Any, other: Any, *, alpha: float = 1) -> Tensor:  # noqa: A002
+    return F.sub(input, other if alpha == 1 else F.mul(other, alpha))
+
+
+def mul(input: Any, other: Any) -> Tensor: return F.mul(input, other)  # noqa: A002,E704
+def div(input: Any, other: Any) -> Tensor: return F.div(input, other)  # noqa: A002,E704
+def exp(input: Tensor) -> Tensor: return F.exp(_t(input))  # noqa: A002,E704
+def log(input: Tensor) -> Tensor: return F.log(_t(input))  # noqa: A002,E704
+def sqrt(input: Tensor) -> Tensor: return F.sqrt(_t(input))  # noqa: A002,E704
+def abs(input: Tensor) -> Tensor: return F.abs(_t(input))  # noqa: A001,A002,E704
+def sigmoid(input: Tensor) -> Tensor: return F.sigmoid(_t(input))  # noqa: A002,E704
+def tanh(input: Tensor) -> Tensor: return F.tanh(_t(input))  # noqa: A002,E704
+def relu(input: Tensor) -> Tensor: return F.relu(_t(input))  # noqa: A002,E704
+def matmul(input: Tensor, other: Tensor) -> Tensor: return F.matmul(input, other)  # noqa
+
+
+def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001,A002
+    return _t(input) ** exponent
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A001,A002
+    return _t(input).clamp(min, max)
+
+
+clip = clamp
+
+
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
+    """``where(cond, a, b)``: a where cond holds, else b. ``where(cond)`` alone: the
+    indices where it holds, one int64 tensor per dimension (as ``nonzero(as_tuple=True)``)."""
+    if input is None and other is None:
+        raw = condition.array if isinstance(condition, Tensor) else condition
+        return tuple(Tensor(i.astype("int64")) for i in raw.nonzero())
+    return F.where(condition, input, other)
+
+
+def argmax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    return _t(input).argmax(dim, keepdim)
+
+
+def argmin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    return _t(input).argmin(dim, keepdim)
+
+
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False,  # noqa: A002
+         dtype: Any = None) -> Tensor:
+    x = _t(input) if dtype is None else _t(input).to(dtype=dtype)
+    return x.norm(2 if p == "fro" else p, dim, keepdim)
+
+
+def _extreme(name: str, input: Tensor, dim: Any, keepdim: bool) -> Any:  # noqa: A002
+    """torch.max(x): the largest element; torch.max(x, dim): (values, indices);
+    torch.max(a, b): the elementwise maximum (as torch.maximum)."""
+    x = _t(input)
+    if isinstance(dim, Tensor):
+        other = dim
+        pick = x >= other if name == "max" else x <= other
+        return F.where(pick, x, other)
+    return getattr(x, name)(dim, keepdim) if dim is not None else getattr(x, name)()
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001,A002
+    return _extreme("max", input, dim, keepdim)
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001,A002
+    return _extreme("min", input, dim, keepdim)
+
+
+def maximum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    return _extreme("max", input, _t(other), False)
+
+
+def minimum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    return _extreme("min", input, _t(other), False)
+
+
+def amax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    return _t(input).amax(dim, keepdim)
+
+
+def amin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    return _t(input).amin(dim, keepdim)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:  # noqa: A002
+    return _t(input).flatten(start_dim, end_dim)
+
+
+def reshape(input: Tensor, shape: Any) -> Tensor:  # noqa: A002
+    return _t(input).reshape(shape)
+
+
+def squeeze(input: Tensor, dim: Any = None) -> Tensor:  # noqa: A002
+    return _t(input).squeeze(dim)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:  # noqa: A002
+    return _t(input).unsqueeze(dim)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:  # noqa: A002
+    return _t(input).transpose(dim0, dim1)
+
+
+def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
+    x = _t(input) if dtype is None else _t(input).to(dtype=dtype)
+    return F.softmax(x, dim)
+
+
+def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
+    x = _t(input) if dtype is None else _t(input).to(dtype=dtype)
+    return F.log_softmax(x, dim)
+
+
+def numel(input: Tensor) -> int:  # noqa: A002
+    return _t(input).numel()
+
+
+__all__ = ["mean", "sum", "add", "sub", "mul", "div", "exp", "log", "sqrt", "abs", "sigmoid",
+           "tanh", "relu", "matmul", "pow", "clamp", "clip", "where", "argmax", "argmin",
+           "norm", "max", "min", "maximum", "minimum", "amax", "amin", "flatten", "reshape",
+           "squeeze", "unsqueeze", "transpose", "softmax", "log_softmax", "numel", "MaxMin"]
