@@ -7,7 +7,8 @@
 
 A run folder holds checkpoint.npz (everything needed to resume), metrics.json (config,
 final metrics, evaluations during training, the loss history), samples.png and curves.png,
-plus scatter.png for the 2-D data or figure1.png for the 1-D Gaussian.
+plus scatter.png for the 2-D data or figure1.png for the 1-D Gaussian, and the film of the
+run (film.gif and film.html, the lab's view at log-spaced steps; ``--no-film`` skips it).
 """
 from __future__ import annotations
 
@@ -352,6 +353,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if config["data"] != "mnist" and steps >= 200:   # ten evaluations along the way
         trainer.add_callback(steps // 10, lambda t: evaluations.append(evaluate(t)))
     ckpt_every = args.ckpt_every or max(1, steps // 10)
+    from tinygan.lab.film import attach_film
+    film = None if args.no_film else attach_film(trainer, run_dir, steps)
     print(f"tinygan: training {config['data']} with the {config['loss']} loss "
           f"({config['model']} model) from step {trainer.step} to {steps} -> {run_dir}")
     start, status = time.time(), "finished"
@@ -363,6 +366,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"tinygan: {err} ({ckpt})", file=sys.stderr)
     seconds = round(time.time() - start, 1)
     pictures, final = write_outputs(trainer, run_dir, seconds, evaluations, status)
+    if film is not None:
+        pictures.update(film.save())
     summary = ""
     if "modes_captured" in final:
         summary = (f": {final['modes_captured']}/{final['num_modes']} modes, "
@@ -425,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="run folder (default: a new one under ./runs/)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--no-film", action="store_true",
+                       help="do not write film.gif / film.html (the run's training film)")
     train.set_defaults(func=cmd_train)
     sample = sub.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("--run", required=True, help="run folder holding checkpoint.npz")

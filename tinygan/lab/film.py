@@ -113,7 +113,7 @@ class RunFilm:
         from tinygan.data.toy import TOY_DATA
         import tinygan
         self.trainer, self.folder = trainer, folder
-        self.schedule = set(schedule)
+        self.schedule, self.last_step = set(schedule), max(schedule)
         self.width, self.dpi = width, dpi
         name = trainer.config.get("data", "")
         self.data = TOY_DATA.get(name)
@@ -151,8 +151,9 @@ class RunFilm:
             self.metrics.setdefault(key, []).append(float(value))
         n = len(t.history["d_loss"])
         history = {"step": list(range(1, n + 1)), **t.history}
-        fig = view.figure(frame, history, self.metrics, width=self.width, dpi=self.dpi)
-        self.film.add(t.step, view.png_bytes(fig))
+        fig = view.figure(frame, history, self.metrics, width=self.width, dpi=self.dpi,
+                          last_step=self.last_step)
+        self.film.add(t.step, view.png_bytes(fig, palette=True))
 
     def save(self) -> dict[str, str]:
         """Write film.gif and film.html into the run folder (capturing the last step first)."""
@@ -191,7 +192,7 @@ def _digit_grid_png(trainer: Any, z: np.ndarray, dpi: int) -> bytes:
     ax.imshow(np.clip(mosaic, 0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.axis("off")
     fig.suptitle(f"step {trainer.step}", fontsize=11)
-    return view.png_bytes(fig)
+    return view.png_bytes(fig, palette=True)
 
 
 def attach_film(trainer: Any, folder: str, end: int | None = None,

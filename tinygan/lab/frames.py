@@ -35,6 +35,11 @@ def _numpy(t: Tensor) -> np.ndarray:
     return np.asarray(backend.to_numpy(t.array), dtype=np.float64)
 
 
+def _dtype_of(module: Module) -> Any:
+    """The dtype of a module's parameters (float32 usually; float64 in gradient checks)."""
+    return next(iter(module.parameters())).dtype
+
+
 def _pack_of(D: Module) -> int:
     """How many samples D judges at once (PacGAN's m; 1 for an ordinary D)."""
     return int(getattr(D, "pack", 1))
@@ -57,7 +62,7 @@ def discriminator_map(D: Module, points: np.ndarray, probability: bool = True) -
     """D's opinion of each point, (N,): P(real) = sigmoid(D(x)) when ``probability``, else the
     raw critic value D(x). A packed D judges a pack of m copies of the point."""
     pack = _pack_of(D)
-    x = Tensor(np.repeat(np.asarray(points, dtype=np.float32), pack, axis=0))
+    x = Tensor(np.repeat(np.asarray(points, dtype=_dtype_of(D)), pack, axis=0))
     with no_grad():
         out = D(x)
         if probability:
@@ -71,7 +76,7 @@ def generator_arrows(D: Module, loss: GANLoss, x: np.ndarray) -> np.ndarray:
     L_G = ``loss.g_loss(D(x))`` is a mean over the N samples (packs, for a packed D), as in
     training, so the arrows are the gradient G's backward starts from, scaled by 1/N. Only x
     is differentiated: ``grad`` returns d L_G / d x and touches no parameter's .grad."""
-    x = Tensor(np.asarray(x, dtype=np.float32), requires_grad=True)
+    x = Tensor(np.asarray(x, dtype=_dtype_of(D)), requires_grad=True)
     (g,) = grad(loss.g_loss(D(x)), x)
     return -_numpy(g)
 
@@ -93,7 +98,7 @@ def noise_warp(G: Module, z_dim: int, z_range: float = 2.5, lines: int = 9,
                 z[:, axis], z[:, 1 - axis] = ts, c
                 polylines.append(z)
     with no_grad():
-        return [_numpy(G(Tensor(z.astype(np.float32)))) for z in polylines]
+        return [_numpy(G(Tensor(z.astype(_dtype_of(G))))) for z in polylines]
 
 
 def density_1d(data: ToyData, xs: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
@@ -179,7 +184,7 @@ def capture(G: Module, D: Module, loss: GANLoss, data: ToyData, z: np.ndarray,
     G.eval()
     try:
         with no_grad():
-            fake = _numpy(G(Tensor(np.asarray(z, dtype=np.float32))))
+            fake = _numpy(G(Tensor(np.asarray(z, dtype=_dtype_of(G)))))
         lines = noise_warp(G, z.shape[1]) if warp and data.dim == 2 else []
     finally:
         G.train(was_training)

@@ -94,7 +94,8 @@ def _draw_view_1d(ax: Any, frame: Frame, layers: Sequence[str]) -> None:
             ax.fill_between(c["xs"], c["p_g"], color=FAKE, alpha=0.35, lw=0, label="p_g")
         top = max(1.0, 1.1 * float(max(c["p_data"].max(), c["p_g"][np.isfinite(c["p_g"])].max())))
         ax.set_ylim(-0.12 * top, top)
-        ax.set_ylabel("density")
+        ax.set_ylabel("density", fontsize=8)
+        ax.tick_params(labelsize=7)
         right = ax.twinx()
         if "heatmap" in layers:
             right.plot(c["xs"], c["d"], color="black", lw=1.6,
@@ -103,8 +104,9 @@ def _draw_view_1d(ax: Any, frame: Frame, layers: Sequence[str]) -> None:
                 right.plot(c["xs"], c["d_star"], color="#e08214", lw=1.4, ls="--",
                            label="D*(x)")
         if frame.probability:
-            right.set_ylim(-0.12, 1.0)
-            right.set_ylabel("D")
+            right.set_ylim(-0.12, 1.05)
+            right.set_ylabel("D(x), D*(x)", fontsize=8)
+        right.tick_params(labelsize=7)
         handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
         if handles:
             ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=False)
@@ -120,23 +122,32 @@ def _draw_view_1d(ax: Any, frame: Frame, layers: Sequence[str]) -> None:
 
 
 def draw_plots(axes: Sequence[Any], history: Mapping[str, Sequence[float]],
-               metrics: Mapping[str, Sequence[float]], one_d: bool, probability: bool) -> None:
+               metrics: Mapping[str, Sequence[float]], one_d: bool, probability: bool,
+               last_step: int | None = None) -> None:
     """The live plots on 4 axes: losses; mean D(x), D(G(z)); gradient norms; coverage (2-D)
     or max |D - D*| and JSD (1-D). ``history`` holds equal-length lists with a "step" list
-    (one entry per recorded step); ``metrics`` likewise, one entry per drawn frame."""
+    (one entry per recorded step); ``metrics`` likewise, one entry per drawn frame.
+    ``last_step`` fixes the step axis (a film's curves then grow across its frames)."""
     steps = np.asarray(history.get("step", []))
     series = [(("d_loss", "D loss", REAL), ("g_loss", "G loss", FAKE)),
               (("d_real", "D(x)" if probability else "critic(x)", REAL),
                ("d_fake", "D(G(z))" if probability else "critic(G(z))", FAKE)),
               (("grad_norm_d", "|grad D|", REAL), ("grad_norm_g", "|grad G|", FAKE))]
+    # at most ~500 points a curve: a 20,000-step history drawn point by point costs more
+    # than the whole view, and the smoothed curve has nothing finer to show
+    stride = max(1, len(steps) // 500)
     for ax, pair in zip(axes, series):
         for key, label, colour in pair:
             values = np.asarray(history.get(key, []), dtype=float)
             if len(values) and len(values) == len(steps):
-                ax.plot(steps, _smooth(values), color=colour, lw=1, label=label)
-        ax.legend(loc="upper right", fontsize=7, frameon=False)
-    axes[2].set_yscale("log") if len(steps) and np.all(
-        np.asarray(history.get("grad_norm_g", [1.0])) > 0) else None
+                window = max(25, 2 * stride)
+                ax.plot(steps[::-1][::stride][::-1], _smooth(values, window)[::-1][::stride][::-1],
+                        color=colour, lw=1, label=label)
+    norms = np.concatenate([np.asarray(history.get(k, []), dtype=float)
+                            for k in ("grad_norm_d", "grad_norm_g")])
+    norms = norms[np.isfinite(norms)]
+    if len(norms) and norms.min() > 0:
+        axes[2].set_yscale("log")
     ax = axes[3]
     msteps = np.asarray(metrics.get("step", []))
     if one_d:
@@ -151,27 +162,37 @@ def draw_plots(axes: Sequence[Any], history: Mapping[str, Sequence[float]],
             ax.plot(msteps, values, color=FAKE, lw=1.2, marker=".", ms=3, label="covered")
             ax.axhline(metrics.get("num_modes", [0])[-1], color=REAL, lw=0.8, ls=":")
             ax.set_ylim(0, 1.08 * metrics.get("num_modes", [1])[-1])
-    ax.legend(loc="lower right" if not one_d else "upper right", fontsize=7, frameon=False)
     for ax in axes:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper right" if ax is not axes[3] or one_d else "lower right",
+                      fontsize=7, frameon=False)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.25)
     axes[-1].set_xlabel("step", fontsize=8)
+    if last_step:
+        axes[-1].set_xlim(0, last_step)
+    if not len(steps):
+        axes[0].text(0.5, 0.5, "no steps yet", transform=axes[0].transAxes, ha="center",
+                     va="center", fontsize=9, color="#666666")
 
 
 def _smooth(values: np.ndarray, window: int = 25) -> np.ndarray:
-    """A trailing mean over ``window`` records, so step-to-step noise does not hide the trend."""
-    if len(values) < 2 * window:
-        return values
-    c = np.cumsum(np.insert(values, 0, 0.0))
-    out = np.empty_like(values)
-    out[window - 1:] = (c[window:] - c[:-window]) / window
-    out[:window - 1] = c[1:window] / np.arange(1, window)
-    return out
+    """A trailing mean over the last ``window`` records, so step-to-step noise does not hide
+    the trend; NaN entries (a network not yet stepped) are left out of the mean."""
+    finite = np.isfinite(values)
+    c = np.cumsum(np.insert(np.where(finite, values, 0.0), 0, 0.0))
+    k = np.cumsum(np.insert(finite.astype(float), 0, 0.0))
+    lo = np.maximum(np.arange(1, len(values) + 1) - window, 0)
+    hi = np.arange(1, len(values) + 1)
+    counts = k[hi] - k[lo]
+    return np.divide(c[hi] - c[lo], counts, out=np.full(len(values), np.nan),
+                     where=counts > 0)
 
 
 def figure(frame: Frame, history: Mapping[str, Sequence[float]] | None = None,
            metrics: Mapping[str, Sequence[float]] | None = None,
-           layers: Sequence[str] = LAYERS, width: float = 8.6, dpi: int = 80) -> Any:
+           layers: Sequence[str] = LAYERS, width: float = 8.6, dpi: int = 80,
+           last_step: int | None = None) -> Any:
     """A Figure with the view on the left and, given a history, the live plots on the right."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -183,19 +204,28 @@ def figure(frame: Frame, history: Mapping[str, Sequence[float]] | None = None,
         draw_view(fig.add_subplot(1, 1, 1), frame, layers)
         fig.tight_layout()
         return fig
-    grid = fig.add_gridspec(4, 2, width_ratios=(1.65, 1), hspace=0.35, wspace=0.12,
-                            left=0.03, right=0.98, top=0.94, bottom=0.07)
+    one_d = frame.data.dim == 1   # room for the 1-D view's two y axes
+    grid = fig.add_gridspec(4, 2, width_ratios=(1.65, 1), hspace=0.35,
+                            wspace=0.3 if one_d else 0.12, left=0.07 if one_d else 0.03,
+                            right=0.98, top=0.94, bottom=0.07)
     draw_view(fig.add_subplot(grid[:, 0]), frame, layers)
     axes = [fig.add_subplot(grid[i, 1]) for i in range(4)]
     for ax in axes[:-1]:
         ax.sharex(axes[-1])
         ax.tick_params(labelbottom=False)
-    draw_plots(axes, history, metrics or {}, frame.data.dim == 1, frame.probability)
+    draw_plots(axes, history, metrics or {}, frame.data.dim == 1, frame.probability, last_step)
     return fig
 
 
-def png_bytes(fig: Any) -> bytes:
-    """The figure as PNG bytes."""
+def png_bytes(fig: Any, palette: bool = False) -> bytes:
+    """The figure as PNG bytes; with ``palette``, reduced to 256 colours (a third the size,
+    for films that hold dozens of frames)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=fig.dpi)
-    return buffer.getvalue()
+    if not palette:
+        return buffer.getvalue()
+    from PIL import Image
+    image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    out = io.BytesIO()
+    image.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(out, format="PNG")
+    return out.getvalue()
