@@ -74,11 +74,10 @@ class Film:
         from PIL import Image
         if not self.frames:
             raise ValueError("Film: no frames to save")
-        images = [Image.open(io.BytesIO(png)).convert("RGB") for _, png in self.frames]
-        # one palette for the whole film, from the last frame (it has every colour in use),
-        # so colours do not flicker from frame to frame
-        palette = images[-1].quantize(colors=255, method=Image.Quantize.MEDIANCUT)
-        frames = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
+        # each frame gets its own 256-colour palette (a GIF allows one per frame): one palette
+        # for all would lose the early frames' colours, which the last frame no longer has
+        frames = [Image.open(io.BytesIO(png)).convert("RGB").quantize(
+            colors=256, method=Image.Quantize.MEDIANCUT) for _, png in self.frames]
         buffer = io.BytesIO()
         frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], loop=0,
                        duration=[frame_ms] * (len(frames) - 1) + [hold_ms], optimize=False,
@@ -260,7 +259,8 @@ play.addEventListener("click", () => {
   play.textContent = "Pause";
   timer = setInterval(() => {
     const next = Number(slider.value) + 1;
-    if (next >= frames.length) { stop(); } else { show(next); }
+    show(next);
+    if (next >= frames.length - 1) stop();   // rest on the last frame
   }, 200);
 });
 document.addEventListener("keydown", (e) => {

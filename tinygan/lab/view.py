@@ -227,5 +227,5 @@ def png_bytes(fig: Any, palette: bool = False) -> bytes:
     from PIL import Image
     image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
     out = io.BytesIO()
-    image.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(out, format="PNG")
+    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, format="PNG")
     return out.getvalue()
