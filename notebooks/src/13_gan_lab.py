@@ -1,0 +1,200 @@
+# %% [markdown]
+# # 13. The GAN lab: watching a GAN learn
+#
+# Companion to [chapters/13_gan_lab.md](../chapters/13_gan_lab.md). GAN Lab (Kahng et al.
+# 2018) showed that a GAN on 2-D data is something you can *watch*: real and generated
+# samples, the discriminator's verdict as a coloured field, the generator's gradient on every
+# sample as an arrow, and the warp G applies to a grid of noise. `tinygan.lab` draws the same
+# layers with tinygan's own trainer underneath (every layer is a small function in
+# `tinygan/lab/frames.py` you can read). Colours: **green is real, purple is generated**; the
+# background is $D(x)$, green where D says "real", purple where it says "fake".
+#
+# First the lab itself, to play with; then three lessons it makes visible: the saturating
+# loss's vanishing arrows, a mode collapse caught in the act, and what $k$ D-steps change.
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from tinygan.lab import GANLab, LabSession, view
+from tinygan.lab import frames as lab_frames
+from tinygan.quick import steps
+from solutions import exercise
+
+
+def show(frames, titles=None, width=4.2):
+    """Frames side by side (the layered view only)."""
+    fig, axes = plt.subplots(1, len(frames), figsize=(width * len(frames), width))
+    for i, (ax, frame) in enumerate(zip(np.atleast_1d(axes), frames)):
+        view.draw_view(ax, frame)
+        if titles:
+            ax.set_title(titles[i] + "\n" + ax.get_title(), fontsize=9)
+    plt.tight_layout()
+    plt.show()
+
+# %% [markdown]
+# ## The lab
+#
+# Run the next cell in JupyterLab and press **Play**: the GAN trains in the background (20
+# steps, then a redraw, over and over) while the notebook stays free. **D step** and **G step**
+# move one network at a time; **Full step** is one round of Algorithm 1 ($k$ D steps, then
+# one G step); **Reset** goes back to step 0 of the seed. Change the loss, the learning rates,
+# the optimiser, $k$, the pack size, instance noise or the data while it plays, and switch
+# layers off to see the rest. Without ipywidgets you get a still picture and the install line.
+#
+# The default is `tinygan train`'s ring recipe: PacGAN's packed discriminator (it judges 4
+# samples at once) and Adam at $10^{-3}$. Within a few thousand steps the purple cloud
+# stretches into a loop and settles on the eight green modes.
+
+# %%
+lab = GANLab("ring")
+lab
+
+# %% [markdown]
+# The same lab without buttons is a `LabSession`: a real `GANTrainer` and the view's fixed
+# points. Here is the view before training and after a few hundred steps.
+
+# %%
+session = LabSession(data="ring")
+before = session.frame()
+session.step(steps(600, 20))
+show([before, session.frame()], ["before training", "after training"])
+
+# %% [markdown]
+# ## Lesson 1: the saturating loss, seen as arrows
+#
+# The arrows are $-\partial L_G / \partial x$ at generated samples: where G's loss pushes
+# each sample (G's backward starts from exactly this gradient). With D's logit $l(x)$ the
+# two losses give, per sample,
+#
+# $$-\nabla_x\, \text{softplus}(-l) = \sigma(-l)\,\nabla_x l \quad\text{(non-saturating)},
+# \qquad -\nabla_x \log(1 - \sigma(l)) = \sigma(l)\,\nabla_x l \quad\text{(saturating)}.$$
+#
+# Same direction, lengths in the ratio $\sigma(l) / \sigma(-l) = e^{l}$. Early in training
+# D rejects the fakes easily ($l \ll 0$), so the saturating arrows all but vanish. Train D
+# alone for a while against the untrained G, then look at both losses' arrows on the *same*
+# D and the same samples (the arrows share one length scale in every picture).
+
+# %%
+lesson1 = LabSession(data="ring", pack=1)   # D judges one sample at a time
+for _ in range(steps(150, 30)):
+    lesson1.step_d()                     # only D learns: it becomes sure the fakes are fake
+lesson1.set(loss="ns")
+ns_frame = lesson1.frame(remember=False)
+lesson1.set(loss="minimax")              # the saturating game: a live change, D and G unchanged
+mm_frame = lesson1.frame(remember=False)
+show([ns_frame, mm_frame], ["non-saturating", "saturating (minimax)"])
+ns_len = np.linalg.norm(ns_frame.arrows, axis=1)
+mm_len = np.linalg.norm(mm_frame.arrows, axis=1)
+print(f"mean D(G(z)) on the arrows' samples: "
+      f"{lab_frames.discriminator_map(lesson1.trainer.D, ns_frame.arrows_at).mean():.4f}")
+print(f"median arrow length, saturating / non-saturating: {np.median(mm_len / ns_len):.2e}")
+
+# %% [markdown]
+# ## Lesson 2: a mode collapse, caught in the act
+#
+# Take the packing away (`pack=1`: D judges one sample at a time) and double the learning
+# rates. Nothing then rewards G for spreading out: each sample goes where D is greenest, and
+# D chases the crowd. We play the game and keep a frame every 100 steps, with the number of
+# ring modes G's samples cover (PacGAN's protocol on the view's 512 samples).
+
+# %%
+collapse = LabSession(data="ring", pack=1, lr_g=2e-3, lr_d=2e-3, seed=1)
+film = []
+for _ in range(steps(30, 3)):
+    collapse.step(steps(100, 5))
+    film.append(collapse.frame())
+covered = [f.metrics["modes"] for f in film]
+print("modes covered every 100 steps:", covered)
+best = int(np.argmax(covered))
+worst = best + int(np.argmin(covered[best:]))
+show([film[best], film[worst]], [f"most modes (step {film[best].step})",
+                                 f"fewest after it (step {film[worst].step})"])
+
+# %% [markdown]
+# Look at where the purple samples sit in the second picture, and at the arrows: they all
+# point the same way, towards the region D currently favours, rather than outwards to the
+# modes G has left. The numbers above show whether the collapse is lasting or a swing: without
+# packing the ring's coverage rises and falls as D and G chase each other, while the packed D
+# of the lab's default keeps all eight (try it: set `pack=4` above and run again).
+
+# %% [markdown]
+# ## Lesson 3: what $k$ D-steps per G-step change
+#
+# Goodfellow et al.'s Proposition 1 gives the best D against a fixed G,
+# $D^*(x) = p_\text{data}(x) / (p_\text{data}(x) + p_g(x))$, and their argument assumes D
+# stays near it. On the 1-D Gaussian the lab draws $D$ (black) beside $D^*$ (dashed): with
+# one D step per G step D lags behind a moving G; with $k = 5$ it keeps up.
+
+# %%
+gaps = {}
+frames_1d = []
+for k in (1, 5):
+    run = LabSession(data="gauss1d", d_steps=k, seed=0)
+    run.step(steps(800, 20))
+    frame = run.frame()
+    frames_1d.append(frame)
+    gaps[k] = frame.metrics["max_gap"]
+show(frames_1d, [f"k = {k} D steps per G step" for k in (1, 5)], width=5)
+print({f"k={k}": f"max |D - D*| = {g:.3f}" for k, g in gaps.items()})
+
+# %% [markdown]
+# ## The film of a run
+#
+# `tinygan train` writes `film.gif` and `film.html` into its run folder: this view at 40
+# log-spaced steps (most frames early, where most changes), the HTML page with a step slider
+# that works offline. The lab keeps log-spaced frames too, and saves them the same way.
+
+# %%
+paths = lab.save_film("runs/lab_film")
+print(paths, f"({len(lab.film.frames)} frames)")
+
+# %% [markdown]
+# ## Exercises
+#
+# Answers go in place of the `...`; the cell after each checks it (see
+# [notebooks/README.md](README.md)).
+#
+# **13.1** For the 64 samples of `ns_frame.arrows_at` and lesson 1's discriminator
+# (`lesson1.trainer.D`), compute D's logit $l$ at each sample
+# (`lab_frames.discriminator_map(D, x, probability=False)`) and predict the ratio of the
+# saturating to the non-saturating arrow length at each. Give the array of 64 predictions.
+
+# %%
+answer_13_1 = ...   # YOUR CODE: an array of 64 ratios
+
+# %%
+answer_13_1 = exercise("13.1", answer_13_1, D=lesson1.trainer.D, x=ns_frame.arrows_at)
+assert np.allclose(answer_13_1, mm_len / ns_len, rtol=1e-3), answer_13_1
+print("13.1 correct: median ratio", np.median(answer_13_1))
+
+# %% [markdown]
+# **13.2** Where is D most sure a point is real? Use `lab_frames.plane_grid(extent, 64)` with
+# `extent = session.data.extent` and `lab_frames.discriminator_map` on `session.trainer.D`
+# (the trained ring session above) and give the grid point `(x, y)` with the largest $D(x)$.
+
+# %%
+answer_13_2 = ...   # YOUR CODE: (x, y)
+
+# %%
+answer_13_2 = exercise("13.2", answer_13_2, D=session.trainer.D, extent=session.data.extent)
+_, _, grid = lab_frames.plane_grid(session.data.extent, 64)
+heat = lab_frames.discriminator_map(session.trainer.D, grid)
+assert np.allclose(answer_13_2, grid[np.argmax(heat)], atol=1e-6), answer_13_2
+print("13.2 correct:", answer_13_2, f"D = {heat.max():.3f}")
+
+# %% [markdown]
+# **13.3** A film of a 20,000-step run has 40 log-spaced frames
+# (`tinygan.lab.log_spaced_steps(0, 20000, 40)`). How many of them show the first 1% of
+# training (steps 0 to 200)?
+
+# %%
+answer_13_3 = ...   # YOUR CODE: an int
+
+# %%
+answer_13_3 = exercise("13.3", answer_13_3)
+from tinygan.lab import log_spaced_steps
+assert answer_13_3 == sum(s <= 200 for s in log_spaced_steps(0, 20000, 40)), answer_13_3
+print("13.3 correct:", answer_13_3, "of", len(log_spaced_steps(0, 20000, 40)), "frames")
