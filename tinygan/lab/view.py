@@ -147,7 +147,10 @@ def draw_plots(axes: Sequence[Any], history: Mapping[str, Sequence[float]],
                             for k in ("grad_norm_d", "grad_norm_g")])
     norms = norms[np.isfinite(norms)]
     if len(norms) and norms.min() > 0:
+        from matplotlib.ticker import LogLocator, NullFormatter
         axes[2].set_yscale("log")
+        axes[2].yaxis.set_major_locator(LogLocator(base=10, numticks=4))
+        axes[2].yaxis.set_minor_formatter(NullFormatter())   # no crowded 2x10^0 labels
     ax = axes[3]
     msteps = np.asarray(metrics.get("step", []))
     if one_d:
@@ -169,7 +172,9 @@ def draw_plots(axes: Sequence[Any], history: Mapping[str, Sequence[float]],
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.25)
     axes[-1].set_xlabel("step", fontsize=8)
-    if last_step:
+    if last_step:   # a film: the step axis is fixed, and logarithmic past step 10 like the
+        # film's frames, so the early steps (where most happens) are not squeezed to a line
+        axes[-1].set_xscale("symlog", linthresh=10, linscale=0.4)
         axes[-1].set_xlim(0, last_step)
     if not len(steps):
         axes[0].text(0.5, 0.5, "no steps yet", transform=axes[0].transAxes, ha="center",
