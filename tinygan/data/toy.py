@@ -224,8 +224,9 @@ def points_dataset(points: Any, jitter: float = 0.05, name: str = "points",
                    f"{len(base)} points of your own, jitter {jitter}")
 
 
-_MOON_MARKS, _MOON_STD = curve_landmarks(moons_curve, 2.0, 16, MOONS_STD)
-_SPIRAL_MARKS, _SPIRAL_STD = curve_landmarks(spiral_curve, 1.0, 16, SPIRAL_STD)
+# 48 landmarks: about 0.13 (moons) and 0.2 (spiral) apart, so a point counts only near the curve
+_MOON_MARKS, _MOON_STD = curve_landmarks(moons_curve, 2.0, 48, MOONS_STD)
+_SPIRAL_MARKS, _SPIRAL_STD = curve_landmarks(spiral_curve, 1.0, 48, SPIRAL_STD)
 
 #: Every toy distribution by name (the lab's data menu; the CLI trains gauss1d, ring, grid).
 TOY_DATA: dict[str, ToyData] = {
@@ -236,9 +237,9 @@ TOY_DATA: dict[str, ToyData] = {
     "grid": ToyData("grid", sample_grid, 2, (-5.5, 5.5, -5.5, 5.5), grid_modes(), GRID_STD,
                     "PacGAN's grid: 25 Gaussians on {-4, ..., 4}^2"),
     "moons": ToyData("moons", sample_moons, 2, (-1.9, 1.9, -1.3, 1.3), _MOON_MARKS, _MOON_STD,
-                     "two interleaved half circles (16 landmarks along them)"),
+                     "two interleaved half circles (48 landmarks along them)"),
     "spiral": ToyData("spiral", sample_spiral, 2, (-2.1, 2.1, -2.1, 2.1), _SPIRAL_MARKS,
-                      _SPIRAL_STD, "one spiral arm, 1.5 turns (16 landmarks along it)"),
+                      _SPIRAL_STD, "one spiral arm, 1.5 turns (48 landmarks along it)"),
     "pair": ToyData("pair", sample_pair, 2, (-2.6, 2.6, -2.0, 2.0), pair_modes(), PAIR_STD,
                     "two disjoint blobs at (-1.5, 0) and (1.5, 0)"),
 }

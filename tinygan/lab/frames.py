@@ -112,14 +112,19 @@ def density_1d(data: ToyData, xs: np.ndarray, reference: np.ndarray | None = Non
 def curves_1d(D: Module, fake: np.ndarray, data: ToyData, probability: bool = True,
               reference: np.ndarray | None = None, points: int = 400) -> dict[str, np.ndarray]:
     """The 1-D picture: xs over the data's window, p_data, p_g (a KDE of the N fakes (N, 1)),
-    D(x) and D*(x) = p_data / (p_data + p_g) (D* only for probability losses)."""
+    D(x) and D*(x) = p_data / (p_data + p_g) (D* only for probability losses, and only where
+    either density has mass: NaN elsewhere)."""
     xs = np.linspace(data.extent[0], data.extent[1], points)
     p_data = density_1d(data, xs, reference)
     p_g = theory.kde_pdf(np.asarray(fake).ravel(), xs)
     d = discriminator_map(D, xs[:, None], probability)
     curves = {"xs": xs, "p_data": p_data, "p_g": p_g, "d": d}
     if probability:
-        curves["d_star"] = theory.optimal_discriminator(p_data, p_g)
+        # D* = 0/0 where neither distribution has mass: left undefined (NaN) there, i.e.
+        # outside where p_data + p_g reaches 1% of its peak
+        total = p_data + p_g
+        inside = total >= 0.01 * total.max()
+        curves["d_star"] = np.where(inside, theory.optimal_discriminator(p_data, p_g), np.nan)
     return curves
 
 
@@ -157,7 +162,7 @@ class Frame:
 def frame_metrics(data: ToyData, fake: np.ndarray, curves: dict[str, np.ndarray] | None,
                   reference: np.ndarray | None = None) -> dict[str, float]:
     """2-D: modes (or landmarks) captured and the high-quality share (PacGAN's protocol);
-    1-D: max |D - D*| within the data's window, and the JSD."""
+    1-D: max |D - D*| where D* is defined (either density has mass), and the JSD."""
     if not np.all(np.isfinite(fake)):
         return {}
     if data.dim == 2 and data.references is not None:
@@ -167,7 +172,7 @@ def frame_metrics(data: ToyData, fake: np.ndarray, curves: dict[str, np.ndarray]
     if data.dim == 1:
         out = {"jsd": jsd_1d(data, fake, reference)}
         if curves is not None and "d_star" in curves:
-            out["max_gap"] = float(np.abs(curves["d"] - curves["d_star"]).max())
+            out["max_gap"] = float(np.nanmax(np.abs(curves["d"] - curves["d_star"])))
         return out
     return {}
 
