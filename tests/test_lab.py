@@ -266,6 +266,11 @@ def test_widget_controls_drive_a_real_trainer():
     assert s.settings.seed == 5 and not _same(s.parameters_of("G"), g0)
     lab.toggles["heatmap"].value = False
     assert "heatmap" not in lab.layers
+    lab.controls["data"].value = "gauss1d"                       # 1-D: its own recipe
+    assert s.data.dim == 1 and s.trainer.D.pack == 1 and lab.controls["pack"].value == 1
+    assert lab.controls["d_steps"].value == s.settings.d_steps == 5
+    lab.controls["pack"].value = 8
+    assert s.trainer.D.pack == 8 and s.updates == 0
 
 
 def test_widget_play_trains_and_redraws_in_the_background():

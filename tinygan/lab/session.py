@@ -35,6 +35,8 @@ from tinygan.lab.frames import Frame
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 #: settings that change the running game; all others rebuild it from the seed
 LIVE_SETTINGS = ("loss", "lr_g", "lr_d", "optimizer", "d_steps", "instance_noise")
+#: settings whose default comes from the recipe (the ring's for 2-D data, gauss1d's for 1-D)
+RECIPE_SETTINGS = ("lr_g", "lr_d", "d_steps", "pack", "batch_size")
 
 
 def default_recipe(dim: int) -> dict[str, Any]:
@@ -150,11 +152,17 @@ class LabSession:
 
     def set(self, **changes: Any) -> None:
         """Change settings. Live ones (``LIVE_SETTINGS``) apply to the running trainer from
-        its next step on; any other change rebuilds the run from the seed."""
+        its next step on; any other change rebuilds the run from the seed. Moving between
+        1-D and 2-D data takes the new recipe's ``RECIPE_SETTINGS`` unless they are given."""
         unknown = set(changes) - {f.name for f in fields(LabSettings)}
         if unknown:
             raise ValueError(f"lab: unknown setting(s) {sorted(unknown)}")
         old = self.settings
+        if "data" in changes:
+            dim = (changes["data"] if isinstance(changes["data"], ToyData)
+                   else get_toy_data(changes["data"])).dim
+            if dim != old.toy_data().dim:   # 1-D <-> 2-D: the other recipe's defaults
+                changes = {**{k: None for k in RECIPE_SETTINGS}, **changes}
         self.settings = replace(old, **changes).resolved()
         changed = {k for k in changes if getattr(old, k) != getattr(self.settings, k)}
         if changed - set(LIVE_SETTINGS):

@@ -55,6 +55,7 @@ class GANLab:
         self.rates = {"steps_per_s": 0.0, "redraws_per_s": 0.0, "redraw_s": 0.0}
         self.film = Film("tinygan lab", "Frames of the lab's view, recorded while it ran.")
         self._next_film_step = 0
+        self._syncing = False
         self.widget = self._build_widgets() if widgets_available() else None
         self.redraw()
 
@@ -146,6 +147,8 @@ class GANLab:
             self._next_film_step = 0
 
     def _on_setting(self, name: str, value: Any) -> None:
+        if self._syncing:
+            return
         if name == "data" and self._custom_data is not None and value == self._custom_data.name:
             value = self._custom_data
         with self.lock:
@@ -154,7 +157,18 @@ class GANLab:
             if self._guarded(lambda: self.session.set(**{name: value})) and rebuilt:
                 self.film = Film("tinygan lab", self.film.caption)
                 self._next_film_step = 0
+            self._sync_controls()
         self.redraw()
+
+    def _sync_controls(self) -> None:
+        """Show the session's settings (a refused value, or a new recipe's defaults)."""
+        self._syncing = True
+        try:
+            for key, control in self.controls.items():
+                value = getattr(self.session.settings, key)
+                control.value = value.name if isinstance(value, ToyData) else value
+        finally:
+            self._syncing = False
 
     def _on_layer(self, name: str, on: bool) -> None:
         self.layers = [n for n in view.LAYERS if (n == name and on) or
