@@ -139,21 +139,25 @@ right.legend()
 plt.tight_layout()
 plt.show()
 
-peak = int(np.argmax(held1))                       # the first frame holding the most modes
-after = peak + int(np.argmin(held1[peak:]))        # the fewest after it
-show([kept1[peak], kept1[after], kept4[-1]],
+peak = int(np.argmax(held1))                  # the first frame where pack 1 held the most modes
+worst = peak + int(np.argmin(held1[peak:]))   # the fewest it held after that
+print(f"pack 1: {held1[peak]} modes held at step {kept1[peak].step}, {held1[worst]} at step "
+      f"{kept1[worst].step}; pack 4 at that step: {held4[worst]}")
+show([kept1[peak], kept1[worst], kept4[worst]],
      [f"pack 1, step {kept1[peak].step}: {held1[peak]} modes held",
-      f"pack 1, step {kept1[after].step}: {held1[after]} held",
-      f"pack 4, step {kept4[-1].step}: {held4[-1]} held"])
+      f"pack 1, step {kept1[worst].step}: {held1[worst]} held",
+      f"pack 4, step {kept4[worst].step}: {held4[worst]} held"])
 
 # %% [markdown]
-# In our full run (seed 1, 3,000 steps) the unpacked game held all 8 modes around step
-# 700-1,300 and then gave three of them up for good (5 held from step 1,500 on), while the
-# packed D kept all 8 from step 400 on. The middle picture is the collapse in the act: whole
-# arcs of the ring are empty of purple, and the arrows near the abandoned modes point along
-# the ring, towards the crowded modes D currently calls real, not towards the empty ones.
-# A packed D sees that 4 samples from the same mode look too alike, which is why packing
-# (Lin et al. 2018) repairs it. Try other seeds: the collapse comes and goes.
+# The left panel of the first figure is the game as it happens: each column is a frame, each
+# row a mode, dark where G's samples crowd. Without packing, the crowd can sit on a few modes
+# and *hop* from mode to mode as D learns to reject wherever it is, and modes G had found can
+# be given up again: the two unpacked pictures are the frame where it held the most modes and
+# the fewest it held afterwards (a collapse, caught in the act, whenever the second number is
+# smaller). Look at the arrows near the abandoned modes: they point towards the region D
+# currently calls real, all alike, not out to the empty modes. A packed D sees that 4
+# samples from one mode look too alike (Lin et al. 2018); the packed run is the third
+# picture. What happens, and when, depends on the seed: try others.
 
 # %% [markdown]
 # ## Lesson 3: what $k$ D-steps per G-step change

@@ -16,9 +16,11 @@ their own generators: looking never changes what training does.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import time
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -122,6 +124,21 @@ def build_lab_trainer(settings: LabSettings) -> GANTrainer:
                       instance_noise=s.instance_noise, config={"lab": True})
 
 
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run the block with one BLAS thread (when threadpoolctl is installed), as ``tinygan
+    train`` does for toy data: the lab's matrices are a few hundred numbers wide, so threads
+    cost more than they give, and one thread makes a seed's run the same on every machine.
+    Scoped to the block, so the learner's other notebook work keeps its threads."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1):
+        yield
+
+
 class LabSession:
     """A GAN being trained under the learner's hands; see the module docstring."""
 
@@ -183,18 +200,30 @@ class LabSession:
     # ---- the buttons -------------------------------------------------------------------
     def step_d(self) -> dict[str, float]:
         """One discriminator step: D learns from a fresh real and fake batch, G is untouched."""
-        return self._record(self.trainer.discriminator_step())
+        with one_blas_thread():
+            return self._record(self.trainer.discriminator_step())
 
     def step_g(self) -> dict[str, float]:
         """One generator step: G follows D's gradient, D is untouched."""
-        return self._record(self.trainer.generator_step())
+        with one_blas_thread():
+            return self._record(self.trainer.generator_step())
 
     def step(self, n: int = 1) -> dict[str, float]:
         """n full steps (k D steps, one G step each); returns the last record."""
+        return self.train_for(n)[1]
+
+    def train_for(self, steps: int, seconds: float | None = None
+                  ) -> tuple[int, dict[str, float]]:
+        """Up to ``steps`` full steps, stopping early once ``seconds`` have passed (at least
+        one step). Returns (steps done, the last record)."""
         record: dict[str, float] = {}
-        for _ in range(n):
-            record = self._record(self.trainer.train_step())
-        return record
+        done, start = 0, time.perf_counter()
+        with one_blas_thread():
+            while done < steps and (seconds is None or done == 0
+                                    or time.perf_counter() - start < seconds):
+                record = self._record(self.trainer.train_step())
+                done += 1
+        return done, record
 
     def _record(self, record: dict[str, float]) -> dict[str, float]:
         """Append a history row; a lone D or G step carries the other network's numbers on."""
@@ -210,8 +239,9 @@ class LabSession:
     def frame(self, resolution: int = 64, arrows: int = 64, remember: bool = True) -> Frame:
         """The layered view now (and, with ``remember``, its numbers in ``self.metrics``)."""
         t = self.trainer
-        frame = lab_frames.capture(t.G, t.D, t.loss, self.data, self.view_z, self.view_real,
-                                   self.updates, resolution, arrows)
+        with one_blas_thread():
+            frame = lab_frames.capture(t.G, t.D, t.loss, self.data, self.view_z,
+                                       self.view_real, self.updates, resolution, arrows)
         if remember:
             if self.metrics["step"] and self.metrics["step"][-1] == self.updates:
                 return frame

@@ -197,11 +197,10 @@ class GANLab:
         start = time.perf_counter()
         done = 0
         with self.lock:
-            while done < self.steps_per_redraw and (
-                    done == 0 or time.perf_counter() - start < self.BEAT_TRAIN_S):
-                if not self._guarded(self.session.step):
-                    break
-                done += 1
+            def train() -> None:
+                nonlocal done
+                done = self.session.train_for(self.steps_per_redraw, self.BEAT_TRAIN_S)[0]
+            self._guarded(train)
         self.redraw()
         beat = max(time.perf_counter() - start, 1e-9)
         self.rates["steps_per_s"], self.rates["redraws_per_s"] = done / beat, 1 / beat
