@@ -99,6 +99,10 @@ def main() -> None:
         time.sleep(args.seconds)
         box = driver.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output .widget-vbox")[0]
         driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", box)
+        for button in driver.find_elements(By.CSS_SELECTOR, ".jp-Notification-Toast button, "
+                                                            ".Toastify button"):
+            if button.text.strip() == "No":             # the "Jupyter news?" question
+                button.click()
         time.sleep(2)
         driver.save_screenshot(args.out)
         for b in driver.find_elements(By.CSS_SELECTOR, ".jupyter-widgets button"):
