@@ -98,3 +98,25 @@ def test_batching_errors_are_clear():
         batching.TensorDataset(np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match="5 images but 4 labels"):
         batching.DatasetBatches(np.zeros((5, 2)), np.zeros(4), tinygan.Generator(0))
+
+
+@pytest.mark.parametrize("name", sorted(toy.TOY_DATA))
+def test_every_registered_toy_distribution_fits_its_window_and_covers_its_references(name):
+    from tinygan.metrics.mode_coverage import mode_coverage
+    data = toy.get_toy_data(name)
+    x = to_np(data.sample(4000, tinygan.Generator(1)))
+    assert x.shape == (4000, data.dim) and x.dtype == np.float32
+    low, high = np.array(data.extent[0::2]), np.array(data.extent[1::2])
+    inside = np.all((x >= low) & (x <= high), axis=1)
+    assert inside.mean() > 0.999                               # the window shows it all
+    if data.references is not None:                            # real data scores perfectly
+        score = mode_coverage(x, data.references, data.reference_std)
+        assert score.modes_captured == score.num_modes and score.high_quality_fraction > 0.97
+        # and a point far from the data is not "high quality": the radius is tight
+        far = data.references.mean(axis=0, keepdims=True) + np.array([[0.0, 10.0]])
+        assert mode_coverage(far, data.references, data.reference_std).high_quality_fraction == 0
+
+
+def test_unknown_toy_data_is_named_in_the_error():
+    with pytest.raises(ValueError, match="unknown toy data 'rings'.*ring"):
+        toy.get_toy_data("rings")

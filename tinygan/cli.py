@@ -7,8 +7,10 @@
 
 A run folder holds checkpoint.npz (everything needed to resume), metrics.json (config,
 final metrics, evaluations during training, the loss history), samples.png and curves.png,
-plus scatter.png for the 2-D data or figure1.png for the 1-D Gaussian. How it is kept whole
-(one writer, atomic files, foreign folders refused) is tinygan/runfolder.py's business.
+plus scatter.png for the 2-D data or figure1.png for the 1-D Gaussian, and the film of the
+run (film.gif and film.html, the lab's view at log-spaced steps; ``--no-film`` skips it).
+How it is kept whole (one writer, atomic files, foreign folders refused) is
+tinygan/runfolder.py's business.
 """
 from __future__ import annotations
 
@@ -415,6 +417,8 @@ def _train(args: argparse.Namespace, folder: Any, config: dict[str, Any]) -> int
         trainer.add_callback(steps // 10, lambda t: t.evaluations.append(evaluate(t)))
     ckpt_every = args.ckpt_every or max(1, steps // 10)
     trainer.add_callback(ckpt_every, folder.save)   # after the evaluation of the same step
+    from tinygan.lab.film import attach_film
+    film = None if args.no_film else attach_film(trainer, folder.path, steps)
     print(f"tinygan: training {data} with the {config['loss']} loss ({config['model']} model) "
           f"from step {trainer.step} to {steps} -> {folder.path}")
     start, status = time.time(), "finished"
@@ -432,6 +436,8 @@ def _train(args: argparse.Namespace, folder: Any, config: dict[str, Any]) -> int
             trainer.load(trainer.last_checkpoint[1])   # pictures of the last finite state
         seconds = round(time.time() - start, 1)
         pictures, final = write_outputs(trainer, folder, seconds, status)
+        if film is not None:
+            pictures.update(film.save())
     except WriteError as err:
         raise CLIError(f"step {trainer.step}: {err}; {_kept(trainer)}") from None
     except MemoryError:
@@ -517,6 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "one under ./runs/)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--no-film", action="store_true",
+                       help="do not write film.gif / film.html (the run's training film)")
     train.set_defaults(func=cmd_train)
     sample = sub.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("--run", required=True, help="run folder holding checkpoint.npz")

