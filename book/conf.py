@@ -27,6 +27,7 @@ nb_execution_timeout = int(os.environ.get("TINYGAN_BOOK_CELL_TIMEOUT", "1800"))
 nb_execution_raise_on_error = True    # a failing cell fails the build: no broken page ships
 nb_execution_show_tb = True
 nb_merge_streams = True
+nb_ipywidgets_js: dict = {}   # no widget scripts from a CDN: the site is offline (the lab runs in Jupyter)
 nb_kernel_rgx_aliases = {".*": "python3"}
 
 # --- math without a CDN: MathJax 3 from sphinx-mathjax-offline, SVG output (no web fonts,

@@ -1066,6 +1066,27 @@ def gan_vs_vae(s: Settings) -> Any:
 # =========================================================================================
 # The registry and the command line
 # =========================================================================================
+def lab_view_over_training(s: Settings) -> Any:
+    """The lab's layered view (tinygan.lab) of the ring recipe at three points of a run."""
+    from tinygan.lab.session import LabSession
+    from tinygan.lab.view import draw_view
+    plt = _plt()
+    session = LabSession(data="ring", seed=0)
+    steps = [0, s.n(400, 3), s.n(3000, 6)]
+    fig, axes = plt.subplots(1, len(steps), figsize=(4.2 * len(steps), 4.4))
+    done = 0
+    for ax, step in zip(axes, steps):
+        if step > done:
+            session.step(step - done)
+            done = step
+        draw_view(ax, session.frame())
+    fig.suptitle("The lab's view of the ring recipe, seed 0: D's verdict (colour), real (green) "
+                 "and generated (purple) points, G's gradient arrows, the warped noise grid "
+                 "(grey)", y=1.02)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES: dict[str, Callable[[Settings], Any]] = {
     "generator_map": generator_map,                      # chapter 1
     "cost_curves": cost_curves,                          # chapter 2
@@ -1086,6 +1107,7 @@ FIGURES: dict[str, Callable[[Settings], Any]] = {
     "dcgan_over_training": dcgan_over_training,          # chapter 10
     "metric_blind_spots": metric_blind_spots,            # chapter 11
     "gan_vs_vae": gan_vs_vae,                            # chapter 12
+    "lab_view_over_training": lab_view_over_training,    # chapter 13
 }
 
 
