@@ -10,12 +10,12 @@ from tinygan.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from tinygan.nn.dropout import Dropout
 from tinygan.nn.flatten import Flatten, Unflatten
 from tinygan.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from tinygan.nn import functional, init
+from tinygan.nn import functional, init, utils
 
 __all__ = [
     "Parameter", "Module", "Sequential", "ModuleList", "Linear", "ReLU", "LeakyReLU", "Sigmoid",
     "Tanh", "Softplus", "Identity", "Maxout", "BatchNorm1d", "BatchNorm2d", "Dropout", "Flatten",
     "Unflatten", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "CrossEntropyLoss", "functional",
-    "init",
+    "init", "utils",
 ]
 __all__ += ["Conv2d", "ConvTranspose2d"]
