@@ -30,6 +30,7 @@ from tinygan import backend
 from tinygan import functional as F
 from tinygan.data.toy import sample_noise
 from tinygan.gan.losses import GANLoss
+from tinygan.gan.penalties import Penalty
 from tinygan.nn import Module
 from tinygan.optim import Optimizer
 from tinygan.random import Generator
@@ -72,7 +73,7 @@ class GANTrainer:
                  d_steps: int = 1, noise: str = "normal", num_classes: int = 0,
                  lr_decay_steps: int | None = None, instance_noise: float = 0.0,
                  instance_noise_steps: int | None = None,
-                 config: dict[str, Any] | None = None) -> None:
+                 config: dict[str, Any] | None = None, penalty: Penalty | None = None) -> None:
         if batch_size < 1 or d_steps < 1:
             raise ValueError(f"GANTrainer: batch_size and d_steps must be >= 1, got "
                              f"{batch_size} and {d_steps}")
@@ -91,6 +92,9 @@ class GANTrainer:
         # optional instance noise (see ``instance_noise_std``)
         self.instance_noise, self.instance_noise_steps = instance_noise, instance_noise_steps
         self.config = dict(config or {})
+        # an optional gradient penalty on D (R1, R2, GP: tinygan.gan.penalties) added to
+        # whatever penalty the loss itself carries (WGAN-GP's)
+        self.penalty = penalty
         self.step = 0
         self.history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
         self.callbacks: list[tuple[int, Callable[["GANTrainer"], None]]] = []
@@ -145,7 +149,7 @@ class GANTrainer:
         real_logits = self._D(real, labels)
         fake_logits = self._D(fake, labels)
         d_loss = self.loss.d_loss(real_logits, fake_logits)
-        penalty = self.loss.penalty(lambda x: self._D(x, labels), real, fake, self.generator)
+        penalty = self._penalty(lambda x: self._D(x, labels), real, fake)
         total = d_loss if penalty is None else d_loss + penalty
         self._check_finite("d_loss", total)
         self.opt_d.zero_grad()
@@ -185,6 +189,15 @@ class GANTrainer:
         for key in HISTORY_KEYS:
             self.history[key].append(float(record[key]))
         return record
+
+    def _penalty(self, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor
+                 ) -> Tensor | None:
+        """The loss's own penalty plus the trainer's ``penalty`` (None when neither)."""
+        terms = [self.loss.penalty(D, real, fake, self.generator)]
+        if self.penalty is not None:
+            terms.append(self.penalty(D, real, fake, self.generator))
+        terms = [t for t in terms if t is not None]
+        return None if not terms else terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
     # ---- the loop ----------------------------------------------------------------------
     def add_callback(self, every: int, fn: Callable[["GANTrainer"], None]) -> None:
