@@ -29,6 +29,7 @@ import numpy as np
 from tinygan import backend
 from tinygan import functional as F
 from tinygan.data.toy import sample_noise
+from tinygan.gan.ema import EMA
 from tinygan.gan.losses import GANLoss
 from tinygan.gan.penalties import Penalty
 from tinygan.nn import Module
@@ -73,7 +74,8 @@ class GANTrainer:
                  d_steps: int = 1, noise: str = "normal", num_classes: int = 0,
                  lr_decay_steps: int | None = None, instance_noise: float = 0.0,
                  instance_noise_steps: int | None = None,
-                 config: dict[str, Any] | None = None, penalty: Penalty | None = None) -> None:
+                 config: dict[str, Any] | None = None, penalty: Penalty | None = None,
+                 ema_decay: float | None = None) -> None:
         if batch_size < 1 or d_steps < 1:
             raise ValueError(f"GANTrainer: batch_size and d_steps must be >= 1, got "
                              f"{batch_size} and {d_steps}")
@@ -95,6 +97,9 @@ class GANTrainer:
         # an optional gradient penalty on D (R1, R2, GP: tinygan.gan.penalties) added to
         # whatever penalty the loss itself carries (WGAN-GP's)
         self.penalty = penalty
+        # an optional moving average of G's weights (tinygan.gan.ema), updated after every
+        # G step; ``sample`` (so every evaluation) then draws from it
+        self.ema = EMA(G, ema_decay) if ema_decay is not None else None
         self.step = 0
         self.history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
         self.callbacks: list[tuple[int, Callable[["GANTrainer"], None]]] = []
@@ -111,8 +116,9 @@ class GANTrainer:
     def _D(self, x: Tensor, labels: Any) -> Tensor:
         return self.D(x, labels) if self.num_classes else self.D(x)
 
-    def _G(self, z: Tensor, labels: Any) -> Tensor:
-        return self.G(z, labels) if self.num_classes else self.G(z)
+    def _G(self, z: Tensor, labels: Any, G: Module | None = None) -> Tensor:
+        G = self.G if G is None else G
+        return G(z, labels) if self.num_classes else G(z)
 
     def instance_noise_std(self) -> float:
         """Std of the Gaussian noise added to everything D sees at the current step.
@@ -178,6 +184,8 @@ class GANTrainer:
                 p.requires_grad = flag
         norm = grad_norm(self.G)
         self.opt_g.step()
+        if self.ema is not None:
+            self.ema.update(self.G)
         return {"g_loss": g_loss.item(), "grad_norm_g": norm}
 
     def train_step(self) -> dict[str, float]:
@@ -239,9 +247,10 @@ class GANTrainer:
 
     # ---- using the trained generator ---------------------------------------------------
     def sample(self, n: int, labels: Any = None, generator: Generator | None = None,
-               chunk_size: int = 500) -> Tensor:
+               chunk_size: int = 500, use_ema: bool = True) -> Tensor:
         """n samples from G in eval mode, without a graph. Conditional GANs: ``labels``
-        (n,) picks the class of each sample (drawn uniformly when omitted).
+        (n,) picks the class of each sample (drawn uniformly when omitted). When the trainer
+        keeps an EMA of G, the samples come from the averaged G unless ``use_ema=False``.
 
         G runs on at most ``chunk_size`` noise vectors at a time: the samples are the same
         as in one big batch (eval mode treats every sample alone), but a DCGAN's peak memory
@@ -252,15 +261,16 @@ class GANTrainer:
         z = sample_noise(n, self.z_dim, gen, self.noise)
         if self.num_classes and labels is None:
             labels = gen.integers(0, self.num_classes, n)
-        was_training = self.G.training
-        self.G.eval()
+        G = self.ema.module if self.ema is not None and use_ema else self.G
+        was_training = G.training
+        G.eval()
         try:
             with no_grad():
                 chunks = [self._G(Tensor(z[i:i + chunk_size]),
-                                  None if labels is None else labels[i:i + chunk_size]).array
+                                  None if labels is None else labels[i:i + chunk_size], G).array
                           for i in range(0, n, chunk_size)]
         finally:
-            self.G.train(was_training)
+            G.train(was_training)
         return Tensor(backend.get_array_module(chunks[0]).concatenate(chunks))
 
     def discriminator_output(self, x: Tensor, labels: Any = None) -> Tensor:
@@ -274,13 +284,15 @@ class GANTrainer:
         from tinygan.checkpoint import save_checkpoint
         save_checkpoint(path, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d,
                         generator=self.generator, step=self.step, config=self.config,
-                        data_state=self.real_data.state_dict(), history=self.history)
+                        data_state=self.real_data.state_dict(), history=self.history,
+                        G_ema=None if self.ema is None else self.ema.module)
 
     def load(self, path: str) -> None:
         """Restore everything ``save`` wrote; the next step is the one after the saved one."""
         from tinygan.checkpoint import load_checkpoint
         state = load_checkpoint(path, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d,
-                                generator=self.generator)
+                                generator=self.generator,
+                                G_ema=None if self.ema is None else self.ema.module)
         self.step = state["step"]
         self.real_data.load_state_dict(state["data_state"])
         self.history = {k: list(state["history"].get(k, [])) for k in HISTORY_KEYS}
