@@ -28,6 +28,7 @@ from typing import Any
 
 from tinygan import backend
 from tinygan.nn.module import Module
+from tinygan.random import Generator, default_generator
 from tinygan.tensor import Parameter, Tensor, no_grad
 
 
@@ -84,8 +85,8 @@ class SpectralNorm:
         module.register_parameter(self.name, Parameter(weight.array.copy()))
 
     @staticmethod
-    def apply(module: Module, name: str, n_power_iterations: int, dim: int,
-              eps: float) -> "SpectralNorm":
+    def apply(module: Module, name: str, n_power_iterations: int, dim: int, eps: float,
+              generator: Generator | None = None) -> "SpectralNorm":
         for hook in module.__dict__.get("_forward_pre_hooks", {}).values():
             if isinstance(hook, SpectralNorm) and hook.name == name:
                 raise RuntimeError(f"spectral_norm: {type(module).__name__} already has "
@@ -98,8 +99,7 @@ class SpectralNorm:
             raise IndexError(f"spectral_norm: dim {dim} is out of range for '{name}' of "
                              f"shape {weight.shape}")
         fn = SpectralNorm(name, n_power_iterations, dim % weight.ndim, eps)
-        from tinygan.random import default_generator
-        gen = default_generator()
+        gen = default_generator() if generator is None else generator
         weight_mat = fn.reshape_weight_to_matrix(weight).array
         h, w = weight_mat.shape
         u = _normalize(gen.normal((h,), dtype=weight.dtype), eps)   # random starting vectors
@@ -115,17 +115,20 @@ class SpectralNorm:
 
 
 def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1,
-                  eps: float = 1e-12, dim: int | None = None) -> Module:
+                  eps: float = 1e-12, dim: int | None = None, *,
+                  generator: Generator | None = None) -> Module:
     """Spectrally normalise ``module.<name>`` (torch.nn.utils.spectral_norm): returns the
     module, now holding ``<name>_orig`` (a Parameter) and buffers ``<name>_u``, ``<name>_v``.
 
     ``dim``: the dimension of the weight that indexes outputs, 0 by default and 1 for
     ConvTranspose2d (whose weight is (in, out, kh, kw)), as PyTorch chooses.
+    ``generator`` (tinygan's addition, as for the layers): draws the random starting u and
+    v; the default generator when omitted, as PyTorch draws from its global one.
     """
     if dim is None:
         from tinygan.nn.conv import ConvTranspose2d
         dim = 1 if isinstance(module, ConvTranspose2d) else 0
-    SpectralNorm.apply(module, name, n_power_iterations, dim, eps)
+    SpectralNorm.apply(module, name, n_power_iterations, dim, eps, generator)
     return module
 
 
