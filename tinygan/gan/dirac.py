@@ -32,7 +32,7 @@ from tinygan.gan.losses import GANLoss
 from tinygan.gan.penalties import Penalty
 from tinygan.gan.trainer import GANTrainer
 from tinygan.random import Generator
-from tinygan.tensor import Parameter, Tensor, grad
+from tinygan.tensor import Parameter, Tensor, grad, no_grad
 
 
 class DiracGenerator(nn.Module):
@@ -50,8 +50,8 @@ class DiracGenerator(nn.Module):
 def dirac_discriminator(psi: float = 1.0) -> nn.Linear:
     """D(x) = psi x: a Linear(1, 1) without bias, in float64."""
     D = nn.Linear(1, 1, bias=False).double()
-    D.weight.array[...] = psi
-    D.weight._bump_version()
+    with no_grad():
+        D.weight.fill_(psi)
     return D
 
 
