@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygan import nn, optim
+from tinygan import backend, nn, optim
 from tinygan.gan.losses import GANLoss
 from tinygan.gan.penalties import Penalty
 from tinygan.gan.trainer import GANTrainer
@@ -40,10 +40,10 @@ class DiracGenerator(nn.Module):
 
     def __init__(self, theta: float = 1.0) -> None:
         super().__init__()
-        self.theta = Parameter(np.full((1, 1), theta, dtype=np.float64))
+        self.theta = Parameter(backend.xp().full((1, 1), theta, dtype=np.float64))
 
     def forward(self, z: Tensor) -> Tensor:
-        ones = Tensor(np.ones((z.shape[0], 1), dtype=np.float64))
+        ones = Tensor(backend.xp().ones((z.shape[0], 1), dtype=np.float64))
         return ones * self.theta
 
 
@@ -59,7 +59,7 @@ class DiracData:
     """The data: a point mass at 0 (``next(n)`` gives n zeros, no labels)."""
 
     def next(self, batch_size: int) -> tuple[Tensor, None]:
-        return Tensor(np.zeros((batch_size, 1), dtype=np.float64)), None
+        return Tensor(backend.xp().zeros((batch_size, 1), dtype=np.float64)), None
 
     def state_dict(self) -> dict[str, Any]:
         return {}
@@ -72,7 +72,7 @@ def _losses(loss: GANLoss, penalty: Penalty | None, G: DiracGenerator, D: nn.Mod
             generator: Generator) -> tuple[Tensor, Tensor]:
     """(L_G, L_D) at G's and D's current parameters, with a graph through both."""
     real, _ = DiracData().next(1)
-    fake = G(Tensor(np.zeros((1, 1))))            # NOT detached: L_D depends on theta
+    fake = G(real)                                # NOT detached: L_D depends on theta
     d_loss = loss.d_loss(D(real), D(fake))
     for term in (loss.penalty(D, real, fake, generator),
                  None if penalty is None else penalty(D, real, fake, generator)):
