@@ -182,8 +182,11 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(name, action="store_true", default=None, help=meta["help"])
             continue
         kind = {"float": float, "float | None": float, "int": int}.get(str(f.type), str)
+        in_recipes = any(f.name in r for r in (*RECIPES.values(), *LOSS_OVERRIDES.values()))
+        default = ("the recipe's" if in_recipes else "none" if f.default is None
+                   else str(f.default))
         parser.add_argument(name, type=kind, choices=meta["choices"], metavar=meta["metavar"],
-                            help=meta["help"] + " (default: the recipe's)")
+                            help=f"{meta['help']} (default: {default})")
 
 
 def flags_given(args: argparse.Namespace) -> dict[str, Any]:
