@@ -65,7 +65,8 @@ def write_report(runs: list[dict], datasets: list[str], seeds: list[int], comman
              f"developers' jobs, Python {platform.python_version()}, NumPy backend, one BLAS "
              f"thread per run. Written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
              "", "Each variant is today's default recipe (`tinygan train --data D`) with one "
-             "stabiliser added at the library's default setting, not tuned; the same seeds. "
+             "stabiliser added at the library's default setting (R1 also at gamma 1, a row "
+             "added after gamma 10 was measured on the ring), not tuned; the same seeds. "
              "PacGAN's protocol (2,500 samples; benchmarks/quality_toy.py). Cells: mean ± "
              "standard deviation (min..max) over the seeds that have finished; s/run is wall "
              "time on a shared machine, so compare it loosely (default-recipe runs were "
