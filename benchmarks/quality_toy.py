@@ -5,6 +5,7 @@
     python benchmarks/quality_toy.py --baseline            # also PacGAN's plain-GAN setup
     python benchmarks/quality_toy.py --report-only         # re-write the table from the log
     python benchmarks/quality_toy.py --import-runs runs/grid-s0 ...   # add `tinygan train` runs
+    python benchmarks/quality_toy.py --data ring --seeds 3 --with spectral_norm=true  # a variant
 
 Every finished run is appended to a JSON-lines log (one line per run, with its full config),
 so an interrupted benchmark keeps what it measured and a re-run skips what is done. A row of
@@ -56,7 +57,8 @@ NOTES_FILE = os.path.join(HERE, "quality_toy_notes.md")
 def run_one(job: dict) -> dict:
     """Train one (data, recipe, seed) and measure it; runs in a worker process."""
     from tinygan.cli import build_trainer, evaluate, make_config
-    config = make_config(job["data"], job["loss"], job["model"], job["seed"], job.get("steps"))
+    config = make_config(job["data"], job["loss"], job["model"], job["seed"], job.get("steps"),
+                         **job.get("options", {}))
     start = time.time()
     trainer = build_trainer(config)
     status = "finished"
@@ -92,9 +94,32 @@ def load_log() -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-# Options added to the config after runs were logged, with the value that means "off": a
-# config without the key trained exactly as one with that value.
-OFF_VALUES = {"instance_noise": 0.0, "instance_noise_until": 1.0}
+def _off_values() -> dict:
+    """Options added to the config after runs were logged, with the value that means "off"
+    (the Recipe's defaults): a config without the key trained exactly as one with it."""
+    from tinygan.gan.recipe import off_values
+    return off_values()
+
+
+OFF_VALUES = _off_values()
+
+
+def parse_options(pairs: list[str]) -> dict:
+    """``--with spectral_norm=true ema=0.999`` as Recipe overrides, typed by the field."""
+    import dataclasses
+    from tinygan.gan.recipe import Recipe
+    types = {f.name: str(f.type) for f in dataclasses.fields(Recipe)}
+    options = {}
+    for pair in pairs:
+        name, _, text = pair.partition("=")
+        if name not in types or not text:
+            raise SystemExit(f"--with {pair!r}: expected FIELD=VALUE with FIELD one of "
+                             f"{', '.join(types)}")
+        kind = types[name]
+        options[name] = (text.lower() in ("1", "true", "yes") if kind == "bool" else
+                         int(text) if kind == "int" else
+                         float(text) if kind.startswith("float") else text)
+    return options
 
 
 def recipe_id(config: dict) -> str:
@@ -249,6 +274,8 @@ def main() -> None:
     parser.add_argument("--baseline-seeds", type=int, default=5)
     parser.add_argument("--steps", type=int, help="override the recipes' step counts")
     parser.add_argument("--jobs", type=int, default=1, help="training processes at once")
+    parser.add_argument("--with", dest="options", nargs="+", default=[], metavar="FIELD=VALUE",
+                        help="train a variant: Recipe fields set, e.g. spectral_norm=true")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--import-runs", nargs="+", metavar="DIR", default=[],
                         help="add finished `tinygan train` run folders to the log, then report")
@@ -270,12 +297,15 @@ def main() -> None:
         if args.baseline:   # after tinygan's own rows, so a cut-short run still has those
             plan += [(data, "pacgan", args.baseline_seeds) for data in args.data
                      if data != "gauss1d"]
+        options = parse_options(args.options)
         for data, model, seeds in plan:
             for seed in range(args.first_seed, args.first_seed + seeds):
                 job = {"data": data, "loss": "ns", "model": model, "seed": seed}
                 if args.steps:
                     job["steps"] = args.steps
-                config = make_config(data, "ns", model, seed, args.steps)
+                if options:
+                    job["options"] = options
+                config = make_config(data, "ns", model, seed, args.steps, **options)
                 if _key({**job, "config": config}) not in done:
                     jobs.append(job)
         print(f"{len(jobs)} runs to do", flush=True)

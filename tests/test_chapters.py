@@ -27,6 +27,7 @@ CHAPTERS = [
     "05_layers.md", "06_mlp_gan_mnist.md", "07_failure_modes.md", "08_other_losses.md",
     "09_conditional_gans.md", "10_dcgan.md", "11_evaluation.md", "12_gan_vs_vae_faq.md",
     "13_gan_lab.md",
+    "14_stabilisers_and_dynamics.md",
 ]
 BLOCK_TIMEOUT_S = 90
 

@@ -1,6 +1,7 @@
 """Checkpoints: a whole training run in one .npz file, readable without pickle.
 
-What is saved: G's and D's state_dicts, both optimizers' states, the random generator's
+What is saved: G's and D's state_dicts (and the EMA of G's, when the run keeps one),
+both optimizers' states, the random generator's
 state, the position in the data, the step, the run's config and its history. A .npz is a
 zip of plain arrays; nested dicts are flattened to keys such as ``G/net.0.weight`` or
 ``opt_d/state/3/exp_avg``, and the small non-array facts (step, config, hyper-parameters,
@@ -100,15 +101,19 @@ def save_checkpoint(path: str, *, G: Any, D: Any, opt_g: Any = None, opt_d: Any 
                     generator: Any = None, step: int = 0, config: Mapping[str, Any] | None = None,
                     data_state: Mapping[str, Any] | None = None,
                     history: Mapping[str, list] | None = None,
-                    evaluations: list[dict[str, Any]] | None = None) -> None:
+                    evaluations: list[dict[str, Any]] | None = None,
+                    G_ema: Any = None) -> None:
     """Write the run to ``path`` (.npz) atomically: temp file in the same folder, then rename.
 
     Raises ``NonFiniteError`` (writing nothing) when any array holds NaN or Inf.
-    ``evaluations``: JSON-ready records made during training, kept for a resumed run."""
+    ``evaluations``: JSON-ready records made during training, kept for a resumed run;
+    ``G_ema``: the moving average of G's weights, when the run keeps one."""
     arrays: dict[str, np.ndarray] = {}
     meta: dict[str, Any] = {}
     _flatten("G", G.state_dict(), arrays, meta)
     _flatten("D", D.state_dict(), arrays, meta)
+    if G_ema is not None:
+        _flatten("G_ema", G_ema.state_dict(), arrays, meta)
     for name, opt in (("opt_g", opt_g), ("opt_d", opt_d)):
         if opt is not None:
             _flatten(name, _optimizer_state(opt), arrays, meta)
@@ -120,7 +125,7 @@ def save_checkpoint(path: str, *, G: Any, D: Any, opt_g: Any = None, opt_d: Any 
         "config": dict(config or {}),
         "generator_state": generator.get_state() if generator is not None else None,
         "architecture": {k: list(v.shape) for k, v in arrays.items()
-                         if k.startswith(("G/", "D/"))},
+                         if k.startswith(("G/", "D/", "G_ema/"))},
         "values": meta,   # non-array leaves of the nested dicts (hyper-parameters, steps)
         "evaluations": list(evaluations or []),
     }
@@ -210,8 +215,9 @@ def _restore_optimizer(path: str, name: str, opt: Any, tree: Mapping[str, Any]) 
 
 
 def load_checkpoint(path: str, *, G: Any, D: Any, opt_g: Any = None, opt_d: Any = None,
-                    generator: Any = None) -> dict[str, Any]:
-    """Load a checkpoint into the given objects (each one optional except G and D).
+                    generator: Any = None, G_ema: Any = None) -> dict[str, Any]:
+    """Load a checkpoint into the given objects (each one optional except G and D;
+    ``G_ema``: the averaged generator, for runs that keep one).
 
     Returns {"step", "config", "data_state", "history", "evaluations"}. Raises
     CheckpointError for a missing, truncated, pickled, foreign-format, non-finite or
@@ -225,6 +231,13 @@ def load_checkpoint(path: str, *, G: Any, D: Any, opt_g: Any = None, opt_d: Any 
     _check_architecture(path, "D", D, d_state)
     G.load_state_dict(g_state)
     D.load_state_dict(d_state)
+    if G_ema is not None:
+        ema_state = _unflatten("G_ema", arrays, values)
+        if not ema_state:
+            raise CheckpointError(f"checkpoint {path}: holds no EMA of G (the run was trained "
+                                  f"without one)")
+        _check_architecture(path, "G_ema", G_ema, ema_state)
+        G_ema.load_state_dict(ema_state)
     for name, opt in (("opt_g", opt_g), ("opt_d", opt_d)):
         if opt is not None:
             tree = _unflatten(name, arrays, values)

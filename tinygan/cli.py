@@ -22,52 +22,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-# Recipes: the settings each dataset trains with unless a flag says otherwise. The toy
-# recipes are tuned so the default losses reach PacGAN's targets (benchmarks/quality_toy.py).
-RECIPES: dict[str, dict[str, Any]] = {
-    # 1-D: normal noise, so x = 4 + 0.5 z is within G's reach and G can match the data's
-    # tails (uniform noise, as drawn in Figure 1, leaves G a bounded support: D* = 1 beyond
-    # it); 5 D steps per G step keep D near its optimum D*, as the paper's picture assumes;
-    # tanh units in both nets: a ReLU G is piecewise linear, so its density (and D*) jumps
-    # at every kink, which no smooth D can follow (max |D - D*| 0.18 with ReLU, 0.03 with tanh)
-    "gauss1d": dict(steps=3000, batch_size=128, z_dim=1, noise="normal", lr_g=5e-4, lr_d=1e-3,
-                    betas=(0.5, 0.999), d_steps=5, lr_decay=True,
-                    model_options=dict(hidden_g=(32, 32), hidden_d=(64, 64),
-                                       activation_g="tanh", activation_d="tanh")),
-    # ring and grid: PacGAN's packed discriminator (D judges m samples at once, which is what
-    # stops the generator from dropping modes), 2-D noise as in PacGAN, and a learning rate
-    # that decays linearly to 0 (big steps find the modes, small ones sharpen them)
-    # (ring: 8,000 steps left 10-45% of samples on "bridges" between modes; by 20,000 the
-    # decaying learning rate has pulled them in: 95.6-97.2% high quality over 5 seeds)
-    "ring": dict(steps=20000, batch_size=256, z_dim=2, noise="normal", lr_g=1e-3, lr_d=1e-3,
-                 betas=(0.5, 0.999), d_steps=1, lr_decay=True,
-                 model_options=dict(hidden_g=(128, 128, 128), hidden_d=(128, 128, 128), pack=4)),
-    # (grid: packs alone leave a mode or two behind on some seeds (30,000 steps: 24 modes on
-    # 2 of 5). Instance noise, std 0.5 falling to 0 at 70% of the run, blurs what D sees so
-    # its gradient reaches every mode while G spreads out; the last 30% sharpens the modes:
-    # benchmarks/RESULTS_quality.md)
-    "grid": dict(steps=50000, batch_size=256, z_dim=2, noise="normal", lr_g=1e-3, lr_d=1e-3,
-                 betas=(0.5, 0.999), d_steps=1, lr_decay=True, instance_noise=0.5,
-                 instance_noise_until=0.7,
-                 model_options=dict(hidden_g=(128, 128, 128), hidden_d=(256, 256, 256), pack=2)),
-    "mnist": dict(steps=5000, batch_size=64, z_dim=100, noise="normal", lr_g=2e-4, lr_d=2e-4,
-                  betas=(0.5, 0.999), d_steps=1, model_options={}),
-}
+from tinygan.gan.recipe import LOSS_OVERRIDES, MODEL_OVERRIDES, RECIPES  # noqa: F401
 
-# What each loss's paper prescribes, applied on top of a dataset's recipe. (WGAN-GP: the
-# paper's Algorithm 1 has betas (0, 0.9) and lambda 10; the betas (0.5, 0.9) here are from the
-# authors' released toy-data script, which also uses lambda 0.1; tinygan keeps lambda 10.)
-LOSS_OVERRIDES: dict[str, dict[str, Any]] = {
-    "wgan": dict(optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5, d_steps=5),
-    "wgan-gp": dict(lr_g=1e-4, lr_d=1e-4, betas=(0.5, 0.9), d_steps=5),
-}
+DATASETS = ("gauss1d", "ring", "grid", "mnist")
+LOSS_NAMES = ("minimax", "ns", "wgan", "wgan-gp", "lsgan", "hinge")
 
-# PacGAN's own training settings for its architecture (``--model pacgan``).
-MODEL_OVERRIDES: dict[str, dict[str, Any]] = {
-    "pacgan": dict(z_dim=2, batch_size=100, lr_g=1e-4, lr_d=1e-4, betas=(0.8, 0.999),
-                   d_steps=1, lr_decay=False, instance_noise=0.0, model_options={}),
-}
-
+# The recipes (per dataset, per loss, per model) and the typed Recipe they make live in
+# tinygan/gan/recipe.py; the names stay importable from here.
 
 class CLIError(Exception):
     """A problem with the command line or the run folder; printed as one line."""
@@ -107,25 +68,12 @@ def positive_int(text: str) -> int:
 
 
 def make_config(data: str, loss: str, model: str, seed: int, steps: int | None = None,
-                batch_size: int | None = None) -> dict[str, Any]:
-    """The full configuration of a run: recipe, then loss and model overrides, then flags."""
-    config: dict[str, Any] = dict(RECIPES[data])
-    config.update(LOSS_OVERRIDES.get(loss, {}))
-    config.update(MODEL_OVERRIDES.get(model, {}))
-    config.setdefault("optimizer", "adam")
-    config.update(data=data, loss=loss, model=model, seed=seed)
-    if steps is not None:
-        config["steps"] = steps
-    if batch_size is not None:
-        config["batch_size"] = batch_size
-    pack = config["model_options"].get("pack", 1)
-    if config["batch_size"] % pack:
-        raise CLIError(f"--batch-size {config['batch_size']} must be a multiple of {pack}: the "
-                       f"{data} recipe's discriminator judges packs of {pack} samples")
-    config["betas"] = list(config["betas"])
-    config["model_options"] = {k: list(v) if isinstance(v, tuple) else v
-                               for k, v in config["model_options"].items()}
-    return config
+                batch_size: int | None = None, **options: Any) -> dict[str, Any]:
+    """The full configuration of a run: recipe, then loss and model overrides, then flags
+    (``options``: any other Recipe field), as the Recipe's recorded form."""
+    from tinygan.gan.recipe import make_recipe
+    return make_recipe(data, loss, model, seed, steps=steps, batch_size=batch_size,
+                       **options).to_dict()
 
 
 # ---- building a run from its config ------------------------------------------------------
@@ -133,16 +81,25 @@ def build_trainer(config: dict[str, Any], load_data: bool = True):
     """Models, optimizers, data and trainer for ``config``; all randomness from one seed.
     ``load_data=False``: no real data (a trainer that only samples, as ``tinygan sample``)."""
     import tinygan
-    from tinygan import optim
+    from tinygan import nn, optim
     from tinygan.data.registry import get_dataset
     from tinygan.gan.losses import get_loss
     from tinygan.gan.models import build_models
     from tinygan.gan.trainer import GANTrainer
 
+    from tinygan.gan.penalties import get_penalty
+    from tinygan.gan.recipe import Recipe
+    from tinygan.nn.utils import spectral_norm
+
+    config = Recipe.from_dict(config).to_dict()   # checked, with every field present
     gen = tinygan.Generator(int(config["seed"]))
     options = {k: tuple(v) if isinstance(v, list) else v
                for k, v in config.get("model_options", {}).items()}
     G, D = build_models(config["model"], config["data"], config["z_dim"], 0, gen, **options)
+    if config["spectral_norm"]:   # every weight layer of D divided by its largest singular value
+        for layer in list(D.modules()):
+            if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+                spectral_norm(layer, generator=gen)
 
     def make_opt(params: Any, lr: float) -> Any:
         if config["optimizer"] == "rmsprop":
@@ -158,7 +115,9 @@ def build_trainer(config: dict[str, Any], load_data: bool = True):
                       lr_decay_steps=config["steps"] if config.get("lr_decay") else None,
                       instance_noise=config.get("instance_noise", 0.0),
                       instance_noise_steps=_instance_noise_steps(config),
-                      config=config)
+                      config=config, ema_decay=config["ema"],
+                      penalty=(get_penalty(config["penalty"], config["penalty_weight"])
+                               if config["penalty"] else None))
 
 
 def _instance_noise_steps(config: dict[str, Any]) -> int | None:
@@ -345,7 +304,9 @@ def limit_blas_threads(threads: int = 1) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from tinygan.gan.recipe import flags_given
     from tinygan.runfolder import RunFolder
+    recipe_flags = flags_given(args)   # --lr-g, --penalty, --ema, ...: tinygan/gan/recipe.py
     if args.resume and not args.out:
         raise CLIError("--resume needs --out DIR, the run to continue")
     if args.resume:
@@ -353,7 +314,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         data, loss = args.data or "ring", args.loss or "ns"
         seed = 0 if args.seed is None else args.seed
-        config = make_config(data, loss, args.model or "mlp", seed, args.steps, args.batch_size)
+        config = make_config(data, loss, args.model or "mlp", seed, args.steps, args.batch_size,
+                             **recipe_flags)
         folder = RunFolder(args.out or _new_run_dir(data, loss, seed))
     folder.check()   # a folder of someone else's files is refused before anything is written
     if args.resume and not os.path.exists(folder.checkpoint):
@@ -362,23 +324,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         for note in notes:
             print(f"tinygan: {note}", file=sys.stderr)
         if args.resume:
-            config = _resume_config(args, folder)
+            config = _resume_config(args, folder, recipe_flags)
         elif os.path.exists(folder.checkpoint):
             raise CLIError(f"{folder.checkpoint} exists: pass --resume to continue that run, "
                            f"or another --out")
         return _train(args, folder, config)
 
 
-def _resume_config(args: argparse.Namespace, folder: Any) -> dict[str, Any]:
+def _resume_config(args: argparse.Namespace, folder: Any,
+                   recipe_flags: dict[str, Any]) -> dict[str, Any]:
     """The run's config from its checkpoint, with --steps applied; flags that would change
-    the run are refused."""
+    the run are refused (the recipe's own flags by tinygan/gan/recipe.py's check)."""
+    from tinygan.gan.recipe import check_resume
     from tinygan.runfolder import run_config
     config, step = run_config(folder.checkpoint)
-    for flag in ("data", "loss", "model", "seed", "batch_size"):
-        given = getattr(args, flag)
-        if given is not None and given != config[flag]:
-            raise CLIError(f"--resume: --{flag.replace('_', '-')} {given} differs from the "
-                           f"run's {config[flag]} (omit it to continue the run)")
+    check_resume(config, {flag: getattr(args, flag) for flag in
+                          ("data", "loss", "model", "seed", "batch_size")} | recipe_flags)
     if args.steps is not None:
         if args.steps < step:
             raise CLIError(f"--resume --steps {args.steps}: the run is already at step {step}; "
@@ -487,7 +448,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     config = run_config(ckpt)[0]   # refuses a missing, non-finite or config-less checkpoint
     check_memory(f"--n {args.n}", 2 * _sample_bytes(config, args.n))
     trainer = build_trainer(config, load_data=False)   # the checkpoint is all it needs
-    load_checkpoint(ckpt, G=trainer.G, D=trainer.D)
+    load_checkpoint(ckpt, G=trainer.G, D=trainer.D,
+                    G_ema=None if trainer.ema is None else trainer.ema.module)
     try:
         samples = trainer.sample(args.n, generator=tinygan.Generator(args.seed)).numpy()
     except MemoryError:
@@ -525,6 +487,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--no-film", action="store_true",
                        help="do not write film.gif / film.html (the run's training film)")
+    from tinygan.gan.recipe import add_flags
+    add_flags(train)   # one flag per Recipe field marked as one (tinygan/gan/recipe.py)
     train.set_defaults(func=cmd_train)
     sample = sub.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("--run", required=True, help="run folder holding checkpoint.npz")

@@ -21,8 +21,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from tinygan import functional as F
+from tinygan.gan.penalties import gradient_penalty  # noqa: F401  (WGAN-GP's; importable here too)
 from tinygan.random import Generator
-from tinygan.tensor import Tensor, grad, no_grad
+from tinygan.tensor import Tensor, no_grad
 
 
 class GANLoss:
@@ -151,29 +152,6 @@ class WGANGPLoss(WassersteinLoss):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(gp_lambda={self.gp_lambda})"
-
-
-def gradient_penalty(D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
-                     generator: Generator) -> Tensor:
-    """E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates x_hat (one e per sample).
-
-    real, fake: (N, ...) with the same shape; ``fake`` should be detached (the penalty
-    trains the critic only). Returns a scalar whose graph reaches D's parameters.
-    """
-    if real.shape != fake.shape:
-        raise ValueError(f"gradient_penalty: real {real.shape} and fake {fake.shape} differ")
-    n = real.shape[0]
-    e_shape = (n,) + (1,) * (real.ndim - 1)        # one mixing weight per sample
-    e = Tensor(generator.uniform(e_shape, dtype=real.dtype, device=real.device))
-    x_hat = (e * real.detach() + (1 - e) * fake.detach()).requires_grad_(True)
-    out = D(x_hat)
-    (g,) = grad(out.sum(), x_hat, create_graph=True)  # row i: d D(x_hat_i) / d x_hat_i
-    # one norm per output of D: per sample, or per pack for PacGAN's packed D, whose
-    # output j sees the consecutive rows j*m .. j*m+m-1 of x_hat
-    g = g.reshape(out.shape[0], -1)
-    # a tiny constant under the root keeps d||g||/dg finite where g = 0
-    norm = F.sqrt((g * g).sum(axis=1) + 1e-12)
-    return ((norm - 1) ** 2).mean()
 
 
 class LSGANLoss(GANLoss):

@@ -35,7 +35,9 @@ import numpy as np
 from tinygan import backend
 from tinygan import functional as F
 from tinygan.data.toy import sample_noise
+from tinygan.gan.ema import EMA
 from tinygan.gan.losses import GANLoss
+from tinygan.gan.penalties import Penalty
 from tinygan.nn import Module
 from tinygan.optim import Optimizer
 from tinygan.random import Generator
@@ -108,7 +110,8 @@ class GANTrainer:
                  d_steps: int = 1, noise: str = "normal", num_classes: int = 0,
                  lr_decay_steps: int | None = None, instance_noise: float = 0.0,
                  instance_noise_steps: int | None = None,
-                 config: dict[str, Any] | None = None) -> None:
+                 config: dict[str, Any] | None = None, penalty: Penalty | None = None,
+                 ema_decay: float | None = None) -> None:
         if batch_size < 1 or d_steps < 1:
             raise ValueError(f"GANTrainer: batch_size and d_steps must be >= 1, got "
                              f"{batch_size} and {d_steps}")
@@ -127,6 +130,12 @@ class GANTrainer:
         # optional instance noise (see ``instance_noise_std``)
         self.instance_noise, self.instance_noise_steps = instance_noise, instance_noise_steps
         self.config = dict(config or {})
+        # an optional gradient penalty on D (R1, R2, GP: tinygan.gan.penalties) added to
+        # whatever penalty the loss itself carries (WGAN-GP's)
+        self.penalty = penalty
+        # an optional moving average of G's weights (tinygan.gan.ema), updated after every
+        # G step; ``sample`` (so every evaluation) then draws from it
+        self.ema = EMA(G, ema_decay) if ema_decay is not None else None
         self.step = 0
         self.history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
         self.callbacks: list[tuple[int, Callable[["GANTrainer"], None]]] = []
@@ -169,8 +178,9 @@ class GANTrainer:
     def _D(self, x: Tensor, labels: Any) -> Tensor:
         return self.D(x, labels) if self.num_classes else self.D(x)
 
-    def _G(self, z: Tensor, labels: Any) -> Tensor:
-        return self.G(z, labels) if self.num_classes else self.G(z)
+    def _G(self, z: Tensor, labels: Any, G: Module | None = None) -> Tensor:
+        G = self.G if G is None else G
+        return G(z, labels) if self.num_classes else G(z)
 
     def instance_noise_std(self) -> float:
         """Std of the Gaussian noise added to everything D sees at the current step.
@@ -215,7 +225,7 @@ class GANTrainer:
         real_logits = self._D(real, labels)
         fake_logits = self._D(fake, labels)
         d_loss = self.loss.d_loss(real_logits, fake_logits)
-        penalty = self.loss.penalty(lambda x: self._D(x, labels), real, fake, self.generator)
+        penalty = self._penalty(lambda x: self._D(x, labels), real, fake)
         total = d_loss if penalty is None else d_loss + penalty
         self.opt_d.zero_grad()
         total.backward()
@@ -243,6 +253,8 @@ class GANTrainer:
                 p.requires_grad = flag
         norm = grad_norm_array(self.G)
         self.opt_g.step()
+        if self.ema is not None:
+            self.ema.update(self.G)
         return {"g_loss": g_loss.array, "grad_norm_g": norm,
                 "_parameters_g": parameter_sum_array(self.G)}
 
@@ -257,6 +269,15 @@ class GANTrainer:
         for key in HISTORY_KEYS:
             self.history[key].append(record[key])
         return record
+
+    def _penalty(self, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor
+                 ) -> Tensor | None:
+        """The loss's own penalty plus the trainer's ``penalty`` (None when neither)."""
+        terms = [self.loss.penalty(D, real, fake, self.generator)]
+        if self.penalty is not None:
+            terms.append(self.penalty(D, real, fake, self.generator))
+        terms = [t for t in terms if t is not None]
+        return None if not terms else terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
     # ---- the loop ----------------------------------------------------------------------
     def add_callback(self, every: int, fn: Callable[["GANTrainer"], None]) -> None:
@@ -299,9 +320,10 @@ class GANTrainer:
 
     # ---- using the trained generator ---------------------------------------------------
     def sample(self, n: int, labels: Any = None, generator: Generator | None = None,
-               chunk_size: int = 500) -> Tensor:
+               chunk_size: int = 500, use_ema: bool = True) -> Tensor:
         """n samples from G in eval mode, without a graph. Conditional GANs: ``labels``
-        (n,) picks the class of each sample (drawn uniformly when omitted).
+        (n,) picks the class of each sample (drawn uniformly when omitted). When the trainer
+        keeps an EMA of G, the samples come from the averaged G unless ``use_ema=False``.
 
         G runs on at most ``chunk_size`` noise vectors at a time: the samples are the same
         as in one big batch (eval mode treats every sample alone), but a DCGAN's peak memory
@@ -315,15 +337,16 @@ class GANTrainer:
         elif labels is not None:
             labels = labels.to(self.device) if isinstance(labels, Tensor) else \
                 backend.to_device(labels, self.device)
-        was_training = self.G.training
-        self.G.eval()
+        G = self.ema.module if self.ema is not None and use_ema else self.G
+        was_training = G.training
+        G.eval()
         try:
             with no_grad():
                 chunks = [self._G(Tensor(z[i:i + chunk_size]),
-                                  None if labels is None else labels[i:i + chunk_size]).array
+                                  None if labels is None else labels[i:i + chunk_size], G).array
                           for i in range(0, n, chunk_size)]
         finally:
-            self.G.train(was_training)
+            G.train(was_training)
         return Tensor(backend.get_array_module(chunks[0]).concatenate(chunks))
 
     def discriminator_output(self, x: Tensor, labels: Any = None) -> Tensor:
@@ -341,7 +364,8 @@ class GANTrainer:
             save_checkpoint(path, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d,
                             generator=self.generator, step=self.step, config=self.config,
                             data_state=self.real_data.state_dict(), history=self.history,
-                            evaluations=self.evaluations)
+                            evaluations=self.evaluations,
+                            G_ema=None if self.ema is None else self.ema.module)
         except NonFiniteError as err:
             raise self._diverged(self.step, f"{err.name} is not finite") from None
         self.last_checkpoint = (self.step, path)
@@ -350,7 +374,8 @@ class GANTrainer:
         """Restore everything ``save`` wrote; the next step is the one after the saved one."""
         from tinygan.checkpoint import load_checkpoint
         state = load_checkpoint(path, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d,
-                                generator=self.generator)
+                                generator=self.generator,
+                                G_ema=None if self.ema is None else self.ema.module)
         self.step = state["step"]
         self.real_data.load_state_dict(state["data_state"])
         self.history = {k: list(state["history"].get(k, [])) for k in HISTORY_KEYS}

@@ -13,7 +13,7 @@ from tinygan.nn.flatten import Flatten, Unflatten
 from tinygan.nn.embedding import Embedding
 from tinygan.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from tinygan.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from tinygan.nn import functional, init
+from tinygan.nn import functional, init, utils
 from tinygan.nn import parallel
 from tinygan.nn.parallel import DataParallel
 
@@ -21,7 +21,7 @@ __all__ = [
     "Parameter", "Module", "Sequential", "ModuleList", "Linear", "ReLU", "LeakyReLU", "Sigmoid",
     "Tanh", "Softplus", "Identity", "Softmax", "LogSoftmax", "Dropout2d", "Maxout", "BatchNorm1d", "BatchNorm2d", "Dropout", "Flatten",
     "Unflatten", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "CrossEntropyLoss", "functional",
-    "init", "parallel", "DataParallel", "Embedding", "Upsample", "UpsamplingNearest2d",
+    "init", "utils", "parallel", "DataParallel", "Embedding", "Upsample", "UpsamplingNearest2d",
     "UpsamplingBilinear2d",
 ]
 __all__ += ["Conv2d", "ConvTranspose2d"]

@@ -26,6 +26,7 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
 
     # ---- registration -------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -76,7 +77,20 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for hook in list(self.__dict__.get("_forward_pre_hooks", {}).values()):
+            result = hook(self, args)        # PyTorch's contract: None, or the new inputs
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
         return self.forward(*args, **kwargs)
+
+    def register_forward_pre_hook(self, hook: Callable[["Module", tuple], Any]
+                                  ) -> "RemovableHandle":
+        """Call ``hook(module, args)`` before every forward (spectral_norm recomputes the
+        weight there). Returns a handle whose ``remove()`` unregisters the hook."""
+        hooks = self.__dict__.setdefault("_forward_pre_hooks", OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     # ---- walking the tree ---------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
@@ -222,6 +236,19 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+class RemovableHandle:
+    """What ``register_forward_pre_hook`` returns: ``handle.remove()`` takes the hook out."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: "OrderedDict[int, Any]") -> None:
+        self.hooks, self.id = hooks, RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
 
 
 def _to_array(value: Any) -> Any:
