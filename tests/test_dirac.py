@@ -72,3 +72,18 @@ def test_bad_arguments_raise():
         dirac.trajectory(losses.MinimaxLoss(), (1.0, 1.0), 0.1, 2, "sideways")
     with pytest.raises(ValueError, match="unknown kind"):
         dirac.closed_form_eigenvalues("lsgan")
+
+
+def test_the_picture_draws_each_games_field_and_paths(tmp_path):
+    """viz.dirac_games (chapter 14's figure and notebook 14's cell): one column per game,
+    the path drawn is trajectory()'s, and the PNG is written."""
+    from tinygan import viz
+    games = dirac.classic_games()
+    fig = viz.dirac_games(games, path=str(tmp_path / "dirac.png"), n_steps=5, grid_points=3)
+    assert (tmp_path / "dirac.png").stat().st_size > 0
+    axes = fig.axes
+    assert len(axes) == 2 * len(games)
+    loss, penalty = games["GAN + R1 (gamma 0.3)"]
+    expected = dirac.trajectory(loss, (1.0, 1.0), 0.1, 5, "alternating", penalty)
+    drawn = axes[len(games) + 3].lines[0].get_xydata()     # bottom row, fourth column
+    np.testing.assert_allclose(drawn, expected)

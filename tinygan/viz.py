@@ -8,6 +8,7 @@ closes it. The titles say what to look at.
 * ``figure1_1d``: Goodfellow et al. 2014, Figure 1 - data density, generator density,
   D(x), and the optimal D*(x) = p_data / (p_data + p_g) for comparison.
 * ``scatter_2d``: generated points over the mode centres of the ring or grid.
+* ``dirac_games``: Dirac-GAN's vector field and gradient-descent paths, one column per game.
 """
 from __future__ import annotations
 
@@ -177,4 +178,42 @@ def scatter_2d(samples: Any, modes: np.ndarray | None = None, path: str | None =
     ax.set_ylabel("x2")
     ax.set_title(title, fontsize=9)
     ax.legend(loc="upper right", fontsize=7)
+    return _finish(fig, path)
+
+
+def dirac_games(games: Mapping[str, tuple[Any, Any]], path: str | None = None,
+                start: tuple[float, float] = (1.0, 1.0), lr: float = 0.1, n_steps: int = 600,
+                grid_points: int = 11, figsize: tuple[float, float] = (11, 6.0)) -> Any:
+    """Dirac-GAN (tinygan.gan.dirac): for each game {name: (loss, penalty or None)} a column
+    with the vector field v(theta, psi) as arrows and the path of ``n_steps`` gradient steps
+    from ``start``; top row simultaneous steps, bottom row alternating ones (GANTrainer)."""
+    from tinygan.gan import dirac
+    plt = _plt()
+    grid = np.linspace(-2.2, 2.2, grid_points)
+    fig, axes = plt.subplots(2, len(games), figsize=figsize, sharex=True, sharey=True,
+                             squeeze=False)
+    for col, (name, (loss, penalty)) in enumerate(games.items()):
+        v_theta, v_psi = dirac.field_on_grid(loss, grid, grid, penalty)
+        for row, mode in enumerate(("simultaneous", "alternating")):
+            ax = axes[row, col]
+            points = dirac.trajectory(loss, start, lr, n_steps, mode, penalty)
+            ax.quiver(grid, grid, v_theta, v_psi, color="0.6", angles="xy")
+            ax.plot(points[:, 0], points[:, 1], lw=1.0)
+            ax.plot(*points[0], "go", ms=5, label="start")
+            ax.plot(*points[-1], "rs", ms=5, label=f"after {n_steps} steps")
+            ax.plot(0, 0, "k*", ms=10, label="equilibrium")
+            ax.set_title(f"{name}\n{mode}: distance {np.hypot(*points[0]):.2f} -> "
+                         f"{np.hypot(*points[-1]):.2f}", fontsize=9)
+            ax.set_xlim(-2.4, 2.4)
+            ax.set_ylim(-2.4, 2.4)
+            ax.set_aspect("equal")
+    for ax in axes[1]:
+        ax.set_xlabel("theta (the generator)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("psi (the discriminator)")
+    axes[0, 0].legend(fontsize=7, loc="lower left")
+    fig.suptitle("Dirac-GAN: simultaneous steps spiral out, alternating ones circle, R1 "
+                 "converges;\nWGAN-GP's critic is pulled to slope +-1, away from the "
+                 "equilibrium", fontsize=11)
+    fig.tight_layout(h_pad=2.0)
     return _finish(fig, path)

@@ -1090,40 +1090,10 @@ def lab_view_over_training(s: Settings) -> Any:
 def dirac_gan(s: Settings) -> Any:
     """Dirac-GAN (Mescheder et al. 2018): the vector field and the path of simultaneous and
     alternating gradient steps for the GAN, WGAN, WGAN-GP and the GAN with R1."""
-    from tinygan.gan import dirac, losses, penalties
-    plt = _plt()
-    cases = {
-        "GAN (minimax)": (losses.MinimaxLoss(), None),
-        "WGAN": (losses.WassersteinLoss(clip_value=None), None),
-        "WGAN-GP (lambda 1)": (losses.WGANGPLoss(gp_lambda=1.0), None),
-        "GAN + R1 (gamma 0.3)": (losses.MinimaxLoss(), penalties.R1Penalty(0.3)),
-    }
-    lr, n_steps, start = 0.1, s.n(600, 20), (1.0, 1.0)
-    grid = np.linspace(-2.2, 2.2, s.n(11, 5))
-    fig, axes = plt.subplots(2, 4, figsize=(11, 6.0), sharex=True, sharey=True)
-    for col, (name, (loss, pen)) in enumerate(cases.items()):
-        vt, vp = dirac.field_on_grid(loss, grid, grid, pen)
-        for row, mode in enumerate(("simultaneous", "alternating")):
-            ax, path = axes[row, col], dirac.trajectory(loss, start, lr, n_steps, mode, pen)
-            ax.quiver(grid, grid, vt, vp, color="0.6", angles="xy")
-            ax.plot(path[:, 0], path[:, 1], lw=1.0)
-            ax.plot(*path[0], "go", ms=5, label="start")
-            ax.plot(*path[-1], "rs", ms=5, label=f"after {n_steps} steps")
-            ax.plot(0, 0, "k*", ms=10, label="equilibrium")
-            ax.set_title(f"{name}\n{mode}: distance {np.hypot(*path[0]):.2f} -> "
-                         f"{np.hypot(*path[-1]):.2f}", fontsize=9)
-            ax.set_xlim(-2.4, 2.4)
-            ax.set_ylim(-2.4, 2.4)
-            ax.set_aspect("equal")
-    for ax in axes[1]:
-        ax.set_xlabel("theta (the generator)")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("psi (the discriminator)")
-    axes[0, 0].legend(fontsize=7, loc="lower left")
-    fig.suptitle("Dirac-GAN: simultaneous steps spiral out, alternating ones circle, R1 converges;\n"
-                 "WGAN-GP's critic is pulled to slope +-1, away from the equilibrium", fontsize=11)
-    fig.tight_layout(h_pad=2.0)
-    return fig
+    from tinygan import viz
+    from tinygan.gan import dirac
+    return viz.dirac_games(dirac.classic_games(), n_steps=s.n(600, 20),
+                           grid_points=s.n(11, 5))
 
 
 FIGURES: dict[str, Callable[[Settings], Any]] = {

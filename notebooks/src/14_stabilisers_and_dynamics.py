@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import tinygan as tg
-from tinygan import nn
+from tinygan import nn, viz
 from tinygan.cli import build_trainer, evaluate, make_config, toy_modes
 from tinygan.gan import dirac, losses, penalties
 from tinygan.nn.utils import spectral_norm
@@ -38,42 +38,8 @@ from solutions import exercise
 # new D), here with plain SGD, learning rate 0.1, from $(1, 1)$.
 
 # %%
-cases = {
-    "GAN (minimax)": (losses.MinimaxLoss(), None),
-    "WGAN": (losses.WassersteinLoss(clip_value=None), None),
-    "WGAN-GP (lambda 1)": (losses.WGANGPLoss(gp_lambda=1.0), None),
-    "GAN + R1 (gamma 0.3)": (losses.MinimaxLoss(), penalties.R1Penalty(0.3)),
-}
-lr, n_steps, start = 0.1, steps(600, 60), (1.0, 1.0)
-grid = np.linspace(-2.2, 2.2, steps(13, 5))
-paths = {(name, mode): dirac.trajectory(loss, start, lr, n_steps, mode, pen)
-         for name, (loss, pen) in cases.items() for mode in ("simultaneous", "alternating")}
-
-fig, axes = plt.subplots(2, 4, figsize=(15, 7.6), sharex=True, sharey=True)
-for col, (name, (loss, pen)) in enumerate(cases.items()):
-    vt, vp = dirac.field_on_grid(loss, grid, grid, pen)
-    for row, mode in enumerate(("simultaneous", "alternating")):
-        ax = axes[row, col]
-        ax.quiver(grid, grid, vt, vp, color="0.6", angles="xy")
-        path = paths[(name, mode)]
-        ax.plot(path[:, 0], path[:, 1], lw=1.2)
-        ax.plot(*path[0], "go", ms=5, label="start")
-        ax.plot(*path[-1], "rs", ms=5, label=f"after {n_steps} steps")
-        ax.plot(0, 0, "k*", ms=10, label="equilibrium")
-        radius = np.hypot(*path[-1])
-        ax.set_title(f"{name}\n{mode}: distance {np.hypot(*path[0]):.2f} -> {radius:.2f}",
-                     fontsize=9)
-        ax.set_xlim(-2.4, 2.4)
-        ax.set_ylim(-2.4, 2.4)
-        ax.set_aspect("equal")
-for ax in axes[1]:
-    ax.set_xlabel("theta (the generator)")
-for ax in axes[:, 0]:
-    ax.set_ylabel("psi (the discriminator)")
-axes[0, 0].legend(fontsize=7, loc="lower left")
-fig.suptitle("Dirac-GAN: simultaneous steps spiral out, alternating ones circle, R1 converges; "
-             "WGAN-GP's critic is pulled to slope +-1, away from the equilibrium")
-plt.tight_layout()
+viz.dirac_games(dirac.classic_games(), n_steps=steps(600, 60), grid_points=steps(13, 5),
+                figsize=(15, 7.6))
 plt.show()
 
 # %% [markdown]

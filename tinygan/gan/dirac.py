@@ -166,3 +166,17 @@ def trajectory(loss: GANLoss, start: tuple[float, float], lr: float, steps: int,
     return np.array(points)
 
 
+
+
+def classic_games() -> dict[str, tuple[GANLoss, Penalty | None]]:
+    """The four games chapter 14 compares, by name: (loss, penalty or None).
+
+    WGAN without clipping shows the bare dynamics; WGAN-GP's lambda = 1 and R1's
+    gamma = 0.3 are small enough that the paths stay on the picture."""
+    from tinygan.gan import losses, penalties
+    return {
+        "GAN (minimax)": (losses.MinimaxLoss(), None),
+        "WGAN": (losses.WassersteinLoss(clip_value=None), None),
+        "WGAN-GP (lambda 1)": (losses.WGANGPLoss(gp_lambda=1.0), None),
+        "GAN + R1 (gamma 0.3)": (losses.MinimaxLoss(), penalties.R1Penalty(0.3)),
+    }
