@@ -33,88 +33,6 @@ ON_DEVICE = backend.default_device() != "cpu"   # the suite runs on CuPy or the 
 ON_CUPY = backend.backend_name() == "cupy"
 
 
-# Known failures on a device, each waiting for a change outside tinygan's device code (strict:
-# the day it is fixed, the test reports XPASS and its line here must go).
-DEVICE_XFAIL: dict[str, str] = {
-    "tests/test_chapters.py::test_python_blocks_run[06_mlp_gan_mnist.md]":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_oracle.py::test_extreme_values_match_pytorch[float32-bce_with_logits]":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_oracle.py::test_extreme_values_match_pytorch[float64-bce_with_logits]":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_public_scripts.py::test_script_runs_on_tinygan_and_matches_pytorch[cgan.py]":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_public_scripts.py::test_script_runs_on_tinygan_and_matches_pytorch[dcgan.py]":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_public_scripts.py::test_script_runs_on_tinygan_and_matches_pytorch[gan.py]":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_public_scripts.py::test_script_runs_on_tinygan_and_matches_pytorch[infogan.py]":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_public_scripts.py::test_script_runs_on_tinygan_and_matches_pytorch[lsgan.py]":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_public_scripts.py::test_script_runs_on_tinygan_and_matches_pytorch[wgan.py]":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_public_scripts.py::test_script_runs_on_tinygan_and_matches_pytorch[wgan_gp.py]":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_serialization.py::test_a_state_dict_round_trips":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_serialization.py::test_nested_objects_round_trip_through_a_file_object":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_serialization.py::test_torch_save_loads_into_tinygan_and_back":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_serialization.py::test_torch_reads_every_kind_tinygan_writes":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_spectral_norm.py::test_state_dict_moves_both_ways[linear]":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_spectral_norm.py::test_state_dict_moves_both_ways[conv2d]":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_spectral_norm.py::test_state_dict_moves_both_ways[conv_transpose2d]":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_torch_vocabulary.py::test_legacy_constructors_isinstance_and_type":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-    "tests/test_upsample_embedding.py::test_embedding_gradcheck_padding_idx_and_errors":
-        "fails on the stand-in device (code of the vocabulary / stabiliser work that never ran "
-        "on a device: implicit device-to-NumPy conversions); found at the merge, 2026-12-01, "
-        "not yet fixed",
-}
-
-
 def pytest_collection_modifyitems(config, items):
     if ON_DEVICE:
         skip = pytest.mark.skip(reason=f"CPU-only test (the suite runs on "
@@ -122,8 +40,6 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "cpu_only" in item.keywords:
                 item.add_marker(skip)
-            if item.nodeid in DEVICE_XFAIL:
-                item.add_marker(pytest.mark.xfail(strict=True, reason=DEVICE_XFAIL[item.nodeid]))
 
 
 @pytest.fixture(params=["cpu", "cuda"])

@@ -537,7 +537,7 @@ DEFINED_EVERYWHERE = {
     "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2)),
     "abs": (F.abs, lambda x: torch.abs(x)),
     "bce_with_logits": (lambda x: F.binary_cross_entropy_with_logits(
-        x, tinygan.ones(*x.shape, dtype=x.dtype), reduction="none"),
+        x, tinygan.ones_like(x), reduction="none"),
         lambda x: TF.binary_cross_entropy_with_logits(x, torch.ones_like(x), reduction="none")),
 }
 

@@ -23,7 +23,7 @@ def test_a_state_dict_round_trips(tmp_path):
     assert isinstance(state, collections.OrderedDict) and list(state) == list(a.state_dict())
     b.load_state_dict(state)
     for k, v in a.state_dict().items():
-        np.testing.assert_array_equal(v, b.state_dict()[k])
+        np.testing.assert_array_equal(to_np(v), to_np(b.state_dict()[k]))
 
 
 def test_nested_objects_round_trip_through_a_file_object():
@@ -94,6 +94,24 @@ def test_a_crash_while_saving_leaves_the_old_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]        # no temporary left
 
 
+def test_device_tensors_keep_their_device_unless_map_location_moves_them(cuda_device,
+                                                                         tmp_path):
+    """As torch.save of a CUDA tensor: the file records cuda:0 and the values (copied to the
+    host); tinygan.load puts them back on "cuda", or where map_location says."""
+    layer = nn.Linear(3, 2).to(cuda_device)
+    tinygan.save({"w": layer.weight.detach(), "state": layer.state_dict()}, tmp_path / "d.pt")
+    with zipfile.ZipFile(tmp_path / "d.pt") as archive:
+        pickled = archive.read("d/data.pkl")
+    assert b"cuda:0" in pickled and b"tinygan" not in pickled and b"cupy" not in pickled
+    back = tinygan.load(tmp_path / "d.pt")
+    assert back["w"].is_cuda and back["state"]["bias"].is_cuda
+    np.testing.assert_array_equal(back["w"].numpy(), layer.weight.detach().numpy())
+    for where in ("cpu", tinygan.device("cpu"), {"cuda:0": "cpu"}):
+        moved = tinygan.load(tmp_path / "d.pt", map_location=where)
+        assert not moved["w"].is_cuda and not moved["state"]["bias"].is_cuda
+        np.testing.assert_array_equal(moved["state"]["bias"].numpy(), to_np(layer.bias))
+
+
 # ---- against PyTorch ------------------------------------------------------------------
 def test_torch_save_loads_into_tinygan_and_back(tmp_path):
     torch = pytest.importorskip("torch")
@@ -106,14 +124,14 @@ def test_torch_save_loads_into_tinygan_and_back(tmp_path):
     ours = build(nn)
     ours.load_state_dict(tinygan.load(tmp_path / "t.pt"))
     for k, v in theirs.state_dict().items():
-        np.testing.assert_array_equal(np.asarray(ours.state_dict()[k]).reshape(v.shape),
+        np.testing.assert_array_equal(to_np(ours.state_dict()[k]).reshape(v.shape),
                                       v.numpy(), err_msg=k)
     ours.eval(), theirs.eval()
     x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
     np.testing.assert_allclose(to_np(ours(tinygan.tensor(x))),
                                theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
-    tinygan.save(ours.state_dict(), tmp_path / "g.pt")
-    back = torch.load(tmp_path / "g.pt", weights_only=True)
+    tinygan.save(ours.state_dict(), tmp_path / "g.pt")   # says cuda:0 when the suite runs there
+    back = torch.load(tmp_path / "g.pt", weights_only=True, map_location="cpu")
     fresh = build(torch.nn)
     fresh.load_state_dict(back)
     for k, v in theirs.state_dict().items():
@@ -127,7 +145,7 @@ def test_torch_reads_every_kind_tinygan_writes(tmp_path):
            "d": tinygan.ones(2, dtype=np.float64), "meta": {"epoch": 1, "tags": ["a", "b"]},
            "s": tinygan.tensor(3.0)}
     tinygan.save(obj, tmp_path / "k.pt")
-    back = torch.load(tmp_path / "k.pt", weights_only=True)
+    back = torch.load(tmp_path / "k.pt", weights_only=True, map_location="cpu")
     for k in ("t", "f", "b", "d", "s"):
         np.testing.assert_array_equal(back[k].numpy(), to_np(obj[k]), err_msg=k)
     assert back["t"].dtype == torch.int64 and back["b"].dtype == torch.bool

@@ -97,7 +97,7 @@ def test_state_dict_moves_both_ways(name):
     x = np.random.default_rng(2).normal(size=shape)
     ours(t64(x))    # one training forward moves u and v in tinygan only
     fresh = torch.nn.utils.spectral_norm(LAYERS[name][0](torch.nn).double())
-    fresh.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    fresh.load_state_dict({k: torch.tensor(to_np(v)) for k, v in ours.state_dict().items()})
     ours.eval(), fresh.eval()
     np.testing.assert_allclose(to_np(ours(t64(x))), fresh(torch.tensor(x)).detach().numpy(),
                                rtol=1e-10, atol=1e-12)

@@ -46,12 +46,13 @@ def test_legacy_constructors_isinstance_and_type():
     assert tinygan.FloatTensor(np.random.normal(size=(2, 2))).dtype == np.float32
     assert tinygan.LongTensor([1, 2]).dtype == np.int64 and tinygan.LongTensor().shape == (0,)
     assert tinygan.ByteTensor(3).dtype == np.uint8 and tinygan.BoolTensor([1, 0]).dtype == bool
-    assert isinstance(tinygan.ones(2), tinygan.FloatTensor)
-    assert not isinstance(tinygan.ones(2), tinygan.LongTensor)
-    assert not isinstance(tinygan.ones(2), tinygan.cuda.FloatTensor)
-    assert isinstance(tinygan.arange(3), tinygan.LongTensor)
-    assert tinygan.ones(2).type() == "torch.FloatTensor"
-    assert tinygan.arange(2).type() == "torch.LongTensor"
+    ones = tinygan.ones(2, device="cpu")         # the types without .cuda are CPU types
+    assert isinstance(ones, tinygan.FloatTensor)
+    assert not isinstance(ones, tinygan.LongTensor)
+    assert not isinstance(ones, tinygan.cuda.FloatTensor)
+    assert isinstance(tinygan.arange(3, device="cpu"), tinygan.LongTensor)
+    assert ones.type() == "torch.FloatTensor"
+    assert tinygan.arange(2, device="cpu").type() == "torch.LongTensor"
     assert tinygan.ones(2).type(tinygan.LongTensor).dtype == np.int64
     assert tinygan.ones(2).type("torch.DoubleTensor").dtype == np.float64
     assert tinygan.ones(2).type(tinygan.float64).dtype == np.float64
@@ -62,6 +63,16 @@ def test_legacy_constructors_isinstance_and_type():
     if not tinygan.cuda.is_available():
         with pytest.raises(RuntimeError, match="need CuPy and a GPU"):
             tinygan.cuda.FloatTensor(2)
+
+
+def test_cuda_legacy_constructors_make_cuda_tensors(cuda_device):
+    z = tinygan.cuda.FloatTensor(2, 3)          # Tensor = torch.cuda.FloatTensor if cuda ...
+    assert z.is_cuda and z.dtype == np.float32 and to_np(z).sum() == 0
+    assert isinstance(z, tinygan.cuda.FloatTensor) and not isinstance(z, tinygan.FloatTensor)
+    assert z.type() == "torch.cuda.FloatTensor"
+    assert to_np(tinygan.cuda.LongTensor([1, 2])).tolist() == [1, 2]
+    assert not z.type(tinygan.FloatTensor).is_cuda
+    assert tinygan.ones(2, device="cpu").type("torch.cuda.DoubleTensor").is_cuda
 
 
 def test_type_cast_is_differentiable():

@@ -59,7 +59,7 @@ class _LegacyTensor(metaclass=LegacyTensorType):
 
 def _make(array: np.ndarray, cuda: bool) -> Tensor:
     if cuda:
-        if not backend.cupy_available():
+        if not backend.accelerator_available():   # the question tinygan.cuda.is_available() asks
             raise RuntimeError("tinygan.cuda tensor types need CuPy and a GPU "
                                "(tinygan.cuda.is_available() is False); use tinygan.FloatTensor")
         return Tensor(backend.to_device(array, "cuda"))

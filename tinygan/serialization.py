@@ -231,7 +231,7 @@ def _map_location(map_location: Any, location: str, source: str) -> str:
     else:
         target = map_location
     device = backend.normalize_device(target)
-    if device == "cuda" and not backend.cupy_available():
+    if device == "cuda" and not backend.accelerator_available():
         raise RuntimeError(f"tinygan.load: {source}: Attempting to deserialize object on a CUDA "
                            f"device but tinygan.cuda.is_available() is False. If you are "
                            f"running on a CPU-only machine, please use tinygan.load with "
@@ -246,8 +246,9 @@ def _place(array: np.ndarray, device: str) -> Any:
 def load(f: Any, map_location: Any = None, pickle_module: Any = None, *,
          weights_only: bool | None = True, mmap: Any = None, **pickle_load_args: Any) -> Any:
     """Read an object saved by ``torch.save`` or ``tinygan.save`` (the .pt zip format):
-    tensors come back as tinygan Tensors (Parameters as Parameters), on the CPU unless
-    the file says cuda (or ``map_location`` says where)."""
+    tensors come back as tinygan Tensors (Parameters as Parameters), on the device they
+    were saved from, as in PyTorch ("cpu", or "cuda" for a tensor saved there), unless
+    ``map_location`` says where (``map_location="cpu"`` on a machine without a GPU)."""
     if pickle_module is not None:
         raise TypeError("tinygan.load: pickle_module is not supported (tinygan unpickles "
                         "only with its own allow-list)")
@@ -326,6 +327,14 @@ class TorchPickler(pickle._Pickler):  # the Python pickler: its dispatch can be 
                 f"torch.load(weights_only=True) reads)")
         super().save_global(obj, name)
 
+    def reducer_override(self, obj: Any) -> Any:
+        """A raw array on the GPU (a state_dict's values on "cuda") is written as a cuda
+        tensor whose bytes are copied to the host, as torch.save writes a CUDA tensor; its
+        own pickling would name CuPy's functions, which no weights-only loader accepts."""
+        if backend.device_of(obj) != "cpu":
+            return self._reduce_array(obj)
+        return NotImplemented
+
     def persistent_id(self, obj: Any) -> Any:
         if not isinstance(obj, _Storage):
             return None
@@ -353,7 +362,7 @@ class TorchPickler(pickle._Pickler):  # the Python pickler: its dispatch can be 
         return _Global("torch._utils", "_rebuild_parameter"), (
             data, p.requires_grad, collections.OrderedDict())
 
-    def _reduce_array(self, a: np.ndarray) -> tuple:
+    def _reduce_array(self, a: Any) -> tuple:   # a NumPy array, or one on the GPU
         if a.dtype.kind in "OUSV":
             raise TypeError(f"tinygan.save: cannot save an array of dtype {a.dtype}")
         return _Global("torch._utils", "_rebuild_tensor_v2"), self._tensor_args(a, False)

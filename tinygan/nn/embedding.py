@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from tinygan import backend
 from tinygan import functional as F
 from tinygan.nn.module import Module
@@ -90,7 +88,7 @@ class Embedding(Module):
             if padding_idx is not None:
                 values[padding_idx] = 0
         else:
-            values = _weight.array if isinstance(_weight, Tensor) else np.asarray(_weight)
+            values = _weight.array if isinstance(_weight, Tensor) else backend.asarray(_weight)
             if tuple(values.shape) != (num_embeddings, embedding_dim):
                 raise ValueError(f"Embedding: _weight has shape {tuple(values.shape)}, "
                                  f"expected {(num_embeddings, embedding_dim)}")
