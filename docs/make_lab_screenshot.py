@@ -1,6 +1,7 @@
 """Take docs/lab_jupyterlab.png: the GAN lab in a real JupyterLab, after pressing Play.
 
     python docs/make_lab_screenshot.py [--seconds 40] [--out docs/lab_jupyterlab.png]
+                                       [--penalty r1]
 
 Needs JupyterLab with ipywidgets (pip install -e ".[notebooks]"), selenium, and Debian's
 chromium and chromium-driver. It starts its own JupyterLab server on a free local port (root:
@@ -33,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=40.0, help="how long Play runs")
     parser.add_argument("--out", default=str(ROOT / "docs" / "lab_jupyterlab.png"))
+    parser.add_argument("--penalty", help="choose this penalty on D (r1, r2, gp) before Play")
     args = parser.parse_args()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -95,6 +97,16 @@ def main() -> None:
             raise SystemExit("the lab's Play button never appeared")
         driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", play)
         time.sleep(2)
+        if args.penalty:   # the dropdown whose options are the penalties
+            from selenium.webdriver.support.select import Select
+            for element in driver.find_elements(By.CSS_SELECTOR, ".jupyter-widgets select"):
+                menu = Select(element)
+                if args.penalty in [o.text for o in menu.options]:
+                    menu.select_by_visible_text(args.penalty)
+                    break
+            else:
+                raise SystemExit(f"no penalty dropdown offers {args.penalty!r}")
+            time.sleep(2)
         play.click()
         time.sleep(args.seconds)
         box = driver.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output .widget-vbox")[0]

@@ -18,7 +18,7 @@ from tinygan.gan.models import toy_mlp
 from tinygan.lab import frames, view
 from tinygan.lab.film import Film, RunFilm, attach_film, log_spaced_steps
 from tinygan.lab.session import LabSession, LabSettings, build_lab_trainer
-from tinygan.tensor import Tensor, no_grad
+from tinygan.tensor import Tensor, grad, no_grad
 
 pytestmark = pytest.mark.cpu_only   # the lab draws with NumPy arrays on the CPU
 
@@ -235,6 +235,126 @@ def test_live_settings_reach_the_trainer_and_others_rebuild():
         s.set(colour="red")
 
 
+# ---- the stabilisers: spectral norm in D, a gradient penalty (as tinygan train's flags) -------
+def test_stabiliser_settings_are_checked_and_default_to_the_librarys_weight():
+    from tinygan.gan.recipe import DEFAULT_PENALTY_WEIGHT, Recipe
+    off = LabSettings().resolved()
+    assert off.spectral_norm is False and off.penalty is None and off.penalty_term() is None
+    r1 = LabSettings(penalty="r1").resolved()
+    assert r1.penalty_weight == DEFAULT_PENALTY_WEIGHT == Recipe("ring").penalty_weight
+    assert repr(r1.penalty_term()) == f"R1Penalty(weight={DEFAULT_PENALTY_WEIGHT})"
+    assert repr(LabSettings(penalty="gp", penalty_weight=2).penalty_term()) == \
+        "InterpolatePenalty(weight=2.0)"
+    with pytest.raises(ValueError, match=r"unknown penalty 'r3': choose None or one of r1, r2, gp"):
+        LabSettings(penalty="r3").resolved()
+    for weight in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="penalty_weight must be > 0"):
+            LabSettings(penalty="r1", penalty_weight=weight).resolved()
+
+
+def _linear_layers(module):
+    from tinygan import nn
+    return [m for m in module.modules() if isinstance(m, nn.Linear)]
+
+
+def test_spectral_norm_setting_normalises_every_linear_layer_of_d_as_the_cli_does():
+    from tinygan.cli import build_trainer, make_config
+    trainer = build_lab_trainer(LabSettings(spectral_norm=True))
+    layers = _linear_layers(trainer.D)
+    assert len(layers) == 4
+    params = dict(trainer.D.named_parameters())
+    buffers = dict(trainer.D.named_buffers())
+    for name, _ in trainer.D.named_modules():
+        if name and any(k.startswith(name + ".weight") for k in params):
+            assert f"{name}.weight_orig" in params and f"{name}.weight" not in params
+            assert f"{name}.weight_u" in buffers and f"{name}.weight_v" in buffers
+    assert not any(k.endswith("weight_orig") for k, _ in trainer.G.named_parameters())
+    # the same D, u and v, bit for bit, as tinygan train --data ring --spectral-norm builds
+    cli = build_trainer(make_config("ring", "ns", "mlp", 0, spectral_norm=True))
+    ours, theirs = trainer.D.state_dict(), cli.D.state_dict()
+    assert list(ours) == list(theirs)
+    assert all(np.array_equal(np.asarray(ours[k]), np.asarray(theirs[k])) for k in ours)
+    # each training-mode forward is one power-iteration round: after a few dozen, every
+    # effective weight W / sigma has largest singular value 1
+    x = Tensor(np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32))
+    first = [np.linalg.svd(m.weight.numpy(), compute_uv=False)[0] for m in layers]
+    for _ in range(60):
+        trainer.D(x)
+    sigmas = [np.linalg.svd(m.weight.numpy(), compute_uv=False)[0] for m in layers]
+    np.testing.assert_allclose(sigmas, 1.0, rtol=1e-3)
+    assert max(first) > 1.1          # one round from a random u is not yet there
+    plain = build_lab_trainer(LabSettings())
+    assert max(np.linalg.svd(m.weight.numpy(), compute_uv=False)[0]
+               for m in _linear_layers(plain.D)) > 1.5   # without it, nothing caps sigma
+
+
+def test_r1_adds_gamma_half_the_mean_squared_input_gradient_to_ds_step():
+    """With the same seed, a D step with R1 sees the same batches as one without; the
+    difference of their parameter gradients is the gradient of gamma/2 mean_i ||grad_x D(x_i)||^2
+    over the real batch, computed here by hand, and the trainer reports that penalty."""
+    gamma = 3.0
+    plain = build_lab_trainer(LabSettings(pack=1, batch_size=64))
+    r1 = build_lab_trainer(LabSettings(pack=1, batch_size=64, penalty="r1",
+                                       penalty_weight=gamma))
+    seen = []
+    real_batch = r1.real_batch
+    r1.real_batch = lambda: seen.append(real_batch()) or seen[-1]
+    record_plain, record_r1 = plain.discriminator_step(), r1.discriminator_step()
+    grads_plain = [p.grad.numpy() for p in plain.D.parameters()]
+    grads_r1 = [p.grad.numpy() for p in r1.D.parameters()]
+    assert record_plain["penalty"] == 0.0 and record_r1["penalty"] > 0
+    assert max(np.abs(a - b).max() for a, b in zip(grads_plain, grads_r1)) > 1e-4
+
+    # by hand, on the seed's D as it was before the step (a third build of it)
+    D = build_lab_trainer(LabSettings(pack=1, batch_size=64)).D
+    x = Tensor(seen[0][0].numpy()).requires_grad_(True)
+    (dx,) = grad(D(x).sum(), x, create_graph=True)          # row i: grad_x D(x_i)
+    penalty = 0.5 * gamma * (dx * dx).sum(axis=1).mean()
+    penalty.backward()
+    assert record_r1["penalty"] == pytest.approx(penalty.item(), rel=1e-5)
+    assert record_r1["d_loss"] == pytest.approx(record_plain["d_loss"] + penalty.item(),
+                                                rel=1e-5)
+    by_hand = [np.zeros(p.shape, np.float32) if p.grad is None else p.grad.numpy()
+               for p in D.parameters()]   # D's last bias does not move its input gradient
+    scale = max(np.abs(g).max() for g in by_hand)
+    for g_plain, g_r1, g_hand in zip(grads_plain, grads_r1, by_hand):
+        np.testing.assert_allclose(g_r1 - g_plain, g_hand, rtol=1e-3, atol=1e-5 * scale)
+
+
+def test_the_penalty_changes_the_running_game_and_spectral_norm_starts_a_new_one():
+    s = LabSession(batch_size=64)
+    s.step(2)
+    d_before = s.parameters_of("D")
+    s.set(penalty="r1", penalty_weight=0.5)
+    assert s.updates == 2 and _same(s.parameters_of("D"), d_before)      # the same game
+    assert repr(s.trainer.penalty) == "R1Penalty(weight=0.5)"
+    s.step(1)
+    assert s.history["penalty"][:2] == [0.0, 0.0] and s.history["penalty"][-1] > 0
+    s.set(penalty_weight=4.0)
+    assert s.trainer.penalty.weight == 4.0 and s.updates == 3
+    s.set(penalty=None)
+    assert s.trainer.penalty is None and s.updates == 3
+    s.set(spectral_norm=True)                                            # D's layers change
+    assert s.updates == 0 and "net.0.weight_orig" in dict(s.trainer.D.named_parameters())
+    fresh = LabSession(batch_size=64, spectral_norm=True, penalty_weight=4.0)
+    assert _same(s.parameters_of("D"), fresh.parameters_of("D"))
+    assert s.step(3) == fresh.step(3)
+
+
+def test_looking_at_a_spectrally_normalised_d_does_not_change_its_run():
+    """A spectrally normalised layer runs a power-iteration round on every training-mode
+    forward; the view draws D in eval mode, so frames between steps leave the run as it was
+    (before the fix, one frame moved u and v and the next D loss differed)."""
+    watched = LabSession(batch_size=64, spectral_norm=True)
+    alone = LabSession(batch_size=64, spectral_norm=True)
+    for _ in range(3):
+        watched.step(1)
+        watched.frame(resolution=8, arrows=8)
+    alone.step(3)
+    assert watched.history == alone.history
+    assert watched.trainer.D.training and watched.trainer.G.training    # modes restored
+
+
 # ---- the widget, driven without a browser ---------------------------------------------------
 def test_widget_controls_drive_a_real_trainer():
     pytest.importorskip("ipywidgets")
@@ -271,6 +391,41 @@ def test_widget_controls_drive_a_real_trainer():
     assert lab.controls["d_steps"].value == s.settings.d_steps == 5
     lab.controls["pack"].value = 8
     assert s.trainer.D.pack == 8 and s.updates == 0
+
+
+def test_widget_stabiliser_controls_drive_the_settings():
+    pytest.importorskip("ipywidgets")
+    from tinygan.lab.widget import GANLab
+    lab = GANLab("ring", batch_size=64)
+    s, c = lab.session, lab.controls
+    assert (c["spectral_norm"].value, c["penalty"].value, c["penalty_weight"].value) == \
+        (False, "none", s.settings.penalty_weight)
+    assert set(c["penalty"].options) == {"none", "r1", "r2", "gp"}
+    lab.buttons["step"].click()
+    c["penalty"].value = "r1"                                    # live: the run goes on
+    assert s.settings.penalty == "r1" and repr(s.trainer.penalty) == "R1Penalty(weight=10.0)"
+    assert s.updates == 1
+    c["penalty_weight"].value = 1.0
+    assert s.settings.penalty_weight == 1.0 and s.trainer.penalty.weight == 1.0
+    lab.buttons["step"].click()
+    assert s.updates == 2 and s.history["penalty"][-1] > 0
+    c["penalty_weight"].value = 0.0                              # refused, and said so
+    assert s.settings.penalty_weight == 1.0 and c["penalty_weight"].value == 1.0
+    assert "penalty_weight must be > 0" in lab.status.value
+    assert lab.film.steps[-1] == 2
+    c["spectral_norm"].value = True                              # D's layers: a new run
+    assert s.settings.spectral_norm and s.updates == 0
+    assert "net.0.weight_orig" in dict(s.trainer.D.named_parameters())
+    assert lab.film.steps == [0]                                 # a fresh film for it
+    fresh = LabSession(LabSettings(batch_size=64, spectral_norm=True, penalty="r1",
+                                   penalty_weight=1.0))
+    lab.buttons["step"].click()
+    assert s.history["d_loss"] == [fresh.step(1)["d_loss"]]      # the settings' own run
+    c["penalty"].value = "none"
+    assert s.settings.penalty is None and s.trainer.penalty is None and s.updates == 1
+    s.set(penalty="gp")                                          # the session speaks: shown
+    lab._sync_controls()
+    assert c["penalty"].value == "gp"
 
 
 def test_widget_play_trains_and_redraws_in_the_background():

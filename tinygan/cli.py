@@ -81,7 +81,7 @@ def build_trainer(config: dict[str, Any], load_data: bool = True):
     """Models, optimizers, data and trainer for ``config``; all randomness from one seed.
     ``load_data=False``: no real data (a trainer that only samples, as ``tinygan sample``)."""
     import tinygan
-    from tinygan import nn, optim
+    from tinygan import optim
     from tinygan.data.registry import get_dataset
     from tinygan.gan.losses import get_loss
     from tinygan.gan.models import build_models
@@ -89,7 +89,7 @@ def build_trainer(config: dict[str, Any], load_data: bool = True):
 
     from tinygan.gan.penalties import get_penalty
     from tinygan.gan.recipe import Recipe
-    from tinygan.nn.utils import spectral_norm
+    from tinygan.nn.utils import spectral_norm_layers
 
     config = Recipe.from_dict(config).to_dict()   # checked, with every field present
     gen = tinygan.Generator(int(config["seed"]))
@@ -97,9 +97,7 @@ def build_trainer(config: dict[str, Any], load_data: bool = True):
                for k, v in config.get("model_options", {}).items()}
     G, D = build_models(config["model"], config["data"], config["z_dim"], 0, gen, **options)
     if config["spectral_norm"]:   # every weight layer of D divided by its largest singular value
-        for layer in list(D.modules()):
-            if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-                spectral_norm(layer, generator=gen)
+        spectral_norm_layers(D, generator=gen)
 
     def make_opt(params: Any, lr: float) -> Any:
         if config["optimizer"] == "rmsprop":

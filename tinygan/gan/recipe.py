@@ -61,6 +61,9 @@ MODEL_OVERRIDES: dict[str, dict[str, Any]] = {
 }
 
 PENALTY_NAMES = ("r1", "r2", "gp")
+#: the weight of a gradient penalty when none is given: WGAN-GP's lambda, and the gamma of
+#: most of Mescheder et al.'s R1 experiments
+DEFAULT_PENALTY_WEIGHT = 10.0
 
 
 def flag(help: str, metavar: str | None = None, choices: tuple[str, ...] | None = None
@@ -96,7 +99,7 @@ class Recipe:
     penalty: str | None = field(default=None, metadata=flag(
         "a gradient penalty on D, added to the loss: r1 (real data), r2 (fakes), gp "
         "(interpolates)", choices=PENALTY_NAMES))
-    penalty_weight: float = field(default=10.0, metadata=flag(
+    penalty_weight: float = field(default=DEFAULT_PENALTY_WEIGHT, metadata=flag(
         "the penalty's weight: gamma of R1/R2 (gamma/2 E||grad D||^2), lambda of gp", "W"))
     spectral_norm: bool = field(default=False, metadata=flag(
         "spectral normalisation on every Linear/Conv layer of D"))

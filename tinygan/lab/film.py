@@ -28,7 +28,7 @@ from tinygan.atomic import atomic_write
 
 from tinygan import backend
 from tinygan.lab import view
-from tinygan.lab.frames import capture
+from tinygan.lab.frames import capture, looking
 from tinygan.tensor import Tensor, no_grad
 
 FRAMES = 40              # frames in a run's film
@@ -171,13 +171,8 @@ def _digit_grid_png(trainer: Any, z: np.ndarray, dpi: int) -> bytes:
     """An 8 x 8 grid of G's images for the fixed noise z, titled with the step."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    was_training = trainer.G.training
-    trainer.G.eval()
-    try:
-        with no_grad():
-            images = backend.to_numpy(trainer.G(Tensor(z.astype(np.float32))).array)
-    finally:
-        trainer.G.train(was_training)
+    with looking(trainer.G), no_grad():
+        images = backend.to_numpy(trainer.G(Tensor(z.astype(np.float32))).array)
     images = images.reshape(len(z), *images.shape[-2:])
     rows = int(math.ceil(len(images) / 8))
     h, w = images.shape[1:]

@@ -16,8 +16,9 @@ fixed real points, so that from frame to frame only the networks change.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -185,16 +186,33 @@ def capture(G: Module, D: Module, loss: GANLoss, data: ToyData, z: np.ndarray,
     """Every layer of the view for the current G and D.
 
     z (N, z_dim): the fixed noise the fakes are drawn from; real (M, d): fixed real points.
-    ``arrows`` is rounded down to a multiple of D's pack size."""
-    probability = loss.outputs_probability
-    was_training = G.training
-    G.eval()
+    ``arrows`` is rounded down to a multiple of D's pack size. Both networks are drawn in
+    eval mode (as a trained model is used), so drawing leaves training where it was."""
+    with looking(G, D):
+        return _capture(G, D, loss, data, z, real, step, resolution, arrows, warp)
+
+
+@contextlib.contextmanager
+def looking(*modules: Module) -> Iterator[None]:
+    """The modules in eval mode for the block, then as they were: looking must not change
+    training, and in training mode a forward can (a spectrally normalised layer runs a
+    power-iteration round and updates its u and v on every training-mode call)."""
+    modes = [(m, m.training) for m in modules]
+    for m in modules:
+        m.eval()
     try:
-        with no_grad():
-            fake = _numpy(G(_input_for(G, z)))
-        lines = noise_warp(G, z.shape[1]) if warp and data.dim == 2 else []
+        yield
     finally:
-        G.train(was_training)
+        for m, was_training in modes:
+            m.train(was_training)
+
+
+def _capture(G: Module, D: Module, loss: GANLoss, data: ToyData, z: np.ndarray,
+             real: np.ndarray, step: int, resolution: int, arrows: int, warp: bool) -> Frame:
+    probability = loss.outputs_probability
+    with no_grad():
+        fake = _numpy(G(_input_for(G, z)))
+    lines = noise_warp(G, z.shape[1]) if warp and data.dim == 2 else []
     frame = Frame(step, data, np.asarray(real, dtype=np.float64), fake, data.extent,
                   probability, getattr(loss, "name", type(loss).__name__), _pack_of(D),
                   warp=lines)

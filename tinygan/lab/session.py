@@ -7,8 +7,9 @@ seed, so ``reset()`` gives back exactly the seed's state), and offers what the b
     step_g()     one generator step (D does not move)
     step()       one full step of Algorithm 1: k D steps, then one G step
     reset()      rebuild everything from the seed
-    set(...)     change a setting; the loss, learning rates, optimiser, D steps and instance
-                 noise change the running game, the data, model, pack and seed start a new one
+    set(...)     change a setting; the loss, learning rates, optimiser, D steps, instance
+                 noise and gradient penalty change the running game; the data, pack, spectral
+                 norm and seed (anything that changes the networks) start a new one
 
 It knows nothing of widgets (``tinygan.lab.widget`` puts buttons on it), so it works in a
 script and in tests. The view is drawn from fixed noise and fixed real points, drawn from
@@ -30,13 +31,17 @@ from tinygan.data.batching import DistributionBatches
 from tinygan.data.toy import ToyData, get_toy_data, sample_noise
 from tinygan.gan.losses import LOSSES, get_loss
 from tinygan.gan.models import toy_mlp
+from tinygan.gan.penalties import PENALTIES, Penalty, get_penalty
+from tinygan.gan.recipe import DEFAULT_PENALTY_WEIGHT
 from tinygan.gan.trainer import HISTORY_KEYS, GANTrainer
 from tinygan.lab import frames as lab_frames
 from tinygan.lab.frames import Frame
+from tinygan.nn.utils import spectral_norm_layers
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 #: settings that change the running game; all others rebuild it from the seed
-LIVE_SETTINGS = ("loss", "lr_g", "lr_d", "optimizer", "d_steps", "instance_noise")
+LIVE_SETTINGS = ("loss", "lr_g", "lr_d", "optimizer", "d_steps", "instance_noise", "penalty",
+                 "penalty_weight")
 #: settings whose default comes from the recipe (the ring's for 2-D data, gauss1d's for 1-D)
 RECIPE_SETTINGS = ("lr_g", "lr_d", "d_steps", "pack", "batch_size")
 
@@ -51,7 +56,9 @@ def default_recipe(dim: int) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class LabSettings:
-    """Everything that defines a lab run. ``None`` means "the recipe's value"."""
+    """Everything that defines a lab run. ``None`` means "the recipe's value" (for
+    ``penalty_weight``: the library's default weight; ``penalty=None`` is no penalty).
+    ``spectral_norm`` and ``penalty`` are ``tinygan train``'s --spectral-norm and --penalty."""
 
     data: str | ToyData = "ring"
     loss: str = "ns"
@@ -63,6 +70,9 @@ class LabSettings:
     instance_noise: float = 0.0
     seed: int = 0
     batch_size: int | None = None
+    spectral_norm: bool = False
+    penalty: str | None = None
+    penalty_weight: float | None = None
 
     def resolved(self) -> "LabSettings":
         """The same settings with every ``None`` replaced by the recipe's value, checked."""
@@ -75,9 +85,17 @@ class LabSettings:
                       pack=(recipe["model_options"].get("pack", 1) if self.pack is None
                             else int(self.pack)),
                       batch_size=(recipe["batch_size"] if self.batch_size is None
-                                  else int(self.batch_size)))
+                                  else int(self.batch_size)),
+                      spectral_norm=bool(self.spectral_norm),
+                      penalty_weight=(DEFAULT_PENALTY_WEIGHT if self.penalty_weight is None
+                                      else float(self.penalty_weight)))
         if out.loss not in LOSSES:
             raise ValueError(f"lab: unknown loss {out.loss!r}: choose one of {', '.join(LOSSES)}")
+        if out.penalty is not None and out.penalty not in PENALTIES:
+            raise ValueError(f"lab: unknown penalty {out.penalty!r}: choose None or one of "
+                             f"{', '.join(PENALTIES)}")
+        if not out.penalty_weight > 0:
+            raise ValueError(f"lab: penalty_weight must be > 0, got {out.penalty_weight}")
         if out.optimizer not in OPTIMIZERS:
             raise ValueError(f"lab: unknown optimizer {out.optimizer!r}: choose one of "
                              f"{', '.join(OPTIMIZERS)}")
@@ -94,6 +112,11 @@ class LabSettings:
 
     def toy_data(self) -> ToyData:
         return self.data if isinstance(self.data, ToyData) else get_toy_data(self.data)
+
+    def penalty_term(self) -> Penalty | None:
+        """The gradient penalty these settings add to D's loss (None: none)."""
+        s = self.resolved()
+        return None if s.penalty is None else get_penalty(s.penalty, s.penalty_weight)
 
 
 def make_optimizer(name: str, params: Any, lr: float, betas: tuple[float, float]) -> Any:
@@ -115,13 +138,16 @@ def build_lab_trainer(settings: LabSettings) -> GANTrainer:
                for k, v in recipe["model_options"].items()}
     options["pack"] = s.pack
     G, D = toy_mlp((data.dim,), recipe["z_dim"], generator=gen, **options)
+    if s.spectral_norm:   # as tinygan train --spectral-norm: every weight layer of D
+        spectral_norm_layers(D, generator=gen)
     betas = tuple(recipe["betas"])
     return GANTrainer(G, D, get_loss(s.loss),
                       make_optimizer(s.optimizer, G.parameters(), s.lr_g, betas),
                       make_optimizer(s.optimizer, D.parameters(), s.lr_d, betas),
                       DistributionBatches(data.sample, gen), gen, z_dim=recipe["z_dim"],
                       batch_size=s.batch_size, d_steps=s.d_steps, noise=recipe["noise"],
-                      instance_noise=s.instance_noise, config={"lab": True})
+                      instance_noise=s.instance_noise, penalty=s.penalty_term(),
+                      config={"lab": True})
 
 
 @contextlib.contextmanager
@@ -196,6 +222,8 @@ class LabSession:
             for group in opt.param_groups:
                 group["lr"] = lr
         t.d_steps, t.instance_noise = s.d_steps, s.instance_noise
+        if changed & {"penalty", "penalty_weight"}:   # a term of D's loss from its next step
+            t.penalty = s.penalty_term()
 
     # ---- the buttons -------------------------------------------------------------------
     def step_d(self) -> dict[str, float]:

@@ -17,6 +17,7 @@ import numpy as np
 from tinygan.lab.frames import Frame
 
 REAL, FAKE, ARROW, WARP = "#1b7837", "#762a83", "#2d004b", "#555555"
+THIRD = "#e08214"   # a third curve beside the real and the generated one
 #: the layers of the view, in drawing order (each can be switched off)
 LAYERS = ("heatmap", "real", "fake", "warp", "arrows")
 
@@ -124,12 +125,15 @@ def _draw_view_1d(ax: Any, frame: Frame, layers: Sequence[str]) -> None:
 def draw_plots(axes: Sequence[Any], history: Mapping[str, Sequence[float]],
                metrics: Mapping[str, Sequence[float]], one_d: bool, probability: bool,
                last_step: int | None = None) -> None:
-    """The live plots on 4 axes: losses; mean D(x), D(G(z)); gradient norms; coverage (2-D)
+    """The live plots on 4 axes: losses (and a gradient penalty's term, once there is one);
+    mean D(x), D(G(z)); gradient norms; coverage (2-D)
     or max |D - D*| and JSD (1-D). ``history`` holds equal-length lists with a "step" list
     (one entry per recorded step); ``metrics`` likewise, one entry per drawn frame.
     ``last_step`` fixes the step axis (a film's curves then grow across its frames)."""
     steps = np.asarray(history.get("step", []))
-    series = [(("d_loss", "D loss", REAL), ("g_loss", "G loss", FAKE)),
+    penalised = np.nan_to_num(np.asarray(history.get("penalty", []), dtype=float)).any()
+    series = [(("d_loss", "D loss", REAL), ("g_loss", "G loss", FAKE))
+              + ((("penalty", "penalty (in D loss)", THIRD),) if penalised else ()),
               (("d_real", "D(x)" if probability else "critic(x)", REAL),
                ("d_fake", "D(G(z))" if probability else "critic(G(z))", FAKE)),
               (("grad_norm_d", "|grad D|", REAL), ("grad_norm_g", "|grad G|", FAKE))]
@@ -154,7 +158,7 @@ def draw_plots(axes: Sequence[Any], history: Mapping[str, Sequence[float]],
     ax = axes[3]
     msteps = np.asarray(metrics.get("step", []))
     if one_d:
-        for key, label, colour in (("max_gap", "max|D-D*|", "#e08214"), ("jsd", "JSD", FAKE)):
+        for key, label, colour in (("max_gap", "max|D-D*|", THIRD), ("jsd", "JSD", FAKE)):
             values = metrics.get(key, [])
             if len(values) == len(msteps) and len(values):
                 ax.plot(msteps, values, color=colour, lw=1.2, marker=".", ms=3, label=label)

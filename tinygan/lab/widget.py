@@ -5,8 +5,11 @@
     lab                        # press Play and watch the ring's modes being found
 
 Buttons: Play/Pause, one D step, one G step, one full step, Reset. Settings: data, loss,
-optimiser, the two learning rates, D steps per G step, pack size, instance noise, seed, and
-how many steps to train between redraws. Toggles switch each layer of the view.
+optimiser, the two learning rates, D steps per G step, pack size, instance noise, seed, the
+stabilisers (spectral norm in D, a gradient penalty R1/R2/GP and its weight), and how many
+steps to train between redraws. Toggles switch each layer of the view. The penalty changes
+the running game like the loss; spectral norm changes D's layers, so like the pack size it
+starts a new run from the seed.
 
 Play runs in a background thread so the notebook stays free: it trains ``steps per redraw``
 full steps, draws one frame (a PNG in an ``ipywidgets.Image``), and repeats. A lock keeps
@@ -21,10 +24,12 @@ from typing import Any
 
 from tinygan.data.toy import TOY_DATA, ToyData
 from tinygan.gan.losses import LOSSES
+from tinygan.gan.penalties import PENALTIES
 from tinygan.lab import view
 from tinygan.lab.film import Film
-from tinygan.lab.session import OPTIMIZERS, LabSession, LabSettings
+from tinygan.lab.session import LIVE_SETTINGS, OPTIMIZERS, LabSession, LabSettings
 
+NO_PENALTY = "none"   # the penalty dropdown's entry for penalty=None
 INSTALL_HINT = ("The interactive lab needs ipywidgets: pip install ipywidgets "
                 "(or pip install 'tinygan[notebooks]'), then restart the kernel. "
                 "Meanwhile, here is the lab's view as a still picture.")
@@ -95,6 +100,16 @@ class GANLab:
                                             description="instance noise", style=style),
             "seed": w.BoundedIntText(s.seed, min=0, max=2 ** 31 - 1, description="seed",
                                      style=style, layout=w.Layout(width="9em")),
+            "spectral_norm": w.Checkbox(s.spectral_norm, description="spectral norm in D",
+                                        indent=False, layout=w.Layout(width="auto",
+                                                                      margin="2px 2em 2px 0")),
+            "penalty": w.Dropdown(options=[NO_PENALTY] + list(PENALTIES),
+                                  value=_control_value("penalty", s.penalty),
+                                  description="penalty on D", style=style, layout=row,
+                                  tooltip="r1: real data, r2: fakes, gp: interpolates"),
+            "penalty_weight": w.FloatText(s.penalty_weight, step=0.5,
+                                          description="weight (γ, λ)", style=style,
+                                          layout=w.Layout(width="14em")),
         }
         self.speed = w.IntSlider(self.steps_per_redraw, min=1, max=200,
                                  description="steps per redraw", style=style)
@@ -120,6 +135,7 @@ class GANLab:
             w.HBox([c["data"], c["loss"], c["optimizer"], c["pack"], c["seed"]]),
             w.HBox([c["lr_g"], c["lr_d"]]),
             w.HBox([c["d_steps"], c["instance_noise"]]),
+            w.HBox([c["spectral_norm"], c["penalty"], c["penalty_weight"]]),
             w.HBox([w.Label("layers:")] + list(self.toggles.values())),
             self.image, self.status])
 
@@ -151,9 +167,10 @@ class GANLab:
             return
         if name == "data" and self._custom_data is not None and value == self._custom_data.name:
             value = self._custom_data
+        if name == "penalty" and value == NO_PENALTY:
+            value = None
         with self.lock:
-            rebuilt = name not in ("loss", "lr_g", "lr_d", "optimizer", "d_steps",
-                                   "instance_noise")
+            rebuilt = name not in LIVE_SETTINGS
             if self._guarded(lambda: self.session.set(**{name: value})) and rebuilt:
                 self.film = Film("tinygan lab", self.film.caption)
                 self._next_film_step = 0
@@ -165,8 +182,7 @@ class GANLab:
         self._syncing = True
         try:
             for key, control in self.controls.items():
-                value = getattr(self.session.settings, key)
-                control.value = value.name if isinstance(value, ToyData) else value
+                control.value = _control_value(key, getattr(self.session.settings, key))
         finally:
             self._syncing = False
 
@@ -259,3 +275,10 @@ class GANLab:
 
 def _name_of(data: str | ToyData) -> str:
     return data.name if isinstance(data, ToyData) else data
+
+
+def _control_value(key: str, value: Any) -> Any:
+    """A setting as its control shows it: data by name, no penalty as "none"."""
+    if key == "penalty" and value is None:
+        return NO_PENALTY
+    return _name_of(value) if key == "data" else value

@@ -1,4 +1,6 @@
-"""Utilities for layers, under torch.nn.utils's names: ``spectral_norm``, ``remove_spectral_norm``."""
-from tinygan.nn.utils.spectral_norm import SpectralNorm, remove_spectral_norm, spectral_norm
+"""Utilities for layers, under torch.nn.utils's names: ``spectral_norm``, ``remove_spectral_norm``
+(and tinygan's ``spectral_norm_layers``: spectral_norm on every weight layer of a network)."""
+from tinygan.nn.utils.spectral_norm import (SpectralNorm, remove_spectral_norm, spectral_norm,
+                                            spectral_norm_layers)
 
-__all__ = ["spectral_norm", "remove_spectral_norm", "SpectralNorm"]
+__all__ = ["spectral_norm", "remove_spectral_norm", "SpectralNorm", "spectral_norm_layers"]

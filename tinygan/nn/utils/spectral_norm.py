@@ -132,6 +132,19 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     return module
 
 
+def spectral_norm_layers(module: Module, *, generator: Generator | None = None) -> Module:
+    """``spectral_norm`` on every Linear, Conv2d and ConvTranspose2d weight inside ``module``
+    (tinygan's addition, what ``tinygan train --spectral-norm`` and the lab do to D): every
+    weight layer becomes 1-Lipschitz, so with 1-Lipschitz activations the whole network is.
+    Returns ``module``; ``generator`` draws each layer's starting u and v, in layer order."""
+    from tinygan.nn.conv import Conv2d, ConvTranspose2d
+    from tinygan.nn.linear import Linear
+    for layer in list(module.modules()):
+        if isinstance(layer, (Linear, Conv2d, ConvTranspose2d)):
+            spectral_norm(layer, generator=generator)
+    return module
+
+
 def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
     """Undo ``spectral_norm``: ``<name>`` becomes a Parameter again, holding the normalised
     weight (W / sigma with the current u and v), and the hook and buffers go."""
