@@ -205,7 +205,6 @@ def _compare_with_torch(ours, theirs, x_np, torch):
 
 
 @pytest.mark.torch
-@pytest.mark.cpu_only
 @pytest.mark.parametrize("cfg", CONV_CONFIGS)
 def test_conv2d_layer_matches_torch(cfg):
     torch = pytest.importorskip("torch")
@@ -217,7 +216,6 @@ def test_conv2d_layer_matches_torch(cfg):
 
 
 @pytest.mark.torch
-@pytest.mark.cpu_only
 @pytest.mark.parametrize("cfg", TRANSPOSE_CONFIGS)
 def test_conv_transpose2d_layer_matches_torch(cfg):
     torch = pytest.importorskip("torch")
@@ -230,7 +228,6 @@ def test_conv_transpose2d_layer_matches_torch(cfg):
 
 
 @pytest.mark.torch
-@pytest.mark.cpu_only
 def test_double_backward_matches_torch():
     """The gradient penalty's ingredient: d/dW of ||d out / d x||^2 through both layers."""
     torch = pytest.importorskip("torch")
@@ -251,7 +248,6 @@ def test_double_backward_matches_torch():
 
 
 @pytest.mark.torch
-@pytest.mark.cpu_only
 def test_default_init_bound_matches_torch():
     """U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = weight.shape[1] * kh * kw: for the
     transposed layer that is out_channels * kh * kw, as torch computes it."""

@@ -73,7 +73,6 @@ def test_trainer_samples_from_the_average():
                                                use_ema=False).numpy())
 
 
-@pytest.mark.cpu_only
 def test_resume_with_ema_is_bit_for_bit(tmp_path):
     straight = make_trainer()
     straight.train(20, progress=False)

@@ -74,7 +74,6 @@ def test_check_resume_names_the_flag():
         check_resume(saved, {"spectral_norm": True})
 
 
-@pytest.mark.cpu_only
 def test_flags_are_recorded_and_resume_bit_for_bit(tmp_path, capsys, monkeypatch):
     from tinygan.gan.trainer import GANTrainer
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
