@@ -316,7 +316,8 @@ def print_row(r: dict[str, Any]) -> None:
 def markdown_table(rows: list[dict[str, Any]], machine: dict[str, str], args: Any) -> str:
     lines = [
         f"Machine: {machine['cpu']}, {machine['cores']} cores ({args.threads} threads for both); "
-        f"Python {machine['python']}, NumPy {machine['numpy']} ({machine['blas']}), "
+        f"Python {machine['python']}, NumPy {machine['numpy']} ({machine['blas']}, kernel "
+        f"{machine['blas_kernel']}), "
         f"PyTorch {machine['torch']}. Backend: {args.backend}.",
         "",
         "| batch | tinygan ms/step | PyTorch ms/step | tinygan / PyTorch | tinygan GFLOP/s "

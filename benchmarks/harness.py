@@ -80,8 +80,23 @@ def machine_description(torch: Any) -> dict[str, str]:
     except Exception:
         pass
     return {"cpu": model, "cores": str(os.cpu_count()), "python": platform.python_version(),
-            "numpy": np.__version__, "blas": blas,
+            "numpy": np.__version__, "blas": blas, "blas_kernel": blas_kernel(),
             "torch": torch.__version__ if torch is not None else "not installed"}
+
+
+def blas_kernel() -> str:
+    """Which OpenBLAS kernel NumPy runs (threadpoolctl's "architecture"), and whether
+    OPENBLAS_CORETYPE forced it: some machines set it for old OpenBLAS builds, and a forced
+    older kernel (Haswell on an AVX-512 processor) slows NumPy's products."""
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    try:
+        from threadpoolctl import threadpool_info
+        kernels = sorted({str(i.get("architecture")) for i in threadpool_info()
+                          if i.get("internal_api") == "openblas"})
+    except ImportError:
+        kernels = ["unknown (no threadpoolctl)"]
+    return (", ".join(kernels) or "no OpenBLAS") + (f" (OPENBLAS_CORETYPE={forced})" if forced
+                                                    else " (OPENBLAS_CORETYPE not set)")
 
 
 def profile(step: Callable[[], Any], steps: int, top: int = 25,
