@@ -43,6 +43,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LOG = os.path.join(HERE, "quality_toy_runs.jsonl")
 REPORT = os.path.join(HERE, "RESULTS_quality.md")
 
+# Seeds from 100 on are held out: recipes are chosen on seeds 0-4 and then, unchanged, run
+# on seeds 100-109, which get their own rows so a recipe is never judged on its own test.
+HELD_OUT_FROM = 100
 TARGETS = {"ring": dict(modes=8, hq=0.95, rkl=0.05), "grid": dict(modes=25, hq=0.936, rkl=0.04)}
 PACGAN_TABLE1 = {  # Lin et al. 2018, Table 1 (10 runs each): modes, high quality %, reverse KL
     "ring": {"GAN": (6.3, 98.2, 0.45)},   # (the issue quotes no PacGAN4 ring row)
@@ -87,10 +90,11 @@ def import_run(run_dir: str) -> dict:
             "source": f"tinygan train --data {config['data']} --seed {config['seed']}"}
 
 
-def load_log() -> list[dict]:
-    if not os.path.exists(LOG):
+def load_log(path: str = LOG) -> list[dict]:
+    """The runs of a JSON-lines log, one dict a line (none when the file is missing)."""
+    if not os.path.exists(path):
         return []
-    with open(LOG) as f:
+    with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
@@ -105,7 +109,8 @@ OFF_VALUES = _off_values()
 
 
 def parse_options(pairs: list[str]) -> dict:
-    """``--with spectral_norm=true ema=0.999`` as Recipe overrides, typed by the field."""
+    """``--with spectral_norm=true ema=0.999`` as Recipe overrides, typed by the field
+    (a dict field as JSON: ``model_options='{"hidden_g": [64, 64, 64], "pack": 4}'``)."""
     import dataclasses
     from tinygan.gan.recipe import Recipe
     types = {f.name: str(f.type) for f in dataclasses.fields(Recipe)}
@@ -118,7 +123,8 @@ def parse_options(pairs: list[str]) -> dict:
         kind = types[name]
         options[name] = (text.lower() in ("1", "true", "yes") if kind == "bool" else
                          int(text) if kind == "int" else
-                         float(text) if kind.startswith("float") else text)
+                         float(text) if kind.startswith("float") else
+                         json.loads(text) if kind.startswith("dict") else text)
     return options
 
 
@@ -189,8 +195,26 @@ def _stats(values: list[float], fmt: str) -> str:
 
 def _row_order(item: tuple) -> tuple:
     """The current recipes first, then earlier ones; tinygan's before PacGAN's."""
-    (_, model, loss, steps, _), runs = item
-    return ("variant" in describe_recipe(runs[0]["config"]), model != "mlp", loss, -steps)
+    (_, model, loss, steps, _, held_out), runs = item
+    return ("variant" in describe_recipe(runs[0]["config"]), model != "mlp", loss, -steps,
+            not held_out)
+
+
+def _seeds_cell(runs: list[dict], held_out: bool, diverged: int = 0) -> str:
+    seeds = sorted(r["seed"] for r in runs)
+    text = (f"held out: {seeds[0]}-{seeds[-1]} ({len(seeds)})" if held_out and
+            seeds == list(range(seeds[0], seeds[0] + len(seeds))) else
+            ("held out: " if held_out else "") + str(seeds))
+    return text + (f" ({diverged} diverged)" if diverged else "")
+
+
+def _worst(runs: list[dict], badness, describe) -> str:
+    """The seed that did worst by ``badness(metrics)``, and its figures."""
+    ok = [r for r in runs if r["status"] == "finished"]
+    if not ok:
+        return "-"
+    worst = max(ok, key=lambda r: badness(r["metrics"]))
+    return f"seed {worst['seed']}: {describe(worst['metrics'])}"
 
 
 def write_report(results: list[dict], command: str) -> str:
@@ -207,7 +231,8 @@ def write_report(results: list[dict], command: str) -> str:
              "samples per run, PacGAN's protocol (see the script's docstring).", ""]
     groups: dict[tuple, list[dict]] = {}
     for r in results:
-        key = (r["data"], r["model"], r["loss"], r["steps"], recipe_id(r["config"]))
+        key = (r["data"], r["model"], r["loss"], r["steps"], recipe_id(r["config"]),
+               r["seed"] >= HELD_OUT_FROM)
         groups.setdefault(key, []).append(r)
     for data in ("ring", "grid"):
         rows = [(k, v) for k, v in groups.items() if k[0] == data]
@@ -218,9 +243,14 @@ def write_report(results: list[dict], command: str) -> str:
                   f"Target: {t['modes']}/{t['modes']} modes, >= {100 * t['hq']:.1f}% high "
                   f"quality, reverse KL <= {t['rkl']}.", "",
                   "| setup | steps | seeds | modes captured | high quality % | reverse KL | "
-                  "runs meeting all targets | s/run |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for (_, model, loss, steps, _), runs in sorted(rows, key=_row_order):
+                  "runs meeting all targets | worst seed | s/run |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+
+        def shortfall(x: dict, t: dict = t) -> float:   # how far a run is from its targets
+            return (t["modes"] - x["modes_captured"] + max(0.0, t["hq"] - x["high_quality_fraction"])
+                    * 10 + max(0.0, x["reverse_kl"] - t["rkl"]) * 10 - x["high_quality_fraction"])
+
+        for (_, model, loss, steps, _, held_out), runs in sorted(rows, key=_row_order):
             ok = [r for r in runs if r["status"] == "finished"]
             m = [r["metrics"] for r in ok]
             meets = sum(1 for x in m if x["modes_captured"] == t["modes"]
@@ -228,15 +258,16 @@ def write_report(results: list[dict], command: str) -> str:
             label = describe_recipe(runs[0]["config"])
             diverged = len(runs) - len(ok)
             lines.append(
-                f"| {label} | {steps} | {sorted(r['seed'] for r in runs)}"
-                f"{f' ({diverged} diverged)' if diverged else ''} | "
+                f"| {label} | {steps} | {_seeds_cell(runs, held_out, diverged)} | "
                 f"{_stats([x['modes_captured'] for x in m], '.2f')} | "
                 f"{_stats([100 * x['high_quality_fraction'] for x in m], '.1f')} | "
                 f"{_stats([x['reverse_kl'] for x in m], '.3f')} | {meets}/{len(runs)} | "
-                f"{statistics.fmean([r['seconds'] for r in runs]):.0f} |")
+                + _worst(runs, shortfall, lambda x: f"{x['modes_captured']} modes, "
+                         f"{100 * x['high_quality_fraction']:.1f}%, {x['reverse_kl']:.3f}")
+                + f" | {statistics.fmean([r['seconds'] for r in runs]):.0f} |")
         for name, (modes, hq, rkl) in PACGAN_TABLE1[data].items():
             lines.append(f"| PacGAN paper, Table 1: {name} | 400 epochs | 10 | {modes} | {hq} | "
-                         f"{rkl} | - | - |")
+                         f"{rkl} | - | - | - |")
         lines.append("")
     one_d = [(k, v) for k, v in groups.items() if k[0] == "gauss1d"]
     if one_d:
@@ -245,16 +276,48 @@ def write_report(results: list[dict], command: str) -> str:
                   "sigma; ± 3 sigma shown too), D* from the data density and a KDE of 10,000 "
                   "samples of G.", "",
                   "| setup | steps | seeds | max abs(D - D*), ± 2 sigma | ± 3 sigma | JSD (nats) "
-                  "| G mean | G std |", "|---|---|---|---|---|---|---|---|"]
-        for (_, model, loss, steps, _), runs in sorted(one_d, key=_row_order):
+                  "| G mean | G std | runs meeting the target | worst seed |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for (_, model, loss, steps, _, held_out), runs in sorted(one_d, key=_row_order):
             m = [r["metrics"] for r in runs if r["status"] == "finished"]
+            meets = sum(1 for x in m if x["max_abs_d_minus_dstar_2sigma"] <= 0.1)
             lines.append(
-                f"| {describe_recipe(runs[0]['config'])} | {steps} | {sorted(r['seed'] for r in runs)} | "
+                f"| {describe_recipe(runs[0]['config'])} | {steps} | "
+                f"{_seeds_cell(runs, held_out, len(runs) - len(m))} | "
                 f"{_stats([x['max_abs_d_minus_dstar_2sigma'] for x in m], '.3f')} | "
                 f"{_stats([x['max_abs_d_minus_dstar_3sigma'] for x in m], '.3f')} | "
                 f"{_stats([x['js_divergence'] for x in m], '.4f')} | "
                 f"{_stats([x['g_mean'] for x in m], '.3f')} | "
-                f"{_stats([x['g_std'] for x in m], '.3f')} |")
+                f"{_stats([x['g_std'] for x in m], '.3f')} | {meets}/{len(runs)} | "
+                + _worst(runs, lambda x: x["max_abs_d_minus_dstar_2sigma"],
+                         lambda x: f"{x['max_abs_d_minus_dstar_2sigma']:.3f}") + " |")
+        lines.append("")
+    digits = [(k, v) for k, v in groups.items() if k[0] == "mnist"]
+    if digits:
+        lines += ["## mnist (the seed's MLP GAN)", "",
+                  "Measured by tinygan's digit classifier (tinygan.metrics.digits): the "
+                  "Fréchet distance of its features between generated digits and as many "
+                  "held-out real ones (500 each with the offline sample), beside the same "
+                  "distance between two halves of the real held-out digits (what a perfect G "
+                  "would score at this size); a class "
+                  "is covered with at least 1% of the images. Target: 10/10 classes.", "",
+                  "| setup | steps | seeds | Fréchet distance | real held-out value | "
+                  "classifier score | classes covered | runs with 10/10 | worst seed | s/run |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for (_, model, loss, steps, _, held_out), runs in sorted(digits, key=_row_order):
+            m = [r["metrics"] for r in runs if r["status"] == "finished"]
+            covered = sum(1 for x in m if x["classes_covered_fake"] == 10)
+            lines.append(
+                f"| {describe_recipe(runs[0]['config'])} | {steps} | "
+                f"{_seeds_cell(runs, held_out, len(runs) - len(m))} | "
+                f"{_stats([x['frechet_distance_fake'] for x in m], '.1f')} | "
+                f"{_stats([x['frechet_distance_real'] for x in m], '.1f')} | "
+                f"{_stats([x['classifier_score_fake'] for x in m], '.2f')} | "
+                f"{_stats([x['classes_covered_fake'] for x in m], '.1f')} | {covered}/{len(runs)} | "
+                + _worst(runs, lambda x: x["frechet_distance_fake"],
+                         lambda x: f"FD {x['frechet_distance_fake']:.1f}, "
+                         f"{x['classes_covered_fake']} classes")
+                + f" | {statistics.fmean([r['seconds'] for r in runs]):.0f} |")
         lines.append("")
     with open(NOTES_FILE) as f:
         text = "\n".join(lines) + "\n" + f.read()
@@ -266,7 +329,7 @@ def write_report(results: list[dict], command: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["ring", "grid", "gauss1d"],
-                        choices=["ring", "grid", "gauss1d"])
+                        choices=["ring", "grid", "gauss1d", "mnist"])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--baseline", action="store_true",
@@ -296,7 +359,7 @@ def main() -> None:
         plan = [(data, "mlp", args.seeds) for data in args.data]
         if args.baseline:   # after tinygan's own rows, so a cut-short run still has those
             plan += [(data, "pacgan", args.baseline_seeds) for data in args.data
-                     if data != "gauss1d"]
+                     if data in ("ring", "grid")]
         options = parse_options(args.options)
         for data, model, seeds in plan:
             for seed in range(args.first_seed, args.first_seed + seeds):
