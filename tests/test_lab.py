@@ -18,9 +18,8 @@ from tinygan.gan.models import toy_mlp
 from tinygan.lab import frames, view
 from tinygan.lab.film import Film, RunFilm, attach_film, log_spaced_steps
 from tinygan.lab.session import LabSession, LabSettings, build_lab_trainer
-from tinygan.tensor import Tensor, grad, no_grad
-
-pytestmark = pytest.mark.cpu_only   # the lab draws with NumPy arrays on the CPU
+from tinygan.tensor import grad, no_grad
+from tests.helpers import to_np
 
 
 def _small_models(pack: int = 1, seed: int = 0, dim: int = 2):
@@ -50,7 +49,7 @@ def test_heat_map_is_d_on_the_grid(pack):
     assert heat.shape == (49,)
     for k in (0, 13, 48):   # one point at a time: a pack of `pack` copies of it
         with no_grad():
-            logit = D(Tensor(np.repeat(points[k:k + 1].astype(np.float64), pack, axis=0)))
+            logit = D(tinygan.tensor(np.repeat(points[k:k + 1].astype(np.float64), pack, axis=0)))
         np.testing.assert_allclose(heat[k], 1 / (1 + np.exp(-logit.item())), rtol=1e-12)
     raw = frames.discriminator_map(D, points, probability=False)
     np.testing.assert_allclose(heat, 1 / (1 + np.exp(-raw)), rtol=1e-12)
@@ -67,7 +66,7 @@ def test_arrows_are_minus_the_g_loss_gradient_by_finite_differences(loss_name, p
 
     def g_loss(points):
         with no_grad():
-            return loss.g_loss(D(Tensor(points))).item()
+            return loss.g_loss(D(tinygan.tensor(points))).item()
 
     eps = 1e-6
     numeric = np.zeros_like(x)
@@ -90,7 +89,7 @@ def test_non_saturating_arrows_are_strong_where_saturating_ones_vanish():
         list(D.parameters())[-1].add_(-8.0)        # the last layer's bias: D says "fake"
     x = np.random.default_rng(3).normal(size=(5, 2))
     with no_grad():
-        logits = D(Tensor(x)).numpy().ravel()
+        logits = D(tinygan.tensor(x)).numpy().ravel()
     ns = frames.generator_arrows(D, get_loss("ns"), x)
     mm = frames.generator_arrows(D, get_loss("minimax"), x)
     ratio = np.linalg.norm(mm, axis=1) / np.linalg.norm(ns, axis=1)
@@ -105,11 +104,11 @@ def test_noise_warp_is_g_on_the_noise_grid_lines():
     ts = np.linspace(-2, 2, 5)
     z = np.stack([np.full(5, -2.0), ts], axis=1)       # the first line: z_1 = -2, z_2 varies
     with no_grad():
-        expected = G(Tensor(z)).numpy()
+        expected = G(tinygan.tensor(z)).numpy()
     np.testing.assert_allclose(lines[1], expected, rtol=1e-12)
     z = np.stack([ts, np.full(5, 0.0)], axis=1)        # z_2 = 0, z_1 varies
     with no_grad():
-        np.testing.assert_allclose(lines[2], G(Tensor(z)).numpy(), rtol=1e-12)
+        np.testing.assert_allclose(lines[2], G(tinygan.tensor(z)).numpy(), rtol=1e-12)
 
 
 def test_1d_curves_put_d_star_beside_d():
@@ -137,12 +136,42 @@ def test_capture_holds_every_layer():
     _, _, grid = frames.plane_grid(toy.get_toy_data("ring").extent, 10)
     np.testing.assert_allclose(frame.heat, frames.discriminator_map(D, grid).reshape(10, 10))
     with no_grad():
-        np.testing.assert_allclose(frame.fake, G(Tensor(z)).numpy())
+        np.testing.assert_allclose(frame.fake, G(tinygan.tensor(z)).numpy())
     assert frame.arrows.shape == (8, 2) and frame.pack == 4   # rounded down to whole packs
     np.testing.assert_allclose(frame.arrows, frames.generator_arrows(D, get_loss("ns"),
                                                                      frame.fake[:8]))
     assert len(frame.warp) == 18 and frame.step == 7
     assert set(frame.metrics) == {"modes", "num_modes", "high_quality"}
+
+
+def test_a_frame_copies_each_layer_once_in_and_once_out(monkeypatch):
+    """On a GPU every copy between host and device is a sync. A 2-D frame copies out the fakes,
+    the warp lines (all 18 through G at once, not one copy per line), the arrows and the heat
+    map; it copies in the noise, the warp's noise grid and the plane grid (the arrows start
+    from the fakes already on the device). On the CPU nothing moves. (CI runs this on the
+    stand-in device too, where the copies are counted.)"""
+    from tinygan import backend
+    G, D = _small_models(pack=2)
+    z = np.random.default_rng(0).normal(size=(30, 2))
+    real = np.random.default_rng(1).normal(size=(30, 2))
+    copies = {"in": 0, "out": 0}
+    to_numpy, to_device = backend.to_numpy, backend.to_device
+
+    def counted_out(array):
+        copies["out"] += backend.device_of(array) != "cpu"
+        return to_numpy(array)
+
+    def counted_in(array, device):
+        copies["in"] += backend.device_of(array) != backend.normalize_device(device)
+        return to_device(array, device)
+
+    monkeypatch.setattr(backend, "to_numpy", counted_out)
+    monkeypatch.setattr(backend, "to_device", counted_in)
+    frame = frames.capture(G, D, get_loss("ns"), toy.get_toy_data("ring"), z, real, step=0,
+                           resolution=8, arrows=8)
+    assert len(frame.warp) == 18 and frame.arrows is not None and frame.heat is not None
+    on_device = next(iter(D.parameters())).device != "cpu"
+    assert copies == ({"in": 3, "out": 4} if on_device else {"in": 0, "out": 0})
 
 
 @pytest.mark.parametrize("name", sorted(toy.TOY_DATA))
@@ -159,7 +188,7 @@ def test_every_toy_dataset_draws_and_scores(name):
 def test_learner_points_are_a_dataset_for_the_lab():
     points = [[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]]
     data = toy.points_dataset(points, jitter=0.05, name="mine")
-    x = np.asarray(data.sample(3000, tinygan.Generator(0)))
+    x = to_np(data.sample(3000, tinygan.Generator(0)))   # a raw array, where drawn
     nearest = np.linalg.norm(x[:, None] - np.array(points)[None], axis=-1).min(axis=1)
     assert np.quantile(nearest, 0.99) < 0.2                   # every draw is near a point
     session = LabSession(data=data, batch_size=64)
@@ -273,10 +302,10 @@ def test_spectral_norm_setting_normalises_every_linear_layer_of_d_as_the_cli_doe
     cli = build_trainer(make_config("ring", "ns", "mlp", 0, spectral_norm=True))
     ours, theirs = trainer.D.state_dict(), cli.D.state_dict()
     assert list(ours) == list(theirs)
-    assert all(np.array_equal(np.asarray(ours[k]), np.asarray(theirs[k])) for k in ours)
+    assert all(np.array_equal(to_np(ours[k]), to_np(theirs[k])) for k in ours)
     # each training-mode forward is one power-iteration round: after a few dozen, every
     # effective weight W / sigma has largest singular value 1
-    x = Tensor(np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32))
+    x = tinygan.tensor(np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32))
     first = [np.linalg.svd(m.weight.numpy(), compute_uv=False)[0] for m in layers]
     for _ in range(60):
         trainer.D(x)
@@ -307,7 +336,7 @@ def test_r1_adds_gamma_half_the_mean_squared_input_gradient_to_ds_step():
 
     # by hand, on the seed's D as it was before the step (a third build of it)
     D = build_lab_trainer(LabSettings(pack=1, batch_size=64)).D
-    x = Tensor(seen[0][0].numpy()).requires_grad_(True)
+    x = seen[0][0].detach().clone().requires_grad_(True)
     (dx,) = grad(D(x).sum(), x, create_graph=True)          # row i: grad_x D(x_i)
     penalty = 0.5 * gamma * (dx * dx).sum(axis=1).mean()
     penalty.backward()

@@ -28,8 +28,8 @@ from tinygan.atomic import atomic_write
 
 from tinygan import backend
 from tinygan.lab import view
-from tinygan.lab.frames import capture, looking
-from tinygan.tensor import Tensor, no_grad
+from tinygan.lab.frames import capture, input_for, looking
+from tinygan.tensor import no_grad
 
 FRAMES = 40              # frames in a run's film
 FILM_NOISE_SEED = 2 ** 31 - 2   # the film's fixed noise and real points (training never sees them)
@@ -171,8 +171,8 @@ def _digit_grid_png(trainer: Any, z: np.ndarray, dpi: int) -> bytes:
     """An 8 x 8 grid of G's images for the fixed noise z, titled with the step."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    with looking(trainer.G), no_grad():
-        images = backend.to_numpy(trainer.G(Tensor(z.astype(np.float32))).array)
+    with looking(trainer.G), no_grad():   # the noise onto G's device, the images back
+        images = trainer.G(input_for(trainer.G, z)).numpy()
     images = images.reshape(len(z), *images.shape[-2:])
     rows = int(math.ceil(len(images) / 8))
     h, w = images.shape[1:]

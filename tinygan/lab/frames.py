@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from tinygan import backend
+import tinygan
 from tinygan import functional as F
 from tinygan.data.toy import ToyData, gaussian_1d
 from tinygan.gan.losses import GANLoss
@@ -33,14 +33,17 @@ from tinygan.tensor import Tensor, grad, no_grad
 
 
 def _numpy(t: Tensor) -> np.ndarray:
-    return np.asarray(backend.to_numpy(t.array), dtype=np.float64)
+    """The values for matplotlib: the one copy out of a layer (a sync on a GPU)."""
+    return t.numpy().astype(np.float64)
 
 
-def _input_for(module: Module, points: Any, requires_grad: bool = False) -> Tensor:
-    """Host points as a Tensor in the module's dtype, on the module's device."""
-    first = next(iter(module.parameters()))
-    array = backend.to_device(np.asarray(points, dtype=first.dtype), first.device)
-    return Tensor(array, requires_grad=requires_grad)
+def input_for(module: Module, points: Any, requires_grad: bool = False) -> Tensor:
+    """``points`` (host points, or a Tensor) as a new Tensor in the module's dtype, on the
+    device of its parameters: the one copy in of a layer. The data decides where a model
+    runs, so the grids and fixed noise drawn on the host must go where the model is."""
+    weight = next(iter(module.parameters()))
+    return tinygan.tensor(points, dtype=weight.dtype, device=weight.device,
+                          requires_grad=requires_grad)
 
 
 def _pack_of(D: Module) -> int:
@@ -64,8 +67,10 @@ def plane_grid(extent: tuple[float, ...], resolution: int = 64
 def discriminator_map(D: Module, points: np.ndarray, probability: bool = True) -> np.ndarray:
     """D's opinion of each point, (N,): P(real) = sigmoid(D(x)) when ``probability``, else the
     raw critic value D(x). A packed D judges a pack of m copies of the point."""
+    x = input_for(D, points)                     # (N, d)
+    n, d = x.shape
     pack = _pack_of(D)
-    x = _input_for(D, np.repeat(np.asarray(points), pack, axis=0))
+    x = x.reshape(n, 1, d).expand(n, pack, d).reshape(n * pack, d)   # each point pack times
     with no_grad():
         out = D(x)
         if probability:
@@ -73,13 +78,14 @@ def discriminator_map(D: Module, points: np.ndarray, probability: bool = True) -
     return _numpy(out).reshape(-1)
 
 
-def generator_arrows(D: Module, loss: GANLoss, x: np.ndarray) -> np.ndarray:
-    """-dL_G/dx at the generated samples x (N, d): where G's loss pushes each sample.
+def generator_arrows(D: Module, loss: GANLoss, x: Any) -> np.ndarray:
+    """-dL_G/dx at the generated samples x (N, d), host points or a Tensor: where G's loss
+    pushes each sample.
 
     L_G = ``loss.g_loss(D(x))`` is a mean over the N samples (packs, for a packed D), as in
     training, so the arrows are the gradient G's backward starts from, scaled by 1/N. Only x
     is differentiated: ``grad`` returns d L_G / d x and touches no parameter's .grad."""
-    x = _input_for(D, x, requires_grad=True)
+    x = input_for(D, x, requires_grad=True)
     (g,) = grad(loss.g_loss(D(x)), x)
     return -_numpy(g)
 
@@ -100,8 +106,9 @@ def noise_warp(G: Module, z_dim: int, z_range: float = 2.5, lines: int = 9,
                 z = np.zeros((points_per_line, z_dim))
                 z[:, axis], z[:, 1 - axis] = ts, c
                 polylines.append(z)
-    with no_grad():
-        return [_numpy(G(_input_for(G, z))) for z in polylines]
+    with no_grad():   # every line through G at once: one copy in, one out
+        mapped = _numpy(G(input_for(G, np.concatenate(polylines))))
+    return np.split(mapped, len(polylines))
 
 
 def density_1d(data: ToyData, xs: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
@@ -211,7 +218,8 @@ def _capture(G: Module, D: Module, loss: GANLoss, data: ToyData, z: np.ndarray,
              real: np.ndarray, step: int, resolution: int, arrows: int, warp: bool) -> Frame:
     probability = loss.outputs_probability
     with no_grad():
-        fake = _numpy(G(_input_for(G, z)))
+        fake_on_device = G(input_for(G, z))
+    fake = _numpy(fake_on_device)
     lines = noise_warp(G, z.shape[1]) if warp and data.dim == 2 else []
     frame = Frame(step, data, np.asarray(real, dtype=np.float64), fake, data.extent,
                   probability, getattr(loss, "name", type(loss).__name__), _pack_of(D),
@@ -220,7 +228,7 @@ def _capture(G: Module, D: Module, loss: GANLoss, data: ToyData, z: np.ndarray,
     count = min(arrows, len(fake)) // pack * pack
     if count and np.all(np.isfinite(fake)):
         frame.arrows_at = fake[:count]
-        frame.arrows = generator_arrows(D, loss, fake[:count])
+        frame.arrows = generator_arrows(D, loss, fake_on_device[:count])   # already there
     if data.dim == 2:
         _, _, grid = plane_grid(data.extent, resolution)
         frame.heat = discriminator_map(D, grid, probability).reshape(resolution, resolution)
