@@ -197,7 +197,7 @@ def _row_order(item: tuple) -> tuple:
     """The current recipes first, then earlier ones; tinygan's before PacGAN's."""
     (_, model, loss, steps, _, held_out), runs = item
     return ("variant" in describe_recipe(runs[0]["config"]), model != "mlp", loss, -steps,
-            not held_out)
+            held_out)   # the seeds a recipe was chosen on, then its held-out seeds
 
 
 def _seeds_cell(runs: list[dict], held_out: bool, diverged: int = 0) -> str:

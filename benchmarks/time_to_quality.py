@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import quality_toy as qt  # noqa: E402  (first: it sets one BLAS thread before NumPy loads)
+from harness import blas_kernel  # noqa: E402
 
 LOG = os.path.join(qt.HERE, "time_to_quality_runs.jsonl")
 REPORT = os.path.join(qt.HERE, "RESULTS_time_to_quality.md")
@@ -78,12 +79,20 @@ def run_one(data: str, seed: int, options: dict, eval_every: int) -> dict:
             "eval_every": eval_every, "curve": curve,
             "time_on_target": time_on_target(curve, data), "seconds": curve[-1]["seconds"],
             "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+            "blas_kernel": blas_kernel(),
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"}
 
 
 def _label(run: dict) -> str:
+    """"default recipe", or the fields a variant sets: "steps 10000, ema 0.999"."""
+    def show(value):
+        if isinstance(value, dict):
+            return "; ".join(f"{k} {show(v)}" for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return "x".join(str(v) for v in value)
+        return str(value)
     opts = run["options"]
-    return "default recipe" if not opts else ", ".join(f"{k}={v}" for k, v in opts.items())
+    return "default recipe" if not opts else ", ".join(f"{k} {show(v)}" for k, v in opts.items())
 
 
 def _groups(runs: list[dict]) -> dict[tuple[str, str], list[dict]]:
@@ -94,28 +103,34 @@ def _groups(runs: list[dict]) -> dict[tuple[str, str], list[dict]]:
 
 
 def write_plot(runs: list[dict]) -> None:
+    """High quality against training seconds and against steps (the load of a shared
+    machine moves the first, not the second), one line per run, one colour per recipe."""
     from tinygan.viz import _finish, _plt
     plt = _plt()
     datasets = [d for d in ("ring", "grid") if any(r["data"] == d for r in runs)]
-    fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4.2), squeeze=False)
-    for ax, data in zip(axes[0], datasets):
+    fig, axes = plt.subplots(len(datasets), 2, figsize=(12, 4.6 * len(datasets)), squeeze=False)
+    for row, data in zip(axes, datasets):
         colours = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"])
         for (d, label), group in _groups(runs).items():
             if d != data:
                 continue
             colour = next(colours)
             for i, r in enumerate(group):
-                xs = [p["seconds"] for p in r["curve"]]
                 ys = [100 * p["high_quality_fraction"] for p in r["curve"]]
-                ax.plot(xs, ys, color=colour, lw=1, alpha=0.8, label=label if i == 0 else None)
-        ax.axhline(100 * qt.TARGETS[data]["hq"], color="k", ls="--", lw=1,
-                   label="high-quality target")
-        ax.axvline(TIME_TARGETS[data], color="r", ls=":", lw=1, label="time target")
-        ax.set_ylim(0, 100)
-        ax.set_xlabel("training seconds (evaluations excluded)")
-        ax.set_ylabel("high-quality samples %")
-        ax.set_title(f"{data}: quality against training time, one line per seed", fontsize=10)
-        ax.legend(fontsize=7, loc="lower right")
+                for ax, key in zip(row, ("seconds", "step")):
+                    ax.plot([p[key] for p in r["curve"]], ys, color=colour, lw=1, alpha=0.8,
+                            label=label if i == 0 else None)
+        for ax, key in zip(row, ("seconds", "step")):
+            ax.axhline(100 * qt.TARGETS[data]["hq"], color="k", ls="--", lw=1,
+                       label="high-quality target")
+            ax.set_ylim(0, 100)
+            ax.set_ylabel("high-quality samples %")
+        row[0].axvline(TIME_TARGETS[data], color="r", ls=":", lw=1, label="time target")
+        row[0].set_xlabel("training seconds (evaluations excluded; machine load varies)")
+        row[1].set_xlabel("training steps")
+        row[0].set_title(f"{data}: quality against training time, one line per run", fontsize=10)
+        row[1].set_title(f"{data}: the same runs against steps", fontsize=10)
+        row[0].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     _finish(fig, PLOT)
 
@@ -135,15 +150,16 @@ def write_report(runs: list[dict], command: str) -> str:
         reached = [t for t in times if t is not None]
         lines += [f"## {data}: {label}", "",
                   "| seed | steps | time to quality (s) | run's training time (s) | final modes "
-                  "| final high quality % | final reverse KL | load average |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| final high quality % | final reverse KL | load average | BLAS kernel |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for r in group:
             last = r["curve"][-1]
             t = r["time_on_target"]
             lines.append(f"| {r['seed']} | {last['step']} | {'-' if t is None else f'{t:.0f}'} | "
                          f"{r['seconds']:.0f} | {last['modes_captured']} | "
                          f"{100 * last['high_quality_fraction']:.1f} | {last['reverse_kl']:.3f} | "
-                         f"{r['load_average'][0]:.1f}-{r['load_average'][1]:.1f} |")
+                         f"{r['load_average'][0]:.1f}-{r['load_average'][1]:.1f} | "
+                         f"{r.get('blas_kernel', 'not recorded').split(' (')[0]} |")
         summary = (f"on target in {len(reached)}/{len(group)} runs"
                    + (f"; time to quality mean {statistics.fmean(reached):.0f} s, worst "
                       f"{max(reached):.0f} s" if reached else ""))

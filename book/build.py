@@ -86,6 +86,8 @@ def stage(source: Path) -> list[str]:
     (source / "benchmarks").mkdir()
     for md in BENCHMARKS.glob("RESULTS_*.md"):    # (quality_toy_notes.md is inside RESULTS_quality.md)
         shutil.copy2(md, source / "benchmarks" / md.name)
+    for picture in BENCHMARKS.glob("*.png"):      # the plots the results pages show
+        shutil.copy2(picture, source / "benchmarks" / picture.name)
     shutil.copy2(NOTEBOOKS / "README.md", source / "notebooks" / "README.md")
 
     names = chapter_names()
