@@ -504,23 +504,13 @@ def check(row: Row, arrays: list, options: dict, dtype: Any) -> None:
 
 @needs_torch
 @pytest.mark.torch
-@pytest.mark.parametrize("name", sorted(FUNCTIONAL))
+@pytest.mark.parametrize("table, name", [("functional", n) for n in sorted(FUNCTIONAL)]
+                         + [("method", n) for n in sorted(METHODS)])
 @SETTINGS
 @given(data=st.data())
-def test_functional_op_matches_pytorch(name, data):
-    row = FUNCTIONAL[name]
-    arrays, options = data.draw(st.composite(lambda draw: row.inputs(draw))())
-    for dtype in row.dtypes:
-        check(row, arrays, options, dtype)
-
-
-@needs_torch
-@pytest.mark.torch
-@pytest.mark.parametrize("name", sorted(METHODS))
-@SETTINGS
-@given(data=st.data())
-def test_tensor_method_matches_pytorch(name, data):
-    row = METHODS[name]
+def test_op_matches_pytorch(table, name, data):
+    """One row of either table (``functional.__all__``, or a Tensor method)."""
+    row = (FUNCTIONAL if table == "functional" else METHODS)[name]
     arrays, options = data.draw(st.composite(lambda draw: row.inputs(draw))())
     for dtype in row.dtypes:
         check(row, arrays, options, dtype)

@@ -39,6 +39,7 @@ from tinygan.gan.ema import EMA
 from tinygan.gan.losses import GANLoss
 from tinygan.gan.penalties import Penalty
 from tinygan.nn import Module
+from tinygan.nn.utils.eval_mode import eval_mode
 from tinygan.optim import Optimizer
 from tinygan.random import Generator
 from tinygan.tensor import Tensor, no_grad
@@ -338,15 +339,10 @@ class GANTrainer:
             labels = labels.to(self.device) if isinstance(labels, Tensor) else \
                 backend.to_device(labels, self.device)
         G = self.ema.module if self.ema is not None and use_ema else self.G
-        was_training = G.training
-        G.eval()
-        try:
-            with no_grad():
-                chunks = [self._G(Tensor(z[i:i + chunk_size]),
-                                  None if labels is None else labels[i:i + chunk_size], G).array
-                          for i in range(0, n, chunk_size)]
-        finally:
-            G.train(was_training)
+        with eval_mode(G), no_grad():
+            chunks = [self._G(Tensor(z[i:i + chunk_size]),
+                              None if labels is None else labels[i:i + chunk_size], G).array
+                      for i in range(0, n, chunk_size)]
         return Tensor(backend.get_array_module(chunks[0]).concatenate(chunks))
 
     def discriminator_output(self, x: Tensor, labels: Any = None) -> Tensor:

@@ -28,7 +28,8 @@ from tinygan.atomic import atomic_write
 
 from tinygan import backend
 from tinygan.lab import view
-from tinygan.lab.frames import capture, input_for, looking
+from tinygan.lab.frames import capture, input_for
+from tinygan.nn.utils.eval_mode import eval_mode
 from tinygan.tensor import no_grad
 
 FRAMES = 40              # frames in a run's film
@@ -171,7 +172,7 @@ def _digit_grid_png(trainer: Any, z: np.ndarray, dpi: int) -> bytes:
     """An 8 x 8 grid of G's images for the fixed noise z, titled with the step."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    with looking(trainer.G), no_grad():   # the noise onto G's device, the images back
+    with eval_mode(trainer.G), no_grad():   # the noise onto G's device, the images back
         images = trainer.G(input_for(trainer.G, z)).numpy()
     images = images.reshape(len(z), *images.shape[-2:])
     rows = int(math.ceil(len(images) / 8))

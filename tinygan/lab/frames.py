@@ -16,9 +16,8 @@ fixed real points, so that from frame to frame only the networks change.
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +28,7 @@ from tinygan.gan.losses import GANLoss
 from tinygan.metrics import theory
 from tinygan.metrics.mode_coverage import mode_coverage
 from tinygan.nn import Module
+from tinygan.nn.utils.eval_mode import eval_mode
 from tinygan.tensor import Tensor, grad, no_grad
 
 
@@ -195,23 +195,8 @@ def capture(G: Module, D: Module, loss: GANLoss, data: ToyData, z: np.ndarray,
     z (N, z_dim): the fixed noise the fakes are drawn from; real (M, d): fixed real points.
     ``arrows`` is rounded down to a multiple of D's pack size. Both networks are drawn in
     eval mode (as a trained model is used), so drawing leaves training where it was."""
-    with looking(G, D):
+    with eval_mode(G, D):   # in training mode a forward can change the run
         return _capture(G, D, loss, data, z, real, step, resolution, arrows, warp)
-
-
-@contextlib.contextmanager
-def looking(*modules: Module) -> Iterator[None]:
-    """The modules in eval mode for the block, then as they were: looking must not change
-    training, and in training mode a forward can (a spectrally normalised layer runs a
-    power-iteration round and updates its u and v on every training-mode call)."""
-    modes = [(m, m.training) for m in modules]
-    for m in modules:
-        m.eval()
-    try:
-        yield
-    finally:
-        for m, was_training in modes:
-            m.train(was_training)
 
 
 def _capture(G: Module, D: Module, loss: GANLoss, data: ToyData, z: np.ndarray,

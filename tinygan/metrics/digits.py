@@ -37,6 +37,7 @@ from tinygan import functional as F
 from tinygan import nn, optim
 from tinygan.atomic import atomic_write
 from tinygan.metrics.arrays import float64_numpy
+from tinygan.nn.utils.eval_mode import eval_mode
 from tinygan.random import Generator
 from tinygan.tensor import Tensor, no_grad
 
@@ -84,10 +85,8 @@ class DigitClassifier(nn.Module):
             yield Tensor(xp.asarray(chunk, dtype=self.head.weight.dtype))
 
     def _evaluate(self, images: Any, layer: str, batch_size: int = 1000) -> np.ndarray:
-        was_training = self.training
-        self.eval()
         outputs = []
-        with no_grad():
+        with eval_mode(self), no_grad():
             for x in self._flat_batches(images, batch_size):
                 h = self.body(x)
                 if layer == "logits":
@@ -95,7 +94,6 @@ class DigitClassifier(nn.Module):
                 elif layer == "probabilities":
                     h = F.softmax(self.head(h), axis=1)
                 outputs.append(backend.to_numpy(h.array))
-        self.train(was_training)
         width = HIDDEN[1] if layer == "features" else NUM_CLASSES
         return np.concatenate(outputs) if outputs else np.zeros((0, width), np.float32)
 

@@ -1,6 +1,8 @@
 """Utilities for layers, under torch.nn.utils's names: ``spectral_norm``, ``remove_spectral_norm``
-(and tinygan's ``spectral_norm_layers``: spectral_norm on every weight layer of a network)."""
+(and tinygan's ``spectral_norm_layers``: spectral_norm on every weight layer of a network,
+and ``eval_mode``: modules in eval mode for a block, then as they were)."""
+from tinygan.nn.utils.eval_mode import eval_mode
 from tinygan.nn.utils.spectral_norm import (SpectralNorm, remove_spectral_norm, spectral_norm,
                                             spectral_norm_layers)
 
-__all__ = ["spectral_norm", "remove_spectral_norm", "SpectralNorm", "spectral_norm_layers"]
+__all__ = ["spectral_norm", "remove_spectral_norm", "SpectralNorm", "spectral_norm_layers", "eval_mode"]
