@@ -40,6 +40,9 @@ from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from harness import blas_kernel  # noqa: E402
+
 LOG = os.path.join(HERE, "quality_toy_runs.jsonl")
 REPORT = os.path.join(HERE, "RESULTS_quality.md")
 
@@ -71,7 +74,8 @@ def run_one(job: dict) -> dict:
         status = f"{type(err).__name__}: {err}"
     result = evaluate(trainer) if status == "finished" else {}
     return {**job, "steps": int(config["steps"]), "status": status, "metrics": result,
-            "seconds": round(time.time() - start, 1), "config": config}
+            "seconds": round(time.time() - start, 1), "config": config,
+            "blas_kernel": blas_kernel()}
 
 
 def import_run(run_dir: str) -> dict:
@@ -136,8 +140,20 @@ def recipe_id(config: dict) -> str:
     return hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:10]
 
 
+#: the BLAS kernel of the runs logged before the log recorded it: this machine's image forces
+#: OpenBLAS's Haswell kernel, and every earlier run used it
+FORCED_HASWELL = "Haswell (OPENBLAS_CORETYPE=Haswell)"
+
+
+def kernel_of(run: dict) -> str:
+    """The OpenBLAS kernel a run trained with. Another kernel rounds the products
+    differently, and a GAN amplifies that: the same seed is another run."""
+    return run.get("blas_kernel", FORCED_HASWELL)
+
+
 def _key(run: dict) -> tuple:
-    return (run["data"], run["loss"], run["model"], run["seed"], recipe_id(run["config"]))
+    return (run["data"], run["loss"], run["model"], run["seed"], recipe_id(run["config"]),
+            kernel_of(run))
 
 
 def _flat(config: dict) -> dict:
@@ -195,9 +211,14 @@ def _stats(values: list[float], fmt: str) -> str:
 
 def _row_order(item: tuple) -> tuple:
     """The current recipes first, then earlier ones; tinygan's before PacGAN's."""
-    (_, model, loss, steps, _, held_out), runs = item
+    (_, model, loss, steps, _, held_out, kernel), runs = item
     return ("variant" in describe_recipe(runs[0]["config"]), model != "mlp", loss, -steps,
-            held_out)   # the seeds a recipe was chosen on, then its held-out seeds
+            kernel != FORCED_HASWELL, held_out)   # tuning seeds, then held-out ones
+
+
+def _kernel_note(kernel: str) -> str:
+    """Rows trained with another BLAS kernel than the forced Haswell one say which."""
+    return "" if kernel == FORCED_HASWELL else f"; BLAS kernel {kernel.split(' (')[0]}"
 
 
 def _seeds_cell(runs: list[dict], held_out: bool, diverged: int = 0) -> str:
@@ -232,7 +253,7 @@ def write_report(results: list[dict], command: str) -> str:
     groups: dict[tuple, list[dict]] = {}
     for r in results:
         key = (r["data"], r["model"], r["loss"], r["steps"], recipe_id(r["config"]),
-               r["seed"] >= HELD_OUT_FROM)
+               r["seed"] >= HELD_OUT_FROM, kernel_of(r))
         groups.setdefault(key, []).append(r)
     for data in ("ring", "grid"):
         rows = [(k, v) for k, v in groups.items() if k[0] == data]
@@ -250,12 +271,12 @@ def write_report(results: list[dict], command: str) -> str:
             return (t["modes"] - x["modes_captured"] + max(0.0, t["hq"] - x["high_quality_fraction"])
                     * 10 + max(0.0, x["reverse_kl"] - t["rkl"]) * 10 - x["high_quality_fraction"])
 
-        for (_, model, loss, steps, _, held_out), runs in sorted(rows, key=_row_order):
+        for (_, model, loss, steps, _, held_out, kernel), runs in sorted(rows, key=_row_order):
             ok = [r for r in runs if r["status"] == "finished"]
             m = [r["metrics"] for r in ok]
             meets = sum(1 for x in m if x["modes_captured"] == t["modes"]
                         and x["high_quality_fraction"] >= t["hq"] and x["reverse_kl"] <= t["rkl"])
-            label = describe_recipe(runs[0]["config"])
+            label = describe_recipe(runs[0]["config"]) + _kernel_note(kernel)
             diverged = len(runs) - len(ok)
             lines.append(
                 f"| {label} | {steps} | {_seeds_cell(runs, held_out, diverged)} | "
@@ -278,11 +299,11 @@ def write_report(results: list[dict], command: str) -> str:
                   "| setup | steps | seeds | max abs(D - D*), ± 2 sigma | ± 3 sigma | JSD (nats) "
                   "| G mean | G std | runs meeting the target | worst seed |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
-        for (_, model, loss, steps, _, held_out), runs in sorted(one_d, key=_row_order):
+        for (_, model, loss, steps, _, held_out, kernel), runs in sorted(one_d, key=_row_order):
             m = [r["metrics"] for r in runs if r["status"] == "finished"]
             meets = sum(1 for x in m if x["max_abs_d_minus_dstar_2sigma"] <= 0.1)
             lines.append(
-                f"| {describe_recipe(runs[0]['config'])} | {steps} | "
+                f"| {describe_recipe(runs[0]['config'])}{_kernel_note(kernel)} | {steps} | "
                 f"{_seeds_cell(runs, held_out, len(runs) - len(m))} | "
                 f"{_stats([x['max_abs_d_minus_dstar_2sigma'] for x in m], '.3f')} | "
                 f"{_stats([x['max_abs_d_minus_dstar_3sigma'] for x in m], '.3f')} | "
@@ -304,11 +325,11 @@ def write_report(results: list[dict], command: str) -> str:
                   "| setup | steps | seeds | Fréchet distance | real held-out value | "
                   "classifier score | classes covered | runs with 10/10 | worst seed | s/run |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
-        for (_, model, loss, steps, _, held_out), runs in sorted(digits, key=_row_order):
+        for (_, model, loss, steps, _, held_out, kernel), runs in sorted(digits, key=_row_order):
             m = [r["metrics"] for r in runs if r["status"] == "finished"]
             covered = sum(1 for x in m if x["classes_covered_fake"] == 10)
             lines.append(
-                f"| {describe_recipe(runs[0]['config'])} | {steps} | "
+                f"| {describe_recipe(runs[0]['config'])}{_kernel_note(kernel)} | {steps} | "
                 f"{_seeds_cell(runs, held_out, len(runs) - len(m))} | "
                 f"{_stats([x['frechet_distance_fake'] for x in m], '.1f')} | "
                 f"{_stats([x['frechet_distance_real'] for x in m], '.1f')} | "
@@ -369,7 +390,7 @@ def main() -> None:
                 if options:
                     job["options"] = options
                 config = make_config(data, "ns", model, seed, args.steps, **options)
-                if _key({**job, "config": config}) not in done:
+                if _key({**job, "config": config, "blas_kernel": blas_kernel()}) not in done:
                     jobs.append(job)
         print(f"{len(jobs)} runs to do", flush=True)
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:

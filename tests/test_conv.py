@@ -8,7 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import tinygan
-from tinygan import convolution, nn
+from tinygan import conv_by_image, convolution, nn
 from tinygan.nn import functional as F
 from tests.helpers import t64, to_np
 
@@ -381,3 +381,62 @@ def test_the_plain_convolutions_equal_the_fused_ones_with_their_derivatives(geom
         tinygan.functional.FUSED = True
     for a, b in zip(fused, plain):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+# ---- one image at a time (tinygan/conv_by_image.py) equals the batched fused form -----------
+@pytest.fixture
+def image_by_image(monkeypatch):
+    """Every convolution takes the image-by-image path (a budget of 0 bytes of columns)."""
+    monkeypatch.setattr(conv_by_image, "COLUMN_BUDGET_BYTES", 0)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_image_by_image_equals_the_plain_convolutions_with_their_derivatives(
+        geometry, transposed, image_by_image):
+    test_the_plain_convolutions_equal_the_fused_ones_with_their_derivatives(geometry,
+                                                                            transposed)
+
+
+def test_the_budget_decides_the_path(monkeypatch):
+    """Large batched columns go image by image; small ones, and non-NumPy arrays, do not."""
+    x = np.zeros((64, 128, 32, 32), dtype=np.float32)
+    assert conv_by_image.by_image(x, 128 * 9, 32 * 32)          # 302 MB of columns
+    assert not conv_by_image.by_image(x[:, :64, :14, :14], 64 * 16, 7 * 7)   # 12.8 MB
+    monkeypatch.setattr(conv_by_image, "COLUMN_BUDGET_BYTES", 0)
+    assert not conv_by_image.by_image(x.tolist(), 1, 1)
+
+
+def test_image_by_image_gradcheck_and_gradgradcheck(image_by_image):
+    cfg = dict(n=2, c_in=2, c_out=3, h=5, w=4, kernel=(3, 2), stride=(2, 1), padding=(1, 1))
+    x, w, b = _conv_inputs(cfg)
+    assert tinygan.gradcheck(lambda x, w, b: F.conv2d(x, w, b, (2, 1), (1, 1)), [x, w, b])
+    assert tinygan.gradgradcheck(lambda x, w, b: F.conv2d(x, w, b, (2, 1), (1, 1)), [x, w, b])
+    xt, wt, bt = _transpose_inputs(dict(cfg, h=3, w=2))
+
+    def transposed(x, w, b):
+        return F.conv_transpose2d(x, w, b, (2, 1), (1, 0), (1, 0))
+
+    assert tinygan.gradcheck(transposed, [xt, wt, bt])
+    assert tinygan.gradgradcheck(transposed, [xt, wt, bt])
+
+
+def test_image_by_image_reuses_its_buffers_without_mixing_layers(image_by_image):
+    """The kept columns and canvases are shared between calls: two layers of different
+    shapes, called in turn, still give their own batched results."""
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(3, 2, 6, 6)).astype(np.float32)
+    wa = rng.normal(size=(4, 2, 3, 3)).astype(np.float32)
+    b = rng.normal(size=(3, 4, 5, 5)).astype(np.float32)
+    wb = rng.normal(size=(4, 1, 2, 2)).astype(np.float32)
+    runs = []
+    for _ in range(2):
+        runs.append([F.conv2d(tinygan.Tensor(a), tinygan.Tensor(wa), None, 1, 1).numpy(),
+                     F.conv_transpose2d(tinygan.Tensor(b), tinygan.Tensor(wb), None, 2,
+                                        0).numpy()])
+    conv_by_image.COLUMN_BUDGET_BYTES = 32 * 2 ** 20   # restored by the fixture afterwards
+    batched = [F.conv2d(tinygan.Tensor(a), tinygan.Tensor(wa), None, 1, 1).numpy(),
+               F.conv_transpose2d(tinygan.Tensor(b), tinygan.Tensor(wb), None, 2, 0).numpy()]
+    for run in runs:
+        for got, want in zip(run, batched):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

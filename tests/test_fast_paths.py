@@ -172,3 +172,62 @@ def test_each_fused_op_equals_its_plain_form(name, request):
             assert a is None and b is None or not np.any(a if a is not None else b)
             continue
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+# ---- BatchNorm in training mode: one fused node (BatchNormBatchStats) = the plain graph ----
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (3, 2, 4, 5)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_fused_batch_norm_equals_the_plain_one_with_derivatives(shape, affine):
+    from tinygan import nn
+    rng = np.random.default_rng(2)
+    x_np, v_np = rng.normal(size=shape) * 3 + 1, rng.normal(size=shape)
+    kind = {2: nn.BatchNorm1d, 3: nn.BatchNorm1d, 4: nn.BatchNorm2d}[len(shape)]
+
+    def run():
+        bn = kind(shape[1], affine=affine).double()
+        if affine:   # not the identity: gamma and beta away from 1 and 0
+            bn.weight.data = t64(rng.normal(size=shape[1]) + 1.5, requires_grad=False)
+            bn.bias.data = t64(rng.normal(size=shape[1]), requires_grad=False)
+        x = t64(x_np)
+        y = bn(x)
+        params = [bn.weight, bn.bias] if affine else []
+        grads = tinygan.grad(y, [x, *params], t64(v_np, requires_grad=False),
+                             create_graph=True)
+        second = tinygan.grad(sum((g * g).sum() for g in grads), [x, *params],
+                              allow_unused=True)      # beta's gradient does not use beta
+        x_again = t64(x_np)
+        (bn(x_again) * t64(v_np, requires_grad=False)).sum().backward()   # no graph
+        return [None if t is None else to_np(t) for t in (y, *grads, *second)] + [
+            to_np(x_again.grad), to_np(bn.running_mean), to_np(bn.running_var)] + (
+            [to_np(bn.weight.grad), to_np(bn.bias.grad)] if affine else [])
+
+    fused = run()
+    rng = np.random.default_rng(2)
+    x_np, v_np = rng.normal(size=shape) * 3 + 1, rng.normal(size=shape)
+    F.FUSED = False
+    try:
+        plain = run()
+    finally:
+        F.FUSED = True
+    assert len(fused) == len(plain)
+    for a, b in zip(fused, plain):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+
+
+def test_fused_batch_norm_gradcheck_and_gradgradcheck():
+    from tinygan import nn
+    bn = nn.BatchNorm2d(2).double()
+    bn.weight.data = t64([0.7, -1.3], requires_grad=False)
+    x = t64(np.random.default_rng(4).normal(size=(3, 2, 2, 3)))
+    assert gradcheck(lambda x, w, b: bn(x) * x, [x, bn.weight, bn.bias])
+    assert gradgradcheck(lambda x, w, b: bn(x) * x, [x, bn.weight, bn.bias])
+
+
+def test_fused_batch_norm_skips_the_gradient_of_data():
+    from tinygan import nn
+    bn = nn.BatchNorm1d(3)
+    data = tinygan.randn(8, 3)                      # requires no gradient
+    bn(data).sum().backward()
+    assert data.grad is None and bn.weight.grad is not None

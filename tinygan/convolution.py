@@ -57,6 +57,9 @@ from typing import Any
 
 from tinygan import backend
 from tinygan import functional as F
+from tinygan.conv_by_image import (add_patches, by_image, conv2d_by_image,
+                                   conv2d_weight_by_image, conv_transpose2d_by_image,
+                                   patch_view)
 from tinygan.tensor import Function, Tensor
 
 xp_of = backend.get_array_module
@@ -177,28 +180,18 @@ def im2col(x: Any, kernel: Pair, stride: Pair, padding: Pair, out_size: Pair) ->
     """x (N, C, H, W) -> cols (C*kh*kw, Ho*Wo*N), cols[(c,a,b), (i,j,n)] = x_pad[n, c,
     i*sh + a, j*sw + b]. The 6-D strided view costs nothing; the reshape is the one copy."""
     padded = pad_chwn(x, padding)
-    c, n = padded.shape[0], padded.shape[3]
-    s_c, s_h, s_w, s_n = padded.strides  # bytes to step along each axis
-    patches = xp_of(x).lib.stride_tricks.as_strided(
-        padded, shape=(c, *kernel, *out_size, n),
-        strides=(s_c, s_h, s_w, s_h * stride[0], s_w * stride[1], s_n))
-    return patches.reshape(c * kernel[0] * kernel[1], -1)
+    patches = patch_view(padded, kernel, stride, out_size)       # (C, kh, kw, Ho, Wo, N)
+    return patches.reshape(padded.shape[0] * kernel[0] * kernel[1], -1)
 
 
 def col2im(cols: Any, image_size: Pair, stride: Pair) -> Any:
     """The adjoint of im2col: add every patch back onto the image where it came from.
 
     cols: (O, kh, kw, H, W, N), one patch per input pixel (i, j, n), laid at (i*sh, j*sw).
-    Returns the (O, Hp, Wp, N) image; overlapping patches sum. The loop runs over the kh*kw
-    kernel offsets only: each step adds one strided slab (every channel, pixel and image).
+    Returns the (O, Hp, Wp, N) image; overlapping patches sum (``add_patches``).
     """
-    o, kh, kw, h, w, n = cols.shape
-    sh, sw = stride
-    image = xp_of(cols).zeros((o, *image_size, n), dtype=cols.dtype)
-    for a in range(kh):
-        for b in range(kw):
-            image[:, a:a + sh * (h - 1) + 1:sh, b:b + sw * (w - 1) + 1:sw] += cols[:, a, b]
-    return image
+    o, n = cols.shape[0], cols.shape[5]
+    return add_patches(cols, xp_of(cols).zeros((o, *image_size, n), dtype=cols.dtype), stride)
 
 
 def as_matrix(x: Any) -> Any:
@@ -219,6 +212,10 @@ class Conv2d(Function):
     def forward(self, x, weight, bias=None):
         out_channels, kernel = weight.shape[0], weight.shape[2:]
         out_h, out_w = conv_output_size(x.shape[2:], kernel, self.stride, self.padding)
+        self.x_cols = None
+        if by_image(x, x.shape[1] * kernel[0] * kernel[1], out_h * out_w):
+            y = conv2d_by_image(x, weight, self.stride, self.padding, (out_h, out_w))
+            return y if bias is None else _add_bias(y, bias)
         cols = im2col(x, kernel, self.stride, self.padding, (out_h, out_w))
         self.x_cols = cols  # kept for the weight gradient, which needs exactly these columns
         y = weight.reshape(out_channels, -1) @ cols      # (O, C*kh*kw) @ (C*kh*kw, Ho*Wo*N)
@@ -252,6 +249,10 @@ class ConvTranspose2d(Function):
         n, _, h, w = x.shape
         out_h, out_w = conv_transpose_output_size((h, w), (kh, kw), self.stride,
                                                   self.padding, self.output_padding)
+        self.x_matrix = None
+        if by_image(x, out_channels * kh * kw, h * w):
+            y = conv_transpose2d_by_image(x, weight, self.stride, self.padding, (out_h, out_w))
+            return y if bias is None else _add_bias(y, bias)
         self.x_matrix = as_matrix(x)  # kept: the weight gradient multiplies by it again
         cols = weight.reshape(in_channels, -1).T @ self.x_matrix  # (O*kh*kw, C) @ (C, H*W*N)
         cols = cols.reshape(out_channels, kh, kw, h, w, n)       # one patch per input pixel
@@ -286,6 +287,8 @@ class Conv2dWeight(Function):
         self.x_cols, self.gy_matrix = x_cols, gy_matrix
 
     def forward(self, x, gy):
+        if by_image(x, x.shape[1] * self.kernel[0] * self.kernel[1], gy.shape[2] * gy.shape[3]):
+            return conv2d_weight_by_image(x, gy, self.kernel, self.stride, self.padding)
         cols = self.x_cols
         if cols is None:
             cols = im2col(x, self.kernel, self.stride, self.padding, gy.shape[2:])
@@ -302,6 +305,12 @@ class Conv2dWeight(Function):
         if gy.requires_grad:
             ggy = conv2d(x, ggw, None, self.stride, self.padding)
         return gx, ggy
+
+
+def _add_bias(y: Any, bias: Any) -> Any:
+    """y (N, O, Ho, Wo) += bias (O,) at every pixel, in place (y is the op's own new array)."""
+    y += bias.reshape(1, -1, 1, 1)
+    return y
 
 
 def _dropped_rows(x_shape: tuple, y_shape: tuple, kernel: Pair, stride: Pair,
