@@ -5,7 +5,7 @@ import pytest
 import tinygan
 from tinygan import nn
 import tinygan.nn.functional as F
-from tinygan.nn.upsample import NearestRepeat, Resample, nearest_matrix
+from tinygan.nn.upsample import NearestRepeat, RepeatSum, Resample, nearest_matrix
 from tests.helpers import t64, to_np
 
 CASES = [  # (input shape, keyword arguments of interpolate)
@@ -157,3 +157,17 @@ def test_flatten_unflatten_and_identity_match_torch():
                                       theirs(torch.tensor(x)).numpy())
     with pytest.raises(TypeError, match="unflattened_size must be a tuple of ints"):
         nn.Unflatten(1, 12)
+
+
+@pytest.mark.parametrize("factors", [(1, 2), (3, 1), (1, 1)])
+def test_the_block_sum_with_a_factor_of_one_equals_the_matrix_form(factors):
+    x = t64(np.random.default_rng(6).normal(size=(2, 1, 3, 4)))
+    g = np.random.default_rng(7).normal(size=(2, 1, 3 * factors[0], 4 * factors[1]))
+    (fast,) = tinygan.grad((NearestRepeat(factors)(x) * t64(g, False)).sum(), x)
+    plain = Resample([nearest_matrix(3 * factors[0], 3, float(factors[0])),
+                      nearest_matrix(4 * factors[1], 4, float(factors[1]))])
+    (slow,) = tinygan.grad((plain(x) * t64(g, False)).sum(), x)
+    np.testing.assert_allclose(to_np(fast), to_np(slow), rtol=1e-12)
+    gy = t64(g, False)
+    summed = RepeatSum(factors)(gy)
+    assert not np.shares_memory(to_np(summed), to_np(gy)) or factors != (1, 1)

@@ -131,12 +131,20 @@ class RepeatSum(Function):
         return ()
 
     def forward(self, g):
-        k, lead = len(self.factors), g.shape[:g.ndim - len(self.factors)]
-        split = []
-        for size, s in zip(g.shape[g.ndim - k:], self.factors):
-            split += [size // s, s]
-        blocks = g.reshape(lead + tuple(split))
-        return blocks.sum(axis=tuple(len(lead) + 2 * i + 1 for i in range(k)))
+        # Block sums, one axis at a time: the s copies of pixel i along an axis are the
+        # strided slices r::s (r < s), added elementwise. (Summing a reshaped (..., H/s, s,
+        # W/s, s) array over its short axes is the same sum, but NumPy walks those axes
+        # element by element: 15x slower at 32x32.)
+        k = len(self.factors)
+        for i, s in reversed(list(enumerate(self.factors))):   # the innermost axis first
+            if s == 1:
+                continue
+            along = (slice(None),) * (g.ndim - k + i)
+            total = g[along + (slice(0, None, s),)] + g[along + (slice(1, None, s),)]
+            for r in range(2, s):
+                total += g[along + (slice(r, None, s),)]
+            g = total
+        return g if any(s > 1 for s in self.factors) else g.copy()   # never the input itself
 
     def backward(self, gg):
         return NearestRepeat(self.factors)(gg)
