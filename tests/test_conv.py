@@ -440,3 +440,14 @@ def test_image_by_image_reuses_its_buffers_without_mixing_layers(image_by_image)
     for run in runs:
         for got, want in zip(run, batched):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_image_by_image_stride_one_gradcheck_and_gradgradcheck(image_by_image):
+    """With stride 1 the transposed convolution runs as a flipped ordinary one."""
+    cfg = dict(n=2, c_in=2, c_out=3, h=4, w=5, kernel=(2, 3), stride=(1, 1), padding=(0, 1))
+    x, w, b = _conv_inputs(cfg)
+    assert tinygan.gradcheck(lambda x, w, b: F.conv2d(x, w, b, 1, (0, 1)), [x, w, b])
+    assert tinygan.gradgradcheck(lambda x, w, b: F.conv2d(x, w, b, 1, (0, 1)), [x, w, b])
+    xt, wt, bt = _transpose_inputs(dict(cfg, h=3, w=2))
+    assert tinygan.gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, 1, (1, 0)),
+                             [xt, wt, bt])
