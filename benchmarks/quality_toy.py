@@ -184,6 +184,10 @@ def recipe_summary(config: dict) -> str:
     if config.get("instance_noise"):
         parts.append(f"instance noise {config['instance_noise']} falling to 0 at "
                      f"{config.get('instance_noise_until', 1.0):.0%} of the run")
+    if config.get("penalty"):
+        parts.append(f"{config['penalty'].upper()} penalty, weight {config['penalty_weight']:g}")
+    if config.get("ema"):
+        parts.append(f"samples from an EMA of G (decay {config['ema']})")
     return ", ".join(parts)
 
 
@@ -196,8 +200,10 @@ def describe_recipe(config: dict) -> str:
            "PacGAN's plain-GAN architecture and settings")
     label = f"{who} ({config['model']}, {config['loss']})"
     old, new = _flat(config), _flat(current)
+    weightless = old.get("penalty") is None
     changed = [f"{k} {old.get(k, '-')} (default {new.get(k, '-')})"
-               for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k) and k != "steps"]
+               for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k) and k != "steps"
+               and not (k == "penalty_weight" and weightless)]   # no penalty: no weight
     if config["model"] != "mlp":            # the baseline: its own settings, our step counts
         return label + (f": {', '.join(changed)}" if changed else "")
     if config["steps"] != current["steps"]:

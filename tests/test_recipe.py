@@ -112,3 +112,20 @@ def test_penalty_weight_alone_is_refused(tmp_path, capsys):
     code = main(["train", "--penalty-weight", "3", "--out", str(tmp_path / "x"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 1 and "--penalty-weight needs --penalty" in err and err.count("\n") == 1
+
+
+def test_the_grid_recipe_carries_r1_and_a_wgan_critic_keeps_its_own_constraint():
+    grid = make_recipe("grid")
+    assert (grid.penalty, grid.penalty_weight) == ("r1", 1.0)
+    assert make_recipe("grid", "wgan-gp").penalty is None      # its gradient penalty only
+    assert make_recipe("grid", "wgan").penalty is None         # weight clipping only
+    assert make_recipe("grid", model="pacgan").penalty is None  # PacGAN's own settings
+    assert make_recipe("mnist").ema == 0.999 and make_recipe("mnist", model="dcgan").ema is None
+
+
+def test_penalty_weight_is_accepted_where_the_recipe_has_a_penalty(tmp_path, capsys):
+    code = main(["train", "--data", "grid", "--penalty-weight", "3", "--steps", "2",
+                 "--out", str(tmp_path / "g"), "--quiet", "--no-film"])
+    assert code == 0, capsys.readouterr().err
+    saved = json.loads((tmp_path / "g" / "metrics.json").read_text())["config"]
+    assert (saved["penalty"], saved["penalty_weight"]) == ("r1", 3.0)

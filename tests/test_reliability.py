@@ -550,7 +550,8 @@ def test_sample_on_an_mnist_run_needs_only_the_checkpoint(tmp_path, capsys, monk
     from tinygan.data.registry import DATASETS
     config = cli.make_config("mnist", "ns", "mlp", seed=0, steps=10)
     trainer = cli.build_trainer(config, load_data=False)
-    save_checkpoint(str(tmp_path / "checkpoint.npz"), G=trainer.G, D=trainer.D, config=config)
+    save_checkpoint(str(tmp_path / "checkpoint.npz"), G=trainer.G, D=trainer.D, config=config,
+                    G_ema=None if trainer.ema is None else trainer.ema.module)
 
     def no_data(split):
         raise AssertionError("sample loaded the MNIST training set")

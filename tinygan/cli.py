@@ -314,6 +314,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed = 0 if args.seed is None else args.seed
         config = make_config(data, loss, args.model or "mlp", seed, args.steps, args.batch_size,
                              **recipe_flags)
+        if "penalty_weight" in recipe_flags and config["penalty"] is None:
+            raise CLIError(f"--penalty-weight needs --penalty r1|r2|gp (the {data} recipe has "
+                           f"no penalty)")
         folder = RunFolder(args.out or _new_run_dir(data, loss, seed))
     folder.check()   # a folder of someone else's files is refused before anything is written
     if args.resume and not os.path.exists(folder.checkpoint):
