@@ -18,6 +18,9 @@ layout: no layout copies either. The products are the same three per layer:
     input grad     cols   = W_mat^T @ gy[n], then col2im           (C*kh*kw, O) @ (O, Ho*Wo)
     weight grad    gW    += gy[n] @ cols(x[n])^T, summed over n    (O, Ho*Wo) @ (Ho*Wo, C*kh*kw)
 
+(with stride 1 the input gradient, a transposed convolution, runs as an ordinary convolution
+with the kernel flipped: see ``conv_transpose2d_by_image``).
+
 Small images keep the batched form: their columns are small, and a product over one small
 image is too thin for BLAS to run at full speed. ``by_image`` decides, and the CuPy backend
 always takes the batched form (a GPU wants one big product, not N small ones).

@@ -160,8 +160,8 @@ class BatchNormBatchStats(Function):
                 scale = self.inv_std / n
                 if affine:
                     scale = scale * self.inputs[1].array.reshape(stat)
-                gx = x_hat * sum_g_x_hat
-                gx += sum_g
+                gx = x_hat * sum_g_x_hat          # scale * (n g - sum g - x_hat sum g x_hat),
+                gx += sum_g                       # in place on one new array
                 gx -= n * g
                 gx *= -scale
                 gx = Tensor(gx)
