@@ -1,7 +1,7 @@
 """Shared test setup.
 
 The whole suite runs on the backend named by TINYGAN_BACKEND: numpy by default; cupy on a
-GPU machine; standin (tinygan/standin.py) to run it with the CPU stand-in device as "cuda",
+GPU machine; standin (tinygan/devices/standin.py) to run it with the CPU stand-in device as "cuda",
 which CI does on every commit. Tests marked ``cpu_only`` are skipped when the default device
 is not the CPU, and the ``each_backend`` fixture runs a test on the CPU and again on "cuda"
 when there is one (CuPy, or the stand-in while it is active).
@@ -45,7 +45,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(params=["cpu", "cuda"])
 def each_backend(request):
     """Run the test with the CPU as the default device, and again with "cuda": CuPy on a
-    GPU machine, else the stand-in device (tinygan/standin.py), so the second run happens on
+    GPU machine, else the stand-in device (tinygan/devices/standin.py), so the second run happens on
     every machine. Yields the backend's name ("numpy", "cupy" or "standin")."""
     saved = backend._accelerator, backend._default_device
     if request.param == "cuda" and not backend.accelerator_available():

@@ -215,7 +215,7 @@ def run_script(path: Path, framework: str, args: list[str], workdir: Path, seed:
                          getattr(torch, np.dtype(dtype).name))
     else:
         import tinygan
-        import tinygan.functional as gF
+        import tinygan.engine.functional as gF
         import tinygan.nn.dropout as gdrop
         import tinygan.utils.data.sampler as gsampler
 
@@ -225,7 +225,7 @@ def run_script(path: Path, framework: str, args: list[str], workdir: Path, seed:
                                                   tinygan.optim.SGD)
         sampler, dropout_owner, dropout2d_owner = gsampler.RandomSampler, gF, gdrop
         dropout_name, dropout2d_name = "dropout", "dropout_channels"
-        default_dtype = (tinygan.backend, "DEFAULT_DTYPE", tinygan.backend.DEFAULT_DTYPE,
+        default_dtype = (tinygan.devices.backend, "DEFAULT_DTYPE", tinygan.devices.backend.DEFAULT_DTYPE,
                          np.dtype(dtype).type)
 
     def dropout(x, p=0.5, training=True, *rest, **kw):

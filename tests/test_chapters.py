@@ -106,7 +106,7 @@ def test_cited_commands_parse(name):
     commands = CITED_COMMAND.findall(_text(name))
     if not commands:
         pytest.skip(f"{name} cites no tinygan command")
-    from tinygan.cli import build_parser
+    from tinygan.run.cli import build_parser
     for command in commands:
         try:
             build_parser().parse_args(shlex.split(command))

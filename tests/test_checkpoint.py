@@ -1,4 +1,4 @@
-"""Checkpoints (tinygan/checkpoint.py): exact resume, no pickle, clear refusals."""
+"""Checkpoints (tinygan/run/checkpoint.py): exact resume, no pickle, clear refusals."""
 import os
 import pickle
 import zipfile
@@ -8,7 +8,7 @@ import pytest
 
 import tinygan
 from tinygan import optim
-from tinygan.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
+from tinygan.run.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
 from tinygan.data import toy
 from tinygan.data.batching import DatasetBatches, DistributionBatches
 from tinygan.gan.losses import get_loss

@@ -1,4 +1,4 @@
-"""The ``tinygan`` command line (tinygan/cli.py)."""
+"""The ``tinygan`` command line (tinygan/run/cli.py)."""
 import json
 import os
 import subprocess
@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from tinygan.cli import main
+from tinygan.run.cli import main
 
 
 def run(argv, capsys):
@@ -178,7 +178,7 @@ def test_pictures_are_written_and_bad_shapes_are_named(tmp_path):
 
 
 def test_recipe_instance_noise_reaches_zero_at_its_fraction_of_the_run():
-    from tinygan.cli import build_trainer, make_config
+    from tinygan.run.cli import build_trainer, make_config
     config = make_config("ring", "ns", "mlp", seed=0, steps=100)
     assert build_trainer(config).instance_noise_steps is None         # the ring has none
     config.update(instance_noise=0.4, instance_noise_until=0.5)

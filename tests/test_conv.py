@@ -374,16 +374,16 @@ def test_the_plain_convolutions_equal_the_fused_ones_with_their_derivatives(geom
         return [t.numpy() for t in (y, *grads, *second)]
 
     fused = run()
-    tinygan.functional.FUSED = False
+    tinygan.engine.functional.FUSED = False
     try:
         plain = run()
     finally:
-        tinygan.functional.FUSED = True
+        tinygan.engine.functional.FUSED = True
     for a, b in zip(fused, plain):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
-# ---- one image at a time (tinygan/conv_by_image.py) equals the batched fused form -----------
+# ---- one image at a time (tinygan/fast/conv_by_image.py) equals the batched fused form -----------
 @pytest.fixture
 def image_by_image(monkeypatch):
     """Every convolution takes the image-by-image path (a budget of 0 bytes of columns)."""

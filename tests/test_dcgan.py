@@ -238,7 +238,7 @@ def test_cli_trains_a_dcgan_on_mnist(tmp_path, capsys):
     """`tinygan train --data mnist --model dcgan --steps 3` runs end to end (tiny batch)."""
     import json
 
-    main = pytest.importorskip("tinygan.cli").main
+    main = pytest.importorskip("tinygan.run.cli").main
     out = tmp_path / "dcgan"
     code = main(["train", "--data", "mnist", "--model", "dcgan", "--steps", "3",
                  "--batch-size", "8", "--out", str(out), "--quiet"])

@@ -1,6 +1,6 @@
 """One device model: the data decides where every op, draw and in-place write runs.
 
-These tests make "cuda" the stand-in device (tinygan/standin.py) for their duration, with
+These tests make "cuda" the stand-in device (tinygan/devices/standin.py) for their duration, with
 the CPU as the default device, so a script written PyTorch's way (build on the CPU, then
 ``.to("cuda")``) is checked on every run of the suite, GPU or not. The stand-in is a guard
 (it catches data on the wrong device, implicit copies to NumPy, the NumPy features CuPy
@@ -256,7 +256,7 @@ def test_cuda_is_available_and_names_the_standin(cuda):
 ASKS_WHICH_MODULE = re.compile(r"\bis (not )?np\b|\bxp is\b|cupy")
 
 
-@pytest.mark.parametrize("path", ["tinygan/random.py", "tinygan/creation.py",
+@pytest.mark.parametrize("path", ["tinygan/devices/random.py", "tinygan/compat/creation.py",
                                   "tinygan/data/batching.py", "tinygan/nn/init.py",
                                   "tinygan/gan/trainer.py", "tinygan/data/toy.py"])
 def test_outside_backend_no_file_asks_numpy_or_cupy(path):

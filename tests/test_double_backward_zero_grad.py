@@ -59,5 +59,5 @@ def test_double_backward_gives_zero_where_pytorch_does_and_adam_follows():
             assert (tg[name].grad is None) == (p.grad is None), name
         opt_t.step(), opt_g.step()
     for name, p in theirs.named_parameters():
-        np.testing.assert_allclose(tinygan.backend.to_numpy(dict(ours.named_parameters())[
+        np.testing.assert_allclose(tinygan.devices.backend.to_numpy(dict(ours.named_parameters())[
             name].array), p.detach().numpy(), rtol=1e-5, atol=1e-6, err_msg=name)

@@ -5,7 +5,7 @@ import pytest
 
 import tinygan
 from tinygan import nn, optim
-from tinygan.checkpoint import CheckpointError, read_checkpoint
+from tinygan.run.checkpoint import CheckpointError, read_checkpoint
 from tinygan.data import toy
 from tinygan.data.batching import DistributionBatches
 from tinygan.gan.ema import EMA

@@ -289,7 +289,7 @@ def test_max_along_a_dim_returns_values_and_indices_and_the_gradient_follows_the
     np.testing.assert_array_equal(to_np(x.grad), [[0, 1, 0], [1, 0, 0]])
     kept = x.min(1, keepdim=True)
     assert kept.values.shape == (2, 1) and kept.indices.tolist() == [[0], [1]]
-    assert tinygan.functional.max(x, 0).indices.tolist() == [1, 0, 0]
+    assert tinygan.engine.functional.max(x, 0).indices.tolist() == [1, 0, 0]
 
 
 def test_dim_and_keepdim_are_accepted_wherever_axis_is():

@@ -14,7 +14,7 @@ import pytest
 import tinygan
 from tinygan import functional as F
 from tinygan import optim
-from tinygan.gradcheck import gradcheck, gradgradcheck
+from tinygan.engine.gradcheck import gradcheck, gradgradcheck
 from tests.helpers import t64, to_np
 
 

@@ -11,7 +11,7 @@ import pytest
 import tinygan
 from tinygan import nn, optim
 from tinygan import functional as F
-from tinygan.tensor import Function, Tensor
+from tinygan.engine.tensor import Function, Tensor
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from hypothesis.extra.numpy import array_shapes, arrays, broadcastable_shapes
 
 import tinygan
 from tinygan import functional as F
-from tinygan.gradcheck import GradcheckError
+from tinygan.engine.gradcheck import GradcheckError
 from tests.helpers import t64, to_np
 
 finite = st.floats(-3, 3, allow_nan=False, allow_infinity=False, width=64)
@@ -236,7 +236,7 @@ def test_dropout_gradients():
 
 
 def test_gradcheck_catches_a_wrong_backward():
-    from tinygan.tensor import Function
+    from tinygan.engine.tensor import Function
 
     class BadSquare(Function):
         def forward(self, x):

@@ -92,7 +92,7 @@ def test_notebook_runs(path, monkeypatch):
 @pytest.mark.parametrize("value, quick", [("1", True), ("yes", True), ("", False), ("0", False),
                                           ("false", False), ("No", False)])
 def test_quick_mode_reads_the_environment(value, quick, monkeypatch):
-    from tinygan.quick import quick_mode, steps
+    from tinygan.run.quick import quick_mode, steps
 
     monkeypatch.setenv("TINYGAN_QUICK", value)
     assert quick_mode() is quick

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from tinygan.cli import build_parser, build_trainer, main, make_config
+from tinygan.run.cli import build_parser, build_trainer, main, make_config
 from tinygan.gan import penalties
 from tinygan.gan.recipe import Recipe, check_resume, flag_fields, make_recipe, off_values
 

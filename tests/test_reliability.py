@@ -22,8 +22,8 @@ import pytest
 
 import tinygan
 from tinygan import cli
-from tinygan.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
-from tinygan.cli import main
+from tinygan.run.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from tinygan.run.cli import main
 from tinygan.data import mnist as mnist_module
 
 
@@ -271,7 +271,7 @@ def replace(src, dst):
         die()
     return real_replace(src, dst)
 os.fdopen, os.replace = fdopen, replace
-from tinygan.cli import main
+from tinygan.run.cli import main
 sys.exit(main(argv))
 """
 
@@ -688,7 +688,7 @@ def test_bad_tensors_dims_and_api_misuse_raise_clear_errors(make, error, message
 
 def test_bool_tensors_stay_bool_and_grad_of_a_constant_input_is_refused():
     assert tinygan.tensor([True, False]).dtype == np.bool_
-    from tinygan.tensor import grad
+    from tinygan.engine.tensor import grad
     a = tinygan.tensor([1.0, 2.0], requires_grad=True)
     b = tinygan.tensor([1.0, 2.0])
     with pytest.raises(RuntimeError, match="does not require grad"):

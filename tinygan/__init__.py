@@ -6,29 +6,30 @@ forms (``tinygan.cat``, ``tinygan.mean``, ``tinygan.max`` ...), the legacy types
 (``tinygan.FloatTensor``), ``tinygan.save``/``load`` (PyTorch's .pt format), and the
 submodules ``autograd``, ``utils.data``, ``backends``, ``accelerator``, ``cuda``.
 """
-from tinygan import backend
-from tinygan.backend import use
-from tinygan.creation import (arange, as_tensor, bool_, cat, device, double, empty, empty_like,
+from tinygan.devices import backend
+from tinygan.devices.backend import use
+from tinygan.compat.creation import (arange, as_tensor, bool_, cat, device, double, empty, empty_like,
                               eye, float16, float32, float64, from_numpy, full, full_like, half,
                               int8, int16, int32, int64, is_tensor, linspace, long, ones,
                               ones_like, rand, rand_like, randint, randn, randn_like, randperm,
                               short, stack, tensor, uint8, zeros, zeros_like)
-from tinygan.random import Generator, default_generator, manual_seed
-from tinygan.tensor import (Parameter, Tensor, enable_grad, grad, is_grad_enabled, no_grad,
+from tinygan.devices.random import Generator, default_generator, manual_seed
+from tinygan.engine.tensor import (Parameter, Tensor, enable_grad, grad, is_grad_enabled, no_grad,
                             set_grad_enabled)
-from tinygan.function_forms import (abs, add, amax, amin, argmax, argmin, clamp, clip, div,  # noqa: A004
+from tinygan.compat.function_forms import (abs, add, amax, amin, argmax, argmin, clamp, clip, div,  # noqa: A004
                                     exp, flatten, log, log_softmax, matmul, max, maximum,
                                     mean, min, minimum, mul, norm, numel, pow, relu, reshape,
                                     sigmoid, softmax, sqrt, squeeze, sub, sum, tanh,
                                     transpose, unsqueeze, where)
-from tinygan import functional, cuda  # noqa: E402
-from tinygan.legacy_types import CPU_TYPES as _CPU_TYPES  # noqa: E402
-from tinygan.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
+from tinygan.engine import functional  # noqa: E402
+from tinygan import cuda  # noqa: E402
+from tinygan.compat.legacy_types import CPU_TYPES as _CPU_TYPES  # noqa: E402
+from tinygan.engine.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 from tinygan import nn, optim  # noqa: E402
 from tinygan import autograd, backends, accelerator, utils  # noqa: E402
-from tinygan.serialization import load, save  # noqa: E402
+from tinygan.compat.serialization import load, save  # noqa: E402
 
-# torch.FloatTensor, torch.LongTensor, ... (tinygan/legacy_types.py)
+# torch.FloatTensor, torch.LongTensor, ... (tinygan/compat/legacy_types.py)
 FloatTensor, DoubleTensor, HalfTensor = (_CPU_TYPES[n] for n in
                                          ("FloatTensor", "DoubleTensor", "HalfTensor"))
 ByteTensor, CharTensor, ShortTensor = (_CPU_TYPES[n] for n in

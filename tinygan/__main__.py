@@ -1,6 +1,6 @@
 """``python -m tinygan ...``: the same as the ``tinygan`` command."""
 import sys
 
-from tinygan.cli import main
+from tinygan.run.cli import main
 
 sys.exit(main())

@@ -4,8 +4,10 @@ tinygan's only accelerator is an NVIDIA GPU through CuPy (``tinygan.use("cupy")`
 """
 from __future__ import annotations
 
-from tinygan import backend, cuda
-from tinygan.creation import device
+from tinygan import cuda
+
+from tinygan.devices import backend
+from tinygan.compat.creation import device
 
 
 def is_available() -> bool:

@@ -2,7 +2,7 @@
 
     from tinygan.autograd import Variable, grad       # was: from torch.autograd import ...
 
-``grad`` is the engine's (tinygan/tensor.py); WGAN-GP scripts call it as
+``grad`` is the engine's (tinygan/engine/tensor.py); WGAN-GP scripts call it as
 ``autograd.grad(outputs=d, inputs=x, grad_outputs=ones, create_graph=True,
 retain_graph=True, only_inputs=True)``, and every one of those arguments is accepted.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from tinygan.gradcheck import gradcheck, gradgradcheck
-from tinygan.tensor import (Tensor, enable_grad, grad, is_grad_enabled, no_grad,
+from tinygan.engine.gradcheck import gradcheck, gradgradcheck
+from tinygan.engine.tensor import (Tensor, enable_grad, grad, is_grad_enabled, no_grad,
                             set_grad_enabled)
 
 

@@ -1,9 +1,9 @@
 """``tinygan.cuda.is_available()``: the question PyTorch scripts ask before ``.to(device)``.
 
 "cuda" is CuPy on a GPU, or the CPU stand-in device while ``TINYGAN_BACKEND=standin`` is
-active (a test backend: see tinygan/standin.py).
+active (a test backend: see tinygan/devices/standin.py).
 """
-from tinygan import backend
+from tinygan.devices import backend
 
 
 def is_available() -> bool:
@@ -25,7 +25,7 @@ def manual_seed(seed: int) -> None:
     the active backend: this reseeds it when that is CuPy, and does nothing on NumPy (as
     torch.cuda.manual_seed does nothing without a GPU)."""
     if backend.backend_name() == "cupy":
-        from tinygan.random import manual_seed as seed_default
+        from tinygan.devices.random import manual_seed as seed_default
         seed_default(seed)
 
 
@@ -38,8 +38,8 @@ def empty_cache() -> None:
         backend.require_cupy().get_default_memory_pool().free_all_blocks()
 
 
-# torch.cuda.FloatTensor and the other legacy GPU tensor types (tinygan/legacy_types.py)
-from tinygan.legacy_types import CUDA_TYPES as _CUDA  # noqa: E402
+# torch.cuda.FloatTensor and the other legacy GPU tensor types (tinygan/compat/legacy_types.py)
+from tinygan.compat.legacy_types import CUDA_TYPES as _CUDA  # noqa: E402
 
 FloatTensor, DoubleTensor, HalfTensor = _CUDA["FloatTensor"], _CUDA["DoubleTensor"], \
     _CUDA["HalfTensor"]

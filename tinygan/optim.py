@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-from tinygan import backend
-from tinygan.tensor import Tensor
+from tinygan.devices import backend
+from tinygan.engine.tensor import Tensor
 
 
 class Optimizer:

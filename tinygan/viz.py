@@ -29,7 +29,7 @@ def _plt():
 
 def _finish(fig: Any, path: str | None) -> Any:
     if path is not None:   # all or nothing: a crash never leaves half a picture (atomic.py)
-        from tinygan.atomic import atomic_write
+        from tinygan.run.atomic import atomic_write
         kind = os.path.splitext(path)[1].lstrip(".").lower() or "png"
         try:
             with atomic_write(path) as f:
@@ -40,7 +40,7 @@ def _finish(fig: Any, path: str | None) -> Any:
 
 
 def _np(x: Any) -> np.ndarray:
-    from tinygan import backend
+    from tinygan.devices import backend
     return backend.to_numpy(getattr(x, "array", x))
 
 

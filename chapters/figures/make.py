@@ -35,8 +35,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))   # the repository ro
 import tinygan as tg  # noqa: E402
 import tinygan.nn.functional as F  # noqa: E402
 from tinygan import nn, optim  # noqa: E402
-from tinygan.cli import build_trainer, limit_blas_threads, make_config  # noqa: E402
-from tinygan.convolution import im2col  # noqa: E402
+from tinygan.run.cli import build_trainer, limit_blas_threads, make_config  # noqa: E402
+from tinygan.engine.convolution import im2col  # noqa: E402
 from tinygan.data import toy  # noqa: E402
 from tinygan.data.batching import DatasetBatches, DistributionBatches  # noqa: E402
 from tinygan.data.mnist import load_mnist  # noqa: E402
@@ -455,7 +455,7 @@ def gradient_check_error(s: Settings) -> Any:
             errs.append(max(abs(approx - exact) / abs(exact), 1e-17))
         ax.loglog(hs, errs, style, ms=3,
                   label=f"{kind} difference, {np.dtype(dtype).name}")
-    ax.axvline(1e-6, color="gray", ls=":", label="tinygan.gradcheck's eps = 1e-6")
+    ax.axvline(1e-6, color="gray", ls=":", label="tinygan.engine.gradcheck's eps = 1e-6")
     ax.set_xlabel("step h")
     ax.set_ylabel("relative error against autograd")
     ax.set_ylim(1e-13, 10)

@@ -4,7 +4,7 @@ import math
 import tinygan as tg
 from tinygan import backend
 from tinygan import functional as F
-from tinygan.tensor import Function
+from tinygan.engine.tensor import Function
 
 
 def exercise_4_1() -> float:

@@ -19,7 +19,7 @@ from tinygan import functional as F
 from tinygan import nn, optim
 from tinygan.data import toy
 from tinygan.metrics.mode_coverage import mode_coverage
-from tinygan.quick import steps
+from tinygan.run.quick import steps
 from solutions import exercise
 
 # %% [markdown]

@@ -27,7 +27,7 @@ from tinygan.gan.losses import MinimaxLoss, NonSaturatingLoss
 from tinygan.gan.models import toy_mlp
 from tinygan.gan.trainer import GANTrainer
 from tinygan.metrics import theory
-from tinygan.quick import steps
+from tinygan.run.quick import steps
 from solutions import exercise
 
 MU, SIGMA = 4.0, 0.5                      # p_data = N(4, 0.5^2): toy.gaussian_1d's default
@@ -221,7 +221,7 @@ assert panels[-1]["jsd"] < panels[0]["jsd"]
 # is judged against the $G$ it was trained on.
 
 # %%
-from tinygan.cli import build_trainer, evaluate_1d, make_config
+from tinygan.run.cli import build_trainer, evaluate_1d, make_config
 
 config = make_config("gauss1d", loss="ns", model="mlp", seed=0, steps=steps(3000, 150))
 print({k: config[k] for k in ("noise", "d_steps", "lr_g", "lr_d", "lr_decay", "model_options")})

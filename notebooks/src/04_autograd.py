@@ -3,7 +3,7 @@
 #
 # Companion to [chapters/04_autograd.md](../chapters/04_autograd.md). We look inside the
 # graph tinygan records, check the chain rule against an explicit Jacobian, write an operation
-# of our own as a `tinygan.tensor.Function`, test it with `gradcheck` and `gradgradcheck`,
+# of our own as a `tinygan.engine.tensor.Function`, test it with `gradcheck` and `gradgradcheck`,
 # and watch both checks catch a wrong backward rule.
 
 # %%
@@ -16,7 +16,7 @@ import tinygan as tg
 tg.use("cpu")  # the device switch: "cuda" puts new tensors and models on the GPU (CuPy)
 from tinygan import functional as F
 from tinygan import gradcheck, gradgradcheck
-from tinygan.tensor import Function
+from tinygan.engine.tensor import Function
 from solutions import exercise
 
 # %% [markdown]

@@ -15,7 +15,7 @@ import tinygan as tg
 tg.use("cpu")  # the device switch: "cuda" puts new tensors and models on the GPU (CuPy)
 from tinygan import functional as F
 from tinygan import nn, optim
-from tinygan.quick import steps
+from tinygan.run.quick import steps
 from solutions import exercise
 
 # %% [markdown]

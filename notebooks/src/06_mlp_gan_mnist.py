@@ -26,7 +26,7 @@ from tinygan.data.mnist import last_source, load_mnist, mnist_source_description
 from tinygan.gan.losses import get_loss
 from tinygan.gan.models import mnist_mlp
 from tinygan.gan.trainer import GANTrainer
-from tinygan.quick import quick_mode, steps
+from tinygan.run.quick import quick_mode, steps
 from solutions import exercise
 
 

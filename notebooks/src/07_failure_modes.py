@@ -17,14 +17,14 @@ import numpy as np
 import tinygan as tg
 tg.use("cpu")  # the device switch: "cuda" puts new tensors and models on the GPU (CuPy)
 from tinygan import optim
-from tinygan.cli import build_trainer, make_config
+from tinygan.run.cli import build_trainer, make_config
 from tinygan.data import toy
 from tinygan.data.batching import DistributionBatches
 from tinygan.gan.losses import MinimaxLoss, NonSaturatingLoss
 from tinygan.gan.models import toy_mlp
 from tinygan.gan.trainer import GANTrainer
 from tinygan.metrics.mode_coverage import mode_coverage
-from tinygan.quick import steps
+from tinygan.run.quick import steps
 from solutions import exercise
 
 MODES = toy.ring_modes()

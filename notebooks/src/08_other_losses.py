@@ -23,7 +23,7 @@ from tinygan.gan.losses import get_loss, gradient_penalty
 from tinygan.gan.models import toy_mlp
 from tinygan.gan.trainer import GANTrainer
 from tinygan.metrics import theory
-from tinygan.quick import steps
+from tinygan.run.quick import steps
 from solutions import exercise
 
 # %% [markdown]

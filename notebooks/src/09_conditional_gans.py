@@ -24,7 +24,7 @@ from tinygan.gan.losses import get_loss
 from tinygan.gan.models import mnist_mlp
 from tinygan.gan.trainer import GANTrainer
 from tinygan.metrics.digits import get_digit_classifier
-from tinygan.quick import steps
+from tinygan.run.quick import steps
 from solutions import exercise
 
 # %% [markdown]

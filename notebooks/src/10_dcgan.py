@@ -24,7 +24,7 @@ from tinygan.data.mnist import load_mnist
 from tinygan.gan.dcgan import DCGANDiscriminator, DCGANGenerator
 from tinygan.gan.losses import get_loss
 from tinygan.gan.trainer import GANTrainer
-from tinygan.quick import quick_mode, steps
+from tinygan.run.quick import quick_mode, steps
 from solutions import exercise
 
 # %% [markdown]

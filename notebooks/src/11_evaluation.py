@@ -23,7 +23,7 @@ from tinygan.gan.trainer import GANTrainer
 from tinygan.metrics import theory
 from tinygan.metrics.digits import classifier_score, digit_report, frechet_distance, get_digit_classifier
 from tinygan.metrics.mode_coverage import mode_coverage
-from tinygan.quick import steps
+from tinygan.run.quick import steps
 from solutions import exercise
 
 # %% [markdown]

@@ -14,14 +14,14 @@ import tinygan as tg
 tg.use("cpu")  # the device switch: "cuda" puts new tensors and models on the GPU (CuPy)
 from tinygan import functional as F
 from tinygan import nn, optim
-from tinygan.cli import build_trainer, make_config
+from tinygan.run.cli import build_trainer, make_config
 from tinygan.data import toy
 from tinygan.data.batching import DistributionBatches
 from tinygan.gan.losses import get_loss
 from tinygan.gan.models import pacgan_mlp, toy_mlp
 from tinygan.gan.trainer import GANTrainer, TrainingDiverged
 from tinygan.metrics.mode_coverage import mode_coverage
-from tinygan.quick import steps
+from tinygan.run.quick import steps
 from solutions import exercise
 
 MODES, STD = toy.ring_modes(), toy.RING_STD

@@ -20,7 +20,7 @@ import numpy as np
 
 from tinygan.lab import GANLab, LabSession, view
 from tinygan.lab import frames as lab_frames
-from tinygan.quick import steps
+from tinygan.run.quick import steps
 from solutions import exercise
 
 

@@ -13,10 +13,10 @@ import numpy as np
 
 import tinygan as tg
 from tinygan import nn, viz
-from tinygan.cli import build_trainer, evaluate, make_config, toy_modes
+from tinygan.run.cli import build_trainer, evaluate, make_config, toy_modes
 from tinygan.gan import dirac, losses, penalties
 from tinygan.nn.utils import spectral_norm
-from tinygan.quick import steps
+from tinygan.run.quick import steps
 from solutions import exercise
 
 # %% [markdown]

@@ -17,9 +17,9 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from tinygan import backend
-from tinygan.random import Generator, default_generator
-from tinygan.tensor import Tensor
+from tinygan.devices import backend
+from tinygan.devices.random import Generator, default_generator
+from tinygan.engine.tensor import Tensor
 from tinygan.utils.data import DataLoader, TensorDataset  # noqa: F401  (re-exported)
 
 

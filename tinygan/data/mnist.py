@@ -36,7 +36,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from tinygan.atomic import atomic_write
+from tinygan.run.atomic import atomic_write
 from tinygan.data.idx import IdxFormatError, read_idx  # noqa: F401 - read_idx is public here
 
 MNIST_INSTALL_HINT = ('no MNIST data: put the four IDX .gz files in {root}, connect to the '
@@ -112,7 +112,7 @@ def download_file(name: str, root: str | os.PathLike, mirrors: tuple[str, ...] =
                   timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
     """Fetch the canonical file ``name`` into ``root``, verified, written atomically.
 
-    The bytes stream into a temporary file in ``root`` (``tinygan.atomic.atomic_write``) while
+    The bytes stream into a temporary file in ``root`` (``tinygan.run.atomic.atomic_write``) while
     their SHA-256 is computed; only a file of the right size and digest is renamed to its
     final name, so a crash never leaves a half-written file under the real name. A mismatch
     deletes the temporary file and raises ``ChecksumError``. Mirrors are tried in order; an

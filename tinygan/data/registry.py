@@ -14,7 +14,7 @@ import numpy as np
 
 from tinygan.data import toy
 from tinygan.data.batching import DatasetBatches, DistributionBatches
-from tinygan.random import Generator
+from tinygan.devices.random import Generator
 
 
 def _load_mnist(split: str) -> tuple[np.ndarray, np.ndarray]:

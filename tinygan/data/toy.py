@@ -24,8 +24,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tinygan import backend
-from tinygan.random import Generator
+from tinygan.devices import backend
+from tinygan.devices.random import Generator
 
 RING_STD = 0.01   # each of the 8 ring modes is N(centre, 0.01^2 I)
 GRID_STD = 0.05   # each of the 25 grid modes is N(centre, 0.05^2 I)

@@ -32,8 +32,8 @@ from typing import Any
 
 from tinygan import nn
 from tinygan.nn import init
-from tinygan.random import Generator
-from tinygan.tensor import Tensor
+from tinygan.devices.random import Generator
+from tinygan.engine.tensor import Tensor
 
 IMAGE_SHAPE = (1, 28, 28)
 

@@ -27,12 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from tinygan import backend, nn, optim
+from tinygan import nn, optim
+
+from tinygan.devices import backend
 from tinygan.gan.losses import GANLoss
 from tinygan.gan.penalties import Penalty
 from tinygan.gan.trainer import GANTrainer
-from tinygan.random import Generator
-from tinygan.tensor import Parameter, Tensor, grad, no_grad
+from tinygan.devices.random import Generator
+from tinygan.engine.tensor import Parameter, Tensor, grad, no_grad
 
 
 class DiracGenerator(nn.Module):

@@ -20,7 +20,7 @@ import copy
 from typing import Any, Mapping
 
 from tinygan.nn import Module
-from tinygan.tensor import no_grad
+from tinygan.engine.tensor import no_grad
 
 
 class EMA:

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from tinygan import functional as F
+from tinygan.engine import functional as F
 from tinygan.gan.penalties import gradient_penalty  # noqa: F401  (WGAN-GP's; importable here too)
-from tinygan.random import Generator
-from tinygan.tensor import Tensor, no_grad
+from tinygan.devices.random import Generator
+from tinygan.engine.tensor import Tensor, no_grad
 
 
 class GANLoss:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Sequence
 
-from tinygan import functional as F
+from tinygan.engine import functional as F
 from tinygan import nn
 from tinygan.data.registry import DATASETS
 from tinygan.nn import init
-from tinygan.random import Generator
-from tinygan.tensor import Tensor
+from tinygan.devices.random import Generator
+from tinygan.engine.tensor import Tensor
 
 #: The shape of one sample of each dataset the CLI knows (from the data registry).
 DATA_SHAPES: dict[str, tuple[int, ...]] = {name: d.shape for name, d in DATASETS.items()}

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from tinygan import functional as F
-from tinygan.random import Generator
-from tinygan.tensor import Tensor, grad
+from tinygan.engine import functional as F
+from tinygan.devices.random import Generator
+from tinygan.engine.tensor import Tensor, grad
 
 Critic = Callable[[Tensor], Tensor]
 

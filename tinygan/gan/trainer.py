@@ -32,8 +32,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from tinygan import backend
-from tinygan import functional as F
+from tinygan.devices import backend
+from tinygan.engine import functional as F
 from tinygan.data.toy import sample_noise
 from tinygan.gan.ema import EMA
 from tinygan.gan.losses import GANLoss
@@ -41,8 +41,8 @@ from tinygan.gan.penalties import Penalty
 from tinygan.nn import Module
 from tinygan.nn.utils.eval_mode import eval_mode
 from tinygan.optim import Optimizer
-from tinygan.random import Generator
-from tinygan.tensor import Tensor, no_grad
+from tinygan.devices.random import Generator
+from tinygan.engine.tensor import Tensor, no_grad
 
 #: what the trainer records after every step (``trainer.history[name]`` is a list)
 HISTORY_KEYS = ("d_loss", "g_loss", "penalty", "d_real", "d_fake", "grad_norm_d",
@@ -355,7 +355,7 @@ class GANTrainer:
     def save(self, path: str) -> None:
         """Write the whole run to ``path``; a non-finite value (an optimizer's state, say)
         raises TrainingDiverged instead, and the file on disk stays the previous one."""
-        from tinygan.checkpoint import NonFiniteError, save_checkpoint
+        from tinygan.run.checkpoint import NonFiniteError, save_checkpoint
         try:
             save_checkpoint(path, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d,
                             generator=self.generator, step=self.step, config=self.config,
@@ -368,7 +368,7 @@ class GANTrainer:
 
     def load(self, path: str) -> None:
         """Restore everything ``save`` wrote; the next step is the one after the saved one."""
-        from tinygan.checkpoint import load_checkpoint
+        from tinygan.run.checkpoint import load_checkpoint
         state = load_checkpoint(path, G=self.G, D=self.D, opt_g=self.opt_g, opt_d=self.opt_d,
                                 generator=self.generator,
                                 G_ema=None if self.ema is None else self.ema.module)

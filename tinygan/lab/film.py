@@ -24,13 +24,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tinygan.atomic import atomic_write
+from tinygan.run.atomic import atomic_write
 
-from tinygan import backend
+from tinygan.devices import backend
 from tinygan.lab import view
 from tinygan.lab.frames import capture, input_for
 from tinygan.nn.utils.eval_mode import eval_mode
-from tinygan.tensor import no_grad
+from tinygan.engine.tensor import no_grad
 
 FRAMES = 40              # frames in a run's film
 FILM_NOISE_SEED = 2 ** 31 - 2   # the film's fixed noise and real points (training never sees them)

@@ -22,14 +22,14 @@ from typing import Any
 import numpy as np
 
 import tinygan
-from tinygan import functional as F
+from tinygan.engine import functional as F
 from tinygan.data.toy import ToyData, gaussian_1d
 from tinygan.gan.losses import GANLoss
 from tinygan.metrics import theory
 from tinygan.metrics.mode_coverage import mode_coverage
 from tinygan.nn import Module
 from tinygan.nn.utils.eval_mode import eval_mode
-from tinygan.tensor import Tensor, grad, no_grad
+from tinygan.engine.tensor import Tensor, grad, no_grad
 
 
 def _numpy(t: Tensor) -> np.ndarray:

@@ -26,7 +26,8 @@ from typing import Any, Iterator
 import numpy as np
 
 import tinygan
-from tinygan import backend, optim
+from tinygan import optim
+from tinygan.devices import backend
 from tinygan.data.batching import DistributionBatches
 from tinygan.data.toy import ToyData, get_toy_data, sample_noise
 from tinygan.gan.losses import LOSSES, get_loss
@@ -50,7 +51,7 @@ def default_recipe(dim: int) -> dict[str, Any]:
     """The ``tinygan train`` recipe the lab starts from: the ring's for 2-D data (the default
     model: 3 x 128 ReLU G, 3 x 128 LeakyReLU D judging packs of 4, Adam 1e-3, beta1 0.5,
     batch 256, 2-D noise), the 1-D Gaussian's for 1-D data."""
-    from tinygan.cli import RECIPES
+    from tinygan.run.cli import RECIPES
     return RECIPES["ring" if dim == 2 else "gauss1d"]
 
 

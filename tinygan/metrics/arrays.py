@@ -5,8 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygan import backend
-from tinygan.tensor import Tensor
+from tinygan.devices import backend
+from tinygan.engine.tensor import Tensor
 
 
 def float64_numpy(array: Any) -> np.ndarray:

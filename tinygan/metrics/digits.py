@@ -32,14 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from tinygan import backend
-from tinygan import functional as F
+from tinygan.devices import backend
+from tinygan.engine import functional as F
 from tinygan import nn, optim
-from tinygan.atomic import atomic_write
+from tinygan.run.atomic import atomic_write
 from tinygan.metrics.arrays import float64_numpy
 from tinygan.nn.utils.eval_mode import eval_mode
-from tinygan.random import Generator
-from tinygan.tensor import Tensor, no_grad
+from tinygan.devices.random import Generator
+from tinygan.engine.tensor import Tensor, no_grad
 
 NUM_CLASSES = 10
 IMAGE_PIXELS = 28 * 28
@@ -178,7 +178,7 @@ def _cache_key(pixels: np.ndarray, labels: np.ndarray, seed: int | None) -> str:
 
 
 def _save(model: DigitClassifier, path: Path) -> None:
-    """Write the state_dict as .npz, all or nothing (``tinygan.atomic``)."""
+    """Write the state_dict as .npz, all or nothing (``tinygan.run.atomic``)."""
     arrays = {name: backend.to_numpy(value) for name, value in model.state_dict().items()}
     with atomic_write(path) as f:
         np.savez(f, **arrays)

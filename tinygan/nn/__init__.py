@@ -1,5 +1,5 @@
 """Layers and models, with torch.nn's names and shapes."""
-from tinygan.tensor import Parameter
+from tinygan.engine.tensor import Parameter
 from tinygan.nn.module import Module
 from tinygan.nn.container import ModuleList, Sequential
 from tinygan.nn.linear import Linear

@@ -1,4 +1,4 @@
-"""Activation layers: thin Modules around the functions in tinygan.functional.
+"""Activation layers: thin Modules around the functions in tinygan.engine.functional.
 
 Each layer takes exactly PyTorch's arguments, positionally too (``nn.ReLU(True)``,
 ``nn.LeakyReLU(0.2, inplace=True)``), and a wrong one is answered with the layer's real
@@ -13,9 +13,9 @@ import inspect
 import warnings
 from typing import Any
 
-from tinygan import functional as F
+from tinygan.engine import functional as F
 from tinygan.nn.module import Module
-from tinygan.tensor import Tensor
+from tinygan.engine.tensor import Tensor
 
 
 def torch_signature(cls: type) -> type:

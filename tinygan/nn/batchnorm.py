@@ -15,10 +15,10 @@ That plain form is what ``forward`` shows first; in training, ``BatchNormBatchSt
 """
 from __future__ import annotations
 
-from tinygan import backend
-from tinygan import functional as F
+from tinygan.devices import backend
+from tinygan.engine import functional as F
 from tinygan.nn.module import Module
-from tinygan.tensor import Function, Parameter, Tensor, is_grad_enabled
+from tinygan.engine.tensor import Function, Parameter, Tensor, is_grad_enabled
 
 
 class _BatchNorm(Module):

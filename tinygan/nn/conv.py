@@ -1,4 +1,4 @@
-"""Conv2d and ConvTranspose2d layers: the math lives in tinygan/convolution.py.
+"""Conv2d and ConvTranspose2d layers: the math lives in tinygan/engine/convolution.py.
 
 Weights have PyTorch's shapes - (out, in, kh, kw) for Conv2d and (in, out, kh, kw) for
 ConvTranspose2d - so a state_dict moves between tinygan and torch unchanged. Both are
@@ -8,12 +8,12 @@ the same, because the transposed layer reuses its parent class's initialisation.
 """
 from __future__ import annotations
 
-from tinygan import backend
-from tinygan import convolution as C
+from tinygan.devices import backend
+from tinygan.engine import convolution as C
 from tinygan.nn import init
 from tinygan.nn.module import Module
-from tinygan.random import Generator
-from tinygan.tensor import Parameter, Tensor
+from tinygan.devices.random import Generator
+from tinygan.engine.tensor import Parameter, Tensor
 
 
 class _ConvNd(Module):

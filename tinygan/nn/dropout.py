@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import warnings
 
-from tinygan import functional as F
+from tinygan.engine import functional as F
 from tinygan.nn.activation import check_inplace, torch_signature
 from tinygan.nn.module import Module
-from tinygan.random import Generator, default_generator
-from tinygan.tensor import Tensor
+from tinygan.devices.random import Generator, default_generator
+from tinygan.engine.tensor import Tensor
 
 
 def _check_p(layer: str, p: float) -> float:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinygan import backend
-from tinygan import functional as F
+from tinygan.devices import backend
+from tinygan.engine import functional as F
 from tinygan.nn.module import Module
-from tinygan.random import Generator, default_generator
-from tinygan.tensor import Parameter, Tensor, no_grad
+from tinygan.devices.random import Generator, default_generator
+from tinygan.engine.tensor import Parameter, Tensor, no_grad
 
 
 def _check_indices(indices: Any, num_embeddings: int) -> Tensor:

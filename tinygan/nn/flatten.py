@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from tinygan.nn.module import Module
-from tinygan.tensor import Tensor
+from tinygan.engine.tensor import Tensor
 
 
 class Flatten(Module):

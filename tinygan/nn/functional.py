@@ -1,6 +1,6 @@
 """``import tinygan.nn.functional as F`` works as ``torch.nn.functional`` does.
 
-Most names come straight from tinygan.functional. The few below add the arguments that
+Most names come straight from tinygan.engine.functional. The few below add the arguments that
 torch.nn.functional's versions take (``inplace=``, softmax's optional ``dim``) and the ops
 that live with their layers (interpolate, dropout2d, embedding).
 """
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinygan import functional as _core
-from tinygan.functional import *  # noqa: F401,F403
-from tinygan.functional import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa
+from tinygan.engine import functional as _core
+from tinygan.engine.functional import *  # noqa: F401,F403
+from tinygan.engine.functional import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa
                                 cross_entropy, linear, log_sigmoid, mse_loss, one_hot,
                                 sigmoid, softplus, tanh)
-from tinygan.convolution import conv2d, conv_transpose2d  # noqa: F401,E402
-from tinygan.tensor import Tensor
+from tinygan.engine.convolution import conv2d, conv_transpose2d  # noqa: F401,E402
+from tinygan.engine.tensor import Tensor
 from tinygan.nn.upsample import interpolate  # noqa: F401,E402
 from tinygan.nn.embedding import embedding  # noqa: F401,E402
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from tinygan.random import Generator, default_generator
-from tinygan.tensor import Tensor, no_grad
+from tinygan.devices.random import Generator, default_generator
+from tinygan.engine.tensor import Tensor, no_grad
 
 
 def _fans(t: Tensor) -> tuple[int, int]:

@@ -1,12 +1,12 @@
 """Linear: the fully connected layer y = x W^T + b."""
 from __future__ import annotations
 
-from tinygan import backend
-from tinygan import functional as F
+from tinygan.devices import backend
+from tinygan.engine import functional as F
 from tinygan.nn import init
 from tinygan.nn.module import Module
-from tinygan.random import Generator
-from tinygan.tensor import Parameter, Tensor
+from tinygan.devices.random import Generator
+from tinygan.engine.tensor import Parameter, Tensor
 
 
 class Linear(Module):

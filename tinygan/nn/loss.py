@@ -1,11 +1,11 @@
-"""Loss modules with PyTorch's names; the math lives in tinygan.functional."""
+"""Loss modules with PyTorch's names; the math lives in tinygan.engine.functional."""
 from __future__ import annotations
 
 from typing import Any
 
-from tinygan import functional as F
+from tinygan.engine import functional as F
 from tinygan.nn.module import Module
-from tinygan.tensor import Tensor
+from tinygan.engine.tensor import Tensor
 
 
 class _Loss(Module):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from tinygan.nn.linear import Linear
 from tinygan.nn.module import Module
-from tinygan.random import Generator
-from tinygan.tensor import Tensor
+from tinygan.devices.random import Generator
+from tinygan.engine.tensor import Tensor
 
 
 class Maxout(Module):

@@ -22,9 +22,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tinygan import backend
+from tinygan.devices import backend
 from tinygan.nn.module import Module
-from tinygan.tensor import Function, Tensor
+from tinygan.engine.tensor import Function, Tensor
 
 xp_of = backend.get_array_module
 LINEAR_MODES = ("linear", "bilinear", "bicubic", "trilinear")

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinygan import backend
+from tinygan.devices import backend
 from tinygan.nn.module import Module
-from tinygan.random import Generator, default_generator
-from tinygan.tensor import Parameter, Tensor, no_grad
+from tinygan.devices.random import Generator, default_generator
+from tinygan.engine.tensor import Parameter, Tensor, no_grad
 
 
 def _normalize(x: Any, eps: float) -> Any:

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygan import backend
-from tinygan.tensor import Tensor
+from tinygan.devices import backend
+from tinygan.engine.tensor import Tensor
 
 _HELP = ("default_collate: batch must contain tensors, numpy arrays, numbers, dicts or "
          "lists; found {}")

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from tinygan.tensor import Tensor
-from tinygan.random import Generator
+from tinygan.engine.tensor import Tensor
+from tinygan.devices.random import Generator
 from tinygan.utils.data.collate import default_collate, default_convert
 from tinygan.utils.data.dataset import IterableDataset, TensorDataset
 from tinygan.utils.data.sampler import BatchSampler, RandomSampler, SequentialSampler

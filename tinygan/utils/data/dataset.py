@@ -12,9 +12,9 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from tinygan import backend
-from tinygan.random import Generator, default_generator
-from tinygan.tensor import Tensor
+from tinygan.devices import backend
+from tinygan.devices.random import Generator, default_generator
+from tinygan.engine.tensor import Tensor
 
 
 class Dataset:

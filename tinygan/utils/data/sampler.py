@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
-from tinygan import backend
-from tinygan.random import Generator, default_generator
+from tinygan.devices import backend
+from tinygan.devices.random import Generator, default_generator
 
 
 class Sampler:

@@ -11,9 +11,9 @@ Everything else asks this file:
 * ``module_for_device(device)``, ``xp()`` - the module that makes arrays there (``xp()``:
   on the default device);
 * ``to_device(array, device)``, ``to_numpy(array)`` - the explicit copies;
-* ``new_rng(device, seed)`` - a random source on a device (``tinygan.random`` builds streams).
+* ``new_rng(device, seed)`` - a random source on a device (``tinygan.devices.random`` builds streams).
 
-"cuda" means CuPy on a GPU, or the stand-in device (tinygan/standin.py, a CPU test backend
+"cuda" means CuPy on a GPU, or the stand-in device (tinygan/devices/standin.py, a CPU test backend
 with CuPy's manners, ``TINYGAN_BACKEND=standin``) while that is active. Chainer and DeZero use
 the same idea: code written against ``xp`` runs unchanged on either module, as CuPy mirrors NumPy.
 """
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygan import standin
+from tinygan.devices import standin
 
 DEFAULT_DTYPE = np.float32  # GANs train in float32; gradient checks ask for float64.
 
@@ -78,7 +78,7 @@ def use(name: str) -> None:
 
     "numpy" / "cpu": the CPU. "cupy" / "cuda" / "gpu": the GPU through CuPy ("cuda" and
     "gpu" mean the stand-in device instead while it is active). "standin": the test device
-    of tinygan/standin.py, which "cuda" then names. Existing tensors stay where they are:
+    of tinygan/devices/standin.py, which "cuda" then names. Existing tensors stay where they are:
     every operation runs on the device of the data it is given.
     """
     global _default_device, _accelerator
@@ -233,7 +233,7 @@ def synchronize() -> None:
 # ---- random sources ---------------------------------------------------------------------
 def rng_state_readable(device: Any) -> bool:
     """Whether this device's random generator can save and restore its state. NumPy's can;
-    CuPy's cannot (its documentation says so), so tinygan.random reseeds those per draw."""
+    CuPy's cannot (its documentation says so), so tinygan.devices.random reseeds those per draw."""
     return normalize_device(device) == "cpu"
 
 

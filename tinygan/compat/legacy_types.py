@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from tinygan import backend
-from tinygan.tensor import Tensor
-from tinygan.tensor_api import TensorAPI
+from tinygan.devices import backend
+from tinygan.engine.tensor import Tensor
+from tinygan.engine.tensor_api import TensorAPI
 
 
 class LegacyTensorType(type):

@@ -1,16 +1,16 @@
 """``torch.mean(x)``, ``torch.cat([a, b], 1)``, ``torch.max(x, 1)``: the function forms.
 
 PyTorch offers most tensor methods as functions of the ``torch`` module too; scripts use
-both. Each one here hands over to the method or to tinygan.functional, so there is one
+both. Each one here hands over to the method or to tinygan.engine.functional, so there is one
 implementation of each op (and one gradient).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from tinygan import functional as F
-from tinygan.tensor import Tensor
-from tinygan.tensor_api import MaxMin
+from tinygan.engine import functional as F
+from tinygan.engine.tensor import Tensor
+from tinygan.engine.tensor_api import MaxMin
 
 
 def _t(x: Any) -> Tensor:

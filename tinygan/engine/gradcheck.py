@@ -17,9 +17,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from tinygan import backend
-from tinygan.random import Generator
-from tinygan.tensor import Tensor, grad
+from tinygan.devices import backend
+from tinygan.devices.random import Generator
+from tinygan.engine.tensor import Tensor, grad
 
 
 class GradcheckError(AssertionError):

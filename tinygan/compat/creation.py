@@ -9,11 +9,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tinygan import backend
-from tinygan.random import Generator, default_generator
-from tinygan.tensor import Tensor
-from tinygan.tensor_api import _shape_args
-from tinygan.functional import concatenate as cat, stack  # noqa: F401  (re-exported)
+from tinygan.devices import backend
+from tinygan.devices.random import Generator, default_generator
+from tinygan.engine.tensor import Tensor
+from tinygan.engine.tensor_api import _shape_args
+from tinygan.engine.functional import concatenate as cat, stack  # noqa: F401  (re-exported)
 
 float32 = np.float32
 float64 = np.float64

@@ -55,12 +55,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinygan import backend
-from tinygan import functional as F
-from tinygan.conv_by_image import (add_patches, by_image, conv2d_by_image,
+from tinygan.devices import backend
+from tinygan.engine import functional as F
+from tinygan.fast.conv_by_image import (add_patches, by_image, conv2d_by_image,
                                    conv2d_weight_by_image, conv_transpose2d_by_image,
                                    patch_view)
-from tinygan.tensor import Function, Tensor
+from tinygan.engine.tensor import Function, Tensor
 
 xp_of = backend.get_array_module
 Pair = tuple[int, int]

@@ -14,7 +14,7 @@ Four rules keep the folder whole whatever happens (Ctrl-C, kill -9, a full disk,
    for as long as it runs; a second ``train`` is refused, naming the first one's pid and
    host. The operating system releases the lock when its holder dies, however it dies, so
    a lock file left by a killed run is recognised as stale and taken over.
-3. Every file is written atomically (``tinygan.atomic``): a temporary file, fsync, rename.
+3. Every file is written atomically (``tinygan.run.atomic``): a temporary file, fsync, rename.
    A killed writer leaves at most a ``.tmp-*`` file, which the next writer removes.
 4. metrics.json is rewritten after every checkpoint, with the checkpoint's step, so the two
    agree: both are written in full before either is renamed into place, and the
@@ -33,7 +33,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from tinygan.atomic import PreparedWrite, remove_stale_temporaries
+from tinygan.run.atomic import PreparedWrite, remove_stale_temporaries
 
 CHECKPOINT = "checkpoint.npz"
 METRICS = "metrics.json"
@@ -122,7 +122,7 @@ def build_report(trainer: Any, status: str, checkpoint_step: int | None,
 def run_config(checkpoint: str) -> tuple[dict[str, Any], int]:
     """(config, step) of a checkpoint written by ``tinygan train``; refuses, in one line, a
     missing, corrupt or non-finite file and one saved without a run config."""
-    from tinygan.checkpoint import read_checkpoint
+    from tinygan.run.checkpoint import read_checkpoint
     header = read_checkpoint(checkpoint)[1]
     config = header.get("config")
     missing = [k for k in RUN_CONFIG_KEYS if not isinstance(config, dict) or k not in config]
@@ -130,7 +130,7 @@ def run_config(checkpoint: str) -> tuple[dict[str, Any], int]:
         shown = ", ".join(missing[:4]) + (", ..." if len(missing) > 4 else "")
         raise RunFolderError(f"checkpoint {checkpoint}: holds no `tinygan train` run config "
                              f"(missing {shown}); it was saved without config=, so load it in "
-                             f"Python with tinygan.checkpoint.load_checkpoint(path, G=..., D=...)")
+                             f"Python with tinygan.run.checkpoint.load_checkpoint(path, G=..., D=...)")
     return config, int(header["step"])
 
 

@@ -32,8 +32,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tinygan import backend
-from tinygan.tensor import Parameter, Tensor
+from tinygan.devices import backend
+from tinygan.engine.tensor import Parameter, Tensor
 
 # storage type name <-> NumPy dtype (torch.BFloat16Storage etc. have no NumPy dtype)
 STORAGE_DTYPES = {
@@ -141,14 +141,14 @@ def _rebuild_from_type_v2(func: Callable, new_type: Any, args: tuple, state: Any
 
 
 def _device(name: str = "cpu", index: Any = None) -> Any:
-    from tinygan.creation import device
+    from tinygan.compat.creation import device
     return device(name)
 
 
 @functools.lru_cache(maxsize=1)
 def _allowed_globals() -> dict[str, Any]:
     """PyTorch's weights-only allow-list, name by name, with tinygan's meaning of each."""
-    from tinygan.legacy_types import CPU_TYPES, CUDA_TYPES
+    from tinygan.compat.legacy_types import CPU_TYPES, CUDA_TYPES
     allowed: dict[str, Any] = {
         "collections.OrderedDict": collections.OrderedDict,
         "collections.Counter": collections.Counter,

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tinygan import backend
+from tinygan.devices import backend
 
 Shape = Sequence[int] | int
 

@@ -4,7 +4,7 @@
 PyTorch vocabulary: facts (``shape``, ``size()``, ``dim()``), conversions (``numpy()``,
 ``item()``, ``to()``), ``.data``, operators, reductions, reshapes, and the in-place methods
 (``add_``, ``clamp_``, ``x[i] = v`` ...). Every op here hands its work to
-``tinygan.functional``; nothing in this file computes a gradient.
+``tinygan.engine.functional``; nothing in this file computes a gradient.
 """
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from tinygan import backend
+from tinygan.devices import backend
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tinygan.tensor import Tensor
+    from tinygan.engine.tensor import Tensor
 
 # ``values, indices = t.max(dim=1)``: PyTorch returns a named pair
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
@@ -190,8 +190,8 @@ class TensorAPI:
 
     def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
         """No argument: the legacy type name ('torch.FloatTensor'); with one (a name, a legacy
-        type or a dtype): a cast, as PyTorch's (see tinygan/legacy_types.py)."""
-        from tinygan.legacy_types import tensor_type
+        type or a dtype): a cast, as PyTorch's (see tinygan/compat/legacy_types.py)."""
+        from tinygan.compat.legacy_types import tensor_type
         return tensor_type(self, dtype, non_blocking, **kwargs)
 
     def type_as(self, other: "Tensor") -> "Tensor":
@@ -358,7 +358,7 @@ class TensorAPI:
         Under autograd the graph is rewired as PyTorch does it: the old value keeps its place
         as a node of its own, and this tensor becomes the output of the new op.
         """
-        from tinygan.tensor import is_grad_enabled
+        from tinygan.engine.tensor import is_grad_enabled
         recording = is_grad_enabled()
         if recording and self.requires_grad and self.creator is None:
             raise RuntimeError(
@@ -452,16 +452,16 @@ _tensor_module = None
 
 
 def _T():
-    """tinygan.tensor.Tensor (imported on first use: that module imports this one)."""
-    from tinygan.tensor import Tensor
+    """tinygan.engine.tensor.Tensor (imported on first use: that module imports this one)."""
+    from tinygan.engine.tensor import Tensor
     return Tensor
 
 
 def _F():
-    """tinygan.functional (imported on first use: it imports this module)."""
+    """tinygan.engine.functional (imported on first use: it imports this module)."""
     global _tensor_module
     if _tensor_module is None:
-        from tinygan import functional
+        from tinygan.engine import functional
         _tensor_module = functional
     return _tensor_module
 
@@ -535,7 +535,7 @@ def _as_result(value: Any, like: TensorAPI) -> "Tensor":
 
 
 def _generator(generator: Any) -> Any:
-    from tinygan.random import default_generator
+    from tinygan.devices.random import default_generator
     return generator or default_generator()
 
 

@@ -243,7 +243,7 @@ class _Module:
 
     _FROM_HOST = {"asarray", "array", "ascontiguousarray", "asanyarray"}
 
-    def __init__(self, module: Any = np, name: str = "tinygan.standin") -> None:
+    def __init__(self, module: Any = np, name: str = "tinygan.devices.standin") -> None:
         self._module, self.__name__ = module, name
 
     def __getattr__(self, name: str) -> Any:

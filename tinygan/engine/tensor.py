@@ -23,8 +23,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from tinygan import backend
-from tinygan.tensor_api import TensorAPI
+from tinygan.devices import backend
+from tinygan.engine.tensor_api import TensorAPI
 
 # ---------------------------------------------------------------------------------------
 # Switching graph recording on and off

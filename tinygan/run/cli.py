@@ -10,7 +10,7 @@ final metrics, evaluations during training, the loss history), samples.png and c
 plus scatter.png for the 2-D data or figure1.png for the 1-D Gaussian, and the film of the
 run (film.gif and film.html, the lab's view at log-spaced steps; ``--no-film`` skips it).
 How it is kept whole (one writer, atomic files, foreign folders refused) is
-tinygan/runfolder.py's business.
+tinygan/run/runfolder.py's business.
 """
 from __future__ import annotations
 
@@ -203,7 +203,7 @@ def evaluate_1d(trainer: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 def write_outputs(trainer: Any, folder: Any, seconds: float | None, status: str
                   ) -> tuple[dict[str, str], dict[str, Any]]:
     """The pictures, then metrics.json (every file atomically); returns ({what: path}, the
-    final metrics). ``folder`` is a ``tinygan.runfolder.RunFolder``; the trainer holds the
+    final metrics). ``folder`` is a ``tinygan.run.runfolder.RunFolder``; the trainer holds the
     state of the checkpoint beside them."""
     from tinygan import viz
     data = trainer.config["data"]
@@ -242,7 +242,7 @@ def write_outputs(trainer: Any, folder: Any, seconds: float | None, status: str
 
 def _write_report(trainer: Any, folder: Any, status: str, **extra: Any) -> None:
     """metrics.json beside the checkpoint (same step; None when there is no checkpoint)."""
-    from tinygan.runfolder import build_report, write_report
+    from tinygan.run.runfolder import build_report, write_report
     if trainer.config["data"] == "mnist":
         from tinygan.data.mnist import last_source
         extra["mnist_source"] = last_source()
@@ -303,7 +303,7 @@ def limit_blas_threads(threads: int = 1) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from tinygan.gan.recipe import flags_given
-    from tinygan.runfolder import RunFolder
+    from tinygan.run.runfolder import RunFolder
     recipe_flags = flags_given(args)   # --lr-g, --penalty, --ema, ...: tinygan/gan/recipe.py
     if args.resume and not args.out:
         raise CLIError("--resume needs --out DIR, the run to continue")
@@ -337,7 +337,7 @@ def _resume_config(args: argparse.Namespace, folder: Any,
     """The run's config from its checkpoint, with --steps applied; flags that would change
     the run are refused (the recipe's own flags by tinygan/gan/recipe.py's check)."""
     from tinygan.gan.recipe import check_resume
-    from tinygan.runfolder import run_config
+    from tinygan.run.runfolder import run_config
     config, step = run_config(folder.checkpoint)
     check_resume(config, {flag: getattr(args, flag) for flag in
                           ("data", "loss", "model", "seed", "batch_size")} | recipe_flags)
@@ -352,7 +352,7 @@ def _resume_config(args: argparse.Namespace, folder: Any,
 def _train(args: argparse.Namespace, folder: Any, config: dict[str, Any]) -> int:
     """Train inside a locked run folder: checkpoints and metrics.json together, divergence
     stopped at the last finite checkpoint, a full disk or an interruption named."""
-    from tinygan.atomic import WriteError
+    from tinygan.run.atomic import WriteError
     from tinygan.gan.trainer import TrainingDiverged
     data, steps = config["data"], int(config["steps"])
     if data != "mnist":
@@ -439,9 +439,9 @@ def _summary(final: dict[str, Any]) -> str:
 def cmd_sample(args: argparse.Namespace) -> int:
     import tinygan
     from tinygan import viz
-    from tinygan.atomic import atomic_write
-    from tinygan.checkpoint import load_checkpoint
-    from tinygan.runfolder import CHECKPOINT, run_config
+    from tinygan.run.atomic import atomic_write
+    from tinygan.run.checkpoint import load_checkpoint
+    from tinygan.run.runfolder import CHECKPOINT, run_config
     ext = os.path.splitext(args.out)[1].lower()
     if ext not in (".npy", ".png"):
         raise CLIError(f"--out must end in .npy or .png, got {args.out!r}")
@@ -510,9 +510,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command is None:
             parser.error("choose a command: train or sample")
-        from tinygan.backend import BackendError
-        from tinygan.checkpoint import CheckpointError
-        from tinygan.runfolder import RunFolderError
+        from tinygan.devices.backend import BackendError
+        from tinygan.run.checkpoint import CheckpointError
+        from tinygan.run.runfolder import RunFolderError
         try:
             return args.func(args)
         except (CLIError, CheckpointError, RunFolderError, BackendError, ValueError,

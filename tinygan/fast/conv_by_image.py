@@ -1,6 +1,6 @@
-"""FUSED, for large images: the fast convolutions of tinygan/convolution.py, one image at a time.
+"""FUSED, for large images: the fast convolutions of tinygan/engine/convolution.py, one image at a time.
 
-Read tinygan/convolution.py first: the matrix products here are the same ones. What changes
+Read tinygan/engine/convolution.py first: the matrix products here are the same ones. What changes
 is how much memory they touch at once. For the whole batch, im2col's column matrix has
 C*kh*kw rows and Ho*Wo*N columns: a 3x3 convolution with 128 channels of 32x32 images at
 batch 64 builds 1,152 x 65,536 floats, 302 MB, and its input gradient as many again. Such
@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygan import backend
+from tinygan.devices import backend
 
 Pair = tuple[int, int]
 

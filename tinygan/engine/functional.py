@@ -24,9 +24,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tinygan import backend
-from tinygan.tensor import Function, Tensor, _as_tensor
-from tinygan.tensor_api import wrap_dim
+from tinygan.devices import backend
+from tinygan.engine.tensor import Function, Tensor, _as_tensor
+from tinygan.engine.tensor_api import wrap_dim
 
 __all__ = [
     # shapes
@@ -1012,7 +1012,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
         return x
     if p == 1.0:
         return x * 0.0
-    from tinygan.random import default_generator
+    from tinygan.devices.random import default_generator
     gen = generator or default_generator()
     keep = gen.bernoulli(x.shape, 1.0 - p, dtype=x.dtype, device=x.device)
     return x * _same_dtype_const(x.array, keep * (1.0 / (1.0 - p)))

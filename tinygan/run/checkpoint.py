@@ -9,7 +9,7 @@ the generator's state) travel as JSON text stored in a uint8 array under ``__met
 
 Why no pickle: unpickling runs arbitrary code, so a checkpoint from the internet could do
 anything. ``np.load(..., allow_pickle=False)`` refuses object arrays. Why write through
-``tinygan.atomic.atomic_write`` (a temporary file, fsync, rename): a crash or a full disk
+``tinygan.run.atomic.atomic_write`` (a temporary file, fsync, rename): a crash or a full disk
 mid-write leaves the old checkpoint intact rather than half a new one.
 
 Why every value must be finite: a checkpoint is the run's last good state. Saving refuses
@@ -25,8 +25,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from tinygan import backend
-from tinygan.atomic import atomic_write
+from tinygan.devices import backend
+from tinygan.run.atomic import atomic_write
 
 FORMAT = "tinygan-checkpoint"
 VERSION = 1

@@ -1,0 +1,1 @@
+"""The engine: Tensor and Function, the ops, convolution, gradient checks."""

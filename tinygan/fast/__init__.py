@@ -1,0 +1,1 @@
+"""The fast forms: fused kernels and the choice of convolution kernel, each tested equal to its plain form."""

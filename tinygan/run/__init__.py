@@ -1,0 +1,1 @@
+"""The run plumbing: the command line, the run folder, atomic writes, checkpoints."""
