@@ -8,7 +8,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import tinygan
-from tinygan import conv_by_image, convolution, nn
+from tinygan import nn
+from tinygan.engine import convolution
+from tinygan.fast import conv_by_image
 from tinygan.nn import functional as F
 from tests.helpers import t64, to_np
 

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import tinygan
-from tinygan import backend, nn, optim, standin
+from tinygan import backend, nn, optim
+from tinygan.devices import standin
 from tinygan import functional as F
 from tinygan.data.batching import DataLoader, DatasetBatches, TensorDataset
 from tinygan.gan.losses import get_loss

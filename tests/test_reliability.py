@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import tinygan
-from tinygan import cli
+from tinygan.run import cli
 from tinygan.run.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from tinygan.run.cli import main
 from tinygan.data import mnist as mnist_module
