@@ -25,8 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tinygan.devices import backend
-from tinygan.engine.tensor import Function, Tensor, _as_tensor
-from tinygan.engine.tensor_api import wrap_dim
+from tinygan.engine.tensor import Function, Tensor, _as_tensor, wrap_dim
 
 __all__ = [
     # shapes
