@@ -376,11 +376,11 @@ def test_the_plain_convolutions_equal_the_fused_ones_with_their_derivatives(geom
         return [t.numpy() for t in (y, *grads, *second)]
 
     fused = run()
-    tinygan.engine.functional.FUSED = False
+    tinygan.fast.FUSED = False
     try:
         plain = run()
     finally:
-        tinygan.engine.functional.FUSED = True
+        tinygan.fast.FUSED = True
     for a, b in zip(fused, plain):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 

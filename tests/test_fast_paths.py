@@ -13,7 +13,8 @@ import pytest
 
 import tinygan
 from tinygan import functional as F
-from tinygan import optim
+from tinygan import fast, optim
+from tinygan.fast import activations as A
 from tinygan.engine.gradcheck import gradcheck, gradgradcheck
 from tests.helpers import t64, to_np
 
@@ -96,11 +97,11 @@ def test_adam_updates_a_non_contiguous_parameter_in_place():
 
 
 GRAD_OPS = {  # op, the activation's derivative as a function of what the op is given
-    "tanh": (lambda: F.TanhGrad(), lambda gy, y: gy * (1 - y * y)),
-    "sigmoid": (lambda: F.SigmoidGrad(), lambda gy, y: gy * y * (1 - y)),
-    "relu": (lambda: F.LeakyReLUGrad(0.0), lambda gy, x: gy * (x > 0)),
-    "leaky_relu": (lambda: F.LeakyReLUGrad(0.2), lambda gy, x: gy * np.where(x > 0, 1, 0.2)),
-    "leaky_relu_slope_3": (lambda: F.LeakyReLUGrad(3.0),
+    "tanh": (lambda: A.TanhGrad(), lambda gy, y: gy * (1 - y * y)),
+    "sigmoid": (lambda: A.SigmoidGrad(), lambda gy, y: gy * y * (1 - y)),
+    "relu": (lambda: A.LeakyReLUGrad(0.0), lambda gy, x: gy * (x > 0)),
+    "leaky_relu": (lambda: A.LeakyReLUGrad(0.2), lambda gy, x: gy * np.where(x > 0, 1, 0.2)),
+    "leaky_relu_slope_3": (lambda: A.LeakyReLUGrad(3.0),
                            lambda gy, x: gy * np.where(x > 0, 1, 3.0)),
 }
 
@@ -144,9 +145,9 @@ PLAIN_VS_FUSED = {
 
 @pytest.fixture
 def plain_forms():
-    F.FUSED = False
+    fast.FUSED = False
     yield
-    F.FUSED = True
+    fast.FUSED = True
 
 
 def _values_and_derivatives(name):
@@ -204,11 +205,11 @@ def test_fused_batch_norm_equals_the_plain_one_with_derivatives(shape, affine):
     fused = run()
     rng = np.random.default_rng(2)
     x_np, v_np = rng.normal(size=shape) * 3 + 1, rng.normal(size=shape)
-    F.FUSED = False
+    fast.FUSED = False
     try:
         plain = run()
     finally:
-        F.FUSED = True
+        fast.FUSED = True
     assert len(fused) == len(plain)
     for a, b in zip(fused, plain):
         assert (a is None) == (b is None)
