@@ -140,7 +140,20 @@ PLAIN_VS_FUSED = {
     "leaky_relu": lambda x, w: F.leaky_relu(x, 0.2),
     "leaky_relu_steep": lambda x, w: F.leaky_relu(x, 3.0),
     "linear": lambda x, w: F.linear(x, w, w[0] * 0.5),
+    "amax_short_axis": lambda x, w: F.amax(x.reshape(5, 2, 2) * w[0].reshape(2, 2), -1),
+    "amin_short_axis": lambda x, w: F.amin(x.reshape(5, 2, 2) * w[0].reshape(2, 2), 1),
 }
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_VS_FUSED))
+def test_the_switch_picks_the_fast_form_or_the_plain_one(name, monkeypatch):
+    """With the switch on, the op's node comes from tinygan/fast/; off, from the engine."""
+    x, w = tinygan.randn(5, 4, requires_grad=True), tinygan.randn(4, 4, requires_grad=True)
+    node = PLAIN_VS_FUSED[name](x, w).creator
+    assert type(node).__module__.startswith("tinygan.fast."), type(node)
+    monkeypatch.setattr(fast, "FUSED", False)
+    node = PLAIN_VS_FUSED[name](x, w).creator
+    assert type(node).__module__.startswith("tinygan.engine."), type(node)
 
 
 @pytest.fixture
