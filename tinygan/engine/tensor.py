@@ -215,6 +215,7 @@ class Tensor:
         self.requires_grad = mode
         return self
 
+    # ``to`` moves and casts through differentiable ops, so it is bound in methods.py
     def cpu(self) -> Tensor:
         return self.to("cpu")
 
