@@ -8,7 +8,7 @@ tests/test_upsample_embedding.py checks them against the matrix form.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 from tinygan.engine import resample as plain
 from tinygan.engine.tensor import Function, Tensor
