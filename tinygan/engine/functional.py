@@ -65,7 +65,7 @@ class BroadcastTo(Function):
     def __init__(self, shape): self.shape = tuple(shape)
     def saves(self): return ()
     def forward(self, x): return xp_of(x).broadcast_to(x, self.shape)
-    def backward(self, gy): return sum_to(gy, self.inputs[0].shape)
+    def backward(self, gy): return sum_to(gy, self.inputs[0].shape)  # copies' gradients add up
 
 
 def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
@@ -85,7 +85,7 @@ class SumTo(Function):
         y = x.sum(axis=axes, keepdims=True) if axes else x
         return y.reshape(self.shape) if lead else y
 
-    def backward(self, gy): return broadcast_to(gy, self.inputs[0].shape)
+    def backward(self, gy): return broadcast_to(gy, self.inputs[0].shape)  # d(sum)/dx_i = 1
 
 
 def sum_to(x: Tensor, shape: Sequence[int]) -> Tensor:
@@ -104,7 +104,7 @@ class Reshape(Function):
             raise ValueError(f"reshape/view: cannot reshape a tensor of shape {x.shape} "
                              f"({x.size} elements) into {self.shape}") from None
 
-    def backward(self, gy): return reshape(gy, self.inputs[0].shape)
+    def backward(self, gy): return reshape(gy, self.inputs[0].shape)  # same numbers, old shape
 
 
 def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
@@ -220,7 +220,7 @@ class Clone(Function):
     """A copy in new memory; the gradient passes through unchanged."""
     def saves(self): return ()
     def forward(self, x): return x.copy()
-    def backward(self, gy): return gy
+    def backward(self, gy): return gy                       # d copy(x)/dx = 1
 
 
 def clone(x: Tensor) -> Tensor:
@@ -232,7 +232,7 @@ class Concatenate(Function):
     def saves(self): return ()
     def forward(self, *xs): return xp_of(xs[0]).concatenate(xs, axis=self.axis)
 
-    def backward(self, gy):
+    def backward(self, gy):  # each input gets its own slice of gy back
         grads, start = [], 0
         for x in self.inputs:
             index = [slice(None)] * gy.ndim
