@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from tests.differential.execute import _readable
 from tests.differential.program import InputSpec, Program, Step, namespace
 
 FLOATS = ("float32", "float32", "float32", "float64")
@@ -31,6 +32,9 @@ class Context:
         self.ns = namespace("torch")
         self.count = 0
         self.ended = False
+        # a third of the programs are float64 throughout (what would be float32 inputs are
+        # float64), so float64 is compared at its own tolerance from start to end
+        self.f64 = self.chance(1 / 3)
 
     # ---- randomness --------------------------------------------------------------------
     def chance(self, p: float) -> bool:
@@ -47,7 +51,7 @@ class Context:
     def tensor_names(self, pred: Callable[[Any], bool] | None = None) -> list[str]:
         import torch
         names = [k for k, v in self.ns.items() if k[:1] == "v" and k[1:].isdigit()
-                 and isinstance(v, torch.Tensor)]
+                 and isinstance(v, torch.Tensor) and _readable(v)]
         return [k for k in names if pred is None or pred(self.ns[k])]
 
     def pick(self, pred: Callable[[Any], bool] | None = None) -> str | None:
@@ -78,6 +82,8 @@ class Context:
 
     def add_input(self, shape: tuple[int, ...], dtype: str, requires_grad: bool | None = None,
                   positive: bool = False, values: np.ndarray | None = None) -> str:
+        if self.f64 and dtype in ("float32", "float16"):
+            dtype = "float64"
         if requires_grad is None:
             requires_grad = dtype.startswith("float") and self.chance(0.7)
         spec = InputSpec(self.values(shape, dtype, positive) if values is None else values,
@@ -484,7 +490,8 @@ def reduction(ctx: Context) -> Step | None:
     if fn in ("var", "std") and ctx.chance(0.4):
         args.append(ctx.choice(("unbiased=False", "correction=0", "correction=1")))
     if fn == "norm" and ctx.chance(0.3):
-        args.insert(0, f"p={ctx.choice((1, 2, 'inf'.join(('float(', ')'))))}")
+        p = ctx.choice((1, 2, "float('inf')"))
+        args.insert(0, f"p={p}")
     call = ", ".join(args)
     where = ctx.rng.integers(3)
     if where == 0 and fn in ("sum", "mean", "max", "min", "argmax", "argmin", "norm", "amax",
@@ -659,6 +666,13 @@ def loss(ctx: Context) -> Step | None:
                 _uses(a, target, extra.split("=")[-1]))
 
 
+def _layer_dtype(ctx: Context, t: Any) -> tuple[str, str]:
+    """A float64 input needs a float64 layer: ``.double()`` mostly, ``dtype=`` sometimes."""
+    if str(t.dtype) != "torch.float64":
+        return "", ""
+    return (", dtype=L.float64", "") if ctx.chance(0.15) else ("", ".double()")
+
+
 @family(8)
 def layer(ctx: Context) -> Step | None:
     """nn layers and their functional forms; a layer with parameters gets fixed values from
@@ -673,9 +687,9 @@ def layer(ctx: Context) -> Step | None:
         t = ctx.t(a)
         m = ctx.fresh("m")
         bias = ctx.choice(("", ", bias=False"))
-        dtype = ", dtype=L.float64" if str(t.dtype) == "torch.float64" else ""
+        dtype, to64 = _layer_dtype(ctx, t)
         code = (f"{m} = fill(nn.Linear({t.shape[-1]}, {int(ctx.rng.integers(1, 4))}{bias}"
-                f"{dtype}), {seed})\n{out} = {m}({a})")
+                f"{dtype}){to64}, {seed})\n{out} = {m}({a})")
         return Step(code, "nn.Linear", (m, out), (a,))
     if r == 2:
         a = ctx.pick(lambda t: t.is_floating_point())
@@ -705,7 +719,7 @@ def layer(ctx: Context) -> Step | None:
         c_in = t.shape[1]
         m = ctx.fresh("m")
         kind = ctx.choice(("Conv2d", "Conv2d", "ConvTranspose2d", "BatchNorm2d", "Upsample"))
-        dtype = ", dtype=L.float64" if str(t.dtype) == "torch.float64" else ""
+        dtype, to64 = _layer_dtype(ctx, t)
         if kind == "Conv2d":
             extra = ctx.choice(("", ", stride=2", ", padding=1", ", bias=False",
                                 ", dilation=2", ", padding='same'", ", padding_mode='reflect', padding=1",
@@ -722,7 +736,7 @@ def layer(ctx: Context) -> Step | None:
                                ", mode='bilinear', align_corners=True"))
             return Step(f"{out} = nn.Upsample(scale_factor=2{mode})({x})", "nn.Upsample",
                         (out,), (x,))
-        code = f"{m} = fill({ctor}, {seed})\n{out} = {m}({x})"
+        code = f"{m} = fill({ctor}{to64}, {seed})\n{out} = {m}({x})"
         return Step(code, f"nn.{kind}", (m, out), (x,))
     if r == 6:
         a = ctx.pick(lambda t: t.dim() in (2, 3) and t.is_floating_point() and t.shape[0] > 1)
@@ -730,8 +744,8 @@ def layer(ctx: Context) -> Step | None:
             return None
         t = ctx.t(a)
         m = ctx.fresh("m")
-        dtype = ", dtype=L.float64" if str(t.dtype) == "torch.float64" else ""
-        code = f"{m} = fill(nn.BatchNorm1d({t.shape[1]}{dtype}), {seed})\n{out} = {m}({a})"
+        dtype, to64 = _layer_dtype(ctx, t)
+        code = f"{m} = fill(nn.BatchNorm1d({t.shape[1]}{dtype}){to64}, {seed})\n{out} = {m}({a})"
         return Step(code, "nn.BatchNorm1d", (m, out), (a,))
     if r == 7:
         idx = ctx.pick(lambda t: t.dtype in (__import__("torch").int64,))
@@ -755,6 +769,83 @@ def layer(ctx: Context) -> Step | None:
         b = ctx.add_input((ctx.t(w).shape[0],), str(t.dtype)[6:])
         return Step(f"{out} = F.linear({a}, {w}, {b})", "F.linear", (out,), (a, w, b))
     return Step(f"{out} = F.linear({a}, {w})", "F.linear", (out,), (a, w))
+
+
+@family(6)
+def misc(ctx: Context) -> Step | None:
+    """The rest of the API: Python values out of tensors, grad-mode switches, legacy types,
+    from_numpy, the two-tensor max/min, functional forms of layers."""
+    a = ctx.pick()
+    if a is None:
+        return None
+    t = ctx.t(a)
+    out = ctx.fresh()
+    r = ctx.rng.integers(12)
+    if r == 0:
+        expr = ctx.choice(("{}.item()", "{}.tolist()", "{}.size()", "{}.dim()", "{}.numel()",
+                           "L.numel({})", "{}.is_floating_point()", "L.is_tensor({})",
+                           "len({})", "{}.size(-1)", "{}.element_size()", "{}.ndim",
+                           "tuple({}.shape)", "{}.any().item()", "float({}.sum())"))
+        return Step(f"{out} = {expr.format(a)}", "python:" + expr.split(".")[-1].split("(")[0]
+                    .replace("{}", "").strip("({)") or "python", (out,), (a,))
+    if r == 1:
+        inner = ctx.choice(("{} * 2", "{}.exp()", "{}.sum()", "{}[0]", "L.relu({})"))
+        mode = ctx.choice(("L.no_grad()", "L.enable_grad()", "L.set_grad_enabled(False)",
+                           "L.set_grad_enabled(True)"))
+        code = f"with {mode}:\n    {out} = {inner.format(a)}"
+        if ctx.chance(0.3):
+            code = f"with L.no_grad():\n    with L.enable_grad():\n        {out} = {inner.format(a)}"
+        return Step(code, "grad_mode", (out,), (a,))
+    if r == 2:
+        legacy = ctx.choice(("FloatTensor", "DoubleTensor", "LongTensor", "IntTensor",
+                             "BoolTensor"))
+        vals = ctx.values((int(ctx.rng.integers(1, 4)),), "float32").tolist()
+        return Step(f"{out} = L.{legacy}({vals!r})", f"legacy:{legacy}", (out,), ())
+    if r == 3:
+        dtype = ctx.choice(("float32", "float64", "int64", "int32", "bool"))
+        vals = ctx.values(ctx.shape(ctx.choice((1, 2))), dtype)
+        return Step(f"{out} = L.from_numpy(np.array({vals.tolist()!r}, dtype=np.{dtype}))",
+                    "from_numpy", (out,), ())
+    if r == 4:
+        b = _other(ctx, a)
+        fn = ctx.choice(("max", "min"))
+        return Step(f"{out} = L.{fn}({a}, {b})", f"L.{fn}:binary", (out,), _uses(a, b))
+    if r == 5:
+        dims = ", ".join(map(str, ctx.shape(ctx.choice((1, 2)))))
+        fill = ctx.choice(("fill_(1.5)", "zero_()", "fill_(2)"))
+        dtype = ctx.choice(("", ", dtype=L.int64", ", dtype=L.float64"))
+        return Step(f"{out} = L.empty({dims}{dtype}).{fill}", "create:empty", (out,), ())
+    if r == 6:
+        return Step(f"{out} = {a}.data" if ctx.chance(0.5) else f"{out} = {a}.view_as({a})",
+                    "data/view_as", (out,), (a,))
+    if r == 7:
+        return Step(f"{out} = L.squeeze({a})" if ctx.chance(0.5) else
+                    f"{out} = L.squeeze({a}, {ctx.dim(t)})", "L.squeeze", (out,), (a,))
+    if r == 8 and t.dim() == 4 and t.is_floating_point():
+        w = ctx.add_input((int(ctx.rng.integers(1, 3)), t.shape[1], 2, 2), str(t.dtype)[6:])
+        fn = ctx.choice(("conv2d", "conv_transpose2d"))
+        if fn == "conv_transpose2d":
+            w = ctx.add_input((t.shape[1], int(ctx.rng.integers(1, 3)), 2, 2), str(t.dtype)[6:])
+        extra = ctx.choice(("", ", stride=2", ", padding=1"))
+        return Step(f"{out} = F.{fn}({a}, {w}{extra})", f"F.{fn}", (out,), (a, w))
+    if r == 8 and t.dim() == 4:
+        return Step(f"{out} = F.interpolate({a}, scale_factor=2)", "F.interpolate", (out,), (a,))
+    if r == 9:
+        shape = ctx.shape(ctx.choice((1, 2)))
+        idx = ctx.add_input(shape, "int64", values=ctx.rng.integers(0, 4, shape))
+        w = ctx.add_input((4, int(ctx.rng.integers(1, 4))), ctx.choice(FLOATS))
+        return Step(f"{out} = F.embedding({idx}, {w})", "F.embedding", (out,), (idx, w))
+    if r == 10 and t.dim() >= 2:
+        n = t.shape[1]
+        split = (1, n) if ctx.chance(0.5) else (n, 1)
+        return Step(f"{out} = nn.Unflatten(1, {split!r})({a})", "nn.Unflatten", (out,), (a,))
+    if r == 11 and t.dim() == 4:
+        mod = ctx.choice(("nn.UpsamplingNearest2d(scale_factor=2)",
+                          "nn.UpsamplingBilinear2d(scale_factor=2)", "nn.Dropout2d(0.0)",
+                          "F.dropout2d({}, 0.0)"))
+        code = f"{out} = {mod.format(a)}" if "{}" in mod else f"{out} = {mod}({a})"
+        return Step(code, mod.split("(")[0], (out,), (a,))
+    return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -803,8 +894,8 @@ def _finish(ctx: Context) -> None:
         return
     leaves = []
     for k, v in list(ctx.ns.items()):
-        if k[:1] == "v" and k[1:].isdigit() and isinstance(v, torch.Tensor) and v.is_leaf \
-                and v.requires_grad:
+        if k[:1] == "v" and k[1:].isdigit() and isinstance(v, torch.Tensor) and _readable(v) \
+                and v.is_leaf and v.requires_grad:
             leaves.append(k)
         elif k[:1] == "m" and k[1:].isdigit() and isinstance(v, torch.nn.Module):
             leaves += [f"{k}.{n}" for n, p in v.named_parameters() if p.requires_grad]
@@ -821,3 +912,4 @@ def _finish(ctx: Context) -> None:
     if isinstance(gp, torch.Tensor) and gp.requires_grad:
         ctx.propose(Step(f"hs = L.autograd.grad(gp, {names}, allow_unused=True)", "grad2",
                          ("hs",), ("gp",) + roots))
+
