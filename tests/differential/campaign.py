@@ -41,13 +41,8 @@ def table(results: list[tuple[int, Program, Outcome, str]]) -> str:
 def example(program: Program, outcome: Outcome) -> str:
     small, result = shrink(program, outcome)
     return (f"program {program.seed}, shrunk to {len(small.steps)} steps; {result}\n\n"
-            f"```python\n# tinygan\n{_body(small.render('tinygan'))}\n```\n"
-            f"```python\n# PyTorch\n{_body(small.render('torch'))}\n```")
-
-
-def _body(script: str) -> str:
-    """The snippet without its import lines when they are the usual ones."""
-    return script
+            f"```python\n# tinygan\n{small.render('tinygan')}\n```\n"
+            f"```python\n# PyTorch\n{small.render('torch')}\n```")
 
 
 def report(results: list[tuple[int, Program, Outcome, str]], examples: int = 1,

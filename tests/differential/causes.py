@@ -76,7 +76,8 @@ CAUSES: list[Cause] = [
     Cause("cast-keeps-graph",
           "a cast to an integer or bool dtype (.long(), .int(), .bool(), .to/.type/.type_as, "
           "copy_ into an int tensor) keeps requires_grad=True; PyTorch's result leaves the graph",
-          True, lambda f: _silent(f, "requires_grad", "cast:", "inplace:copy_", "setitem")
+          True, lambda f: _silent(f, "requires_grad", "cast:", "dtype-name:", "inplace:copy_",
+                                  "setitem")
           and f.detail.startswith("True vs False")),
     Cause("inplace-activation-not-in-place",
           "inplace=True activations (F.relu/F.leaky_relu(inplace=True), nn.ReLU(True), "
@@ -120,6 +121,10 @@ CAUSES: list[Cause] = [
           "argmax/argmin of a 0-d tensor with dim and keepdim gives shape (1,), or without dim "
           "() vs (1,) ...: PyTorch keeps 0-d",
           True, lambda f: _silent(f, "shape", "reduce:arg") and f.zero_d()),
+    Cause("loss-dtype-promotion",
+          "a loss of a float32 input and a float64 target (BCE with logits, ...) gives float32; "
+          "PyTorch promotes to float64",
+          False, lambda f: _silent(f, "dtype", "loss:")),
     Cause("reduction-keepdim-without-dim",
           "argmax/argmin(keepdim=True) without a dim gives shape (); PyTorch keeps every "
           "dimension as 1",
@@ -159,6 +164,12 @@ CAUSES: list[Cause] = [
           "saved, inplace activations) differ",
           True, lambda f: f.kind == "silent" and f.tag in ("backward", "grad", "grad2")
           and any(t.startswith(_INPLACE) for t in f.earlier)),
+    Cause("tie-gradient",
+          "the gradient of an elementwise max/min (L.max(a, b), maximum, minimum) at a tie: "
+          "PyTorch splits it evenly between the two inputs, tinygan gives it all to one",
+          False, lambda f: f.kind == "silent" and f.tag in ("backward", "grad", "grad2")
+          and any(t in ("L.max:binary", "L.min:binary", "L.maximum", "L.minimum")
+                  for t in f.earlier)),
     Cause("nan-gradient-at-boundary",
           "a NaN (or different) gradient where PyTorch's is finite: clamp/clip masks, "
           "sqrt/pow at 0, max ties",
@@ -168,7 +179,7 @@ CAUSES: list[Cause] = [
     Cause("empty-tensors",
           "an op whose result is empty (ConvTranspose2d with padding larger than the output, "
           "...) raises; PyTorch returns an empty tensor",
-          True, lambda f: f.kind == "tinygan_raise" and (f.has("is not positive") or f.empty())),
+          True, lambda f: f.kind == "tinygan_raise" and (f.has("is not positive", "(0 elements)") or f.empty())),
     Cause("zero-d-with-dim",
           "0-d tensors with dim=0/-1 (mean/var/std/max/min/transpose, softmax backward...) "
           "crash with ZeroDivisionError/IndexError",

@@ -144,6 +144,13 @@ def compare(ours: Any, theirs: Any, where: str, loose: bool = False
             if found:
                 return found
         return None
+    if isinstance(theirs, np.ndarray):
+        if not isinstance(ours, np.ndarray):
+            return ("type", where, f"{type(ours).__name__} vs ndarray")
+        if ours.dtype != theirs.dtype:
+            return ("dtype", where, f"numpy {ours.dtype} vs {theirs.dtype}")
+        text = _diff_arrays(ours, theirs, str(theirs.dtype), loose)
+        return ("values", where, text) if text else None
     if isinstance(theirs, (tuple, list)):
         if not isinstance(ours, (tuple, list)):
             return ("type", where, f"{type(ours).__name__} vs {type(theirs).__name__}")

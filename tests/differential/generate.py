@@ -780,12 +780,19 @@ def misc(ctx: Context) -> Step | None:
         return None
     t = ctx.t(a)
     out = ctx.fresh()
-    r = ctx.rng.integers(12)
+    r = ctx.rng.integers(16)
+    if r in (8, 11) and t.dim() != 4:
+        a = ctx.add_input((int(ctx.rng.integers(1, 3)), int(ctx.rng.integers(1, 4)),
+                           int(ctx.rng.integers(2, 5)), int(ctx.rng.integers(2, 5))),
+                          ctx.choice(FLOATS))
+        t = ctx.t(a)
     if r == 0:
         expr = ctx.choice(("{}.item()", "{}.tolist()", "{}.size()", "{}.dim()", "{}.numel()",
                            "L.numel({})", "{}.is_floating_point()", "L.is_tensor({})",
                            "len({})", "{}.size(-1)", "{}.element_size()", "{}.ndim",
-                           "tuple({}.shape)", "{}.any().item()", "float({}.sum())"))
+                           "tuple({}.shape)", "{}.any().item()", "float({}.sum())",
+                           "{}.detach().numpy()", "{}.cpu()", "{}.is_leaf", "{}.grad_fn is None",
+                           "{}.dtype == L.float32", "L.is_grad_enabled()"))
         return Step(f"{out} = {expr.format(a)}", "python:" + expr.split(".")[-1].split("(")[0]
                     .replace("{}", "").strip("({)") or "python", (out,), (a,))
     if r == 1:
@@ -842,9 +849,38 @@ def misc(ctx: Context) -> Step | None:
     if r == 11 and t.dim() == 4:
         mod = ctx.choice(("nn.UpsamplingNearest2d(scale_factor=2)",
                           "nn.UpsamplingBilinear2d(scale_factor=2)", "nn.Dropout2d(0.0)",
-                          "F.dropout2d({}, 0.0)"))
+                          "F.dropout2d({}, 0.0)", "F.interpolate({}, scale_factor=2)",
+                          "F.interpolate({}, size=(3, 5), mode='bilinear')"))
         code = f"{out} = {mod.format(a)}" if "{}" in mod else f"{out} = {mod}({a})"
         return Step(code, mod.split("(")[0], (out,), (a,))
+    if r == 12:
+        # random creation: the values differ by design, so compare dtype/shape/requires_grad
+        # through a product with zero
+        fn = ctx.choice(("L.randn({})", "L.rand({})", "L.randint(0, 5, ({},))",
+                         "L.randperm(3)", "L.randn_like({v})", "L.rand_like({v})",
+                         "L.randn({}, dtype=L.float64)", "L.empty_like({v}).fill_(1)"))
+        n = int(ctx.rng.integers(1, 4))
+        expr = fn.format(n, v=a) if "{v}" in fn else fn.format(n)
+        tail = "" if "fill_" in expr else " * 0"
+        return Step(f"{out} = {expr}{tail}", "random:" + fn.split("(")[0][2:], (out,),
+                    (a,) if "{v}" in fn else ())
+    if r == 13:
+        dtype = ctx.choice(("double", "float", "long", "int", "half", "short", "int8",
+                            "int16", "uint8", "float16", "bool"))
+        form = ctx.rng.integers(3)
+        code = (f"{out} = {a}.to(L.{dtype})", f"{out} = L.zeros(2, dtype=L.{dtype})",
+                f"{out} = L.tensor([1, 0], dtype=L.{dtype})")[form]
+        return Step(code, f"dtype-name:{dtype}", (out,), (a,) if form == 0 else ())
+    if r == 14:
+        vals = ctx.values(ctx.shape(ctx.choice((1, 2))), "float32").tolist()
+        form = ctx.rng.integers(3)
+        code = (f"{out} = nn.Parameter(L.tensor({vals!r}))",
+                f"{out} = nn.Parameter(L.tensor({vals!r}), requires_grad=False)",
+                f"{out} = nn.ModuleList([nn.Linear({len(vals) if isinstance(vals[0], float) else len(vals[0])}, 2)])[0].weight.shape")[form]
+        return Step(code, "nn.Parameter" if form < 2 else "nn.ModuleList", (out,), ())
+    if r == 15:
+        lo, hi = sorted(float(np.round(ctx.rng.standard_normal(), 2)) for _ in range(2))
+        return _maybe_no_grad(ctx, Step(f"{a}.clip_({lo}, {hi})", "inplace:clip_", (), (a,)))
     return None
 
 
@@ -866,7 +902,10 @@ def generate(seed: int) -> Program:
     made, tries = 0, 0
     while made < target and tries < 60 and not ctx.ended:
         tries += 1
-        step = _pick_family(ctx)(ctx)
+        try:
+            step = _pick_family(ctx)(ctx)
+        except (ValueError, IndexError, ZeroDivisionError):
+            step = None      # a family met a shape it cannot build on (an empty tensor, ...)
         if step is not None and ctx.propose(step):
             made += 1
     if not ctx.ended:

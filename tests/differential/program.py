@@ -78,10 +78,14 @@ class Program:
 
     def render(self, library: str) -> str:
         """A runnable script for ``library`` ("tinygan" or "torch")."""
-        head = [f"import numpy as np", f"import {library}",
-                f"import {library} as L", f"import {library}.nn.functional as F",
-                f"from {library} import nn"]
         body = self.code()
+        head = [f"import {library}", f"import {library} as L"]
+        if "F." in body:
+            head.append(f"import {library}.nn.functional as F")
+        if "nn." in body:
+            head.append(f"from {library} import nn")
+        if "np." in body or "fill(" in body:
+            head.insert(0, "import numpy as np")
         if "fill(" in body:
             head.append(PREAMBLE)
         text = "\n".join(head) + "\n" + body
