@@ -4,7 +4,7 @@ from __future__ import annotations
 import collections
 from typing import IO, Iterable
 
-from tests.differential.causes import classify
+from tests.differential.causes import classify, describe
 from tests.differential.execute import OUTCOMES, Outcome, run
 from tests.differential.generate import generate
 from tests.differential.program import Program
@@ -47,21 +47,45 @@ def example(program: Program, outcome: Outcome) -> str:
 
 def report(results: list[tuple[int, Program, Outcome, str]], examples: int = 1,
            title: str = "") -> str:
+    """The outcome table, a table of causes, then each cause with shrunk examples."""
     parts = [f"## Outcomes ({title})" if title else "## Outcomes", "", table(results), ""]
     by_cause: dict[str, list] = collections.defaultdict(list)
     for seed, program, outcome, cause in results:
         if cause:
             by_cause[cause].append((seed, program, outcome))
-    parts.append("## Causes")
-    for cause, items in sorted(by_cause.items(), key=lambda kv: -len(kv[1])):
+    ordered = sorted(by_cause.items(),
+                     key=lambda kv: (_group(kv[0], kv[1]), -len(kv[1]), kv[0]))
+    parts += ["## Causes", "", "| cause | in the issue | programs | silent | tinygan raises | "
+              "PyTorch raises |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for cause, items in ordered:
         kinds = collections.Counter(o.kind for _, _, o in items)
-        parts += ["", f"### {cause}: {len(items)} programs "
-                      f"({', '.join(f'{k} {n}' for k, n in kinds.most_common())})",
-                  "", "seeds: " + ", ".join(str(s) for s, _, _ in items[:12]) +
-                  (" ..." if len(items) > 12 else ""), ""]
+        parts.append(f"| {cause} | {_in_issue(cause)} | {len(items)} | {kinds['silent']} | "
+                     f"{kinds['tinygan_raise']} | {kinds['torch_raise']} |")
+    for cause, items in ordered:
+        rule = describe(cause)
+        parts += ["", f"### {cause}", "",
+                  (rule.summary + ". " if rule else "") +
+                  f"{len(items)} programs; in the issue: {_in_issue(cause)}. Seeds: " +
+                  ", ".join(str(s) for s, _, _ in items[:10]) + (" ..." if len(items) > 10
+                                                                 else ""), ""]
         for seed, program, outcome in items[:examples]:
-            parts.append(example(program, outcome))
+            parts += [example(program, outcome), ""]
     return "\n".join(parts)
+
+
+def _group(cause: str, items: list) -> int:
+    """Silent differences first, then tinygan's raises, missing errors, missing API."""
+    if cause.startswith(("missing-name", "missing-argument")):
+        return 3
+    kinds = collections.Counter(o.kind for _, _, o in items)
+    return ("silent", "tinygan_raise", "torch_raise").index(kinds.most_common(1)[0][0])
+
+
+def _in_issue(cause: str) -> str:
+    rule = describe(cause)
+    if rule is not None:
+        return "yes" if rule.in_issue else "**no**"
+    return "item 2" if cause.startswith("missing-argument") else "see below"
 
 
 def show(seed: int) -> str:

@@ -110,6 +110,16 @@ CAUSES: list[Cause] = [
           False, lambda f: f.kind == "silent" and (
               f.tag in ("binary:**", "L.pow", "method:pow") and f.field == "values"
               or "pow_" in f.tag and f.field == "values") and "nan" in f.detail),
+    Cause("nan-ignored-by-max-min",
+          "elementwise max/min of two tensors (L.max(a, b), L.min(a, b), maximum, minimum) "
+          "returns the other value where one is NaN; PyTorch propagates the NaN",
+          False, lambda f: f.kind == "silent" and f.field == "values" and "nan" in f.detail
+          and f.tag in ("L.max:binary", "L.min:binary", "L.maximum", "L.minimum")),
+    Cause("batchnorm-half-statistics",
+          "BatchNorm of a float16 input computes its batch statistics (and running_mean/var) in "
+          "float16; PyTorch accumulates in float32",
+          False, lambda f: f.kind == "silent" and f.field == "values"
+          and f.tag.startswith("nn.BatchNorm") and any(d == "float16" for _, d in f.operands)),
     Cause("float64-in-float32",
           "float64 arithmetic done in float32: add/sub(x, y, alpha=a) rounds alpha*y to float32",
           True, lambda f: f.kind == "silent" and f.field == "values" and ":alpha" in f.tag),
@@ -208,6 +218,11 @@ CAUSES: list[Cause] = [
     Cause("norm-p-values",
           "norm with p=0 or negative p raises; PyTorch computes them (torch.norm(x, -1) is p=-1)",
           False, lambda f: f.kind == "tinygan_raise" and f.has("norm: p must be")),
+    Cause("cross-entropy-probability-targets",
+          "cross_entropy with class-probability targets (a float tensor shaped like the "
+          "logits) treats them as class indices and raises",
+          True, lambda f: f.kind == "tinygan_raise" and f.tag.startswith("loss:")
+          and f.has("one_hot: labels")),
     Cause("setitem-value-shape",
           "x[i] = t where t has more dimensions of size 1 than the slot (a (1, 1) tensor into "
           "a 0-d slot) raises NumPy's 'setting an array element with a sequence'",
@@ -252,6 +267,12 @@ CAUSES: list[Cause] = [
     Cause("missing-error-cross-entropy-int32",
           "cross_entropy with int32 targets runs; PyTorch requires int64",
           True, lambda f: f.kind == "torch_raise" and f.has("target dtype to be Long")),
+    Cause("missing-error-dtype-mismatch",
+          "ops that need operands of one dtype (lerp_ with an int end, index_put of another "
+          "dtype) run; PyTorch raises",
+          True, lambda f: f.kind == "torch_raise" and f.has("expected dtype", "but got dtype",
+                                                           "expected scalar type",
+                                                           "Index put requires the source")),
     Cause("missing-error-reduction-arguments",
           "sum/min(keepdim=True) without a dim runs; PyTorch raises",
           True, lambda f: f.kind == "torch_raise" and f.tag.startswith("reduce:")
