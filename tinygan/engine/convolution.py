@@ -149,54 +149,193 @@ def conv_transpose_output_size(size: Pair, kernel: Pair, stride: Pair, padding: 
                  for n, k, s, p, op in zip(size, kernel, stride, padding, output_padding))
 
 
+def effective_kernel(kernel: Pair, dilation: Pair) -> Pair:
+    """A kernel of k taps spread d apart covers d (k - 1) + 1 pixels."""
+    return tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))  # type: ignore[return-value]
+
+
+def resolve_padding(who: str, padding: int | Pair | str, kernel: Pair, stride: Pair,
+                    dilation: Pair) -> tuple[Pair, Pair]:
+    """Padding as (before, extra after) per dimension. 'valid' is no padding; 'same' pads
+    d (k - 1) in total so that Ho = H (stride 1 only), half before and half after, the odd
+    one out going after (bottom, right), as PyTorch does."""
+    if not isinstance(padding, str):
+        return pair(padding, "padding"), (0, 0)
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    if padding != "same":
+        raise ValueError(f"{who}: invalid padding string {padding!r}, should be 'same' or "
+                         f"'valid'")
+    if stride != (1, 1):
+        raise ValueError(f"{who}: padding='same' is not supported for strided convolutions "
+                         f"(stride {stride}); compute the padding for your stride instead")
+    total = [e - 1 for e in effective_kernel(tuple(kernel), dilation)]
+    before = (total[0] // 2, total[1] // 2)
+    return before, (total[0] - 2 * before[0], total[1] - 2 * before[1])
+
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def pad_image(x: Tensor, pads: tuple[int, int, int, int], mode: str = "zeros") -> Tensor:
+    """x (N, C, H, W) padded with (top, bottom, left, right) rows/columns -> (N, C, H', W').
+
+    'zeros' writes x into a zero image. The other modes read every output pixel from some
+    input pixel, so they are one gather x[:, :, rows, cols] (its gradient adds back onto the
+    source pixels): for an output row i (counted from -top), the source row is
+        reflect:   mirror at the edge without repeating it   (-1 -> 1, H -> H - 2)
+        replicate: the nearest edge row                       (clip to [0, H - 1])
+        circular:  wrap around                                (i mod H)
+    """
+    top, bottom, left, right = pads
+    n, c, h, w = x.shape
+    xp = xp_of(x.array)
+    if mode == "zeros":
+        zeros = Tensor(xp.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype))
+        return F.index_put(zeros, (slice(None), slice(None), slice(top, top + h),
+                                   slice(left, left + w)), x)
+    for size, before, after in ((h, top, bottom), (w, left, right)):
+        if mode == "reflect" and max(before, after) >= size:
+            raise ValueError(f"padding_mode='reflect': padding ({before}, {after}) must be "
+                             f"smaller than the input size {size} (input {x.shape})")
+        if mode == "circular" and max(before, after) > size:
+            raise ValueError(f"padding_mode='circular': padding ({before}, {after}) must not "
+                             f"exceed the input size {size} (input {x.shape})")
+
+    def source(size: int, before: int, after: int) -> Any:
+        i = xp.arange(-before, size + after)
+        if mode == "replicate":
+            return xp.clip(i, 0, size - 1)
+        if mode == "circular":
+            return i % size
+        i = xp.abs(i)                                    # reflect: mirror the top/left side
+        return xp.where(i > size - 1, 2 * (size - 1) - i, i)  # then the bottom/right side
+
+    rows, cols = source(h, top, bottom), source(w, left, right)
+    return x[:, :, rows[:, None], cols[None, :]]
+
+
 def _check_input(who: str, x: Tensor, weight: Tensor, bias: Tensor | None,
-                 weight_in_axis: int) -> None:
+                 weight_in_axis: int, groups: int = 1) -> None:
     F._same_dtype(who, *((x, weight) if bias is None else (x, weight, bias)))
     if x.ndim != 4:
         raise ValueError(f"{who}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
     if weight.ndim != 4:
         raise ValueError(f"{who}: expected a 4-D weight, got shape {weight.shape}")
-    if x.shape[1] != weight.shape[weight_in_axis]:
+    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{who}: groups must be a positive integer, got {groups!r}")
+    if weight.shape[0] % groups:
+        raise ValueError(f"{who}: weight of shape {weight.shape} has {weight.shape[0]} filters "
+                         f"along dimension 0, not divisible by groups={groups}")
+    # conv2d's weight holds C / groups input channels per filter; conv_transpose2d's all C
+    expected = weight.shape[1] * groups if weight_in_axis == 1 else weight.shape[0]
+    if x.shape[1] != expected:
         raise ValueError(f"{who}: input of shape {x.shape} has {x.shape[1]} channels, but the "
-                         f"weight of shape {weight.shape} expects "
-                         f"{weight.shape[weight_in_axis]}")
-    out_channels = weight.shape[1 - weight_in_axis]
+                         f"weight of shape {weight.shape}{f' with groups={groups}' if groups != 1 else ''} "
+                         f"expects "
+                         f"{expected}")
+    out_channels = weight.shape[0] if weight_in_axis == 1 else weight.shape[1] * groups
     if bias is not None and bias.shape != (out_channels,):
         raise ValueError(f"{who}: bias of shape {bias.shape} does not match the "
                          f"{out_channels} output channels of weight {weight.shape}")
 
 
-def _check_geometry(who: str, stride: Pair, padding: Pair) -> None:
-    if min(stride) < 1 or min(padding) < 0:
-        raise ValueError(f"{who}: stride must be >= 1 and padding >= 0, got stride {stride}, "
-                         f"padding {padding}")
+def _check_geometry(who: str, stride: Pair, padding: Pair, dilation: Pair = (1, 1)) -> None:
+    if min(stride) < 1 or min(padding) < 0 or min(dilation) < 1:
+        raise ValueError(f"{who}: stride must be >= 1, dilation >= 1 and padding >= 0, got "
+                         f"stride {stride}, padding {padding}, dilation {dilation}")
 
 
 def check_conv2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair,
-                 padding: Pair) -> None:
-    """Raise a ValueError naming ``who`` and the shapes if conv2d cannot run."""
-    _check_input(who, x, weight, bias, weight_in_axis=1)
-    _check_geometry(who, stride, padding)
-    padded = (x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1])
-    kernel = weight.shape[2:]
+                 padding: Pair, dilation: Pair = (1, 1), groups: int = 1,
+                 extra: Pair = (0, 0)) -> None:
+    """Raise a ValueError naming ``who`` and the shapes if conv2d cannot run (``extra``: the
+    odd row/column of padding='same', added after)."""
+    _check_input(who, x, weight, bias, weight_in_axis=1, groups=groups)
+    _check_geometry(who, stride, padding, dilation)
+    padded = (x.shape[2] + 2 * padding[0] + extra[0], x.shape[3] + 2 * padding[1] + extra[1])
+    kernel = effective_kernel(weight.shape[2:], dilation)
     if kernel[0] > padded[0] or kernel[1] > padded[1]:
         raise ValueError(f"{who}: kernel {kernel} is larger than the padded input {padded} "
-                         f"(input {x.shape}, padding {padding})")
+                         f"(input {x.shape}, padding {padding}, dilation {dilation})")
 
 
 def check_conv_transpose2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | None,
-                           stride: Pair, padding: Pair, output_padding: Pair) -> None:
+                           stride: Pair, padding: Pair, output_padding: Pair,
+                           dilation: Pair = (1, 1), groups: int = 1) -> None:
     """Raise a ValueError naming ``who`` and the shapes if conv_transpose2d cannot run."""
-    _check_input(who, x, weight, bias, weight_in_axis=0)
-    _check_geometry(who, stride, padding)
-    if not all(0 <= op < s for op, s in zip(output_padding, stride)):
+    _check_input(who, x, weight, bias, weight_in_axis=0, groups=groups)
+    _check_geometry(who, stride, padding, dilation)
+    # PyTorch's rule: output_padding below the stride or below the dilation
+    if not all(0 <= op < max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
         raise ValueError(f"{who}: output_padding {output_padding} must be >= 0 and smaller "
-                         f"than stride {stride}")
-    out = conv_transpose_output_size(x.shape[2:], weight.shape[2:], stride, padding,
-                                     output_padding)
+                         f"than stride {stride} or dilation {dilation}")
+    out = conv_transpose_output_size(x.shape[2:], effective_kernel(weight.shape[2:], dilation),
+                                     stride, padding, output_padding)
     if min(out) < 1:
         raise ValueError(f"{who}: output size {out} is not positive (input {x.shape}, weight "
-                         f"{weight.shape}, stride {stride}, padding {padding})")
+                         f"{weight.shape}, stride {stride}, padding {padding}, dilation "
+                         f"{dilation})")
+
+
+# =======================================================================================
+# Dilation and groups, written on top of the plain layers
+# =======================================================================================
+# Dilation spreads the taps: with dilation d, y[n, o, i, j] = sum_(c, a, b) W[o, c, a, b]
+# x_pad[n, c, i*s + d*a, j*s + d*b]. That is an ordinary convolution with a larger kernel,
+# d (k - 1) + 1 wide, holding W's taps every d pixels and zeros between (spread_taps). The
+# zeros cost multiplications (d^2 as many for 3x3), which is the price of reusing one kernel;
+# the gradient of the spread kernel flows back to W's taps only, through the write.
+#
+# Groups split the channels: with G groups, the C inputs and O outputs are cut into G equal
+# blocks, and output block g sees only input block g:
+#     y[:, block g of O] = conv2d(x[:, block g of C], W[block g of O])    (W is (O, C/G, ...))
+# G independent convolutions side by side, concatenated along the channels (G = C = O is the
+# depthwise convolution of MobileNet). The transposed layer is the same with its own weight
+# layout (C, O/G, kh, kw): W[block g of C] maps input block g to output block g.
+def spread_taps(weight: Tensor, dilation: Pair) -> Tensor:
+    """(A, B, kh, kw) -> (A, B, d (kh - 1) + 1, d (kw - 1) + 1) with zeros between the taps."""
+    if dilation == (1, 1):
+        return weight
+    a, b, kh, kw = weight.shape
+    size = effective_kernel((kh, kw), dilation)
+    zeros = Tensor(xp_of(weight.array).zeros((a, b) + size, dtype=weight.dtype))
+    taps = (slice(None), slice(None), slice(None, None, dilation[0]),
+            slice(None, None, dilation[1]))
+    return F.index_put(zeros, taps, weight)
+
+
+def conv2d_general(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair,
+                   padding: Pair, dilation: Pair, groups: int) -> Tensor:
+    """conv2d with dilation and/or groups: spread the taps, then one ordinary conv2d per group."""
+    weight = spread_taps(weight, dilation)
+    c, o = x.shape[1] // groups, weight.shape[0] // groups
+    blocks = [conv2d(x[:, g * c:(g + 1) * c], weight[g * o:(g + 1) * o], None, stride, padding)
+              for g in range(groups)]
+    y = blocks[0] if groups == 1 else F.concatenate(blocks, dim=1)
+    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+
+
+def conv_transpose2d_general(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair,
+                             padding: Pair, output_padding: Pair, dilation: Pair,
+                             groups: int) -> Tensor:
+    """conv_transpose2d with dilation and/or groups: the adjoint of conv2d_general."""
+    # Each block is computed uncropped, (H - 1) s + d (kh - 1) + 1 rows, then cut to the
+    # layer's size: padding rows off the top, and at the bottom as many as output_padding
+    # asks for (zeros past the end: with dilation, output_padding may exceed the stride).
+    weight = spread_taps(weight, dilation)
+    out = conv_transpose_output_size(x.shape[2:], weight.shape[2:], stride, padding,
+                                     output_padding)
+    c = x.shape[1] // groups
+    blocks = [conv_transpose2d(x[:, g * c:(g + 1) * c], weight[g * c:(g + 1) * c], None,
+                               stride) for g in range(groups)]
+    y = blocks[0] if groups == 1 else F.concatenate(blocks, dim=1)
+    full = y.shape[2:]
+    short = [max(0, p + o - f) for p, o, f in zip(padding, out, full)]
+    if max(short) > 0:
+        y = pad_image(y, (0, short[0], 0, short[1]))
+    y = y[:, :, padding[0]:padding[0] + out[0], padding[1]:padding[1] + out[1]]
+    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
 
 
 # =======================================================================================
@@ -240,11 +379,19 @@ class Conv2d(Function):
 
 
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
-           stride: int | Pair = 1, padding: int | Pair = 0) -> Tensor:
+           stride: int | Pair = 1, padding: int | Pair | str = 0, dilation: int | Pair = 1,
+           groups: int = 1) -> Tensor:
     """2-D convolution (cross-correlation, as in PyTorch) of x (N, C, H, W) with weight
-    (O, C, kh, kw) and optional bias (O,) -> (N, O, Ho, Wo)."""
-    stride, padding = pair(stride, "stride"), pair(padding, "padding")
-    check_conv2d("conv2d", x, weight, bias, stride, padding)
+    (O, C / groups, kh, kw) and optional bias (O,) -> (N, O, Ho, Wo). ``padding`` may also be
+    'valid' (none) or 'same' (stride 1 only: output size = input size)."""
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    padding, extra = resolve_padding("conv2d", padding, weight.shape[2:], stride, dilation)
+    check_conv2d("conv2d", x, weight, bias, stride, padding, dilation, groups, extra)
+    if extra != (0, 0):                    # 'same' with an odd total: one more row/column
+        x = pad_image(x, (padding[0], padding[0] + extra[0], padding[1], padding[1] + extra[1]))
+        padding = (0, 0)
+    if dilation != (1, 1) or groups != 1:
+        return conv2d_general(x, weight, bias, stride, padding, dilation, groups)
     if not fast.FUSED:                                   # the plain form
         return conv2d_plain(x, weight, bias, stride, padding)
     args = (x, weight) if bias is None else (x, weight, bias)
@@ -291,13 +438,21 @@ class ConvTranspose2d(Function):
 
 def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
                      stride: int | Pair = 1, padding: int | Pair = 0,
-                     output_padding: int | Pair = 0) -> Tensor:
-    """Transposed convolution of x (N, C, H, W) with weight (C, O, kh, kw) and optional
-    bias (O,) -> (N, O, Ho, Wo): the adjoint of conv2d with the same weight."""
+                     output_padding: int | Pair = 0, groups: int = 1,
+                     dilation: int | Pair = 1) -> Tensor:
+    """Transposed convolution of x (N, C, H, W) with weight (C, O / groups, kh, kw) and
+    optional bias (O,) -> (N, O, Ho, Wo): the adjoint of conv2d with the same weight.
+    (PyTorch's argument order: groups comes before dilation here.)"""
+    if isinstance(padding, str):
+        raise TypeError(f"conv_transpose2d: padding must be an int or a pair of ints, got "
+                        f"{padding!r} (padding strings exist only for conv2d)")
     stride, padding = pair(stride, "stride"), pair(padding, "padding")
-    output_padding = pair(output_padding, "output_padding")
+    output_padding, dilation = pair(output_padding, "output_padding"), pair(dilation, "dilation")
     check_conv_transpose2d("conv_transpose2d", x, weight, bias, stride, padding,
-                           output_padding)
+                           output_padding, dilation, groups)
+    if dilation != (1, 1) or groups != 1:
+        return conv_transpose2d_general(x, weight, bias, stride, padding, output_padding,
+                                        dilation, groups)
     if not fast.FUSED:                                   # the plain form
         return conv_transpose2d_plain(x, weight, bias, stride, padding, output_padding)
     args = (x, weight) if bias is None else (x, weight, bias)

@@ -20,20 +20,48 @@ class _ConvNd(Module):
     """What both layers share: sizes, parameters, initialisation and the printed form."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | C.Pair,
-                 stride: int | C.Pair, padding: int | C.Pair, bias: bool,
-                 weight_shape: tuple[int, ...], generator: Generator | None) -> None:
+                 stride: int | C.Pair, padding: int | C.Pair | str, dilation: int | C.Pair,
+                 groups: int, bias: bool, padding_mode: str, transposed: bool,
+                 generator: Generator | None) -> None:
         super().__init__()
+        who = type(self).__name__
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = C.pair(kernel_size, "kernel_size")
         self.stride = C.pair(stride, "stride")
-        self.padding = C.pair(padding, "padding")
+        self.dilation = C.pair(dilation, "dilation")
+        self.groups, self.padding_mode = groups, padding_mode
         if in_channels <= 0 or out_channels <= 0 or min(self.kernel_size) <= 0:
-            raise ValueError(f"{type(self).__name__}: channels and kernel_size must be positive, "
+            raise ValueError(f"{who}: channels and kernel_size must be positive, "
                              f"got in_channels={in_channels}, out_channels={out_channels}, "
                              f"kernel_size={self.kernel_size}")
-        if min(self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(f"{type(self).__name__}: stride must be >= 1 and padding >= 0, "
-                             f"got stride={self.stride}, padding={self.padding}")
+        if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+            raise ValueError(f"{who}: groups must be a positive integer, got groups={groups!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{who}: in_channels={in_channels} and out_channels="
+                             f"{out_channels} must both be divisible by groups={groups}")
+        if padding_mode not in C.PADDING_MODES:
+            raise ValueError(f"{who}: padding_mode must be one of {C.PADDING_MODES}, got "
+                             f"padding_mode={padding_mode!r}")
+        if transposed and padding_mode != "zeros":
+            raise ValueError(f"{who}: only padding_mode='zeros' is supported, got "
+                             f"{padding_mode!r} (as in PyTorch)")
+        if isinstance(padding, str):
+            if transposed:
+                raise ValueError(f"{who}: padding must be an int or a pair of ints, got "
+                                 f"{padding!r} (padding strings exist only for Conv2d)")
+            # validated now (PyTorch's checks): 'same' needs stride 1
+            C.resolve_padding(who, padding, self.kernel_size, self.stride, self.dilation)
+            self.padding: C.Pair | str = padding
+        else:
+            self.padding = C.pair(padding, "padding")
+        if min(self.stride) < 1 or min(self.dilation) < 1 or (
+                not isinstance(self.padding, str) and min(self.padding) < 0):
+            raise ValueError(f"{who}: stride must be >= 1, dilation >= 1 and padding >= 0, "
+                             f"got stride={self.stride}, padding={self.padding}, "
+                             f"dilation={self.dilation}")
+        # Conv2d: (out, in / groups, kh, kw); ConvTranspose2d: (in, out / groups, kh, kw)
+        weight_shape = ((in_channels, out_channels // groups) if transposed
+                        else (out_channels, in_channels // groups))
         xp, dtype = backend.xp(), backend.DEFAULT_DTYPE
         self.weight = Parameter(xp.empty(weight_shape + self.kernel_size, dtype=dtype))
         self.bias = Parameter(xp.empty(out_channels, dtype=dtype)) if bias else None
@@ -42,11 +70,20 @@ class _ConvNd(Module):
     def extra_repr(self) -> str:
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
-        if self.padding != (0, 0):
+        if isinstance(self.padding, str):
             text += f", padding={self.padding}"
+        elif self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
         if getattr(self, "output_padding", (0, 0)) != (0, 0):
             text += f", output_padding={self.output_padding}"
-        return text + ("" if self.bias is not None else ", bias=False")
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        text += "" if self.bias is not None else ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
+        return text
 
     def _name(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
@@ -61,14 +98,30 @@ class Conv2d(_ConvNd):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | C.Pair,
-                 stride: int | C.Pair = 1, padding: int | C.Pair = 0, bias: bool = True,
-                 generator: Generator | None = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, bias,
-                         (out_channels, in_channels), generator)
+                 stride: int | C.Pair = 1, padding: int | C.Pair | str = 0,
+                 dilation: int | C.Pair = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", generator: Generator | None = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, False, generator)
 
     def forward(self, x: Tensor) -> Tensor:
-        C.check_conv2d(self._name(), x, self.weight, self.bias, self.stride, self.padding)
-        return C.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+        if self.padding_mode == "zeros":
+            padding, extra = C.resolve_padding(self._name(), self.padding, self.kernel_size,
+                                               self.stride, self.dilation)
+            C.check_conv2d(self._name(), x, self.weight, self.bias, self.stride, padding,
+                           self.dilation, self.groups, extra)
+            return C.conv2d(x, self.weight, self.bias, self.stride, self.padding,
+                            self.dilation, self.groups)
+        # reflect / replicate / circular: pad the image first, then convolve without padding
+        (ph, pw), (eh, ew) = C.resolve_padding(self._name(), self.padding, self.kernel_size,
+                                               self.stride, self.dilation)
+        if x.ndim != 4:
+            raise ValueError(f"{self._name()}: expected a 4-D input (N, C, H, W), got shape "
+                             f"{x.shape}")
+        x = C.pad_image(x, (ph, ph + eh, pw, pw + ew), self.padding_mode)
+        C.check_conv2d(self._name(), x, self.weight, self.bias, self.stride, (0, 0),
+                       self.dilation, self.groups)
+        return C.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -82,17 +135,20 @@ class ConvTranspose2d(_ConvNd):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | C.Pair,
                  stride: int | C.Pair = 1, padding: int | C.Pair = 0,
-                 output_padding: int | C.Pair = 0, bias: bool = True,
+                 output_padding: int | C.Pair = 0, groups: int = 1, bias: bool = True,
+                 dilation: int | C.Pair = 1, padding_mode: str = "zeros",
                  generator: Generator | None = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, bias,
-                         (in_channels, out_channels), generator)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, True, generator)
         self.output_padding = C.pair(output_padding, "output_padding")
-        if not all(0 <= op < s for op, s in zip(self.output_padding, self.stride)):
+        if not all(0 <= op < max(s, d) for op, s, d in zip(self.output_padding, self.stride,
+                                                            self.dilation)):
             raise ValueError(f"{self._name()}: output_padding {self.output_padding} must be "
-                             f">= 0 and smaller than stride {self.stride}")
+                             f">= 0 and smaller than stride {self.stride} or dilation "
+                             f"{self.dilation}")
 
     def forward(self, x: Tensor) -> Tensor:
         C.check_conv_transpose2d(self._name(), x, self.weight, self.bias, self.stride,
-                                 self.padding, self.output_padding)
+                                 self.padding, self.output_padding, self.dilation, self.groups)
         return C.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding)
+                                  self.output_padding, self.groups, self.dilation)
