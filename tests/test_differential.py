@@ -40,7 +40,6 @@ KNOWN_FAILURES = {
     # causes named in issue 29
     "cast-keeps-graph",
     "clamp-tensor-bounds-backward",
-    "conv-padding-same",
     "creation-dtype",
     "inplace-activation-not-in-place",
     "inplace-graph",
@@ -71,10 +70,7 @@ KNOWN_FAILURES = {
     "setitem-value-shape",
     "view-is-self",
     # names or arguments of PyTorch's API that tinygan lacks (the issue's item 2 lists most)
-    "missing-argument:Conv2d(dilation)",
     "missing-argument:Conv2d(dtype)",
-    "missing-argument:Conv2d(groups)",
-    "missing-argument:Conv2d(padding_mode)",
     "missing-argument:Linear(dtype)",
     "missing-argument:Tensor.std(correction)",
     "missing-argument:Tensor.var(correction)",
