@@ -6,6 +6,8 @@ conv2d:            x (N, C, H, W),     weight (O, C, kh, kw)  ->  y (N, O, Ho, W
                    Ho = floor((H + 2 ph - kh) / sh) + 1        (Wo likewise)
 conv_transpose2d:  x (N, C, H, W),     weight (C, O, kh, kw)  ->  y (N, O, Ho, Wo)
                    Ho = (H - 1) sh - 2 ph + kh + output_padding_h
+With dilation d and groups G (see "Dilation and groups" below), kh becomes d (kh - 1) + 1 in
+both formulas, and the weights are (O, C/G, kh, kw) and (C, O/G, kh, kw).
 
 A convolution is one matrix product (im2col)
 ---------------------------------------------
@@ -52,7 +54,9 @@ All three are Functions whose backward calls the others, so second derivatives (
 penalty through a convolutional critic) come for free.
 
 What is in this file, in reading order: the plain form (both layers written with ops the
-engine already has: read it first); the output sizes; the three Functions, each with its
+engine already has: read it first); the output sizes, padding strings and padding modes;
+dilation and groups (built on the plain layers, so the DCGAN's path is unchanged); the
+three Functions, each with its
 public function under it. The Functions do their array work with one call each to
 tinygan/fast/convolution.py, which picks the kernel (batched columns, or one image at a time
 for large layers). The switch ``tinygan.fast.FUSED = False`` runs the plain form instead;

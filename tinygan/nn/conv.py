@@ -1,7 +1,7 @@
 """Conv2d and ConvTranspose2d layers: the math lives in tinygan/engine/convolution.py.
 
-Weights have PyTorch's shapes - (out, in, kh, kw) for Conv2d and (in, out, kh, kw) for
-ConvTranspose2d - so a state_dict moves between tinygan and torch unchanged. Both are
+Weights have PyTorch's shapes - (out, in / groups, kh, kw) for Conv2d and
+(in, out / groups, kh, kw) for ConvTranspose2d - so a state_dict moves between tinygan and torch unchanged. Both are
 initialised as PyTorch does: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in computed from
 weight.shape[1] * kh * kw. For ConvTranspose2d that is out_channels * kh * kw; PyTorch does
 the same, because the transposed layer reuses its parent class's initialisation.
@@ -95,6 +95,11 @@ class Conv2d(_ConvNd):
     Each output pixel is a filter of shape (in_channels, kh, kw) dotted with the input patch
     under it; a stride of 2 halves the image, which is how a DCGAN discriminator downsamples
     without pooling (Radford et al. 2015).
+
+    PyTorch's options: ``dilation`` spreads the taps, ``groups`` splits the channels into
+    independent convolutions, ``padding='same'`` (stride 1) keeps the size and 'valid' pads
+    nothing, ``padding_mode`` ('zeros', 'reflect', 'replicate', 'circular') says what the
+    padding holds.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | C.Pair,
