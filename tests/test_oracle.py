@@ -156,6 +156,14 @@ def along_dim(draw):
     return [_floats(draw, shape)], dict(dim=draw(st.integers(-len(shape), len(shape) - 1)))
 
 
+def distinct_along_dim(draw):
+    """Like along_dim, with no two values equal (the order of ties is each library's own)."""
+    shape = _shape(draw, 1, 3)
+    n = int(np.prod(shape))
+    values = np.array(draw(st.permutations(range(n))), dtype=np.float64) * 0.25 - n / 8
+    return [values.reshape(shape)], dict(dim=draw(st.integers(-len(shape), len(shape) - 1)))
+
+
 def classes(draw):
     n, c = draw(st.integers(1, 5)), draw(st.integers(2, 5))
     labels = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
@@ -407,6 +415,8 @@ for _name in ["amax", "amin"]:
         dim if dim is not None else (), keepdim))
 for _name in ["max", "min"]:
     _method(_name, along_dim, lambda x, dim, _n=_name: getattr(x, _n)(dim)[0])
+_method("sort", distinct_along_dim, lambda x, dim: x.sort(dim, descending=True).values)
+_method("topk", distinct_along_dim, lambda x, dim: x.topk(1, dim, largest=False).values)
 _method("norm", norm_inputs, lambda x, p, dim, keepdim: x.norm(p, dim, keepdim))
 _method("reshape", reshape_inputs, lambda x, shape: x.reshape(*shape))
 _method("view", reshape_inputs, lambda x, shape: x.view(*shape))

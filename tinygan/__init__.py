@@ -32,6 +32,7 @@ from tinygan.fast import activations, batchnorm, linear, reductions, upsample  #
 del activations, batchnorm, linear, reductions, upsample
 from tinygan import autograd, backends, accelerator, utils  # noqa: E402
 from tinygan.compat.serialization import load, save  # noqa: E402
+from tinygan.engine.sorting import sort, topk  # noqa: E402
 
 # torch.FloatTensor, torch.LongTensor, ... (tinygan/compat/legacy_types.py)
 FloatTensor, DoubleTensor, HalfTensor = (_CPU_TYPES[n] for n in
@@ -63,5 +64,5 @@ __all__ = [
     "mean", "sum", "add", "sub", "mul", "div", "exp", "log", "sqrt", "abs", "sigmoid", "tanh",
     "relu", "matmul", "pow", "clamp", "clip", "where", "argmax", "argmin", "norm", "max", "min",
     "maximum", "minimum", "amax", "amin", "flatten", "reshape", "squeeze", "unsqueeze",
-    "transpose", "softmax", "log_softmax", "numel",
+    "transpose", "softmax", "log_softmax", "numel", "sort", "topk",
 ]

@@ -19,6 +19,7 @@ import numpy as np
 from tinygan.compat.legacy_types import tensor_type
 from tinygan.devices import backend
 from tinygan.engine import functional as F
+from tinygan.engine import sorting
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, parse_to_args, \
     wrap_dim
 
@@ -195,6 +196,9 @@ Tensor.clamp = Tensor.clip = clamp
 # reductions
 Tensor.sum, Tensor.mean, Tensor.var, Tensor.std = sum, mean, var, std
 Tensor.amax, Tensor.amin, Tensor.max, Tensor.min, Tensor.norm = amax, amin, max, min, norm
+
+# sorting (engine/sorting.py): named (values, indices) pairs
+Tensor.sort, Tensor.topk = sorting.sort, sorting.topk
 
 # shapes
 Tensor.reshape = Tensor.view = reshape

@@ -1,0 +1,87 @@
+"""sort and topk: a permutation found without gradients, then a differentiable gather.
+
+Sorting x along a dimension has two parts. Finding the order (which element goes where) is
+a comparison, not arithmetic: it has no derivative, and the indices it returns are integers.
+Applying the order is a gather,
+
+    values[..., j, ...] = x[..., indices[..., j, ...], ...]        (along ``dim``)
+
+which is linear in x: each output element is one input element. Its gradient sends every
+output gradient back to the place its value came from,
+
+    dL/dx[..., indices[j], ...] += dL/dvalues[..., j, ...]
+
+and ``take_along_dim`` (engine/functional.py) is exactly that gather, with exactly that
+gradient (a scatter-add), second derivatives included. So both ops below are composites: the
+order from the array library, the values through take_along_dim.
+
+Order of ties and NaN, as PyTorch: NaN counts as larger than every number (last when
+ascending, first when descending), and ``stable=True`` keeps equal elements in their
+original order. tinygan always sorts stably, which is one of the orders PyTorch's
+``stable=False`` may give.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+from tinygan.devices import backend
+from tinygan.engine import functional as F
+from tinygan.engine.tensor import Tensor, wrap_dim
+
+# torch.return_types.sort / topk: a named pair, so ``values, indices = x.sort()`` and
+# ``x.sort().values`` both work
+SortResult = namedtuple("sort", ["values", "indices"])
+TopkResult = namedtuple("topk", ["values", "indices"])
+
+
+def _order(array: Any, axis: int, descending: bool) -> Any:
+    """The stable sorting permutation of ``array`` along ``axis`` (int64 indices)."""
+    xp = backend.get_array_module(array)
+    if not descending:
+        return xp.argsort(array, axis=axis, kind="stable").astype(xp.int64)
+    # Descending and still stable (equal elements in their original order): sort the
+    # reversed array ascending, read that order backwards, and map the positions back.
+    # (Negating the values would not do: it fails for bool and unsigned, and NaN stays last.)
+    n = array.shape[axis]
+    reversed_order = xp.argsort(xp.flip(array, axis=axis), axis=axis, kind="stable")
+    return (n - 1 - xp.flip(reversed_order, axis=axis)).astype(xp.int64)
+
+
+def _check(op: str, x: Any) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, *,
+         stable: bool = False) -> SortResult:
+    """x sorted along ``dim``: ``(values, indices)``, both of x's shape, with
+    ``values = x.take_along_dim(indices, dim)`` (gradients flow to x through the values)."""
+    _check("sort", x)
+    d = wrap_dim(dim, x.ndim, "sort")
+    if x.ndim == 0:                                       # one element: nothing to move
+        xp = backend.get_array_module(x.array)
+        return SortResult(F.clone(x), Tensor(xp.zeros((), dtype=xp.int64)))
+    indices = _order(x.array, d, bool(descending))
+    return SortResult(F.take_along_dim(x, indices, d), Tensor(indices))
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
+         sorted: bool = True) -> TopkResult:  # noqa: A002 - PyTorch's name
+    """The k largest (``largest=False``: smallest) elements along ``dim``: ``(values,
+    indices)`` with size k along ``dim``. They always come sorted (largest first, or smallest
+    first), which PyTorch's ``sorted=False`` also allows."""
+    _check("topk", x)
+    d = wrap_dim(dim, x.ndim, "topk")
+    if x.dtype == bool:
+        raise RuntimeError("topk: bool tensors are not supported (as in PyTorch); "
+                           "convert first, e.g. x.int().topk(k)")
+    size = x.shape[d] if x.ndim else 1
+    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= size:
+        raise RuntimeError(f"topk: k={k!r} out of range for dimension {dim} of size {size} "
+                           f"(input shape {x.shape})")
+    values, indices = sort(x, d, descending=bool(largest), stable=True)
+    if x.ndim == 0:
+        return TopkResult(values, indices)
+    first_k = (slice(None),) * d + (slice(0, k),)
+    return TopkResult(values[first_k], Tensor(indices.array[first_k]))
