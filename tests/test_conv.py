@@ -294,10 +294,12 @@ def test_output_padding_must_be_below_stride():
                            output_padding=1)
 
 
-def test_input_must_be_4d():
-    with pytest.raises(ValueError, match=r"Conv2d\(1, 2.*4-D input \(N, C, H, W\), got "
-                                         r"shape \(1, 8, 8\)"):
-        nn.Conv2d(1, 2, 3)(tinygan.randn(1, 8, 8))
+def test_input_must_be_4d_or_one_image():
+    with pytest.raises(ValueError, match=r"Conv2d\(1, 2.*4-D input \(N, C, H, W\) or a 3-D "
+                                         r"one \(C, H, W\), got shape \(8, 8\)"):
+        nn.Conv2d(1, 2, 3)(tinygan.randn(8, 8))
+    with pytest.raises(ValueError, match=r"Conv2d\(1, 2.*got shape \(8, 8\)"):
+        nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect")(tinygan.randn(8, 8))
     with pytest.raises(ValueError, match=r"ConvTranspose2d\(1, 2.*got shape \(64,\)"):
         nn.ConvTranspose2d(1, 2, 3)(tinygan.randn(64))
 

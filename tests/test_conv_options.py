@@ -227,3 +227,32 @@ def test_torch_raises_on_the_same_calls(make):
     torch = pytest.importorskip("torch")
     with pytest.raises((ValueError, RuntimeError)):
         make(torch.nn, torch.nn.functional, torch.randn)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("layer, kwargs", [
+    ("Conv2d", dict(in_channels=2, out_channels=3, kernel_size=3)),
+    ("Conv2d", dict(in_channels=2, out_channels=4, kernel_size=3, groups=2, padding=1,
+                    padding_mode="circular")),
+    ("ConvTranspose2d", dict(in_channels=2, out_channels=3, kernel_size=3, stride=2)),
+])
+def test_one_image_without_batch_axis_as_torch(layer, kwargs):
+    """PyTorch accepts (C, H, W) and returns (O, Ho, Wo); so does tinygan, gradients too."""
+    torch = pytest.importorskip("torch")
+    ours = getattr(nn, layer)(**kwargs).double()
+    theirs = getattr(torch.nn, layer)(**kwargs, dtype=torch.float64)
+    theirs.load_state_dict({k: torch.from_numpy(to_np(v)) for k, v in ours.state_dict().items()})
+    a = _rand((2, 5, 4), 0)
+    x, tx = tinygan.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = ours(x), theirs(tx)
+    np.testing.assert_allclose(to_np(y), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    (y * y).sum().backward()
+    (ty * ty).sum().backward()
+    np.testing.assert_allclose(to_np(x.grad), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        to_np(F.conv2d(x, ours.weight, groups=ours.groups) if layer == "Conv2d" else
+              F.conv_transpose2d(x, ours.weight, stride=2)),
+        (torch.nn.functional.conv2d(tx, theirs.weight, groups=ours.groups)
+         if layer == "Conv2d" else
+         torch.nn.functional.conv_transpose2d(tx, theirs.weight, stride=2)).detach().numpy(),
+        rtol=1e-10, atol=1e-12)

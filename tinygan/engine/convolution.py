@@ -223,7 +223,8 @@ def _check_input(who: str, x: Tensor, weight: Tensor, bias: Tensor | None,
                  weight_in_axis: int, groups: int = 1) -> None:
     F._same_dtype(who, *((x, weight) if bias is None else (x, weight, bias)))
     if x.ndim != 4:
-        raise ValueError(f"{who}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+        raise ValueError(f"{who}: expected a 4-D input (N, C, H, W) or a 3-D one (C, H, W), "
+                         f"got shape {x.shape}")
     if weight.ndim != 4:
         raise ValueError(f"{who}: expected a 4-D weight, got shape {weight.shape}")
     if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
@@ -234,10 +235,9 @@ def _check_input(who: str, x: Tensor, weight: Tensor, bias: Tensor | None,
     # conv2d's weight holds C / groups input channels per filter; conv_transpose2d's all C
     expected = weight.shape[1] * groups if weight_in_axis == 1 else weight.shape[0]
     if x.shape[1] != expected:
+        with_groups = f" with groups={groups}" if groups != 1 else ""
         raise ValueError(f"{who}: input of shape {x.shape} has {x.shape[1]} channels, but the "
-                         f"weight of shape {weight.shape}{f' with groups={groups}' if groups != 1 else ''} "
-                         f"expects "
-                         f"{expected}")
+                         f"weight of shape {weight.shape}{with_groups} expects {expected}")
     out_channels = weight.shape[0] if weight_in_axis == 1 else weight.shape[1] * groups
     if bias is not None and bias.shape != (out_channels,):
         raise ValueError(f"{who}: bias of shape {bias.shape} does not match the "
@@ -387,7 +387,11 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
            groups: int = 1) -> Tensor:
     """2-D convolution (cross-correlation, as in PyTorch) of x (N, C, H, W) with weight
     (O, C / groups, kh, kw) and optional bias (O,) -> (N, O, Ho, Wo). ``padding`` may also be
-    'valid' (none) or 'same' (stride 1 only: output size = input size)."""
+    'valid' (none) or 'same' (stride 1 only: output size = input size). A single image
+    (C, H, W) gives (O, Ho, Wo)."""
+    if x.ndim == 3:                        # one image without the batch axis, as PyTorch
+        return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation,
+                      groups).squeeze(0)
     stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     padding, extra = resolve_padding("conv2d", padding, weight.shape[2:], stride, dilation)
     check_conv2d("conv2d", x, weight, bias, stride, padding, dilation, groups, extra)
@@ -446,7 +450,11 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
                      dilation: int | Pair = 1) -> Tensor:
     """Transposed convolution of x (N, C, H, W) with weight (C, O / groups, kh, kw) and
     optional bias (O,) -> (N, O, Ho, Wo): the adjoint of conv2d with the same weight.
-    (PyTorch's argument order: groups comes before dilation here.)"""
+    (PyTorch's argument order: groups comes before dilation here.) A single image (C, H, W)
+    gives (O, Ho, Wo)."""
+    if x.ndim == 3:                        # one image without the batch axis, as PyTorch
+        return conv_transpose2d(x.unsqueeze(0), weight, bias, stride, padding, output_padding,
+                                groups, dilation).squeeze(0)
     if isinstance(padding, str):
         raise TypeError(f"conv_transpose2d: padding must be an int or a pair of ints, got "
                         f"{padding!r} (padding strings exist only for conv2d)")

@@ -110,6 +110,8 @@ class Conv2d(_ConvNd):
                          groups, bias, padding_mode, False, generator)
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.ndim == 3:                    # one image (C, H, W), as PyTorch accepts
+            return self.forward(x.unsqueeze(0)).squeeze(0)
         if self.padding_mode == "zeros":
             padding, extra = C.resolve_padding(self._name(), self.padding, self.kernel_size,
                                                self.stride, self.dilation)
@@ -121,8 +123,8 @@ class Conv2d(_ConvNd):
         (ph, pw), (eh, ew) = C.resolve_padding(self._name(), self.padding, self.kernel_size,
                                                self.stride, self.dilation)
         if x.ndim != 4:
-            raise ValueError(f"{self._name()}: expected a 4-D input (N, C, H, W), got shape "
-                             f"{x.shape}")
+            raise ValueError(f"{self._name()}: expected a 4-D input (N, C, H, W) or a 3-D one "
+                             f"(C, H, W), got shape {x.shape}")
         x = C.pad_image(x, (ph, ph + eh, pw, pw + ew), self.padding_mode)
         C.check_conv2d(self._name(), x, self.weight, self.bias, self.stride, (0, 0),
                        self.dilation, self.groups)
@@ -153,6 +155,8 @@ class ConvTranspose2d(_ConvNd):
                              f"{self.dilation}")
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.ndim == 3:                    # one image (C, H, W), as PyTorch accepts
+            return self.forward(x.unsqueeze(0)).squeeze(0)
         C.check_conv_transpose2d(self._name(), x, self.weight, self.bias, self.stride,
                                  self.padding, self.output_padding, self.dilation, self.groups)
         return C.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
