@@ -1,10 +1,11 @@
 """Conv2d and ConvTranspose2d layers: the math lives in tinygan/engine/convolution.py.
 
 Weights have PyTorch's shapes - (out, in / groups, kh, kw) for Conv2d and
-(in, out / groups, kh, kw) for ConvTranspose2d - so a state_dict moves between tinygan and torch unchanged. Both are
-initialised as PyTorch does: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in computed from
-weight.shape[1] * kh * kw. For ConvTranspose2d that is out_channels * kh * kw; PyTorch does
-the same, because the transposed layer reuses its parent class's initialisation.
+(in, out / groups, kh, kw) for ConvTranspose2d - so a state_dict moves between tinygan and
+torch unchanged. Both are initialised as PyTorch does: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+with fan_in computed from weight.shape[1] * kh * kw. For ConvTranspose2d that is
+(out_channels / groups) * kh * kw; PyTorch does the same, because the transposed layer
+reuses its parent class's initialisation.
 """
 from __future__ import annotations
 
