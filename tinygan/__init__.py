@@ -21,6 +21,7 @@ from tinygan.compat.function_forms import (abs, add, amax, amin, argmax, argmin,
                                     mean, min, minimum, mul, norm, numel, pow, relu, reshape,
                                     sigmoid, softmax, sqrt, squeeze, sub, sum, tanh,
                                     transpose, unsqueeze, where)
+from tinygan.compat.function_forms import eq, ge, gt, le, log1p, lt, mm, ne  # issue 33
 from tinygan.engine import functional  # noqa: E402
 from tinygan import cuda  # noqa: E402
 from tinygan.compat.legacy_types import CPU_TYPES as _CPU_TYPES  # noqa: E402
@@ -60,4 +61,5 @@ __all__ = [
     "relu", "matmul", "pow", "clamp", "clip", "where", "argmax", "argmin", "norm", "max", "min",
     "maximum", "minimum", "amax", "amin", "flatten", "reshape", "squeeze", "unsqueeze",
     "transpose", "softmax", "log_softmax", "numel",
+    "log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge",
 ]

@@ -1016,3 +1016,42 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
     gen = generator or default_generator()
     keep = gen.bernoulli(x.shape, 1.0 - p, dtype=x.dtype, device=x.device)
     return x * _same_dtype_const(x.array, keep * (1.0 / (1.0 - p)))
+
+
+# =======================================================================================
+# issue 33 additions (log1p, mm): kept together for the lead to move at merge time
+# =======================================================================================
+class Log1p(Function):
+    """y = log(1 + x), accurate where x is tiny (1 + x would round x away).
+    (log(1 + x))' = 1 / (1 + x)."""
+    def forward(self, x): return xp_of(x).log1p(x)
+    def backward(self, gy): return gy / (self.inputs[0] + 1)
+
+
+def log1p(x: Tensor) -> Tensor:
+    """torch.log1p: an integer tensor gives the default float dtype, as in PyTorch."""
+    x = _as_tensor(x, like=(x,))
+    if x.dtype.kind not in "fc":
+        x = cast(x, backend.DEFAULT_DTYPE)
+    return Log1p()(x)
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """torch.mm: the product of two matrices, (n, k) @ (k, m) -> (n, m), nothing else (no
+    broadcasting, no vectors: matmul does those). Same gradient as matmul; the errors are
+    PyTorch's RuntimeErrors."""
+    a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
+    if a.ndim != 2:
+        raise RuntimeError(f"mm: self must be a matrix, got shape {a.shape}")
+    if b.ndim != 2:
+        raise RuntimeError(f"mm: mat2 must be a matrix, got shape {b.shape}")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mm: mat1 and mat2 shapes cannot be multiplied "
+                         f"({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"mm: expected m1 and m2 to have the same dtype, but got: {a.dtype} "
+                        f"!= {b.dtype}")
+    return MatMul()(a, b)
+
+
+__all__ += ["log1p", "mm"]

@@ -444,6 +444,28 @@ class TensorAPI:
         return self._inplace("uniform_", lambda t: gen.uniform(self.shape, a, b,
                                                                dtype=self.dtype))
 
+    # ---- issue 33 additions: kept together for the lead to move at merge time ------------
+    def pow(self, exponent): return _F().pow(self, exponent)
+    def log1p(self): return _F().log1p(self)
+    def mm(self, mat2): return _F().mm(self, mat2)
+    # the comparisons as methods (x.eq(y) is x == y): bool tensors, no gradient
+    def eq(self, other): return self == other
+    def ne(self, other): return self != other
+    def lt(self, other): return self < other
+    def le(self, other): return self <= other
+    def gt(self, other): return self > other
+    def ge(self, other): return self >= other
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.device == "cpu"
+
+    # PyTorch's other device and layout flags: tinygan holds dense arrays on the CPU or one
+    # CUDA GPU, never on these (scripts test them, e.g. examples/dcgan's input.is_xpu)
+    is_xpu = is_mps = is_meta = is_xla = is_ipu = is_vulkan = is_mtia = is_maia = \
+        is_mkldnn = is_sparse = is_sparse_csr = is_quantized = is_nested = \
+        property(lambda self: False)
+
 
 # ---------------------------------------------------------------------------------------
 # Helpers

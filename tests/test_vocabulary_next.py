@@ -1,0 +1,85 @@
+"""The names the next public scripts reach for (issue 33), each against PyTorch: the
+comparison methods, torch.mm / log1p / randint's forms, the is_* device flags, the losses,
+Linear's positional form, submodule reassignment, seeding, torch.multiprocessing."""
+import numpy as np
+import pytest
+
+import tinygan
+from tinygan import nn
+
+torch = pytest.importorskip("torch")
+
+
+# ---- comparisons as methods and functions -----------------------------------------------
+@pytest.mark.parametrize("name", ["eq", "ne", "lt", "le", "gt", "ge"])
+def test_comparison_methods_and_functions_match_pytorch(name):
+    a = np.array([[1.0, 2.0, np.nan], [0.0, -1.0, 3.0]], dtype=np.float32)
+    b = np.array([1.0, 3.0, np.nan], dtype=np.float32)
+    for other_ours, other_theirs in ((tinygan.tensor(b), torch.tensor(b)), (2.0, 2.0),
+                                     (1, 1)):
+        ours = getattr(tinygan.tensor(a), name)(other_ours)
+        theirs = getattr(torch.tensor(a), name)(other_theirs)
+        assert ours.dtype == np.bool_ and ours.numpy().tolist() == theirs.numpy().tolist()
+        ours_fn = getattr(tinygan, name)(tinygan.tensor(a), other_ours)
+        assert ours_fn.numpy().tolist() == theirs.numpy().tolist()
+    labels = tinygan.tensor([1, 0, 2])
+    assert labels.eq(tinygan.tensor([1, 1, 2])).sum().item() == 2    # the accuracy idiom
+
+
+def test_mm_and_log1p_function_forms_and_errors():
+    a, b = np.arange(6.0).reshape(2, 3), np.ones((3, 2))
+    np.testing.assert_array_equal(tinygan.mm(tinygan.tensor(a), tinygan.tensor(b)).numpy(),
+                                  torch.mm(torch.tensor(a), torch.tensor(b)).numpy())
+    for left, right, message in [((3,), (3, 2), "self must be a matrix"),
+                                 ((2, 3), (3,), "mat2 must be a matrix"),
+                                 ((2, 3), (4, 2), r"shapes cannot be multiplied \(2x3 and 4x2\)")]:
+        with pytest.raises(RuntimeError, match=message):
+            torch.mm(torch.ones(left), torch.ones(right))
+        with pytest.raises(RuntimeError, match=message):
+            tinygan.mm(tinygan.ones(left), tinygan.ones(right))
+    with pytest.raises(RuntimeError, match="same dtype"):
+        tinygan.mm(tinygan.ones(2, 3), tinygan.ones(3, 2, dtype=tinygan.float64))
+    ints = tinygan.log1p(tinygan.tensor([0, 1, 2]))
+    theirs = torch.log1p(torch.tensor([0, 1, 2]))
+    assert ints.dtype == np.float32 and str(theirs.dtype) == "torch.float32"
+    np.testing.assert_allclose(ints.numpy(), theirs.numpy(), rtol=1e-7)
+    tiny = tinygan.tensor([1e-10], dtype=tinygan.float64)          # where log(1 + x) fails
+    assert tinygan.log1p(tiny).item() == pytest.approx(1e-10, rel=1e-9)
+
+
+def test_new_functions_pass_gradcheck():
+    x = tinygan.tensor(np.linspace(-0.5, 2.0, 6).reshape(2, 3), dtype=tinygan.float64,
+                       requires_grad=True)
+    w = tinygan.tensor(np.linspace(-1, 1, 12).reshape(3, 4), dtype=tinygan.float64,
+                       requires_grad=True)
+    assert tinygan.gradcheck(tinygan.log1p, (x,))
+    assert tinygan.gradgradcheck(tinygan.log1p, (x,))
+    assert tinygan.gradcheck(tinygan.mm, (x, w)) and tinygan.gradgradcheck(tinygan.mm, (x, w))
+
+
+def test_randint_takes_pytorch_forms():
+    tinygan.manual_seed(0)
+    for call in (lambda m: m.randint(5, (3, 2)), lambda m: m.randint(5, size=(3, 2)),
+                 lambda m: m.randint(2, 5, (3, 2)), lambda m: m.randint(2, 5, size=(3, 2)),
+                 lambda m: m.randint(low=2, high=5, size=(3, 2)),
+                 lambda m: m.randint(high=5, size=(3, 2))):
+        ours, theirs = call(tinygan), call(torch)
+        assert ours.shape == tuple(theirs.shape) and ours.dtype == np.int64
+        assert 0 <= ours.numpy().min() and ours.numpy().max() < 5
+    assert tinygan.randint(0, 2, (4,), dtype=tinygan.float32).dtype == np.float32
+    with pytest.raises(TypeError, match="missing the size"):
+        tinygan.randint(5)
+    with pytest.raises(RuntimeError, match="from=5 >= to=5"):
+        tinygan.randint(5, 5, (2,))
+    g1, g2 = tinygan.Generator(3), tinygan.Generator(3)
+    assert tinygan.randint(9, (5,), generator=g1).tolist() == \
+        tinygan.randint(9, (5,), generator=g2).tolist()
+
+
+def test_every_is_device_flag_of_pytorch_is_there():
+    flags = [a for a in dir(torch.ones(1)) if a.startswith("is_")
+             and not callable(getattr(torch.ones(1), a))]
+    x = tinygan.ones(2)
+    for flag in flags:
+        assert getattr(x, flag) == getattr(torch.ones(2), flag), flag
+    assert x.is_cpu and not x.is_xpu and not x.is_mps
