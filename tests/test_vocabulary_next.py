@@ -83,3 +83,49 @@ def test_every_is_device_flag_of_pytorch_is_there():
     for flag in flags:
         assert getattr(x, flag) == getattr(torch.ones(2), flag), flag
     assert x.is_cpu and not x.is_xpu and not x.is_mps
+
+
+# ---- Linear's positional form; submodule reassignment ------------------------------------
+def test_linear_takes_pytorch_positional_arguments():
+    ours = nn.Linear(3, 2, False, "cpu", tinygan.float64)
+    theirs = torch.nn.Linear(3, 2, False, "cpu", torch.float64)
+    assert ours.bias is None and theirs.bias is None
+    assert ours.weight.dtype == np.float64 and ours.weight.shape == tuple(theirs.weight.shape)
+    assert nn.Linear(3, 2, generator=tinygan.Generator(1)).weight.tolist() == \
+        nn.Linear(3, 2, generator=tinygan.Generator(1)).weight.tolist()
+
+
+def _small_resnet(m):
+    class Net(m.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = m.nn.Conv2d(3, 4, 3)
+            self.bn1 = m.nn.BatchNorm2d(4)
+            self.fc = m.nn.Linear(4, 2)
+    return Net()
+
+
+def test_reassigning_a_submodule_keeps_its_place_as_in_pytorch():
+    """The transfer-learning idiom: replace the first conv, then drop the last layer."""
+    for m in (tinygan, torch):
+        net = _small_resnet(m)
+        net.conv1 = m.nn.Conv2d(1, 4, 3)                  # a grey-scale input layer
+        names = [name for name, _ in net.named_children()]
+        assert names == ["conv1", "bn1", "fc"], m.__name__
+        body = list(net.children())[:-1]
+        assert isinstance(body[0], m.nn.Conv2d) and isinstance(body[-1], m.nn.BatchNorm2d)
+        assert list(net.state_dict())[:2] == ["conv1.weight", "conv1.bias"]
+        net.fc = None                                      # an emptied slot is skipped
+        assert [name for name, _ in net.named_children()] == ["conv1", "bn1"]
+        net.fc = m.nn.Linear(4, 3)                         # and filled again in place
+        assert [name for name, _ in net.named_children()] == ["conv1", "bn1", "fc"]
+    lin, tlin = nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    lin.weight = nn.Parameter(tinygan.ones(2, 2))
+    assert [n for n, _ in lin.named_parameters()] == ["weight", "bias"]
+    with pytest.raises(TypeError, match="cannot assign 'Tensor' as parameter 'weight'"):
+        lin.weight = tinygan.ones(2, 2)
+    with pytest.raises(TypeError, match="as parameter 'weight'"):
+        tlin.weight = torch.ones(2, 2)
+    net = _small_resnet(tinygan)
+    with pytest.raises(TypeError, match="as child module 'fc'"):
+        net.fc = 3
