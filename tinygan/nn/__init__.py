@@ -15,6 +15,7 @@ from tinygan.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNeares
 from tinygan.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from tinygan.nn.loss import L1Loss, NLLLoss  # issue 33
 from tinygan.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # issue 33
+from tinygan.nn.rnn import LSTM, LSTMCell  # issue 33
 from tinygan.nn import functional, init, utils
 from tinygan.nn import parallel
 from tinygan.nn.parallel import DataParallel
@@ -27,4 +28,5 @@ __all__ = [
     "UpsamplingBilinear2d",
 ]
 __all__ += ["Conv2d", "ConvTranspose2d"]
-__all__ += ["L1Loss", "NLLLoss", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]  # issue 33
+__all__ += ["L1Loss", "NLLLoss", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+            "LSTM", "LSTMCell"]  # issue 33
