@@ -129,3 +129,36 @@ def test_reassigning_a_submodule_keeps_its_place_as_in_pytorch():
     net = _small_resnet(tinygan)
     with pytest.raises(TypeError, match="as child module 'fc'"):
         net.fc = 3
+
+
+# ---- seeds: fresh per process unless a script seeds ------------------------------------
+def _in_a_new_process(code):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", "import tinygan\n" + code], check=True,
+                         capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def test_unseeded_processes_differ_and_seeded_ones_agree_bit_for_bit():
+    draw = "print(tinygan.initial_seed(), tinygan.randn(4).numpy().tobytes().hex())"
+    first, second = _in_a_new_process(draw), _in_a_new_process(draw)
+    assert first.split()[0] != second.split()[0] and first.split()[1] != second.split()[1]
+    seeded = "tinygan.manual_seed(7)\n" + draw
+    assert _in_a_new_process(seeded) == _in_a_new_process(seeded)
+    assert _in_a_new_process(seeded).split()[0] == "7"
+    explicit = ("print(tinygan.randn(4, generator=tinygan.Generator(3)).numpy().tobytes().hex(),"
+                " tinygan.nn.Linear(3, 2, generator=tinygan.Generator(3)).weight.numpy()"
+                ".tobytes().hex())")
+    assert _in_a_new_process(explicit) == _in_a_new_process(explicit)
+
+
+def test_seed_and_initial_seed_as_in_pytorch():
+    tinygan.manual_seed(11)
+    assert tinygan.initial_seed() == 11
+    fresh = tinygan.seed()
+    assert tinygan.initial_seed() == fresh and 0 <= fresh < 2 ** 64
+    a = tinygan.randn(3).tolist()
+    tinygan.manual_seed(fresh)
+    assert tinygan.randn(3).tolist() == a
+    assert tinygan.Generator(5).initial_seed() == 5

@@ -14,6 +14,7 @@ from tinygan.compat.creation import (arange, as_tensor, bool_, cat, device, doub
                               ones_like, rand, rand_like, randint, randn, randn_like, randperm,
                               short, stack, tensor, uint8, zeros, zeros_like)
 from tinygan.devices.random import Generator, default_generator, manual_seed
+from tinygan.devices.random import initial_seed, seed  # issue 33: a fresh seed per process
 from tinygan.engine.tensor import (Parameter, Tensor, enable_grad, grad, is_grad_enabled, no_grad,
                             set_grad_enabled)
 from tinygan.compat.function_forms import (abs, add, amax, amin, argmax, argmin, clamp, clip, div,  # noqa: A004
@@ -61,5 +62,5 @@ __all__ = [
     "relu", "matmul", "pow", "clamp", "clip", "where", "argmax", "argmin", "norm", "max", "min",
     "maximum", "minimum", "amax", "amin", "flatten", "reshape", "squeeze", "unsqueeze",
     "transpose", "softmax", "log_softmax", "numel",
-    "log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge",
+    "log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge", "initial_seed", "seed",
 ]
