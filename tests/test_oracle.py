@@ -449,7 +449,7 @@ NOT_OPS = {"shape", "dtype", "ndim", "device", "is_leaf", "grad_fn", "data", "si
            # device flags
            "eq", "ne", "lt", "le", "gt", "ge", "is_cpu", "is_xpu", "is_mps", "is_meta",
            "is_xla", "is_ipu", "is_vulkan", "is_mtia", "is_maia", "is_mkldnn", "is_sparse",
-           "is_sparse_csr", "is_quantized", "is_nested"}
+           "is_sparse_csr", "is_quantized", "is_nested", "is_shared"}
 
 
 OPERATORS = {"__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",

@@ -29,6 +29,7 @@ from tinygan.compat.legacy_types import CPU_TYPES as _CPU_TYPES  # noqa: E402
 from tinygan.engine.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 from tinygan import nn, optim  # noqa: E402
 from tinygan import autograd, backends, accelerator, utils  # noqa: E402
+from tinygan import multiprocessing  # noqa: E402  (issue 33)
 from tinygan.compat.serialization import load, save  # noqa: E402
 
 # torch.FloatTensor, torch.LongTensor, ... (tinygan/compat/legacy_types.py)
@@ -63,4 +64,5 @@ __all__ = [
     "maximum", "minimum", "amax", "amin", "flatten", "reshape", "squeeze", "unsqueeze",
     "transpose", "softmax", "log_softmax", "numel",
     "log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge", "initial_seed", "seed",
+    "multiprocessing",
 ]

@@ -456,6 +456,14 @@ class TensorAPI:
     def gt(self, other): return self > other
     def ge(self, other): return self >= other
 
+    def share_memory_(self):
+        from tinygan.multiprocessing import share_tensor_
+        return share_tensor_(self)
+
+    def is_shared(self) -> bool:
+        from tinygan.multiprocessing import is_shared
+        return is_shared(self)
+
     @property
     def is_cpu(self) -> bool:
         return self.device == "cpu"

@@ -189,6 +189,14 @@ class Module:
                 t.grad = Tensor(moved(t.grad.array))
         return self
 
+    def share_memory(self) -> "Module":
+        """Put every parameter and buffer in shared memory, so processes started with
+        tinygan.multiprocessing train one set of weights (Hogwild). CPU only."""
+        from tinygan.multiprocessing import share_tensor_
+        for t in list(self.parameters()) + [b for _, b in self.named_buffers()]:
+            share_tensor_(t)
+        return self
+
     def cpu(self) -> "Module":
         return self.to("cpu")
 
