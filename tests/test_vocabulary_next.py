@@ -162,3 +162,14 @@ def test_seed_and_initial_seed_as_in_pytorch():
     tinygan.manual_seed(fresh)
     assert tinygan.randn(3).tolist() == a
     assert tinygan.Generator(5).initial_seed() == 5
+
+
+def test_dropout2d_on_a_2d_input_drops_elements_and_warns_as_pytorch():
+    """examples/mnist_rnn applies Dropout2d to (N, features)."""
+    x = tinygan.ones(64, 32)
+    with pytest.warns(UserWarning, match="2-D input to dropout2d"):
+        y = nn.Dropout2d(0.5)(x).numpy()
+    with pytest.warns(UserWarning, match="2-D input to dropout2d"):
+        torch.nn.Dropout2d(0.5)(torch.ones(64, 32))
+    rows_mixed = ((y == 0).any(1) & (y != 0).any(1)).mean()
+    assert rows_mixed > 0.9 and set(np.unique(y)) <= {0.0, 2.0}     # elements, not rows
