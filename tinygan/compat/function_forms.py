@@ -163,7 +163,8 @@ def gt(input: Tensor, other: Any) -> Tensor: return _t(input) > other  # noqa: A
 def ge(input: Tensor, other: Any) -> Tensor: return _t(input) >= other  # noqa: A002,E704
 
 
-__all__ = ["log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge", "mean", "sum", "add", "sub", "mul", "div", "exp", "log", "sqrt", "abs", "sigmoid",
+__all__ = ["log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge",
+           "mean", "sum", "add", "sub", "mul", "div", "exp", "log", "sqrt", "abs", "sigmoid",
            "tanh", "relu", "matmul", "pow", "clamp", "clip", "where", "argmax", "argmin",
            "norm", "max", "min", "maximum", "minimum", "amax", "amin", "flatten", "reshape",
            "squeeze", "unsqueeze", "transpose", "softmax", "log_softmax", "numel", "MaxMin"]

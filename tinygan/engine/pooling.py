@@ -73,15 +73,17 @@ class ScatterAdd(Function):
     def backward(self, gg): return Gather(self.index)(gg)
 
 
-def max_pool2d(input: Tensor, kernel_size: int | Pair, stride: int | Pair | None = None,  # noqa: A002
-               padding: int | Pair = 0, dilation: int | Pair = 1, ceil_mode: bool = False,
+def max_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's name
+               stride: int | Pair | None = None, padding: int | Pair = 0,
+               dilation: int | Pair = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Any:
     """The largest value of each kernel_size window, windows ``stride`` apart (default: the
     kernel size, so they tile the image). Padding counts as -inf. ``return_indices`` also
     gives each winner's position in its H*W plane (int64), as PyTorch's."""
     x, single = _images("max_pool2d", input)
     k = _pair(kernel_size, "kernel_size", "max_pool2d")
-    s = k if stride is None or stride == () or stride == [] else _pair(stride, "stride", "max_pool2d")
+    no_stride = stride is None or stride == () or stride == []     # PyTorch: the kernel
+    s = k if no_stride else _pair(stride, "stride", "max_pool2d")
     p, d = _pair(padding, "padding", "max_pool2d"), _pair(dilation, "dilation", "max_pool2d")
     if min(k) < 1 or min(s) < 1 or min(d) < 1:
         raise ValueError(f"max_pool2d: kernel_size, stride and dilation must be positive, got "
@@ -125,8 +127,8 @@ def _average(x: Tensor, rows: np.ndarray, cols: np.ndarray) -> Tensor:
     return F.matmul(F.matmul(a_h, x), a_w.transpose(0, 1))
 
 
-def _window_matrix(size: int, out: int, k: int, s: int, p: int, count_pad: bool,
-                   ceil_mode: bool) -> tuple[np.ndarray, np.ndarray]:
+def _window_matrix(size: int, out: int, k: int, s: int, p: int,
+                   count_pad: bool) -> tuple[np.ndarray, np.ndarray]:
     """Ones where input position j falls in window i, and each window's length (with the
     zero padding counted or not; with ceil_mode a window hanging past the padding is cut)."""
     start = np.arange(out) * s - p
@@ -137,14 +139,15 @@ def _window_matrix(size: int, out: int, k: int, s: int, p: int, count_pad: bool,
     return member, length
 
 
-def avg_pool2d(input: Tensor, kernel_size: int | Pair, stride: int | Pair | None = None,  # noqa: A002
-               padding: int | Pair = 0, ceil_mode: bool = False,
+def avg_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's name
+               stride: int | Pair | None = None, padding: int | Pair = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """The mean of each window (zero padding counted in the divisor unless
     ``count_include_pad=False``; ``divisor_override`` replaces the divisor)."""
     x, single = _images("avg_pool2d", input)
     k = _pair(kernel_size, "kernel_size", "avg_pool2d")
-    s = k if stride is None or stride == () or stride == [] else _pair(stride, "stride", "avg_pool2d")
+    no_stride = stride is None or stride == () or stride == []     # PyTorch: the kernel
+    s = k if no_stride else _pair(stride, "stride", "avg_pool2d")
     p = _pair(padding, "padding", "avg_pool2d")
     if min(k) < 1 or min(s) < 1 or min(p) < 0 or p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise ValueError(f"avg_pool2d: pad should be at most half of kernel size and kernel "
@@ -154,8 +157,8 @@ def avg_pool2d(input: Tensor, kernel_size: int | Pair, stride: int | Pair | None
                                                                       ceil_mode)
     if oh < 1 or ow < 1:
         raise ValueError(f"avg_pool2d: input {x.shape} is too small for kernel {k}")
-    m_h, len_h = _window_matrix(h, oh, k[0], s[0], p[0], count_include_pad, ceil_mode)
-    m_w, len_w = _window_matrix(w, ow, k[1], s[1], p[1], count_include_pad, ceil_mode)
+    m_h, len_h = _window_matrix(h, oh, k[0], s[0], p[0], count_include_pad)
+    m_w, len_w = _window_matrix(w, ow, k[1], s[1], p[1], count_include_pad)
     if divisor_override is not None:       # one divisor for every window
         y = _average(x, m_h, m_w) * (1.0 / divisor_override)
     else:                                  # the divisor |rows| |cols| splits into the two sides
@@ -172,7 +175,8 @@ def _adaptive_matrix(size: int, out: int) -> np.ndarray:
     return m
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size: int | Sequence[int | None]) -> Tensor:  # noqa: A002
+def adaptive_avg_pool2d(input: Tensor,  # noqa: A002 - PyTorch's name
+                        output_size: int | Sequence[int | None]) -> Tensor:
     """Average into a fixed output_size whatever the input size (None keeps that side)."""
     x, single = _images("adaptive_avg_pool2d", input)
     h, w = x.shape[2:]
