@@ -35,7 +35,7 @@ import numpy as np
 from tinygan.compat.weights_only import WeightsOnlyUnpickler
 from tinygan.devices import backend
 from tinygan.engine.tensor import Parameter, Tensor
-from tinygan.run.untrusted import check_budget, open_regular
+from tinygan.run.untrusted import check_budget, check_zip_member, open_regular
 
 # storage type name <-> NumPy dtype (torch.BFloat16Storage etc. have no NumPy dtype)
 STORAGE_DTYPES = {
@@ -359,11 +359,8 @@ class _Archive:
         if limit is not None and info.file_size > limit:
             raise _fail(self.source, f"record {name[:80]} holds {info.file_size:,} bytes, "
                                      f"more than such a record can hold ({limit})")
-        if info.header_offset + info.compress_size > self.file_size or (
-                info.compress_type == zipfile.ZIP_STORED
-                and info.compress_size != info.file_size):
-            raise _fail(self.source, f"record {name[:80]} declares {info.file_size:,} bytes, "
-                                     f"more than the file holds (truncated?)")
+        check_zip_member(info, self.file_size, f"tinygan.load: {self.source}: record "
+                                               f"{name[:80]}", RuntimeError)
         self.used += info.file_size
         check_budget(self.used, f"tinygan.load: {self.source}: record {name[:80]}",
                      RuntimeError)

@@ -57,14 +57,15 @@ def _open(path: Path) -> tuple[BinaryIO, BinaryIO, int | None]:
 
 
 def _read_exactly(stream: BinaryIO, n: int, path: Path, what: str) -> bytearray:
-    buffer = bytearray(n)
-    view, got = memoryview(buffer), 0
-    while got < n:
-        chunk = stream.readinto(view[got:])
+    """``n`` bytes of ``stream``, read in chunks: the buffer grows with the bytes that
+    actually arrive, so a header declaring gigabytes over a short .gz allocates little."""
+    buffer = bytearray()
+    while len(buffer) < n:
+        chunk = stream.read(min(n - len(buffer), 1 << 24))
         if not chunk:
             raise IdxFormatError(f"read_idx: {path}: file truncated: {what} needs {n} bytes, "
-                                 f"the file holds {got}")
-        got += chunk
+                                 f"the file holds {len(buffer)}")
+        buffer += chunk
     return buffer
 
 

@@ -29,7 +29,8 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.run.atomic import atomic_write
-from tinygan.run.untrusted import check_budget, open_regular, parse_json
+from tinygan.run.untrusted import (check_budget, check_zip_member, open_regular,
+                                   parse_json)
 
 FORMAT = "tinygan-checkpoint"
 VERSION = 1
@@ -216,11 +217,7 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
                         raise CheckpointError(f"{name}: " + (
                             "appears twice in the archive" if key in arrays else
                             "is not a .npy array (a .npz holds only those)"))
-                    if info.header_offset + info.compress_size > size or (
-                            info.compress_type == zipfile.ZIP_STORED
-                            and info.compress_size != info.file_size):
-                        raise CheckpointError(f"{name}: declares {info.file_size:,} bytes, "
-                                              f"more than the file holds (truncated?)")
+                    check_zip_member(info, size, name, CheckpointError)
                     total += info.file_size
                     check_budget(total, name, CheckpointError)
                     with archive.open(info) as member:   # inflates at most file_size bytes

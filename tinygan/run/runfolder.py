@@ -135,7 +135,50 @@ def run_config(checkpoint: str) -> tuple[dict[str, Any], int]:
                              f"Python with tinygan.run.checkpoint.load_checkpoint(path, G=..., D=...)")
     check_config_types(checkpoint, config)
     check_config_against_weights(checkpoint, config, arrays)
+    check_config_builds(checkpoint, config)
     return config, int(header["step"])
+
+
+def check_config_builds(checkpoint: str, config: dict[str, Any]) -> None:
+    """The config's model options have the kinds of the recipe's own (a list of sizes where
+    the recipe has one, a count >= 1 where it has a count, a name where it has a name), and
+    the models it describes build. Run after ``check_config_against_weights``, so the models
+    are no larger than the file's own weights; whatever else the combination of settings
+    gets wrong becomes one line naming the config rather than a traceback."""
+    from tinygan.gan.models import build_models
+    from tinygan.gan.recipe import Recipe, make_recipe
+    where = f"checkpoint {checkpoint}: config"
+    try:
+        defaults = make_recipe(config["data"], config["loss"], config["model"]).model_options
+    except (ValueError, TypeError, KeyError) as err:
+        raise RunFolderError(f"{where}: {err}") from None
+    for key, value in config.get("model_options", {}).items():
+        default = defaults.get(key)
+        if key not in defaults:
+            raise RunFolderError(f"{where} model_options.{key} is not an option of the "
+                                 f"{config['data']} {config['model']} recipe "
+                                 f"({', '.join(defaults) or 'it has none'})")
+        sizes = isinstance(default, tuple) and all(_is_int(v) for v in default)
+        if sizes and not (isinstance(value, list) and all(_is_int(v) and v >= 1
+                                                          for v in value)):
+            raise RunFolderError(f"{where} model_options.{key} must be a list of sizes >= 1, "
+                                 f"got {_shown(value)}")
+        if _is_int(default) and not (_is_int(value) and value >= 1):
+            raise RunFolderError(f"{where} model_options.{key} must be a whole number >= 1, "
+                                 f"got {_shown(value)}")
+        if isinstance(default, str) and not isinstance(value, str):
+            raise RunFolderError(f"{where} model_options.{key} must be a name, got "
+                                 f"{_shown(value)}")
+    try:
+        recipe = Recipe.from_dict(config).to_dict()
+        options = {k: tuple(v) if isinstance(v, list) else v
+                   for k, v in recipe["model_options"].items()}
+        build_models(recipe["model"], recipe["data"], recipe["z_dim"], 0, None, **options)
+    except (TypeError, ValueError, KeyError, ZeroDivisionError, AttributeError, IndexError,
+            OverflowError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise RunFolderError(f"{where} does not describe models tinygan can build "
+                             f"({reason})") from None
 
 
 def _is_int(v: Any) -> bool:

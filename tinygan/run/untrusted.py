@@ -22,6 +22,7 @@ import errno
 import json
 import os
 import stat
+import zipfile
 from typing import IO, Any, Callable
 
 #: a JSON file nested deeper than this is refused (tinygan writes at most about 6 levels)
@@ -144,3 +145,28 @@ def read_json(path: str | os.PathLike, *, limit: int, error: ErrorType,
     with open_regular(path, follow_symlinks=follow_symlinks, error=error) as f:
         text = read_limited(f, limit, os.fspath(path), error)
     return parse_json(text, os.fspath(path), error)
+
+
+#: deflate never inflates one byte into more than 1032 (its longest run per bit of input)
+MAX_DEFLATE_RATIO = 1032
+
+
+def check_zip_member(info: zipfile.ZipInfo, archive_size: int, name: str,
+                     error: ErrorType) -> None:
+    """A zip member's declared size checked against the bytes the archive holds, before
+    anything is allocated for it: a stored member holds exactly its size, a deflated one at
+    most 1032 times its compressed bytes; other methods (.pt and .npz use none) refused."""
+    if info.header_offset + info.compress_size > archive_size:
+        raise error(f"{name}: declares {info.compress_size:,} bytes past the end of the file "
+                    f"(truncated?)")
+    if info.compress_type == zipfile.ZIP_STORED:
+        if info.compress_size != info.file_size:
+            raise error(f"{name}: stored uncompressed, yet declares {info.file_size:,} bytes "
+                        f"for {info.compress_size:,}")
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        if info.file_size > info.compress_size * MAX_DEFLATE_RATIO + 1024:
+            raise error(f"{name}: declares {info.file_size:,} bytes from "
+                        f"{info.compress_size:,} deflated ones, more than deflate can make")
+    else:
+        raise error(f"{name}: compressed with zip method {info.compress_type}; only stored "
+                    f"and deflated members are read")
