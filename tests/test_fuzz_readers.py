@@ -170,10 +170,12 @@ def test_fuzz_pt_archives_against_pytorch(drawn):
 
 
 def _numpy_cannot_hold(value):
-    """A zero-element tensor whose shape multiplies past NumPy's index range (PyTorch keeps
-    such shapes; NumPy refuses to make the array)."""
-    return any(t.numel() == 0 and math.prod(t.shape[i] or 1 for i in range(t.dim())) >= 2 ** 62
-               for t in flat_tensors(value) if hasattr(t, "numel"))
+    """A zero-element tensor whose shape NumPy cannot make: sizes multiplying past its index
+    range, or a negative size beside a 0 (PyTorch keeps both; tinygan refuses them, as the
+    README says)."""
+    return any(t.numel() == 0 and (min(t.shape) < 0 or math.prod(
+        abs(t.shape[i]) or 1 for i in range(t.dim())) >= 2 ** 62)
+        for t in flat_tensors(value) if hasattr(t, "numel"))
 
 
 VALID_PT = pt.archive(pt.pickle_bytes({

@@ -179,6 +179,7 @@ def test_06_a_stride_0_record_stays_a_view_as_in_pytorch():
     (lambda: one_tensor(0, (1,), (1,), numel=1, records={"0": b"\0" * 5}),
      "record archive/data/0 holds 5 bytes but its storage declares 4"),
     (lambda: one_tensor(0, (-2,), (1,)), "size (-2,)"),
+    (lambda: one_tensor(3, (2,), (-1,)), "stride (-1,) is negative"),
     (lambda: one_tensor(-1, (2,), (1,)), "storage offset -1"),
     (lambda: one_tensor(0, (2,), (1,), numel=-1), "whole number of elements >= 0"),
 ])

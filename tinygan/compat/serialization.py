@@ -25,6 +25,7 @@ import io
 import math
 import os
 import pickle
+import struct
 import tempfile
 import warnings
 import zipfile
@@ -138,17 +139,19 @@ def _strided_view(storage: Any, offset: Any, size: Any, stride: Any, source: str
         raise _fail(source, f"{where}: storage offset {offset!r} is not a whole number >= 0")
     if not (isinstance(size, (tuple, list)) and isinstance(stride, (tuple, list))
             and all(_is_int(n) and 0 <= n < 2 ** 63 for n in size)
-            and all(_is_int(s) and 0 <= s < 2 ** 63 for s in stride)):
+            and all(_is_int(s) and -2 ** 62 <= s < 2 ** 63 for s in stride)):
         raise _fail(source, f"{where}: size {_short(size)} and stride {_short(stride)} must be "
-                            f"whole numbers >= 0 (and below 2^63, as PyTorch's int64)")
+                            f"whole numbers (sizes >= 0), within PyTorch's int64")
     if len(size) != len(stride):
         raise _fail(source, f"{where}: size {_short(size)} and stride {_short(stride)} have "
                             f"different lengths")
     length, itemsize = storage.array.size, storage.array.itemsize
-    if math.prod(size) == 0:
-        if offset > length:
-            raise _fail(source, f"{where}: storage offset {offset} is past the storage's "
-                                f"{length} elements")
+    if any(s < 0 and n > 1 for n, s in zip(size, stride)) and math.prod(size):
+        raise _fail(source, f"{where}: stride {_short(stride)} is negative along an axis of "
+                            f"more than one element (PyTorch refuses it too)")
+    if math.prod(size) == 0:    # no element is read: PyTorch accepts any offset here
+        if offset >= 2 ** 63:
+            raise _fail(source, f"{where}: storage offset {offset} is past int64")
         return _make(lambda: np.empty(size, storage.array.dtype), where, source)
     last = offset + sum((n - 1) * s for n, s in zip(size, stride))
     if last >= length:
@@ -322,10 +325,11 @@ class _Archive:
         self.source = source
         try:
             self.zip = zipfile.ZipFile(f)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+                NotImplementedError, struct.error) as err:
             raise RuntimeError(f"tinygan.load: {source} is not a .pt zip archive (PyTorch's "
-                               f"format since 1.6); the legacy format is not supported"
-                               ) from None
+                               f"format since 1.6; the legacy format is not supported): "
+                               f"{type(err).__name__}") from None
         f.seek(0, os.SEEK_END)
         self.file_size, self.used = f.tell(), 0
         self.infos: dict[str, zipfile.ZipInfo] = {}

@@ -124,7 +124,11 @@ def _read_idx(path: Path, stream: BinaryIO, length: int | None) -> np.ndarray:
     if length is None and stream.read(1):
         raise IdxFormatError(f"read_idx: {path}: file has trailing bytes: a {dtype.name} "
                              f"array of shape {shape} needs {expected} bytes, and more follow")
-    array = np.frombuffer(data, dtype=dtype).reshape(shape)
+    try:
+        array = np.frombuffer(data, dtype=dtype).reshape(shape)
+    except ValueError:   # no elements, but sizes whose product NumPy cannot index
+        raise IdxFormatError(f"read_idx: {path}: shape {shape} is too large for NumPy to "
+                             f"index, although it holds no elements") from None
     return array.astype(dtype.newbyteorder("="), copy=False)  # native byte order, writable
 
 

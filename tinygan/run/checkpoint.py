@@ -22,6 +22,7 @@ import copy
 import json
 import math
 import os
+import struct
 import zipfile
 from typing import Any, Mapping
 
@@ -171,7 +172,7 @@ def _read_npy(member: Any, present: int, name: str) -> np.ndarray:
         read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                        else np.lib.format.read_array_header_2_0)
         shape, fortran, dtype = read_header(member, max_header_size=MAX_NPY_HEADER)
-    except (ValueError, TypeError, SyntaxError, EOFError, OSError) as err:
+    except Exception as err:   # NumPy parses the header text: any failure means invalid
         raise CheckpointError(f"{name}: not a valid .npy header "
                               f"({str(err).splitlines()[0] if str(err) else err!r})") from None
     if dtype.hasobject:
@@ -223,7 +224,7 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
                     with archive.open(info) as member:   # inflates at most file_size bytes
                         arrays[key] = _read_npy(member, info.file_size, name)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError,
-                NotImplementedError, ValueError) as err:
+                NotImplementedError, ValueError, struct.error) as err:
             if isinstance(err, CheckpointError):
                 raise
             raise CheckpointError(f"checkpoint {path}: the file is truncated or not a .npz "
@@ -320,10 +321,16 @@ def _check_optimizer(path: str, name: str, opt: Any, tree: Mapping[str, Any]
                 raise CheckpointError(f"checkpoint {path}: its {name} state '{key}' of "
                                       f"parameter {i} has shape {tuple(shape)}, but the "
                                       f"parameter has shape {tuple(params[i].shape)}")
-            if not (hasattr(value, "dtype") or _is_number(value)):
+            if hasattr(value, "dtype") and value.dtype != params[i].dtype:
                 raise CheckpointError(f"checkpoint {path}: its {name} state '{key}' of "
-                                      f"parameter {i} is {type(value).__name__}, not a number "
-                                      f"or an array")
+                                      f"parameter {i} is {value.dtype}, but the parameter is "
+                                      f"{params[i].dtype}")
+            if not hasattr(value, "dtype") and not (   # a count of steps taken
+                    isinstance(value, int) and not isinstance(value, bool)
+                    and 1 <= value < 2 ** 53):
+                raise CheckpointError(f"checkpoint {path}: its {name} state '{key}' of "
+                                      f"parameter {i} is {json.dumps(value)[:40]}, not an "
+                                      f"array or a whole number of steps >= 1")
     groups = tree.get("param_groups")
     if not isinstance(groups, list) or len(groups) != len(opt.param_groups):
         raise CheckpointError(f"checkpoint {path}: its {name} param_groups do not fit this "
@@ -337,7 +344,24 @@ def _check_optimizer(path: str, name: str, opt: Any, tree: Mapping[str, Any]
                 raise CheckpointError(f"checkpoint {path}: its {name} setting '{key}' is "
                                       f"{json.dumps(theirs[key])[:40]}, not a value like "
                                       f"{value!r}")
+        _check_settings(path, name, opt, theirs)
     return state
+
+
+def _check_settings(path: str, name: str, opt: Any, group: dict[str, Any]) -> None:
+    """A group's settings pass the optimizer's own constructor checks (Adam's betas in
+    [0, 1), a learning rate >= 0, ...): a probe optimizer is made with them."""
+    import inspect
+    accepted = inspect.signature(type(opt).__init__).parameters
+    settings = {k: tuple(v) if isinstance(v, list) else v for k, v in group.items()
+                if k in accepted and k not in ("self", "params")}
+    from tinygan.engine.tensor import Parameter
+    try:
+        type(opt)([Parameter(np.zeros(1, np.float32))], **settings)
+    except (ValueError, TypeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CheckpointError(f"checkpoint {path}: its {name} settings are not ones this "
+                              f"optimizer accepts ({reason})") from None
 
 
 def _is_number(value: Any) -> bool:
