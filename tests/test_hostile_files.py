@@ -443,3 +443,16 @@ def test_also_seen_a_huge_d_steps_is_named_in_the_memory_message(tmp_path, capsy
                        capsys)
     assert code == 1
     one_line_error(err, "--d-steps 1000000000000000000000000000000")
+
+
+def test_also_the_digit_classifier_cache_is_read_with_the_checked_reader(tmp_path):
+    """The classifier cache lives in the data folder ($TINYGAN_DATA), which may be someone
+    else's: a member declaring 2^40 elements is refused (a ValueError, so the cache is
+    retrained), not allocated."""
+    from tinygan.metrics import digits
+    path = tmp_path / "digit_classifier_mnist_0.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("net.0.weight.npy", npy_header((2 ** 40,)) + b"\0" * 64)
+    with pytest.raises(ValueError, match="digit classifier cache .*net.0.weight.npy: its "
+                                         "header declares float32"):
+        digits._load(path, tinygan.Generator(0))

@@ -195,16 +195,17 @@ def _read_npy(member: Any, present: int, name: str) -> np.ndarray:
     return array.astype(dtype.newbyteorder("="), copy=False)
 
 
-def _read_npz(path: str) -> dict[str, np.ndarray]:
-    """Every array of the .npz at ``path``, each member checked before it is read."""
+def read_npz(path: str, what: str = "checkpoint") -> dict[str, np.ndarray]:
+    """Every array of the .npz at ``path``, each member checked before it is read (the
+    reader for any .npz tinygan did not necessarily write; ``what`` names it in messages)."""
     with open_regular(path, follow_symlinks=False, error=CheckpointError,
-                      what="checkpoint ") as f:
+                      what=f"{what} ") as f:
         magic = f.read(4)
         if magic[:1] == b"\x80":
-            raise CheckpointError(f"checkpoint {path}: is a Python pickle, not a .npz; "
+            raise CheckpointError(f"{what} {path}: is a Python pickle, not a .npz; "
                                   f"refusing to unpickle it, as that could run code")
         if magic != b"PK\x03\x04":   # every .npz is a zip archive
-            raise CheckpointError(f"checkpoint {path}: the file is truncated or not a .npz "
+            raise CheckpointError(f"{what} {path}: the file is truncated or not a .npz "
                                   f"(it does not start like a zip archive)")
         f.seek(0)
         size = os.fstat(f.fileno()).st_size
@@ -213,7 +214,7 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
         try:
             with zipfile.ZipFile(f) as archive:
                 for info in archive.infolist():
-                    key, name = info.filename[:-4], f"checkpoint {path}: {info.filename}"
+                    key, name = info.filename[:-4], f"{what} {path}: {info.filename}"
                     if not info.filename.endswith(".npy") or key in arrays:
                         raise CheckpointError(f"{name}: " + (
                             "appears twice in the archive" if key in arrays else
@@ -227,7 +228,7 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
                 NotImplementedError, ValueError, struct.error) as err:
             if isinstance(err, CheckpointError):
                 raise
-            raise CheckpointError(f"checkpoint {path}: the file is truncated or not a .npz "
+            raise CheckpointError(f"{what} {path}: the file is truncated or not a .npz "
                                   f"({type(err).__name__}: {err})") from None
     return arrays
 
@@ -265,7 +266,7 @@ def read_checkpoint(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """All arrays and the JSON header of a checkpoint, checked; no model needed. The file
     must be a regular file (not a link, a FIFO or a device); every member's declared size is
     checked against the bytes present and the memory budget before it is read."""
-    arrays = _read_npz(path)
+    arrays = read_npz(path)
     if META_KEY not in arrays:
         raise CheckpointError(f"checkpoint {path}: not a tinygan checkpoint (no {META_KEY})")
     meta = arrays.pop(META_KEY)
