@@ -203,15 +203,6 @@ def test_fuzz_pt_bytes_mutated(data):
     load_pt(bytes(raw))
 
 
-def _fix_crc(raw):
-    """Re-zip the members so the CRCs match again (mutations then reach the parser)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            dst.writestr(info.filename, src.read(info.filename))
-    return out.getvalue()
-
-
 # ---- raw pickle streams ----------------------------------------------------------------
 OPCODES = [b"c", b"\x81", b"R", b"b", b"a", b"e", b"s", b"u", b"(", b"t", b"\x85", b"\x86",
            b"\x87", b"N", b"\x89", b"\x88", b")", b"]", b"}", b"\x8f", b"J", b"K", b"M", b"G",

@@ -276,7 +276,8 @@ HEADER_CASES = {
     "15-z_dim-a-string": (lambda h: h["config"].update(z_dim="two"), "sample", "z_dim"),
     "16-evaluations-an-int": (lambda h: h.update(evaluations=5), "resume", "evaluations"),
     "17-generator-state-without-state": (
-        lambda h: h["generator_state"]["streams"]["cpu"].pop("state"), "resume",
+        lambda h: h.update(generator_state={"seed": 0, "streams": {"cpu": {"kind": "pcg64"}}}),
+        "resume",
         "generator_state"),
 }
 

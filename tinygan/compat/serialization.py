@@ -108,6 +108,9 @@ class _Unsupported:
 # ---------------------------------------------------------------------------------------
 # Loading
 # ---------------------------------------------------------------------------------------
+MAX_DIMS = 64   # NumPy's limit on an array's dimensions
+
+
 class Storage:
     """One data/<key> record of the archive as the flat array of its elements. Every tensor
     that names the key is a view of this one array (no copy), so views that share a storage
@@ -138,10 +141,12 @@ def _strided_view(storage: Any, offset: Any, size: Any, stride: Any, source: str
     if not _is_int(offset) or offset < 0:
         raise _fail(source, f"{where}: storage offset {offset!r} is not a whole number >= 0")
     if not (isinstance(size, (tuple, list)) and isinstance(stride, (tuple, list))
+            and len(size) <= MAX_DIMS
             and all(_is_int(n) and 0 <= n < 2 ** 63 for n in size)
             and all(_is_int(s) and -2 ** 62 <= s < 2 ** 63 for s in stride)):
         raise _fail(source, f"{where}: size {_short(size)} and stride {_short(stride)} must be "
-                            f"whole numbers (sizes >= 0), within PyTorch's int64")
+                            f"at most {MAX_DIMS} whole numbers (sizes >= 0), within PyTorch's "
+                            f"int64")
     if len(size) != len(stride):
         raise _fail(source, f"{where}: size {_short(size)} and stride {_short(stride)} have "
                             f"different lengths")
@@ -188,7 +193,7 @@ class _Rebuilders:
         if storage.device != "cpu":   # a device holds its own copy of this tensor
             check_budget(array.size * array.itemsize, f"tinygan.load: {self.source}",
                          lambda m: _fail(self.source, m.split(": ", 2)[-1]))
-            array = backend.to_device(np.ascontiguousarray(array), storage.device)
+            array = backend.to_device(np.array(array, order="C"), storage.device)  # 0-d stays 0-d
         requires_grad = bool(rest[0]) if rest else False
         if requires_grad and array.dtype.kind not in "fc":
             raise _fail(self.source, f"a {array.dtype} tensor cannot require gradients (only "

@@ -132,7 +132,7 @@ def parse_json(text: bytes | str, name: str, error: ErrorType) -> Any:
         raise error(f"{name}: nested deeper than {MAX_JSON_DEPTH} levels; refusing it") from None
     except (UnicodeDecodeError, ValueError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise error(f"{name}: not valid JSON ({reason})") from None
+        raise error(f"{name}: unreadable, not valid JSON ({reason})") from None
     if json_depth(value) > MAX_JSON_DEPTH:
         raise error(f"{name}: nested deeper than {MAX_JSON_DEPTH} levels; refusing it")
     return value
