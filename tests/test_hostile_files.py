@@ -457,3 +457,21 @@ def test_also_the_digit_classifier_cache_is_read_with_the_checked_reader(tmp_pat
     with pytest.raises(ValueError, match="digit classifier cache .*net.0.weight.npy: its "
                                          "header declares float32"):
         digits._load(path, tinygan.Generator(0))
+
+
+@pytest.mark.parametrize("data_state,message", [
+    ({"order": np.array([0, 5, 1]), "position": 0, "epoch": 0, "has_order": True},
+     "data/order is not a permutation"),
+    ({"order": np.arange(3), "position": -1, "epoch": 0, "has_order": True},
+     "data/position must be a whole number >= 0"),
+    ({"order": np.arange(3), "position": 9, "epoch": 0, "has_order": True},
+     "data/position 9 is past the 3 examples"),
+])
+def test_also_a_data_position_outside_the_data_is_refused(tmp_path, data_state, message):
+    """Found while fuzzing: a resumed MNIST run would index past its data later, mid-run."""
+    from tinygan.run.checkpoint import load_checkpoint, save_checkpoint
+    G, D = tinygan.nn.Linear(2, 2), tinygan.nn.Linear(2, 1)
+    path = str(tmp_path / "c.npz")
+    save_checkpoint(path, G=G, D=D, data_state=data_state)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(path, G=G, D=D)

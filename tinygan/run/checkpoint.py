@@ -439,14 +439,40 @@ def load_checkpoint(path: str, *, G: Any, D: Any, opt_g: Any = None, opt_d: Any 
             optimizers[name] = (opt, tree, _check_optimizer(path, name, opt, tree))
     if generator is not None:
         _check_generator(path, generator, header.get("generator_state"))
+    data_state = _unflatten("data", arrays, values)
+    _check_data_state(path, data_state)
+    history = {k[len("history/"):]: v for k, v in arrays.items() if k.startswith("history/")}
+    for key, curve in history.items():
+        if curve.ndim != 1 or curve.dtype.kind not in "biuf":
+            raise CheckpointError(f"checkpoint {path}: history/{key} is {curve.dtype} "
+                                  f"{curve.shape}, not a list of real numbers")
     for module, saved in states.values():
         module.load_state_dict(saved)
     for name, (opt, tree, state) in optimizers.items():
         _restore_optimizer(path, name, opt, tree, state)
     if generator is not None:
         generator.set_state(header["generator_state"])
-    history = {k[len("history/"):]: v.tolist() for k, v in arrays.items()
-               if k.startswith("history/")}
     return {"step": int(header["step"]), "config": header.get("config", {}),
-            "data_state": _unflatten("data", arrays, values), "history": history,
+            "data_state": data_state, "history": {k: v.tolist() for k, v in history.items()},
             "evaluations": list(header.get("evaluations") or [])}
+
+
+def _check_data_state(path: str, tree: Mapping[str, Any]) -> None:
+    """The position in the data (tinygan.data.batching's EpochSampler): an order that is a
+    permutation of the examples, and a position and an epoch that are counts."""
+    order = tree.get("order")
+    if order is not None and not (
+            isinstance(order, np.ndarray) and order.ndim == 1 and order.dtype.kind in "iu"
+            and np.array_equal(np.sort(order), np.arange(order.size))):
+        raise CheckpointError(f"checkpoint {path}: data/order is not a permutation of the "
+                              f"examples")
+    for key in ("position", "epoch"):
+        value = tree.get(key, 0)
+        if not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2 ** 63):
+            raise CheckpointError(f"checkpoint {path}: data/{key} must be a whole number >= 0, "
+                                  f"got a {type(value).__name__}")
+    if order is not None and order.size and tree.get("position", 0) > order.size:
+        raise CheckpointError(f"checkpoint {path}: data/position {tree['position']} is past "
+                              f"the {order.size} examples")
+    if not isinstance(tree.get("has_order", False), bool):
+        raise CheckpointError(f"checkpoint {path}: data/has_order must be true or false")
