@@ -313,9 +313,12 @@ def _check_optimizer(path: str, name: str, opt: Any, tree: Mapping[str, Any]
     state = {int(i): dict(s) if isinstance(s, Mapping) else s for i, s in raw_state.items()}
     params = [p for group in opt.param_groups for p in group["params"]]
     for i, entry in state.items():   # each state array must have its parameter's shape
-        if not 0 <= i < len(params) or not isinstance(entry, dict):
+        if not 0 <= i < len(params):
             raise CheckpointError(f"checkpoint {path}: its {name} state names parameter {i}, "
                                   f"but this optimizer has {len(params)} parameters")
+        if not isinstance(entry, dict):
+            raise CheckpointError(f"checkpoint {path}: its {name} state of parameter {i} is "
+                                  f"a {type(entry).__name__}, not a set of named values")
         for key, value in entry.items():
             shape = getattr(value, "shape", ())
             if shape != () and tuple(shape) != tuple(params[i].shape):
