@@ -182,6 +182,8 @@ def test_06_a_stride_0_record_stays_a_view_as_in_pytorch():
     (lambda: one_tensor(3, (2,), (-1,)), "stride (-1,) is negative"),
     (lambda: one_tensor(-1, (2,), (1,)), "storage offset -1"),
     (lambda: one_tensor(0, (2,), (1,), numel=-1), "whole number of elements >= 0"),
+    (lambda: pt.archive(pt.pickle_bytes({"w": pt.tensor(pt.storage("", 1), 0, (1,), (1,))}),
+                        {"": pt.floats(0)}), "a storage key must name a record"),   # fuzzer
 ])
 def test_19_broken_records_are_refused_naming_the_file(make, message):
     with pytest.raises(RuntimeError) as caught:

@@ -409,6 +409,8 @@ class _StorageLoader:
             raise _fail(source, f"a storage id needs a text key, a text location and a "
                                 f"whole number of elements >= 0, got {type(key).__name__}, "
                                 f"{type(location).__name__}, {numel!r:.40}")
+        if not key or key.endswith("/"):   # data/ itself, a zip folder: no record's bytes
+            raise _fail(source, f"a storage key must name a record, got {key[:40]!r}")
         if key in self.storages:
             if self.storages[key].kind is not kind:
                 raise _fail(source, f"data/{key[:40]} is named as {self.storages[key].kind.name} "
