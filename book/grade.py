@@ -36,6 +36,7 @@ import re
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -66,8 +67,10 @@ def read_notebook(path: Path):
     if size > MAX_NOTEBOOK_BYTES:
         raise ValueError(f"{size:,} bytes, more than the {MAX_NOTEBOOK_BYTES:,} a notebook may have")
     try:
-        nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
-        nbformat.validate(nb)
+        with warnings.catch_warnings():      # old notebooks without cell ids: fine to grade
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+            nbformat.validate(nb)
     except Exception as err:          # any parse or schema failure: the file is not a notebook
         raise ValueError(f"not a valid Jupyter notebook ({type(err).__name__}: {str(err)[:200]})")
     return nb
@@ -173,7 +176,10 @@ def grade_notebook(path: Path, exercises: list[dict], hidden_path: Path, quick: 
             os.environ.update(saved_env)
     for index, cell in enumerate(run.cells[:first_grading]):
         for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
+            if out.get("output_type") == "error" and out["ename"] == "KeyboardInterrupt":
+                notes.append(f"code cell {index + 1} ran longer than {cell_timeout} s and was "
+                             "interrupted")
+            elif out.get("output_type") == "error":
                 notes.append(f"code cell {index + 1} stopped with {out['ename']}: "
                              f"{str(out.get('evalue', ''))[:200]}")
     results = {}
