@@ -16,6 +16,9 @@ writes
                    hidden_checks.py: ``python OUT/autograder/grade.py SUBMISSIONS OUT_DIR``;
 - OUT/site/        the course site (book/build.py; ``--site quick`` by default: short
                    training runs; ``full`` trains fully, tens of minutes; ``none`` skips it);
+- OUT/slides/      one reveal.js deck per chapter, from the chapter's text and figures
+                   (book/slides.py; reveal.js vendored from npm at build time, nothing fetched
+                   when viewing; ``--no-slides`` skips them);
 - OUT/syllabus.md  the two-week and six-week modules (book/instructor/syllabus.md).
 """
 from __future__ import annotations
@@ -130,7 +133,7 @@ def write_site(out: Path, mode: str) -> None:
         shutil.copytree(Path(build_dir) / "html", out)
 
 
-def release(out: Path, site: str = "quick") -> None:
+def release(out: Path, site: str = "quick", slides: bool = True) -> None:
     if out.exists() and any(out.iterdir()):
         raise SystemExit(f"{out} exists and is not empty: give a new folder")
     out.mkdir(parents=True, exist_ok=True)
@@ -146,6 +149,11 @@ def release(out: Path, site: str = "quick") -> None:
         print(f"{name:10s} {time.perf_counter() - start:6.1f} s  {out / name}", flush=True)
     if syllabus.exists():
         shutil.copy2(syllabus, out / "syllabus.md")
+    if slides:
+        import slides as slide_builder
+        start = time.perf_counter()
+        slide_builder.build(out / "slides")
+        print(f"{'slides':10s} {time.perf_counter() - start:6.1f} s  {out / 'slides'}", flush=True)
     if site != "none":
         start = time.perf_counter()
         write_site(out / "site", site)
@@ -158,9 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site", choices=("quick", "full", "none"), default="quick",
                         help="build the course site with short (quick, default) or full "
                              "training runs, or not at all")
+    parser.add_argument("--no-slides", action="store_true",
+                        help="do not build the slides (they need reveal.js from npm, once)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    release(args.out, args.site)
+    release(args.out, args.site, slides=not args.no_slides)
     print(f"release written in {time.perf_counter() - start:.0f} s: {args.out}")
     return 0
 

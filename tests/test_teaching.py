@@ -194,7 +194,7 @@ def test_feedback_names_the_mistake():
 def release(tmp_path_factory):
     pytest.importorskip("nbformat")
     out = tmp_path_factory.mktemp("release") / "OUT"
-    done = subprocess.run([sys.executable, str(BOOK / "release.py"), str(out), "--site", "none"],
+    done = subprocess.run([sys.executable, str(BOOK / "release.py"), str(out), "--site", "none", "--no-slides"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return out
