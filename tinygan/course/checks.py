@@ -53,6 +53,14 @@ def _bce(p: float, target: float) -> float:
                                   tg.tensor([target], dtype=tg.float64)).item()
 
 
+def compare_pair_shape(number: str, answer: Any, shape: str) -> tuple[float, float]:
+    """Two numbers, or stop saying the answer should be the tuple ``shape``."""
+    if isinstance(answer, (str, bytes)) or not hasattr(answer, "__len__") or len(answer) != 2:
+        fail(number, f"give a tuple of two numbers {shape}")
+    return tuple(as_number(number, v, f"the element {n}")
+                 for v, n in zip(answer, shape.strip("()").split(", ")))
+
+
 # --- chapter 1 -------------------------------------------------------------------------------
 # What each model describes; a model is generative when it gives a distribution over x that
 # new samples can be drawn from (p(x), or p(x | y) p(y)).
@@ -101,14 +109,6 @@ def check_1_3(answer: Any) -> None:
     if not var_ok:
         hint = " (N(3, 4) means variance 4, not standard deviation 4)" if abs(abs(w) - 4) < 1e-3 else ""
         fail("1.3", "the mean is right but the variance is not: Var(wz + b) = w^2 Var(z)" + hint)
-
-
-def compare_pair_shape(number: str, answer: Any, shape: str) -> tuple[float, float]:
-    """Two numbers, or stop saying the answer should be the tuple ``shape``."""
-    if isinstance(answer, (str, bytes)) or not hasattr(answer, "__len__") or len(answer) != 2:
-        fail(number, f"give a tuple of two numbers {shape}")
-    return tuple(as_number(number, v, f"the element {n}")
-                 for v, n in zip(answer, shape.strip("()").split(", ")))
 
 
 # --- chapter 2 -------------------------------------------------------------------------------

@@ -39,8 +39,9 @@ def as_number(number: str, value: Any, what: str = "your answer") -> float:
         if int(np.prod(getattr(value, "shape", ()) or (1,))) != 1:
             fail(number, f"{what} is a Tensor of shape {tuple(value.shape)}; one number is expected")
         value = value.item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
-            and not (isinstance(value, np.ndarray) and value.size == 1):
+    is_number = isinstance(value, (int, float, np.number)) or (
+        isinstance(value, np.ndarray) and value.size == 1)
+    if isinstance(value, (bool, np.bool_)) or not is_number:
         fail(number, f"{what} should be a number (a float or an int), not {type(value).__name__}")
     result = float(np.asarray(value).reshape(()))
     if not math.isfinite(result):
