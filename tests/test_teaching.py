@@ -291,3 +291,20 @@ def test_grader_scores_and_explains(release, tmp_path):
     assert "died" in dave and "ran longer than 20 s and was interrupted" in dave
     assert sum(p for p, _ in score["dave"].values()) == 0
     assert lines[3].startswith("dave: 0 / 9")
+
+
+def test_instructor_answers_cover_every_chapter_exercise():
+    """chapters/solutions.md plus book/instructor/model_answers.md (the instructor edition's
+    answers.md) hold an entry for every exercise of every chapter, chapter 13 included."""
+    answers = (ROOT / "chapters" / "solutions.md").read_text() + \
+        (BOOK / "instructor" / "model_answers.md").read_text()
+    have = set(re.findall(r"\*\*(\d+\.\d+)\*\*", answers))
+    missing = []
+    for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md")):
+        section = path.read_text().split("## Exercises")[1].split("\n## ")[0]
+        count = len(re.findall(r"^\d+\. ", section, re.M))
+        assert count > 0, path.name
+        missing += [f"{int(path.name[:2])}.{k}" for k in range(1, count + 1)
+                    if f"{int(path.name[:2])}.{k}" not in have]
+    assert not missing, f"exercises without a model answer: {missing}"
+    assert "Rubric" in (BOOK / "instructor" / "model_answers.md").read_text()
