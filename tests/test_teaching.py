@@ -280,6 +280,9 @@ def test_grader_scores_and_explains(release, tmp_path):
     assert lines[0].startswith(f"alice: {full} / {full}")
     # the untouched student edition: zero, although TINYGAN_SOLUTIONS=1 was set for the grader
     assert sum(p for p, _ in score["bob"].values()) == 0
+    # ... and every other cell of the student edition ran, alone in an empty folder
+    bob = (out / "feedback" / "bob.md").read_text()
+    assert "not answered" in bob and "stopped with" not in bob, bob
     # carol loses exactly 4.4's point, and is told why without the answer
     assert {k: v for k, v in score["carol"].items() if v[0] != v[1]} == {"4.4": (0, 1)}
     feedback = (out / "feedback" / "carol.md").read_text()
