@@ -162,7 +162,7 @@ PAGE = """<!DOCTYPE html>
 .reveal {{ font-size: 26px; }}
 .reveal h1 {{ font-size: 1.9em; }} .reveal h2 {{ font-size: 1.3em; }}
 .reveal .slides section {{ text-align: left; }}
-.reveal img {{ max-height: 520px; }}
+.reveal img {{ max-height: 520px; display: block; margin: 0 auto 0.3em; }}
 .reveal pre {{ font-size: 0.6em; width: 100%; }}
 .reveal table {{ font-size: 0.75em; }}
 .reveal .source {{ color: #666; font-size: 0.8em; }}
