@@ -43,10 +43,14 @@ def vendor_reveal(cache: Path, out: Path) -> None:
     if not tarball.is_file():
         cache.mkdir(parents=True, exist_ok=True)
         if shutil.which("npm") is None:
-            raise SystemExit("the slides need reveal.js from npm: install Node.js's npm, or put "
+            raise SystemExit("could not fetch reveal.js: the slides need npm (Node.js), or put "
                              f"reveal.js-{REVEAL_VERSION}.tgz (npm pack reveal.js@{REVEAL_VERSION}) in {cache}")
-        subprocess.run(["npm", "pack", f"reveal.js@{REVEAL_VERSION}", "--pack-destination", str(cache),
-                        "--silent"], check=True, stdout=subprocess.DEVNULL)
+        fetched = subprocess.run(["npm", "pack", f"reveal.js@{REVEAL_VERSION}", "--pack-destination",
+                                  str(cache), "--silent"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+        if fetched.returncode != 0 or not tarball.is_file():
+            raise SystemExit(f"could not fetch reveal.js {REVEAL_VERSION} from the npm registry "
+                             f"(npm pack: {fetched.stderr.strip()[-300:]})")
     if tarball.is_symlink():
         raise SystemExit(f"{tarball} is a symlink: refusing it")
     with tarfile.open(tarball, "r:gz") as archive:

@@ -64,9 +64,8 @@ def decks(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("slides")
     done = subprocess.run([sys.executable, str(ROOT / "book" / "slides.py"), str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
-    if done.returncode != 0 and "reveal" in (done.stderr + done.stdout).lower() \
-            and not (ROOT / "build" / "vendor").exists():
-        pytest.skip(f"reveal.js could not be fetched from npm: {done.stderr[-300:]}")
+    if done.returncode != 0 and "could not fetch reveal.js" in done.stderr:
+        pytest.skip(done.stderr.strip().splitlines()[-1])       # no npm, or no registry
     assert done.returncode == 0, done.stderr[-3000:]
     return out
 
