@@ -218,6 +218,18 @@ def test_release_writes_three_editions(release, editions):
     spec = json.loads((release / "autograder" / "spec.json").read_text())
     assert sum(len(n["exercises"]) for n in spec["notebooks"].values()) == 42
     assert {"grade.py", "hidden_checks.py", "spec.json"} <= {p.name for p in (release / "autograder").iterdir()}
+    assert (release / "syllabus.md").read_text() == (BOOK / "instructor" / "syllabus.md").read_text()
+    answers = (release / "instructor" / "answers.md").read_text()
+    assert "## Chapter 13" in answers and "Rubric" in answers
+
+
+def test_syllabus_covers_every_chapter_with_times():
+    text = (BOOK / "instructor" / "syllabus.md").read_text()
+    assert "Two-week module" in text and "Six-week module" in text
+    assert not re.search(r"FULL\d|TODO|XXX", text)
+    rows = re.findall(r"^\| (\d+) [^|]+\| [^|]+\| (\d+) min \| ([^|]+) \|", text, re.M)
+    assert [int(r[0]) for r in rows] == list(range(1, 15))
+    assert all(re.match(r"\d+ s / ", r[2]) for r in rows)      # every quick run was measured
 
 
 def test_release_refuses_a_folder_in_use(release):
