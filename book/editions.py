@@ -226,7 +226,7 @@ def answer_values() -> dict[str, list]:
             module = importlib.import_module(f"solutions.ch{int(source.name[:2]):02d}")
             for ex in exercises(source):
                 function = getattr(module, f"exercise_{ex.number.replace('.', '_')}")
-                if ast.parse(Path(module.__file__).read_text()) and not _needs_context(function):
+                if not _needs_context(function):
                     values[ex.number] = _flatten(function())
         return values
     finally:
