@@ -52,6 +52,23 @@ __all__ = [
 xp_of = backend.get_array_module
 
 
+def _floating(x: Tensor) -> Tensor:
+    """The input of a float-valued op (exp, log, sigmoid, true division ...): an int or bool
+    tensor is read as the default float dtype first, as PyTorch does (exp of int64 is
+    float32, not NumPy's float64; tanh of bool is float32, not float16)."""
+    if x.dtype.kind in "fc":
+        return x
+    return cast(x, backend.DEFAULT_DTYPE)
+
+
+def _need_float(op: str, x: Tensor) -> None:
+    """Ops whose result is only defined for real numbers (mean, var, std, norm, softmax)
+    refuse int and bool tensors, as PyTorch does, rather than guess a dtype."""
+    if x.dtype.kind not in "fc":
+        raise RuntimeError(f"{op}: expected a floating-point tensor, got {x.dtype} (shape "
+                           f"{x.shape}); convert it first with .float()")
+
+
 def _same_dtype_const(like: Any, value: Any) -> Tensor:
     """A constant (non-differentiable) Tensor from a raw array, in ``like``'s dtype."""
     return Tensor(xp_of(like).asarray(value, dtype=like.dtype))
@@ -332,7 +349,13 @@ class Sub(Function):
         return sum_to(gy, a.shape), sum_to(-gy, b.shape)
 
 
-def sub(a: Any, b: Any) -> Tensor: return _binary(Sub, a, b)
+def sub(a: Any, b: Any) -> Tensor:
+    a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
+    if a.dtype == np.bool_ or b.dtype == np.bool_:
+        raise RuntimeError(f"sub: subtraction with a bool tensor is not supported (shapes "
+                           f"{a.shape}, {b.shape}); to invert a mask use ~mask or "
+                           f"logical_not(), to compare masks use ^ (xor)")
+    return _binary(Sub, a, b)
 
 
 class Mul(Function):
@@ -363,7 +386,39 @@ class Div(Function):
         return sum_to(ga, a.shape), gb
 
 
-def div(a: Any, b: Any) -> Tensor: return _binary(Div, a, b)
+def div(a: Any, b: Any) -> Tensor:
+    """True division: two int/bool operands give the default float dtype (7 / 2 = 3.5)."""
+    a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
+    if a.dtype.kind not in "fc" and b.dtype.kind not in "fc":
+        a, b = _floating(a), _floating(b)
+    return _binary(Div, a, b)
+
+
+def div_rounded(a: Any, b: Any, rounding_mode: str) -> Tensor:
+    """a / b rounded toward zero ("trunc") or down ("floor"), PyTorch's
+    ``div(rounding_mode=)``. Ints stay ints (7 // 2 = 3, -7 // 2 = -4). The rounded result is
+    a step function, so its gradient is 0 (as in PyTorch), not the quotient's."""
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                         f"but found {rounding_mode!r}")
+    a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
+    xp = xp_of(a.array)
+    dtype = result_type(a, b)
+    if dtype.kind in "fc":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = xp.true_divide(a.array.astype(dtype), b.array.astype(dtype))
+        q = xp.trunc(q) if rounding_mode == "trunc" else xp.floor(q)
+    else:
+        if not bool((b.array != 0).all()):
+            raise RuntimeError("div: ZeroDivisionError (an integer division by zero)")
+        q = xp.floor_divide(a.array, b.array)
+        if rounding_mode == "trunc":   # floor rounds down: step back up where signs differ
+            q = q + ((q < 0) & (q * b.array != a.array))
+        q = q.astype(dtype)
+    rounded = Tensor(xp.asarray(q))
+    if a.requires_grad or b.requires_grad:   # in the graph, with a zero gradient
+        rounded = div(a, b) * 0 + rounded
+    return rounded
 
 
 class Neg(Function):
@@ -372,7 +427,11 @@ class Neg(Function):
     def backward(self, gy): return -gy                      # (-x)' = -1
 
 
-def neg(x: Tensor) -> Tensor: return Neg()(x)
+def neg(x: Tensor) -> Tensor:
+    if x.dtype == np.bool_:
+        raise RuntimeError(f"neg: negation of a bool tensor (shape {x.shape}) is not "
+                           f"supported; to invert a mask use ~mask or logical_not()")
+    return Neg()(x)
 
 
 class Pow(Function):
@@ -419,6 +478,8 @@ def matmul(a: Any, b: Any) -> Tensor:
     if a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]):
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not line up "
                          f"({a.shape[-1]} != {b.shape[-2] if b.ndim > 1 else b.shape[0]})")
+    if a.ndim == 1 and b.ndim == 1:  # (k,) @ (k,): the dot product, a 0-d tensor
+        return reshape(matmul(reshape(a, (1, -1)), reshape(b, (-1, 1))), ())
     if a.ndim == 1:  # (k,) @ (k, n): treat the vector as a (1, k) row
         return reshape(matmul(reshape(a, (1, -1)), b), b.shape[:-2] + b.shape[-1:])
     if b.ndim == 1:  # (m, k) @ (k,): treat the vector as a (k, 1) column
@@ -457,7 +518,7 @@ class Exp(Function):
     def backward(self, gy): return gy * self.output          # (e^x)' = e^x
 
 
-def exp(x: Tensor) -> Tensor: return Exp()(x)
+def exp(x: Tensor) -> Tensor: return Exp()(_floating(x))
 
 
 class Log(Function):
@@ -465,7 +526,7 @@ class Log(Function):
     def backward(self, gy): return gy / self.inputs[0]       # (log x)' = 1/x
 
 
-def log(x: Tensor) -> Tensor: return Log()(x)
+def log(x: Tensor) -> Tensor: return Log()(_floating(x))
 
 
 class Sqrt(Function):
@@ -475,7 +536,7 @@ class Sqrt(Function):
     def backward(self, gy): return gy / (2 * self.output)    # (sqrt x)' = 1 / (2 sqrt x)
 
 
-def sqrt(x: Tensor) -> Tensor: return Sqrt()(x)
+def sqrt(x: Tensor) -> Tensor: return Sqrt()(_floating(x))
 
 
 class Abs(Function):
@@ -485,7 +546,10 @@ class Abs(Function):
         return gy * _same_dtype_const(x, xp_of(x).sign(x))   # |x|' = sign(x) (0 at 0)
 
 
-def abs(x: Tensor) -> Tensor: return Abs()(x)  # noqa: A001 - mirrors torch.abs
+def abs(x: Tensor) -> Tensor:  # noqa: A001 - mirrors torch.abs
+    if x.dtype == np.bool_:
+        raise RuntimeError(f"abs: not defined for a bool tensor (shape {x.shape})")
+    return Abs()(x)
 
 
 # The four activations below have a fast form (tinygan/fast/activations.py): the same
@@ -508,7 +572,7 @@ class Sigmoid(Function):
         return gy * y * (1 - y)                              # sigma' = sigma (1 - sigma)
 
 
-def sigmoid(x: Tensor) -> Tensor: return fast.form(Sigmoid)()(x)
+def sigmoid(x: Tensor) -> Tensor: return fast.form(Sigmoid)()(_floating(x))
 
 
 class Tanh(Function):
@@ -520,7 +584,7 @@ class Tanh(Function):
         return gy * (1 - y * y)                              # tanh' = 1 - tanh^2
 
 
-def tanh(x: Tensor) -> Tensor: return fast.form(Tanh)()(x)
+def tanh(x: Tensor) -> Tensor: return fast.form(Tanh)()(_floating(x))
 
 
 class ReLU(Function):
@@ -566,7 +630,7 @@ class Softplus(Function):
     def backward(self, gy): return gy * sigmoid(self.inputs[0])   # softplus' = sigmoid
 
 
-def softplus(x: Tensor) -> Tensor: return Softplus()(x)
+def softplus(x: Tensor) -> Tensor: return Softplus()(_floating(x))
 
 
 def log_sigmoid(x: Tensor) -> Tensor:
@@ -591,6 +655,8 @@ class Clip(Function):
 def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
+    if x.dtype.kind not in "fc" and any(isinstance(v, float) for v in (min, max)):
+        x = _floating(x)   # an int tensor clamped at 1.57 is float32, as in PyTorch
     return Clip(min, max)(x)
 
 
@@ -642,8 +708,11 @@ def _normalise_axes(axis: Any, ndim: int, op: str) -> Any:
     if axis is None or axis == ():    # dim=() means every dim, as in PyTorch
         return None
     if isinstance(axis, (tuple, list)):
-        return tuple(wrap_dim(a, ndim, op) for a in axis)
-    return wrap_dim(axis, ndim, op)
+        axes = tuple(wrap_dim(a, ndim, op) for a in axis)
+    else:
+        axes = wrap_dim(axis, ndim, op)
+    # a 0-d tensor accepts dim 0 and -1 (PyTorch): reducing it over "all" of its no axes
+    return axes if ndim else None
 
 
 class Sum(Function):
@@ -710,6 +779,7 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *,
          axis: Any = None, keepdims: bool | None = None) -> Tensor:
     """Composite: the sum times 1/count."""
     dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
+    _need_float("mean", x)
     axis = _normalise_axes(dim, x.ndim, "mean")
     count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
     return sum(x, axis, keepdim) * (1.0 / count)
@@ -718,6 +788,7 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *,
 def var(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True) -> Tensor:
     """Composite: mean squared deviation; divides by n - 1 when ``unbiased`` (torch's
     default)."""
+    _need_float("var", x)
     axis = _normalise_axes(dim, x.ndim, "var")
     count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
     centred = x - mean(x, axis, keepdim=True)
@@ -729,6 +800,7 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True
 def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True) -> Tensor:
     """Composite: the root of the variance, taken as ||x - mean|| / sqrt(n - 1) so that a
     constant x gets a zero gradient (as PyTorch), not sqrt's infinite slope at 0."""
+    _need_float("std", x)
     axis = _normalise_axes(dim, x.ndim, "std")
     count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
     divisor = count - 1 if unbiased else count
@@ -756,6 +828,7 @@ class Norm2(Function):
 def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
     """The p-norm over ``dim`` (all elements when None): p = 2 (default, "fro"), 1, inf, or
     any p > 0 (a composite: (sum |x|^p)^(1/p))."""
+    _need_float("norm", x)
     axis = _normalise_axes(dim, x.ndim, "norm")
     if p in (2, "fro"):
         return Norm2(axis, keepdim)(x)
@@ -772,6 +845,8 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
 # Type and device moves
 # =======================================================================================
 class Cast(Function):
+    """A change of dtype. Only float-to-float casts are differentiable: a cast to an integer
+    or bool dtype rounds the values away, so (as in PyTorch) its result leaves the graph."""
     def __init__(self, dtype): self.dtype = np.dtype(dtype)
     def saves(self): return ()
     def forward(self, x): return x.astype(self.dtype)
@@ -779,7 +854,12 @@ class Cast(Function):
 
 
 def cast(x: Tensor, dtype: Any) -> Tensor:
-    return x if x.dtype == np.dtype(dtype) else Cast(dtype)(x)
+    dtype = np.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    if dtype.kind not in "fc":                 # x.long(), x.bool(): a constant, no gradient
+        return Tensor(x.array.astype(dtype))
+    return Cast(dtype)(x)
 
 
 class ToDevice(Function):
@@ -882,13 +962,16 @@ def mse_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
 def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     """Composite: x - log sum exp x, with the max subtracted first (a constant: it cancels
     exactly)."""
+    _need_float("log_softmax", x)
     axis = wrap_dim(dim if axis is None else axis, x.ndim, "log_softmax")
+    axis = axis if x.ndim else None   # a 0-d tensor: dim 0 or -1 means its one element
     shift = Tensor(x.array.max(axis=axis, keepdims=True))
     z = x - shift
     return z - log(sum(exp(z), axis, keepdim=True))
 
 
 def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    _need_float("softmax", x)
     return exp(log_softmax(x, dim if axis is None else axis))
 
 

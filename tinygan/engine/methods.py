@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tinygan.compat.legacy_types import tensor_type
+from tinygan.compat import function_forms
 from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, parse_to_args, \
@@ -95,6 +96,8 @@ def _max_or_min(t: Tensor, dim: Any, keepdim: bool, largest: bool):
     if dim is None:
         return F.amax(t) if largest else F.amin(t)
     d = wrap_dim(dim, t.ndim, "max" if largest else "min")
+    if t.ndim == 0:   # dim 0 or -1 of a 0-d tensor: the element itself, at index 0
+        return MaxMin(F.clone(t), _arg(t, d, keepdim, "argmax"))
     indices = _arg(t, d, True, "argmax" if largest else "argmin")
     values = F.take_along_dim(t, indices, d)
     if not keepdim:
@@ -107,19 +110,25 @@ def norm(self, p: float = 2, dim=None, keepdim: bool = False):
 
 
 # ---- shapes -----------------------------------------------------------------------------
+def _new_view(self: Tensor, out: Tensor) -> Tensor:
+    """``x.view(x.shape)`` is a new tensor (a view of x, not x itself), as in PyTorch: the
+    ops skip a reshape to the same shape, so it is made here, where a user asked for it."""
+    return F.Reshape(self.shape)(self) if out is self else out
+
+
 def reshape(self, *shape):
-    return F.reshape(self, _shape_args(shape))
+    return _new_view(self, F.reshape(self, _shape_args(shape)))
 
 
 def view_as(self, other):
-    return F.reshape(self, other.shape)
+    return _new_view(self, F.reshape(self, other.shape))
 
 
 def expand(self, *shape):
     shape = _shape_args(shape)
     lead = len(shape) - self.ndim
     full = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
-    return F.broadcast_to(self, full)
+    return _new_view(self, F.broadcast_to(self, full))
 
 
 def flatten(self, start_dim: int = 0, end_dim: int = -1):
@@ -163,7 +172,7 @@ def squeeze(self, dim=None, *, axis=None):
     else:
         d = wrap_dim(dim, self.ndim, "squeeze") if self.ndim else 0
         new = shape[:d] + shape[d + 1:] if self.ndim and shape[d] == 1 else shape
-    return F.reshape(self, new)
+    return _new_view(self, F.reshape(self, new))
 
 
 def unsqueeze(self, dim=None, *, axis=None):
@@ -186,6 +195,11 @@ Tensor.__matmul__, Tensor.__rmatmul__ = F.matmul, _rmatmul
 Tensor.__pow__, Tensor.__rpow__ = F.pow, _rpow
 Tensor.__neg__, Tensor.__pos__, Tensor.__abs__ = F.neg, _pos, F.abs
 Tensor.__getitem__, Tensor.__setitem__ = F.getitem, _setitem
+
+# the named forms of the operators: x.add(y, alpha=2), x.div(y, rounding_mode="floor")
+Tensor.add, Tensor.sub = function_forms.add, function_forms.sub
+Tensor.mul, Tensor.div = function_forms.mul, function_forms.div
+Tensor.softmax, Tensor.log_softmax = F.softmax, F.log_softmax
 
 # elementwise
 Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs, Tensor.neg = F.exp, F.log, F.sqrt, F.abs, F.neg

@@ -294,6 +294,8 @@ class Tensor:
                 raise RuntimeError(f"{name}: result type {out.dtype} can't be cast to the "
                                    f"in-place tensor's dtype {self.dtype}")
             out = out.to(self.dtype)
+        if self.dtype.kind not in "fc" and out.creator is not None:
+            out = Tensor(out.array)   # an int or bool tensor never joins the graph
         if recording and self.requires_grad and out.creator is None:
             out = old * 0 + out       # a constant overwrite still passes a (zero) gradient
         self.array[...] = out.array  # the same memory: every view sees the new values
@@ -743,9 +745,17 @@ def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:
 
 def _arg(t: Tensor, dim: Any, keepdim: bool, name: str) -> Tensor:
     xp = backend.get_array_module(t.array)
+    if t.dtype == np.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input (shape {t.shape}); "
+                           f"convert it first, e.g. .long()")
     if dim is None:
+        if keepdim:   # no dim, keepdim: every dimension kept as 1 (PyTorch)
+            return Tensor(xp.asarray(getattr(t.array, name)(), dtype=np.int64).reshape(
+                (1,) * t.ndim))
         return Tensor(xp.asarray(getattr(t.array, name)(), dtype=np.int64))
     d = wrap_dim(dim, t.ndim, name)
+    if t.ndim == 0:   # a 0-d tensor: its one element is at index 0, and it stays 0-d
+        return Tensor(xp.zeros((), dtype=np.int64))
     out = xp.asarray(getattr(t.array, name)(axis=d), dtype=np.int64)
     return Tensor(xp.expand_dims(out, d) if keepdim else out)
 

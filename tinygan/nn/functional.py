@@ -74,3 +74,5 @@ def upsample(input: Tensor, size: Any = None, scale_factor: Any = None,  # noqa:
              mode: str = "nearest", align_corners: bool | None = None) -> Tensor:
     """The old name of ``interpolate``."""
     return interpolate(input, size, scale_factor, mode, align_corners)
+
+logsigmoid = log_sigmoid   # PyTorch's name in torch.nn.functional
