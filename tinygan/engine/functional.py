@@ -116,7 +116,10 @@ class Reshape(Function):
 
     def forward(self, x):
         try:
-            return x.reshape(self.shape)
+            y = x.reshape(self.shape)
+            if y.size and not np.may_share_memory(x, y):
+                self.is_view = False   # NumPy had to copy (a transposed input): not a view
+            return y
         except ValueError:
             raise ValueError(f"reshape/view: cannot reshape a tensor of shape {x.shape} "
                              f"({x.size} elements) into {self.shape}") from None
@@ -159,8 +162,13 @@ class GetItem(Function):
     def __init__(self, index):
         self.index = index
         self.is_view = _is_basic_index(index)  # slices and ints give views, arrays copies
+        if self.is_view and not _has_ellipsis(index):
+            # x[2] of a 1-D array is a NumPy scalar (a copy); x[2, ...] is a 0-d view
+            self.view_index = (index if isinstance(index, tuple) else (index,)) + (Ellipsis,)
+        else:
+            self.view_index = index
     def saves(self): return ()
-    def forward(self, x): return x[self.index]
+    def forward(self, x): return x[self.view_index]
     def backward(self, gy): return GetItemGrad(self.index, self.inputs[0].shape)(gy)
 
 
@@ -184,6 +192,10 @@ def _raw_index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(i.array if isinstance(i, Tensor) else i for i in index)
     return index
+
+
+def _has_ellipsis(index: Any) -> bool:
+    return any(i is Ellipsis for i in (index if isinstance(index, tuple) else (index,)))
 
 
 def _is_basic_index(index: Any) -> bool:
@@ -350,6 +362,9 @@ class Sub(Function):
 
 
 def sub(a: Any, b: Any) -> Tensor:
+    if isinstance(a, (bool, np.bool_)) or isinstance(b, (bool, np.bool_)):
+        a, b = Tensor(a) if not isinstance(a, Tensor) else a, Tensor(b) if not isinstance(
+            b, Tensor) else b
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
     if a.dtype == np.bool_ or b.dtype == np.bool_:
         raise RuntimeError(f"sub: subtraction with a bool tensor is not supported (shapes "

@@ -97,8 +97,8 @@ def _max_or_min(t: Tensor, dim: Any, keepdim: bool, largest: bool):
         return F.amax(t) if largest else F.amin(t)
     d = wrap_dim(dim, t.ndim, "max" if largest else "min")
     if t.ndim == 0:   # dim 0 or -1 of a 0-d tensor: the element itself, at index 0
-        return MaxMin(F.clone(t), _arg(t, d, keepdim, "argmax"))
-    indices = _arg(t, d, True, "argmax" if largest else "argmin")
+        return MaxMin(F.clone(t), _arg(t, d, keepdim, "argmax", bool_ok=True))
+    indices = _arg(t, d, True, "argmax" if largest else "argmin", bool_ok=True)
     values = F.take_along_dim(t, indices, d)
     if not keepdim:
         values, indices = values.squeeze(d), indices.squeeze(d)
