@@ -388,6 +388,12 @@ for _name in ["__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__
     _method(_name, binary(), lambda a, b, _n=_name: getattr(a, _n)(b))
 for _name in ["__truediv__", "__rtruediv__"]:
     _method(_name, binary(0.3, 3.0), lambda a, b, _n=_name: getattr(a, _n)(b))
+for _name in ["add", "sub"]:   # alpha scales the other operand
+    _method(_name, binary(), lambda a, b, _n=_name: getattr(a, _n)(b, alpha=2.5))
+_method("mul", binary(), lambda a, b: a.mul(b))
+_method("div", binary(0.3, 3.0), lambda a, b: a.div(b))
+for _name in ["softmax", "log_softmax"]:
+    _method(_name, along_dim, lambda x, dim, _n=_name: getattr(x, _n)(dim))
 _method("__matmul__", matmul_inputs, lambda a, b: a @ b)
 _method("__rmatmul__", matmul_inputs, lambda a, b: b.__rmatmul__(a))
 _method("__pow__", pow_inputs, lambda x, c: x ** c)

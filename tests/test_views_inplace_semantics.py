@@ -1,0 +1,159 @@
+"""Issue 29's engine semantics, each case with the answer PyTorch gives (checked with 2.13).
+
+Views share memory and the version counter with their base; an in-place write through a view
+rewires the base (CopySlices); an op's graph edge goes to the node its input stood for when
+it was read; casts to int/bool leave the graph; dtype inference as PyTorch's.
+"""
+import numpy as np
+import pytest
+
+import tinygan as L
+
+
+def T(*a, **k):
+    return L.tensor(*a, **k)
+
+
+def test_write_through_a_transposed_view_gives_the_base_the_right_gradient():
+    x = T([[1., 2.], [3., 4.]], requires_grad=True)
+    v = x * 1.0
+    w = v.T
+    w[1:] = -1.32
+    (v * v).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[2., 0.], [6., 0.]])
+
+
+def test_writing_a_tensor_that_requires_grad_through_a_view_marks_the_base():
+    x0, x1 = T([[1., 2.], [3., 4.]]), T([5., 6.], requires_grad=True)
+    w = x0.T
+    w[-1] = x1
+    assert x0.requires_grad and not x0.is_leaf
+    (x0 * x0).sum().backward()
+    np.testing.assert_allclose(x1.grad.numpy(), [10., 12.])
+
+
+def test_an_earlier_use_keeps_its_gradient_after_an_in_place_change():
+    x = T([1., 2.], requires_grad=True)
+    y = x * 1
+    z = y * 2
+    y.mul_(3)
+    z.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2., 2.])
+
+
+def test_self_referencing_in_place_ops():
+    x = T([1., 2.], requires_grad=True)
+    v = x * 1
+    v.add_(v)
+    (v * v).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [8., 16.])
+    x = T([1., 2., 3., 4.], requires_grad=True)
+    v = x * 1
+    v[3] += 0.76
+    (v * v).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2., 4., 6., 9.52], rtol=1e-6)
+    x = T([1., 2.], requires_grad=True)
+    v = x * 1
+    v.mul_(v)   # Mul saved v, which the write changed: refused, as in PyTorch
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        v.sum().backward()
+
+
+def test_an_integer_index_is_a_view():
+    v = T([1., 2., 3.])
+    v[2].fill_(1.89)
+    np.testing.assert_allclose(v.numpy(), [1., 2., 1.89], rtol=1e-6)
+
+
+def test_in_place_on_a_view_of_a_leaf_that_requires_grad_raises():
+    x = T([1., 2.], requires_grad=True)
+    with pytest.raises(RuntimeError, match="view of a leaf"):
+        x[0].neg_()
+    with L.no_grad():
+        x[0].neg_()
+    np.testing.assert_allclose(x.numpy(), [-1., 2.])
+
+
+def test_a_view_read_after_its_base_changed_leads_back_through_the_change():
+    x = T([[1., 2.], [3., 4.]], requires_grad=True)
+    v = x * 1
+    r = v[0]
+    v.mul_(2)
+    (r * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[6., 6.], [0., 0.]])
+
+
+def test_view_of_the_same_shape_is_a_new_node():
+    x = T([[1., 2.]], requires_grad=True)
+    assert x.view(1, 2) is not x and not x.view(1, 2).is_leaf
+    assert not x.expand(1, 2).is_leaf
+
+
+def test_casts_to_int_or_bool_leave_the_graph():
+    x = T([1., 2.], requires_grad=True)
+    for cast in (x.long(), x.int(), x.bool(), x.to(L.int64), x.type_as(T([1]))):
+        assert not cast.requires_grad and cast.creator is None
+    (x * x.long()).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1., 2.])
+    n = T([0, 0])
+    n.copy_(x)
+    n[0] = x[1]
+    assert not n.requires_grad and n.tolist() == [2, 2]
+
+
+def test_copy_from_a_leaf_keeps_the_link():
+    x = T([1., 2.], requires_grad=True)
+    a = T([0., 0.])
+    a.copy_(x)
+    (a * a).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2., 4.])
+
+
+def test_dtype_inference_as_pytorch():
+    assert L.full((1,), 3).dtype == np.int64 and L.full((1,), True).dtype == np.bool_
+    assert L.arange(0., 1., .25).dtype == np.float32 and L.arange(3).dtype == np.int64
+    i, b = T([1, 2]), T([True, False])
+    for result in (i.exp(), i.sigmoid(), i.clamp(max=1.57), b.tanh(), i / i, i.sqrt()):
+        assert result.dtype == np.float32
+    assert (i.div(T([2, 2]), rounding_mode="floor")).dtype == np.int64
+
+
+def test_int_and_bool_errors_as_pytorch():
+    i, b = T([1, 2]), T([True, False])
+    for bad in (lambda: i.mean(), lambda: i.var(), lambda: i.std(), lambda: i.norm(),
+                lambda: b.argmax(), lambda: -b, lambda: b - b, lambda: L.sub(T([1.]), True),
+                lambda: i.softmax(0)):
+        with pytest.raises(RuntimeError):
+            bad()
+    assert b.max(dim=0).values.dtype == np.bool_
+
+
+def test_zero_d_tensors_accept_dim_0_and_minus_1():
+    x = T(2., requires_grad=True)
+    assert x.mean(0).shape == () and x.sum(-1).shape == () and x.argmax(0, keepdim=True).shape == ()
+    assert np.isnan(x.var(0).item())
+    values, index = x.max(dim=0)
+    assert values.item() == 2. and index.item() == 0
+    y = L.nn.functional.log_softmax(x, 0)
+    y.backward()
+    assert y.item() == 0. and x.grad.item() == 0.
+
+
+def test_one_d_matmul_is_a_0d_dot_product():
+    a = T([1., 2., 3.], requires_grad=True)
+    d = a @ a
+    assert d.shape == () and d.item() == 14.
+    d.backward()
+    np.testing.assert_allclose(a.grad.numpy(), [2., 4., 6.])
+
+
+def test_div_rounding_mode_and_alpha_in_float64():
+    a = T([-7., 7.], requires_grad=True)
+    assert a.div(2, rounding_mode="trunc").tolist() == [-3., 3.]
+    assert T([-7, 7]).div(2, rounding_mode="floor").tolist() == [-4, 3]
+    a.div(2, rounding_mode="floor").sum().backward()
+    assert a.grad.tolist() == [0., 0.]
+    with pytest.raises(ValueError):
+        a.div(2, rounding_mode="round")
+    x = T([0.0], dtype=L.float64)
+    assert L.add(x, 0.6, alpha=2).item() == 1.2
