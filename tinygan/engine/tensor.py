@@ -88,6 +88,7 @@ class Tensor:
     _view_src: "Tensor | None" = None
     _view_op: "Function | None" = None
     _graph_version = 0
+    _views: "list | None" = None   # on a base: weak references to its views
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.array = _to_array(data, dtype)
@@ -327,6 +328,7 @@ class Tensor:
             fn = out.creator
             self.creator, self.requires_grad = fn, True
             fn._output, fn._output_version = weakref.ref(self), self._version[0]
+            _refresh_views_of(self)  # its views now lead back through the new op
         return self
 
     def __iadd__(self, other): return self.add_(other)
@@ -478,6 +480,7 @@ class Function:
             out._version = src._version             # one memory, one counter
             out._base = src if src._base is None else src._base
             out._view_src, out._view_op, out._graph_version = src, self, src._version[0]
+            _remember_view(out._base, out)
         if _grad_enabled and any(t.requires_grad for t in tensors):
             out.requires_grad = True
             out.creator = self
@@ -875,8 +878,27 @@ def _write_through_view(view: Tensor, new: Tensor) -> Tensor:
     fn = whole.creator
     base.creator, base.requires_grad = fn, True
     fn._output, fn._output_version = weakref.ref(base), base._version[0]
-    _refresh_view(view)
+    _refresh_views_of(base)         # this view and every other live view of the base
     return view
+
+
+def _remember_view(base: Tensor, view: Tensor) -> None:
+    """Note a new view of ``base`` (weakly: a view nobody holds is freed as usual)."""
+    if base._views is None:
+        base._views = []
+    views = base._views
+    if len(views) >= 8:   # drop the dead ones now and then, so the list stays short
+        views[:] = [r for r in views if r() is not None]
+    views.append(weakref.ref(view))
+
+
+def _refresh_views_of(base: Tensor) -> None:
+    """After an in-place write changed ``base``'s place in the graph, every live view of it
+    is cut again from it, so ``view.requires_grad`` and ``view.grad_fn`` are right at once."""
+    for ref in base._views or ():
+        view = ref()
+        if view is not None:
+            _refresh_view(view)
 
 
 def _refresh_view(view: Tensor) -> None:
