@@ -157,3 +157,43 @@ def test_div_rounding_mode_and_alpha_in_float64():
         a.div(2, rounding_mode="round")
     x = T([0.0], dtype=L.float64)
     assert L.add(x, 0.6, alpha=2).item() == 1.2
+
+
+def test_pow_dtypes_and_negative_bases_as_pytorch():
+    t, b = T([1, 2]), T([True, False])
+    assert (b ** 2).dtype == np.int64 and (b ** 2).tolist() == [1, 0]
+    assert (t ** 2).dtype == np.int64 and (2 ** t).dtype == np.int64
+    assert (2.5 ** t).dtype == np.float32 and (t ** 0.5).dtype == np.float32
+    assert L.pow(2.0, T([1., 2.], dtype=L.float64)).dtype == np.float64
+    assert (T([-0.61]) ** T([1.0])).tolist() == pytest.approx([-0.61])
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        t ** -1
+    x = T([0., 2., -1.5], dtype=L.float64, requires_grad=True)
+    y = T([2., 0.5, 3.], dtype=L.float64, requires_grad=True)
+    gx, gy = L.autograd.grad((x ** y).sum(), [x, y])
+    np.testing.assert_allclose(gx.numpy(), [0., 0.5 * 2 ** -0.5, 3 * 2.25])
+    np.testing.assert_allclose(gy.numpy()[:2], [0., 2 ** 0.5 * np.log(2.)])
+
+
+def test_loss_weights_softplus_beta_and_correction():
+    import warnings
+    F = L.nn.functional
+    x = T([[0.3, -1.2, 2.0], [1.5, 0.1, -0.4]], dtype=L.float64)
+    t = T([[1., 0., 1.], [0., 1., 0.]], dtype=L.float64)
+    w, pw = T([0.5, 2., 1.], dtype=L.float64), T([3., 1., .5], dtype=L.float64)
+    # values from PyTorch 2.13
+    assert F.binary_cross_entropy(x.sigmoid(), t, weight=w).item() == pytest.approx(
+        0.5971976299, rel=1e-8)
+    assert L.nn.BCEWithLogitsLoss(pos_weight=pw, weight=w)(x, t).item() == pytest.approx(
+        0.6790128364, rel=1e-8)
+    with pytest.warns(UserWarning, match="different to the input size"):
+        assert F.mse_loss(x, T([[1., 0., 2.]], dtype=L.float64)).item() == pytest.approx(
+            1.325, rel=1e-8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeError, match="do not broadcast"):
+            F.mse_loss(x, L.zeros(4, 3, dtype=L.float64))
+    np.testing.assert_allclose(F.softplus(x, beta=2., threshold=1.).numpy()[0],
+                               [0.51874398, 0.04341808, 2.0], rtol=1e-6)
+    assert x.var(correction=0).item() == pytest.approx(np.var(x.numpy()))
+    assert x.std(1, correction=2).tolist() == pytest.approx(np.std(x.numpy(), 1) * 3 ** 0.5)

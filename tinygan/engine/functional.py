@@ -22,6 +22,7 @@ matrix products and BCE refuse mixed dtypes, as PyTorch does.
 from __future__ import annotations
 
 import builtins
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -459,10 +460,46 @@ class Pow(Function):
         return gy * (self.c * x ** (self.c - 1))             # (x^c)' = c x^(c-1)
 
 
-def pow(x: Tensor, c: Any) -> Tensor:
-    if isinstance(c, Tensor):  # x ** t = exp(t log x), differentiable in both
-        return exp(c * log(x))
-    return Pow(float(c) if not isinstance(c, (int, float)) else c)(x)
+class PowTensor(Function):
+    """a ** b, both tensors: d/da = b a^(b-1);  d/db = a^b log a, taken as 0 where a = 0 and
+    b >= 0 (PyTorch's choice: 0^b is flat in b there for b > 0)."""
+    def forward(self, a, b):
+        if a.dtype.kind in "biu" and (b < 0).any():   # 2 ** -3 = 0 in ints (truncated)
+            return xp_of(a).trunc(a.astype(np.float64) ** b).astype(a.dtype)
+        return a ** b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        ga = sum_to(gy * b * pow(a, b - 1), a.shape) if need_a else None
+        gb = None
+        if need_b:
+            flat = (a.array == 0) & (b.array >= 0)
+            safe_a = where(flat, 1.0, a)                      # log 1 = 0 where flat
+            gb = sum_to(gy * self.output * log(safe_a), b.shape)
+        return ga, gb
+
+
+def _no_negative_int_power(base: Tensor, exponent: Any) -> None:
+    if base.dtype.kind in "biu" and isinstance(exponent, (int, np.integer)) and exponent < 0:
+        raise RuntimeError(f"pow: integers to negative integer powers are not allowed "
+                           f"(an int tensor of shape {base.shape}); use .float() first")
+
+
+def pow(x: Any, c: Any) -> Tensor:
+    """x ** c. The result's dtype is PyTorch's promotion of the two (int ** int stays int,
+    bool ** 2 is int64, int ** 0.5 is float32). A negative base with a whole exponent works
+    (-2 ** 3 = -8); a tensor exponent is differentiable too (PowTensor)."""
+    if not isinstance(c, Tensor):           # a constant exponent: the common case
+        c = c.item() if isinstance(c, np.generic) else c
+        wide = result_type(x, _as_tensor(c, like=(x,)))
+        x = cast(x, wide)
+        _no_negative_int_power(x, c)
+        return Pow(c)(x)
+    a, b = _as_tensor(x, like=(x, c)), c
+    wide = result_type(a, b)
+    a, b = cast(a, wide), cast(b, wide)
+    return PowTensor()(a, b)
 
 
 # =======================================================================================
@@ -645,7 +682,15 @@ class Softplus(Function):
     def backward(self, gy): return gy * sigmoid(self.inputs[0])   # softplus' = sigmoid
 
 
-def softplus(x: Tensor) -> Tensor: return Softplus()(_floating(x))
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + e^(beta x)) / beta; where beta x > threshold it is x itself (the two agree to
+    float precision there), as PyTorch."""
+    x = _floating(x)
+    if beta == 1 and threshold >= 20:   # the common case: one op, finite everywhere
+        return Softplus()(x)
+    scaled = x if beta == 1 else x * beta
+    y = Softplus()(scaled) if beta == 1 else Softplus()(scaled) / beta
+    return where(scaled > threshold, x, y)
 
 
 def log_sigmoid(x: Tensor) -> Tensor:
@@ -800,27 +845,35 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *,
     return sum(x, axis, keepdim) * (1.0 / count)
 
 
-def var(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True) -> Tensor:
-    """Composite: mean squared deviation; divides by n - 1 when ``unbiased`` (torch's
-    default)."""
+def _divisor(x: Tensor, axis: Any, unbiased: bool, correction: Any) -> tuple[int, float]:
+    """n - correction (correction 1 = unbiased, PyTorch's default; 0 = the population
+    variance), never below 0. A divisor of 0 gives inf (0/0 = NaN for one sample), as
+    PyTorch, not a silent 0."""
+    count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
+    if correction is None:
+        correction = 1 if unbiased else 0
+    return count, builtins.max(count - correction, 0)
+
+
+def var(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True, *,
+        correction: Any = None) -> Tensor:
+    """Composite: sum of squared deviations / (n - correction)."""
     _need_float("var", x)
     axis = _normalise_axes(dim, x.ndim, "var")
-    count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
+    _, divisor = _divisor(x, axis, unbiased, correction)
     centred = x - mean(x, axis, keepdim=True)
-    divisor = count - 1 if unbiased else count
-    # one sample has no unbiased variance: NaN, as PyTorch (not a silent 0)
-    return sum(centred * centred, axis, keepdim) * (1.0 / divisor if divisor else float("nan"))
+    return sum(centred * centred, axis, keepdim) * (1.0 / divisor if divisor else float("inf"))
 
 
-def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True) -> Tensor:
-    """Composite: the root of the variance, taken as ||x - mean|| / sqrt(n - 1) so that a
-    constant x gets a zero gradient (as PyTorch), not sqrt's infinite slope at 0."""
+def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True, *,
+        correction: Any = None) -> Tensor:
+    """Composite: the root of the variance, taken as ||x - mean|| / sqrt(n - correction) so
+    that a constant x gets a zero gradient (as PyTorch), not sqrt's infinite slope at 0."""
     _need_float("std", x)
     axis = _normalise_axes(dim, x.ndim, "std")
-    count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
-    divisor = count - 1 if unbiased else count
+    _, divisor = _divisor(x, axis, unbiased, correction)
     centred = x - mean(x, axis, keepdim=True)
-    return Norm2(axis, keepdim)(centred) * (divisor ** -0.5 if divisor else float("nan"))
+    return Norm2(axis, keepdim)(centred) * (divisor ** -0.5 if divisor else float("inf"))
 
 
 class Norm2(Function):
@@ -930,8 +983,31 @@ class BinaryCrossEntropy(Function):
         return g_p, g_t
 
 
-def binary_cross_entropy(p: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """BCE on probabilities p in [0, 1] (after a Sigmoid). Prefer the logits version."""
+def _weighted(loss: Tensor, weight: Any) -> Tensor:
+    """Each element's loss times its weight (broadcast to the loss's shape, as PyTorch)."""
+    if weight is None:
+        return loss
+    weight = _as_tensor(weight, like=(loss,))
+    if np.broadcast_shapes(weight.shape, loss.shape) != loss.shape:
+        raise RuntimeError(f"weight of shape {weight.shape} does not broadcast to the loss's "
+                           f"shape {loss.shape}")
+    return loss * weight
+
+
+def _legacy_reduction(op: str, size_average: Any, reduce: Any) -> None:
+    if size_average is not None or reduce is not None:
+        raise ValueError(f"{op}: size_average and reduce are deprecated; use reduction="
+                         f"'mean', 'sum' or 'none'")
+
+
+def binary_cross_entropy(p: Tensor, target: Any, weight: Any = None, size_average: Any = None,
+                         reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """BCE on probabilities p in [0, 1] (after a Sigmoid), each element's loss times
+    ``weight`` when given. Prefer the logits version."""
+    _legacy_reduction("binary_cross_entropy", size_average, reduce)
+    if isinstance(weight, Tensor) and weight.requires_grad:
+        raise RuntimeError("binary_cross_entropy is not differentiable with respect to "
+                           "weight: pass weight.detach()")
     target = _as_tensor(target, like=(p,))
     _check_same_shape("binary_cross_entropy", p, target)
     _same_dtype("binary_cross_entropy", p, target)
@@ -939,7 +1015,7 @@ def binary_cross_entropy(p: Tensor, target: Any, reduction: str = "mean") -> Ten
     backend.check((p.array >= 0) & (p.array <= 1),
                   "binary_cross_entropy: input must be probabilities in [0, 1]; "
                   "for raw scores use binary_cross_entropy_with_logits")
-    return _reduce(BinaryCrossEntropy()(p, target), reduction)
+    return _reduce(_weighted(BinaryCrossEntropy()(p, target), weight), reduction)
 
 
 class BCEWithLogits(Function):
@@ -957,19 +1033,48 @@ class BCEWithLogits(Function):
         return (gy * (sigmoid(x) - t) if need_x else None), (-gy * x if need_t else None)
 
 
-def binary_cross_entropy_with_logits(logits: Tensor, target: Any,
-                                     reduction: str = "mean") -> Tensor:
-    """BCE from logits: the stable form of BCE(sigmoid(x), t); prefer it to the two steps."""
+def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = None,
+                                     size_average: Any = None, reduce: Any = None,
+                                     reduction: str = "mean", pos_weight: Any = None) -> Tensor:
+    """BCE from logits: the stable form of BCE(sigmoid(x), t); prefer it to the two steps.
+    ``pos_weight`` (one per class, last dim) scales the positive term:
+    -[pw t log sigma(x) + (1 - t) log(1 - sigma(x))] = (1 - t) x + (1 + (pw - 1) t) softplus(-x)."""
+    _legacy_reduction("binary_cross_entropy_with_logits", size_average, reduce)
+    for name, value in (("weight", weight), ("pos_weight", pos_weight)):
+        if isinstance(value, Tensor) and value.requires_grad:
+            raise RuntimeError(f"binary_cross_entropy_with_logits is not differentiable with "
+                               f"respect to {name}: pass {name}.detach()")
     target = _as_tensor(target, like=(logits,))
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
     if target.dtype != logits.dtype:
         target = cast(target, logits.dtype)
-    return _reduce(BCEWithLogits()(logits, target), reduction)
+    if pos_weight is None:
+        loss = BCEWithLogits()(logits, target)
+    else:
+        pw = _as_tensor(pos_weight, like=(logits,))
+        if np.broadcast_shapes(pw.shape, logits.shape) != logits.shape:
+            raise RuntimeError(f"binary_cross_entropy_with_logits: pos_weight of shape "
+                               f"{pw.shape} does not broadcast to the input's {logits.shape}")
+        loss = (1 - target) * logits + (1 + (pw - 1) * target) * softplus(-logits)
+    return _reduce(_weighted(loss, weight), reduction)
 
 
-def mse_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def mse_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
+             reduction: str = "mean") -> Tensor:
+    """Mean squared error. Shapes that differ are broadcast, with PyTorch's warning (it is
+    almost always a bug: (N, 1) against (N,) gives an (N, N) loss)."""
+    _legacy_reduction("mse_loss", size_average, reduce)
     target = _as_tensor(target, like=(x,))
-    _check_same_shape("mse_loss", x, target)
+    if x.shape != target.shape:
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
+                      f"size ({x.shape}). This will likely lead to incorrect results due to "
+                      f"broadcasting. Please ensure they have the same size.", UserWarning,
+                      stacklevel=2)
+        try:
+            np.broadcast_shapes(x.shape, target.shape)
+        except ValueError:
+            raise RuntimeError(f"mse_loss: input of shape {x.shape} and target of shape "
+                               f"{target.shape} do not broadcast") from None
     diff = x - target
     return _reduce(diff * diff, reduction)
 

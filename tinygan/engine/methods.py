@@ -34,8 +34,8 @@ def _pos(self: Tensor) -> Tensor: return self
 
 
 def _rpow(self: Tensor, base: Any) -> Tensor:
-    """base ** t = e^(t log base)."""
-    return F.exp(F.mul(self, float(np.log(base))))
+    """base ** t: the number becomes a constant tensor (2 ** int tensor stays int64)."""
+    return F.pow(F._as_tensor(base, like=(self,)), self)
 
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
@@ -64,13 +64,18 @@ def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
     return F.mean(self, _pick(dim, axis), _pick(keepdim, keepdims))
 
 
-def var(self, dim=None, unbiased=True, keepdim=False, *, axis=None, keepdims=None):
-    """Variance; unbiased (divides by n - 1) by default, as torch.Tensor.var."""
-    return F.var(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased)
+def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
+        keepdims=None):
+    """Variance; unbiased (divides by n - 1) by default, as torch.Tensor.var;
+    ``correction=c`` divides by n - c."""
+    return F.var(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased,
+                 correction=correction)
 
 
-def std(self, dim=None, unbiased=True, keepdim=False, *, axis=None, keepdims=None):
-    return F.std(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased)
+def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
+        keepdims=None):
+    return F.std(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased,
+                 correction=correction)
 
 
 def amax(self, dim=None, keepdim=False):

@@ -17,15 +17,31 @@ class _Loss(Module):
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy on probabilities (after a Sigmoid); logs clamped at -100."""
+    """Binary cross-entropy on probabilities (after a Sigmoid); logs clamped at -100;
+    ``weight`` scales each element's loss (PyTorch's arguments, in PyTorch's order)."""
+    def __init__(self, weight: Any = None, size_average: Any = None, reduce: Any = None,
+                 reduction: str = "mean") -> None:
+        F._legacy_reduction("BCELoss", size_average, reduce)
+        super().__init__(reduction)
+        self.weight = weight
+
     def forward(self, p: Tensor, target: Any) -> Tensor:
-        return F.binary_cross_entropy(p, target, self.reduction)
+        return F.binary_cross_entropy(p, target, self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Binary cross-entropy on logits: Sigmoid + BCELoss in one numerically stable step."""
+    """Binary cross-entropy on logits: Sigmoid + BCELoss in one numerically stable step;
+    ``pos_weight`` scales the positive term, ``weight`` each element's loss."""
+    def __init__(self, weight: Any = None, size_average: Any = None, reduce: Any = None,
+                 reduction: str = "mean", pos_weight: Any = None) -> None:
+        F._legacy_reduction("BCEWithLogitsLoss", size_average, reduce)
+        super().__init__(reduction)
+        self.weight, self.pos_weight = weight, pos_weight
+
     def forward(self, logits: Tensor, target: Any) -> Tensor:
-        return F.binary_cross_entropy_with_logits(logits, target, self.reduction)
+        return F.binary_cross_entropy_with_logits(logits, target, self.weight,
+                                                  reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
 
 
 class MSELoss(_Loss):
