@@ -193,8 +193,10 @@ def along_dim(draw):
 def classes(draw):
     n, c = draw(st.integers(1, 5)), draw(st.integers(2, 5))
     labels = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
-    return [_floats(draw, (n, c))], dict(labels=labels,
-                                          reduction=draw(st.sampled_from(["mean", "sum"])))
+    return [_floats(draw, (n, c)), _floats(draw, (c,), 0.1, 2.0)], dict(
+        labels=labels, reduction=draw(st.sampled_from(["mean", "sum"])),
+        label_smoothing=draw(st.sampled_from([0.0, 0.2])),
+        ignore_index=draw(st.sampled_from([-100, 0])))
 
 
 def joined(draw):
@@ -398,9 +400,10 @@ FUNCTIONAL: dict[str, Row] = {
     "mse_loss": Row(logits_and_targets, F.mse_loss, TF.mse_loss if TF else None),
     "log_softmax": Row(along_dim, F.log_softmax, lambda x, dim: TF.log_softmax(x, dim)),
     "softmax": Row(along_dim, F.softmax, lambda x, dim: TF.softmax(x, dim)),
-    "cross_entropy": Row(classes, lambda x, labels, reduction: F.cross_entropy(
-        x, _tg(labels), reduction), lambda x, labels, reduction: TF.cross_entropy(
-        x, torch.as_tensor(labels), reduction=reduction)),
+    "cross_entropy": Row(
+        classes, lambda x, w, labels, **o: F.cross_entropy(x, _tg(labels), w, **o),
+        lambda x, w, labels, **o: TF.cross_entropy(x, torch.as_tensor(labels), w, **o),
+        grad=(0,), notes="class weights, label_smoothing and ignore_index drawn"),
     # not differentiable or random: checked by their own rows below, forward only
     "one_hot": Row(classes, lambda x, labels, reduction: F.one_hot(_tg(labels), x.shape[1]),
                    lambda x, labels, reduction: TF.one_hot(torch.as_tensor(labels),

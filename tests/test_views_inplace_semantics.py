@@ -197,3 +197,24 @@ def test_loss_weights_softplus_beta_and_correction():
                                [0.51874398, 0.04341808, 2.0], rtol=1e-6)
     assert x.var(correction=0).item() == pytest.approx(np.var(x.numpy()))
     assert x.std(1, correction=2).tolist() == pytest.approx(np.std(x.numpy(), 1) * 3 ** 0.5)
+
+
+def test_cross_entropy_arguments_as_pytorch():
+    F = L.nn.functional
+    x = T([[1., 2., 3.], [0.5, 0., 1.], [2., -1., 0.]], dtype=L.float64)
+    y = T([0, 2, 1])
+    w = T([0.5, 2.0, 1.0], dtype=L.float64)
+    # values from PyTorch 2.13
+    assert F.cross_entropy(x, y, weight=w).item() == pytest.approx(2.3496470549, rel=1e-8)
+    assert F.cross_entropy(x, y, ignore_index=1).item() == pytest.approx(1.5439378175, rel=1e-8)
+    assert F.cross_entropy(x, y, label_smoothing=0.2).item() == pytest.approx(
+        1.9636849960, rel=1e-8)
+    probs = T([[0.2, 0.3, 0.5], [1., 0., 0.], [0., 0.5, 0.5]], dtype=L.float64)
+    assert F.cross_entropy(x, probs).item() == pytest.approx(1.6525738849, rel=1e-8)
+    assert F.cross_entropy(x[0], y[2]).shape == ()                     # one sample, (C,)
+    m = L.nn.CrossEntropyLoss(w, ignore_index=0, label_smoothing=0.1)
+    assert m(x, y).item() == pytest.approx(2.2529374564, rel=1e-8)
+    with pytest.raises(RuntimeError, match="int64"):
+        F.cross_entropy(x, y.int())
+    with pytest.raises(IndexError):
+        F.cross_entropy(x, T([0, 3, 1]))

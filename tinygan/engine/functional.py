@@ -1107,12 +1107,80 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = None) -> Tensor:
     return Tensor(eye[raw])
 
 
-def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tensor:
-    """Multiclass cross-entropy from logits (N, C) and integer labels (N,)."""
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must be (N, C), got {logits.shape}")
-    target = one_hot(labels, logits.shape[1], logits.dtype)
-    return _reduce(-sum(target * log_softmax(logits, 1), 1), reduction)
+def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average: Any = None,
+                  ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Multiclass cross-entropy from logits, PyTorch's arguments and defaults.
+
+    logits: (N, C), (C,) for one sample, or (N, C, d1, ...) (a class score per position).
+    target: class indices (int64, the logits' shape without C), or class probabilities
+    (the logits' shape). ``weight`` (C,) scales each class; targets equal to ``ignore_index``
+    count for nothing; ``label_smoothing`` e mixes the target with the uniform distribution:
+    (1 - e) target + e / C. "mean" divides by the summed weights of the counted targets
+    (by N for probability targets), as PyTorch.
+    """
+    _legacy_reduction("cross_entropy", size_average, reduce)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got "
+                         f"{label_smoothing}")
+    if not isinstance(logits, Tensor) or logits.ndim == 0:
+        raise ValueError("cross_entropy: logits must have a class dimension, (N, C) or (C,)")
+    _need_float("cross_entropy", logits)
+    target = target if isinstance(target, Tensor) else Tensor(target)
+    probabilities = target.dtype.kind == "f"
+    # to rows: (N, C) with the class scores last, and the target to match
+    rows_shape = logits.shape[:1] + logits.shape[2:] if logits.ndim > 1 else ()
+    x = logits if logits.ndim > 1 else reshape(logits, (1, -1))
+    if x.ndim > 2:
+        x = reshape(transpose(x, (0,) + tuple(range(2, x.ndim)) + (1,)), (-1, x.shape[1]))
+    n_classes = x.shape[1]
+    w = None if weight is None else _as_tensor(weight, like=(logits,))
+    if w is not None and w.shape != (n_classes,):
+        raise RuntimeError(f"cross_entropy: weight must have one value per class "
+                           f"({n_classes}), got shape {w.shape}")
+    logp = log_softmax(x, 1)
+    if probabilities:
+        if target.shape != logits.shape:
+            raise RuntimeError(f"cross_entropy: probability targets must have the logits' "
+                               f"shape {logits.shape}, got {target.shape}")
+        t = cast(target, x.dtype)
+        t = t if logits.ndim > 1 else reshape(t, (1, -1))
+        if t.ndim > 2:
+            t = reshape(transpose(t, (0,) + tuple(range(2, t.ndim)) + (1,)), (-1, n_classes))
+        if label_smoothing:
+            t = t * (1 - label_smoothing) + label_smoothing / n_classes
+        per = -sum(logp * t if w is None else logp * t * w, 1)
+        total = x.shape[0]
+    else:
+        if target.dtype != np.int64:
+            raise RuntimeError(f"cross_entropy: expected class indices of dtype int64 (Long),"
+                               f" got {target.dtype}; use target.long()")
+        if target.shape != rows_shape:
+            raise ValueError(f"cross_entropy: target of shape {target.shape} does not match "
+                             f"logits of shape {logits.shape} (expected {rows_shape})")
+        labels = target.array.reshape(-1)
+        counted = labels != ignore_index
+        bad = counted & ((labels < 0) | (labels >= n_classes))
+        if bool(bad.any()):
+            raise IndexError(f"cross_entropy: target {int(labels[bad][0])} is out of bounds "
+                             f"for {n_classes} classes")
+        xp = xp_of(labels)
+        safe = xp.where(counted, labels, 0)
+        picked = xp.eye(n_classes, dtype=x.dtype)[safe] * counted[:, None]    # one-hot rows
+        w_rows = Tensor(counted.astype(x.dtype)) if w is None else \
+            getitem(w, Tensor(safe)) * Tensor(counted.astype(x.dtype))
+        per = -sum(logp * Tensor(picked), 1) * w_rows
+        if label_smoothing:    # the uniform part: every class's log-probability, weighted
+            spread = -sum(logp if w is None else logp * w, 1) * Tensor(counted.astype(x.dtype))
+            per = per * (1 - label_smoothing) + spread * (label_smoothing / n_classes)
+        total = sum(w_rows)
+    if reduction == "none":
+        return reshape(per, rows_shape)
+    if reduction == "sum":
+        return sum(per)
+    return sum(per) / total
 
 
 # =======================================================================================

@@ -50,5 +50,16 @@ class MSELoss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
-    def forward(self, logits: Tensor, labels: Any) -> Tensor:
-        return F.cross_entropy(logits, labels, self.reduction)
+    """Softmax + negative log-likelihood in one stable step; PyTorch's arguments (weight per
+    class, ignore_index, label_smoothing) in PyTorch's order."""
+    def __init__(self, weight: Any = None, size_average: Any = None, ignore_index: int = -100,
+                 reduce: Any = None, reduction: str = "mean",
+                 label_smoothing: float = 0.0) -> None:
+        F._legacy_reduction("CrossEntropyLoss", size_average, reduce)
+        super().__init__(reduction)
+        self.weight, self.ignore_index = weight, ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, logits: Tensor, target: Any) -> Tensor:
+        return F.cross_entropy(logits, target, self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
