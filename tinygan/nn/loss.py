@@ -46,7 +46,7 @@ class BCEWithLogitsLoss(_Loss):
 
 class MSELoss(_Loss):
     def forward(self, x: Tensor, target: Any) -> Tensor:
-        return F.mse_loss(x, target, self.reduction)
+        return F.mse_loss(x, target, reduction=self.reduction)
 
 
 class CrossEntropyLoss(_Loss):
