@@ -218,3 +218,23 @@ def test_cross_entropy_arguments_as_pytorch():
         F.cross_entropy(x, y.int())
     with pytest.raises(IndexError):
         F.cross_entropy(x, T([0, 3, 1]))
+
+
+def test_clamp_with_tensor_bounds_and_more_missing_errors():
+    x = T([[-1., 0.5, 2.]], dtype=L.float64, requires_grad=True)
+    lo = T([0.0, 0.5, -1.], dtype=L.float64, requires_grad=True)
+    hi = T([[1.5]], dtype=L.float64, requires_grad=True)
+    y = L.clamp(x, min=lo, max=hi)
+    assert y.tolist() == [[0.0, 0.5, 1.5]]
+    gs = L.autograd.grad((y * T([1., 2., 3.], dtype=L.float64)).sum(), [x, lo, hi])
+    assert [g.tolist() for g in gs] == [[[0.0, 2.0, 0.0]], [1.0, 0.0, 0.0], [[3.0]]]
+    assert L.norm(T([[0., 2., 3.]]), 0).item() == 2.0
+    assert T(1.).transpose(-1, -1).shape == ()
+    with pytest.raises(TypeError):
+        L.maximum(T([1.]), 1.1)
+    with pytest.raises(RuntimeError):
+        T([True]) @ T([True])
+    with pytest.raises(TypeError):
+        T(1.).permute()
+    with pytest.raises(IndexError):
+        L.nn.Embedding(5, 2)(T([-1]))

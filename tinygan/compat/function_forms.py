@@ -117,12 +117,22 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
     return _extreme("min", input, dim, keepdim)
 
 
+def _tensor_argument(op: str, name: str, value: Any) -> Tensor:
+    """PyTorch's elementwise max/min take a Tensor, not a number (clamp takes numbers)."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' must be Tensor, not "
+                        f"{type(value).__name__}; for a number use clamp(min=...)/(max=...)")
+    return value
+
+
 def maximum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
-    return _extreme("max", input, _t(other), False)
+    return _extreme("max", _tensor_argument("maximum", "input", input),
+                    _tensor_argument("maximum", "other", other), False)
 
 
 def minimum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
-    return _extreme("min", input, _t(other), False)
+    return _extreme("min", _tensor_argument("minimum", "input", input),
+                    _tensor_argument("minimum", "other", other), False)
 
 
 def amax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002

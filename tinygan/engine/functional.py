@@ -524,6 +524,9 @@ class MatMul(Function):
 def matmul(a: Any, b: Any) -> Tensor:
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
     _same_dtype("matmul", a, b)
+    if a.dtype == np.bool_:
+        raise RuntimeError(f"matmul: not implemented for bool tensors (shapes {a.shape}, "
+                           f"{b.shape}); convert them with .long() or .float()")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least one dimension, got shapes "
                          f"{a.shape} and {b.shape}")
@@ -712,12 +715,28 @@ class Clip(Function):
         return gy * _same_dtype_const(x, inside)
 
 
-def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clip_by_tensors(x, min, max)
     if x.dtype.kind not in "fc" and any(isinstance(v, float) for v in (min, max)):
         x = _floating(x)   # an int tensor clamped at 1.57 is float32, as in PyTorch
     return Clip(min, max)(x)
+
+
+def _clip_by_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
+    """clamp with tensor bounds (broadcast against x): where x < low take low, then where
+    the result > high take high. Each element's gradient goes to whichever value it took:
+    x inside the bounds (ties included), the bound where it clipped, as PyTorch."""
+    y = x
+    if low is not None:
+        low = _as_tensor(low, like=(x,))
+        y = where(y.array < low.array, low, y)
+    if high is not None:
+        high = _as_tensor(high, like=(x,))
+        y = where(y.array > high.array, high, y)
+    return y
 
 
 clamp = clip
@@ -900,6 +919,9 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
     axis = _normalise_axes(dim, x.ndim, "norm")
     if p in (2, "fro"):
         return Norm2(axis, keepdim)(x)
+    if p == 0:   # the number of non-zero entries: a step function, gradient 0
+        count = sum(Tensor(x.array != 0).to(x.dtype), axis, keepdim)
+        return sum(x * 0, axis, keepdim) + count if x.requires_grad else count
     if p == 1:
         return sum(abs(x), axis, keepdim)
     if p == float("inf"):

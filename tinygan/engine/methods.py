@@ -152,6 +152,10 @@ def transpose(self, *dims):
     """Two dims: swap them (PyTorch). No dims: reverse all; a full order: NumPy's."""
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
+    if len(dims) == 2 and self.ndim == 0:   # dims 0/-1 of a 0-d tensor: itself, as a view
+        for d in dims:
+            wrap_dim(d, 0, "transpose")
+        return F.Reshape(())(self)
     if len(dims) == 2:
         order = list(range(self.ndim))
         a, b = (wrap_dim(d, self.ndim, "transpose") for d in dims)
@@ -161,6 +165,8 @@ def transpose(self, *dims):
 
 
 def permute(self, *dims):
+    if not dims:
+        raise TypeError("permute(): missing the order of the dims, e.g. x.permute(1, 0)")
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     return F.transpose(self, dims)
