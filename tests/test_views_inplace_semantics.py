@@ -238,3 +238,12 @@ def test_clamp_with_tensor_bounds_and_more_missing_errors():
         T(1.).permute()
     with pytest.raises(IndexError):
         L.nn.Embedding(5, 2)(T([-1]))
+
+
+def test_negative_steps_are_refused_as_in_pytorch():
+    x = L.ones(3)
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        x[::-1]
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        x[::-1] = 2.0
+    assert x[L.arange(2, -1, -1)].tolist() == [1., 1., 1.]

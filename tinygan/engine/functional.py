@@ -205,7 +205,17 @@ def _is_basic_index(index: Any) -> bool:
                for i in parts)
 
 
+def _positive_steps(index: Any) -> None:
+    """x[::-1] is refused, as in PyTorch (a tensor view cannot walk memory backwards):
+    index with a reversed arange instead, x[tinygan.arange(n - 1, -1, -1)]."""
+    for part in (index if isinstance(index, tuple) else (index,)):
+        if isinstance(part, slice) and part.step is not None and part.step <= 0:
+            raise ValueError("step must be greater than zero (x[::-1] is not supported, as "
+                             "in PyTorch; index with tinygan.arange(n - 1, -1, -1) instead)")
+
+
 def getitem(x: Tensor, index: Any) -> Tensor:
+    _positive_steps(index)
     return GetItem(_raw_index(index))(x)
 
 
@@ -229,6 +239,7 @@ class IndexPut(Function):
 
 def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     """A copy of x with ``value`` written at ``index`` (composite-free: one primitive)."""
+    _positive_steps(index)
     value = _as_tensor(value, like=(x,))
     if value.dtype != x.dtype:
         value = cast(value, x.dtype)
