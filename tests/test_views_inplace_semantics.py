@@ -247,3 +247,11 @@ def test_negative_steps_are_refused_as_in_pytorch():
     with pytest.raises(ValueError, match="step must be greater than zero"):
         x[::-1] = 2.0
     assert x[L.arange(2, -1, -1)].tolist() == [1., 1., 1.]
+
+
+def test_linspace_int_and_negative_norm_orders_as_pytorch():
+    assert L.linspace(2, -0.44, 2, dtype=L.int64).tolist() == [2, 0]
+    assert L.linspace(-3, 3, 4, dtype=L.int64).tolist() == [-3, -1, 1, 3]
+    x = T([1.0, -2., 4.], dtype=L.float64)
+    assert x.norm(-1).item() == pytest.approx(1 / (1 + 0.5 + 0.25))
+    assert x.norm(float("-inf")).item() == 1.0

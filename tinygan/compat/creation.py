@@ -201,6 +201,9 @@ def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
              device: Any = None) -> Tensor:
     """``steps`` evenly spaced values from start to end, both included (a latent walk)."""
+    if dtype is not None and np.dtype(dtype).kind in "biu":   # computed in floats, then
+        values = _xp(device).linspace(start, end, steps, dtype=np.float64)   # truncated
+        return Tensor(values.astype(dtype))                    # toward 0, as PyTorch
     return Tensor(_xp(device).linspace(start, end, steps, dtype=dtype or backend.DEFAULT_DTYPE))
 
 

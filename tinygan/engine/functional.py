@@ -937,8 +937,10 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
         return sum(abs(x), axis, keepdim)
     if p == float("inf"):
         return amax(abs(x), axis, keepdim)
-    if not isinstance(p, (int, float)) or p <= 0:
-        raise ValueError(f"norm: p must be a positive number, 'fro' or inf, got {p!r}")
+    if p == float("-inf"):
+        return amin(abs(x), axis, keepdim)
+    if not isinstance(p, (int, float)) or isinstance(p, bool):
+        raise ValueError(f"norm: p must be a number, 'fro', inf or -inf, got {p!r}")
     return sum(abs(x) ** p, axis, keepdim) ** (1.0 / p)
 
 
