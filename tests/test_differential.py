@@ -36,28 +36,16 @@ BUDGET = 800
 # deletes their lines; a deleted cause that comes back fails this test.
 KNOWN_FAILURES = {
     # causes named in issue 29
-    "clamp-tensor-bounds-backward",
     "conv-padding-same",
-    "creation-dtype",
-    "inplace-activation-not-in-place",
     "inplace-graph",
-    "inplace-requires-grad",
-    "missing-error-embedding-index",
-    "missing-error-inplace-leaf-view",
     "missing-error-int-bool-op",
     "missing-error-modified-saved-tensor",
-    "missing-error-negative-step",
     "missing-error-scalar-for-tensor",
-    "mse-loss-no-broadcast",
     "pow-dtype",
-    "zero-d-with-dim",
     # causes the issue did not name (see tests/differential/FINDINGS.md)
-    "cross-entropy-unbatched",
     "double-backward-requires-grad",
     "inplace-result-cast",
     "missing-error-shape-arguments",
-    "norm-p-values",
-    "pow-negative-base",
     "setitem-value-shape",
     # names or arguments of PyTorch's API that tinygan lacks (the issue's item 2 lists most)
     "missing-argument:Conv2d(dilation)",
@@ -65,27 +53,16 @@ KNOWN_FAILURES = {
     "missing-argument:Conv2d(groups)",
     "missing-argument:Conv2d(padding_mode)",
     "missing-argument:Linear(dtype)",
-    "missing-argument:binary_cross_entropy(weight)",
-    "missing-argument:binary_cross_entropy_with_logits(pos_weight)",
-    "missing-argument:cross_entropy(ignore_index)",
-    "missing-argument:cross_entropy(label_smoothing)",
-    "missing-argument:nn.BCELoss(weight)",
-    "missing-argument:nn.BCEWithLogitsLoss(pos_weight)",
     "missing-argument:nn.BatchNorm1d(dtype)",
-    "missing-argument:nn.CrossEntropyLoss(ignore_index)",
-    "missing-argument:nn.CrossEntropyLoss(label_smoothing)",
-    "missing-argument:nn.CrossEntropyLoss(weight)",
-    "missing-argument:softplus(beta)",
     "missing-name:F.nll_loss",
     "missing-name:Tensor.pow",
 
     # found once the fixes above let programs run further (issue 29, phase 2)
     "missing-argument:nn.BatchNorm2d(dtype)",
-    "missing-argument:std(correction)",
-    "missing-argument:var(correction)",
     "missing-error-reduction-arguments",
     "nan-gradient-at-boundary",
     "nan-ignored-by-max-min",
+
 }
 
 

@@ -255,3 +255,10 @@ def test_linspace_int_and_negative_norm_orders_as_pytorch():
     x = T([1.0, -2., 4.], dtype=L.float64)
     assert x.norm(-1).item() == pytest.approx(1 / (1 + 0.5 + 0.25))
     assert x.norm(float("-inf")).item() == 1.0
+
+
+def test_int_powers_with_negative_exponents_and_norm_0_with_nan():
+    b = T([-3, -2, -1, 0, 1, 2, 3])
+    assert (b ** T(-3)).tolist() == [0, 0, -1, 0, 1, 0, 0]
+    assert (b ** T(-2)).tolist() == [0, 0, 1, 0, 1, 0, 0]
+    assert L.norm(T([0.5, 0., float("nan")], requires_grad=True), 0).item() == 2.0

@@ -476,7 +476,10 @@ class PowTensor(Function):
     b >= 0 (PyTorch's choice: 0^b is flat in b there for b > 0)."""
     def forward(self, a, b):
         if a.dtype.kind in "biu" and (b < 0).any():   # 2 ** -3 = 0 in ints (truncated)
-            return xp_of(a).trunc(a.astype(np.float64) ** b).astype(a.dtype)
+            xp = xp_of(a)
+            with np.errstate(divide="ignore"):
+                real = xp.trunc(a.astype(np.float64) ** b)
+            return xp.where(xp.isfinite(real), real, 0).astype(a.dtype)   # 0 ** -3 = 0
         return a ** b
 
     def backward(self, gy):
@@ -931,8 +934,11 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
     if p in (2, "fro"):
         return Norm2(axis, keepdim)(x)
     if p == 0:   # the number of non-zero entries: a step function, gradient 0
-        count = sum(Tensor(x.array != 0).to(x.dtype), axis, keepdim)
-        return sum(x * 0, axis, keepdim) + count if x.requires_grad else count
+        count = sum(Tensor(x.array != 0).to(x.dtype), axis, keepdim)   # NaN counts as 1
+        if not x.requires_grad:
+            return count
+        finite = where(xp_of(x.array).isfinite(x.array), x, 0.0)     # so 0 * NaN is not NaN
+        return sum(finite * 0, axis, keepdim) + count
     if p == 1:
         return sum(abs(x), axis, keepdim)
     if p == float("inf"):
