@@ -29,6 +29,8 @@ except ImportError:  # pragma: no cover - depends on the machine
 
 needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch is not installed: the "
                                                        "differential tester compares with it")
+# PyTorch runs on the CPU here; under TINYGAN_BACKEND=cupy/standin tinygan's tensors would live
+# on "cuda" and every comparison would be between devices: the comparisons are cpu_only.
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET = 800
 
@@ -77,6 +79,7 @@ def test_the_tester_imports_without_torch():
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.cpu_only
 @needs_torch
 def test_programs_are_reproducible():
     from tests.differential.generate import generate
@@ -84,16 +87,17 @@ def test_programs_are_reproducible():
     assert generate(123).code() != generate(124).code()
 
 
+@pytest.mark.cpu_only
 @needs_torch
 def test_a_planted_silent_difference_is_found_and_shrunk(monkeypatch):
     """exp made slightly wrong in tinygan: the tester must report silent differences and
     shrink one to a program of at most three steps that still shows it."""
-    import tinygan
+    import numpy as np
     from tinygan.engine import functional
     from tests.differential.execute import run
     from tests.differential.generate import generate
-    from tests.differential.program import Program, Step, InputSpec
-    import numpy as np
+    from tests.differential.program import InputSpec, Program, Step
+    from tests.differential.shrink import shrink
 
     program = Program([Step.input("v1", InputSpec(np.array([[0.5, -1.0], [2.0, 0.25]]),
                                                   "float32", True)),
@@ -108,15 +112,14 @@ def test_a_planted_silent_difference_is_found_and_shrunk(monkeypatch):
     monkeypatch.setattr(functional, "exp", lambda x: true_exp(x) * 1.001)
     outcome = run(program)
     assert (outcome.kind, outcome.tag, outcome.field) == ("silent", "method:exp", "values")
-    from tests.differential.shrink import shrink
     small, again = shrink(program, outcome)
     assert again.signature() == outcome.signature() and len(small.steps) <= 3
     assert "exp()" in small.render("tinygan") and "import torch" in small.render("torch")
     found = [run(generate(seed)) for seed in range(60)]
     assert any(o.kind == "silent" and "exp" in o.tag for o in found)
-    del tinygan
 
 
+@pytest.mark.cpu_only
 @needs_torch
 def test_a_planted_missing_error_is_found(monkeypatch):
     """tinygan made to accept what PyTorch rejects: reported as torch_raise."""
@@ -131,6 +134,7 @@ def test_a_planted_missing_error_is_found(monkeypatch):
     assert run(program).kind == "torch_raise"
 
 
+@pytest.mark.cpu_only
 @needs_torch
 def test_whole_programs_agree_with_pytorch_except_known_causes():
     from tests.differential.campaign import campaign, example

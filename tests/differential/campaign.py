@@ -4,7 +4,7 @@ from __future__ import annotations
 import collections
 from typing import IO, Iterable
 
-from tests.differential.causes import classify, describe
+from tests.differential.causes import classify, describe, in_issue
 from tests.differential.execute import OUTCOMES, Outcome, run
 from tests.differential.generate import generate
 from tests.differential.program import Program
@@ -82,10 +82,7 @@ def _group(cause: str, items: list) -> int:
 
 
 def _in_issue(cause: str) -> str:
-    rule = describe(cause)
-    if rule is not None:
-        return "yes" if rule.in_issue else "**no**"
-    return "item 2" if cause.startswith("missing-argument") else "see below"
+    return "yes" if in_issue(cause) else "**no**"
 
 
 def show(seed: int) -> str:

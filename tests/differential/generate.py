@@ -207,14 +207,11 @@ def binary(ctx: Context) -> Step | None:
         else:
             code, tag = f"{out} = L.{fn}({a}, {b})", f"L.{fn}"
     elif form == 4:
-        cond = ctx.pick(lambda t: t.dtype.is_floating_point is False and str(t.dtype) == "torch.bool")
-        if cond is None:
-            c = ctx.pick(is_float) or a
-            cond_code = f"({c} > 0)"
-        else:
-            cond_code = cond
+        cond = ctx.pick(lambda t: str(t.dtype) == "torch.bool")
+        c = cond if cond is not None else ctx.pick(is_float) or a
+        cond_code = c if cond is not None else f"({c} > 0)"
         code, tag = f"{out} = L.where({cond_code}, {a}, {b})", "L.where"
-        return Step(code, tag, (out,), _uses(a, b, cond_code.strip("()> 0")))
+        return Step(code, tag, (out,), _uses(a, b, c))
     elif a[0] == "v" and ctx.chance(0.3):
         # Tensor.add/sub/mul/div/pow: PyTorch's methods (tinygan has the operators)
         fn = ctx.choice(("add", "sub", "mul", "div", "pow"))
@@ -748,14 +745,14 @@ def layer(ctx: Context) -> Step | None:
         code = f"{m} = fill(nn.BatchNorm1d({t.shape[1]}{dtype}){to64}, {seed})\n{out} = {m}({a})"
         return Step(code, "nn.BatchNorm1d", (m, out), (a,))
     if r == 7:
-        idx = ctx.pick(lambda t: t.dtype in (__import__("torch").int64,))
+        idx = ctx.pick(lambda t: str(t.dtype) == "torch.int64")
         if idx is None:
             idx = ctx.add_input(ctx.shape(ctx.choice((1, 2))), "int64")
         m = ctx.fresh("m")
         code = f"{m} = fill(nn.Embedding(5, {int(ctx.rng.integers(1, 4))}), {seed})\n{out} = {m}({idx})"
         return Step(code, "nn.Embedding", (m, out), (idx,))
     if r == 8:
-        a = ctx.pick(lambda t: t.dtype in (__import__("torch").int64,))
+        a = ctx.pick(lambda t: str(t.dtype) == "torch.int64")
         if a is None:
             return None
         code = ctx.choice((f"{out} = F.one_hot({a}, 5)", f"{out} = F.one_hot({a})"))
