@@ -193,10 +193,17 @@ def along_dim(draw):
 def classes(draw):
     n, c = draw(st.integers(1, 5)), draw(st.integers(2, 5))
     labels = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
-    return [_floats(draw, (n, c)), _floats(draw, (c,), 0.1, 2.0)], dict(
-        labels=labels, reduction=draw(st.sampled_from(["mean", "sum"])),
-        label_smoothing=draw(st.sampled_from([0.0, 0.2])),
-        ignore_index=draw(st.sampled_from([-100, 0])))
+    return [_floats(draw, (n, c))], dict(labels=labels,
+                                          reduction=draw(st.sampled_from(["mean", "sum"])))
+
+
+def weighted_classes(draw):
+    """classes() plus cross_entropy's class weights, label_smoothing and ignore_index."""
+    arrays, options = classes(draw)
+    c = arrays[0].shape[1]
+    options.update(label_smoothing=draw(st.sampled_from([0.0, 0.2])),
+                   ignore_index=draw(st.sampled_from([-100, 0])))
+    return arrays + [_floats(draw, (c,), 0.1, 2.0)], options
 
 
 def joined(draw):
@@ -401,7 +408,7 @@ FUNCTIONAL: dict[str, Row] = {
     "log_softmax": Row(along_dim, F.log_softmax, lambda x, dim: TF.log_softmax(x, dim)),
     "softmax": Row(along_dim, F.softmax, lambda x, dim: TF.softmax(x, dim)),
     "cross_entropy": Row(
-        classes, lambda x, w, labels, **o: F.cross_entropy(x, _tg(labels), w, **o),
+        weighted_classes, lambda x, w, labels, **o: F.cross_entropy(x, _tg(labels), w, **o),
         lambda x, w, labels, **o: TF.cross_entropy(x, torch.as_tensor(labels), w, **o),
         grad=(0,), notes="class weights, label_smoothing and ignore_index drawn"),
     # not differentiable or random: checked by their own rows below, forward only
