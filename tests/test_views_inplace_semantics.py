@@ -262,3 +262,11 @@ def test_int_powers_with_negative_exponents_and_norm_0_with_nan():
     assert (b ** T(-3)).tolist() == [0, 0, -1, 0, 1, 0, 0]
     assert (b ** T(-2)).tolist() == [0, 0, 1, 0, 1, 0, 0]
     assert L.norm(T([0.5, 0., float("nan")], requires_grad=True), 0).item() == 2.0
+
+
+def test_in_place_ops_that_take_tensors_refuse_numbers():
+    x = L.ones(2)
+    for bad in (lambda: x.addcmul_(x, 2.0), lambda: x.addcdiv_(2.0, x), lambda: x.lerp_(2.0, 0.5)):
+        with pytest.raises(TypeError, match="must be Tensor"):
+            bad()
+    assert x.lerp_(L.zeros(2), 0.5).tolist() == [0.5, 0.5]

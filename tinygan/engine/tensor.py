@@ -358,12 +358,15 @@ class Tensor:
     clip_ = clamp_
 
     def addcmul_(self, a, b, value: float = 1):
+        _tensors("addcmul_", tensor1=a, tensor2=b)
         return self._inplace("addcmul_", lambda t: t + value * a * b)
 
     def addcdiv_(self, a, b, value: float = 1):
+        _tensors("addcdiv_", tensor1=a, tensor2=b)
         return self._inplace("addcdiv_", lambda t: t + value * a / b)
 
     def lerp_(self, end, weight: float):
+        _tensors("lerp_", end=end)
         return self._inplace("lerp_", lambda t: t + weight * (end - t))
 
     def copy_(self, src):
@@ -803,6 +806,14 @@ def _arg(t: Tensor, dim: Any, keepdim: bool, name: str, bool_ok: bool = False) -
         return Tensor(xp.zeros((), dtype=np.int64))
     out = xp.asarray(getattr(t.array, name)(axis=d), dtype=np.int64)
     return Tensor(xp.expand_dims(out, d) if keepdim else out)
+
+
+def _tensors(op: str, **arguments: Any) -> None:
+    """Arguments PyTorch requires to be tensors (a number there is refused, not broadcast)."""
+    for name, value in arguments.items():
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{op}(): argument '{name}' must be Tensor, not "
+                            f"{type(value).__name__}; wrap it: tinygan.tensor({value!r})")
 
 
 def _old_node(t: Tensor) -> Tensor:
