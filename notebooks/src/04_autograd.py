@@ -223,6 +223,27 @@ except tg.GradcheckError as err:
     print("second derivative caught:", err)
 
 # %% [markdown]
+# ## Views, in-place writes and the version counter
+#
+# `v.T`, `v[0]` and `v.view(...)` share `v`'s memory and its version counter. Writing through
+# a view changes the base, and autograd follows (PyTorch's `CopySlices` idea): the base
+# becomes "old base with the covered part replaced", so the overwritten entries get no
+# gradient. An op that read a tensor before an in-place change keeps pointing at the old value.
+
+# %%
+x = tg.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+v = x * 1.0
+v.T[1:] = -1.32                  # column 1 of v, written through a transposed view
+(v * v).sum().backward()
+print(x.grad)                    # [[2, 0], [6, 0]]: the overwritten column gets nothing
+y = x * 1.0
+z = y * 2
+y.mul_(3)                        # z was computed from the old y
+x.grad = None
+z.sum().backward()
+print(x.grad)                    # all 2s: the gradient of z = 2 y, not of 6 y
+
+# %% [markdown]
 # ## Exercises
 #
 # Answers go in place of the `...`; the cell after each checks it (see
