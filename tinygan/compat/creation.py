@@ -88,13 +88,30 @@ def empty(*shape: Any, dtype: Any = None, requires_grad: bool = False, device: A
 
 
 def full(shape: Sequence[int], value: float, dtype: Any = None, device: Any = None) -> Tensor:
+    """The dtype, when not given, comes from the value as in PyTorch: a bool gives bool, an
+    int int64, a float the default float dtype."""
     xp = _xp(device)
-    return Tensor(xp.full(tuple(shape), value, dtype=dtype or backend.DEFAULT_DTYPE))
+    return Tensor(xp.full(tuple(shape), value, dtype=dtype or _number_dtype(value)))
+
+
+def _number_dtype(*values: Any) -> Any:
+    """PyTorch's dtype for Python numbers: bool if all are bools, int64 if all are ints,
+    else the default float dtype (NumPy would pick float64 or its platform int)."""
+    if all(isinstance(v, (bool, np.bool_)) for v in values):
+        return np.bool_
+    if all(isinstance(v, (int, np.integer)) for v in values):
+        return np.int64
+    return backend.DEFAULT_DTYPE
 
 
 def arange(*args: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """0, 1, ... (int64) or, when any of start/end/step is a float, the default float dtype."""
     xp = _xp(device)
-    return Tensor(xp.arange(*args, dtype=dtype))
+    values = [a.item() if isinstance(a, Tensor) else a for a in args]
+    if dtype is None:
+        dtype = np.int64 if _number_dtype(*values) != backend.DEFAULT_DTYPE else \
+            backend.DEFAULT_DTYPE
+    return Tensor(xp.arange(*values, dtype=dtype))
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -135,11 +152,37 @@ def rand(*shape: Any, generator: Generator | None = None, dtype: Any = None,
                   requires_grad=requires_grad)
 
 
-def randint(low: int, high: int, size: Sequence[int], generator: Generator | None = None,
-            device: Any = None) -> Tensor:
-    """Integers in [low, high), int64, drawn on ``device`` (default: the default device)."""
-    gen = _generator(generator)
-    return Tensor(gen.integers(low, high, tuple(size), device=device))
+def randint(*args: Any, size: Sequence[int] | None = None, generator: Generator | None = None,
+            dtype: Any = None, device: Any = None, requires_grad: bool = False,
+            low: int | None = None, high: int | None = None) -> Tensor:
+    """Integers in [low, high), int64 unless ``dtype`` says otherwise, drawn on ``device``.
+
+    PyTorch's forms: ``randint(high, size)``, ``randint(low, high, size)``, and either with
+    ``size=`` (or ``low=``/``high=``) as keywords; ``low`` defaults to 0.
+    """
+    args = list(args)
+    if size is None:
+        if not args or not isinstance(args[-1], (tuple, list)):
+            raise TypeError("randint: missing the size, e.g. randint(10, (3,)) or "
+                            "randint(0, 10, size=(3,))")
+        size = args.pop()
+    if high is None:
+        if not args:
+            raise TypeError("randint: missing high (the exclusive upper bound)")
+        high = args.pop()
+    if low is None:
+        low = args.pop() if args else 0
+    if args:
+        raise TypeError(f"randint: too many positional arguments ({len(args)} left over)")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"randint: size must be a tuple of ints, got {type(size).__name__}")
+    if low >= high:
+        raise RuntimeError(f"randint: expects 'from' to be less than 'to', but got "
+                           f"from={low} >= to={high}")
+    t = Tensor(_generator(generator).integers(low, high, tuple(size), device=device))
+    if dtype is not None:
+        t = t.to(dtype=dtype)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 # ---- more factories with PyTorch's names (torch.full_like, torch.randperm, ...) ----------
@@ -184,6 +227,9 @@ def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
              device: Any = None) -> Tensor:
     """``steps`` evenly spaced values from start to end, both included (a latent walk)."""
+    if dtype is not None and np.dtype(dtype).kind in "biu":   # computed in floats, then
+        values = _xp(device).linspace(start, end, steps, dtype=np.float64)   # truncated
+        return Tensor(values.astype(dtype))                    # toward 0, as PyTorch
     return Tensor(_xp(device).linspace(start, end, steps, dtype=dtype or backend.DEFAULT_DTYPE))
 
 

@@ -15,6 +15,7 @@ tinygan/run/runfolder.py's business.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -305,6 +306,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tinygan.gan.recipe import flags_given
     from tinygan.run.runfolder import RunFolder
     recipe_flags = flags_given(args)   # --lr-g, --penalty, --ema, ...: tinygan/gan/recipe.py
+    for name, value in recipe_flags.items():   # float("nan") and float("inf") parse fine
+        if isinstance(value, float) and not math.isfinite(value):
+            raise CLIError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
     if args.resume and not args.out:
         raise CLIError("--resume needs --out DIR, the run to continue")
     if args.resume:
@@ -358,8 +362,9 @@ def _train(args: argparse.Namespace, folder: Any, config: dict[str, Any]) -> int
     if data != "mnist":
         limit_blas_threads(1)
     batch = int(config["batch_size"])
-    check_memory(f"--batch-size {batch}", (2 + int(config["d_steps"])) * _sample_bytes(config,
-                                                                                       batch))
+    d_steps = int(config["d_steps"])
+    check_memory(f"--batch-size {batch}" + (f" with --d-steps {d_steps}" if d_steps > 1 else ""),
+                 (2 + d_steps) * _sample_bytes(config, batch))
     trainer = build_trainer(config)
     if data == "mnist":   # the held-out split is read at the end: find a broken one now
         from tinygan.data.mnist import load_mnist
