@@ -488,6 +488,22 @@ def test_without_ipywidgets_the_lab_is_a_still_picture_with_a_hint(monkeypatch):
     assert shown[1].data[:4] == b"\x89PNG"
 
 
+def test_the_widget_output_carries_a_still_picture_for_pages_without_a_kernel(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    import base64
+    import IPython.display
+    from tinygan.lab import widget
+    shown = []
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda obj, raw=False: shown.append((obj, raw)))
+    lab = widget.GANLab("ring", batch_size=64)
+    assert lab.widget is not None
+    lab._ipython_display_()
+    (bundle, raw), = shown
+    assert raw and "application/vnd.jupyter.widget-view+json" in bundle   # Jupyter: live
+    assert base64.b64decode(bundle["image/png"])[:4] == b"\x89PNG"          # the site: still
+
+
 def test_lab_saves_its_film(tmp_path):
     pytest.importorskip("ipywidgets")
     from tinygan.lab.widget import GANLab

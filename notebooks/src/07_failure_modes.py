@@ -250,7 +250,7 @@ print("share of samples nearest each mode at the end:", plain[-1]["share"].round
 # `tinygan train --data ring` trains a GAN that stacks three of the remedies of chapter 7:
 # PacGAN's packed discriminator (it judges 4 samples at once), 2-D noise as in PacGAN, and a
 # learning rate decaying linearly to 0 over 20,000 steps. Same data, same loss
-# (non-saturating), same seed; the full run takes one to two minutes.
+# (non-saturating), same seed; the full run takes about three minutes.
 
 # %%
 recipe_config = make_config("ring", "ns", "mlp", seed=0, steps=steps(20000, 60))

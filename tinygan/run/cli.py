@@ -1,6 +1,6 @@
 """The ``tinygan`` command: train a GAN, keep it on disk, sample from it.
 
-    tinygan train                      # the offline default: PacGAN's ring, about 1-2 minutes
+    tinygan train                      # the offline default: PacGAN's ring, about 3 minutes
     tinygan train --data grid --steps 20000 --out runs/grid
     tinygan train --out runs/grid --steps 30000 --resume   # continue the same run to 30000
     tinygan sample --run runs/grid --n 2500 --out grid.npy
@@ -228,8 +228,9 @@ def write_outputs(trainer: Any, folder: Any, seconds: float | None, status: str
                        title=headline + "\n(blue should sit on every red cross)")
         pictures["samples"] = folder.file("samples.png")
         kl = final.get("reverse_kl", float("nan"))
-        viz.histogram_2d(samples, modes, pictures["samples"], title=f"{headline}, reverse KL "
-                         f"{kl:.3f}\n(every mode should be equally bright)")
+        viz.histogram_2d(samples, modes, pictures["samples"], counts=final.get("counts"),
+                         title=f"{headline}, reverse KL {kl:.3f}\n(every mode should hold "
+                               f"an even share)")
     else:
         metrics, curves = evaluate_1d(trainer)
         pictures["figure1"] = folder.file("figure1.png")
@@ -477,7 +478,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tinygan", description="Train GANs from scratch on NumPy.")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    train = sub.add_parser("train", help="train a GAN (default: ring, about 1-2 minutes)")
+    train = sub.add_parser("train", help="train a GAN (default: ring, about 3 minutes)")
     train.add_argument("--data", choices=dataset_names(), help="dataset (default ring)")
     train.add_argument("--loss", choices=loss_names(), help="GAN loss (default ns)")
     train.add_argument("--model", choices=model_names(), help="architecture (default mlp)")
