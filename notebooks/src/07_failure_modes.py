@@ -24,7 +24,7 @@ from tinygan.gan.losses import MinimaxLoss, NonSaturatingLoss
 from tinygan.gan.models import toy_mlp
 from tinygan.gan.trainer import GANTrainer
 from tinygan.metrics.mode_coverage import mode_coverage
-from tinygan.run.quick import steps
+from tinygan.run.quick import quick_mode, steps
 from solutions import exercise
 
 MODES = toy.ring_modes()
@@ -94,6 +94,9 @@ plt.show()
 print("modes that are nearest to >= 1% of samples, before / after:",
       int((share_before >= 0.01).sum()), "/", int((share_after >= 0.01).sum()))
 assert (share_after >= 0.01).sum() < (share_before >= 0.01).sum()
+if not quick_mode():   # the text below, on the full run: the samples stay in the picture,
+    inside = (np.abs(after) < 4).all(axis=1).mean()       # and most head to one spot
+    assert inside > 0.9 and share_after.max() > 0.5, (inside, share_after.round(2))
 
 # %% [markdown]
 # The frozen $D$ is highest along one edge of the ring, and most samples head there. Against a
@@ -238,6 +241,11 @@ def show_track(track, name):
 
 show_track(plain, "Unconditional GAN on the ring: mode coverage over training")
 print("share of samples nearest each mode at the end:", plain[-1]["share"].round(2))
+if not quick_mode():   # the text below: high quality stays near zero, one blob that moves
+    assert all(t["score"].high_quality_fraction < 0.05 for t in plain), \
+        [t["score"].high_quality_fraction for t in plain]
+    assert all(t["share"].max() > 0.4 for t in plain), [t["share"].round(2) for t in plain]
+    assert len({int(t["share"].argmax()) for t in plain}) == len(plain), "a different mode each time"
 
 # %% [markdown]
 # In a full run (without `TINYGAN_QUICK`) with this seed, the samples form one elongated blob
@@ -259,6 +267,10 @@ print("the ring recipe:", {k: recipe_config[k] for k in ("z_dim", "lr_g", "lr_d"
 recipe = train_and_track(build_trainer(recipe_config), recipe_config["steps"],
                          recipe_config["steps"] // 3)
 show_track(recipe, "tinygan's ring recipe (packed D, 2-D noise, decaying lr): mode coverage")
+if not quick_mode():   # the text below: all 8 modes at every snapshot, quality climbing
+    quality = [t["score"].high_quality_fraction for t in recipe]
+    assert all(t["score"].modes_captured == 8 for t in recipe), [t["score"] for t in recipe]
+    assert quality == sorted(quality) and quality[-1] > 0.9, quality
 
 # %% [markdown]
 # In a full run the recipe keeps all 8 modes at every snapshot, and its high-quality
