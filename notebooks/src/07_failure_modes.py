@@ -241,16 +241,18 @@ def show_track(track, name):
 
 show_track(plain, "Unconditional GAN on the ring: mode coverage over training")
 print("share of samples nearest each mode at the end:", plain[-1]["share"].round(2))
-if not quick_mode():   # the text below: high quality stays near zero, one blob that moves
+if not quick_mode():   # the text below: high quality stays near zero; one blob, which moves
     assert all(t["score"].high_quality_fraction < 0.05 for t in plain), \
         [t["score"].high_quality_fraction for t in plain]
-    assert all(t["share"].max() > 0.4 for t in plain), [t["share"].round(2) for t in plain]
-    assert len({int(t["share"].argmax()) for t in plain}) == len(plain), "a different mode each time"
+    assert all(np.sort(t["share"])[-2:].sum() > 0.95 for t in plain), \
+        [t["share"].round(2) for t in plain]                 # nearest one or two modes
+    assert plain[0]["share"].argmax() != plain[-1]["share"].argmax(), "the blob moved"
 
 # %% [markdown]
-# In a full run (without `TINYGAN_QUICK`) with this seed, the samples form one elongated blob
-# that sits near a different mode at each snapshot: collapse and oscillation together, the
-# cycle described at the top, and the high-quality fraction stays near zero. (The ring's
+# In a full run (without `TINYGAN_QUICK`) with this seed, the samples form one elongated blob:
+# at steps 1,000 and 2,000 every sample is nearest the same mode, and by step 3,000 the blob
+# has moved across the ring to lie between two others. Collapse and oscillation together, the
+# cycle described at the top; the high-quality fraction stays near zero. (The ring's
 # modes are tight, std 0.01, so "high quality" means within 0.03 of a centre.)
 #
 # ## Beside it: tinygan's ring recipe
