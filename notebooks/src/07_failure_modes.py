@@ -251,7 +251,7 @@ if not quick_mode():   # the text below: high quality stays near zero; one blob,
 # %% [markdown]
 # In a full run (without `TINYGAN_QUICK`) with this seed, the samples form one elongated blob:
 # at steps 1,000 and 2,000 every sample is nearest the same mode, and by step 3,000 the blob
-# has moved across the ring to lie between two others. Collapse and oscillation together, the
+# has moved round the ring to lie between two others. Collapse and oscillation together, the
 # cycle described at the top; the high-quality fraction stays near zero. (The ring's
 # modes are tight, std 0.01, so "high quality" means within 0.03 of a centre.)
 #
