@@ -705,7 +705,7 @@ def jsd_vs_wasserstein(s: Settings) -> Any:
     axes[1].set_xlabel("theta: p_data = N(0, 0.5^2), p_g = N(theta, 0.5^2)")
     axes[1].set_ylabel("E f(real) - E f(fake)")
     ratios = [e / t for e, t in zip(estimates, critic_thetas)]
-    why = (": above it, as a soft penalty\nlets the critic's slope pass 1 (right)"
+    why = (": above it, as a soft penalty\nlets the critic's slope pass 1 (next panel)"
            if max(ratios) > 1 else "")
     axes[1].set_title(f"A WGAN-GP critic trained {num_steps} steps reads off the distance,"
                       f"\nat {min(ratios):.2f}-{max(ratios):.2f} x W1{why}", fontsize=9)
