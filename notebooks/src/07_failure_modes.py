@@ -280,9 +280,9 @@ if not quick_mode():   # the text below: all 8 modes at every snapshot, quality 
 # 97% high quality: `benchmarks/RESULTS_quality.md`). The two runs are not the same length:
 # the plain GAN ran 3,000 steps, the recipe 20,000. Chapter 7's figure trains a plain GAN
 # like this one beside the recipe for 20,000 steps each, seed 0: at step 3,000 the recipe's
-# samples already lie along the whole ring (4/8 modes, 4% high quality) where the plain
-# GAN's form one blob, and the plain GAN, left to run, spreads out too on that seed (7/8
-# modes, 97% at 20,000 steps). So the collapse
+# samples already lie along the whole ring (8/8 modes, 16% high quality) where the plain
+# GAN's form one blob, and the plain GAN, left to run, spreads out too on that seed (6/8
+# modes, 92% at 20,000 steps). So the collapse
 # above is how a plain GAN starts on this data, not something every GAN must do, nor
 # proof that this one never recovers.
 
