@@ -22,7 +22,6 @@ from hypothesis.extra import numpy as hnp
 
 import tinygan
 from tinygan import functional as F
-from tinygan.engine.tensor_api import TensorAPI
 
 
 
@@ -128,6 +127,11 @@ def matmul_inputs(draw):
     m, k, n = (draw(st.integers(1, 4)) for _ in range(3))
     return [_floats(draw, batch.input_shapes[0] + (m, k)),
             _floats(draw, batch.input_shapes[1] + (k, n))], {}
+
+
+def matmul_inputs_2d(draw):
+    m, k, n = (draw(st.integers(1, 4)) for _ in range(3))
+    return [_floats(draw, (m, k)), _floats(draw, (k, n))], {}
 
 
 def linear_inputs(draw):
@@ -361,6 +365,9 @@ FUNCTIONAL: dict[str, Row] = {
     "cross_entropy": Row(classes, lambda x, labels, reduction: F.cross_entropy(
         x, _tg(labels), reduction), lambda x, labels, reduction: TF.cross_entropy(
         x, torch.as_tensor(labels), reduction=reduction)),
+    # issue 33
+    "log1p": Row(unary(-0.9, 4.0), F.log1p, torch.log1p),
+    "mm": Row(lambda draw: matmul_inputs_2d(draw), F.mm, torch.mm),
     # not differentiable or random: checked by their own rows below, forward only
     "one_hot": Row(classes, lambda x, labels, reduction: F.one_hot(_tg(labels), x.shape[1]),
                    lambda x, labels, reduction: TF.one_hot(torch.as_tensor(labels),
@@ -428,12 +435,20 @@ _method("type_as", unary(), lambda x: x.type_as(x))
 _method("type", unary(), lambda x: x.type(x.type()) * 1)
 _method("detach", unary(), lambda x: x.detach() * 1 + x, notes="no gradient through detach")
 _method("cpu", unary(), lambda x: x.cpu())
+_method("pow", pow_inputs, lambda x, c: x.pow(c))                          # issue 33
+_method("log1p", unary(-0.9, 4.0), lambda x: x.log1p())
+_method("mm", matmul_inputs_2d, lambda a, b: a.mm(b))
 
 # Public Tensor methods that wrap no differentiable op (facts, conversions, in place)
 NOT_OPS = {"shape", "dtype", "ndim", "device", "is_leaf", "grad_fn", "data", "size", "dim",
            "numel", "element_size", "is_floating_point", "is_cuda", "numpy", "item", "tolist",
            "requires_grad_", "cuda", "long", "int", "bool", "any", "all", "argmax", "argmin",
-           "backward"}
+           "backward",
+           # issue 33: comparisons (bool results, tested in test_vocabulary_issue33.py) and
+           # device flags
+           "eq", "ne", "lt", "le", "gt", "ge", "is_cpu", "is_xpu", "is_mps", "is_meta",
+           "is_xla", "is_ipu", "is_vulkan", "is_mtia", "is_maia", "is_mkldnn", "is_sparse",
+           "is_sparse_csr", "is_quantized", "is_nested", "is_shared"}
 
 
 OPERATORS = {"__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
@@ -444,9 +459,8 @@ OPERATORS = {"__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__"
 def _public_methods() -> set[str]:
     """Tensor's public methods and properties (in-place ``*_`` ones excluded), and the
     operators it defines."""
-    names = {n for klass in (TensorAPI, tinygan.Tensor) for n in vars(klass)
-             if not n.startswith("_") and not n.endswith("_")}
-    return names | (OPERATORS & set(vars(TensorAPI)))
+    names = {n for n in vars(tinygan.Tensor) if not n.startswith("_") and not n.endswith("_")}
+    return names | (OPERATORS & set(vars(tinygan.Tensor)))
 
 
 def test_every_public_op_has_a_row():

@@ -37,7 +37,7 @@ import tinygan as tg  # noqa: E402
 import tinygan.nn.functional as F  # noqa: E402
 from tinygan import nn, optim  # noqa: E402
 from tinygan.run.cli import build_trainer, limit_blas_threads, make_config  # noqa: E402
-from tinygan.engine.convolution import im2col  # noqa: E402
+from tinygan.fast.convolution import im2col  # noqa: E402
 from tinygan.data import toy  # noqa: E402
 from tinygan.data.batching import DatasetBatches, DistributionBatches  # noqa: E402
 from tinygan.data.mnist import load_mnist  # noqa: E402
@@ -48,6 +48,10 @@ from tinygan.metrics import theory  # noqa: E402
 from tinygan.metrics.digits import digit_report, get_digit_classifier  # noqa: E402
 from tinygan.metrics.mode_coverage import mode_coverage  # noqa: E402
 from tinygan.nn import init  # noqa: E402
+
+# Layers built without a generator draw from the default one, which (as PyTorch's) starts
+# from a fresh seed in every process: seed it, so the pictures come out the same every run.
+tg.manual_seed(0)
 
 DPI = 110
 EVAL_SEED = 9          # every "samples from G" picture draws its noise from Generator(9)
