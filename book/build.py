@@ -1,8 +1,15 @@
-"""Build the course site: the twelve chapters and their executed notebooks, as static HTML.
+"""Build the course site: the chapters and their executed notebooks, as static HTML.
 
     pip install -e ".[book]"
-    python book/build.py            # full runs of every notebook (tens of minutes on 2 cores)
-    python book/build.py --quick    # TINYGAN_QUICK=1: short training runs (a few minutes)
+    python book/build.py            # the notebooks' full runs, as committed in notebooks/full/
+    python book/build.py --quick    # TINYGAN_QUICK=1: every notebook rerun, short training runs
+
+The default build shows each notebook's committed full run (notebooks/full/NN_name.ipynb,
+made by ``python notebooks/run_full.py``) without running it again; a notebook whose full
+run is stale (its source changed since) or missing is executed in full during the build,
+which can take many minutes (``notebooks/run_full.py`` then keeps the result). ``--quick``
+reruns every notebook for a few steps instead, and says so at the top of every notebook
+page: its pictures are rough and may contradict the text.
 
 The site lands in ``build/book/html/`` (``build/book-quick/html/`` with ``--quick``); open
 its ``index.html`` in a browser, straight from disk or served by ``python -m http.server``.
@@ -17,8 +24,9 @@ What it does:
 2. marks each exercise's self-check cell (the cells that call ``exercise(...)``) to be shown
    but not run, so that the site shows the exercises as homework, without the answers and
    without the "fill in the ..." stop;
-3. runs Sphinx with MyST-NB (book/conf.py), which executes every notebook in a fresh Jupyter
-   kernel (this environment's python3) and renders its outputs and pictures.
+3. runs Sphinx with MyST-NB (book/conf.py), which renders the committed full runs as they
+   are and executes the other notebooks in a fresh Jupyter kernel (this environment's
+   python3), rendering their outputs and pictures.
 """
 from __future__ import annotations
 
@@ -38,6 +46,27 @@ NOTEBOOKS = ROOT / "notebooks"
 BENCHMARKS = ROOT / "benchmarks"
 NUMBERED = re.compile(r"^\d\d_[a-z0-9_]+$")
 SELF_CHECK = re.compile(r"\bexercise\(")
+QUICK_NOTE = ("> **Quick build.** This page was executed with `TINYGAN_QUICK=1`: every "
+              "training run stopped after a few steps, so its pictures and numbers come from "
+              "short runs, are rough, and can contradict the text. The site built by "
+              "`python book/build.py` shows the full runs.")
+
+
+def _full_runs():
+    """notebooks/run_full.py as a module (the committed full runs and their stamps)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("notebooks_run_full",
+                                                  NOTEBOOKS / "run_full.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _insert_note(notebook: dict, text: str) -> None:
+    """A Markdown cell right after the notebook's title cell."""
+    cell = {"cell_type": "markdown", "metadata": {}, "source": text,
+            "id": "tinygan-build-note"}
+    notebook["cells"].insert(1, cell)
 
 
 def chapter_names() -> list[str]:
@@ -76,7 +105,28 @@ def _mark_self_checks(notebook: dict) -> int:
     return marked
 
 
-def stage(source: Path) -> list[str]:
+def notebook_for_site(name: str, quick: bool) -> tuple[dict, str]:
+    """The notebook a page shows, and how it gets its outputs: ("committed full run",
+    not executed again), ("full run now", executed during the build) or ("quick run")."""
+    if quick:
+        notebook = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8"))
+        _insert_note(notebook, QUICK_NOTE)
+        return notebook, "quick run"
+    full = _full_runs()
+    if full.status(name) == "current":
+        notebook = json.loads((full.FULL / f"{name}.ipynb").read_text(encoding="utf-8"))
+        stamp = notebook["metadata"][full.STAMP]
+        notebook["metadata"]["mystnb"] = {"execution_mode": "off"}   # shown as committed
+        _insert_note(notebook, f"*Outputs: this notebook's full run "
+                               f"(`notebooks/full/{name}.ipynb`, executed "
+                               f"{stamp.get('executed_utc', '?')[:10]} in "
+                               f"{stamp.get('seconds', 0):.0f} s).*")
+        return notebook, "committed full run"
+    notebook = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8"))
+    return notebook, "full run now"
+
+
+def stage(source: Path, quick: bool = False) -> list[str]:
     """Lay out the Sphinx source folder; return the chapters it holds, in order."""
     if source.exists():
         shutil.rmtree(source)
@@ -95,7 +145,11 @@ def stage(source: Path) -> list[str]:
         notebook_path = NOTEBOOKS / f"{name}.ipynb"
         chapter = source / "chapters" / f"{name}.md"
         if notebook_path.exists():
-            notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+            notebook, how = notebook_for_site(name, quick)
+            if how == "full run now":
+                print(f"{name}: no current full run in notebooks/full/ (its source changed, or "
+                      f"it was never run): executing it in full now, which can take minutes; "
+                      f"python notebooks/run_full.py {name} keeps the run", flush=True)
             _mark_self_checks(notebook)
             _title_as_notebook(notebook)
             (source / "notebooks" / notebook_path.name).write_text(
@@ -155,14 +209,14 @@ def build(build_dir: Path, quick: bool, execute: bool = True, jobs: int = 1,
         raise SystemExit('the course site needs the book extra: pip install -e ".[book]"')
     build_dir = build_dir.resolve()
     source, html, doctrees = build_dir / "source", build_dir / "html", build_dir / "doctrees"
-    names = stage(source)
+    names = stage(source, quick)
     env = kernel_environment(quick)      # Jupyter kernels inherit this process's environment
     os.environ.clear()
     os.environ.update(env)
     os.environ["TINYGAN_BOOK_EXECUTE"] = "force" if execute else "off"
-    print(f"building the course site ({len(names)} chapters, "
-          f"{'quick' if quick else 'full'} notebook runs{'' if execute else ', not executed'}) "
-          f"into {html}", flush=True)
+    runs = "quick notebook runs" if quick else "the notebooks' full runs"
+    print(f"building the course site ({len(names)} chapters, {runs}"
+          f"{'' if execute else ', not executed'}) into {html}", flush=True)
     argv = ["-b", "html", "-c", str(BOOK), "-d", str(doctrees), "-j", str(jobs), "-E", "-q",
             str(source), str(html)]
     if strict:

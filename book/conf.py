@@ -33,6 +33,9 @@ nb_execution_raise_on_error = True    # a failing cell fails the build: no broke
 nb_execution_show_tb = True
 nb_merge_streams = True
 nb_ipywidgets_js: dict = {}   # no widget scripts from a CDN: the site is offline (the lab runs in Jupyter)
+# the lab's widget cell carries a still picture beside the widget (tinygan.lab.widget):
+# with no widget scripts the widget would render as nothing, so the site shows the picture
+nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
 nb_kernel_rgx_aliases = {".*": "python3"}
 
 # --- math without a CDN: MathJax 3 from sphinx-mathjax-offline, SVG output (no web fonts,

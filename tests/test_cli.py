@@ -27,6 +27,8 @@ def test_train_writes_checkpoint_metrics_and_pictures(tmp_path, capsys):
     assert report["step"] == 20 and report["config"]["data"] == "ring"
     assert len(report["history"]["d_loss"]) == 20 and "modes_captured" in report["final"]
     assert "pictures:" in stdout and str(out / "samples.png") in stdout
+    # two pictures, two views: the samples' density and the samples over the mode centres
+    assert (out / "samples.png").read_bytes() != (out / "scatter.png").read_bytes()
 
 
 def test_an_interrupted_run_resumes_bit_for_bit(tmp_path, capsys, monkeypatch):

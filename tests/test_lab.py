@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import tinygan
 from tinygan import functional as F
@@ -487,6 +488,22 @@ def test_without_ipywidgets_the_lab_is_a_still_picture_with_a_hint(monkeypatch):
     assert shown[1].data[:4] == b"\x89PNG"
 
 
+def test_the_widget_output_carries_a_still_picture_for_pages_without_a_kernel(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    import base64
+    import IPython.display
+    from tinygan.lab import widget
+    shown = []
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda obj, raw=False: shown.append((obj, raw)))
+    lab = widget.GANLab("ring", batch_size=64)
+    assert lab.widget is not None
+    lab._ipython_display_()
+    (bundle, raw), = shown
+    assert raw and "application/vnd.jupyter.widget-view+json" in bundle   # Jupyter: live
+    assert base64.b64decode(bundle["image/png"])[:4] == b"\x89PNG"          # the site: still
+
+
 def test_lab_saves_its_film(tmp_path):
     pytest.importorskip("ipywidgets")
     from tinygan.lab.widget import GANLab
@@ -504,11 +521,21 @@ def test_lab_saves_its_film(tmp_path):
 def test_log_spaced_steps_are_dense_early():
     steps = log_spaced_steps(0, 20000, 40)
     assert steps[0] == 0 and steps[-1] == 20000 and steps == sorted(set(steps))
-    assert 35 <= len(steps) <= 40
+    assert len(steps) == 40          # rounding the early points once lost two frames (38)
     assert sum(s <= 100 for s in steps) >= 10 and sum(s >= 10000 for s in steps) <= 6
     assert log_spaced_steps(5, 7, 40) == [5, 6, 7]
+    assert log_spaced_steps(0, 39, 40) == list(range(40))
+
+
+@given(start=st.integers(0, 5000), length=st.integers(0, 100000), count=st.integers(2, 80))
+def test_log_spaced_steps_gives_the_count_asked_for(start, length, count):
+    steps = log_spaced_steps(start, start + length, count)
+    assert steps == sorted(set(steps)) and steps[0] == start and steps[-1] == start + length
+    assert len(steps) == min(count, length + 1)
     with pytest.raises(ValueError):
         log_spaced_steps(10, 5)
+    with pytest.raises(ValueError, match="both ends"):
+        log_spaced_steps(0, 10, 1)
 
 
 def _film_steps_in_gif(data: bytes) -> int:

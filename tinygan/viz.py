@@ -181,6 +181,54 @@ def scatter_2d(samples: Any, modes: np.ndarray | None = None, path: str | None =
     return _finish(fig, path)
 
 
+def histogram_2d(samples: Any, modes: np.ndarray, path: str | None = None,
+                 title: str = "", counts: Sequence[int] | None = None, bins: int = 80) -> Any:
+    """Generated 2-D points (N, 2) as a density: a 2-D histogram on a log colour scale with
+    the data's K mode centres (K, 2) ringed; with ``counts`` (K,), the high-quality samples
+    at each mode (``mode_coverage``'s counts), a second panel of each mode's share of them
+    against the even share 1/K. A scatter plot saturates where points pile up: it shows
+    which modes G reaches, not how it shares its mass among them, which is what these show
+    (and what the reverse KL in metrics.json measures)."""
+    from matplotlib.colors import LogNorm
+    plt = _plt()
+    pts = _np(samples)
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise ValueError(f"histogram_2d: expects points of shape (N, 2), got {pts.shape}")
+    limit = 1.5 * float(np.abs(modes).max())
+    edges = np.linspace(-limit, limit, bins + 1)
+    panels = 1 if counts is None else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5.4 * panels, 5), squeeze=False)
+    ax = axes[0, 0]
+    hist, _, _, image = ax.hist2d(pts[:, 0], pts[:, 1], bins=[edges, edges], cmap="viridis",
+                                  norm=LogNorm(vmin=1), cmin=1)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="samples per bin")
+    ax.scatter(modes[:, 0], modes[:, 1], s=90, facecolors="none", edgecolors="red",
+               linewidths=0.8, label="mode centre")
+    outside = int(len(pts) - np.nansum(hist))
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-limit, limit)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.set_title(f"{len(pts)} generated samples as a density"
+                 + (f" ({outside} outside the plot)" if outside else ""), fontsize=9)
+    ax.legend(loc="upper right", fontsize=7)
+    if counts is not None:
+        share = np.asarray(counts, dtype=np.float64)
+        share = share / share.sum() if share.sum() > 0 else share
+        bar = axes[0, 1]
+        bar.bar(np.arange(len(share)), share, color="tab:blue")
+        bar.axhline(1 / len(share), color="black", ls=":", label=f"even share 1/{len(share)}")
+        bar.set_xlabel("mode")
+        bar.set_ylabel("share of the high-quality samples")
+        bar.set_title("how G shares its mass among the modes", fontsize=9)
+        bar.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
 def dirac_games(games: Mapping[str, tuple[Any, Any]], path: str | None = None,
                 start: tuple[float, float] = (1.0, 1.0), lr: float = 0.1, n_steps: int = 600,
                 grid_points: int = 11, figsize: tuple[float, float] = (11, 6.0)) -> Any:

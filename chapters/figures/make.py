@@ -23,6 +23,7 @@ import functools
 import math
 import os
 import sys
+import textwrap
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -594,14 +595,16 @@ def ring_mode_collapse(s: Settings) -> Any:
     plt = _plt()
     runs = ring_runs(s)
     steps = sorted(runs["plain"]["snaps"])
-    fig, axes = plt.subplots(2, len(steps), figsize=(3.0 * len(steps), 6.5))
+    # a row per step, the two runs side by side: narrow enough for the site's column
+    fig, axes = plt.subplots(len(steps), 2, figsize=(6.4, 3.1 * len(steps)))
     labels = {"plain": "plain GAN: z_dim 16, no packing,\nconstant lr 2e-4",
               "recipe": "ring recipe: packs of 4, 2-D noise,\nlr 1e-3 decaying to 0"}
-    for row, name in enumerate(("plain", "recipe")):
-        for col, step in enumerate(steps):
+    for col, name in enumerate(("plain", "recipe")):
+        for row, step in enumerate(steps):
             samples = runs[name]["snaps"][step]
-            ring_panel(axes[row, col], samples, f"step {step}:\n{coverage_title(samples)}")
-        axes[row, 0].set_ylabel(labels[name], fontsize=9)
+            ring_panel(axes[row, col], samples, f"step {step}: {coverage_title(samples)}")
+        axes[0, col].annotate(labels[name], (0.5, 1.22), xycoords="axes fraction",
+                              ha="center", va="bottom", fontsize=9.5, weight="bold")
     fig.suptitle("2,500 samples (blue) on the 8-mode ring (red: mode centres), seed 0",
                  y=1.0)
     fig.tight_layout()
@@ -705,7 +708,11 @@ def jsd_vs_wasserstein(s: Settings) -> Any:
     axes[1].plot(critic_thetas, estimates, "o-", label="WGAN-GP critic's estimate")
     axes[1].set_xlabel("theta: p_data = N(0, 0.5^2), p_g = N(theta, 0.5^2)")
     axes[1].set_ylabel("E f(real) - E f(fake)")
-    axes[1].set_title(f"A WGAN-GP critic trained {num_steps} steps\nreads off the distance")
+    ratios = [e / t for e, t in zip(estimates, critic_thetas)]
+    why = (": above it, as a soft penalty\nlets the critic's slope pass 1 (next panel)"
+           if max(ratios) > 1 else "")
+    axes[1].set_title(f"A WGAN-GP critic trained {num_steps} steps reads off the distance,"
+                      f"\nat {min(ratios):.2f}-{max(ratios):.2f} x W1{why}", fontsize=9)
     axes[1].legend()
     theta = 2.0
     critic, _ = _critic_for_shift("wgan-gp", theta, num_steps)
@@ -1125,9 +1132,60 @@ FIGURES: dict[str, Callable[[Settings], Any]] = {
 }
 
 
+PAGE_WIDTH_IN = 8.0   # the course site's text column is about 770 px wide: a figure 8 in
+# wide at DPI 110 (880 px) is shrunk by at most an eighth there, and its 9-point text stays
+# readable; a 15 in row of panels would be shrunk to half and its titles lost
+
+
+def fit_to_page(fig: Any) -> None:
+    """Re-lay a figure wider than the page on a narrower grid of the same panels: a row of
+    panels wraps onto as many rows as it needs; two rows of steps (a grid of "method x step")
+    become one row per step, a column per method. Panels keep their size, so their text
+    keeps its size. Figures with panels placed by hand, or spanning cells, stay as drawn."""
+    width, height = fig.get_size_inches()
+    if width <= PAGE_WIDTH_IN:
+        return
+    panels: dict[tuple[int, int], list[Any]] = {}   # (row, col) -> its axes (a twin shares it)
+    grid = None
+    for ax in fig.axes:
+        spec = ax.get_subplotspec()
+        if spec is None or (grid is not None and spec.get_gridspec() is not grid):
+            return
+        grid = spec.get_gridspec()
+        if len(spec.rowspan) != 1 or len(spec.colspan) != 1:
+            return
+        panels.setdefault((spec.rowspan.start, spec.colspan.start), []).append(ax)
+    if grid is None or len(panels) < 2:
+        return
+    rows, cols = grid.get_geometry()
+    panel_w, panel_h = width / cols, height / rows
+    fit = max(1, int(PAGE_WIDTH_IN // panel_w))
+    if fit >= cols:
+        return
+    if 1 < rows <= fit:                      # transpose: a row per step, a column per method
+        new_rows, new_cols = cols, rows
+        place = {rc: (rc[1], rc[0]) for rc in panels}
+    else:                                    # wrap the panels, in reading order
+        new_cols = fit
+        new_rows = math.ceil(rows * cols / fit)
+        place = {rc: divmod(rc[0] * cols + rc[1], new_cols) for rc in panels}
+    new_grid = fig.add_gridspec(new_rows, new_cols)
+    for rc, axes in panels.items():
+        for ax in axes:
+            ax.set_subplotspec(new_grid[place[rc]])
+    fig.set_size_inches(panel_w * new_cols, panel_h * new_rows)
+    title = fig._suptitle                     # matplotlib keeps the suptitle's Text here
+    if title is not None:                     # about 11 characters of 11-point text an inch
+        title.set_text(textwrap.fill(title.get_text().replace("\n", " "),
+                                     int(panel_w * new_cols * 11)))
+    fig.tight_layout()
+
+
 def save(fig: Any, path: str) -> None:
-    """Write the PNG through a temporary file, so a crash never leaves half a picture."""
+    """Write the PNG through a temporary file, so a crash never leaves half a picture; a
+    figure wider than the site's column is re-laid to fit it first (``fit_to_page``)."""
     plt = _plt()
+    fit_to_page(fig)
     tmp = path + ".tmp"
     fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png", metadata={"Software": None})
     plt.close(fig)

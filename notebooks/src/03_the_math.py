@@ -27,7 +27,7 @@ from tinygan.gan.losses import MinimaxLoss, NonSaturatingLoss
 from tinygan.gan.models import toy_mlp
 from tinygan.gan.trainer import GANTrainer
 from tinygan.metrics import theory
-from tinygan.run.quick import steps
+from tinygan.run.quick import quick_mode, steps
 from tinygan.course import exercise
 
 tg.manual_seed(0)   # layers built without a generator draw from here (fresh per process)
@@ -247,6 +247,9 @@ print(f"max |D - D*| on mu +- 2 sigma: {metrics['max_abs_d_minus_dstar_2sigma']:
       f"(on mu +- 3 sigma: {metrics['max_abs_d_minus_dstar_3sigma']:.3f}), "
       f"JSD {metrics['js_divergence']:.4f}, G's mean {metrics['g_mean']:.2f}, "
       f"std {metrics['g_std']:.2f}")
+if not quick_mode():   # the text below: within 0.05 over the data's body, larger further out
+    assert metrics["max_abs_d_minus_dstar_2sigma"] <= 0.05, metrics
+    assert metrics["max_abs_d_minus_dstar_3sigma"] > metrics["max_abs_d_minus_dstar_2sigma"]
 
 # %% [markdown]
 # Over five seeds this recipe ends with $\max|D - D^*| \le 0.05$ on $\mu \pm 2\sigma$

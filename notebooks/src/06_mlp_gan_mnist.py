@@ -223,6 +223,25 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
+# The same question asked of a digit classifier (chapter 11's, trained once on the training
+# images and cached): for each snapshot, how sure it is on average that a sample is some
+# digit, and how many different digits it sees among the 32 samples.
+
+# %%
+from tinygan.metrics.digits import get_digit_classifier
+
+classifier = get_digit_classifier(images, labels)
+for step, imgs in snapshots.items():
+    p = classifier.probabilities(imgs)
+    print(f"step {step:5d}: mean top probability {p.max(axis=1).mean():.2f}, "
+          f"{len(set(p.argmax(axis=1).tolist()))} different digits among {len(imgs)}")
+if not quick_mode():   # the text: noise at the start, digits of many kinds at the end
+    start_p = classifier.probabilities(snapshots[0])
+    end_p = classifier.probabilities(snapshots[total_steps])
+    assert end_p.max(axis=1).mean() > start_p.max(axis=1).mean() + 0.1
+    assert len(set(end_p.argmax(axis=1).tolist())) >= 6   # not collapsed onto a few digits
+
+# %% [markdown]
 # ## Inspecting a run
 #
 # The losses wander around their equilibrium values ($L_D = \log 4$, non-saturating

@@ -20,7 +20,7 @@ import numpy as np
 
 from tinygan.lab import GANLab, LabSession, view
 from tinygan.lab import frames as lab_frames
-from tinygan.run.quick import steps
+from tinygan.run.quick import quick_mode, steps
 from tinygan.course import exercise
 
 
@@ -110,6 +110,8 @@ mm_len = np.linalg.norm(mm_frame.arrows, axis=1)
 print(f"mean D(G(z)) on the arrows' samples: "
       f"{lab_frames.discriminator_map(lesson1.trainer.D, ns_frame.arrows_at).mean():.4f}")
 print(f"median arrow length, saturating / non-saturating: {np.median(mm_len / ns_len):.2e}")
+if not quick_mode():   # what the text says, checked on the full run
+    assert np.median(mm_len / ns_len) < 0.05, "the saturating arrows should all but vanish"
 
 # %% [markdown]
 # ## Lesson 2: a mode collapse, caught in the act
@@ -162,6 +164,9 @@ peak = int(np.argmax(held1))                  # the first frame where pack 1 hel
 worst = peak + int(np.argmin(held1[peak:]))   # the fewest it held after that
 print(f"pack 1: {held1[peak]} modes held at step {kept1[peak].step}, {held1[worst]} at step "
       f"{kept1[worst].step}; pack 4 at that step: {held4[worst]}")
+if not quick_mode():   # chapter 13: a collapse caught in the act, the packed D keeps all 8
+    assert held1[worst] < held1[peak], (held1[peak], held1[worst])
+    assert held4[worst] == 8 and held4[-1] == 8, held4.tolist()
 show([kept1[peak], kept1[worst], kept4[worst]],
      [f"pack 1, step {kept1[peak].step}: {held1[peak]} modes held",
       f"pack 1, step {kept1[worst].step}: {held1[worst]} held",
@@ -202,6 +207,9 @@ show(frames_1d, [f"k = {k} D steps per G step" for k in (1, 5)], width=5)
 for k, (mean_gap, max_gap, jsd) in gaps.items():
     print(f"k = {k}: |D - D*| over mu +- 2 sigma: mean {mean_gap:.3f}, max {max_gap:.3f}; "
           f"JSD {jsd:.3f}")
+if not quick_mode():   # the text below: k = 5 keeps D much closer to D*, and G closer
+    assert gaps[5][0] < gaps[1][0] / 2, gaps     # to the data
+    assert gaps[5][2] < gaps[1][2], gaps
 
 # %% [markdown]
 # Over the body of the data, D with $k = 5$ lies much closer to $D^*$ (compare the mean

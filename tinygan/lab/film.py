@@ -1,7 +1,8 @@
 """The film of a training run: the lab's view at log-spaced steps, as a GIF and an HTML page.
 
-Log-spaced, because a GAN changes most at the start: of 40 frames over 20,000 steps, the
-first ten fall in the first 30 steps and the last ten share the final half of the run.
+Log-spaced, because a GAN changes most at the start: of the 40 frames of a 20,000-step run,
+the first ten show steps 0 to 9, half of them fall in the first 160 steps (under 1% of the
+run), and only the last three in its second half.
 
     film = attach_film(trainer, "runs/ring")   # frame of the current step, then at each scheduled one
     trainer.train(20000)
@@ -37,13 +38,24 @@ FILM_NOISE_SEED = 2 ** 31 - 2   # the film's fixed noise and real points (traini
 
 
 def log_spaced_steps(start: int, end: int, count: int = FRAMES) -> list[int]:
-    """About ``count`` distinct steps from ``start`` to ``end`` (both included), evenly spaced
-    in log(1 + step): dense early, sparse late. Fewer when the range has fewer steps."""
-    if end < start or count < 1:
-        raise ValueError(f"log_spaced_steps: need start <= end and count >= 1, got {start}, "
-                         f"{end}, {count}")
-    points = np.expm1(np.linspace(math.log1p(start), math.log1p(end), count))
-    return sorted({start, end, *np.round(points).astype(int).tolist()})
+    """``count`` distinct steps from ``start`` to ``end`` (both included), spaced evenly in
+    log(1 + step): dense early, sparse late; every step of the range when it has fewer than
+    ``count``. Rounding the early points alone would repeat steps (0.3 and 0.6 both round to
+    1) and lose frames, so each step is at least one after the one before, and at least one
+    before the one after."""
+    if end < start or count < (1 if start == end else 2):
+        raise ValueError(f"log_spaced_steps: need start <= end and count >= 2 (both ends), "
+                         f"got {start}, {end}, {count}")
+    if end - start + 1 <= count:
+        return list(range(start, end + 1))
+    points = np.round(np.expm1(np.linspace(math.log1p(start), math.log1p(end), count)))
+    steps = [int(p) for p in points]
+    steps[0], steps[-1] = start, end
+    for i in range(1, count):                   # push up the ones that rounded onto the last
+        steps[i] = max(steps[i], steps[i - 1] + 1)
+    for i in range(count - 2, -1, -1):          # and keep them under the end
+        steps[i] = min(steps[i], steps[i + 1] - 1)
+    return steps
 
 
 def _atomic_write(path: str, payload: bytes) -> None:

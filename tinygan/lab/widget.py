@@ -18,6 +18,8 @@ through ``LabSession`` (tinygan/lab/session.py), which knows nothing of widgets.
 """
 from __future__ import annotations
 
+import base64
+
 import threading
 import time
 from typing import Any
@@ -267,7 +269,12 @@ class GANLab:
     def _ipython_display_(self) -> None:
         from IPython.display import HTML, Image, display
         if self.widget is not None:
-            display(self.widget)
+            # the widget, and beside it in the same output a still picture of the lab: a
+            # page where no kernel runs (the course site, GitHub) shows the picture, Jupyter
+            # the live widget
+            bundle = dict(self.widget._repr_mimebundle_() or {})
+            bundle["image/png"] = base64.b64encode(self.redraw()).decode("ascii")
+            display(bundle, raw=True)
         else:
             display(HTML(f"<p><b>{INSTALL_HINT}</b></p>"))
             display(Image(data=self.redraw(), format="png"))

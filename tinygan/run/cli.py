@@ -1,15 +1,16 @@
 """The ``tinygan`` command: train a GAN, keep it on disk, sample from it.
 
-    tinygan train                      # the offline default: PacGAN's ring, about 1-2 minutes
+    tinygan train                      # the offline default: PacGAN's ring, about 3 minutes
     tinygan train --data grid --steps 20000 --out runs/grid
     tinygan train --out runs/grid --steps 30000 --resume   # continue the same run to 30000
     tinygan sample --run runs/grid --n 2500 --out grid.npy
 
 A run folder holds checkpoint.npz (everything needed to resume), metrics.json (config,
-final metrics, evaluations during training, the loss history), samples.png and curves.png,
-plus scatter.png for the 2-D data or figure1.png for the 1-D Gaussian, and the film of the
-run (film.gif and film.html, the lab's view at log-spaced steps; ``--no-film`` skips it).
-How it is kept whole (one writer, atomic files, foreign folders refused) is
+final metrics, evaluations during training, the loss history), samples.png (G's samples: the
+digits, a histogram, or for 2-D data their density) and curves.png, plus scatter.png for the
+2-D data (the samples over the mode centres) or figure1.png for the 1-D Gaussian, and the
+film of the run (film.gif and film.html, the lab's view at 40 log-spaced steps; ``--no-film``
+skips it). How it is kept whole (one writer, atomic files, foreign folders refused) is
 tinygan/run/runfolder.py's business.
 """
 from __future__ import annotations
@@ -219,13 +220,18 @@ def write_outputs(trainer: Any, folder: Any, seconds: float | None, status: str
     elif data in ("ring", "grid"):
         modes, _ = toy_modes(data)
         samples = trainer.sample(EVAL_SAMPLES, generator=gen).numpy()
-        pictures["samples"] = folder.file("samples.png")
-        title = (f"{data}, step {trainer.step}: {final.get('modes_captured', '?')}/"
-                 f"{len(modes)} modes, {100 * final.get('high_quality_fraction', 0):.1f}% "
-                 f"high quality\n(blue should sit on every red cross)")
-        viz.scatter_2d(samples, modes, pictures["samples"], title=title)
+        headline = (f"{data}, step {trainer.step}: {final.get('modes_captured', '?')}/"
+                    f"{len(modes)} modes, {100 * final.get('high_quality_fraction', 0):.1f}% "
+                    f"high quality")
+        # scatter.png: where the samples are; samples.png: how G's mass splits among modes
         pictures["scatter"] = folder.file("scatter.png")
-        viz.scatter_2d(samples, modes, pictures["scatter"], title=title)
+        viz.scatter_2d(samples, modes, pictures["scatter"],
+                       title=headline + "\n(blue should sit on every red cross)")
+        pictures["samples"] = folder.file("samples.png")
+        kl = final.get("reverse_kl", float("nan"))
+        viz.histogram_2d(samples, modes, pictures["samples"], counts=final.get("counts"),
+                         title=f"{headline}, reverse KL {kl:.3f}\n(every mode should hold "
+                               f"an even share)")
     else:
         metrics, curves = evaluate_1d(trainer)
         pictures["figure1"] = folder.file("figure1.png")
@@ -477,7 +483,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tinygan", description="Train GANs from scratch on NumPy.")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    train = sub.add_parser("train", help="train a GAN (default: ring, about 1-2 minutes)")
+    train = sub.add_parser("train", help="train a GAN (default: ring, about 3 minutes)")
     train.add_argument("--data", choices=dataset_names(), help="dataset (default ring)")
     train.add_argument("--loss", choices=loss_names(), help="GAN loss (default ns)")
     train.add_argument("--model", choices=model_names(), help="architecture (default mlp)")
