@@ -101,6 +101,44 @@ def test_nan_stops_training_naming_the_step_and_keeps_the_last_good_checkpoint(t
     assert fresh.step == 3                        # the last good state, not the NaN one
 
 
+def test_a_parameter_gone_bad_in_an_earlier_of_k_d_steps_is_named_on_every_device():
+    """With k D steps, each D update's parameters are checked, not only the last one's: the
+    first non-finite thing is named (on the CPU the earlier ones were once skipped, and the
+    NaN loss that followed was reported instead)."""
+    trainer = make_trainer(d_steps=3)
+    trainer.train(1, progress=False)
+    inner, calls = trainer.opt_d.step, []
+
+    def first_update_goes_bad():
+        inner()
+        calls.append(1)
+        if len(calls) == 1:
+            next(trainer.D.parameters()).array[0, 0] = np.nan
+    trainer.opt_d.step = first_update_goes_bad
+    with pytest.raises(TrainingDiverged, match=r"step 2: D's parameter 'net.0.weight' is not "
+                                               r"finite") as info:
+        trainer.train_step()
+    assert info.value.step == 2 and trainer.step == 1 and len(trainer.history["d_loss"]) == 1
+
+
+def test_a_step_checks_its_numbers_in_a_fixed_order():
+    """The record's losses come before its gradient norms: D's update leaves a NaN gradient
+    (its loss finite) and NaN weights, so G's loss, computed through D, is NaN too; the loss
+    is what is named."""
+    trainer = make_trainer()
+    trainer.train(1, progress=False)
+    inner = trainer.loss.d_loss
+    trainer.loss.d_loss = lambda r, f: inner(r, f) + tinygan.sqrt((r * 0).sum())  # d/du at 0
+    with pytest.raises(TrainingDiverged, match=r"step 2: g_loss is nan"):
+        trainer.train_step()
+    trainer = make_trainer(d_steps=2)
+    trainer.train(1, progress=False)
+    inner = trainer.loss.d_loss
+    trainer.loss.d_loss = lambda r, f: inner(r, f) + tinygan.sqrt((r * 0).sum())
+    with pytest.raises(TrainingDiverged, match=r"step 2: the gradient norm of D is nan"):
+        trainer.train_step()                 # the earlier D update: its norm, then its weights
+
+
 # Seed-sensitive: its 0.3 bound holds for CPU seeds 0-5 (|mean - 4| = 0.005-0.09) but the
 # device stream's seed 0 lands at 0.33 (seeds 1-5: 0.01-0.14), so it is a CPU-stream test.
 @pytest.mark.cpu_only
