@@ -250,8 +250,8 @@ def test_live_settings_reach_the_trainer_and_others_rebuild():
     assert t.opt_g.param_groups[0]["lr"] == 3e-4 and t.opt_d.param_groups[0]["lr"] == 2e-3
     assert t.d_steps == 3 and t.instance_noise_std() == 0.2 and s.updates == 1
     calls = []
-    original = t._discriminator_update       # what train_step calls k times
-    t._discriminator_update = lambda: calls.append(1) or original()
+    original = t.update_discriminator        # what train_step calls k times
+    t.update_discriminator = lambda: calls.append(1) or original()
     s.step(1)
     assert len(calls) == 3                                       # k = 3 D steps per G step
     s.set(optimizer="sgd")
