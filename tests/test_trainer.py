@@ -278,6 +278,8 @@ def test_zero_instance_noise_draws_nothing_and_changes_nothing():
     assert a.history == b.history
 
 
+# counted on the CPU, the device a learner reads (on a GPU the device layer adds its files)
+@pytest.mark.cpu_only
 def test_one_train_step_runs_through_a_bounded_number_of_files():
     """A learner stepping through one train_step in a debugger meets every file it calls
     (benchmarks/trace_step.py counts them). Issue 28 measured 15 files and asks for at most
