@@ -23,7 +23,9 @@ Devices: the trainer follows G. Noise, labels and instance noise are drawn on G'
 real batches are moved there (one transfer per batch), and the numbers a step records
 (losses, D's outputs, gradient norms) stay on the device until the end of the step, when
 they come back to the host in one transfer: on a GPU every read of a value waits for all
-queued work, so a step that read each number on its own would stall ~10 times.
+queued work, so a step that read each number on its own would stall ~10 times. That
+transfer, and the check that stops training at the first NaN or Inf, are ``StepNumbers``'s
+job (at the end of this file), so ``train_step`` shows only the algorithm.
 """
 from __future__ import annotations
 
