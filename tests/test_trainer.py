@@ -299,3 +299,27 @@ def test_one_train_step_runs_through_a_bounded_number_of_files():
     assert sorted(gan_files) == ["tinygan/gan/losses.py", "tinygan/gan/models.py",
                                  "tinygan/gan/trainer.py"]
     assert files <= 15, sorted(found)
+
+
+def test_g_step_computes_no_gradient_for_d_and_restores_its_flags():
+    """G's gradient flows through D, but D is frozen for that step: none of D's gradients
+    changes, and each flag is as before afterwards (a layer the user froze stays frozen),
+    also when the step raises."""
+    from tinygan.gan.trainer import frozen
+    trainer = make_trainer()
+    trainer.discriminator_step()
+    user_frozen = next(trainer.D.parameters())
+    user_frozen.requires_grad = False
+    grads = [None if p.grad is None else to_np(p.grad).copy() for p in trainer.D.parameters()]
+    trainer.generator_step()
+    for p, before in zip(trainer.D.parameters(), grads):
+        assert (p.grad is None) == (before is None)
+        if before is not None:
+            np.testing.assert_array_equal(to_np(p.grad), before)
+    flags = [p.requires_grad for p in trainer.D.parameters()]
+    assert flags[0] is False and all(flags[1:])
+    with pytest.raises(RuntimeError, match="inside"):
+        with frozen(trainer.D):
+            assert not any(p.requires_grad for p in trainer.D.parameters())
+            raise RuntimeError("inside")
+    assert [p.requires_grad for p in trainer.D.parameters()] == flags
