@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_mlp_gan import BETAS, LR, TinyganStep, sgemm_operands, sgemm_seconds, tinygan_models  # noqa: E402
 from harness import machine_description, set_threads, timed_block  # noqa: E402
 from tinygan import functional as F, optim  # noqa: E402
+from tinygan.fast import activations as fast_activations  # noqa: E402
 
 HELPER = ThreadPoolExecutor(max_workers=1)
 MIN_SPLIT = 1 << 16          # smaller arrays are not worth a hand-off (~20-80 us)
@@ -89,9 +90,9 @@ THREADED_FORWARDS = {
     F.Tanh: lambda self, x: on_two_threads(tanh_into, np.empty_like(x), x),
     F.LeakyReLU: lambda self, x: on_two_threads(
         leaky_relu_into(x.dtype.type(self.slope)), np.empty_like(x), x),
-    F.LeakyReLUGrad: lambda self, gy, x: on_two_threads(
+    fast_activations.LeakyReLUGrad: lambda self, gy, x: on_two_threads(
         leaky_relu_grad_into(x.dtype.type(self.slope)), np.empty_like(x), gy, x),
-    F.TanhGrad: lambda self, gy, y: on_two_threads(tanh_grad_into, np.empty_like(y), gy, y),
+    fast_activations.TanhGrad: lambda self, gy, y: on_two_threads(tanh_grad_into, np.empty_like(y), gy, y),
 }
 
 

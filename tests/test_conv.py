@@ -376,11 +376,11 @@ def test_the_plain_convolutions_equal_the_fused_ones_with_their_derivatives(geom
         return [t.numpy() for t in (y, *grads, *second)]
 
     fused = run()
-    tinygan.engine.functional.FUSED = False
+    tinygan.fast.FUSED = False
     try:
         plain = run()
     finally:
-        tinygan.engine.functional.FUSED = True
+        tinygan.fast.FUSED = True
     for a, b in zip(fused, plain):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
@@ -453,3 +453,26 @@ def test_image_by_image_stride_one_gradcheck_and_gradgradcheck(image_by_image):
     xt, wt, bt = _transpose_inputs(dict(cfg, h=3, w=2))
     assert tinygan.gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, 1, (1, 0)),
                              [xt, wt, bt])
+
+
+# ---- the batched kernels build each operand once (tinygan/fast/convolution.py) ---------------
+@pytest.mark.parametrize("transposed", [False, True])
+def test_the_backward_builds_each_operand_once_and_shares_it(monkeypatch, transposed):
+    """A layer's backward reads gy twice (for dx and for dW) and the forward's operand once
+    more: each layout is built once and handed to both products, not rebuilt."""
+    from tinygan.fast import convolution as kernels
+    calls = {"im2col": 0, "as_matrix": 0}
+    for name in calls:
+        real = getattr(kernels, name)
+        monkeypatch.setattr(kernels, name, lambda *a, _real=real, _name=name:
+                            calls.__setitem__(_name, calls[_name] + 1) or _real(*a))
+    rng = np.random.default_rng(3)
+    x = t64(rng.normal(size=(2, 3, 6, 6)))
+    w = t64(rng.normal(size=(3, 4, 3, 3)))
+    if transposed:
+        y = convolution.conv_transpose2d(x, w, None, 2, 1)
+    else:
+        y = convolution.conv2d(x, w.permute(1, 0, 2, 3), None, 2, 1)
+    y.sum().backward()
+    assert calls == {"im2col": 1, "as_matrix": 1}
+    assert x.grad.shape == x.shape and w.grad.shape == w.shape

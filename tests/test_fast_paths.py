@@ -13,7 +13,8 @@ import pytest
 
 import tinygan
 from tinygan import functional as F
-from tinygan import optim
+from tinygan import fast, optim
+from tinygan.fast import activations as A
 from tinygan.engine.gradcheck import gradcheck, gradgradcheck
 from tests.helpers import t64, to_np
 
@@ -96,11 +97,11 @@ def test_adam_updates_a_non_contiguous_parameter_in_place():
 
 
 GRAD_OPS = {  # op, the activation's derivative as a function of what the op is given
-    "tanh": (lambda: F.TanhGrad(), lambda gy, y: gy * (1 - y * y)),
-    "sigmoid": (lambda: F.SigmoidGrad(), lambda gy, y: gy * y * (1 - y)),
-    "relu": (lambda: F.LeakyReLUGrad(0.0), lambda gy, x: gy * (x > 0)),
-    "leaky_relu": (lambda: F.LeakyReLUGrad(0.2), lambda gy, x: gy * np.where(x > 0, 1, 0.2)),
-    "leaky_relu_slope_3": (lambda: F.LeakyReLUGrad(3.0),
+    "tanh": (lambda: A.TanhGrad(), lambda gy, y: gy * (1 - y * y)),
+    "sigmoid": (lambda: A.SigmoidGrad(), lambda gy, y: gy * y * (1 - y)),
+    "relu": (lambda: A.LeakyReLUGrad(0.0), lambda gy, x: gy * (x > 0)),
+    "leaky_relu": (lambda: A.LeakyReLUGrad(0.2), lambda gy, x: gy * np.where(x > 0, 1, 0.2)),
+    "leaky_relu_slope_3": (lambda: A.LeakyReLUGrad(3.0),
                            lambda gy, x: gy * np.where(x > 0, 1, 3.0)),
 }
 
@@ -139,14 +140,27 @@ PLAIN_VS_FUSED = {
     "leaky_relu": lambda x, w: F.leaky_relu(x, 0.2),
     "leaky_relu_steep": lambda x, w: F.leaky_relu(x, 3.0),
     "linear": lambda x, w: F.linear(x, w, w[0] * 0.5),
+    "amax_short_axis": lambda x, w: F.amax(x.reshape(5, 2, 2) * w[0].reshape(2, 2), -1),
+    "amin_short_axis": lambda x, w: F.amin(x.reshape(5, 2, 2) * w[0].reshape(2, 2), 1),
 }
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_VS_FUSED))
+def test_the_switch_picks_the_fast_form_or_the_plain_one(name, monkeypatch):
+    """With the switch on, the op's node comes from tinygan/fast/; off, from the engine."""
+    x, w = tinygan.randn(5, 4, requires_grad=True), tinygan.randn(4, 4, requires_grad=True)
+    node = PLAIN_VS_FUSED[name](x, w).creator
+    assert type(node).__module__.startswith("tinygan.fast."), type(node)
+    monkeypatch.setattr(fast, "FUSED", False)
+    node = PLAIN_VS_FUSED[name](x, w).creator
+    assert type(node).__module__.startswith("tinygan.engine."), type(node)
 
 
 @pytest.fixture
 def plain_forms():
-    F.FUSED = False
+    fast.FUSED = False
     yield
-    F.FUSED = True
+    fast.FUSED = True
 
 
 def _values_and_derivatives(name):
@@ -204,11 +218,11 @@ def test_fused_batch_norm_equals_the_plain_one_with_derivatives(shape, affine):
     fused = run()
     rng = np.random.default_rng(2)
     x_np, v_np = rng.normal(size=shape) * 3 + 1, rng.normal(size=shape)
-    F.FUSED = False
+    fast.FUSED = False
     try:
         plain = run()
     finally:
-        F.FUSED = True
+        fast.FUSED = True
     assert len(fused) == len(plain)
     for a, b in zip(fused, plain):
         assert (a is None) == (b is None)

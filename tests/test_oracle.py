@@ -22,7 +22,6 @@ from hypothesis.extra import numpy as hnp
 
 import tinygan
 from tinygan import functional as F
-from tinygan.engine.tensor_api import TensorAPI
 
 
 
@@ -444,9 +443,8 @@ OPERATORS = {"__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__"
 def _public_methods() -> set[str]:
     """Tensor's public methods and properties (in-place ``*_`` ones excluded), and the
     operators it defines."""
-    names = {n for klass in (TensorAPI, tinygan.Tensor) for n in vars(klass)
-             if not n.startswith("_") and not n.endswith("_")}
-    return names | (OPERATORS & set(vars(TensorAPI)))
+    names = {n for n in vars(tinygan.Tensor) if not n.startswith("_") and not n.endswith("_")}
+    return names | (OPERATORS & set(vars(tinygan.Tensor)))
 
 
 def test_every_public_op_has_a_row():

@@ -85,7 +85,7 @@ def test_type_cast_is_differentiable():
 
 def test_to_a_dtype_object():
     """``x.to(other.dtype)``: other.dtype is a numpy dtype instance (PyTorch scripts cast
-    with it). parse_to_args in tensor_api.py takes anything with a ``.type`` attribute for a
+    with it). parse_to_args in engine/tensor.py takes anything with a ``.type`` attribute for a
     device, and np.dtype has one."""
     x = tinygan.ones(2)
     assert x.to(np.dtype("float64")).dtype == np.float64

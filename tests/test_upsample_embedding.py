@@ -5,7 +5,8 @@ import pytest
 import tinygan
 from tinygan import nn
 import tinygan.nn.functional as F
-from tinygan.nn.upsample import NearestRepeat, RepeatSum, Resample, nearest_matrix
+from tinygan.engine.resample import Resample, nearest_matrix
+from tinygan.fast.upsample import NearestRepeat, RepeatSum
 from tests.helpers import t64, to_np
 
 CASES = [  # (input shape, keyword arguments of interpolate)
@@ -171,3 +172,16 @@ def test_the_block_sum_with_a_factor_of_one_equals_the_matrix_form(factors):
     gy = t64(g, False)
     summed = RepeatSum(factors)(gy)
     assert not np.shares_memory(to_np(summed), to_np(gy)) or factors != (1, 1)
+
+
+def test_interpolate_takes_the_fast_nearest_form_only_while_the_switch_is_on(monkeypatch):
+    x = t64(np.random.default_rng(6).normal(size=(2, 3, 4, 5)))
+    fast_y = F.interpolate(x, scale_factor=2, mode="nearest")
+    assert isinstance(fast_y.creator, NearestRepeat)
+    monkeypatch.setattr(tinygan.fast, "FUSED", False)
+    plain_y = F.interpolate(x, scale_factor=2, mode="nearest")
+    assert isinstance(plain_y.creator, Resample)
+    np.testing.assert_array_equal(to_np(fast_y), to_np(plain_y))
+    # a non-integer factor has no fast form: the matrix form either way
+    monkeypatch.setattr(tinygan.fast, "FUSED", True)
+    assert isinstance(F.interpolate(x, scale_factor=1.5).creator, Resample)

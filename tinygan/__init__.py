@@ -26,6 +26,10 @@ from tinygan import cuda  # noqa: E402
 from tinygan.compat.legacy_types import CPU_TYPES as _CPU_TYPES  # noqa: E402
 from tinygan.engine.gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 from tinygan import nn, optim  # noqa: E402
+# the fast forms register with the engine (the switch: tinygan.fast.FUSED; see tinygan/fast/)
+from tinygan import fast  # noqa: E402
+from tinygan.fast import activations, batchnorm, linear, reductions, upsample  # noqa: E402,F401
+del activations, batchnorm, linear, reductions, upsample
 from tinygan import autograd, backends, accelerator, utils  # noqa: E402
 from tinygan.compat.serialization import load, save  # noqa: E402
 

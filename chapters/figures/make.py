@@ -37,7 +37,7 @@ import tinygan.nn.functional as F  # noqa: E402
 from tinygan import nn, optim  # noqa: E402
 from tinygan.devices.threads import limit_blas_threads  # noqa: E402
 from tinygan.gan.build import build_trainer, make_config  # noqa: E402
-from tinygan.engine.convolution import im2col  # noqa: E402
+from tinygan.fast.convolution import im2col  # noqa: E402
 from tinygan.data import toy  # noqa: E402
 from tinygan.data.batching import DatasetBatches, DistributionBatches  # noqa: E402
 from tinygan.data.mnist import load_mnist  # noqa: E402

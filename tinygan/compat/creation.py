@@ -12,7 +12,7 @@ import numpy as np
 from tinygan.devices import backend
 from tinygan.devices.random import Generator, default_generator
 from tinygan.engine.tensor import Tensor
-from tinygan.engine.tensor_api import _shape_args
+from tinygan.engine.tensor import _shape_args
 from tinygan.engine.functional import concatenate as cat, stack  # noqa: F401  (re-exported)
 
 float32 = np.float32

@@ -10,7 +10,7 @@ from typing import Any
 
 from tinygan.engine import functional as F
 from tinygan.engine.tensor import Tensor
-from tinygan.engine.tensor_api import MaxMin
+from tinygan.engine.tensor import MaxMin
 
 
 def _t(x: Any) -> Tensor:

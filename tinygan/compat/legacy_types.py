@@ -19,7 +19,6 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.engine.tensor import Tensor
-from tinygan.engine.tensor_api import TensorAPI
 
 
 class LegacyTensorType(type):
@@ -88,7 +87,7 @@ CUDA_TYPES = _build(cuda=True)
 _BY_DTYPE = {np.dtype(d): name for name, d in LEGACY_TYPES.items()}
 
 
-def tensor_type(self: TensorAPI, dtype: Any = None, non_blocking: bool = False,
+def tensor_type(self: Tensor, dtype: Any = None, non_blocking: bool = False,
                 **kwargs: Any) -> Any:
     """``t.type()``: the type's name, e.g. ``'torch.FloatTensor'`` (``'torch.cuda...'`` on
     the GPU). ``t.type(torch.LongTensor)``, ``t.type('torch.DoubleTensor')`` or

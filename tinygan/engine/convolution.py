@@ -50,17 +50,23 @@ this file is built on, each one the adjoint of another:
 
 All three are Functions whose backward calls the others, so second derivatives (the WGAN-GP
 penalty through a convolutional critic) come for free.
+
+What is in this file, in reading order: the plain form (both layers written with ops the
+engine already has: read it first); the output sizes; the three Functions, each with its
+public function under it. The Functions do their array work with one call each to
+tinygan/fast/convolution.py, which picks the kernel (batched columns, or one image at a time
+for large layers). The switch ``tinygan.fast.FUSED = False`` runs the plain form instead;
+tests/test_conv.py checks the two agree, derivatives included.
 """
 from __future__ import annotations
 
 from typing import Any
 
+from tinygan import fast
 from tinygan.devices import backend
 from tinygan.engine import functional as F
-from tinygan.fast.conv_by_image import (add_patches, by_image, conv2d_by_image,
-                                   conv2d_weight_by_image, conv_transpose2d_by_image,
-                                   patch_view)
 from tinygan.engine.tensor import Function, Tensor
+from tinygan.fast import convolution as kernels    # array work only: imports no engine
 
 xp_of = backend.get_array_module
 Pair = tuple[int, int]
@@ -72,8 +78,8 @@ Pair = tuple[int, int]
 # Both layers written with ops the engine already has: indexing gathers the patches
 # (im2col), one matmul applies the filters; the transposed layer multiplies first and then
 # scatter-adds the patches back (col2im). Every gradient, second derivatives included,
-# comes from those ops. The FUSED Functions further down compute the same numbers with a
-# faster memory layout (and are the default; tests/test_conv.py checks the two agree).
+# comes from those ops. The Functions further down compute the same numbers in one node each,
+# with the kernels of tinygan/fast/convolution.py (the default).
 def patch_index(size: Pair, kernel: Pair, stride: Pair, out_size: Pair, xp: Any) -> tuple:
     """Index arrays that pick, from a padded (N, C, Hp, Wp) image, the (N, C, Ho, kh, Wo, kw)
     array of patches: patch (i, j) starts at row i*sh and column j*sw."""
@@ -118,6 +124,9 @@ def conv_transpose2d_plain(x: Tensor, weight: Tensor, bias: Tensor | None = None
     return y if bias is None else y + bias.reshape(1, o, 1, 1)
 
 
+# =======================================================================================
+# Sizes, and the checks that raise before any work is done
+# =======================================================================================
 def pair(value: int | tuple[int, int] | list[int], name: str = "value") -> Pair:
     """3 -> (3, 3); (3, 2) -> (3, 2). Kernel sizes, strides and paddings accept either."""
     if isinstance(value, (tuple, list)):
@@ -140,197 +149,6 @@ def conv_transpose_output_size(size: Pair, kernel: Pair, stride: Pair, padding: 
                  for n, k, s, p, op in zip(size, kernel, stride, padding, output_padding))
 
 
-# =======================================================================================
-# FUSED: the fast form. The array-level building blocks: layout, im2col (a strided view)
-# and col2im (its adjoint)
-# =======================================================================================
-def to_chwn(x: Any) -> Any:
-    """An (N, C, H, W) array copied into a contiguous (C, H, W, N) one."""
-    return _two_step_transpose(x, (1, 0, 2, 3), (0, 2, 3, 1))
-
-
-def to_nchw(y: Any) -> Any:
-    """A (C, H, W, N) array (or view) copied back into an ordinary contiguous (N, C, H, W)."""
-    return _two_step_transpose(y, (0, 3, 1, 2), (1, 0, 2, 3))
-
-
-def _two_step_transpose(x: Any, first: tuple, second: tuple) -> Any:
-    """Between NCHW and CHWN in two copies: N <-> C (moving whole H*W images), then the
-    batch axis to or from the end (one 2-D transpose per channel). NumPy copies a 4-D
-    transpose in one go with a cache-hostile inner stride; the two steps are faster
-    (measured in benchmarks/RESULTS_dcgan.md, "Measured timings moved out of the code")."""
-    xp = xp_of(x)
-    return xp.ascontiguousarray(xp.ascontiguousarray(x.transpose(first)).transpose(second))
-
-
-def pad_chwn(x: Any, padding: Pair) -> Any:
-    """x (N, C, H, W) -> a contiguous (C, H + 2ph, W + 2pw, N) array, zero-padded."""
-    ph, pw = padding
-    if ph == 0 and pw == 0:
-        return to_chwn(x)
-    n, c, h, w = x.shape
-    xp = xp_of(x)
-    padded = xp.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
-    by_channel = xp.ascontiguousarray(x.transpose(1, 0, 2, 3))  # step 1 of to_chwn ...
-    padded[:, ph:ph + h, pw:pw + w, :] = by_channel.transpose(0, 2, 3, 1)  # ... 2, in place
-    return padded
-
-
-def im2col(x: Any, kernel: Pair, stride: Pair, padding: Pair, out_size: Pair) -> Any:
-    """x (N, C, H, W) -> cols (C*kh*kw, Ho*Wo*N), cols[(c,a,b), (i,j,n)] = x_pad[n, c,
-    i*sh + a, j*sw + b]. The 6-D strided view costs nothing; the reshape is the one copy."""
-    padded = pad_chwn(x, padding)
-    patches = patch_view(padded, kernel, stride, out_size)       # (C, kh, kw, Ho, Wo, N)
-    return patches.reshape(padded.shape[0] * kernel[0] * kernel[1], -1)
-
-
-def col2im(cols: Any, image_size: Pair, stride: Pair) -> Any:
-    """The adjoint of im2col: add every patch back onto the image where it came from.
-
-    cols: (O, kh, kw, H, W, N), one patch per input pixel (i, j, n), laid at (i*sh, j*sw).
-    Returns the (O, Hp, Wp, N) image; overlapping patches sum (``add_patches``).
-    """
-    o, n = cols.shape[0], cols.shape[5]
-    return add_patches(cols, xp_of(cols).zeros((o, *image_size, n), dtype=cols.dtype), stride)
-
-
-def as_matrix(x: Any) -> Any:
-    """(N, C, H, W) -> (C, H*W*N), columns in the same (i, j, n) order as im2col's."""
-    return to_chwn(x).reshape(x.shape[1], -1)
-
-
-# =======================================================================================
-# The Functions
-# =======================================================================================
-class Conv2d(Function):
-    """y = conv2d(x, W) + b. Backward: dx = conv_transpose2d(gy, W), dW = conv2d_weight(x,
-    gy), db = gy summed over batch and pixels."""
-
-    def __init__(self, stride: Pair, padding: Pair) -> None:
-        self.stride, self.padding = stride, padding
-
-    def forward(self, x, weight, bias=None):
-        out_channels, kernel = weight.shape[0], weight.shape[2:]
-        out_h, out_w = conv_output_size(x.shape[2:], kernel, self.stride, self.padding)
-        self.x_cols = None
-        if by_image(x, x.shape[1] * kernel[0] * kernel[1], out_h * out_w):
-            y = conv2d_by_image(x, weight, self.stride, self.padding, (out_h, out_w))
-            return y if bias is None else _add_bias(y, bias)
-        cols = im2col(x, kernel, self.stride, self.padding, (out_h, out_w))
-        self.x_cols = cols  # kept for the weight gradient, which needs exactly these columns
-        y = weight.reshape(out_channels, -1) @ cols      # (O, C*kh*kw) @ (C*kh*kw, Ho*Wo*N)
-        y = y.reshape(out_channels, out_h, out_w, x.shape[0])
-        if bias is not None:
-            y += bias.reshape(-1, 1, 1, 1)
-        return to_nchw(y)
-
-    def backward(self, gy):
-        x, weight = self.inputs[0], self.inputs[1]
-        kernel, gx, gw = weight.shape[2:], None, None
-        extra = _dropped_rows(x.shape, gy.shape, kernel, self.stride, self.padding)
-        adjoint = ConvTranspose2d(self.stride, self.padding, extra)
-        if x.requires_grad:  # like PyTorch's needs_input_grad: skip work nobody asked for
-            gx = adjoint(gy, weight)
-        if weight.requires_grad:  # reuse both matrices the two forwards already built
-            gw = Conv2dWeight(kernel, self.stride, self.padding, x_cols=self.x_cols,
-                              gy_matrix=getattr(adjoint, "x_matrix", None))(x, gy)
-        return gx, gw, _bias_grad(self.inputs, gy)
-
-
-class ConvTranspose2d(Function):
-    """y = conv_transpose2d(x, W) + b, the adjoint of conv2d. Backward: dx = conv2d(gy, W),
-    dW = conv2d_weight(gy, x) (the roles of input and output swap), db as for conv2d."""
-
-    def __init__(self, stride: Pair, padding: Pair, output_padding: Pair) -> None:
-        self.stride, self.padding, self.output_padding = stride, padding, output_padding
-
-    def forward(self, x, weight, bias=None):
-        (ph, pw), (in_channels, out_channels, kh, kw) = self.padding, weight.shape
-        n, _, h, w = x.shape
-        out_h, out_w = conv_transpose_output_size((h, w), (kh, kw), self.stride,
-                                                  self.padding, self.output_padding)
-        self.x_matrix = None
-        if by_image(x, out_channels * kh * kw, h * w):
-            y = conv_transpose2d_by_image(x, weight, self.stride, self.padding, (out_h, out_w))
-            return y if bias is None else _add_bias(y, bias)
-        self.x_matrix = as_matrix(x)  # kept: the weight gradient multiplies by it again
-        cols = weight.reshape(in_channels, -1).T @ self.x_matrix  # (O*kh*kw, C) @ (C, H*W*N)
-        cols = cols.reshape(out_channels, kh, kw, h, w, n)       # one patch per input pixel
-        image = col2im(cols, (out_h + 2 * ph, out_w + 2 * pw), self.stride)
-        y = image[:, ph:ph + out_h, pw:pw + out_w]               # crop the padding away
-        if bias is not None:
-            y = y + bias.reshape(-1, 1, 1, 1)
-        return to_nchw(y)
-
-    def backward(self, gy):
-        x, weight = self.inputs[0], self.inputs[1]
-        gx, gw = None, None
-        adjoint = Conv2d(self.stride, self.padding)
-        if x.requires_grad:
-            gx = adjoint(gy, weight)
-        if weight.requires_grad:  # reuse both matrices the two forwards already built
-            gw = Conv2dWeight(weight.shape[2:], self.stride, self.padding,
-                              x_cols=getattr(adjoint, "x_cols", None),
-                              gy_matrix=self.x_matrix)(gy, x)
-        return gx, gw, _bias_grad(self.inputs, gy)
-
-
-class Conv2dWeight(Function):
-    """gW = conv2d_weight(x, gy): gW[o, c, a, b] = sum_(n,i,j) gy[n, o, i, j] x_pad[n, c,
-    i*sh + a, j*sw + b], the weight gradient of conv2d. It is linear in x and in gy:
-    <ggW, gW> = <gy, conv2d(x, ggW)>, so its own gradients are conv ops with ggW as weight."""
-
-    def __init__(self, kernel: Pair, stride: Pair, padding: Pair, x_cols: Any = None,
-                 gy_matrix: Any = None) -> None:
-        self.kernel, self.stride, self.padding = kernel, stride, padding
-        # im2col(x) and as_matrix(gy) when the caller's forward already built them
-        self.x_cols, self.gy_matrix = x_cols, gy_matrix
-
-    def forward(self, x, gy):
-        if by_image(x, x.shape[1] * self.kernel[0] * self.kernel[1], gy.shape[2] * gy.shape[3]):
-            return conv2d_weight_by_image(x, gy, self.kernel, self.stride, self.padding)
-        cols = self.x_cols
-        if cols is None:
-            cols = im2col(x, self.kernel, self.stride, self.padding, gy.shape[2:])
-        gy_matrix = as_matrix(gy) if self.gy_matrix is None else self.gy_matrix
-        gw = gy_matrix @ cols.T                     # (O, Ho*Wo*N) @ (Ho*Wo*N, C*kh*kw)
-        return gw.reshape(gy.shape[1], x.shape[1], *self.kernel)
-
-    def backward(self, ggw):
-        x, gy = self.inputs
-        gx = ggy = None
-        if x.requires_grad:
-            extra = _dropped_rows(x.shape, gy.shape, self.kernel, self.stride, self.padding)
-            gx = conv_transpose2d(gy, ggw, None, self.stride, self.padding, extra)
-        if gy.requires_grad:
-            ggy = conv2d(x, ggw, None, self.stride, self.padding)
-        return gx, ggy
-
-
-def _add_bias(y: Any, bias: Any) -> Any:
-    """y (N, O, Ho, Wo) += bias (O,) at every pixel, in place (y is the op's own new array)."""
-    y += bias.reshape(1, -1, 1, 1)
-    return y
-
-
-def _dropped_rows(x_shape: tuple, y_shape: tuple, kernel: Pair, stride: Pair,
-                  padding: Pair) -> Pair:
-    """The rows and columns of x that conv2d's floor division never reached: the adjoint,
-    conv_transpose2d, gives them back (as zeros) through its output_padding."""
-    reached = conv_transpose_output_size(y_shape[2:], kernel, stride, padding, (0, 0))
-    return x_shape[2] - reached[0], x_shape[3] - reached[1]
-
-
-def _bias_grad(inputs: tuple, gy: Tensor) -> Tensor | None:
-    """A bias adds to every pixel of every image: its gradient sums gy over (N, H, W)."""
-    if len(inputs) == 3 and inputs[2].requires_grad:
-        return gy.sum(axis=(0, 2, 3))
-    return None
-
-
-# =======================================================================================
-# The functional API (torch.nn.functional's names), with the shape checks
-# =======================================================================================
 def _check_input(who: str, x: Tensor, weight: Tensor, bias: Tensor | None,
                  weight_in_axis: int) -> None:
     F._same_dtype(who, *((x, weight) if bias is None else (x, weight, bias)))
@@ -381,16 +199,94 @@ def check_conv_transpose2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | N
                          f"{weight.shape}, stride {stride}, padding {padding})")
 
 
+# =======================================================================================
+# The Functions, each with its public function (torch.nn.functional's names) under it
+# =======================================================================================
+class Conv2d(Function):
+    """y = conv2d(x, W) + b. Backward, by the adjoint facts above: dx = conv_transpose2d(gy,
+    W), dW = conv2d_weight(x, gy), db = gy summed over batch and pixels.
+
+    Both products of the backward read gy laid out as a matrix, and dW reads x's columns,
+    which the forward built: each is built once and handed to the two ops explicitly
+    (``x_columns`` can also come from the caller, who may have built it already)."""
+
+    def __init__(self, stride: Pair, padding: Pair, x_columns: Any = None) -> None:
+        self.stride, self.padding = stride, padding
+        self.x_columns = x_columns      # im2col(x); None while not built, or image by image
+
+    def forward(self, x, weight, bias=None):
+        kernel = weight.shape[2:]
+        out_size = conv_output_size(x.shape[2:], kernel, self.stride, self.padding)
+        if self.x_columns is None:      # kept: the weight gradient multiplies by them again
+            self.x_columns = kernels.columns(x, kernel, self.stride, self.padding, out_size)
+        y = kernels.conv2d(x, weight, self.stride, self.padding, out_size, self.x_columns)
+        return y if bias is None else _add_bias(y, bias)
+
+    def backward(self, gy):
+        x, weight = self.inputs[0], self.inputs[1]
+        kernel, gx, gw = weight.shape[2:], None, None
+        # gy as the matrix both products read, built once (none when working image by image)
+        gy_matrix = None
+        if self.x_columns is not None and (x.requires_grad or weight.requires_grad):
+            gy_matrix = kernels.as_matrix(gy.array)
+        if x.requires_grad:  # like PyTorch's needs_input_grad: skip work nobody asked for
+            extra = _dropped_rows(x.shape, gy.shape, kernel, self.stride, self.padding)
+            gx = ConvTranspose2d(self.stride, self.padding, extra, x_matrix=gy_matrix)(
+                gy, weight)                                   # dx = conv_transpose2d(gy, W)
+        if weight.requires_grad:                              # dW = conv2d_weight(x, gy)
+            gw = Conv2dWeight(kernel, self.stride, self.padding, x_columns=self.x_columns,
+                              gy_matrix=gy_matrix)(x, gy)
+        return gx, gw, _bias_grad(self.inputs, gy)
+
+
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
            stride: int | Pair = 1, padding: int | Pair = 0) -> Tensor:
     """2-D convolution (cross-correlation, as in PyTorch) of x (N, C, H, W) with weight
     (O, C, kh, kw) and optional bias (O,) -> (N, O, Ho, Wo)."""
     stride, padding = pair(stride, "stride"), pair(padding, "padding")
     check_conv2d("conv2d", x, weight, bias, stride, padding)
-    if not F.FUSED:
+    if not fast.FUSED:                                   # the plain form
         return conv2d_plain(x, weight, bias, stride, padding)
     args = (x, weight) if bias is None else (x, weight, bias)
     return Conv2d(stride, padding)(*args)
+
+
+class ConvTranspose2d(Function):
+    """y = conv_transpose2d(x, W) + b, the adjoint of conv2d. Backward: dx = conv2d(gy, W),
+    dW = conv2d_weight(gy, x) (the roles of input and output swap), db as for conv2d.
+
+    Both products of the backward read gy's columns: built once, handed to both; dW also
+    reads x laid out as a matrix, which the forward built."""
+
+    def __init__(self, stride: Pair, padding: Pair, output_padding: Pair,
+                 x_matrix: Any = None) -> None:
+        self.stride, self.padding, self.output_padding = stride, padding, output_padding
+        self.x_matrix = x_matrix        # x as a matrix; None while not built, or image by image
+
+    def forward(self, x, weight, bias=None):
+        _, out_channels, kh, kw = weight.shape
+        out_size = conv_transpose_output_size(x.shape[2:], (kh, kw), self.stride,
+                                              self.padding, self.output_padding)
+        if self.x_matrix is None:       # kept: the weight gradient multiplies by it again
+            self.x_matrix = kernels.matrix(x, out_channels * kh * kw)
+        y = kernels.conv_transpose2d(x, weight, self.stride, self.padding, out_size,
+                                     self.x_matrix)
+        return y if bias is None else _add_bias(y, bias)
+
+    def backward(self, gy):
+        x, weight = self.inputs[0], self.inputs[1]
+        kernel, gx, gw = weight.shape[2:], None, None
+        # gy's columns, which both products read, built once (none when image by image)
+        gy_columns = None
+        if self.x_matrix is not None and (x.requires_grad or weight.requires_grad):
+            gy_columns = kernels.im2col(gy.array, kernel, self.stride, self.padding,
+                                        x.shape[2:])
+        if x.requires_grad:                                   # dx = conv2d(gy, W)
+            gx = Conv2d(self.stride, self.padding, x_columns=gy_columns)(gy, weight)
+        if weight.requires_grad:                              # dW = conv2d_weight(gy, x)
+            gw = Conv2dWeight(kernel, self.stride, self.padding, x_columns=gy_columns,
+                              gy_matrix=self.x_matrix)(gy, x)
+        return gx, gw, _bias_grad(self.inputs, gy)
 
 
 def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
@@ -402,10 +298,36 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
     output_padding = pair(output_padding, "output_padding")
     check_conv_transpose2d("conv_transpose2d", x, weight, bias, stride, padding,
                            output_padding)
-    if not F.FUSED:
+    if not fast.FUSED:                                   # the plain form
         return conv_transpose2d_plain(x, weight, bias, stride, padding, output_padding)
     args = (x, weight) if bias is None else (x, weight, bias)
     return ConvTranspose2d(stride, padding, output_padding)(*args)
+
+
+class Conv2dWeight(Function):
+    """gW = conv2d_weight(x, gy): gW[o, c, a, b] = sum_(n,i,j) gy[n, o, i, j] x_pad[n, c,
+    i*sh + a, j*sw + b], the weight gradient of conv2d. It is linear in x and in gy:
+    <ggW, gW> = <gy, conv2d(x, ggW)>, so its own gradients are conv ops with ggW as weight."""
+
+    def __init__(self, kernel: Pair, stride: Pair, padding: Pair, x_columns: Any = None,
+                 gy_matrix: Any = None) -> None:
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+        # im2col(x) and gy as a matrix, when the caller has built them already
+        self.x_columns, self.gy_matrix = x_columns, gy_matrix
+
+    def forward(self, x, gy):
+        return kernels.conv2d_weight(x, gy, self.kernel, self.stride, self.padding,
+                                     self.x_columns, self.gy_matrix)
+
+    def backward(self, ggw):
+        x, gy = self.inputs
+        gx = ggy = None
+        if x.requires_grad:                         # d<ggW, gW>/dx = conv_transpose2d(gy, ggW)
+            extra = _dropped_rows(x.shape, gy.shape, self.kernel, self.stride, self.padding)
+            gx = conv_transpose2d(gy, ggw, None, self.stride, self.padding, extra)
+        if gy.requires_grad:                        # d<ggW, gW>/dgy = conv2d(x, ggW)
+            ggy = conv2d(x, ggw, None, self.stride, self.padding)
+        return gx, ggy
 
 
 def conv2d_weight(x: Tensor, grad_output: Tensor, kernel_size: int | Pair,
@@ -414,3 +336,24 @@ def conv2d_weight(x: Tensor, grad_output: Tensor, kernel_size: int | Pair,
     (N, C, H, W) and the output gradient (N, O, Ho, Wo) (torch.nn.grad.conv2d_weight)."""
     kernel, stride, padding = pair(kernel_size), pair(stride), pair(padding)
     return Conv2dWeight(kernel, stride, padding)(x, grad_output)
+
+
+def _add_bias(y: Any, bias: Any) -> Any:
+    """y (N, O, Ho, Wo) += bias (O,) at every pixel, in place (y is the op's own new array)."""
+    y += bias.reshape(1, -1, 1, 1)
+    return y
+
+
+def _dropped_rows(x_shape: tuple, y_shape: tuple, kernel: Pair, stride: Pair,
+                  padding: Pair) -> Pair:
+    """The rows and columns of x that conv2d's floor division never reached: the adjoint,
+    conv_transpose2d, gives them back (as zeros) through its output_padding."""
+    reached = conv_transpose_output_size(y_shape[2:], kernel, stride, padding, (0, 0))
+    return x_shape[2] - reached[0], x_shape[3] - reached[1]
+
+
+def _bias_grad(inputs: tuple, gy: Tensor) -> Tensor | None:
+    """A bias adds to every pixel of every image: its gradient sums gy over (N, H, W)."""
+    if len(inputs) == 3 and inputs[2].requires_grad:
+        return gy.sum(axis=(0, 2, 3))
+    return None

@@ -1,17 +1,19 @@
-"""The differentiable operations, one small Function each.
+"""The differentiable operations: each Function with its public function right under it.
 
 Read any class top to bottom: ``forward`` computes y from raw arrays, ``backward`` turns
-dL/dy (``gy``, a Tensor) into dL/dx for each input *using Tensor ops*, so the backward pass
-is itself differentiable (second derivatives for free). ``xp`` is NumPy or CuPy, whichever
-holds the data: nothing here needs to know which.
+dL/dy (``gy``, a Tensor) into dL/dx for each input *using Tensor ops*, with the textbook
+derivative beside it, so the backward pass is itself differentiable (second derivatives for
+free). ``xp`` is NumPy or CuPy, whichever holds the data: nothing here needs to know which.
 
-Three kinds of op live here, and each is labelled where it is defined:
-- primitives: a Function with its own forward and backward (Add, MatMul, Exp, Sum, ...);
+Two kinds of op live here:
+- primitives: a Function with its own forward and backward (Add, MatMul, Exp, Sum, ...),
+  then the function that applies it (``add``, ``matmul``, ``exp``, ``sum``);
 - composites: plain functions made of other ops, whose gradient comes for free (mean, var,
-  log_sigmoid, softmax, the losses built on softplus, norm for p != 2, ...);
-- fused for speed (marked FUSED): one Function doing the work of several, beside the plain
-  form it replaces and tested equal to it (Linear = matmul + add; TanhGrad, SigmoidGrad,
-  LeakyReLUGrad = the activations' backward rules; the short-axis max).
+  log_sigmoid, softmax, the losses built on softplus, norm for p != 2, ...).
+Everything here is the plain form. A few ops have a fast form in tinygan/fast/ that computes
+the same numbers in fewer passes (the activations' backward as one op, Linear as one node,
+max along a short axis): where an op has one, it is picked by ``fast.form(...)``, and the
+switch ``tinygan.fast.FUSED = False`` runs the plain forms below instead.
 
 Types follow PyTorch: an elementwise op on two float dtypes gives the wider one (and each
 gradient comes back in its input's dtype); a Python number takes the tensor's dtype;
@@ -24,9 +26,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from tinygan import fast
 from tinygan.devices import backend
-from tinygan.engine.tensor import Function, Tensor, _as_tensor
-from tinygan.engine.tensor_api import wrap_dim
+from tinygan.devices.random import default_generator
+from tinygan.engine.tensor import Function, Tensor, _as_tensor, wrap_dim
 
 __all__ = [
     # shapes
@@ -48,10 +51,6 @@ __all__ = [
 
 xp_of = backend.get_array_module
 
-# The fused ops (marked FUSED below) are the default; set False to run the plain form of
-# each, the one the formulas in the docstrings describe (tests/test_fast_paths.py runs both).
-FUSED = True
-
 
 def _same_dtype_const(like: Any, value: Any) -> Tensor:
     """A constant (non-differentiable) Tensor from a raw array, in ``like``'s dtype."""
@@ -66,7 +65,11 @@ class BroadcastTo(Function):
     def __init__(self, shape): self.shape = tuple(shape)
     def saves(self): return ()
     def forward(self, x): return xp_of(x).broadcast_to(x, self.shape)
-    def backward(self, gy): return sum_to(gy, self.inputs[0].shape)
+    def backward(self, gy): return sum_to(gy, self.inputs[0].shape)  # copies' gradients add up
+
+
+def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
+    return x if x.shape == tuple(shape) else BroadcastTo(shape)(x)
 
 
 class SumTo(Function):
@@ -82,11 +85,7 @@ class SumTo(Function):
         y = x.sum(axis=axes, keepdims=True) if axes else x
         return y.reshape(self.shape) if lead else y
 
-    def backward(self, gy): return broadcast_to(gy, self.inputs[0].shape)
-
-
-def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
-    return x if x.shape == tuple(shape) else BroadcastTo(shape)(x)
+    def backward(self, gy): return broadcast_to(gy, self.inputs[0].shape)  # d(sum)/dx_i = 1
 
 
 def sum_to(x: Tensor, shape: Sequence[int]) -> Tensor:
@@ -105,7 +104,7 @@ class Reshape(Function):
             raise ValueError(f"reshape/view: cannot reshape a tensor of shape {x.shape} "
                              f"({x.size} elements) into {self.shape}") from None
 
-    def backward(self, gy): return reshape(gy, self.inputs[0].shape)
+    def backward(self, gy): return reshape(gy, self.inputs[0].shape)  # same numbers, old shape
 
 
 def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
@@ -221,7 +220,7 @@ class Clone(Function):
     """A copy in new memory; the gradient passes through unchanged."""
     def saves(self): return ()
     def forward(self, x): return x.copy()
-    def backward(self, gy): return gy
+    def backward(self, gy): return gy                       # d copy(x)/dx = 1
 
 
 def clone(x: Tensor) -> Tensor:
@@ -233,7 +232,7 @@ class Concatenate(Function):
     def saves(self): return ()
     def forward(self, *xs): return xp_of(xs[0]).concatenate(xs, axis=self.axis)
 
-    def backward(self, gy):
+    def backward(self, gy):  # each input gets its own slice of gy back
         grads, start = [], 0
         for x in self.inputs:
             index = [slice(None)] * gy.ndim
@@ -280,65 +279,6 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -
 # =======================================================================================
 # Arithmetic (with broadcasting: each gradient is summed back to its input's shape)
 # =======================================================================================
-class Add(Function):
-    def saves(self): return ()  # the gradient of a sum needs no values, only shapes
-    def forward(self, a, b): return a + b
-
-    def backward(self, gy):
-        a, b = self.inputs
-        return sum_to(gy, a.shape), sum_to(gy, b.shape)
-
-
-class Sub(Function):
-    def saves(self): return ()
-    def forward(self, a, b): return a - b
-
-    def backward(self, gy):
-        a, b = self.inputs
-        return sum_to(gy, a.shape), sum_to(-gy, b.shape)
-
-
-class Mul(Function):
-    def saves(self):  # a's gradient reads b, b's reads a
-        need_a, need_b = self.needs_input_grad
-        return (1,) * need_a + (0,) * need_b
-
-    def forward(self, a, b): return a * b
-
-    def backward(self, gy):  # only the gradients someone needs (not a constant's)
-        a, b = self.inputs
-        need_a, need_b = self.needs_input_grad
-        return (sum_to(gy * b, a.shape) if need_a else None,
-                sum_to(gy * a, b.shape) if need_b else None)
-
-
-class Div(Function):
-    def saves(self): return (0, 1) if self.needs_input_grad[1] else (1,)
-    def forward(self, a, b): return a / b
-
-    def backward(self, gy):  # d(a/b)/da = 1/b ; d(a/b)/db = -a/b^2
-        a, b = self.inputs
-        ga = gy / b
-        gb = sum_to(-ga * a / b, b.shape) if self.needs_input_grad[1] else None
-        return sum_to(ga, a.shape), gb
-
-
-class Neg(Function):
-    def saves(self): return ()
-    def forward(self, x): return -x
-    def backward(self, gy): return -gy
-
-
-class Pow(Function):
-    """x ** c for a constant exponent c: d/dx = c x^(c-1)."""
-    def __init__(self, c): self.c = c
-    def forward(self, x): return x ** x.dtype.type(self.c) if x.dtype.kind == "f" else x ** self.c
-
-    def backward(self, gy):
-        x = self.inputs[0]
-        return gy * (self.c * x ** (self.c - 1))
-
-
 def _binary(op: type, a: Any, b: Any) -> Tensor:
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
     if a.dtype != b.dtype:
@@ -371,11 +311,78 @@ def _same_dtype(op: str, *tensors: Tensor) -> None:
                            f".float() or .double()")
 
 
+class Add(Function):
+    def saves(self): return ()  # the gradient of a sum needs no values, only shapes
+    def forward(self, a, b): return a + b
+
+    def backward(self, gy):  # d(a + b)/da = d(a + b)/db = 1
+        a, b = self.inputs
+        return sum_to(gy, a.shape), sum_to(gy, b.shape)
+
+
 def add(a: Any, b: Any) -> Tensor: return _binary(Add, a, b)
+
+
+class Sub(Function):
+    def saves(self): return ()
+    def forward(self, a, b): return a - b
+
+    def backward(self, gy):  # d(a - b)/da = 1,  d(a - b)/db = -1
+        a, b = self.inputs
+        return sum_to(gy, a.shape), sum_to(-gy, b.shape)
+
+
 def sub(a: Any, b: Any) -> Tensor: return _binary(Sub, a, b)
+
+
+class Mul(Function):
+    def saves(self):  # a's gradient reads b, b's reads a
+        need_a, need_b = self.needs_input_grad
+        return (1,) * need_a + (0,) * need_b
+
+    def forward(self, a, b): return a * b
+
+    def backward(self, gy):  # d(ab)/da = b,  d(ab)/db = a; only the gradients needed
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return (sum_to(gy * b, a.shape) if need_a else None,
+                sum_to(gy * a, b.shape) if need_b else None)
+
+
 def mul(a: Any, b: Any) -> Tensor: return _binary(Mul, a, b)
+
+
+class Div(Function):
+    def saves(self): return (0, 1) if self.needs_input_grad[1] else (1,)
+    def forward(self, a, b): return a / b
+
+    def backward(self, gy):  # d(a/b)/da = 1/b ; d(a/b)/db = -a/b^2
+        a, b = self.inputs
+        ga = gy / b
+        gb = sum_to(-ga * a / b, b.shape) if self.needs_input_grad[1] else None
+        return sum_to(ga, a.shape), gb
+
+
 def div(a: Any, b: Any) -> Tensor: return _binary(Div, a, b)
+
+
+class Neg(Function):
+    def saves(self): return ()
+    def forward(self, x): return -x
+    def backward(self, gy): return -gy                      # (-x)' = -1
+
+
 def neg(x: Tensor) -> Tensor: return Neg()(x)
+
+
+class Pow(Function):
+    """x ** c for a constant exponent c: d/dx = c x^(c-1)."""
+    def __init__(self, c): self.c = c
+    def forward(self, x): return x ** x.dtype.type(self.c) if x.dtype.kind == "f" else x ** self.c
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        return gy * (self.c * x ** (self.c - 1))             # (x^c)' = c x^(c-1)
 
 
 def pow(x: Tensor, c: Any) -> Tensor:
@@ -419,41 +426,6 @@ def matmul(a: Any, b: Any) -> Tensor:
     return MatMul()(a, b)
 
 
-class Linear(Function):
-    """FUSED: y = x W^T + b, the affine map of nn.Linear, in one node (the plain form is
-    ``matmul(x, W.T) + b``; tests/test_fast_paths.py checks the two agree).
-
-    x: (N, in), W: (out, in), b: (out,) -> y: (N, out)
-    dL/dx = gy W,   dL/dW = gy^T x,   dL/db = sum over the batch of gy = 1^T gy.
-    x W^T uses W's transposed *view*: BLAS reads it in place, nothing is copied (gy^T too).
-    A gradient nobody needs is not computed: for the first layer, fed with data, that
-    skips the matmul gy W, as large as the forward product.
-    """
-    def saves(self):  # x for W's gradient, W for x's; the bias is never read
-        need = self.needs_input_grad
-        return (1,) * need[0] + (0,) * need[1]
-
-    def forward(self, x, W, b=None):
-        y = x @ W.T
-        if b is not None:
-            y += b
-        return y
-
-    def backward(self, gy):
-        x, W = self.inputs[0], self.inputs[1]
-        need = self.needs_input_grad
-        gx = matmul(gy, W) if need[0] else None
-        gy_rows, x_rows = gy.reshape(-1, gy.shape[-1]), x.reshape(-1, x.shape[-1])
-        gW = matmul(gy_rows.T, x_rows) if need[1] else None
-        if len(self.inputs) == 2:
-            return gx, gW
-        gb = None
-        if need[2]:  # the batch sum as the product 1^T gy: BLAS runs it faster than sum(0)
-            ones = Tensor(xp_of(gy.array).ones(gy_rows.shape[0], dtype=gy.dtype))
-            gb = matmul(ones, gy_rows)
-        return gx, gW, gb
-
-
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x: (..., in_features), weight: (out_features, in_features), bias: (out_features,)."""
     if not isinstance(x, Tensor):
@@ -465,10 +437,14 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, but the "
                          f"weight of shape {weight.shape} expects {weight.shape[1]}")
-    if not FUSED:                                            # the plain form: two ops
-        y = matmul(x, weight.transpose(-1, -2))
-        return y if bias is None else y + bias
-    return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)
+    return fast.form(linear_plain)(x, weight, bias)        # fast form: one node (fast/linear.py)
+
+
+def linear_plain(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """The plain form of ``linear``, two ops: y = x W^T (+ b). W^T is a transposed view, so
+    nothing is copied; the gradients come from MatMul's and Add's rules."""
+    y = matmul(x, weight.transpose(-1, -2))
+    return y if bias is None else y + bias
 
 
 # =======================================================================================
@@ -481,9 +457,15 @@ class Exp(Function):
     def backward(self, gy): return gy * self.output          # (e^x)' = e^x
 
 
+def exp(x: Tensor) -> Tensor: return Exp()(x)
+
+
 class Log(Function):
     def forward(self, x): return xp_of(x).log(x)
     def backward(self, gy): return gy / self.inputs[0]       # (log x)' = 1/x
+
+
+def log(x: Tensor) -> Tensor: return Log()(x)
 
 
 class Sqrt(Function):
@@ -493,18 +475,21 @@ class Sqrt(Function):
     def backward(self, gy): return gy / (2 * self.output)    # (sqrt x)' = 1 / (2 sqrt x)
 
 
+def sqrt(x: Tensor) -> Tensor: return Sqrt()(x)
+
+
 class Abs(Function):
     def forward(self, x): return xp_of(x).abs(x)
     def backward(self, gy):
         x = self.inputs[0].array
-        return gy * _same_dtype_const(x, xp_of(x).sign(x))
+        return gy * _same_dtype_const(x, xp_of(x).sign(x))   # |x|' = sign(x) (0 at 0)
 
 
-# The four activations below hand their backward to an op of its own ("TanhGrad" is
-# PyTorch's tanh_backward). Its forward works on raw arrays, so it can write every pass into
-# one fresh array instead of allocating one per Tensor operation (at batch 1024 that is
-# about half of an activation's backward time); its backward, in Tensor ops, keeps second
-# derivatives exact.
+def abs(x: Tensor) -> Tensor: return Abs()(x)  # noqa: A001 - mirrors torch.abs
+
+
+# The four activations below have a fast form (tinygan/fast/activations.py): the same
+# forward, and a backward that is one op writing into one fresh array.
 class Sigmoid(Function):
     """sigma(x) = 1 / (1 + e^-x), in the stable two-branch form: with e = exp(-|x|) <= 1,
     sigma = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0. No exp overflows, and the
@@ -519,21 +504,11 @@ class Sigmoid(Function):
         return xp.where(x >= 0, 1 / denominator, e / denominator)
 
     def backward(self, gy):
-        y = self.output                                      # sigma' = sigma (1 - sigma)
-        return SigmoidGrad()(gy, y) if FUSED else gy * y * (1 - y)
+        y = self.output
+        return gy * y * (1 - y)                              # sigma' = sigma (1 - sigma)
 
 
-class SigmoidGrad(Function):
-    """FUSED: dL/dx = gy y (1 - y) for y = sigma(x)  (sigma' = sigma (1 - sigma))."""
-    def forward(self, gy, y):
-        d = 1 - y                                            # one array, three passes
-        d *= y
-        d *= gy
-        return d
-
-    def backward(self, gg):  # d/dgy = y (1 - y),  d/dy = gy (1 - 2y)
-        gy, y = self.inputs
-        return gg * y * (1 - y), gg * gy * (1 - 2 * y)
+def sigmoid(x: Tensor) -> Tensor: return fast.form(Sigmoid)()(x)
 
 
 class Tanh(Function):
@@ -541,28 +516,21 @@ class Tanh(Function):
     def saves(self): return ()
     def forward(self, x): return xp_of(x).tanh(x)
     def backward(self, gy):
-        y = self.output                                      # tanh' = 1 - tanh^2
-        return TanhGrad()(gy, y) if FUSED else gy * (1 - y * y)
+        y = self.output
+        return gy * (1 - y * y)                              # tanh' = 1 - tanh^2
 
 
-class TanhGrad(Function):
-    """FUSED: dL/dx = gy (1 - y^2) for y = tanh(x)  (tanh' = 1 - tanh^2)."""
-    def forward(self, gy, y):
-        d = xp_of(y).multiply(y, y, out=xp_of(y).empty_like(y))   # one array, three passes
-        xp_of(y).subtract(1, d, out=d)
-        d *= gy
-        return d
-
-    def backward(self, gg):  # d/dgy = 1 - y^2,  d/dy = -2 y gy
-        gy, y = self.inputs
-        return gg * (1 - y * y), gg * gy * (-2 * y)
+def tanh(x: Tensor) -> Tensor: return fast.form(Tanh)()(x)
 
 
 class ReLU(Function):
     def forward(self, x): return xp_of(x).maximum(x, 0)
     def backward(self, gy):
-        x = self.inputs[0]                                   # relu' = [x > 0]
-        return LeakyReLUGrad(0.0)(gy, x) if FUSED else gy * _same_dtype_const(x.array, x.array > 0)
+        x = self.inputs[0].array
+        return gy * _same_dtype_const(x, x > 0)              # relu' = [x > 0]
+
+
+def relu(x: Tensor) -> Tensor: return fast.form(ReLU)()(x)
 
 
 class LeakyReLU(Function):
@@ -581,38 +549,12 @@ class LeakyReLU(Function):
         return xp.where(x > 0, x, y)
 
     def backward(self, gy):
-        x = self.inputs[0]                                   # 1 where x > 0, slope elsewhere
-        if FUSED:
-            return LeakyReLUGrad(self.slope)(gy, x)
-        return gy * _same_dtype_const(x.array, xp_of(x.array).where(x.array > 0, 1, self.slope))
+        x = self.inputs[0].array                             # 1 where x > 0, slope elsewhere
+        return gy * _same_dtype_const(x, xp_of(x).where(x > 0, 1, self.slope))
 
 
-class LeakyReLUGrad(Function):
-    """FUSED: dL/dx = gy * (1 if x > 0 else slope); ReLU is slope 0.
-
-    The factor is written as a float array, then multiplied in place: [x > 0] as 0.0 / 1.0
-    straight into a float array (one pass, where ``(x > 0).astype(...)`` takes two, and
-    float * float runs faster than float * bool), then max([x > 0], slope) turns the zeros
-    into the slope when 0 < slope <= 1. The factor does not depend on gy and is piecewise
-    constant in x, so the second derivative is the same op applied to gg, and 0 for x.
-    """
-    def __init__(self, slope): self.slope = slope
-
-    def forward(self, gy, x):
-        xp, slope = xp_of(x), x.dtype.type(self.slope)
-        if 0 <= self.slope <= 1:
-            d = xp.greater(x, 0, out=xp.empty_like(x))
-            if self.slope > 0:
-                xp.maximum(d, slope, out=d)
-        else:
-            d = xp.where(x > 0, x.dtype.type(1), slope)
-        d *= gy                                              # gy's dtype is x's (float)
-        return d
-
-    def backward(self, gg):
-        x = self.inputs[1]   # x's gradient is 0, but a zero, not None, as in PyTorch: a
-        zero = Tensor(xp_of(x.array).zeros_like(x.array)) if x.requires_grad else None
-        return LeakyReLUGrad(self.slope)(gg, x), zero   # parameter behind it gets zeros
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return fast.form(LeakyReLU)(negative_slope)(x)
 
 
 class Softplus(Function):
@@ -622,6 +564,14 @@ class Softplus(Function):
         return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
     def backward(self, gy): return gy * sigmoid(self.inputs[0])   # softplus' = sigmoid
+
+
+def softplus(x: Tensor) -> Tensor: return Softplus()(x)
+
+
+def log_sigmoid(x: Tensor) -> Tensor:
+    """log sigma(x) = -softplus(-x), stable for large |x|."""
+    return -softplus(-x)
 
 
 class Clip(Function):
@@ -636,6 +586,15 @@ class Clip(Function):
         if self.high is not None:
             inside &= x <= self.high
         return gy * _same_dtype_const(x, inside)
+
+
+def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    if min is None and max is None:
+        raise ValueError("clip: give min, max or both")
+    return Clip(min, max)(x)
+
+
+clamp = clip
 
 
 class Where(Function):
@@ -660,34 +619,6 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     return Where(xp_of(a.array).asarray(cond, dtype=bool))(a, b)
 
 
-def exp(x: Tensor) -> Tensor: return Exp()(x)
-def log(x: Tensor) -> Tensor: return Log()(x)
-def sqrt(x: Tensor) -> Tensor: return Sqrt()(x)
-def abs(x: Tensor) -> Tensor: return Abs()(x)  # noqa: A001 - mirrors torch.abs
-def sigmoid(x: Tensor) -> Tensor: return Sigmoid()(x)
-def tanh(x: Tensor) -> Tensor: return Tanh()(x)
-def relu(x: Tensor) -> Tensor: return ReLU()(x)
-def softplus(x: Tensor) -> Tensor: return Softplus()(x)
-
-
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    return LeakyReLU(negative_slope)(x)
-
-
-def log_sigmoid(x: Tensor) -> Tensor:
-    """log sigma(x) = -softplus(-x), stable for large |x|."""
-    return -softplus(-x)
-
-
-def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
-    if min is None and max is None:
-        raise ValueError("clip: give min, max or both")
-    return Clip(min, max)(x)
-
-
-clamp = clip
-
-
 # =======================================================================================
 # Reductions
 # =======================================================================================
@@ -700,75 +631,6 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
 
 def _keepdims_shape(shape: tuple, axes: tuple) -> tuple:
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
-
-
-class Sum(Function):
-    def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims
-    def saves(self): return ()
-    def forward(self, x): return x.sum(axis=self.axis, keepdims=self.keepdims)
-
-    def backward(self, gy):  # every input element contributed once: copy gy back out
-        x = self.inputs[0]
-        kept = _keepdims_shape(x.shape, _axes(self.axis, x.ndim))
-        return broadcast_to(reshape(gy, kept), x.shape)
-
-
-def _extreme(x, axis, keepdims, largest):
-    """The max (or min) of a raw array over ``axis``, with the array's own method (CuPy has
-    no ``maximum.reduce``). FUSED: along one short axis (Maxout's k pieces) it is k - 1
-    elementwise calls on strided views instead, which NumPy runs several times faster than
-    a reduction over a short inner axis; tests/test_functional.py checks both agree."""
-    if isinstance(axis, int) and x.ndim > 1 and 1 < x.shape[axis] <= 16:
-        xp = xp_of(x)
-        pick = xp.maximum if largest else xp.minimum
-        lead = (slice(None),) * (axis % x.ndim)
-        pieces = [x[lead + (i,)] for i in range(x.shape[axis])]      # views, no copies
-        out = pick(pieces[0], pieces[1])
-        for piece in pieces[2:]:
-            pick(out, piece, out=out)
-        return xp.expand_dims(out, axis) if keepdims else out
-    return x.max(axis=axis, keepdims=keepdims) if largest else \
-        x.min(axis=axis, keepdims=keepdims)
-
-
-class AMax(Function):
-    """The largest (or smallest) value over ``axis``. The gradient goes to the extreme
-    element(s); ties share it equally (as torch.amax)."""
-    saves_output = True
-
-    def __init__(self, axis, keepdims, largest):
-        self.axis, self.keepdims, self.largest = axis, keepdims, largest
-
-    def forward(self, x): return _extreme(x, self.axis, self.keepdims, self.largest)
-
-    def backward(self, gy):
-        x = self.inputs[0]
-        kept = _keepdims_shape(x.shape, _axes(self.axis, x.ndim))
-        winners = x.array == self.output.array.reshape(kept)
-        ties = winners.sum(axis=self.axis, keepdims=True).astype(x.dtype)
-        share = _same_dtype_const(x.array, winners / ties)
-        return broadcast_to(reshape(gy, kept), x.shape) * share
-
-
-def amax(x: Tensor, dim: Any = None, keepdim: bool = False, *,
-         axis: Any = None, keepdims: bool | None = None) -> Tensor:
-    dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
-    return AMax(_normalise_axes(dim, x.ndim, "amax"), keepdim, True)(x)
-
-
-def amin(x: Tensor, dim: Any = None, keepdim: bool = False, *,
-         axis: Any = None, keepdims: bool | None = None) -> Tensor:
-    dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
-    return AMax(_normalise_axes(dim, x.ndim, "amin"), keepdim, False)(x)
-
-
-def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
-    """torch.max: the largest element, or ``(values, indices)`` along ``dim``."""
-    return x.max(dim, keepdim)
-
-
-def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
-    return x.min(dim, keepdim)
 
 
 def _numpy_names(dim: Any, keepdim: bool, axis: Any, keepdims: Any) -> tuple[Any, bool]:
@@ -784,10 +646,64 @@ def _normalise_axes(axis: Any, ndim: int, op: str) -> Any:
     return wrap_dim(axis, ndim, op)
 
 
+class Sum(Function):
+    def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims
+    def saves(self): return ()
+    def forward(self, x): return x.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):  # every input element contributed once: copy gy back out
+        x = self.inputs[0]
+        kept = _keepdims_shape(x.shape, _axes(self.axis, x.ndim))
+        return broadcast_to(reshape(gy, kept), x.shape)
+
+
 def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *,
         axis: Any = None, keepdims: bool | None = None) -> Tensor:  # noqa: A001
     dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
     return Sum(_normalise_axes(dim, x.ndim, "sum"), keepdim)(x)
+
+
+class AMax(Function):
+    """The largest (or smallest) value over ``axis``. The gradient goes to the extreme
+    element(s); ties share it equally (as torch.amax)."""
+    saves_output = True
+
+    def __init__(self, axis, keepdims, largest):
+        self.axis, self.keepdims, self.largest = axis, keepdims, largest
+
+    def forward(self, x):
+        if self.largest:
+            return x.max(axis=self.axis, keepdims=self.keepdims)
+        return x.min(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        kept = _keepdims_shape(x.shape, _axes(self.axis, x.ndim))
+        winners = x.array == self.output.array.reshape(kept)
+        ties = winners.sum(axis=self.axis, keepdims=True).astype(x.dtype)
+        share = _same_dtype_const(x.array, winners / ties)
+        return broadcast_to(reshape(gy, kept), x.shape) * share
+
+
+def amax(x: Tensor, dim: Any = None, keepdim: bool = False, *,
+         axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
+    return fast.form(AMax)(_normalise_axes(dim, x.ndim, "amax"), keepdim, True)(x)
+
+
+def amin(x: Tensor, dim: Any = None, keepdim: bool = False, *,
+         axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
+    return fast.form(AMax)(_normalise_axes(dim, x.ndim, "amin"), keepdim, False)(x)
+
+
+def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """torch.max: the largest element, or ``(values, indices)`` along ``dim``."""
+    return x.max(dim, keepdim)
+
+
+def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    return x.min(dim, keepdim)
 
 
 def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *,
@@ -852,9 +768,6 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
     return sum(abs(x) ** p, axis, keepdim) ** (1.0 / p)
 
 
-
-
-
 # =======================================================================================
 # Type and device moves
 # =======================================================================================
@@ -862,18 +775,18 @@ class Cast(Function):
     def __init__(self, dtype): self.dtype = np.dtype(dtype)
     def saves(self): return ()
     def forward(self, x): return x.astype(self.dtype)
-    def backward(self, gy): return cast(gy, self.inputs[0].dtype)
+    def backward(self, gy): return cast(gy, self.inputs[0].dtype)   # the identity, cast back
+
+
+def cast(x: Tensor, dtype: Any) -> Tensor:
+    return x if x.dtype == np.dtype(dtype) else Cast(dtype)(x)
 
 
 class ToDevice(Function):
     def __init__(self, device): self.device = device
     def saves(self): return ()
     def forward(self, x): return backend.to_device(x, self.device)
-    def backward(self, gy): return to_device(gy, self.inputs[0].device)
-
-
-def cast(x: Tensor, dtype: Any) -> Tensor:
-    return x if x.dtype == np.dtype(dtype) else Cast(dtype)(x)
+    def backward(self, gy): return to_device(gy, self.inputs[0].device)   # the identity, moved back
 
 
 def to_device(x: Tensor, device: str) -> Tensor:
@@ -1012,7 +925,6 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = N
         return x
     if p == 1.0:
         return x * 0.0
-    from tinygan.devices.random import default_generator
     gen = generator or default_generator()
     keep = gen.bernoulli(x.shape, 1.0 - p, dtype=x.dtype, device=x.device)
     return x * _same_dtype_const(x.array, keep * (1.0 / (1.0 - p)))

@@ -10,21 +10,24 @@ The chain rule, for a scalar loss L and y = f(x):  dL/dx = (dL/dy) * (dy/dx).
 ``backward`` visits the graph in reverse topological order (found without recursion, so a
 10,000-op chain is fine) and sums the contributions that reach each node.
 
-This file is the engine, top to bottom: the switch that turns recording on and off, the
-Tensor's state, Function, the backward pass, ``grad``. The conveniences a PyTorch user
-expects (``shape``, ``view``, ``sum``, operators, in-place methods, ``.data``) live in
-``tensor_api.py``, Tensor's base class.
+This file is the engine, top to bottom: the switch that turns recording on and off; the
+Tensor (its state, facts such as ``shape``, conversions such as ``numpy()`` and ``.data``, the
+version counter and the in-place mechanism, ``backward``); Function; the backward pass;
+``grad``. The methods that *are* ops (``+``, ``@``, ``sum``, ``view``, ``exp`` ...) are not
+written here: the ops are defined in functional.py, which needs Tensor first, and
+methods.py binds them onto Tensor once, after both exist (``Tensor.__add__ = add``).
 """
 from __future__ import annotations
 
 import contextlib
 import weakref
-from typing import Any, Iterator, Sequence
+from collections import namedtuple
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from tinygan.devices import backend
-from tinygan.engine.tensor_api import TensorAPI
+from tinygan.devices.random import default_generator
 
 # ---------------------------------------------------------------------------------------
 # Switching graph recording on and off
@@ -59,7 +62,11 @@ def enable_grad() -> contextlib.AbstractContextManager:
 # ---------------------------------------------------------------------------------------
 # Tensor: an array that remembers how it was computed
 # ---------------------------------------------------------------------------------------
-class Tensor(TensorAPI):
+# ``values, indices = t.max(dim=1)``: PyTorch returns a named pair
+MaxMin = namedtuple("MaxMin", ["values", "indices"])
+
+
+class Tensor:
     """array          the raw values (numpy.ndarray or cupy.ndarray)
     requires_grad  whether gradients should flow to this tensor
     grad           after ``loss.backward()``: dloss/dself, a Tensor of the same shape
@@ -87,6 +94,275 @@ class Tensor(TensorAPI):
         BatchNorm's running statistics, ``init.*_``, every ``*_`` method)."""
         self._version[0] += 1
 
+    # ---- basic facts -------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
+
+    @property
+    def dtype(self):
+        return self.array.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.array.ndim
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.array)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.creator is None
+
+    @property
+    def grad_fn(self) -> Any:
+        """PyTorch's name for the Function that made this tensor (tinygan: ``creator``)."""
+        return self.creator
+
+    @property
+    def data(self) -> Tensor:
+        """A Tensor sharing this one's memory, outside the graph (PyTorch's ``.data``):
+        ``p.data.clamp_(-c, c)`` changes p without autograd knowing. Prefer ``detach()``,
+        whose in-place changes autograd does see."""
+        return Tensor(self.array)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Tensor.data must be set to a Tensor, got {type(value).__name__}")
+        self.array = value.array
+        self._bump_version()  # a graph that saved the old values must not read the new
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape (PyTorch's name), or one dimension of it."""
+        return self.shape if dim is None else self.shape[wrap_dim(dim, self.ndim, "size")]
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return int(self.array.size)
+
+    def element_size(self) -> int:
+        return int(self.array.itemsize)
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device != "cpu"
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        body = np.array2string(backend.to_numpy(self.array), precision=4, separator=", ",
+                               prefix="tensor(")
+        extras = ""
+        if self.dtype != backend.DEFAULT_DTYPE and self.dtype != np.int64 \
+                and self.dtype != np.bool_:
+            extras += f", dtype={self.dtype}"
+        if self.device != "cpu":
+            extras += f", device='{self.device}'"
+        if self.creator is not None:
+            extras += f", grad_fn=<{type(self.creator).__name__}>"
+        elif self.requires_grad:
+            extras += ", requires_grad=True"
+        return f"tensor({body}{extras})"
+
+    # ---- conversions -------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """A NumPy array of the values (copied off the GPU when needed). PyTorch asks for
+        ``.detach()`` first on a tensor that requires grad; tinygan does not insist."""
+        return backend.to_numpy(self.array)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """np.asarray(t) and matplotlib see the values (CPU tensors, as in PyTorch)."""
+        if self.device != "cpu":
+            raise TypeError(f"can't convert a {self.device} tensor to NumPy implicitly; "
+                            f"use .cpu() or .numpy() first")
+        return self.array if dtype is None else self.array.astype(dtype)
+
+    def item(self) -> Any:
+        if self.array.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return backend.to_numpy(self.array.reshape(-1)[:1])[0].item()  # waiting checks raise
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def tolist(self) -> Any:
+        return backend.to_numpy(self.array).tolist()
+
+    def detach(self) -> Tensor:
+        """The same values and memory, cut off from the graph: no gradient flows through
+        it. It shares the version counter, so an in-place change to it is still caught."""
+        out = Tensor(self.array)
+        out._version = self._version
+        return out
+
+    def requires_grad_(self, mode: bool = True) -> Tensor:
+        if mode and self.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients, "
+                            f"got dtype {self.dtype}")
+        self.requires_grad = mode
+        return self
+
+    # ``to`` moves and casts through differentiable ops, so it is bound in methods.py
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self) -> Tensor:
+        return self.to("cuda")
+
+    def float(self) -> Tensor:
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        return self.to(np.float64)
+
+    def long(self) -> Tensor:
+        return self.to(np.int64)
+
+    def int(self) -> Tensor:
+        return self.to(np.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(np.bool_)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    # Comparisons give boolean tensors: not differentiable, but usable as masks and in
+    # (D(x) > 0.5).float().mean().
+    def __lt__(self, other): return _compare(np.less, self, other)
+    def __le__(self, other): return _compare(np.less_equal, self, other)
+    def __gt__(self, other): return _compare(np.greater, self, other)
+    def __ge__(self, other): return _compare(np.greater_equal, self, other)
+    def __eq__(self, other): return _compare(np.equal, self, other)  # type: ignore[override]
+    def __ne__(self, other): return _compare(np.not_equal, self, other)  # type: ignore[override]
+    __hash__ = object.__hash__  # tensors are graph nodes: hash by identity
+
+    def __bool__(self) -> bool:
+        if self.array.size != 1:
+            raise ValueError("the truth value of a tensor with more than one element is "
+                             "ambiguous; use (t > 0).any() or .all() on the comparison")
+        return bool(backend.to_numpy(self.array.reshape(-1)[:1])[0])
+
+    def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        axis = None if dim is None else wrap_dim(dim, self.ndim, "any")
+        return Tensor(backend.get_array_module(self.array).asarray(
+            self.array.any(axis=axis, keepdims=keepdim)))
+
+    def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        axis = None if dim is None else wrap_dim(dim, self.ndim, "all")
+        return Tensor(backend.get_array_module(self.array).asarray(
+            self.array.all(axis=axis, keepdims=keepdim)))
+
+    def argmax(self, dim=None, keepdim=False, *, axis=None):
+        return _arg(self, _pick(dim, axis), keepdim, "argmax")
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None):
+        return _arg(self, _pick(dim, axis), keepdim, "argmin")
+
+    # ---- in place: each ends in _inplace, which writes and bumps the version -------------
+    def _inplace(self, name: str, new_value: Callable[[Any], Any]) -> Tensor:
+        """Replace this tensor's values by ``new_value(old)``, in its own memory.
+
+        Under autograd the graph is rewired as PyTorch does it: the old value keeps its place
+        as a node of its own, and this tensor becomes the output of the new op.
+        """
+        recording = is_grad_enabled()
+        if recording and self.requires_grad and self.creator is None:
+            raise RuntimeError(
+                f"{name}: a leaf tensor that requires grad (shape {self.shape}) is being used "
+                f"in an in-place operation; do it inside tinygan.no_grad(), or on .data")
+        old = _old_node(self) if recording and self.requires_grad else self
+        out = _as_result(new_value(old), self)
+        if out.shape != self.shape:
+            raise RuntimeError(f"{name}: the result has shape {out.shape}, but the tensor "
+                               f"written in place has shape {self.shape}")
+        if out.dtype != self.dtype:
+            if not np.can_cast(out.dtype, self.dtype, "same_kind"):
+                raise RuntimeError(f"{name}: result type {out.dtype} can't be cast to the "
+                                   f"in-place tensor's dtype {self.dtype}")
+            out = out.to(self.dtype)
+        if recording and self.requires_grad and out.creator is None:
+            out = old * 0 + out       # a constant overwrite still passes a (zero) gradient
+        self.array[...] = out.array  # the same memory: every view sees the new values
+        self._bump_version()
+        if out.creator is not None:  # this tensor now stands for the op's output
+            fn = out.creator
+            self.creator, self.requires_grad = fn, True
+            fn._output, fn._output_version = weakref.ref(self), self._version[0]
+        return self
+
+    def __iadd__(self, other): return self.add_(other)
+    def __isub__(self, other): return self.sub_(other)
+    def __imul__(self, other): return self.mul_(other)
+    def __itruediv__(self, other): return self.div_(other)
+
+    def add_(self, other, alpha: float = 1):
+        return self._inplace("add_", lambda t: t + (other if alpha == 1 else other * alpha))
+
+    def sub_(self, other, alpha: float = 1):
+        return self._inplace("sub_", lambda t: t - (other if alpha == 1 else other * alpha))
+
+    def mul_(self, other): return self._inplace("mul_", lambda t: t * other)
+    def div_(self, other): return self._inplace("div_", lambda t: t / other)
+    def pow_(self, exponent): return self._inplace("pow_", lambda t: t ** exponent)
+    def neg_(self): return self._inplace("neg_", lambda t: -t)
+    def exp_(self): return self._inplace("exp_", lambda t: t.exp())
+    def sqrt_(self): return self._inplace("sqrt_", lambda t: t.sqrt())
+    def abs_(self): return self._inplace("abs_", lambda t: t.abs())
+    def tanh_(self): return self._inplace("tanh_", lambda t: t.tanh())
+    def sigmoid_(self): return self._inplace("sigmoid_", lambda t: t.sigmoid())
+    def relu_(self): return self._inplace("relu_", lambda t: t.relu())
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace("clamp_", lambda t: t.clamp(min, max))
+    clip_ = clamp_
+
+    def addcmul_(self, a, b, value: float = 1):
+        return self._inplace("addcmul_", lambda t: t + value * a * b)
+
+    def addcdiv_(self, a, b, value: float = 1):
+        return self._inplace("addcdiv_", lambda t: t + value * a / b)
+
+    def lerp_(self, end, weight: float):
+        return self._inplace("lerp_", lambda t: t + weight * (end - t))
+
+    def copy_(self, src):
+        src = src if isinstance(src, Tensor) else Tensor(src)
+        return self._inplace("copy_", lambda t: src.to(
+            dtype=self.dtype, device=self.device).expand(self.shape))
+
+    def fill_(self, value):
+        xp = backend.get_array_module(self.array)
+        return self._inplace("fill_", lambda t: xp.full(self.shape, value, dtype=self.dtype))
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None):
+        gen = _generator(generator)
+        return self._inplace("normal_", lambda t: gen.normal(self.shape, mean, std,
+                                                             dtype=self.dtype))
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None):
+        gen = _generator(generator)
+        return self._inplace("uniform_", lambda t: gen.uniform(self.shape, a, b,
+                                                               dtype=self.dtype))
+
+
+    # ---- the backward pass, from this tensor -------------------------------------------
     def backward(self, grad: "Tensor | Any | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
@@ -429,3 +705,85 @@ def _as_grad(g: Any, like: Tensor) -> Tensor:
         raise RuntimeError(f"gradient of shape {g.shape} given for a tensor of shape "
                            f"{like.shape}; they must match")
     return g
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers of the Tensor's methods
+# ---------------------------------------------------------------------------------------
+def wrap_dim(dim: int, ndim: int, op: str = "") -> int:
+    """A dimension in [-ndim, ndim - 1] as a non-negative index; anything else raises as
+    PyTorch does (NumPy would wrap 5 on a 2-D tensor silently)."""
+    low, high = (-ndim, ndim - 1) if ndim else (-1, 0)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: a dimension must be an int, got {dim!r}")
+    if not low <= dim <= high:
+        raise IndexError(f"{op}: Dimension out of range (expected to be in range of "
+                         f"[{low}, {high}], but got {dim})")
+    return int(dim) % ndim if ndim else 0
+
+
+def _pick(a: Any, b: Any) -> Any:
+    return a if b is None else b
+
+
+def _shape_args(shape: tuple) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _raw(x: Any) -> Any:
+    return x.array if isinstance(x, Tensor) else x
+
+
+def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:
+    xp = backend.get_array_module(a.array)
+    return Tensor(xp.asarray(getattr(xp, ufunc.__name__)(a.array, _raw(b))))
+
+
+def _arg(t: Tensor, dim: Any, keepdim: bool, name: str) -> Tensor:
+    xp = backend.get_array_module(t.array)
+    if dim is None:
+        return Tensor(xp.asarray(getattr(t.array, name)(), dtype=np.int64))
+    d = wrap_dim(dim, t.ndim, name)
+    out = xp.asarray(getattr(t.array, name)(axis=d), dtype=np.int64)
+    return Tensor(xp.expand_dims(out, d) if keepdim else out)
+
+
+def _old_node(t: Tensor) -> Tensor:
+    """``t``'s value before an in-place write, as a graph node of its own: a copy of the
+    values (the new op's backward may need them, as PyTorch saves the original self) that
+    leads back to the op that made ``t``. That op's own saved output is still ``t``, so if
+    its backward reads it, the version check refuses, as in PyTorch."""
+    old = Tensor(t.array.copy())
+    old.requires_grad, old.creator = t.requires_grad, t.creator
+    return old
+
+
+def _as_result(value: Any, like: Tensor) -> Tensor:
+    if isinstance(value, Tensor):
+        return value
+    xp = backend.get_array_module(like.array)
+    return Tensor(xp.asarray(value))
+
+
+def _generator(generator: Any) -> Any:
+    return generator or default_generator()
+
+
+def parse_to_args(args: tuple, kwargs: dict) -> tuple[Any, Any]:
+    """``to("cuda")``, ``to(float64)``, ``to(device, dtype)``, ``to(other_tensor)``."""
+    device = kwargs.get("device")
+    dtype = kwargs.get("dtype")
+    for a in args:
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, str):
+            device = a
+        elif isinstance(a, (np.dtype, type)):     # np.float32, x.dtype
+            dtype = a
+        elif hasattr(a, "type"):                  # tinygan.device("cuda")
+            device = a
+        else:
+            dtype = a
+    return device, dtype

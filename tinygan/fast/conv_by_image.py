@@ -1,4 +1,5 @@
-"""FUSED, for large images: the fast convolutions of tinygan/engine/convolution.py, one image at a time.
+"""One image at a time: the convolution kernels for large images (tinygan/fast/convolution.py
+chooses them).
 
 Read tinygan/engine/convolution.py first: the matrix products here are the same ones. What changes
 is how much memory they touch at once. For the whole batch, im2col's column matrix has

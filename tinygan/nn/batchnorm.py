@@ -10,15 +10,33 @@ Evaluation: the running statistics replace the batch ones, so one sample at a ti
             the same answer as a batch - remember model.eval() before sampling.
 The normalisation is written with Tensor ops, so gradients flow through mu_B and var_B and
 second derivatives work (a gradient penalty through a BatchNorm layer is differentiable).
-That plain form is what ``forward`` shows first; in training, ``BatchNormBatchStats`` below
-(FUSED) computes the same in one node with the closed-form gradient, and is the default.
+That plain form is ``normalise_batch`` below. Its fast form, the default in training, is one
+node with the closed-form gradient (``BatchNormBatchStats``, tinygan/fast/batchnorm.py).
 """
 from __future__ import annotations
 
+from typing import Any
+
+from tinygan import fast
 from tinygan.devices import backend
-from tinygan.engine import functional as F
+from tinygan.engine.tensor import Parameter, Tensor
 from tinygan.nn.module import Module
-from tinygan.engine.tensor import Function, Parameter, Tensor, is_grad_enabled
+
+
+def normalise_batch(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor | None = None,
+                    bias: Tensor | None = None) -> tuple[Tensor, Any, Any]:
+    """Training mode, the plain form: x (N, C, ...) normalised with the statistics of the
+    batch over ``axes`` (all but the channel axis), then scaled by weight (C,) and shifted by
+    bias (C,) when given. Returns y (like x) and the batch mean and biased variance as raw
+    (1, C, 1, ...) arrays, for the running statistics."""
+    stat_shape = tuple(1 if axis in axes else size for axis, size in enumerate(x.shape))
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(axis=axes, keepdims=True)   # biased, for x_hat
+    x_hat = centred / (var + eps).sqrt()
+    if weight is None:
+        return x_hat, mean.array, var.array
+    return x_hat * weight.reshape(stat_shape) + bias.reshape(stat_shape), mean.array, var.array
 
 
 class _BatchNorm(Module):
@@ -46,37 +64,24 @@ class _BatchNorm(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check(x)
-        axes = (0,) + tuple(range(2, x.ndim))        # everything except the channel axis
-        stat_shape = (1, self.num_features) + (1,) * (x.ndim - 2)
-        use_batch = self.training or not self.track_running_stats
-        if use_batch:
+        if self.training or not self.track_running_stats:      # the batch's own statistics
             n = x.numel() // self.num_features
             if n <= 1:
                 raise ValueError(f"{type(self).__name__}: need more than 1 value per channel "
                                  f"in training, got input of shape {x.shape}")
-            if F.FUSED and (not self.affine or self.weight.dtype == x.dtype):
-                return self._fused(x, axes, n)
-            mean = x.mean(axis=axes, keepdims=True)
-            centred = x - mean
-            var = (centred * centred).mean(axis=axes, keepdims=True)   # biased, for x_hat
+            axes = (0,) + tuple(range(2, x.ndim))        # everything except the channel axis
+            weight, bias = (self.weight, self.bias) if self.affine else (None, None)
+            y, mean, var = fast.form(normalise_batch)(x, axes, self.eps, weight, bias)
             if self.training and self.track_running_stats:
-                self._update_running_stats(mean.array, var.array, n)
-        else:
-            mean = self.running_mean.reshape(stat_shape)
-            var = self.running_var.reshape(stat_shape)
-            centred = x - mean
-        x_hat = centred / (var + self.eps).sqrt()
+                self._update_running_stats(mean, var, n)
+            return y
+        stat_shape = (1, self.num_features) + (1,) * (x.ndim - 2)
+        mean = self.running_mean.reshape(stat_shape)
+        var = self.running_var.reshape(stat_shape)
+        x_hat = (x - mean) / (var + self.eps).sqrt()
         if not self.affine:
             return x_hat
         return x_hat * self.weight.reshape(stat_shape) + self.bias.reshape(stat_shape)
-
-    def _fused(self, x: Tensor, axes: tuple[int, ...], n: int) -> Tensor:
-        """The same training-mode normalisation as one BatchNormBatchStats node."""
-        node = BatchNormBatchStats(axes, self.eps)
-        y = node(x, self.weight, self.bias) if self.affine else node(x)
-        if self.training and self.track_running_stats:
-            self._update_running_stats(node.mean, node.var, n)
-        return y
 
     def _update_running_stats(self, mean, var, n: int) -> None:
         m = self.momentum
@@ -105,80 +110,3 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     """Normalises each channel of (N, C, H, W) images over the batch and all pixels."""
     expected_ndims = (4,)
-
-
-class BatchNormBatchStats(Function):
-    """FUSED: y = gamma * x_hat + beta with x_hat = (x - mu_B) / sqrt(var_B + eps), the
-    statistics over ``axes`` (all but the channel axis), in one node instead of nine.
-    (tests/test_fast_paths.py checks it against the plain form, derivatives included.)
-
-    x: (N, C, ...), gamma, beta: (C,) or absent -> y like x. With n values per channel and
-    g = dL/dy, the closed-form gradient (every term a per-channel sum or a broadcast):
-
-        dL/dbeta  = sum g            dL/dgamma = sum g x_hat
-        dL/dx     = gamma / (n sqrt(var_B + eps)) * (n g - sum g - x_hat * sum g x_hat)
-
-    The last line is what the plain graph adds up through mu_B and var_B. An ordinary
-    backward computes it from the saved x_hat; with create_graph it recomputes x_hat from x
-    in Tensor ops, so the gradient has a graph of its own (second derivatives).
-    """
-
-    def __init__(self, axes: tuple[int, ...], eps: float) -> None:
-        self.axes, self.eps = axes, eps
-
-    def saves(self):  # x (x_hat is recomputed from it for second derivatives) and gamma
-        return range(min(2, len(self.inputs)))
-
-    def _stat_shape(self, x) -> tuple[int, ...]:
-        return tuple(1 if axis in self.axes else size for axis, size in enumerate(x.shape))
-
-    def forward(self, x, gamma=None, beta=None):
-        self.mean = x.mean(axis=self.axes, keepdims=True)
-        x_hat = x - self.mean
-        self.var = (x_hat * x_hat).mean(axis=self.axes, keepdims=True)   # biased
-        self.inv_std = 1.0 / backend.get_array_module(x).sqrt(self.var + self.eps)
-        x_hat *= self.inv_std
-        self.x_hat = x_hat
-        if gamma is None:
-            return x_hat.copy()
-        stat = self._stat_shape(x)
-        y = x_hat * gamma.reshape(stat)
-        y += beta.reshape(stat)
-        return y
-
-    def backward(self, gy):
-        x = self.inputs[0]
-        n = x.numel() // x.shape[1]
-        stat = self._stat_shape(x)
-        affine = len(self.inputs) == 3
-        if not is_grad_enabled():   # the ordinary backward: arrays, no graph
-            g, x_hat = gy.array, self.x_hat
-            sum_g = g.sum(axis=self.axes, keepdims=True)
-            sum_g_x_hat = (g * x_hat).sum(axis=self.axes, keepdims=True)
-            gx = None
-            if self.needs_input_grad[0]:   # not for a batch of data
-                scale = self.inv_std / n
-                if affine:
-                    scale = scale * self.inputs[1].array.reshape(stat)
-                gx = x_hat * sum_g_x_hat          # scale * (n g - sum g - x_hat sum g x_hat),
-                gx += sum_g                       # in place on one new array
-                gx -= n * g
-                gx *= -scale
-                gx = Tensor(gx)
-            if not affine:
-                return (gx,)
-            return gx, Tensor(sum_g_x_hat.reshape(-1)), Tensor(sum_g.reshape(-1))
-        # create_graph: the same formula, on an x_hat recomputed from x with Tensor ops
-        mean = x.mean(axis=self.axes, keepdims=True)
-        centred = x - mean
-        inv_std = ((centred * centred).mean(axis=self.axes, keepdims=True) + self.eps) ** -0.5
-        x_hat = centred * inv_std
-        sum_g = gy.sum(axis=self.axes, keepdims=True)
-        sum_g_x_hat = (gy * x_hat).sum(axis=self.axes, keepdims=True)
-        scale = inv_std / n
-        if affine:
-            scale = scale * self.inputs[1].reshape(stat)
-        gx = scale * (n * gy - sum_g - x_hat * sum_g_x_hat)
-        if not affine:
-            return (gx,)
-        return gx, sum_g_x_hat.reshape(-1), sum_g.reshape(-1)

@@ -15,7 +15,7 @@ from tinygan.engine.functional import (binary_cross_entropy, binary_cross_entrop
                                 sigmoid, softplus, tanh)
 from tinygan.engine.convolution import conv2d, conv_transpose2d  # noqa: F401,E402
 from tinygan.engine.tensor import Tensor
-from tinygan.nn.upsample import interpolate  # noqa: F401,E402
+from tinygan.engine.resample import interpolate  # noqa: F401,E402
 from tinygan.nn.embedding import embedding  # noqa: F401,E402
 
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 
 from tinygan.devices import backend
-from tinygan.engine.tensor import Parameter, Tensor
+from tinygan.engine.tensor import Parameter, Tensor, parse_to_args
 
 
 class Module:
@@ -159,7 +159,6 @@ class Module:
     # ---- devices and dtypes -------------------------------------------------------------
     def to(self, *args: Any, **kwargs: Any) -> "Module":
         """Move every parameter and buffer to a device and/or dtype, in place."""
-        from tinygan.engine.tensor_api import parse_to_args
         device, dtype = parse_to_args(args, kwargs)
         def moved(data: Any) -> Any:
             if dtype is not None and data.dtype.kind == "f":

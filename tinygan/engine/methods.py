@@ -1,0 +1,207 @@
+"""Tensor's methods that are ops, bound onto Tensor once, here (DeZero's ``setup_variable``).
+
+tensor.py defines Tensor without them, because the ops need Tensor first: functional.py
+builds every op on it. Once both exist, this file gives Tensor its operators and op methods
+in one table, ``Tensor.__add__ = add`` and the like, so ``a + b`` is ``functional.add(a, b)``
+and nothing in the engine imports anything lazily. tinygan/engine/__init__.py imports this
+file, so the binding is done as soon as any part of the engine is imported.
+
+The small functions below adapt PyTorch's method signatures (``t.sum(dim=1)``,
+``t.view(2, 3)``, ``t.max(dim=0)`` giving ``(values, indices)``) to the ops'; the ops
+themselves, and their gradients, are all in functional.py.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinygan.compat.legacy_types import tensor_type
+from tinygan.devices import backend
+from tinygan.engine import functional as F
+from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, parse_to_args, \
+    wrap_dim
+
+
+# ---- operators with the tensor on the right (2 - t, 2 * t, ...) ---------------------------
+def _radd(self: Tensor, other: Any) -> Tensor: return F.add(other, self)
+def _rsub(self: Tensor, other: Any) -> Tensor: return F.sub(other, self)
+def _rmul(self: Tensor, other: Any) -> Tensor: return F.mul(other, self)
+def _rtruediv(self: Tensor, other: Any) -> Tensor: return F.div(other, self)
+def _rmatmul(self: Tensor, other: Any) -> Tensor: return F.matmul(other, self)
+def _pos(self: Tensor) -> Tensor: return self
+
+
+def _rpow(self: Tensor, base: Any) -> Tensor:
+    """base ** t = e^(t log base)."""
+    return F.exp(F.mul(self, float(np.log(base))))
+
+
+def _setitem(self: Tensor, index: Any, value: Any) -> None:
+    """``t[index] = value``: in place, through the differentiable ``index_put``."""
+    self._inplace("setitem", lambda old: F.index_put(old, index, value))
+
+
+# ---- conversions ------------------------------------------------------------------------
+def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """Move to a device ("cpu"/"cuda") and/or cast to a dtype; differentiable."""
+    device, dtype = parse_to_args(args, kwargs)
+    out = self
+    if dtype is not None and np.dtype(dtype) != self.dtype:
+        out = F.cast(out, dtype)
+    if device is not None and backend.normalize_device(device) != out.device:
+        out = F.to_device(out, device)
+    return out
+
+
+# ---- reductions (``dim``/``keepdim`` as PyTorch, ``axis``/``keepdims`` as NumPy) ---------
+def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+    return F.sum(self, _pick(dim, axis), _pick(keepdim, keepdims))
+
+
+def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    return F.mean(self, _pick(dim, axis), _pick(keepdim, keepdims))
+
+
+def var(self, dim=None, unbiased=True, keepdim=False, *, axis=None, keepdims=None):
+    """Variance; unbiased (divides by n - 1) by default, as torch.Tensor.var."""
+    return F.var(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased)
+
+
+def std(self, dim=None, unbiased=True, keepdim=False, *, axis=None, keepdims=None):
+    return F.std(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased)
+
+
+def amax(self, dim=None, keepdim=False):
+    """The largest value over ``dim`` (ties share the gradient equally)."""
+    return F.amax(self, dim, keepdim)
+
+
+def amin(self, dim=None, keepdim=False):
+    return F.amin(self, dim, keepdim)
+
+
+def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+    """No dim: the largest element. A dim: ``(values, indices)`` along it, as PyTorch;
+    the gradient goes to the element at each index."""
+    return _max_or_min(self, _pick(dim, axis), _pick(keepdim, keepdims), largest=True)
+
+
+def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+    return _max_or_min(self, _pick(dim, axis), _pick(keepdim, keepdims), largest=False)
+
+
+def _max_or_min(t: Tensor, dim: Any, keepdim: bool, largest: bool):
+    if dim is None:
+        return F.amax(t) if largest else F.amin(t)
+    d = wrap_dim(dim, t.ndim, "max" if largest else "min")
+    indices = _arg(t, d, True, "argmax" if largest else "argmin")
+    values = F.take_along_dim(t, indices, d)
+    if not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return MaxMin(values, indices)
+
+
+def norm(self, p: float = 2, dim=None, keepdim: bool = False):
+    return F.norm(self, p, dim, keepdim)
+
+
+# ---- shapes -----------------------------------------------------------------------------
+def reshape(self, *shape):
+    return F.reshape(self, _shape_args(shape))
+
+
+def view_as(self, other):
+    return F.reshape(self, other.shape)
+
+
+def expand(self, *shape):
+    shape = _shape_args(shape)
+    lead = len(shape) - self.ndim
+    full = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
+    return F.broadcast_to(self, full)
+
+
+def flatten(self, start_dim: int = 0, end_dim: int = -1):
+    if self.ndim == 0:
+        return F.reshape(self, (1,))
+    start = wrap_dim(start_dim, self.ndim, "flatten")
+    end = wrap_dim(end_dim, self.ndim, "flatten")
+    if start > end:
+        raise ValueError(f"flatten: start_dim ({start_dim}) cannot come after end_dim "
+                         f"({end_dim}) for a tensor of shape {self.shape}")
+    merged = int(np.prod(self.shape[start:end + 1]))
+    return F.reshape(self, self.shape[:start] + (merged,) + self.shape[end + 1:])
+
+
+def transpose(self, *dims):
+    """Two dims: swap them (PyTorch). No dims: reverse all; a full order: NumPy's."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    if len(dims) == 2:
+        order = list(range(self.ndim))
+        a, b = (wrap_dim(d, self.ndim, "transpose") for d in dims)
+        order[a], order[b] = order[b], order[a]
+        dims = tuple(order)
+    return F.transpose(self, dims or None)
+
+
+def permute(self, *dims):
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    return F.transpose(self, dims)
+
+
+def _T(self):
+    return F.transpose(self, None)
+
+
+def squeeze(self, dim=None, *, axis=None):
+    dim, shape = _pick(dim, axis), self.shape
+    if dim is None:
+        new = tuple(s for s in shape if s != 1)
+    else:
+        d = wrap_dim(dim, self.ndim, "squeeze") if self.ndim else 0
+        new = shape[:d] + shape[d + 1:] if self.ndim and shape[d] == 1 else shape
+    return F.reshape(self, new)
+
+
+def unsqueeze(self, dim=None, *, axis=None):
+    d = wrap_dim(_pick(dim, axis), self.ndim + 1, "unsqueeze")
+    return F.reshape(self, self.shape[:d] + (1,) + self.shape[d:])
+
+
+def clamp(self, min=None, max=None):  # noqa: A002
+    return F.clip(self, min, max)
+
+
+# =======================================================================================
+# The table: every Tensor method and operator that is an op, bound once
+# =======================================================================================
+Tensor.__add__, Tensor.__radd__ = F.add, _radd
+Tensor.__sub__, Tensor.__rsub__ = F.sub, _rsub
+Tensor.__mul__, Tensor.__rmul__ = F.mul, _rmul
+Tensor.__truediv__, Tensor.__rtruediv__ = F.div, _rtruediv
+Tensor.__matmul__, Tensor.__rmatmul__ = F.matmul, _rmatmul
+Tensor.__pow__, Tensor.__rpow__ = F.pow, _rpow
+Tensor.__neg__, Tensor.__pos__, Tensor.__abs__ = F.neg, _pos, F.abs
+Tensor.__getitem__, Tensor.__setitem__ = F.getitem, _setitem
+
+# elementwise
+Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs, Tensor.neg = F.exp, F.log, F.sqrt, F.abs, F.neg
+Tensor.sigmoid, Tensor.tanh, Tensor.relu = F.sigmoid, F.tanh, F.relu
+Tensor.clamp = Tensor.clip = clamp
+
+# reductions
+Tensor.sum, Tensor.mean, Tensor.var, Tensor.std = sum, mean, var, std
+Tensor.amax, Tensor.amin, Tensor.max, Tensor.min, Tensor.norm = amax, amin, max, min, norm
+
+# shapes
+Tensor.reshape = Tensor.view = reshape
+Tensor.view_as, Tensor.expand, Tensor.flatten = view_as, expand, flatten
+Tensor.transpose, Tensor.permute, Tensor.T = transpose, permute, property(_T)
+Tensor.squeeze, Tensor.unsqueeze = squeeze, unsqueeze
+
+# copies, types and devices
+Tensor.clone, Tensor.to = F.clone, to
+Tensor.type = tensor_type      # PyTorch's legacy type names: tinygan/compat/legacy_types.py

@@ -1,0 +1,55 @@
+"""Fast form of ``linear``: nn.Linear's affine map x W^T + b as one node.
+
+The plain form (tinygan/engine/functional.py, ``linear_plain``) is two ops, a matmul and a
+broadcast add, whose backward sums the bias gradient over the batch with ``sum_to``. One node
+saves the intermediate array and lets the bias gradient run as a matrix product.
+tests/test_fast_paths.py checks the two agree, derivatives included.
+"""
+from __future__ import annotations
+
+from tinygan.devices import backend
+from tinygan.engine import functional as F
+from tinygan.engine.tensor import Function, Tensor
+from tinygan.fast import replaces
+
+xp_of = backend.get_array_module
+
+
+class Linear(Function):
+    """y = x W^T + b, in one node.
+
+    x: (N, in), W: (out, in), b: (out,) -> y: (N, out)
+    dL/dx = gy W,   dL/dW = gy^T x,   dL/db = sum over the batch of gy = 1^T gy.
+    x W^T uses W's transposed *view*: BLAS reads it in place, nothing is copied (gy^T too).
+    A gradient nobody needs is not computed: for the first layer, fed with data, that
+    skips the matmul gy W, as large as the forward product.
+    """
+    def saves(self):  # x for W's gradient, W for x's; the bias is never read
+        need = self.needs_input_grad
+        return (1,) * need[0] + (0,) * need[1]
+
+    def forward(self, x, W, b=None):
+        y = x @ W.T
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, gy):
+        x, W = self.inputs[0], self.inputs[1]
+        need = self.needs_input_grad
+        gx = F.matmul(gy, W) if need[0] else None
+        gy_rows, x_rows = gy.reshape(-1, gy.shape[-1]), x.reshape(-1, x.shape[-1])
+        gW = F.matmul(gy_rows.T, x_rows) if need[1] else None
+        if len(self.inputs) == 2:
+            return gx, gW
+        gb = None
+        if need[2]:  # the batch sum as the product 1^T gy: BLAS runs it faster than sum(0)
+            ones = Tensor(xp_of(gy.array).ones(gy_rows.shape[0], dtype=gy.dtype))
+            gb = F.matmul(ones, gy_rows)
+        return gx, gW, gb
+
+
+@replaces(F.linear_plain)
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``linear_plain``'s fast form (the checks are done by ``functional.linear``)."""
+    return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)
