@@ -22,6 +22,7 @@ import random
 import re
 import sys
 import time
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -162,15 +163,16 @@ def _optimizer_hook(fw_name: str, cls: Any, weights: list, step_times: list,
                 p._bump_version()
         last.append(self)
         original(self, params, *args, **kwargs)
-        step = self.step
+        step = type(self).step
 
-        def timed_step(*a, **k):
-            out = step(*a, **k)
-            if last[-1] is self:
+        def timed_step(opt, *a, **k):
+            out = step(opt, *a, **k)
+            if last[-1] is opt:
                 step_times.append(time.perf_counter())
             return out
 
-        self.step = timed_step
+        self.step = types.MethodType(timed_step, self)   # a bound method, as the
+        # schedulers of both libraries expect (they wrap optimizer.step)
 
     return init
 
@@ -208,7 +210,7 @@ def run_script(path: Path, framework: str, args: list[str], workdir: Path, seed:
             t = torch.from_numpy(values)
             return t.to(dtype=dtype) if dtype is not None else t
         tensor_cls, optimizers = torch.Tensor, (torch.optim.Adam, torch.optim.RMSprop,
-                                                torch.optim.SGD)
+                                                torch.optim.SGD, torch.optim.Adadelta)
         sampler, dropout_owner, dropout2d_owner = tdata.RandomSampler, tF, tF
         dropout_name, dropout2d_name = "dropout", "dropout2d"
         default_dtype = (torch, "set_default_dtype", torch.get_default_dtype(),
@@ -222,7 +224,7 @@ def run_script(path: Path, framework: str, args: list[str], workdir: Path, seed:
         def to_tensor(values, dtype=None, device=None):
             return tinygan.tensor(values, dtype=dtype, device=device)
         tensor_cls, optimizers = tinygan.Tensor, (tinygan.optim.Adam, tinygan.optim.RMSprop,
-                                                  tinygan.optim.SGD)
+                                                  tinygan.optim.SGD, tinygan.optim.Adadelta)
         sampler, dropout_owner, dropout2d_owner = gsampler.RandomSampler, gF, gdrop
         dropout_name, dropout2d_name = "dropout", "dropout_channels"
         default_dtype = (tinygan.devices.backend, "DEFAULT_DTYPE", tinygan.devices.backend.DEFAULT_DTYPE,

@@ -129,6 +129,11 @@ def matmul_inputs(draw):
             _floats(draw, batch.input_shapes[1] + (k, n))], {}
 
 
+def matmul_inputs_2d(draw):
+    m, k, n = (draw(st.integers(1, 4)) for _ in range(3))
+    return [_floats(draw, (m, k)), _floats(draw, (k, n))], {}
+
+
 def linear_inputs(draw):
     lead = _shape(draw, 1, 2)
     k, n = draw(st.integers(1, 4)), draw(st.integers(1, 4))
@@ -360,6 +365,9 @@ FUNCTIONAL: dict[str, Row] = {
     "cross_entropy": Row(classes, lambda x, labels, reduction: F.cross_entropy(
         x, _tg(labels), reduction), lambda x, labels, reduction: TF.cross_entropy(
         x, torch.as_tensor(labels), reduction=reduction)),
+    # issue 33
+    "log1p": Row(unary(-0.9, 4.0), F.log1p, torch.log1p),
+    "mm": Row(lambda draw: matmul_inputs_2d(draw), F.mm, torch.mm),
     # not differentiable or random: checked by their own rows below, forward only
     "one_hot": Row(classes, lambda x, labels, reduction: F.one_hot(_tg(labels), x.shape[1]),
                    lambda x, labels, reduction: TF.one_hot(torch.as_tensor(labels),
@@ -427,12 +435,20 @@ _method("type_as", unary(), lambda x: x.type_as(x))
 _method("type", unary(), lambda x: x.type(x.type()) * 1)
 _method("detach", unary(), lambda x: x.detach() * 1 + x, notes="no gradient through detach")
 _method("cpu", unary(), lambda x: x.cpu())
+_method("pow", pow_inputs, lambda x, c: x.pow(c))                          # issue 33
+_method("log1p", unary(-0.9, 4.0), lambda x: x.log1p())
+_method("mm", matmul_inputs_2d, lambda a, b: a.mm(b))
 
 # Public Tensor methods that wrap no differentiable op (facts, conversions, in place)
 NOT_OPS = {"shape", "dtype", "ndim", "device", "is_leaf", "grad_fn", "data", "size", "dim",
            "numel", "element_size", "is_floating_point", "is_cuda", "numpy", "item", "tolist",
            "requires_grad_", "cuda", "long", "int", "bool", "any", "all", "argmax", "argmin",
-           "backward"}
+           "backward",
+           # issue 33: comparisons (bool results, tested in test_vocabulary_issue33.py) and
+           # device flags
+           "eq", "ne", "lt", "le", "gt", "ge", "is_cpu", "is_xpu", "is_mps", "is_meta",
+           "is_xla", "is_ipu", "is_vulkan", "is_mtia", "is_maia", "is_mkldnn", "is_sparse",
+           "is_sparse_csr", "is_quantized", "is_nested", "is_shared"}
 
 
 OPERATORS = {"__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",

@@ -14,6 +14,7 @@ from tinygan.compat.creation import (arange, as_tensor, bool_, cat, device, doub
                               ones_like, rand, rand_like, randint, randn, randn_like, randperm,
                               short, stack, tensor, uint8, zeros, zeros_like)
 from tinygan.devices.random import Generator, default_generator, manual_seed
+from tinygan.devices.random import initial_seed, seed  # issue 33: a fresh seed per process
 from tinygan.engine.tensor import (Parameter, Tensor, enable_grad, grad, is_grad_enabled, no_grad,
                             set_grad_enabled)
 from tinygan.compat.function_forms import (abs, add, amax, amin, argmax, argmin, clamp, clip, div,  # noqa: A004
@@ -21,6 +22,7 @@ from tinygan.compat.function_forms import (abs, add, amax, amin, argmax, argmin,
                                     mean, min, minimum, mul, norm, numel, pow, relu, reshape,
                                     sigmoid, softmax, sqrt, squeeze, sub, sum, tanh,
                                     transpose, unsqueeze, where)
+from tinygan.compat.function_forms import eq, ge, gt, le, log1p, lt, mm, ne  # issue 33
 from tinygan.engine import functional  # noqa: E402
 from tinygan import cuda  # noqa: E402
 from tinygan.compat.legacy_types import CPU_TYPES as _CPU_TYPES  # noqa: E402
@@ -31,6 +33,7 @@ from tinygan import fast  # noqa: E402
 from tinygan.fast import activations, batchnorm, linear, reductions, upsample  # noqa: E402,F401
 del activations, batchnorm, linear, reductions, upsample
 from tinygan import autograd, backends, accelerator, utils  # noqa: E402
+from tinygan import multiprocessing  # noqa: E402  (issue 33)
 from tinygan.compat.serialization import load, save  # noqa: E402
 
 # torch.FloatTensor, torch.LongTensor, ... (tinygan/compat/legacy_types.py)
@@ -64,4 +67,6 @@ __all__ = [
     "relu", "matmul", "pow", "clamp", "clip", "where", "argmax", "argmin", "norm", "max", "min",
     "maximum", "minimum", "amax", "amin", "flatten", "reshape", "squeeze", "unsqueeze",
     "transpose", "softmax", "log_softmax", "numel",
+    "log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge", "initial_seed", "seed",
+    "multiprocessing",
 ]

@@ -22,6 +22,8 @@ from tinygan.metrics.mode_coverage import mode_coverage
 from tinygan.run.quick import steps
 from solutions import exercise
 
+tg.manual_seed(0)   # layers built without a generator draw from here (fresh per process)
+
 # %% [markdown]
 # ## Discriminative and generative models
 #

@@ -22,6 +22,8 @@ from tinygan import functional as F
 from tinygan.data.toy import gaussian_1d
 from solutions import exercise
 
+tg.manual_seed(0)   # layers built without a generator draw from here (fresh per process)
+
 # %% [markdown]
 # ## The players
 #

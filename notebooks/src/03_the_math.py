@@ -30,6 +30,8 @@ from tinygan.metrics import theory
 from tinygan.run.quick import steps
 from solutions import exercise
 
+tg.manual_seed(0)   # layers built without a generator draw from here (fresh per process)
+
 MU, SIGMA = 4.0, 0.5                      # p_data = N(4, 0.5^2): toy.gaussian_1d's default
 xs = np.linspace(0.0, 8.0, 801)           # the grid every density is drawn on
 dx = float(xs[1] - xs[0])

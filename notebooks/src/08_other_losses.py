@@ -26,6 +26,8 @@ from tinygan.metrics import theory
 from tinygan.run.quick import steps
 from solutions import exercise
 
+tg.manual_seed(0)   # layers built without a generator draw from here (fresh per process)
+
 # %% [markdown]
 # ## WGAN: the Wasserstein distance
 #

@@ -27,6 +27,8 @@ from tinygan.metrics.digits import get_digit_classifier
 from tinygan.run.quick import steps
 from solutions import exercise
 
+tg.manual_seed(0)   # layers built without a generator draw from here (fresh per process)
+
 # %% [markdown]
 # ## Feeding the label in
 #

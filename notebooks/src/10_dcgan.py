@@ -27,6 +27,8 @@ from tinygan.gan.trainer import GANTrainer
 from tinygan.run.quick import quick_mode, steps
 from solutions import exercise
 
+tg.manual_seed(0)   # layers built without a generator draw from here (fresh per process)
+
 # %% [markdown]
 # ## A convolution is a sum over a window...
 #

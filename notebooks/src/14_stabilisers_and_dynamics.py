@@ -20,6 +20,8 @@ from tinygan.nn.utils import spectral_norm
 from tinygan.run.quick import steps
 from solutions import exercise
 
+tg.manual_seed(0)   # layers built without a generator draw from here (fresh per process)
+
 # %% [markdown]
 # ## Dirac-GAN
 #

@@ -135,11 +135,37 @@ def rand(*shape: Any, generator: Generator | None = None, dtype: Any = None,
                   requires_grad=requires_grad)
 
 
-def randint(low: int, high: int, size: Sequence[int], generator: Generator | None = None,
-            device: Any = None) -> Tensor:
-    """Integers in [low, high), int64, drawn on ``device`` (default: the default device)."""
-    gen = _generator(generator)
-    return Tensor(gen.integers(low, high, tuple(size), device=device))
+def randint(*args: Any, size: Sequence[int] | None = None, generator: Generator | None = None,
+            dtype: Any = None, device: Any = None, requires_grad: bool = False,
+            low: int | None = None, high: int | None = None) -> Tensor:
+    """Integers in [low, high), int64 unless ``dtype`` says otherwise, drawn on ``device``.
+
+    PyTorch's forms: ``randint(high, size)``, ``randint(low, high, size)``, and either with
+    ``size=`` (or ``low=``/``high=``) as keywords; ``low`` defaults to 0.
+    """
+    args = list(args)
+    if size is None:
+        if not args or not isinstance(args[-1], (tuple, list)):
+            raise TypeError("randint: missing the size, e.g. randint(10, (3,)) or "
+                            "randint(0, 10, size=(3,))")
+        size = args.pop()
+    if high is None:
+        if not args:
+            raise TypeError("randint: missing high (the exclusive upper bound)")
+        high = args.pop()
+    if low is None:
+        low = args.pop() if args else 0
+    if args:
+        raise TypeError(f"randint: too many positional arguments ({len(args)} left over)")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"randint: size must be a tuple of ints, got {type(size).__name__}")
+    if low >= high:
+        raise RuntimeError(f"randint: expects 'from' to be less than 'to', but got "
+                           f"from={low} >= to={high}")
+    t = Tensor(_generator(generator).integers(low, high, tuple(size), device=device))
+    if dtype is not None:
+        t = t.to(dtype=dtype)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 # ---- more factories with PyTorch's names (torch.full_like, torch.randperm, ...) ----------

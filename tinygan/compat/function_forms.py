@@ -153,7 +153,18 @@ def numel(input: Tensor) -> int:  # noqa: A002
     return _t(input).numel()
 
 
-__all__ = ["mean", "sum", "add", "sub", "mul", "div", "exp", "log", "sqrt", "abs", "sigmoid",
+def log1p(input: Tensor) -> Tensor: return F.log1p(_t(input))  # noqa: A002,E704
+def mm(input: Tensor, mat2: Tensor) -> Tensor: return F.mm(input, mat2)  # noqa: A002,E704
+def eq(input: Tensor, other: Any) -> Tensor: return _t(input) == other  # noqa: A002,E704
+def ne(input: Tensor, other: Any) -> Tensor: return _t(input) != other  # noqa: A002,E704
+def lt(input: Tensor, other: Any) -> Tensor: return _t(input) < other  # noqa: A002,E704
+def le(input: Tensor, other: Any) -> Tensor: return _t(input) <= other  # noqa: A002,E704
+def gt(input: Tensor, other: Any) -> Tensor: return _t(input) > other  # noqa: A002,E704
+def ge(input: Tensor, other: Any) -> Tensor: return _t(input) >= other  # noqa: A002,E704
+
+
+__all__ = ["log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge",
+           "mean", "sum", "add", "sub", "mul", "div", "exp", "log", "sqrt", "abs", "sigmoid",
            "tanh", "relu", "matmul", "pow", "clamp", "clip", "where", "argmax", "argmin",
            "norm", "max", "min", "maximum", "minimum", "amax", "amin", "flatten", "reshape",
            "squeeze", "unsqueeze", "transpose", "softmax", "log_softmax", "numel", "MaxMin"]

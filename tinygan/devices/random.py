@@ -17,6 +17,7 @@ the generator's own ``device``, else the default device). A Generator therefore 
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 import numpy as np
@@ -108,6 +109,10 @@ class Generator:
             stream = self._streams[name] = _new_stream(name, self.seed)
         return stream.next_rng()
 
+    def initial_seed(self) -> int:
+        """The seed this generator was made with or last given (PyTorch's name)."""
+        return self.seed
+
     def manual_seed(self, seed: int) -> "Generator":
         """Restart every stream from ``seed`` (PyTorch's name)."""
         self.seed = int(seed)
@@ -171,12 +176,34 @@ class Generator:
         return f"Generator(seed={self.seed}, device={self.device!r})"
 
 
-_default_generator = Generator(0)
+def _fresh_seed() -> int:
+    """64 bits from the operating system: a seed no other process shares."""
+    return int.from_bytes(os.urandom(8), "little")
+
+
+# Like PyTorch's, the default generator starts from a fresh seed in every process, so two
+# unseeded runs differ (a learner running a script twice sees the spread); a script that
+# wants the same numbers calls manual_seed, or passes its own Generator(seed).
+_default_generator = Generator(_fresh_seed())
 
 
 def default_generator() -> Generator:
     """The generator used when a draw is given none; reset it with ``manual_seed``."""
     return _default_generator
+
+
+def initial_seed() -> int:
+    """The seed the default generator started from (or was last given), as
+    torch.initial_seed()."""
+    return _default_generator.seed
+
+
+def seed() -> int:
+    """Give the default generator a fresh seed from the operating system and return it (as
+    torch.seed())."""
+    fresh = _fresh_seed()
+    _default_generator.manual_seed(fresh)
+    return fresh
 
 
 def manual_seed(seed: int) -> Generator:

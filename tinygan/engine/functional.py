@@ -36,9 +36,9 @@ __all__ = [
     "broadcast_to", "sum_to", "reshape", "transpose", "getitem", "index_put",
     "take_along_dim", "concatenate", "cat", "stack", "clone",
     # arithmetic and products
-    "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear", "where",
+    "add", "sub", "mul", "div", "neg", "pow", "matmul", "mm", "linear", "where",
     # elementwise
-    "exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu", "leaky_relu", "softplus",
+    "exp", "log", "log1p", "sqrt", "abs", "sigmoid", "tanh", "relu", "leaky_relu", "softplus",
     "log_sigmoid", "clip", "clamp",
     # reductions
     "sum", "mean", "var", "std", "amax", "amin", "max", "min", "norm",
@@ -426,6 +426,24 @@ def matmul(a: Any, b: Any) -> Tensor:
     return MatMul()(a, b)
 
 
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """torch.mm: the product of two matrices, (n, k) @ (k, m) -> (n, m), nothing else (no
+    broadcasting, no vectors: matmul does those). Same gradient as matmul; the errors are
+    PyTorch's RuntimeErrors."""
+    a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
+    if a.ndim != 2:
+        raise RuntimeError(f"mm: self must be a matrix, got shape {a.shape}")
+    if b.ndim != 2:
+        raise RuntimeError(f"mm: mat2 must be a matrix, got shape {b.shape}")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mm: mat1 and mat2 shapes cannot be multiplied "
+                         f"({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"mm: expected m1 and m2 to have the same dtype, but got: {a.dtype} "
+                        f"!= {b.dtype}")
+    return MatMul()(a, b)
+
+
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x: (..., in_features), weight: (out_features, in_features), bias: (out_features,)."""
     if not isinstance(x, Tensor):
@@ -466,6 +484,21 @@ class Log(Function):
 
 
 def log(x: Tensor) -> Tensor: return Log()(x)
+
+
+class Log1p(Function):
+    """y = log(1 + x), accurate where x is tiny (1 + x would round x away).
+    (log(1 + x))' = 1 / (1 + x)."""
+    def forward(self, x): return xp_of(x).log1p(x)
+    def backward(self, gy): return gy / (self.inputs[0] + 1)
+
+
+def log1p(x: Tensor) -> Tensor:
+    """torch.log1p: an integer tensor gives the default float dtype, as in PyTorch."""
+    x = _as_tensor(x, like=(x,))
+    if x.dtype.kind not in "fc":
+        x = cast(x, backend.DEFAULT_DTYPE)
+    return Log1p()(x)
 
 
 class Sqrt(Function):

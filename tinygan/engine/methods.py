@@ -19,6 +19,7 @@ import numpy as np
 from tinygan.compat.legacy_types import tensor_type
 from tinygan.devices import backend
 from tinygan.engine import functional as F
+from tinygan.multiprocessing import is_shared, share_tensor_
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, parse_to_args, \
     wrap_dim
 
@@ -190,6 +191,10 @@ Tensor.__getitem__, Tensor.__setitem__ = F.getitem, _setitem
 # elementwise
 Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs, Tensor.neg = F.exp, F.log, F.sqrt, F.abs, F.neg
 Tensor.sigmoid, Tensor.tanh, Tensor.relu = F.sigmoid, F.tanh, F.relu
+Tensor.pow, Tensor.log1p, Tensor.mm = F.pow, F.log1p, F.mm
+# the comparisons as methods (x.eq(y) is x == y): bool tensors, no gradient
+Tensor.eq, Tensor.ne = Tensor.__eq__, Tensor.__ne__
+Tensor.lt, Tensor.le, Tensor.gt, Tensor.ge = Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__
 Tensor.clamp = Tensor.clip = clamp
 
 # reductions
@@ -205,3 +210,4 @@ Tensor.squeeze, Tensor.unsqueeze = squeeze, unsqueeze
 # copies, types and devices
 Tensor.clone, Tensor.to = F.clone, to
 Tensor.type = tensor_type      # PyTorch's legacy type names: tinygan/compat/legacy_types.py
+Tensor.share_memory_, Tensor.is_shared = share_tensor_, is_shared   # tinygan/multiprocessing.py

@@ -154,6 +154,16 @@ class Tensor:
     def is_cuda(self) -> bool:
         return self.device != "cpu"
 
+    @property
+    def is_cpu(self) -> bool:
+        return self.device == "cpu"
+
+    # PyTorch's other device and layout flags: tinygan holds dense arrays on the CPU or one
+    # CUDA GPU, never on these (scripts test them, e.g. examples/dcgan's input.is_xpu)
+    is_xpu = is_mps = is_meta = is_xla = is_ipu = is_vulkan = is_mtia = is_maia = \
+        is_mkldnn = is_sparse = is_sparse_csr = is_quantized = is_nested = \
+        property(lambda self: False)
+
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")

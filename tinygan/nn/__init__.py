@@ -13,6 +13,9 @@ from tinygan.nn.flatten import Flatten, Unflatten
 from tinygan.nn.embedding import Embedding
 from tinygan.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from tinygan.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from tinygan.nn.loss import L1Loss, NLLLoss  # issue 33
+from tinygan.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # issue 33
+from tinygan.nn.rnn import LSTM, LSTMCell  # issue 33
 from tinygan.nn import functional, init, utils
 from tinygan.nn import parallel
 from tinygan.nn.parallel import DataParallel
@@ -25,3 +28,5 @@ __all__ = [
     "UpsamplingBilinear2d",
 ]
 __all__ += ["Conv2d", "ConvTranspose2d"]
+__all__ += ["L1Loss", "NLLLoss", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+            "LSTM", "LSTMCell"]  # issue 33

@@ -59,6 +59,11 @@ def dropout_channels(x: Tensor, p: float, training: bool,
         return x
     if x.ndim < 2:
         raise ValueError(f"dropout2d: expected an input of shape (N, C, H, W), got {x.shape}")
+    if x.ndim == 2:                          # PyTorch drops single elements then, and warns
+        warnings.warn("dropout2d: Received a 2-D input to dropout2d, which is deprecated and "
+                      "will result in an error in a future release. To retain the behavior "
+                      "and silence this warning, please use dropout instead.", UserWarning,
+                      stacklevel=3)
     if x.ndim == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
                       "channel-wise 1D dropout behavior is desired - input is interpreted as "

@@ -17,6 +17,8 @@ from tinygan.engine.convolution import conv2d, conv_transpose2d  # noqa: F401,E4
 from tinygan.engine.tensor import Tensor
 from tinygan.engine.resample import interpolate  # noqa: F401,E402
 from tinygan.nn.embedding import embedding  # noqa: F401,E402
+from tinygan.engine.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401,E402
+from tinygan.engine.losses import l1_loss, nll_loss  # noqa: F401,E402
 
 
 def _inplace_flag(op: str, inplace: Any) -> None:

@@ -30,20 +30,34 @@ class Module:
 
     # ---- registration -------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
+        """Register Parameters, Modules and buffers, as PyTorch does. Reassigning a name
+        keeps its slot (``model.conv1 = Conv2d(...)`` stays first in children(), so
+        ``Sequential(*list(model.children())[:-1])`` still drops the last layer), and None
+        into a parameter or child slot empties the slot without moving it."""
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before "
                                  f"assigning attributes")
-        for table in (self._parameters, self._buffers, self._modules):
-            table.pop(name, None)
+        params, modules, buffers = self._parameters, self._modules, self._buffers
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            table = params
         elif isinstance(value, Module):
-            self._modules[name] = value
-        elif name in self.__dict__.get("_buffer_names", ()):
-            self._buffers[name] = value
+            table = modules
+        elif name in params or name in modules:
+            kind = "parameter" if name in params else "child module"
+            if value is not None:
+                wanted = "nn.Parameter" if name in params else "nn.Module"
+                raise TypeError(f"cannot assign '{type(value).__name__}' as {kind} '{name}' "
+                                f"({wanted} or None expected)")
+            table = params if name in params else modules
+        elif name in buffers or name in self.__dict__.get("_buffer_names", ()):
+            table = buffers
         else:
             object.__setattr__(self, name, value)
             return
+        for other in (params, buffers, modules):
+            if other is not table:
+                other.pop(name, None)
+        table[name] = value                  # an existing key keeps its place in the dict
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name: str) -> Any:  # only called when normal lookup fails
@@ -94,7 +108,9 @@ class Module:
 
     # ---- walking the tree ---------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
-        yield from self._modules.items()
+        for name, child in self._modules.items():
+            if child is not None:              # an emptied slot (model.fc = None)
+                yield name, child
 
     def children(self) -> Iterator["Module"]:
         for _, m in self.named_children():
@@ -170,6 +186,14 @@ class Module:
             t._bump_version()
             if t.grad is not None:  # gradients follow their parameter, as in PyTorch
                 t.grad = Tensor(moved(t.grad.array))
+        return self
+
+    def share_memory(self) -> "Module":
+        """Put every parameter and buffer in shared memory, so processes started with
+        tinygan.multiprocessing train one set of weights (Hogwild). CPU only."""
+        from tinygan.multiprocessing import share_tensor_
+        for t in list(self.parameters()) + [b for _, b in self.named_buffers()]:
+            share_tensor_(t)
         return self
 
     def cpu(self) -> "Module":

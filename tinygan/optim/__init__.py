@@ -1,10 +1,12 @@
-"""Optimizers with PyTorch's update rules: SGD, Adam, RMSprop.
+"""Optimizers with PyTorch's update rules: SGD, Adam, RMSprop, Adadelta.
 
 Each ``step()`` reads ``p.grad`` and updates ``p.array`` in place, outside any graph (an
 update is not part of the model's computation), then bumps ``p``'s version, so a graph built
 before the step refuses to backpropagate through the old weights. State (momentum buffers, Adam's moments)
 lives in ``self.state[i]`` for the i-th parameter and round-trips through state_dict(), so
-a training run can be resumed exactly.
+a training run can be resumed exactly. Learning-rate schedules (StepLR, CosineAnnealingLR,
+ReduceLROnPlateau ...) live in ``tinygan.optim.lr_scheduler``: they change ``group["lr"]``
+between steps.
 """
 from __future__ import annotations
 
@@ -104,6 +106,17 @@ def _check_hyperparameter(optimizer: str, key: str, value: Any) -> None:
         raise ValueError(f"{optimizer}: {key} must be a finite number >= 0, got {value!r}")
 
 
+def decayed_gradient(p: Tensor, group: dict[str, Any]) -> Any:
+    """The gradient every rule starts from: grad + weight_decay * p.
+
+    That is the gradient of loss + weight_decay/2 * |p|^2 (an L2 penalty), PyTorch's
+    ``weight_decay`` for SGD, Adam, RMSprop and Adadelta. A new array when there is decay, so
+    ``p.grad`` itself is never changed.
+    """
+    g = p.grad.array
+    return g + group["weight_decay"] * p.array if group["weight_decay"] else g
+
+
 def zero_grad_of(p: Tensor, set_to_none: bool) -> None:
     """One parameter's part of ``zero_grad`` (optimizers and Modules share it)."""
     if set_to_none or p.grad is None:
@@ -133,9 +146,7 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         for i, group, p in self._params():
-            g = p.grad.array
-            if group["weight_decay"]:
-                g = g + group["weight_decay"] * p.array
+            g = decayed_gradient(p, group)
             mu = group["momentum"]
             if mu:
                 state = self.state.setdefault(i, {})
@@ -184,9 +195,7 @@ class Adam(Optimizer):
     def step(self) -> None:
         update = self._fused_update if self.fused else self._plain_update
         for i, group, p in self._params():
-            g = p.grad.array
-            if group["weight_decay"]:
-                g = g + group["weight_decay"] * p.array
+            g = decayed_gradient(p, group)
             xp = backend.get_array_module(g)
             state = self.state.get(i)
             if state is None:
@@ -269,9 +278,7 @@ class RMSprop(Optimizer):
 
     def step(self) -> None:
         for i, group, p in self._params():
-            g = p.grad.array
-            if group["weight_decay"]:
-                g = g + group["weight_decay"] * p.array
+            g = decayed_gradient(p, group)
             xp = backend.get_array_module(g)
             state = self.state.get(i)
             if state is None:
@@ -300,3 +307,52 @@ class RMSprop(Optimizer):
             else:
                 p.array -= group["lr"] * (g / denom)
             p._bump_version()
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler 2012, "ADADELTA: An Adaptive Learning Rate Method"), PyTorch's rule,
+    the optimizer of PyTorch's MNIST example:
+
+        v     <- rho v + (1 - rho) g^2                         running mean of g^2
+        delta <- sqrt(u + eps) / sqrt(v + eps) * g             a step in p's own units
+        u     <- rho u + (1 - rho) delta^2                     running mean of delta^2
+        p     <- p - lr delta
+
+    The ratio of the two root-mean-squares gives each entry its own step size; ``lr`` (1.0
+    in the paper) only scales it.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1.0, rho: float = 0.9,
+                 eps: float = 1e-6, weight_decay: float = 0.0, foreach: bool | None = None,
+                 *, capturable: bool = False, maximize: bool = False,
+                 differentiable: bool = False):
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Adadelta: rho must be in [0, 1], got {rho}")
+        if maximize or differentiable:
+            raise NotImplementedError("Adadelta: maximize and differentiable are not in "
+                                      "tinygan; leave them False")
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
+
+    def step(self) -> None:
+        for i, group, p in self._params():
+            g = decayed_gradient(p, group)
+            xp = backend.get_array_module(g)
+            state = self.state.get(i)
+            if state is None:
+                state = self.state[i] = {"step": 0, "square_avg": xp.zeros_like(p.array),
+                                         "acc_delta": xp.zeros_like(p.array)}
+            state["step"] += 1
+            rho, eps = group["rho"], group["eps"]
+            v, u = state["square_avg"], state["acc_delta"]
+            v *= rho
+            v += (1 - rho) * (g * g)
+            delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
+            u *= rho
+            u += (1 - rho) * (delta * delta)
+            p.array -= group["lr"] * delta
+            p._bump_version()
+
+
+from tinygan.optim import lr_scheduler  # noqa: E402  (it needs Optimizer, defined above)
+
+__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "Adadelta", "lr_scheduler"]

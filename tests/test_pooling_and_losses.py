@@ -1,0 +1,156 @@
+"""Pooling (max, average, adaptive average) and the L1 / NLL losses against PyTorch: values,
+first and second derivatives (tests/test_oracle.py's check), and gradient checks."""
+import numpy as np
+import pytest
+
+import tinygan
+from tinygan import nn
+from tinygan.engine import losses as L, pooling as P
+from tests.test_oracle import Row, check
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def _distinct(shape, seed=0):
+    """Values with no ties (max pooling's gradient is not defined at a tie)."""
+    rng = np.random.default_rng(seed)
+    return rng.permutation(np.prod(shape)).reshape(shape) * 0.1 - 1.0 + \
+        rng.normal(size=shape) * 1e-3
+
+
+MAX_CASES = [((2, 3, 7, 6), dict(kernel_size=2)),
+             ((2, 3, 7, 6), dict(kernel_size=3, stride=2, padding=1)),
+             ((1, 2, 9, 9), dict(kernel_size=(3, 2), stride=(2, 1), dilation=2)),
+             ((1, 2, 7, 7), dict(kernel_size=2, ceil_mode=True)),
+             ((2, 5, 5), dict(kernel_size=2, stride=1, padding=1))]      # no batch, overlaps
+AVG_CASES = [((2, 3, 7, 6), dict(kernel_size=2)),
+             ((2, 3, 7, 6), dict(kernel_size=3, stride=2, padding=1)),
+             ((2, 3, 7, 6), dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)),
+             ((1, 2, 7, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+             ((1, 2, 7, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                                 count_include_pad=False)),
+             ((1, 2, 7, 8), dict(kernel_size=3, divisor_override=4)),
+             ((3, 6, 6), dict(kernel_size=2))]
+ADAPTIVE_CASES = [((2, 3, 7, 6), 1), ((2, 3, 7, 6), (3, 4)), ((2, 3, 5, 9), (None, 4)),
+                  ((3, 10, 10), (7, 3)), ((1, 1, 4, 4), 6)]                   # upsampling bins
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", range(len(MAX_CASES)))
+def test_max_pool2d_matches_pytorch_with_two_derivatives(case, dtype):
+    shape, options = MAX_CASES[case]
+    row = Row(None, lambda x: P.max_pool2d(x, **options), lambda x: TF.max_pool2d(x, **options))
+    check(row, [_distinct(shape)], {}, dtype)
+    y, i = P.max_pool2d(tinygan.tensor(_distinct(shape)), return_indices=True, **options)
+    ty, ti = TF.max_pool2d(torch.tensor(_distinct(shape)), return_indices=True, **options)
+    assert i.dtype == np.int64 and i.numpy().tolist() == ti.numpy().tolist()
+
+
+def test_max_pool2d_ties_go_to_the_first_as_in_pytorch():
+    a = np.zeros((1, 1, 4, 4))                  # after a ReLU: whole windows of zeros
+    a[0, 0, 3, 3] = 1.0
+    x, xt = tinygan.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    P.max_pool2d(x, 2, 1).sum().backward()
+    TF.max_pool2d(xt, 2, 1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", range(len(AVG_CASES)))
+def test_avg_pool2d_matches_pytorch_with_two_derivatives(case, dtype):
+    shape, options = AVG_CASES[case]
+    row = Row(None, lambda x: P.avg_pool2d(x, **options), lambda x: TF.avg_pool2d(x, **options))
+    check(row, [np.random.default_rng(case).normal(size=shape)], {}, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", range(len(ADAPTIVE_CASES)))
+def test_adaptive_avg_pool2d_matches_pytorch_with_two_derivatives(case, dtype):
+    shape, size = ADAPTIVE_CASES[case]
+    row = Row(None, lambda x: P.adaptive_avg_pool2d(x, size),
+              lambda x: TF.adaptive_avg_pool2d(x, size))
+    check(row, [np.random.default_rng(case).normal(size=shape)], {}, dtype)
+
+
+def test_pooling_passes_gradcheck():
+    x = tinygan.tensor(_distinct((1, 2, 5, 5)), requires_grad=True)
+    for fn in (lambda t: P.max_pool2d(t, 3, 2, 1), lambda t: P.avg_pool2d(t, 2, 1),
+               lambda t: P.adaptive_avg_pool2d(t, (2, 3))):
+        assert tinygan.gradcheck(fn, (x,)) and tinygan.gradgradcheck(fn, (x,))
+
+
+def test_pooling_modules_and_errors():
+    x = tinygan.tensor(_distinct((2, 3, 8, 8)))
+    xt = torch.tensor(_distinct((2, 3, 8, 8)))
+    for ours, theirs in ((nn.MaxPool2d(2), torch.nn.MaxPool2d(2)),
+                         (nn.MaxPool2d(3, 2, 1), torch.nn.MaxPool2d(3, 2, 1)),
+                         (nn.AvgPool2d(2), torch.nn.AvgPool2d(2)),
+                         (nn.AdaptiveAvgPool2d((1, 1)), torch.nn.AdaptiveAvgPool2d((1, 1)))):
+        np.testing.assert_allclose(ours(x).numpy(), theirs(xt).numpy(), rtol=1e-12)
+    assert tinygan.nn.functional.max_pool2d(x, 2).shape == (2, 3, 4, 4)
+    with pytest.raises(ValueError, match="pad should be at most half"):
+        P.max_pool2d(x, 2, padding=2)
+    with pytest.raises(ValueError, match="3-D .* or 4-D"):
+        P.max_pool2d(tinygan.ones(4, 4), 2)
+    with pytest.raises(ValueError, match="too small"):
+        P.max_pool2d(tinygan.ones(1, 1, 2, 2), 3)
+
+
+# ---- losses -----------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_l1_loss_matches_pytorch(reduction, dtype):
+    rng = np.random.default_rng(1)
+    row = Row(None, lambda x, t: L.l1_loss(x, t, reduction=reduction),
+              lambda x, t: TF.l1_loss(x, t, reduction=reduction))
+    check(row, [rng.normal(size=(4, 3)), rng.normal(size=(4, 3))], {}, dtype)
+    assert nn.L1Loss(reduction=reduction)(tinygan.ones(2), tinygan.zeros(2)).shape == \
+        tuple(torch.nn.L1Loss(reduction=reduction)(torch.ones(2), torch.zeros(2)).shape)
+
+
+NLL_CASES = [((5, 4), [0, 3, 1, 1, 2], {}),
+             ((5, 4), [0, 3, -100, 1, 2], dict(ignore_index=-100)),
+             ((5, 4), [0, 3, 2, 1, 2], dict(ignore_index=2)),
+             ((5, 4), [0, 3, 1, 1, 2], dict(weight=[1.0, 2.0, 0.5, 3.0])),
+             ((2, 3, 2, 2), [[[0, 1], [2, 2]], [[1, 1], [0, 2]]], {}),          # per pixel
+             ((4,), 2, {})]                                                      # one sample
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("case", range(len(NLL_CASES)))
+def test_nll_loss_matches_pytorch(case, reduction, dtype):
+    shape, target, options = NLL_CASES[case]
+    target = np.array(target, dtype=np.int64)
+    weight = options.get("weight")
+    rest = {k: v for k, v in options.items() if k != "weight"}
+    row = Row(None, lambda x: L.nll_loss(x, tinygan.tensor(target), None if weight is None
+                                         else tinygan.tensor(np.array(weight, dtype)),
+                                         reduction=reduction, **rest),
+              lambda x: TF.nll_loss(x, torch.tensor(target), None if weight is None
+                                    else torch.tensor(np.array(weight, dtype)),
+                                    reduction=reduction, **rest))
+    check(row, [np.random.default_rng(case).normal(size=shape)], {}, dtype)
+
+
+def test_nll_loss_module_errors_and_legacy_flags():
+    x = tinygan.randn(3, 4)
+    with pytest.raises(IndexError, match="Target 4 is out of bounds"):
+        L.nll_loss(x, tinygan.tensor([0, 4, 1]))
+    with pytest.raises(RuntimeError, match="Long or Byte, but got int32"):
+        L.nll_loss(x, tinygan.tensor([0, 1, 1], dtype=tinygan.int32))
+    with pytest.raises(ValueError, match=r"batch_size \(3\) to match target batch_size \(2\)"):
+        L.nll_loss(x, tinygan.tensor([0, 1]))
+    assert np.isnan(L.nll_loss(x, tinygan.tensor([-100] * 3)).item())        # as PyTorch
+    labels = tinygan.tensor([0, 1, 1])
+    assert L.nll_loss(x, labels, reduce=False).shape == (3,)
+    assert L.nll_loss(x, labels, size_average=False).item() == pytest.approx(
+        L.nll_loss(x, labels, reduction="sum").item())
+    loss = nn.NLLLoss(weight=tinygan.tensor([1.0, 2.0, 1.0, 1.0]))
+    np.testing.assert_allclose(
+        loss(x, labels).item(), torch.nn.NLLLoss(weight=torch.tensor([1.0, 2.0, 1.0, 1.0]))(
+            torch.tensor(x.numpy()), torch.tensor(labels.numpy())).item(), rtol=1e-6)
+    ce = tinygan.nn.functional.cross_entropy(x, labels)            # log_softmax + nll = CE
+    np.testing.assert_allclose(L.nll_loss(tinygan.nn.functional.log_softmax(x, 1), labels)
+                               .item(), ce.item(), rtol=1e-6)

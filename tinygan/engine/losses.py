@@ -1,0 +1,80 @@
+"""Two more losses with PyTorch's names: L1 (mean absolute error) and the negative log
+likelihood of classes (``nll_loss``, what a classifier ending in log_softmax trains with).
+
+Both are composites of ops in tinygan.engine.functional, so their first and second
+derivatives come from those ops.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinygan.engine import functional as F
+from tinygan.engine.tensor import Tensor, _as_tensor
+
+
+def legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
+    """PyTorch's old flags (``size_average``, ``reduce``), still accepted there: reduce=False
+    means 'none'; otherwise size_average=False means 'sum'."""
+    if size_average is None and reduce is None:
+        return reduction
+    if reduce is False:
+        return "none"
+    return "sum" if size_average is False else "mean"
+
+
+def l1_loss(input: Tensor, target: Any, size_average: Any = None,  # noqa: A002
+            reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """|input - target|, averaged (or summed, or kept per element). Its gradient is
+    sign(input - target), 0 where they are equal, as PyTorch's."""
+    target = _as_tensor(target, like=(input,))
+    F._check_same_shape("l1_loss", input, target)
+    return F._reduce(F.abs(input - target), legacy_reduction(size_average, reduce, reduction))
+
+
+def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,  # noqa: A002
+             size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
+             reduction: str = "mean") -> Tensor:
+    """The negative log likelihood of the right class: -input[n, target[n]].
+
+    input: (N, C) log-probabilities (log_softmax's output), or (C,), or (N, C, d1, ...);
+    target: (N,) class indices (int64), or (), or (N, d1, ...). ``weight`` (C,) scales
+    each class; targets equal to ``ignore_index`` count for nothing. 'mean' divides by the
+    total weight of the targets counted (so with no weight, by their number):
+
+        loss = sum_n w[t_n] (-x[n, t_n]) / sum_n w[t_n]
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    labels = target.array if isinstance(target, Tensor) else np.asarray(target)
+    if labels.dtype not in (np.int64, np.uint8):
+        raise RuntimeError(f"nll_loss: expected target dtype to be Long or Byte, but got "
+                           f"{labels.dtype} (make it with .long())")
+    if input.ndim == 1:                         # one sample: (C,) and a 0-d target
+        input, labels = input.reshape(1, -1), labels.reshape(1)
+        if reduction == "none":
+            reduction = "none-single"
+    if input.ndim < 2 or labels.shape != (input.shape[0],) + input.shape[2:]:
+        if labels.ndim >= 1 and labels.shape[0] != input.shape[0]:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                             f"batch_size ({labels.shape[0]}).")
+        raise ValueError(f"nll_loss: input of shape {input.shape} needs a target of shape "
+                         f"{(input.shape[0],) + input.shape[2:]}, got {labels.shape}")
+    classes = input.shape[1]
+    counted = labels != ignore_index
+    wrong = (labels < 0) | (labels >= classes)
+    if (wrong & counted).any():
+        raise IndexError(f"Target {int(labels[wrong & counted].flat[0])} is out of bounds.")
+    safe = np.where(counted, labels, 0).astype(np.int64)
+    # -x[n, t_n]: take along the class dimension, then drop it
+    picked = F.take_along_dim(input, Tensor(np.expand_dims(safe, 1)), 1).squeeze(1)
+    w = np.ones(classes) if weight is None else np.asarray(
+        weight.array if isinstance(weight, Tensor) else weight)
+    scale = F._same_dtype_const(input.array, np.where(counted, w[safe], 0))
+    losses = -picked * scale
+    if reduction == "mean":
+        with np.errstate(invalid="ignore"):     # 0/0 = nan when every target is ignored
+            return F.sum(losses) / F.sum(scale)
+    if reduction == "none-single":
+        return losses.reshape(())
+    return F._reduce(losses, reduction)
