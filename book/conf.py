@@ -13,7 +13,12 @@ from pathlib import Path
 
 project = "tinygan: a course on GANs, built from scratch"
 author = "the tinygan authors"
-copyright = "the tinygan authors, MIT licence"
+copyright = "2026, the tinygan authors"
+# every page's footer states both licences (LICENSE and LICENSE-CONTENT at the repository's root)
+LICENCE_FOOTER = (
+    '<p class="tinygan-licence">Code: MIT licence (LICENSE). Text and figures: '
+    '<a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a> '
+    '(LICENSE-CONTENT), the tinygan authors.</p>')
 
 root_doc = "chapters/README"          # the chapters' index is the front page
 extensions = ["myst_nb"]
@@ -51,6 +56,7 @@ html_theme_options = {
     "path_to_docs": "",
     "use_repository_button": False,
     "use_fullscreen_button": False,
+    "extra_footer": LICENCE_FOOTER,
 }
 # an explicit colour mode: without one, a fresh browser logs "Got invalid theme mode" as an error
 html_context = {"default_mode": "light"}

@@ -22,12 +22,25 @@ def test_inplace_gives_the_same_result_and_gradient(make):
         plain = nn.LeakyReLU(layer.negative_slope)
     if isinstance(layer, (nn.Dropout, nn.Dropout2d)):
         plain = type(layer)(0.0)
-    y = layer(x)
+    v = x * 1.0                       # a non-leaf: in place is allowed on it
+    y = layer(v)
     np.testing.assert_array_equal(to_np(y), to_np(plain(x)))
+    if layer.inplace and not isinstance(layer, (nn.Dropout, nn.Dropout2d)):
+        assert y is v                  # PyTorch overwrites the input and returns it
     (gx,) = tinygan.grad(y.sum(), x)
     (gp,) = tinygan.grad(plain(x).sum(), x)
     np.testing.assert_array_equal(to_np(gx), to_np(gp))
     assert ("inplace=True" in repr(layer)) == layer.inplace
+
+
+@pytest.mark.parametrize("make", [lambda: nn.ReLU(True), lambda: nn.LeakyReLU(0.2, True)])
+def test_inplace_activations_write_their_input_and_refuse_a_leaf(make):
+    v = tinygan.tensor([-1.0, 2.0])
+    make()(v)
+    assert v.tolist()[1] == 2.0 and v.tolist()[0] in (0.0, pytest.approx(-0.2))
+    leaf = tinygan.tensor([-1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        make()(leaf)
 
 
 def test_wrong_arguments_name_the_real_signature():

@@ -38,67 +38,29 @@ BUDGET = 800
 # deletes their lines; a deleted cause that comes back fails this test.
 KNOWN_FAILURES = {
     # causes named in issue 29
-    "cast-keeps-graph",
-    "clamp-tensor-bounds-backward",
     "conv-padding-same",
-    "creation-dtype",
-    "inplace-activation-not-in-place",
     "inplace-graph",
-    "inplace-requires-grad",
-    "int-input-unary-dtype",
-    "matmul-1d-shape",
-    "missing-error-embedding-index",
-    "missing-error-inplace-leaf-view",
     "missing-error-int-bool-op",
-    "missing-error-int-bool-reduction",
     "missing-error-modified-saved-tensor",
-    "missing-error-negative-step",
-    "missing-error-scalar-for-tensor",
-    "mse-loss-no-broadcast",
     "pow-dtype",
-    "view-write-lost",
-    "zero-d-with-dim",
     # causes the issue did not name (see tests/differential/FINDINGS.md)
-    "bool-input-neg",
-    "cross-entropy-unbatched",
-    "division-promotion",
     "double-backward-requires-grad",
     "inplace-result-cast",
     "missing-error-shape-arguments",
-    "norm-p-values",
-    "pow-negative-base",
-    "reduction-keepdim-without-dim",
     "setitem-value-shape",
-    "view-is-self",
     # names or arguments of PyTorch's API that tinygan lacks (the issue's item 2 lists most)
     "missing-argument:Conv2d(dilation)",
     "missing-argument:Conv2d(dtype)",
     "missing-argument:Conv2d(groups)",
     "missing-argument:Conv2d(padding_mode)",
-    "missing-argument:Linear(dtype)",
-    "missing-argument:Tensor.std(correction)",
-    "missing-argument:Tensor.var(correction)",
-    "missing-argument:binary_cross_entropy(weight)",
-    "missing-argument:binary_cross_entropy_with_logits(pos_weight)",
-    "missing-argument:cross_entropy(ignore_index)",
-    "missing-argument:cross_entropy(label_smoothing)",
-    "missing-argument:div(rounding_mode)",
-    "missing-argument:nn.BCELoss(weight)",
-    "missing-argument:nn.BCEWithLogitsLoss(pos_weight)",
     "missing-argument:nn.BatchNorm1d(dtype)",
-    "missing-argument:nn.CrossEntropyLoss(ignore_index)",
-    "missing-argument:nn.CrossEntropyLoss(label_smoothing)",
-    "missing-argument:nn.CrossEntropyLoss(weight)",
-    "missing-argument:softplus(beta)",
-    "missing-name:F.logsigmoid",
-    "missing-name:F.nll_loss",
-    "missing-name:Tensor.add",
-    "missing-name:Tensor.div",
-    "missing-name:Tensor.log_softmax",
-    "missing-name:Tensor.mul",
-    "missing-name:Tensor.pow",
-    "missing-name:Tensor.softmax",
-    "missing-name:Tensor.sub",
+
+    # found once the fixes above let programs run further (issue 29, phase 2)
+    "missing-argument:nn.BatchNorm2d(dtype)",
+    "missing-error-reduction-arguments",
+    "nan-gradient-at-boundary",
+    "nan-ignored-by-max-min",
+
 }
 
 
@@ -128,6 +90,7 @@ def test_a_planted_silent_difference_is_found_and_shrunk(monkeypatch):
     shrink one to a program of at most three steps that still shows it."""
     import numpy as np
     from tinygan.engine import functional
+    from tinygan.engine.tensor import Tensor
     from tests.differential.execute import run
     from tests.differential.generate import generate
     from tests.differential.program import InputSpec, Program, Step
@@ -142,8 +105,8 @@ def test_a_planted_silent_difference_is_found_and_shrunk(monkeypatch):
                        Step("loss = v5.sum()", "loss", ("loss",), ("v5",)),
                        Step("loss.backward()", "backward", (), ("loss",))], seed=-1)
     assert run(program).kind == "agree"
-    true_exp = functional.exp
-    monkeypatch.setattr(functional, "exp", lambda x: true_exp(x) * 1.001)
+    true_exp = functional.exp      # Tensor.exp is bound to it once (engine/methods.py)
+    monkeypatch.setattr(Tensor, "exp", lambda x: true_exp(x) * 1.001)
     outcome = run(program)
     assert (outcome.kind, outcome.tag, outcome.field) == ("silent", "method:exp", "values")
     small, again = shrink(program, outcome)
@@ -163,8 +126,8 @@ def test_a_planted_missing_error_is_found(monkeypatch):
     program = Program([Step.input("v1", InputSpec(np.array([1.0, 2.0]), "float32")),
                        Step("v2 = v1.view(3)", "view", ("v2",), ("v1",))])
     assert run(program).kind == "both_raise"
-    from tinygan.engine.tensor_api import TensorAPI
-    monkeypatch.setattr(TensorAPI, "view", lambda self, *shape: self)
+    from tinygan.engine.tensor import Tensor
+    monkeypatch.setattr(Tensor, "view", lambda self, *shape: self)
     assert run(program).kind == "torch_raise"
 
 

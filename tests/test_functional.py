@@ -148,7 +148,7 @@ def test_reshape_transpose_getitem_concatenate(data):
     check_both(lambda x: x.reshape(3, 4), a)
     check_both(lambda x: x.transpose(0, 2), a)
     check_both(lambda x: x.permute(1, 2, 0), a)
-    check_both(lambda x: x[1, :, ::-1], a)
+    check_both(lambda x: x[1, :, 1::2], a)
     check_both(lambda x: x[np.array([0, 1, 0])], a)
     check_both(lambda x, y: F.concatenate([x, y], axis=1), a, data.draw(values((2, 1, 2))))
     check_both(lambda x: F.broadcast_to(x, (3, 2, 3, 2)), a)

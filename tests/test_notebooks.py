@@ -102,14 +102,14 @@ def test_quick_mode_reads_the_environment(value, quick, monkeypatch):
 
 
 def test_unanswered_exercise_stops_with_a_message(monkeypatch):
-    sys.path.insert(0, str(NOTEBOOKS))
-    try:
-        from solutions import exercise
-    finally:
-        sys.path.remove(str(NOTEBOOKS))
+    from tinygan.course import WrongAnswer, exercise
+
     monkeypatch.delenv("TINYGAN_SOLUTIONS", raising=False)
-    assert exercise("2.1", 0.5) == 0.5                      # an answer passes straight through
-    with pytest.raises(NotImplementedError, match=r"Exercise 2\.1: replace the `\.\.\.`"):
-        exercise("2.1", ...)
+    assert exercise("4.4", 10.0) == 10.0                    # a right answer passes straight through
+    with pytest.raises(NotImplementedError, match=r"Exercise 4\.4: replace the `\.\.\.`"):
+        exercise("4.4", ...)
+    with pytest.raises(WrongAnswer, match=r"Exercise 4\.4: .*used twice"):
+        exercise("4.4", 8.0)                                 # the (wx)^2 term alone
     monkeypatch.setenv("TINYGAN_SOLUTIONS", "1")
+    monkeypatch.syspath_prepend(str(NOTEBOOKS))              # the solutions package
     assert abs(exercise("2.1", ...) + 1.3862943611198906) < 1e-6   # the reference answer

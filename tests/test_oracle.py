@@ -156,6 +156,40 @@ def logits_and_targets(draw):
         dict(reduction=draw(st.sampled_from(["mean", "sum", "none"])))
 
 
+def weighted_probabilities(draw):
+    """BCE's inputs plus a weight per element of the last dim (PyTorch's third argument)."""
+    arrays, options = probabilities_and_targets(draw)
+    return arrays + [_floats(draw, arrays[0].shape[-1:], 0.1, 2.0)], options
+
+
+def weighted_logits(draw):
+    """BCE-with-logits inputs plus a weight and a pos_weight per class (the last dim)."""
+    arrays, options = logits_and_targets(draw)
+    last = arrays[0].shape[-1:]
+    return arrays + [_floats(draw, last, 0.1, 2.0), _floats(draw, last, 0.1, 4.0)], options
+
+
+def softplus_inputs(draw):
+    beta = draw(st.sampled_from([1.0, 2.0, 0.5]))
+    threshold = draw(st.sampled_from([20.0, 1.0]))
+    x = _floats(draw, _shape(draw, 0), -4, 4)
+    x[np.abs(beta * x - threshold) < 0.1] = threshold / beta + 0.2   # off the switch point
+    return [x], dict(beta=beta, threshold=threshold)
+
+
+def corrected_reduction(draw):
+    """reduction()'s draws with a correction small enough to leave a positive divisor."""
+    arrays, options = spread(draw)
+    dim = options["dim"]
+    axes = range(arrays[0].ndim) if dim is None else (dim if isinstance(dim, tuple) else [dim])
+    n = int(np.prod([arrays[0].shape[a] for a in axes])) if arrays[0].ndim else 1
+    options["correction"] = draw(st.integers(0, builtins_max(n - 1, 0)))
+    return arrays, options
+
+
+builtins_max = max
+
+
 def along_dim(draw):
     shape = _shape(draw, 1, 3)
     return [_floats(draw, shape)], dict(dim=draw(st.integers(-len(shape), len(shape) - 1)))
@@ -166,6 +200,15 @@ def classes(draw):
     labels = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
     return [_floats(draw, (n, c))], dict(labels=labels,
                                           reduction=draw(st.sampled_from(["mean", "sum"])))
+
+
+def weighted_classes(draw):
+    """classes() plus cross_entropy's class weights, label_smoothing and ignore_index."""
+    arrays, options = classes(draw)
+    c = arrays[0].shape[1]
+    options.update(label_smoothing=draw(st.sampled_from([0.0, 0.2])),
+                   ignore_index=draw(st.sampled_from([-100, 0])))
+    return arrays + [_floats(draw, (c,), 0.1, 2.0)], options
 
 
 def joined(draw):
@@ -331,7 +374,8 @@ FUNCTIONAL: dict[str, Row] = {
     "relu": Row(unary(away_from=[0.0]), F.relu, torch.relu),
     "leaky_relu": Row(unary(away_from=[0.0], negative_slope=0.2), F.leaky_relu,
                       TF.leaky_relu if TF else None),
-    "softplus": Row(unary(-8, 8), F.softplus, TF.softplus if TF else None),
+    "softplus": Row(softplus_inputs, F.softplus, TF.softplus if TF else None,
+                    notes="beta and threshold drawn"),
     "log_sigmoid": Row(unary(-8, 8), F.log_sigmoid, TF.logsigmoid if TF else None),
     "clip": Row(unary(away_from=[-1.0, 0.5]), lambda x: F.clip(x, -1.0, 0.5),
                 lambda x: torch.clamp(x, -1.0, 0.5)),
@@ -354,18 +398,24 @@ FUNCTIONAL: dict[str, Row] = {
                 lambda x, p, dim, keepdim: torch.linalg.vector_norm(x, p, dim, keepdim)),
     "cast": Row(unary(), lambda x: F.cast(x, np.float64), lambda x: x.to(torch.float64)),
     "to_device": Row(unary(), lambda x: F.to_device(x, "cpu"), lambda x: x.to("cpu")),
-    "binary_cross_entropy": Row(probabilities_and_targets, F.binary_cross_entropy,
-                                TF.binary_cross_entropy if TF else None),
-    "binary_cross_entropy_with_logits": Row(logits_and_targets,
-                                            F.binary_cross_entropy_with_logits,
-                                            TF.binary_cross_entropy_with_logits if TF else None),
+    "binary_cross_entropy": Row(weighted_probabilities, F.binary_cross_entropy,
+                                TF.binary_cross_entropy if TF else None,
+                                grad=(0, 1), notes="with weight= (torch's third argument, "
+                                "not differentiable there)"),
+    "binary_cross_entropy_with_logits": Row(
+        weighted_logits,
+        lambda x, t, w, pw, reduction: F.binary_cross_entropy_with_logits(
+            x, t, w, reduction=reduction, pos_weight=pw),
+        lambda x, t, w, pw, reduction: TF.binary_cross_entropy_with_logits(
+            x, t, w, reduction=reduction, pos_weight=pw), grad=(0, 1),
+        notes="with weight= and pos_weight= (not differentiable there in torch)"),
     "mse_loss": Row(logits_and_targets, F.mse_loss, TF.mse_loss if TF else None),
     "log_softmax": Row(along_dim, F.log_softmax, lambda x, dim: TF.log_softmax(x, dim)),
     "softmax": Row(along_dim, F.softmax, lambda x, dim: TF.softmax(x, dim)),
-    "cross_entropy": Row(classes, lambda x, labels, reduction: F.cross_entropy(
-        x, _tg(labels), reduction), lambda x, labels, reduction: TF.cross_entropy(
-        x, torch.as_tensor(labels), reduction=reduction)),
-    # issue 33
+    "cross_entropy": Row(
+        weighted_classes, lambda x, w, labels, **o: F.cross_entropy(x, _tg(labels), w, **o),
+        lambda x, w, labels, **o: TF.cross_entropy(x, torch.as_tensor(labels), w, **o),
+        grad=(0,), notes="class weights, label_smoothing and ignore_index drawn"),
     "log1p": Row(unary(-0.9, 4.0), F.log1p, torch.log1p),
     "mm": Row(lambda draw: matmul_inputs_2d(draw), F.mm, torch.mm),
     # not differentiable or random: checked by their own rows below, forward only
@@ -396,6 +446,12 @@ for _name in ["__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__
     _method(_name, binary(), lambda a, b, _n=_name: getattr(a, _n)(b))
 for _name in ["__truediv__", "__rtruediv__"]:
     _method(_name, binary(0.3, 3.0), lambda a, b, _n=_name: getattr(a, _n)(b))
+for _name in ["add", "sub"]:   # alpha scales the other operand
+    _method(_name, binary(), lambda a, b, _n=_name: getattr(a, _n)(b, alpha=2.5))
+_method("mul", binary(), lambda a, b: a.mul(b))
+_method("div", binary(0.3, 3.0), lambda a, b: a.div(b))
+for _name in ["softmax", "log_softmax"]:
+    _method(_name, along_dim, lambda x, dim, _n=_name: getattr(x, _n)(dim))
 _method("__matmul__", matmul_inputs, lambda a, b: a @ b)
 _method("__rmatmul__", matmul_inputs, lambda a, b: b.__rmatmul__(a))
 _method("__pow__", pow_inputs, lambda x, c: x ** c)
@@ -406,6 +462,10 @@ _method("clip", unary(away_from=[-0.5, 1.0]), lambda x: x.clip(-0.5, 1.0))
 for _name in ["sum", "mean"]:
     _method(_name, reduction(), lambda x, dim, keepdim, _n=_name: getattr(x, _n)(
         dim=dim, keepdim=keepdim) if dim is not None else getattr(x, _n)())
+_method("var(correction)", corrected_reduction, lambda x, dim, keepdim, correction: x.var(
+    dim, keepdim=keepdim, correction=correction))
+_method("std(correction)", corrected_reduction, lambda x, dim, keepdim, correction: x.std(
+    dim, keepdim=keepdim, correction=correction))
 _method("var", reduction(), lambda x, dim, keepdim: x.var(dim, keepdim=keepdim)
         if dim is not None else x.var())
 _method("std", spread, lambda x, dim, keepdim: x.std(dim, keepdim=keepdim)

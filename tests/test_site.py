@@ -272,3 +272,10 @@ def test_search_finds_a_word(server, browser):
     assert found > 0, "search for 'discriminator' found nothing"
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, f"console errors on the search page: {errors}"
+
+
+def test_every_page_states_the_licences(reports):
+    """Issue 32: each page's footer names the code's and the text's licences (book/conf.py)."""
+    bad = [page for page, r in reports.items() if page != "index.html"     # the redirecting front door
+           and not ("MIT licence" in r["text"] and "CC BY 4.0" in r["text"])]
+    assert not bad, f"pages without the licence footer: {bad}"

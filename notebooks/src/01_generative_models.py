@@ -20,7 +20,7 @@ from tinygan import nn, optim
 from tinygan.data import toy
 from tinygan.metrics.mode_coverage import mode_coverage
 from tinygan.run.quick import steps
-from solutions import exercise
+from tinygan.course import exercise
 
 tg.manual_seed(0)   # layers built without a generator draw from here (fresh per process)
 
@@ -189,8 +189,6 @@ answer_1_1 = ...   # YOUR CODE: a list of five strings, "G" or "D"
 
 # %%
 answer_1_1 = exercise("1.1", answer_1_1)
-assert [a.upper() for a in answer_1_1] == ["D", "G", "G", "D", "G"], answer_1_1
-print("1.1 correct")
 
 # %% [markdown]
 # **1.2** A 28x28 image with 256 grey levels per pixel: how many distinct images exist? Give
@@ -201,8 +199,7 @@ answer_1_2 = ...   # YOUR CODE: a float
 
 # %%
 answer_1_2 = exercise("1.2", answer_1_2)
-assert abs(answer_1_2 - 784 * math.log10(256)) < 1e-6, answer_1_2
-print(f"1.2 correct: 10^{answer_1_2:.1f} images")
+print(f"that is 10^{answer_1_2:.1f} images")
 
 # %% [markdown]
 # **1.3** For $z \sim \mathcal{N}(0, 1)$ and $G(z) = wz + b$, give a `(w, b)` for which
@@ -213,10 +210,3 @@ answer_1_3 = ...   # YOUR CODE: (w, b)
 
 # %%
 w, b = exercise("1.3", answer_1_3)
-G_check = nn.Linear(1, 1)
-G_check.weight.data[:] = w
-G_check.bias.data[:] = b
-with tg.no_grad():
-    samples = G_check(tg.randn(20_000, 1, generator=tg.Generator(5))).numpy()
-assert abs(samples.mean() - 3) < 0.05 and abs(samples.var() - 4) < 0.15, (samples.mean(), samples.var())
-print(f"1.3 correct: mean {samples.mean():.3f}, variance {samples.var():.3f}")

@@ -20,7 +20,7 @@ tg.use("cpu")  # the device switch: "cuda" puts new tensors and models on the GP
 from tinygan import nn
 from tinygan import functional as F
 from tinygan.data.toy import gaussian_1d
-from solutions import exercise
+from tinygan.course import exercise
 
 tg.manual_seed(0)   # layers built without a generator draw from here (fresh per process)
 
@@ -216,8 +216,6 @@ answer_2_1 = ...   # YOUR CODE: a float
 
 # %%
 answer_2_1 = exercise("2.1", answer_2_1)
-assert abs(answer_2_1 - (-math.log(4))) < 1e-5, f"{answer_2_1} is not V for D = 1/2"
-print("2.1 correct:", answer_2_1)
 
 # %% [markdown]
 # **2.2** A minibatch has $D(x_i) = 0.9$ for every real and $D(G(z_i)) = 0.2$ for every fake
@@ -229,9 +227,6 @@ answer_2_2 = ...   # YOUR CODE: (L_D, L_G_saturating, L_G_non_saturating)
 
 # %%
 answer_2_2 = exercise("2.2", answer_2_2)
-expected = (-math.log(0.9) - math.log(0.8), math.log(0.8), -math.log(0.2))
-assert all(abs(a_ - e_) < 1e-4 for a_, e_ in zip(answer_2_2, expected, strict=True)), answer_2_2
-print("2.2 correct:", answer_2_2)
 
 # %% [markdown]
 # **2.3** In float32, what is the smallest integer logit $a$ for which
@@ -242,6 +237,3 @@ answer_2_3 = ...   # YOUR CODE: an int
 
 # %%
 answer_2_3 = exercise("2.3", answer_2_3)
-assert F.sigmoid(tg.tensor([float(answer_2_3)])).item() == 1.0
-assert F.sigmoid(tg.tensor([float(answer_2_3 - 1)])).item() < 1.0
-print("2.3 correct:", answer_2_3)

@@ -28,7 +28,7 @@ from tinygan.gan.models import toy_mlp
 from tinygan.gan.trainer import GANTrainer
 from tinygan.metrics import theory
 from tinygan.run.quick import steps
-from solutions import exercise
+from tinygan.course import exercise
 
 tg.manual_seed(0)   # layers built without a generator draw from here (fresh per process)
 
@@ -362,8 +362,6 @@ answer_3_1 = ...   # YOUR CODE: (y_best, f_best)
 
 # %%
 answer_3_1 = exercise("3.1", answer_3_1)
-assert abs(answer_3_1[0] - 0.75) < 1e-3 and abs(answer_3_1[1] - (3 * math.log(0.75) + math.log(0.25))) < 1e-5
-print("3.1 correct:", answer_3_1)
 
 # %% [markdown]
 # **3.2** $p_\text{data}$ is uniform on $[0, 1]$ and $p_g$ uniform on $[0, 2]$. Compute
@@ -374,9 +372,6 @@ answer_3_2 = ...   # YOUR CODE: a float
 
 # %%
 answer_3_2 = exercise("3.2", answer_3_2)
-expected = math.log(2 / 3) + 0.5 * math.log(1 / 3)
-assert abs(answer_3_2 - expected) < 2e-3, (answer_3_2, expected)
-print("3.2 correct:", answer_3_2)
 
 # %% [markdown]
 # **3.3** At logit $a = -10$, what is the ratio of the non-saturating to the saturating
@@ -387,5 +382,3 @@ answer_3_3 = ...   # YOUR CODE: a float
 
 # %%
 answer_3_3 = exercise("3.3", answer_3_3)
-assert abs(answer_3_3 / math.exp(10) - 1) < 1e-3, answer_3_3
-print(f"3.3 correct: {answer_3_3:.0f} = e^10")

@@ -17,7 +17,7 @@ tg.use("cpu")  # the device switch: "cuda" puts new tensors and models on the GP
 from tinygan import functional as F
 from tinygan import gradcheck, gradgradcheck
 from tinygan.engine.tensor import Function
-from solutions import exercise
+from tinygan.course import exercise
 
 # %% [markdown]
 # ## Graphs and the chain rule
@@ -223,6 +223,27 @@ except tg.GradcheckError as err:
     print("second derivative caught:", err)
 
 # %% [markdown]
+# ## Views, in-place writes and the version counter
+#
+# `v.T`, `v[0]` and `v.view(...)` share `v`'s memory and its version counter. Writing through
+# a view changes the base, and autograd follows (PyTorch's `CopySlices` idea): the base
+# becomes "old base with the covered part replaced", so the overwritten entries get no
+# gradient. An op that read a tensor before an in-place change keeps pointing at the old value.
+
+# %%
+x = tg.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+v = x * 1.0
+v.T[1:] = -1.32                  # column 1 of v, written through a transposed view
+(v * v).sum().backward()
+print(x.grad)                    # [[2, 0], [6, 0]]: the overwritten column gets nothing
+y = x * 1.0
+z = y * 2
+y.mul_(3)                        # z was computed from the old y
+x.grad = None
+z.sum().backward()
+print(x.grad)                    # all 2s: the gradient of z = 2 y, not of 6 y
+
+# %% [markdown]
 # ## Exercises
 #
 # Answers go in place of the `...`; the cell after each checks it (see
@@ -236,8 +257,6 @@ answer_4_1 = ...   # YOUR CODE: a float, from tinygan's backward
 
 # %%
 answer_4_1 = exercise("4.1", answer_4_1)
-assert abs(answer_4_1 - 0.75) < 1e-6, answer_4_1
-print("4.1 correct:", answer_4_1)
 
 # %% [markdown]
 # **4.2** Write a `Function` for $y = \log(1 + x^2)$ (so $y' = 2x / (1 + x^2)$) whose backward
@@ -253,11 +272,6 @@ Log1pSquare = ...   # YOUR CODE: replace with your class, for example
 
 # %%
 Log1pSquare = exercise("4.2", Log1pSquare)
-x_check = tg.randn(5, generator=tg.Generator(1), dtype=tg.float64, requires_grad=True)
-assert np.allclose(Log1pSquare()(x_check).numpy(), np.log1p(x_check.numpy() ** 2))
-assert gradcheck(lambda t: Log1pSquare()(t), [x_check])
-assert gradgradcheck(lambda t: Log1pSquare()(t), [x_check])
-print("4.2 correct: value, gradient and second derivative all check out")
 
 # %% [markdown]
 # **4.3** For $f(x) = e^x$ at $x = 1$ and $\varepsilon = 10^{-3}$ in float64, compute the
@@ -269,8 +283,7 @@ answer_4_3 = ...   # YOUR CODE: (one_sided_error, central_error)
 
 # %%
 answer_4_3 = exercise("4.3", answer_4_3)
-assert abs(answer_4_3[0] - 1.36e-3) < 0.01e-3 and abs(answer_4_3[1] - 4.53e-7) < 0.01e-7, answer_4_3
-print("4.3 correct: the central difference is ~3000x more accurate at this step", answer_4_3)
+print(f"the central difference is {answer_4_3[0] / answer_4_3[1]:.0f}x more accurate at this step")
 
 # %% [markdown]
 # **4.4** A parameter used twice: $L = (wx)^2 + wx$. Compute $\partial L / \partial w$ at
@@ -281,5 +294,3 @@ answer_4_4 = ...   # YOUR CODE: a float
 
 # %%
 answer_4_4 = exercise("4.4", answer_4_4)
-assert abs(answer_4_4 - 10.0) < 1e-6, answer_4_4
-print("4.4 correct:", answer_4_4)

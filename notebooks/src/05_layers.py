@@ -16,7 +16,7 @@ tg.use("cpu")  # the device switch: "cuda" puts new tensors and models on the GP
 from tinygan import functional as F
 from tinygan import nn, optim
 from tinygan.run.quick import steps
-from solutions import exercise
+from tinygan.course import exercise
 
 # %% [markdown]
 # ## Sigmoid, Tanh and saturation
@@ -287,10 +287,6 @@ answer_5_1 = ...   # YOUR CODE: (sigmoid'(0), sigmoid'(10), tanh'(0), tanh'(3))
 
 # %%
 answer_5_1 = exercise("5.1", answer_5_1)
-s10 = 1 / (1 + math.exp(-10))
-expected = (0.25, s10 * (1 - s10), 1.0, 1 - math.tanh(3) ** 2)
-assert all(abs(a_ - e_) <= 1e-3 * abs(e_) for a_, e_ in zip(answer_5_1, expected, strict=True)), answer_5_1
-print("5.1 correct:", answer_5_1)
 
 # %% [markdown]
 # **5.2** Build a `BatchNorm1d(1)` in eval mode with running mean 2, running variance 9,
@@ -301,8 +297,6 @@ answer_5_2 = ...   # YOUR CODE: a float, the layer's output
 
 # %%
 answer_5_2 = exercise("5.2", answer_5_2)
-assert abs(answer_5_2 - 3.0) < 1e-5, answer_5_2
-print("5.2 correct:", answer_5_2)
 
 # %% [markdown]
 # **5.3** `Dropout(p=0.2)` in training mode on an all-ones input: what value do the
@@ -313,8 +307,6 @@ answer_5_3 = ...   # YOUR CODE: a float
 
 # %%
 answer_5_3 = exercise("5.3", answer_5_3)
-assert abs(answer_5_3 - 1.25) < 1e-6, answer_5_3
-print("5.3 correct:", answer_5_3)
 
 # %% [markdown]
 # **5.4** How much weight does Adam's $m$ give to the gradient from 5 steps ago with
@@ -325,8 +317,6 @@ answer_5_4 = ...   # YOUR CODE: (weight for beta1 = 0.5, weight for beta1 = 0.9)
 
 # %%
 answer_5_4 = exercise("5.4", answer_5_4)
-assert abs(answer_5_4[0] - 0.5 ** 6) < 1e-9 and abs(answer_5_4[1] - 0.1 * 0.9 ** 5) < 1e-9, answer_5_4
-print("5.4 correct:", answer_5_4)
 
 # %% [markdown]
 # **5.5** Write `count_dead_units(activation)`: build `Linear(2, 64)` + `activation` +
@@ -340,6 +330,3 @@ count_dead_units = ...   # YOUR CODE: a function activation -> int
 
 # %%
 count_dead_units = exercise("5.5", count_dead_units)
-dead_relu, dead_leaky = count_dead_units(nn.ReLU()), count_dead_units(nn.LeakyReLU(0.2))
-print(f"dead units: ReLU {dead_relu} / 64, LeakyReLU {dead_leaky} / 64")
-assert dead_relu > 0 and dead_leaky == 0

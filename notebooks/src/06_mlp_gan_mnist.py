@@ -27,7 +27,7 @@ from tinygan.gan.losses import get_loss
 from tinygan.gan.models import mnist_mlp
 from tinygan.gan.trainer import GANTrainer
 from tinygan.run.quick import quick_mode, steps
-from solutions import exercise
+from tinygan.course import exercise
 
 
 def show_digits(images, title, nrow=8, ax=None):
@@ -271,9 +271,7 @@ plt.show()
 answer_6_1 = ...   # YOUR CODE: an int
 
 # %%
-answer_6_1 = exercise("6.1", answer_6_1)
-assert answer_6_1 == count_parameters(Discriminator()), answer_6_1
-print("6.1 correct:", answer_6_1)
+answer_6_1 = exercise("6.1", answer_6_1, D=Discriminator())
 
 # %% [markdown]
 # **6.2** With batch size 64 and the 4,000-image training sample, how many steps is one epoch
@@ -283,9 +281,7 @@ print("6.1 correct:", answer_6_1)
 answer_6_2 = ...   # YOUR CODE: (steps_per_epoch, epochs)
 
 # %%
-answer_6_2 = exercise("6.2", answer_6_2)
-assert answer_6_2[0] == len(dataloader) and abs(answer_6_2[1] - 10_000 / len(dataloader)) < 0.01
-print("6.2 correct:", answer_6_2)
+answer_6_2 = exercise("6.2", answer_6_2, dataloader=dataloader)
 
 # %% [markdown]
 # **6.3** At the equilibrium ($D = 1/2$ everywhere), what are $L_D$, the non-saturating $L_G$
@@ -296,5 +292,3 @@ answer_6_3 = ...   # YOUR CODE: (L_D, L_G non-saturating, L_G saturating)
 
 # %%
 answer_6_3 = exercise("6.3", answer_6_3)
-assert np.allclose(answer_6_3, (math.log(4), math.log(2), -math.log(2)), atol=1e-6), answer_6_3
-print("6.3 correct:", answer_6_3)

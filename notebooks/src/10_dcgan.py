@@ -25,7 +25,7 @@ from tinygan.gan.dcgan import DCGANDiscriminator, DCGANGenerator
 from tinygan.gan.losses import get_loss
 from tinygan.gan.trainer import GANTrainer
 from tinygan.run.quick import quick_mode, steps
-from solutions import exercise
+from tinygan.course import exercise
 
 tg.manual_seed(0)   # layers built without a generator draw from here (fresh per process)
 
@@ -168,11 +168,6 @@ answer_10_1 = ...   # YOUR CODE: (conv output size, transposed output size)
 
 # %%
 answer_10_1 = exercise("10.1", answer_10_1)
-with tg.no_grad():
-    conv_size = nn.Conv2d(1, 1, 4, 2, 1)(tg.zeros(1, 1, 28, 28)).shape[-1]
-    transposed_size = nn.ConvTranspose2d(1, 1, 4, 2, 1)(tg.zeros(1, 1, 7, 7)).shape[-1]
-assert tuple(answer_10_1) == (conv_size, transposed_size), answer_10_1
-print("10.1 correct:", answer_10_1)
 
 # %% [markdown]
 # **10.2** How many weights (no bias) does `Conv2d(64, 128, kernel_size=4)` have, and how many
@@ -184,5 +179,4 @@ answer_10_2 = ...   # YOUR CODE: (conv weights, dense weights)
 
 # %%
 answer_10_2 = exercise("10.2", answer_10_2)
-assert tuple(answer_10_2) == (64 * 128 * 16, (64 * 14 * 14) * (128 * 7 * 7)), answer_10_2
-print(f"10.2 correct: {answer_10_2[0]:,} shared weights vs {answer_10_2[1]:,}")
+print(f"{answer_10_2[0]:,} shared weights vs {answer_10_2[1]:,}")

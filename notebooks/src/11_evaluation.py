@@ -24,7 +24,7 @@ from tinygan.metrics import theory
 from tinygan.metrics.digits import classifier_score, digit_report, frechet_distance, get_digit_classifier
 from tinygan.metrics.mode_coverage import mode_coverage
 from tinygan.run.quick import steps
-from solutions import exercise
+from tinygan.course import exercise
 
 # %% [markdown]
 # ## 1-D: compare with the theory
@@ -212,10 +212,9 @@ answer_11_1 = ...   # YOUR CODE: a float
 
 # %%
 answer_11_1 = exercise("11.1", answer_11_1)
-assert abs(answer_11_1 - 1.0) < 1e-9, answer_11_1
 big = 200_000
 estimate = frechet_distance(tg.Generator(3).normal((big, 1)), tg.Generator(4).normal((big, 1), std=2.0))
-print(f"11.1 correct: {answer_11_1}; frechet_distance on {big:,} samples each gives {estimate:.3f}")
+print(f"frechet_distance on {big:,} samples each gives {estimate:.3f}")
 
 # %% [markdown]
 # **11.2** A generator produces each of 5 of the 10 digits equally often, and the classifier
@@ -227,6 +226,3 @@ answer_11_2 = ...   # YOUR CODE: a float
 
 # %%
 answer_11_2 = exercise("11.2", answer_11_2)
-certain = np.eye(10)[np.repeat(np.arange(5), 20)]      # 100 images, digits 0-4, p(y|x) one-hot
-assert abs(answer_11_2 - classifier_score(certain)) < 1e-6 and abs(answer_11_2 - 5) < 1e-6, answer_11_2
-print("11.2 correct:", answer_11_2)

@@ -22,7 +22,7 @@ from tinygan.gan.models import pacgan_mlp, toy_mlp
 from tinygan.gan.trainer import GANTrainer, TrainingDiverged
 from tinygan.metrics.mode_coverage import mode_coverage
 from tinygan.run.quick import steps
-from solutions import exercise
+from tinygan.course import exercise
 
 MODES, STD = toy.ring_modes(), toy.RING_STD
 
@@ -233,8 +233,6 @@ answer_12_1 = ...   # YOUR CODE: a float
 
 # %%
 answer_12_1 = exercise("12.1", answer_12_1)
-assert abs(answer_12_1 - 0.5) < 1e-9, answer_12_1
-print("12.1 correct:", answer_12_1)
 
 # %% [markdown]
 # **12.2** A text generator emits the token $\arg\max_i \mathrm{softmax}(h)_i$. What is the
@@ -245,10 +243,6 @@ answer_12_2 = ...   # YOUR CODE: a float
 
 # %%
 answer_12_2 = exercise("12.2", answer_12_2)
-h = np.array([0.3, 1.2, -0.5])
-nudged = [int(np.argmax(h + 1e-4 * np.eye(3)[i])) for i in range(3)]
-assert answer_12_2 == 0 and nudged == [int(np.argmax(h))] * 3, answer_12_2
-print("12.2 correct: the index does not move, so no gradient reaches G")
 
 # %% [markdown]
 # **12.3** Run `short_run` with seeds 123 and 124. How many of the parameter arrays differ?
@@ -258,6 +252,3 @@ answer_12_3 = ...   # YOUR CODE: an int
 
 # %%
 answer_12_3 = exercise("12.3", answer_12_3, short_run=short_run)
-run_c = short_run(124)
-assert answer_12_3 == sum(not np.array_equal(run_a[k], run_c[k]) for k in run_a), answer_12_3
-print(f"12.3 correct: {answer_12_3} of {len(run_a)}")

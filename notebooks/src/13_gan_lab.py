@@ -21,7 +21,7 @@ import numpy as np
 from tinygan.lab import GANLab, LabSession, view
 from tinygan.lab import frames as lab_frames
 from tinygan.run.quick import steps
-from solutions import exercise
+from tinygan.course import exercise
 
 
 def show(frames, titles=None, width=4.2):
@@ -237,9 +237,9 @@ print(paths, f"({len(lab.film.frames)} frames)")
 answer_13_1 = ...   # YOUR CODE: an array of 64 ratios
 
 # %%
-answer_13_1 = exercise("13.1", answer_13_1, D=lesson1.trainer.D, x=ns_frame.arrows_at)
-assert np.allclose(answer_13_1, mm_len / ns_len, rtol=1e-3), answer_13_1
-print("13.1 correct: median ratio", np.median(answer_13_1))
+answer_13_1 = exercise("13.1", answer_13_1, D=lesson1.trainer.D, x=ns_frame.arrows_at,
+                       measured=mm_len / ns_len)
+print("median ratio", np.median(answer_13_1))
 
 # %% [markdown]
 # **13.2** Where is D most sure a point is real? Use `lab_frames.plane_grid(extent, 64)` with
@@ -251,10 +251,6 @@ answer_13_2 = ...   # YOUR CODE: (x, y)
 
 # %%
 answer_13_2 = exercise("13.2", answer_13_2, D=session.trainer.D, extent=session.data.extent)
-_, _, grid = lab_frames.plane_grid(session.data.extent, 64)
-heat = lab_frames.discriminator_map(session.trainer.D, grid)
-assert np.allclose(answer_13_2, grid[np.argmax(heat)], atol=1e-6), answer_13_2
-print("13.2 correct:", answer_13_2, f"D = {heat.max():.3f}")
 
 # %% [markdown]
 # **13.3** A film of a 20,000-step run has 40 log-spaced frames
@@ -266,6 +262,3 @@ answer_13_3 = ...   # YOUR CODE: an int
 
 # %%
 answer_13_3 = exercise("13.3", answer_13_3)
-from tinygan.lab import log_spaced_steps
-assert answer_13_3 == sum(s <= 200 for s in log_spaced_steps(0, 20000, 40)), answer_13_3
-print("13.3 correct:", answer_13_3, "of", len(log_spaced_steps(0, 20000, 40)), "frames")

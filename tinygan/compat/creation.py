@@ -88,13 +88,30 @@ def empty(*shape: Any, dtype: Any = None, requires_grad: bool = False, device: A
 
 
 def full(shape: Sequence[int], value: float, dtype: Any = None, device: Any = None) -> Tensor:
+    """The dtype, when not given, comes from the value as in PyTorch: a bool gives bool, an
+    int int64, a float the default float dtype."""
     xp = _xp(device)
-    return Tensor(xp.full(tuple(shape), value, dtype=dtype or backend.DEFAULT_DTYPE))
+    return Tensor(xp.full(tuple(shape), value, dtype=dtype or _number_dtype(value)))
+
+
+def _number_dtype(*values: Any) -> Any:
+    """PyTorch's dtype for Python numbers: bool if all are bools, int64 if all are ints,
+    else the default float dtype (NumPy would pick float64 or its platform int)."""
+    if all(isinstance(v, (bool, np.bool_)) for v in values):
+        return np.bool_
+    if all(isinstance(v, (int, np.integer)) for v in values):
+        return np.int64
+    return backend.DEFAULT_DTYPE
 
 
 def arange(*args: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """0, 1, ... (int64) or, when any of start/end/step is a float, the default float dtype."""
     xp = _xp(device)
-    return Tensor(xp.arange(*args, dtype=dtype))
+    values = [a.item() if isinstance(a, Tensor) else a for a in args]
+    if dtype is None:
+        dtype = np.int64 if _number_dtype(*values) != backend.DEFAULT_DTYPE else \
+            backend.DEFAULT_DTYPE
+    return Tensor(xp.arange(*values, dtype=dtype))
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -210,6 +227,9 @@ def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
              device: Any = None) -> Tensor:
     """``steps`` evenly spaced values from start to end, both included (a latent walk)."""
+    if dtype is not None and np.dtype(dtype).kind in "biu":   # computed in floats, then
+        values = _xp(device).linspace(start, end, steps, dtype=np.float64)   # truncated
+        return Tensor(values.astype(dtype))                    # toward 0, as PyTorch
     return Tensor(_xp(device).linspace(start, end, steps, dtype=dtype or backend.DEFAULT_DTYPE))
 
 

@@ -29,17 +29,31 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001,
     return x.sum(dim, keepdim)
 
 
+def _scaled(other: Any, alpha: float) -> Any:
+    """alpha * other; a Python number is scaled in Python (exact in float64), not as a
+    float32 constant."""
+    if alpha == 1:
+        return other
+    return other * alpha if not isinstance(other, Tensor) else F.mul(other, alpha)
+
+
 def add(input: Any, other: Any, *, alpha: float = 1) -> Tensor:  # noqa: A002
     """input + alpha * other."""
-    return F.add(input, other if alpha == 1 else F.mul(other, alpha))
+    return F.add(input, _scaled(other, alpha))
 
 
 def sub(input: Any, other: Any, *, alpha: float = 1) -> Tensor:  # noqa: A002
-    return F.sub(input, other if alpha == 1 else F.mul(other, alpha))
+    return F.sub(input, _scaled(other, alpha))
 
 
 def mul(input: Any, other: Any) -> Tensor: return F.mul(input, other)  # noqa: A002,E704
-def div(input: Any, other: Any) -> Tensor: return F.div(input, other)  # noqa: A002,E704
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:  # noqa: A002
+    """input / other; ``rounding_mode`` "trunc" or "floor" rounds the quotient."""
+    if rounding_mode is None:
+        return F.div(input, other)
+    return F.div_rounded(input, other, rounding_mode)
 def exp(input: Tensor) -> Tensor: return F.exp(_t(input))  # noqa: A002,E704
 def log(input: Tensor) -> Tensor: return F.log(_t(input))  # noqa: A002,E704
 def sqrt(input: Tensor) -> Tensor: return F.sqrt(_t(input))  # noqa: A002,E704
@@ -103,12 +117,22 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
     return _extreme("min", input, dim, keepdim)
 
 
+def _tensor_argument(op: str, name: str, value: Any) -> Tensor:
+    """PyTorch's elementwise max/min take a Tensor, not a number (clamp takes numbers)."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' must be Tensor, not "
+                        f"{type(value).__name__}; for a number use clamp(min=...)/(max=...)")
+    return value
+
+
 def maximum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
-    return _extreme("max", input, _t(other), False)
+    return _extreme("max", _tensor_argument("maximum", "input", input),
+                    _tensor_argument("maximum", "other", other), False)
 
 
 def minimum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
-    return _extreme("min", input, _t(other), False)
+    return _extreme("min", _tensor_argument("minimum", "input", input),
+                    _tensor_argument("minimum", "other", other), False)
 
 
 def amax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002

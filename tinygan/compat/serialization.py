@@ -20,20 +20,23 @@ accepted but changes nothing: tinygan never runs code from a file.
 from __future__ import annotations
 
 import _compat_pickle
-import codecs
 import collections
-import functools
 import io
+import math
 import os
 import pickle
+import struct
 import tempfile
+import warnings
 import zipfile
 from typing import Any, Callable
 
 import numpy as np
 
+from tinygan.compat.weights_only import WeightsOnlyUnpickler
 from tinygan.devices import backend
 from tinygan.engine.tensor import Parameter, Tensor
+from tinygan.run.untrusted import check_budget, check_zip_member, open_regular
 
 # storage type name <-> NumPy dtype (torch.BFloat16Storage etc. have no NumPy dtype)
 STORAGE_DTYPES = {
@@ -73,13 +76,21 @@ _UNSUPPORTED_ALLOWED = (
 
 
 class StorageType:
-    """What ``torch.FloatStorage`` means in a file: "the bytes of a float32 storage"."""
+    """What ``torch.FloatStorage`` means in a file: "the bytes of a float32 storage".
+    ``dtype``: the elements as stored; ``convert``: turns them into what tinygan holds
+    (bfloat16, which NumPy lacks, becomes float32: the same values, exactly)."""
 
-    def __init__(self, name: str, dtype: Any) -> None:
-        self.name, self.dtype = name, np.dtype(dtype)
+    def __init__(self, name: str, dtype: Any, convert: Callable | None = None) -> None:
+        self.name, self.dtype, self.convert = name, np.dtype(dtype), convert
 
     def __repr__(self) -> str:
         return f"StorageType({self.name})"
+
+
+def bfloat16_to_float32(raw: np.ndarray) -> np.ndarray:
+    """bfloat16 is the top half of a float32 (sign, 8 exponent bits, 7 mantissa bits):
+    shifting its 16 bits up by 16 gives the float32 of exactly the same value."""
+    return (raw.astype(np.uint32) << 16).view(np.float32)
 
 
 class _Unsupported:
@@ -93,51 +104,131 @@ class _Unsupported:
                                      f"loader but tinygan cannot rebuild it (sparse, quantized, "
                                      f"nested or exotic-dtype tensors)")
 
-    __new__ = object.__new__
-
 
 # ---------------------------------------------------------------------------------------
 # Loading
 # ---------------------------------------------------------------------------------------
-def _strided(storage: np.ndarray, offset: int, size: tuple, stride: tuple) -> np.ndarray:
-    """The tensor's values: ``size`` elements read from ``storage`` with element
-    ``stride``s, starting at ``offset``, copied into a fresh contiguous array."""
-    itemsize = storage.dtype.itemsize
-    view = np.lib.stride_tricks.as_strided(storage[offset:], shape=tuple(size),
-                                           strides=tuple(s * itemsize for s in stride))
-    return np.array(view)
+MAX_DIMS = 64   # NumPy's limit on an array's dimensions
 
 
-def _rebuild_tensor(storage: Any, offset: int, size: tuple, stride: tuple) -> Tensor:
-    array, device = storage
-    return Tensor(_place(_strided(array, offset, size, stride), device))
+class Storage:
+    """One data/<key> record of the archive as the flat array of its elements. Every tensor
+    that names the key is a view of this one array (no copy), so views that share a storage
+    in PyTorch share it here too, and a stride-0 tensor of 2^30 elements costs its 4 bytes."""
+
+    def __init__(self, array: np.ndarray, device: str, kind: StorageType, key: str) -> None:
+        self.array, self.device, self.kind, self.key = array, device, kind, key
 
 
-def _rebuild_tensor_v2(storage: Any, offset: int, size: tuple, stride: tuple,
-                       requires_grad: bool, backward_hooks: Any, metadata: Any = None) -> Tensor:
-    t = _rebuild_tensor(storage, offset, size, stride)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+def _fail(source: str, message: str) -> RuntimeError:
+    return RuntimeError(f"tinygan.load: {source}: {message}")
 
 
-def _rebuild_parameter(data: Tensor, requires_grad: bool, backward_hooks: Any,
-                       state: Any = None) -> Parameter:
-    return Parameter(data.array, requires_grad=requires_grad)
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _rebuild_device_tensor(data: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
-    raw = data.array if isinstance(data, Tensor) else np.asarray(data)
-    t = Tensor(raw.astype(dtype) if dtype is not None else raw)
-    return t.requires_grad_(True) if requires_grad else t
+def _strided_view(storage: Any, offset: Any, size: Any, stride: Any, source: str
+                  ) -> np.ndarray:
+    """The tensor's values: a view of ``size`` elements of the storage, ``stride`` elements
+    apart along each axis, from element ``offset``. Checked first, as PyTorch checks:
+    every element it reaches, offset + sum((size_i - 1) * stride_i), must lie inside the
+    storage; sizes, strides and the offset must be whole numbers >= 0."""
+    if not isinstance(storage, Storage):
+        raise _fail(source, f"a tensor's storage is a {type(storage).__name__}, not a "
+                            f"data/ record")
+    where = f"the tensor on data/{storage.key}"
+    if not _is_int(offset) or offset < 0:
+        raise _fail(source, f"{where}: storage offset {offset!r} is not a whole number >= 0")
+    if not (isinstance(size, (tuple, list)) and isinstance(stride, (tuple, list))
+            and len(size) <= MAX_DIMS
+            and all(_is_int(n) and 0 <= n < 2 ** 63 for n in size)
+            and all(_is_int(s) and -2 ** 62 <= s < 2 ** 63 for s in stride)):
+        raise _fail(source, f"{where}: size {_short(size)} and stride {_short(stride)} must be "
+                            f"at most {MAX_DIMS} whole numbers (sizes >= 0), within PyTorch's "
+                            f"int64")
+    if len(size) != len(stride):
+        raise _fail(source, f"{where}: size {_short(size)} and stride {_short(stride)} have "
+                            f"different lengths")
+    length, itemsize = storage.array.size, storage.array.itemsize
+    if any(s < 0 and n > 1 for n, s in zip(size, stride)) and math.prod(size):
+        raise _fail(source, f"{where}: stride {_short(stride)} is negative along an axis of "
+                            f"more than one element (PyTorch refuses it too)")
+    if math.prod(size) == 0:    # no element is read: PyTorch accepts any offset here
+        if offset >= 2 ** 63:
+            raise _fail(source, f"{where}: storage offset {offset} is past int64")
+        return _make(lambda: np.empty(size, storage.array.dtype), where, source)
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+    if last >= length:
+        raise _fail(source, f"{where}: size {_short(size)}, stride {_short(stride)} and offset "
+                            f"{offset} reach element {last}, past the storage's {length} "
+                            f"elements (an out-of-bounds read)")
+    strides = tuple(s * itemsize if n > 1 else 0 for n, s in zip(size, stride))
+    return _make(lambda: np.lib.stride_tricks.as_strided(storage.array[offset:], tuple(size),
+                                                         strides), where, source)
 
 
-def _rebuild_from_type_v2(func: Callable, new_type: Any, args: tuple, state: Any) -> Any:
-    """A Tensor subclass: tinygan knows Parameter; anything else stays a plain Tensor."""
-    result = func(*args)
-    if new_type is Parameter and not isinstance(result, Parameter):
-        result = Parameter(result.array, requires_grad=result.requires_grad)
-    return result
+def _make(build: Callable[[], np.ndarray], where: str, source: str) -> np.ndarray:
+    try:
+        return build()
+    except (ValueError, OverflowError) as err:   # a shape NumPy cannot index
+        raise _fail(source, f"{where}: {err}") from None
+
+
+def _short(value: Any) -> str:
+    text = repr(tuple(value)) if isinstance(value, (tuple, list)) and len(value) < 9 else \
+        f"<{type(value).__name__}>"
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+class _Rebuilders:
+    """The tensor-building globals of one load (they need its file's name for messages)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def tensor(self, storage: Any, offset: Any, size: Any, stride: Any, *rest: Any) -> Tensor:
+        """torch._utils._rebuild_tensor (and _v2: requires_grad, hooks, metadata)."""
+        array = _strided_view(storage, offset, size, stride, self.source)
+        if storage.device != "cpu":   # a device holds its own copy of this tensor
+            check_budget(array.size * array.itemsize, f"tinygan.load: {self.source}",
+                         lambda m: _fail(self.source, m.split(": ", 2)[-1]))
+            array = backend.to_device(np.array(array, order="C"), storage.device)  # 0-d stays 0-d
+        requires_grad = bool(rest[0]) if rest else False
+        if requires_grad and array.dtype.kind not in "fc":
+            raise _fail(self.source, f"a {array.dtype} tensor cannot require gradients (only "
+                                     f"floating-point ones can)")
+        t = Tensor(array)
+        return t.requires_grad_(True) if requires_grad else t
+
+    def parameter(self, data: Any, requires_grad: Any = True, *rest: Any) -> Parameter:
+        """torch._utils._rebuild_parameter(_with_state): the same array, as a Parameter."""
+        if not isinstance(data, Tensor):
+            raise _fail(self.source, f"a Parameter's data is a {type(data).__name__}, not a "
+                                     f"tensor")
+        if requires_grad and data.array.dtype.kind not in "fc":
+            raise _fail(self.source, f"a {data.array.dtype} Parameter cannot require gradients")
+        return Parameter(data.array, requires_grad=bool(requires_grad))
+
+    def from_type(self, func: Any, new_type: Any, args: Any, state: Any) -> Any:
+        """torch._tensor._rebuild_from_type_v2: a Tensor subclass. tinygan knows Parameter;
+        anything else stays a plain Tensor (its extra Python state is not kept)."""
+        if not callable(func) or not isinstance(args, tuple):
+            raise _fail(self.source, "_rebuild_from_type_v2 needs a rebuild function and a "
+                                     "tuple of arguments")
+        result = func(*args)
+        if new_type is Parameter and isinstance(result, Tensor) and \
+                not isinstance(result, Parameter):
+            result = Parameter(result.array, requires_grad=result.requires_grad)
+        return result
+
+    def device_tensor(self, data: Any, dtype: Any, device: Any, requires_grad: Any) -> Tensor:
+        raw = data.array if isinstance(data, Tensor) else np.asarray(data)
+        if raw.dtype.kind not in "biufc" or (dtype is not None and not isinstance(dtype,
+                                                                               np.dtype)):
+            raise _fail(self.source, "_rebuild_device_tensor needs numbers and a dtype")
+        t = Tensor(raw.astype(dtype) if dtype is not None else raw)
+        return t.requires_grad_(True) if requires_grad else t
 
 
 def _device(name: str = "cpu", index: Any = None) -> Any:
@@ -145,76 +236,200 @@ def _device(name: str = "cpu", index: Any = None) -> Any:
     return device(name)
 
 
-@functools.lru_cache(maxsize=1)
-def _allowed_globals() -> dict[str, Any]:
+def _bounded(constructor: Callable, name: str) -> Callable:
+    """``constructor`` for a file: a legacy tensor type called with sizes, or a bytearray
+    with a length, allocates that much; more than the memory budget is refused."""
+    def build(*args: Any) -> Any:
+        sizes = [a for a in args if _is_int(a)]
+        if sizes and len(sizes) == len(args):
+            check_budget(math.prod(max(0, a) for a in sizes) * 8, f"{name}{tuple(args)}",
+                         pickle.UnpicklingError)
+        return constructor(*args)
+    build.__qualname__ = name
+    return build
+
+
+def _encode(text: Any, encoding: str = "utf-8") -> bytes:
+    """``_codecs.encode`` as pickle protocol 2 uses it (bytes written as latin-1 text);
+    other codecs are refused rather than looked up by a name the file chooses."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1", "utf-8", "utf8"):
+        raise pickle.UnpicklingError(f"_codecs.encode is allowed only as pickle writes bytes "
+                                     f"(a str and 'latin1'), got {type(text).__name__} and "
+                                     f"{str(encoding)[:20]!r}")
+    return text.encode(encoding)
+
+
+def _size(*shape: Any) -> tuple:
+    if len(shape) != 1 or not isinstance(shape[0], (tuple, list)):
+        raise pickle.UnpicklingError("torch.Size takes one list of sizes")
+    return tuple(shape[0])
+
+
+def _allowed_globals(source: str = "<file>") -> dict[str, Any]:
     """PyTorch's weights-only allow-list, name by name, with tinygan's meaning of each."""
     from tinygan.compat.legacy_types import CPU_TYPES, CUDA_TYPES
+    rebuild = _Rebuilders(source)
     allowed: dict[str, Any] = {
         "collections.OrderedDict": collections.OrderedDict,
         "collections.Counter": collections.Counter,
-        "builtins.set": set, "builtins.bytearray": bytearray, "builtins.complex": complex,
-        "_codecs.encode": codecs.encode,                     # how protocol 2 writes bytes
-        "torch.Size": lambda *shape: tuple(*shape),
+        "builtins.set": set, "builtins.bytearray": _bounded(bytearray, "bytearray"),
+        "builtins.complex": complex,
+        "_codecs.encode": _encode,                     # how protocol 2 writes bytes
+        "torch.Size": _size,
         "torch.device": _device,
-        "torch.nn.parameter.Parameter": Parameter,
+        "torch.nn.parameter.Parameter": _ParameterClass,
         "torch.serialization._get_layout": lambda name: name,
-        "torch._utils._rebuild_tensor": _rebuild_tensor,
-        "torch._utils._rebuild_tensor_v2": _rebuild_tensor_v2,
-        "torch._utils._rebuild_parameter": _rebuild_parameter,
-        "torch._utils._rebuild_parameter_with_state": _rebuild_parameter,
-        "torch._utils._rebuild_device_tensor_from_cpu_tensor": _rebuild_device_tensor,
-        "torch._utils._rebuild_device_tensor_from_numpy": _rebuild_device_tensor,
-        "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
+        "torch._utils._rebuild_tensor": rebuild.tensor,
+        "torch._utils._rebuild_tensor_v2": rebuild.tensor,
+        "torch._utils._rebuild_parameter": rebuild.parameter,
+        "torch._utils._rebuild_parameter_with_state": rebuild.parameter,
+        "torch._utils._rebuild_device_tensor_from_cpu_tensor": rebuild.device_tensor,
+        "torch._utils._rebuild_device_tensor_from_numpy": rebuild.device_tensor,
+        "torch._tensor._rebuild_from_type_v2": rebuild.from_type,
         "torch.storage.UntypedStorage": StorageType("UntypedStorage", np.uint8),
     }
     for name, dtype in STORAGE_DTYPES.items():
         allowed[f"torch.{name}"] = allowed[f"torch.cuda.{name}"] = StorageType(name, dtype)
+    allowed["torch.BFloat16Storage"] = allowed["torch.cuda.BFloat16Storage"] = StorageType(
+        "BFloat16Storage", np.uint16, bfloat16_to_float32)
     for name, dtype in TORCH_DTYPES.items():
         allowed[f"torch.{name}"] = np.dtype(dtype)
     for name in CPU_TYPES:
         if f"torch.{name}" not in _UNSUPPORTED_ALLOWED:
-            allowed[f"torch.{name}"], allowed[f"torch.cuda.{name}"] = \
-                CPU_TYPES[name], CUDA_TYPES[name]
+            allowed[f"torch.{name}"] = _bounded(CPU_TYPES[name], f"torch.{name}")
+            allowed[f"torch.cuda.{name}"] = _bounded(CUDA_TYPES[name], f"torch.cuda.{name}")
     for name in _UNSUPPORTED_ALLOWED:
         allowed.setdefault(name, _Unsupported(name))
     return allowed
 
 
-class SafeUnpickler(pickle.Unpickler):
-    """An Unpickler whose ``find_class`` hands out only the allow-listed globals; the
-    storages come from the zip's data/ records (``persistent_load``)."""
+class _ParameterClass(Parameter):
+    """``torch.nn.Parameter`` as a file's NEWOBJ names it: built by its constructor."""
 
-    def __init__(self, file: Any, source: str, read_record: Callable[[str], bytes],
-                 map_location: Any) -> None:
-        super().__init__(file)
-        self.source, self.read_record, self.map_location = source, read_record, map_location
-        self.allowed = _allowed_globals()
-        self.storages: dict[str, Any] = {}
+    _unpickle_with_init = True
 
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _compat_pickle.NAME_MAPPING:      # protocol 2 writes Python 2
-            module, name = _compat_pickle.NAME_MAPPING[(module, name)]   # names (__builtin__)
-        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
-        full = f"{module}.{name}"
-        if full not in self.allowed:
-            raise pickle.UnpicklingError(
-                f"tinygan.load: {self.source}: refusing the global {full}, which is not one "
-                f"of the globals PyTorch's weights-only loader allows (tinygan never runs code "
-                f"from a file)")
-        return self.allowed[full]
+    def __new__(cls, *args: Any, **kwargs: Any) -> Parameter:   # a plain Parameter comes out
+        return Parameter(*args, **kwargs)
 
-    def persistent_load(self, pid: Any) -> Any:
-        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
-                and isinstance(pid[1], StorageType)):
-            raise pickle.UnpicklingError(f"tinygan.load: {self.source}: unexpected persistent "
-                                         f"id {pid!r}")
-        _, storage_type, key, location, numel = pid
-        if key not in self.storages:
-            raw = self.read_record(f"data/{key}")
-            array = np.frombuffer(raw, dtype=storage_type.dtype.newbyteorder("<")).astype(
-                storage_type.dtype)
-            self.storages[key] = (array, _map_location(self.map_location, str(location),
-                                                       self.source))
+
+def _resolve(module: str, name: str) -> str:
+    """A GLOBAL's full name; protocol 2 writes Python 2 names (__builtin__.set)."""
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+    module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+    return f"{module}.{name}"
+
+
+class _Archive:
+    """The .pt zip, checked as a whole before any record is read: one folder holding every
+    member (PyTorch's rule), no member twice, a data.pkl and a version record, little-endian.
+    ``read`` returns a record only after its declared size has been checked against the
+    bytes the file holds and against the memory budget."""
+
+    def __init__(self, f: Any, source: str) -> None:
+        self.source = source
+        try:
+            self.zip = zipfile.ZipFile(f)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+                NotImplementedError, struct.error) as err:
+            raise RuntimeError(f"tinygan.load: {source} is not a .pt zip archive (PyTorch's "
+                               f"format since 1.6; the legacy format is not supported): "
+                               f"{type(err).__name__}") from None
+        f.seek(0, os.SEEK_END)
+        self.file_size, self.used = f.tell(), 0
+        self.infos: dict[str, zipfile.ZipInfo] = {}
+        for info in self.zip.infolist():
+            if info.filename in self.infos:
+                raise _fail(source, f"the member {info.filename[:80]} appears twice in the "
+                                    f"archive; refusing an ambiguous file")
+            self.infos[info.filename] = info
+        first = next(iter(self.infos), "")
+        self.folder = first.split("/")[0]
+        stray = [n for n in self.infos if not n.startswith(self.folder + "/")]
+        if "/" not in first or stray:
+            raise _fail(source, f"the member {(stray or [first])[0][:80]} is not in the "
+                                f"archive's one folder {self.folder[:40]}/ (PyTorch's layout)")
+        for record in ("data.pkl", "version"):
+            if f"{self.folder}/{record}" not in self.infos:
+                raise _fail(source, f"has no {self.folder}/{record} record")
+        if self.infos.get(f"{self.folder}/byteorder") is not None and \
+                self.read("byteorder", limit=16) != b"little":
+            raise _fail(source, "big-endian files are not supported")
+
+    def read(self, record: str, expected: int | None = None, limit: int | None = None
+             ) -> bytearray:
+        name = f"{self.folder}/{record}"
+        info = self.infos.get(name)
+        if info is None:
+            raise _fail(self.source, f"has no record {name[:80]}")
+        if expected is not None and info.file_size != expected:
+            raise _fail(self.source, f"record {name[:80]} holds {info.file_size:,} bytes but "
+                                     f"its storage declares {expected:,}")
+        if limit is not None and info.file_size > limit:
+            raise _fail(self.source, f"record {name[:80]} holds {info.file_size:,} bytes, "
+                                     f"more than such a record can hold ({limit})")
+        check_zip_member(info, self.file_size, f"tinygan.load: {self.source}: record "
+                                               f"{name[:80]}", RuntimeError)
+        self.used += info.file_size
+        check_budget(self.used, f"tinygan.load: {self.source}: record {name[:80]}",
+                     RuntimeError)
+        buffer = bytearray(info.file_size)
+        try:
+            with self.zip.open(info) as member:      # inflates at most file_size bytes
+                got = member.readinto(buffer)
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError,
+                ValueError) as err:
+            raise _fail(self.source, f"record {name[:80]} is unreadable ({err})") from None
+        if got != info.file_size:
+            raise _fail(self.source, f"record {name[:80]} is truncated")
+        return buffer
+
+
+class _StorageLoader:
+    """``persistent_load`` for one file: ('storage', type, key, location, numel) -> the
+    Storage of record data/<key>, read once and shared by every tensor naming it."""
+
+    def __init__(self, archive: _Archive, map_location: Any) -> None:
+        self.archive, self.map_location = archive, map_location
+        self.storages: dict[str, Storage] = {}
+        self.bfloat16 = False
+
+    def __call__(self, pid: Any) -> Storage:
+        source = self.archive.source
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] in ("storage", b"storage")):
+            raise pickle.UnpicklingError(f"tinygan.load: {source}: a persistent id must be "
+                                         f"('storage', type, key, location, numel), got a "
+                                         f"{type(pid).__name__}")
+        _, kind, key, location, numel = pid
+        if not isinstance(kind, StorageType):
+            raise pickle.UnpicklingError(f"tinygan.load: {source}: a storage's type must be a "
+                                         f"torch.*Storage, got a {type(kind).__name__}")
+        if not isinstance(key, str) or not isinstance(location, str) or not _is_int(numel) \
+                or numel < 0:
+            raise _fail(source, f"a storage id needs a text key, a text location and a "
+                                f"whole number of elements >= 0, got {type(key).__name__}, "
+                                f"{type(location).__name__}, {numel!r:.40}")
+        if not key or key.endswith("/"):   # data/ itself, a zip folder: no record's bytes
+            raise _fail(source, f"a storage key must name a record, got {key[:40]!r}")
+        if key in self.storages:
+            if self.storages[key].kind is not kind:
+                raise _fail(source, f"data/{key[:40]} is named as {self.storages[key].kind.name} "
+                                    f"and as {kind.name}")
+            return self.storages[key]
+        device = _map_location(self.map_location, location, source)
+        raw = self.archive.read(f"data/{key}", expected=numel * kind.dtype.itemsize)
+        array = np.frombuffer(raw, dtype=kind.dtype.newbyteorder("<"))
+        if array.dtype != kind.dtype:                  # a big-endian machine: to its order
+            array = array.astype(kind.dtype)
+        if kind.dtype == np.bool_:                     # any non-zero byte is True (PyTorch)
+            as_bytes = np.frombuffer(raw, dtype=np.uint8)
+            as_bytes[as_bytes > 1] = 1
+        if kind.convert is not None:
+            check_budget(array.size * 4, f"tinygan.load: {source}: data/{key[:40]}",
+                         RuntimeError)
+            array = kind.convert(array)
+            self.bfloat16 = True
+        self.storages[key] = Storage(array, device, kind, key)
         return self.storages[key]
 
 
@@ -230,7 +445,12 @@ def _map_location(map_location: Any, location: str, source: str) -> str:
                         "device, a device name or a dict such as {'cuda:0': 'cpu'}")
     else:
         target = map_location
-    device = backend.normalize_device(target)
+    try:
+        device = backend.normalize_device(target)
+    except (ValueError, TypeError, KeyError) as err:
+        raise _fail(source, f"storage location {str(target)[:40]!r} is not a device tinygan "
+                            f"knows ({str(err).splitlines()[0] if str(err) else err!r})"
+                    ) from None
     if device == "cuda" and not backend.accelerator_available():
         raise RuntimeError(f"tinygan.load: {source}: Attempting to deserialize object on a CUDA "
                            f"device but tinygan.cuda.is_available() is False. If you are "
@@ -239,8 +459,15 @@ def _map_location(map_location: Any, location: str, source: str) -> str:
     return device
 
 
-def _place(array: np.ndarray, device: str) -> Any:
-    return backend.to_device(array, device) if device != "cpu" else array
+def _open(f: Any) -> tuple[Any, str, bool]:
+    """(binary file, its name for messages, whether we opened it). A path must name a
+    regular file (a link to one is followed, as PyTorch does; a FIFO, a device such as
+    /dev/zero or a directory is refused before anything is read)."""
+    if isinstance(f, (str, os.PathLike)):
+        path = os.fspath(f)
+        return open_regular(path, follow_symlinks=True, error=lambda m: RuntimeError(
+            f"tinygan.load: {m}")), path, True
+    return f, str(getattr(f, "name", "<file object>")), False
 
 
 def load(f: Any, map_location: Any = None, pickle_module: Any = None, *,
@@ -248,31 +475,33 @@ def load(f: Any, map_location: Any = None, pickle_module: Any = None, *,
     """Read an object saved by ``torch.save`` or ``tinygan.save`` (the .pt zip format):
     tensors come back as tinygan Tensors (Parameters as Parameters), on the device they
     were saved from, as in PyTorch ("cpu", or "cuda" for a tensor saved there), unless
-    ``map_location`` says where (``map_location="cpu"`` on a machine without a GPU)."""
+    ``map_location`` says where (``map_location="cpu"`` on a machine without a GPU).
+
+    Tensors that share a storage in the file share one array here (views, as in PyTorch).
+    bfloat16 tensors come back as float32 holding the same values (NumPy has no bfloat16),
+    with a warning saying so. A file that is not what it declares (a size, offset or stride
+    past its storage, a record of the wrong length, a member twice, an opcode or global
+    PyTorch's weights-only loader refuses) raises one line naming the file and the field.
+    """
     if pickle_module is not None:
         raise TypeError("tinygan.load: pickle_module is not supported (tinygan unpickles "
                         "only with its own allow-list)")
-    source = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name",
-                                                                             "<file object>")
+    stream, source, opened = _open(f)
     try:
-        archive = zipfile.ZipFile(f)
-    except zipfile.BadZipFile:
-        raise RuntimeError(f"tinygan.load: {source} is not a .pt zip archive (PyTorch's "
-                           f"format since 1.6); the legacy format is not supported") from None
-    with archive:
-        names = archive.namelist()
-        pickles = [n for n in names if n.endswith("data.pkl") and n.count("/") == 1]
-        if not pickles:
-            raise RuntimeError(f"tinygan.load: {source} has no <archive>/data.pkl record")
-        folder = pickles[0].split("/")[0]
-        byteorder = archive.read(f"{folder}/byteorder") if f"{folder}/byteorder" in names \
-            else b"little"
-        if byteorder != b"little":
-            raise RuntimeError(f"tinygan.load: {source}: big-endian files are not supported")
-        unpickler = SafeUnpickler(io.BytesIO(archive.read(pickles[0])), source,
-                                  lambda record: archive.read(f"{folder}/{record}"),
-                                  map_location)
-        return unpickler.load()
+        archive = _Archive(stream, source)
+        with archive.zip:
+            storages = _StorageLoader(archive, map_location)
+            pickled = archive.read("data.pkl")
+            result = WeightsOnlyUnpickler(bytes(pickled), source, _allowed_globals(source),
+                                          storages, _resolve).load()
+    finally:
+        if opened:
+            stream.close()
+    if storages.bfloat16:
+        warnings.warn(f"tinygan.load: {source}: bfloat16 tensors were read as float32 (NumPy "
+                      f"has no bfloat16; every bfloat16 value is exactly a float32 value)",
+                      stacklevel=2)
+    return result
 
 
 # ---------------------------------------------------------------------------------------

@@ -19,10 +19,15 @@ one-line message, rather than turning into a wrongly shaped array later.
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
+
+from tinygan.run.untrusted import check_budget, open_regular
 
 # dtype code -> big-endian NumPy dtype (">" = most significant byte first).
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -39,53 +44,92 @@ class IdxFormatError(ValueError):
     """A file that is not a valid IDX file (bad magic, dtype, dimensions or length)."""
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when its name ends in .gz."""
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
-    except (OSError, EOFError) as err:  # gzip raises these for corrupt/truncated archives
-        if isinstance(err, FileNotFoundError):
-            raise FileNotFoundError(f"read_idx: {path}: no such file") from None
-        raise IdxFormatError(f"read_idx: {path}: cannot decompress/read ({err})") from None
+def _open(path: Path) -> tuple[BinaryIO, BinaryIO, int | None]:
+    """(the regular file, the stream of IDX bytes, the stream's length if known). A .gz is
+    decompressed as it is read, so only the bytes asked for are ever inflated; its
+    inflated length is unknown until the end (a 2 MB file may inflate to gigabytes)."""
+    if not os.path.lexists(path):
+        raise FileNotFoundError(f"read_idx: {path}: no such file")
+    raw = open_regular(path, follow_symlinks=True, error=IdxFormatError, what="read_idx: ")
+    if path.suffix == ".gz":
+        return raw, gzip.GzipFile(fileobj=raw, mode="rb"), None
+    return raw, raw, os.fstat(raw.fileno()).st_size
+
+
+def _read_exactly(stream: BinaryIO, n: int, path: Path, what: str) -> bytearray:
+    """``n`` bytes of ``stream``, read in chunks: the buffer grows with the bytes that
+    actually arrive, so a header declaring gigabytes over a short .gz allocates little."""
+    buffer = bytearray()
+    while len(buffer) < n:
+        chunk = stream.read(min(n - len(buffer), 1 << 24))
+        if not chunk:
+            raise IdxFormatError(f"read_idx: {path}: file truncated: {what} needs {n} bytes, "
+                                 f"the file holds {len(buffer)}")
+        buffer += chunk
+    return buffer
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (plain or .gz) into a NumPy array in native byte order.
 
-    The header is validated against the file: magic number, dtype code, dimension count and
-    the exact data length. Any mismatch raises ``IdxFormatError`` naming the file.
+    The header is validated before the data is read: magic number, dtype code, dimension
+    count, and the data length it declares, computed exactly (Python integers: 65536^4
+    does not wrap to 0) and checked against the bytes present (a plain file) and the memory
+    budget (before allocating). A .gz is inflated only up to the declared length, plus one
+    byte to find trailing data. Any mismatch raises ``IdxFormatError`` naming the file.
 
     Returns an array of shape ``(d0, d1, ...)`` as stated by the header.
     """
     path = Path(path)
-    raw = _read_bytes(path)
-    if len(raw) < 4:
-        raise IdxFormatError(f"read_idx: {path}: {len(raw)} bytes is too short for an IDX header")
-    if raw[0] != 0 or raw[1] != 0:
-        raise IdxFormatError(f"read_idx: {path}: bad magic number {raw[:4].hex()} "
+    raw, stream, length = _open(path)
+    try:
+        with raw, stream:
+            return _read_idx(path, stream, length)
+    except (OSError, EOFError, zlib.error) as err:   # gzip's errors for corrupt archives
+        if isinstance(err, (IdxFormatError, FileNotFoundError)):
+            raise
+        raise IdxFormatError(f"read_idx: {path}: cannot decompress/read ({err})") from None
+
+
+def _read_idx(path: Path, stream: BinaryIO, length: int | None) -> np.ndarray:
+    head = stream.read(4)
+    if len(head) < 4:
+        raise IdxFormatError(f"read_idx: {path}: {len(head)} bytes is too short for an IDX "
+                             f"header")
+    if head[0] != 0 or head[1] != 0:
+        raise IdxFormatError(f"read_idx: {path}: bad magic number {head.hex()} "
                              f"(an IDX file starts with two zero bytes)")
-    code, ndim = raw[2], raw[3]
+    code, ndim = head[2], head[3]
     if code not in IDX_DTYPES:
         raise IdxFormatError(f"read_idx: {path}: unknown dtype code 0x{code:02X} "
                              f"(valid: {', '.join(f'0x{c:02X}' for c in IDX_DTYPES)})")
     if ndim == 0:
         raise IdxFormatError(f"read_idx: {path}: header says 0 dimensions")
     header_len = 4 + 4 * ndim
-    if len(raw) < header_len:
-        raise IdxFormatError(f"read_idx: {path}: truncated header ({len(raw)} bytes, "
+    dims = stream.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise IdxFormatError(f"read_idx: {path}: truncated header ({4 + len(dims)} bytes, "
                              f"{ndim} dimensions need {header_len})")
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    shape = tuple(int.from_bytes(dims[i:i + 4], "big") for i in range(0, 4 * ndim, 4))
     dtype = IDX_DTYPES[code]
-    expected = header_len + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) != expected:
-        problem = "truncated" if len(raw) < expected else "has trailing bytes"
-        raise IdxFormatError(f"read_idx: {path}: file {problem}: {len(raw)} bytes, but a "
+    nbytes = math.prod(shape) * dtype.itemsize      # exact: Python ints do not wrap
+    expected = header_len + nbytes
+    if length is not None and length != expected:
+        problem = "truncated" if length < expected else "has trailing bytes"
+        raise IdxFormatError(f"read_idx: {path}: file {problem}: {length} bytes, but a "
                              f"{dtype.name} array of shape {shape} needs {expected}")
-    data = np.frombuffer(raw, dtype=dtype, offset=header_len).reshape(shape)
-    return data.astype(dtype.newbyteorder("="))  # native byte order, and a writable copy
+    check_budget(nbytes, f"read_idx: {path}: a {dtype.name} array of shape {shape}",
+                 IdxFormatError)
+    data = _read_exactly(stream, nbytes, path, f"a {dtype.name} array of shape {shape}")
+    if length is None and stream.read(1):
+        raise IdxFormatError(f"read_idx: {path}: file has trailing bytes: a {dtype.name} "
+                             f"array of shape {shape} needs {expected} bytes, and more follow")
+    try:
+        array = np.frombuffer(data, dtype=dtype).reshape(shape)
+    except ValueError:   # no elements, but sizes whose product NumPy cannot index
+        raise IdxFormatError(f"read_idx: {path}: shape {shape} is too large for NumPy to "
+                             f"index, although it holds no elements") from None
+    return array.astype(dtype.newbyteorder("="), copy=False)  # native byte order, writable
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:

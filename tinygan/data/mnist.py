@@ -135,6 +135,8 @@ def download_file(name: str, root: str | os.PathLike, mirrors: tuple[str, ...] =
                     out.write(chunk)
                     digest.update(chunk)
                     written += len(chunk)
+                    if written > size:   # a mirror sending more: stop, do not fill the disk
+                        break
                 if written != size or digest.hexdigest() != sha256:   # renamed only if not
                     raise ChecksumError(f"download_file: {url}: got {written} bytes with "
                                         f"SHA-256 {digest.hexdigest()}, expected {size} bytes "

@@ -22,6 +22,7 @@ matrix products and BCE refuse mixed dtypes, as PyTorch does.
 from __future__ import annotations
 
 import builtins
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -50,6 +51,23 @@ __all__ = [
 ]
 
 xp_of = backend.get_array_module
+
+
+def _floating(x: Tensor) -> Tensor:
+    """The input of a float-valued op (exp, log, sigmoid, true division ...): an int or bool
+    tensor is read as the default float dtype first, as PyTorch does (exp of int64 is
+    float32, not NumPy's float64; tanh of bool is float32, not float16)."""
+    if x.dtype.kind in "fc":
+        return x
+    return cast(x, backend.DEFAULT_DTYPE)
+
+
+def _need_float(op: str, x: Tensor) -> None:
+    """Ops whose result is only defined for real numbers (mean, var, std, norm, softmax)
+    refuse int and bool tensors, as PyTorch does, rather than guess a dtype."""
+    if x.dtype.kind not in "fc":
+        raise RuntimeError(f"{op}: expected a floating-point tensor, got {x.dtype} (shape "
+                           f"{x.shape}); convert it first with .float()")
 
 
 def _same_dtype_const(like: Any, value: Any) -> Tensor:
@@ -99,7 +117,10 @@ class Reshape(Function):
 
     def forward(self, x):
         try:
-            return x.reshape(self.shape)
+            y = x.reshape(self.shape)
+            if y.size and not np.may_share_memory(x, y):
+                self.is_view = False   # NumPy had to copy (a transposed input): not a view
+            return y
         except ValueError:
             raise ValueError(f"reshape/view: cannot reshape a tensor of shape {x.shape} "
                              f"({x.size} elements) into {self.shape}") from None
@@ -142,8 +163,13 @@ class GetItem(Function):
     def __init__(self, index):
         self.index = index
         self.is_view = _is_basic_index(index)  # slices and ints give views, arrays copies
+        if self.is_view and not _has_ellipsis(index):
+            # x[2] of a 1-D array is a NumPy scalar (a copy); x[2, ...] is a 0-d view
+            self.view_index = (index if isinstance(index, tuple) else (index,)) + (Ellipsis,)
+        else:
+            self.view_index = index
     def saves(self): return ()
-    def forward(self, x): return x[self.index]
+    def forward(self, x): return x[self.view_index]
     def backward(self, gy): return GetItemGrad(self.index, self.inputs[0].shape)(gy)
 
 
@@ -169,13 +195,27 @@ def _raw_index(index: Any) -> Any:
     return index
 
 
+def _has_ellipsis(index: Any) -> bool:
+    return any(i is Ellipsis for i in (index if isinstance(index, tuple) else (index,)))
+
+
 def _is_basic_index(index: Any) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
     return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis
                for i in parts)
 
 
+def _positive_steps(index: Any) -> None:
+    """x[::-1] is refused, as in PyTorch (a tensor view cannot walk memory backwards):
+    index with a reversed arange instead, x[tinygan.arange(n - 1, -1, -1)]."""
+    for part in (index if isinstance(index, tuple) else (index,)):
+        if isinstance(part, slice) and part.step is not None and part.step <= 0:
+            raise ValueError("step must be greater than zero (x[::-1] is not supported, as "
+                             "in PyTorch; index with tinygan.arange(n - 1, -1, -1) instead)")
+
+
 def getitem(x: Tensor, index: Any) -> Tensor:
+    _positive_steps(index)
     return GetItem(_raw_index(index))(x)
 
 
@@ -199,6 +239,7 @@ class IndexPut(Function):
 
 def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     """A copy of x with ``value`` written at ``index`` (composite-free: one primitive)."""
+    _positive_steps(index)
     value = _as_tensor(value, like=(x,))
     if value.dtype != x.dtype:
         value = cast(value, x.dtype)
@@ -332,7 +373,16 @@ class Sub(Function):
         return sum_to(gy, a.shape), sum_to(-gy, b.shape)
 
 
-def sub(a: Any, b: Any) -> Tensor: return _binary(Sub, a, b)
+def sub(a: Any, b: Any) -> Tensor:
+    if isinstance(a, (bool, np.bool_)) or isinstance(b, (bool, np.bool_)):
+        a, b = Tensor(a) if not isinstance(a, Tensor) else a, Tensor(b) if not isinstance(
+            b, Tensor) else b
+    a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
+    if a.dtype == np.bool_ or b.dtype == np.bool_:
+        raise RuntimeError(f"sub: subtraction with a bool tensor is not supported (shapes "
+                           f"{a.shape}, {b.shape}); to invert a mask use ~mask or "
+                           f"logical_not(), to compare masks use ^ (xor)")
+    return _binary(Sub, a, b)
 
 
 class Mul(Function):
@@ -363,7 +413,39 @@ class Div(Function):
         return sum_to(ga, a.shape), gb
 
 
-def div(a: Any, b: Any) -> Tensor: return _binary(Div, a, b)
+def div(a: Any, b: Any) -> Tensor:
+    """True division: two int/bool operands give the default float dtype (7 / 2 = 3.5)."""
+    a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
+    if a.dtype.kind not in "fc" and b.dtype.kind not in "fc":
+        a, b = _floating(a), _floating(b)
+    return _binary(Div, a, b)
+
+
+def div_rounded(a: Any, b: Any, rounding_mode: str) -> Tensor:
+    """a / b rounded toward zero ("trunc") or down ("floor"), PyTorch's
+    ``div(rounding_mode=)``. Ints stay ints (7 // 2 = 3, -7 // 2 = -4). The rounded result is
+    a step function, so its gradient is 0 (as in PyTorch), not the quotient's."""
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                         f"but found {rounding_mode!r}")
+    a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
+    xp = xp_of(a.array)
+    dtype = result_type(a, b)
+    if dtype.kind in "fc":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = xp.true_divide(a.array.astype(dtype), b.array.astype(dtype))
+        q = xp.trunc(q) if rounding_mode == "trunc" else xp.floor(q)
+    else:
+        if not bool((b.array != 0).all()):
+            raise RuntimeError("div: ZeroDivisionError (an integer division by zero)")
+        q = xp.floor_divide(a.array, b.array)
+        if rounding_mode == "trunc":   # floor rounds down: step back up where signs differ
+            q = q + ((q < 0) & (q * b.array != a.array))
+        q = q.astype(dtype)
+    rounded = Tensor(xp.asarray(q))
+    if a.requires_grad or b.requires_grad:   # in the graph, with a zero gradient
+        rounded = div(a, b) * 0 + rounded
+    return rounded
 
 
 class Neg(Function):
@@ -372,7 +454,11 @@ class Neg(Function):
     def backward(self, gy): return -gy                      # (-x)' = -1
 
 
-def neg(x: Tensor) -> Tensor: return Neg()(x)
+def neg(x: Tensor) -> Tensor:
+    if x.dtype == np.bool_:
+        raise RuntimeError(f"neg: negation of a bool tensor (shape {x.shape}) is not "
+                           f"supported; to invert a mask use ~mask or logical_not()")
+    return Neg()(x)
 
 
 class Pow(Function):
@@ -385,10 +471,49 @@ class Pow(Function):
         return gy * (self.c * x ** (self.c - 1))             # (x^c)' = c x^(c-1)
 
 
-def pow(x: Tensor, c: Any) -> Tensor:
-    if isinstance(c, Tensor):  # x ** t = exp(t log x), differentiable in both
-        return exp(c * log(x))
-    return Pow(float(c) if not isinstance(c, (int, float)) else c)(x)
+class PowTensor(Function):
+    """a ** b, both tensors: d/da = b a^(b-1);  d/db = a^b log a, taken as 0 where a = 0 and
+    b >= 0 (PyTorch's choice: 0^b is flat in b there for b > 0)."""
+    def forward(self, a, b):
+        if a.dtype.kind in "biu" and (b < 0).any():   # 2 ** -3 = 0 in ints (truncated)
+            xp = xp_of(a)
+            with np.errstate(divide="ignore"):
+                real = xp.trunc(a.astype(np.float64) ** b)
+            return xp.where(xp.isfinite(real), real, 0).astype(a.dtype)   # 0 ** -3 = 0
+        return a ** b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        ga = sum_to(gy * b * pow(a, b - 1), a.shape) if need_a else None
+        gb = None
+        if need_b:
+            flat = (a.array == 0) & (b.array >= 0)
+            safe_a = where(flat, 1.0, a)                      # log 1 = 0 where flat
+            gb = sum_to(gy * self.output * log(safe_a), b.shape)
+        return ga, gb
+
+
+def _no_negative_int_power(base: Tensor, exponent: Any) -> None:
+    if base.dtype.kind in "biu" and isinstance(exponent, (int, np.integer)) and exponent < 0:
+        raise RuntimeError(f"pow: integers to negative integer powers are not allowed "
+                           f"(an int tensor of shape {base.shape}); use .float() first")
+
+
+def pow(x: Any, c: Any) -> Tensor:
+    """x ** c. The result's dtype is PyTorch's promotion of the two (int ** int stays int,
+    bool ** 2 is int64, int ** 0.5 is float32). A negative base with a whole exponent works
+    (-2 ** 3 = -8); a tensor exponent is differentiable too (PowTensor)."""
+    if not isinstance(c, Tensor):           # a constant exponent: the common case
+        c = c.item() if isinstance(c, np.generic) else c
+        wide = result_type(x, _as_tensor(c, like=(x,)))
+        x = cast(x, wide)
+        _no_negative_int_power(x, c)
+        return Pow(c)(x)
+    a, b = _as_tensor(x, like=(x, c)), c
+    wide = result_type(a, b)
+    a, b = cast(a, wide), cast(b, wide)
+    return PowTensor()(a, b)
 
 
 # =======================================================================================
@@ -413,12 +538,17 @@ class MatMul(Function):
 def matmul(a: Any, b: Any) -> Tensor:
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
     _same_dtype("matmul", a, b)
+    if a.dtype == np.bool_:
+        raise RuntimeError(f"matmul: not implemented for bool tensors (shapes {a.shape}, "
+                           f"{b.shape}); convert them with .long() or .float()")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least one dimension, got shapes "
                          f"{a.shape} and {b.shape}")
     if a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]):
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not line up "
                          f"({a.shape[-1]} != {b.shape[-2] if b.ndim > 1 else b.shape[0]})")
+    if a.ndim == 1 and b.ndim == 1:  # (k,) @ (k,): the dot product, a 0-d tensor
+        return reshape(matmul(reshape(a, (1, -1)), reshape(b, (-1, 1))), ())
     if a.ndim == 1:  # (k,) @ (k, n): treat the vector as a (1, k) row
         return reshape(matmul(reshape(a, (1, -1)), b), b.shape[:-2] + b.shape[-1:])
     if b.ndim == 1:  # (m, k) @ (k,): treat the vector as a (k, 1) column
@@ -475,7 +605,7 @@ class Exp(Function):
     def backward(self, gy): return gy * self.output          # (e^x)' = e^x
 
 
-def exp(x: Tensor) -> Tensor: return Exp()(x)
+def exp(x: Tensor) -> Tensor: return Exp()(_floating(x))
 
 
 class Log(Function):
@@ -483,7 +613,7 @@ class Log(Function):
     def backward(self, gy): return gy / self.inputs[0]       # (log x)' = 1/x
 
 
-def log(x: Tensor) -> Tensor: return Log()(x)
+def log(x: Tensor) -> Tensor: return Log()(_floating(x))
 
 
 class Log1p(Function):
@@ -508,7 +638,7 @@ class Sqrt(Function):
     def backward(self, gy): return gy / (2 * self.output)    # (sqrt x)' = 1 / (2 sqrt x)
 
 
-def sqrt(x: Tensor) -> Tensor: return Sqrt()(x)
+def sqrt(x: Tensor) -> Tensor: return Sqrt()(_floating(x))
 
 
 class Abs(Function):
@@ -518,7 +648,10 @@ class Abs(Function):
         return gy * _same_dtype_const(x, xp_of(x).sign(x))   # |x|' = sign(x) (0 at 0)
 
 
-def abs(x: Tensor) -> Tensor: return Abs()(x)  # noqa: A001 - mirrors torch.abs
+def abs(x: Tensor) -> Tensor:  # noqa: A001 - mirrors torch.abs
+    if x.dtype == np.bool_:
+        raise RuntimeError(f"abs: not defined for a bool tensor (shape {x.shape})")
+    return Abs()(x)
 
 
 # The four activations below have a fast form (tinygan/fast/activations.py): the same
@@ -541,7 +674,7 @@ class Sigmoid(Function):
         return gy * y * (1 - y)                              # sigma' = sigma (1 - sigma)
 
 
-def sigmoid(x: Tensor) -> Tensor: return fast.form(Sigmoid)()(x)
+def sigmoid(x: Tensor) -> Tensor: return fast.form(Sigmoid)()(_floating(x))
 
 
 class Tanh(Function):
@@ -553,7 +686,7 @@ class Tanh(Function):
         return gy * (1 - y * y)                              # tanh' = 1 - tanh^2
 
 
-def tanh(x: Tensor) -> Tensor: return fast.form(Tanh)()(x)
+def tanh(x: Tensor) -> Tensor: return fast.form(Tanh)()(_floating(x))
 
 
 class ReLU(Function):
@@ -599,7 +732,15 @@ class Softplus(Function):
     def backward(self, gy): return gy * sigmoid(self.inputs[0])   # softplus' = sigmoid
 
 
-def softplus(x: Tensor) -> Tensor: return Softplus()(x)
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + e^(beta x)) / beta; where beta x > threshold it is x itself (the two agree to
+    float precision there), as PyTorch."""
+    x = _floating(x)
+    if beta == 1 and threshold >= 20:   # the common case: one op, finite everywhere
+        return Softplus()(x)
+    scaled = x if beta == 1 else x * beta
+    y = Softplus()(scaled) if beta == 1 else Softplus()(scaled) / beta
+    return where(scaled > threshold, x, y)
 
 
 def log_sigmoid(x: Tensor) -> Tensor:
@@ -621,10 +762,28 @@ class Clip(Function):
         return gy * _same_dtype_const(x, inside)
 
 
-def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clip_by_tensors(x, min, max)
+    if x.dtype.kind not in "fc" and any(isinstance(v, float) for v in (min, max)):
+        x = _floating(x)   # an int tensor clamped at 1.57 is float32, as in PyTorch
     return Clip(min, max)(x)
+
+
+def _clip_by_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
+    """clamp with tensor bounds (broadcast against x): where x < low take low, then where
+    the result > high take high. Each element's gradient goes to whichever value it took:
+    x inside the bounds (ties included), the bound where it clipped, as PyTorch."""
+    y = x
+    if low is not None:
+        low = _as_tensor(low, like=(x,))
+        y = where(y.array < low.array, low, y)
+    if high is not None:
+        high = _as_tensor(high, like=(x,))
+        y = where(y.array > high.array, high, y)
+    return y
 
 
 clamp = clip
@@ -675,8 +834,11 @@ def _normalise_axes(axis: Any, ndim: int, op: str) -> Any:
     if axis is None or axis == ():    # dim=() means every dim, as in PyTorch
         return None
     if isinstance(axis, (tuple, list)):
-        return tuple(wrap_dim(a, ndim, op) for a in axis)
-    return wrap_dim(axis, ndim, op)
+        axes = tuple(wrap_dim(a, ndim, op) for a in axis)
+    else:
+        axes = wrap_dim(axis, ndim, op)
+    # a 0-d tensor accepts dim 0 and -1 (PyTorch): reducing it over "all" of its no axes
+    return axes if ndim else None
 
 
 class Sum(Function):
@@ -743,30 +905,41 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *,
          axis: Any = None, keepdims: bool | None = None) -> Tensor:
     """Composite: the sum times 1/count."""
     dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
+    _need_float("mean", x)
     axis = _normalise_axes(dim, x.ndim, "mean")
     count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
     return sum(x, axis, keepdim) * (1.0 / count)
 
 
-def var(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True) -> Tensor:
-    """Composite: mean squared deviation; divides by n - 1 when ``unbiased`` (torch's
-    default)."""
+def _divisor(x: Tensor, axis: Any, unbiased: bool, correction: Any) -> tuple[int, float]:
+    """n - correction (correction 1 = unbiased, PyTorch's default; 0 = the population
+    variance), never below 0. A divisor of 0 gives inf (0/0 = NaN for one sample), as
+    PyTorch, not a silent 0."""
+    count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
+    if correction is None:
+        correction = 1 if unbiased else 0
+    return count, builtins.max(count - correction, 0)
+
+
+def var(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True, *,
+        correction: Any = None) -> Tensor:
+    """Composite: sum of squared deviations / (n - correction)."""
+    _need_float("var", x)
     axis = _normalise_axes(dim, x.ndim, "var")
-    count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
+    _, divisor = _divisor(x, axis, unbiased, correction)
     centred = x - mean(x, axis, keepdim=True)
-    divisor = count - 1 if unbiased else count
-    # one sample has no unbiased variance: NaN, as PyTorch (not a silent 0)
-    return sum(centred * centred, axis, keepdim) * (1.0 / divisor if divisor else float("nan"))
+    return sum(centred * centred, axis, keepdim) * (1.0 / divisor if divisor else float("inf"))
 
 
-def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True) -> Tensor:
-    """Composite: the root of the variance, taken as ||x - mean|| / sqrt(n - 1) so that a
-    constant x gets a zero gradient (as PyTorch), not sqrt's infinite slope at 0."""
+def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True, *,
+        correction: Any = None) -> Tensor:
+    """Composite: the root of the variance, taken as ||x - mean|| / sqrt(n - correction) so
+    that a constant x gets a zero gradient (as PyTorch), not sqrt's infinite slope at 0."""
+    _need_float("std", x)
     axis = _normalise_axes(dim, x.ndim, "std")
-    count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
-    divisor = count - 1 if unbiased else count
+    _, divisor = _divisor(x, axis, unbiased, correction)
     centred = x - mean(x, axis, keepdim=True)
-    return Norm2(axis, keepdim)(centred) * (divisor ** -0.5 if divisor else float("nan"))
+    return Norm2(axis, keepdim)(centred) * (divisor ** -0.5 if divisor else float("inf"))
 
 
 class Norm2(Function):
@@ -789,15 +962,24 @@ class Norm2(Function):
 def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
     """The p-norm over ``dim`` (all elements when None): p = 2 (default, "fro"), 1, inf, or
     any p > 0 (a composite: (sum |x|^p)^(1/p))."""
+    _need_float("norm", x)
     axis = _normalise_axes(dim, x.ndim, "norm")
     if p in (2, "fro"):
         return Norm2(axis, keepdim)(x)
+    if p == 0:   # the number of non-zero entries: a step function, gradient 0
+        count = sum(Tensor(x.array != 0).to(x.dtype), axis, keepdim)   # NaN counts as 1
+        if not x.requires_grad:
+            return count
+        finite = where(xp_of(x.array).isfinite(x.array), x, 0.0)     # so 0 * NaN is not NaN
+        return sum(finite * 0, axis, keepdim) + count
     if p == 1:
         return sum(abs(x), axis, keepdim)
     if p == float("inf"):
         return amax(abs(x), axis, keepdim)
-    if not isinstance(p, (int, float)) or p <= 0:
-        raise ValueError(f"norm: p must be a positive number, 'fro' or inf, got {p!r}")
+    if p == float("-inf"):
+        return amin(abs(x), axis, keepdim)
+    if not isinstance(p, (int, float)) or isinstance(p, bool):
+        raise ValueError(f"norm: p must be a number, 'fro', inf or -inf, got {p!r}")
     return sum(abs(x) ** p, axis, keepdim) ** (1.0 / p)
 
 
@@ -805,6 +987,8 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
 # Type and device moves
 # =======================================================================================
 class Cast(Function):
+    """A change of dtype. Only float-to-float casts are differentiable: a cast to an integer
+    or bool dtype rounds the values away, so (as in PyTorch) its result leaves the graph."""
     def __init__(self, dtype): self.dtype = np.dtype(dtype)
     def saves(self): return ()
     def forward(self, x): return x.astype(self.dtype)
@@ -812,7 +996,12 @@ class Cast(Function):
 
 
 def cast(x: Tensor, dtype: Any) -> Tensor:
-    return x if x.dtype == np.dtype(dtype) else Cast(dtype)(x)
+    dtype = np.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    if dtype.kind not in "fc":                 # x.long(), x.bool(): a constant, no gradient
+        return Tensor(x.array.astype(dtype))
+    return Cast(dtype)(x)
 
 
 class ToDevice(Function):
@@ -868,8 +1057,35 @@ class BinaryCrossEntropy(Function):
         return g_p, g_t
 
 
-def binary_cross_entropy(p: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """BCE on probabilities p in [0, 1] (after a Sigmoid). Prefer the logits version."""
+def _weighted(loss: Tensor, weight: Any) -> Tensor:
+    """Each element's loss times its weight (broadcast to the loss's shape, as PyTorch)."""
+    if weight is None:
+        return loss
+    weight = _as_tensor(weight, like=(loss,))
+    if np.broadcast_shapes(weight.shape, loss.shape) != loss.shape:
+        raise RuntimeError(f"weight of shape {weight.shape} does not broadcast to the loss's "
+                           f"shape {loss.shape}")
+    return loss * weight
+
+
+def legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
+    """PyTorch's old loss flags, still accepted there (with a deprecation warning):
+    reduce=False means 'none'; otherwise size_average=False means 'sum', else 'mean'."""
+    if size_average is None and reduce is None:
+        return reduction
+    if reduce is False:
+        return "none"
+    return "sum" if size_average is False else "mean"
+
+
+def binary_cross_entropy(p: Tensor, target: Any, weight: Any = None, size_average: Any = None,
+                         reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """BCE on probabilities p in [0, 1] (after a Sigmoid), each element's loss times
+    ``weight`` when given. Prefer the logits version."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if isinstance(weight, Tensor) and weight.requires_grad:
+        raise RuntimeError("binary_cross_entropy is not differentiable with respect to "
+                           "weight: pass weight.detach()")
     target = _as_tensor(target, like=(p,))
     _check_same_shape("binary_cross_entropy", p, target)
     _same_dtype("binary_cross_entropy", p, target)
@@ -877,7 +1093,7 @@ def binary_cross_entropy(p: Tensor, target: Any, reduction: str = "mean") -> Ten
     backend.check((p.array >= 0) & (p.array <= 1),
                   "binary_cross_entropy: input must be probabilities in [0, 1]; "
                   "for raw scores use binary_cross_entropy_with_logits")
-    return _reduce(BinaryCrossEntropy()(p, target), reduction)
+    return _reduce(_weighted(BinaryCrossEntropy()(p, target), weight), reduction)
 
 
 class BCEWithLogits(Function):
@@ -895,19 +1111,48 @@ class BCEWithLogits(Function):
         return (gy * (sigmoid(x) - t) if need_x else None), (-gy * x if need_t else None)
 
 
-def binary_cross_entropy_with_logits(logits: Tensor, target: Any,
-                                     reduction: str = "mean") -> Tensor:
-    """BCE from logits: the stable form of BCE(sigmoid(x), t); prefer it to the two steps."""
+def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = None,
+                                     size_average: Any = None, reduce: Any = None,
+                                     reduction: str = "mean", pos_weight: Any = None) -> Tensor:
+    """BCE from logits: the stable form of BCE(sigmoid(x), t); prefer it to the two steps.
+    ``pos_weight`` (one per class, last dim) scales the positive term:
+    -[pw t log sigma(x) + (1 - t) log(1 - sigma(x))] = (1 - t) x + (1 + (pw - 1) t) softplus(-x)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    for name, value in (("weight", weight), ("pos_weight", pos_weight)):
+        if isinstance(value, Tensor) and value.requires_grad:
+            raise RuntimeError(f"binary_cross_entropy_with_logits is not differentiable with "
+                               f"respect to {name}: pass {name}.detach()")
     target = _as_tensor(target, like=(logits,))
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
     if target.dtype != logits.dtype:
         target = cast(target, logits.dtype)
-    return _reduce(BCEWithLogits()(logits, target), reduction)
+    if pos_weight is None:
+        loss = BCEWithLogits()(logits, target)
+    else:
+        pw = _as_tensor(pos_weight, like=(logits,))
+        if np.broadcast_shapes(pw.shape, logits.shape) != logits.shape:
+            raise RuntimeError(f"binary_cross_entropy_with_logits: pos_weight of shape "
+                               f"{pw.shape} does not broadcast to the input's {logits.shape}")
+        loss = (1 - target) * logits + (1 + (pw - 1) * target) * softplus(-logits)
+    return _reduce(_weighted(loss, weight), reduction)
 
 
-def mse_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def mse_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
+             reduction: str = "mean") -> Tensor:
+    """Mean squared error. Shapes that differ are broadcast, with PyTorch's warning (it is
+    almost always a bug: (N, 1) against (N,) gives an (N, N) loss)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target = _as_tensor(target, like=(x,))
-    _check_same_shape("mse_loss", x, target)
+    if x.shape != target.shape:
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
+                      f"size ({x.shape}). This will likely lead to incorrect results due to "
+                      f"broadcasting. Please ensure they have the same size.", UserWarning,
+                      stacklevel=2)
+        try:
+            np.broadcast_shapes(x.shape, target.shape)
+        except ValueError:
+            raise RuntimeError(f"mse_loss: input of shape {x.shape} and target of shape "
+                               f"{target.shape} do not broadcast") from None
     diff = x - target
     return _reduce(diff * diff, reduction)
 
@@ -915,13 +1160,16 @@ def mse_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
 def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     """Composite: x - log sum exp x, with the max subtracted first (a constant: it cancels
     exactly)."""
+    _need_float("log_softmax", x)
     axis = wrap_dim(dim if axis is None else axis, x.ndim, "log_softmax")
+    axis = axis if x.ndim else None   # a 0-d tensor: dim 0 or -1 means its one element
     shift = Tensor(x.array.max(axis=axis, keepdims=True))
     z = x - shift
     return z - log(sum(exp(z), axis, keepdim=True))
 
 
 def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    _need_float("softmax", x)
     return exp(log_softmax(x, dim if axis is None else axis))
 
 
@@ -937,12 +1185,80 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = None) -> Tensor:
     return Tensor(eye[raw])
 
 
-def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tensor:
-    """Multiclass cross-entropy from logits (N, C) and integer labels (N,)."""
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must be (N, C), got {logits.shape}")
-    target = one_hot(labels, logits.shape[1], logits.dtype)
-    return _reduce(-sum(target * log_softmax(logits, 1), 1), reduction)
+def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average: Any = None,
+                  ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Multiclass cross-entropy from logits, PyTorch's arguments and defaults.
+
+    logits: (N, C), (C,) for one sample, or (N, C, d1, ...) (a class score per position).
+    target: class indices (int64, the logits' shape without C), or class probabilities
+    (the logits' shape). ``weight`` (C,) scales each class; targets equal to ``ignore_index``
+    count for nothing; ``label_smoothing`` e mixes the target with the uniform distribution:
+    (1 - e) target + e / C. "mean" divides by the summed weights of the counted targets
+    (by N for probability targets), as PyTorch.
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got "
+                         f"{label_smoothing}")
+    if not isinstance(logits, Tensor) or logits.ndim == 0:
+        raise ValueError("cross_entropy: logits must have a class dimension, (N, C) or (C,)")
+    _need_float("cross_entropy", logits)
+    target = target if isinstance(target, Tensor) else Tensor(target)
+    probabilities = target.dtype.kind == "f"
+    # to rows: (N, C) with the class scores last, and the target to match
+    rows_shape = logits.shape[:1] + logits.shape[2:] if logits.ndim > 1 else ()
+    x = logits if logits.ndim > 1 else reshape(logits, (1, -1))
+    if x.ndim > 2:
+        x = reshape(transpose(x, (0,) + tuple(range(2, x.ndim)) + (1,)), (-1, x.shape[1]))
+    n_classes = x.shape[1]
+    w = None if weight is None else _as_tensor(weight, like=(logits,))
+    if w is not None and w.shape != (n_classes,):
+        raise RuntimeError(f"cross_entropy: weight must have one value per class "
+                           f"({n_classes}), got shape {w.shape}")
+    logp = log_softmax(x, 1)
+    if probabilities:
+        if target.shape != logits.shape:
+            raise RuntimeError(f"cross_entropy: probability targets must have the logits' "
+                               f"shape {logits.shape}, got {target.shape}")
+        t = cast(target, x.dtype)
+        t = t if logits.ndim > 1 else reshape(t, (1, -1))
+        if t.ndim > 2:
+            t = reshape(transpose(t, (0,) + tuple(range(2, t.ndim)) + (1,)), (-1, n_classes))
+        if label_smoothing:
+            t = t * (1 - label_smoothing) + label_smoothing / n_classes
+        per = -sum(logp * t if w is None else logp * t * w, 1)
+        total = x.shape[0]
+    else:
+        if target.dtype != np.int64:
+            raise RuntimeError(f"cross_entropy: expected class indices of dtype int64 (Long),"
+                               f" got {target.dtype}; use target.long()")
+        if target.shape != rows_shape:
+            raise ValueError(f"cross_entropy: target of shape {target.shape} does not match "
+                             f"logits of shape {logits.shape} (expected {rows_shape})")
+        labels = target.array.reshape(-1)
+        counted = labels != ignore_index
+        bad = counted & ((labels < 0) | (labels >= n_classes))
+        if bool(bad.any()):
+            raise IndexError(f"cross_entropy: target {int(labels[bad][0])} is out of bounds "
+                             f"for {n_classes} classes")
+        xp = xp_of(labels)
+        safe = xp.where(counted, labels, 0)
+        picked = xp.eye(n_classes, dtype=x.dtype)[safe] * counted[:, None]    # one-hot rows
+        w_rows = Tensor(counted.astype(x.dtype)) if w is None else \
+            getitem(w, Tensor(safe)) * Tensor(counted.astype(x.dtype))
+        per = -sum(logp * Tensor(picked), 1) * w_rows
+        if label_smoothing:    # the uniform part: every class's log-probability, weighted
+            spread = -sum(logp if w is None else logp * w, 1) * Tensor(counted.astype(x.dtype))
+            per = per * (1 - label_smoothing) + spread * (label_smoothing / n_classes)
+        total = sum(w_rows)
+    if reduction == "none":
+        return reshape(per, rows_shape)
+    if reduction == "sum":
+        return sum(per)
+    return sum(per) / total
 
 
 # =======================================================================================

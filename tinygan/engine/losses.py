@@ -14,23 +14,13 @@ from tinygan.engine import functional as F
 from tinygan.engine.tensor import Tensor, _as_tensor
 
 
-def legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
-    """PyTorch's old flags (``size_average``, ``reduce``), still accepted there: reduce=False
-    means 'none'; otherwise size_average=False means 'sum'."""
-    if size_average is None and reduce is None:
-        return reduction
-    if reduce is False:
-        return "none"
-    return "sum" if size_average is False else "mean"
-
-
 def l1_loss(input: Tensor, target: Any, size_average: Any = None,  # noqa: A002
             reduce: Any = None, reduction: str = "mean") -> Tensor:
     """|input - target|, averaged (or summed, or kept per element). Its gradient is
     sign(input - target), 0 where they are equal, as PyTorch's."""
     target = _as_tensor(target, like=(input,))
     F._check_same_shape("l1_loss", input, target)
-    return F._reduce(F.abs(input - target), legacy_reduction(size_average, reduce, reduction))
+    return F._reduce(F.abs(input - target), F.legacy_reduction(size_average, reduce, reduction))
 
 
 def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,  # noqa: A002
@@ -45,7 +35,7 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,  # noqa: 
 
         loss = sum_n w[t_n] (-x[n, t_n]) / sum_n w[t_n]
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
+    reduction = F.legacy_reduction(size_average, reduce, reduction)
     labels = target.array if isinstance(target, Tensor) else np.asarray(target)
     if labels.dtype not in (np.int64, np.uint8):
         raise RuntimeError(f"nll_loss: expected target dtype to be Long or Byte, but got "

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tinygan.compat.legacy_types import tensor_type
+from tinygan.compat import function_forms
 from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.multiprocessing import is_shared, share_tensor_
@@ -34,8 +35,8 @@ def _pos(self: Tensor) -> Tensor: return self
 
 
 def _rpow(self: Tensor, base: Any) -> Tensor:
-    """base ** t = e^(t log base)."""
-    return F.exp(F.mul(self, float(np.log(base))))
+    """base ** t: the number becomes a constant tensor (2 ** int tensor stays int64)."""
+    return F.pow(F._as_tensor(base, like=(self,)), self)
 
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
@@ -64,13 +65,18 @@ def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
     return F.mean(self, _pick(dim, axis), _pick(keepdim, keepdims))
 
 
-def var(self, dim=None, unbiased=True, keepdim=False, *, axis=None, keepdims=None):
-    """Variance; unbiased (divides by n - 1) by default, as torch.Tensor.var."""
-    return F.var(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased)
+def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
+        keepdims=None):
+    """Variance; unbiased (divides by n - 1) by default, as torch.Tensor.var;
+    ``correction=c`` divides by n - c."""
+    return F.var(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased,
+                 correction=correction)
 
 
-def std(self, dim=None, unbiased=True, keepdim=False, *, axis=None, keepdims=None):
-    return F.std(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased)
+def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
+        keepdims=None):
+    return F.std(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased,
+                 correction=correction)
 
 
 def amax(self, dim=None, keepdim=False):
@@ -96,7 +102,9 @@ def _max_or_min(t: Tensor, dim: Any, keepdim: bool, largest: bool):
     if dim is None:
         return F.amax(t) if largest else F.amin(t)
     d = wrap_dim(dim, t.ndim, "max" if largest else "min")
-    indices = _arg(t, d, True, "argmax" if largest else "argmin")
+    if t.ndim == 0:   # dim 0 or -1 of a 0-d tensor: the element itself, at index 0
+        return MaxMin(F.clone(t), _arg(t, d, keepdim, "argmax", bool_ok=True))
+    indices = _arg(t, d, True, "argmax" if largest else "argmin", bool_ok=True)
     values = F.take_along_dim(t, indices, d)
     if not keepdim:
         values, indices = values.squeeze(d), indices.squeeze(d)
@@ -108,19 +116,25 @@ def norm(self, p: float = 2, dim=None, keepdim: bool = False):
 
 
 # ---- shapes -----------------------------------------------------------------------------
+def _new_view(self: Tensor, out: Tensor) -> Tensor:
+    """``x.view(x.shape)`` is a new tensor (a view of x, not x itself), as in PyTorch: the
+    ops skip a reshape to the same shape, so it is made here, where a user asked for it."""
+    return F.Reshape(self.shape)(self) if out is self else out
+
+
 def reshape(self, *shape):
-    return F.reshape(self, _shape_args(shape))
+    return _new_view(self, F.reshape(self, _shape_args(shape)))
 
 
 def view_as(self, other):
-    return F.reshape(self, other.shape)
+    return _new_view(self, F.reshape(self, other.shape))
 
 
 def expand(self, *shape):
     shape = _shape_args(shape)
     lead = len(shape) - self.ndim
     full = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
-    return F.broadcast_to(self, full)
+    return _new_view(self, F.broadcast_to(self, full))
 
 
 def flatten(self, start_dim: int = 0, end_dim: int = -1):
@@ -139,6 +153,10 @@ def transpose(self, *dims):
     """Two dims: swap them (PyTorch). No dims: reverse all; a full order: NumPy's."""
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
+    if len(dims) == 2 and self.ndim == 0:   # dims 0/-1 of a 0-d tensor: itself, as a view
+        for d in dims:
+            wrap_dim(d, 0, "transpose")
+        return F.Reshape(())(self)
     if len(dims) == 2:
         order = list(range(self.ndim))
         a, b = (wrap_dim(d, self.ndim, "transpose") for d in dims)
@@ -148,6 +166,8 @@ def transpose(self, *dims):
 
 
 def permute(self, *dims):
+    if not dims:
+        raise TypeError("permute(): missing the order of the dims, e.g. x.permute(1, 0)")
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     return F.transpose(self, dims)
@@ -164,7 +184,7 @@ def squeeze(self, dim=None, *, axis=None):
     else:
         d = wrap_dim(dim, self.ndim, "squeeze") if self.ndim else 0
         new = shape[:d] + shape[d + 1:] if self.ndim and shape[d] == 1 else shape
-    return F.reshape(self, new)
+    return _new_view(self, F.reshape(self, new))
 
 
 def unsqueeze(self, dim=None, *, axis=None):
@@ -187,6 +207,11 @@ Tensor.__matmul__, Tensor.__rmatmul__ = F.matmul, _rmatmul
 Tensor.__pow__, Tensor.__rpow__ = F.pow, _rpow
 Tensor.__neg__, Tensor.__pos__, Tensor.__abs__ = F.neg, _pos, F.abs
 Tensor.__getitem__, Tensor.__setitem__ = F.getitem, _setitem
+
+# the named forms of the operators: x.add(y, alpha=2), x.div(y, rounding_mode="floor")
+Tensor.add, Tensor.sub = function_forms.add, function_forms.sub
+Tensor.mul, Tensor.div = function_forms.mul, function_forms.div
+Tensor.softmax, Tensor.log_softmax = F.softmax, F.log_softmax
 
 # elementwise
 Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs, Tensor.neg = F.exp, F.log, F.sqrt, F.abs, F.neg

@@ -20,6 +20,7 @@ methods.py binds them onto Tensor once, after both exist (``Tensor.__add__ = add
 from __future__ import annotations
 
 import contextlib
+import copy
 import weakref
 from collections import namedtuple
 from typing import Any, Callable, Iterator, Sequence
@@ -78,6 +79,16 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected op
+    # A view (x.T, x[0], x.view(...)) shares its base's memory and version counter, and
+    # remembers how it was cut from it: ``_base`` the tensor that owns the memory,
+    # ``_view_src``/``_view_op`` the tensor and op it was made from, ``_graph_version`` the
+    # counter's value when its place in the graph was last set. Class defaults: a tensor
+    # that is not a view pays nothing for them.
+    _base: "Tensor | None" = None
+    _view_src: "Tensor | None" = None
+    _view_op: "Function | None" = None
+    _graph_version = 0
+    _views: "list | None" = None   # on a base: weak references to its views
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.array = _to_array(data, dtype)
@@ -287,9 +298,20 @@ class Tensor:
         """Replace this tensor's values by ``new_value(old)``, in its own memory.
 
         Under autograd the graph is rewired as PyTorch does it: the old value keeps its place
-        as a node of its own, and this tensor becomes the output of the new op.
+        as a node of its own (ops that read it earlier still point at that node), and this
+        tensor becomes the output of the new op. A write through a view changes its base
+        too: see ``_write_through_view``.
         """
         recording = is_grad_enabled()
+        base = self._base
+        if recording and base is not None:
+            if base.requires_grad and base.creator is None:
+                raise RuntimeError(
+                    f"{name}: a view of a leaf tensor that requires grad (view shape "
+                    f"{self.shape}, leaf shape {base.shape}) is being used in an in-place "
+                    f"operation; do it inside tinygan.no_grad(), or on a .clone() of the leaf")
+            if self._graph_version != self._version[0]:
+                _refresh_view(self)     # the base changed since: read its current values
         if recording and self.requires_grad and self.creator is None:
             raise RuntimeError(
                 f"{name}: a leaf tensor that requires grad (shape {self.shape}) is being used "
@@ -304,6 +326,10 @@ class Tensor:
                 raise RuntimeError(f"{name}: result type {out.dtype} can't be cast to the "
                                    f"in-place tensor's dtype {self.dtype}")
             out = out.to(self.dtype)
+        if self.dtype.kind not in "fc" and out.creator is not None:
+            out = Tensor(out.array)   # an int or bool tensor never joins the graph
+        if recording and base is not None and (base.requires_grad or out.requires_grad):
+            return _write_through_view(self, out)
         if recording and self.requires_grad and out.creator is None:
             out = old * 0 + out       # a constant overwrite still passes a (zero) gradient
         self.array[...] = out.array  # the same memory: every view sees the new values
@@ -312,6 +338,7 @@ class Tensor:
             fn = out.creator
             self.creator, self.requires_grad = fn, True
             fn._output, fn._output_version = weakref.ref(self), self._version[0]
+            _refresh_views_of(self)  # its views now lead back through the new op
         return self
 
     def __iadd__(self, other): return self.add_(other)
@@ -341,12 +368,15 @@ class Tensor:
     clip_ = clamp_
 
     def addcmul_(self, a, b, value: float = 1):
+        _tensors("addcmul_", tensor1=a, tensor2=b)
         return self._inplace("addcmul_", lambda t: t + value * a * b)
 
     def addcdiv_(self, a, b, value: float = 1):
+        _tensors("addcdiv_", tensor1=a, tensor2=b)
         return self._inplace("addcdiv_", lambda t: t + value * a / b)
 
     def lerp_(self, end, weight: float):
+        _tensors("lerp_", end=end)
         return self._inplace("lerp_", lambda t: t + weight * (end - t))
 
     def copy_(self, src):
@@ -453,13 +483,24 @@ class Function:
                         for x in inputs)
         if len(tensors) > 1:
             _check_same_device(self, tensors)
+        if _grad_enabled:
+            for t in tensors:   # a view whose base was written in place since: catch up
+                if t._base is not None and t._graph_version != t._version[0]:
+                    _refresh_view(t)
         out = Tensor(self.forward(*(t.array for t in tensors)))
         if self.is_view:
-            out._version = tensors[0]._version      # one memory, one counter
+            src = tensors[0]
+            out._version = src._version             # one memory, one counter
+            out._base = src if src._base is None else src._base
+            out._view_src, out._view_op, out._graph_version = src, self, src._version[0]
+            _remember_view(out._base, out)
         if _grad_enabled and any(t.requires_grad for t in tensors):
             out.requires_grad = True
             out.creator = self
             self.inputs = tensors
+            # the nodes the inputs stood for *now*: a later in-place write gives an input a
+            # new creator, but this op read the old value, so its gradient goes there
+            self.parents = tuple(t.creator for t in tensors)
             # which inputs want a gradient (PyTorch's ctx.needs_input_grad): backward can
             # skip the others, e.g. the input gradient of a first layer fed with data
             self.needs_input_grad = tuple(t.requires_grad for t in tensors)
@@ -504,78 +545,87 @@ class Function:
 # ---------------------------------------------------------------------------------------
 # The backward pass
 # ---------------------------------------------------------------------------------------
-def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
-    """Every non-leaf tensor reachable from ``roots``, each after all tensors that use it.
+def _topological_order(roots: Sequence[Function]) -> list[Function]:
+    """Every Function reachable from ``roots``, each after all Functions that use its output.
 
-    An iterative depth-first search (an explicit stack instead of recursion), so a chain of
-    any length works. Returned in the order backward must visit them.
+    The graph's nodes are Functions, linked through ``parents`` (the creators of the inputs
+    at the time each op ran). An iterative depth-first search (an explicit stack instead of
+    recursion), so a chain of any length works. Returned in the order backward visits them.
     """
-    order: list[Tensor] = []
+    order: list[Function] = []
     visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(r, False) for r in roots]
+    stack: list[tuple[Function, bool]] = [(r, False) for r in roots]
     while stack:
-        node, children_done = stack.pop()
+        fn, children_done = stack.pop()
         if children_done:
-            order.append(node)
+            order.append(fn)
             continue
-        if id(node) in visited or node.creator is None:
+        if id(fn) in visited:
             continue
-        visited.add(id(node))
-        stack.append((node, True))
-        if node.creator.used:
+        visited.add(id(fn))
+        stack.append((fn, True))
+        if fn.used:
             raise RuntimeError(
-                f"backward through a graph a second time ({type(node.creator).__name__} "
+                f"backward through a graph a second time ({type(fn).__name__} "
                 f"node): the first backward already used it. Recompute the forward pass, or "
                 f"pass retain_graph=True to the first backward")
-        for parent in node.creator.inputs:
-            if parent.creator is not None and id(parent) not in visited:
+        for parent in fn.parents:
+            if parent is not None and id(parent) not in visited:
                 stack.append((parent, False))
     order.reverse()  # outputs first, then what they were made from
     return order
+
+
+def _node(t: Tensor) -> Any:
+    """A tensor's node in the graph: its creator, or the tensor itself for a leaf."""
+    return t if t.creator is None else t.creator
 
 
 def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
                   wanted: Sequence[Tensor] | None, create_graph: bool,
                   retain_graph: bool | None = None) -> dict[Tensor, Tensor]:
     """Propagate ``grad_outputs`` back; return {tensor: gradient} for ``wanted`` tensors
-    (or for every leaf that requires grad when ``wanted`` is None). Without
-    ``retain_graph`` (default: ``create_graph``) each node is marked used once its backward
-    has run. (PyTorch also frees a node's saved tensors then; tinygan keeps them until the
-    graph is dropped, which spares the allocator a round trip to the operating system.)"""
+    (or for every leaf that requires grad when ``wanted`` is None). Gradients are summed
+    per node (a Function's output, or a leaf). Without ``retain_graph`` (default:
+    ``create_graph``) each node is marked used once its backward has run. (PyTorch also
+    frees a node's saved tensors then; tinygan keeps them until the graph is dropped,
+    which spares the allocator a round trip to the operating system.)"""
     if retain_graph is None:
         retain_graph = create_graph
     grads: dict[int, Tensor] = {}
     for out, g in zip(outputs, grad_outputs):
-        grads[id(out)] = grads[id(out)] + g if id(out) in grads else g
-    wanted_ids = None if wanted is None else {id(t) for t in wanted}
+        key = id(_node(out))
+        grads[key] = grads[key] + g if key in grads else g
+    wanted_at = None if wanted is None else {id(_node(t)): t for t in wanted}
     found: dict[Tensor, Tensor] = {}
 
     with set_grad_enabled(create_graph):
-        for node in _topological_order(outputs):
-            g_out = grads.pop(id(node), None)
+        roots = [out.creator for out in outputs if out.creator is not None]
+        for fn in _topological_order(roots):
+            g_out = grads.pop(id(fn), None)
             if g_out is None:
                 continue
-            if wanted_ids is not None and id(node) in wanted_ids:
-                found[node] = g_out
-            fn = node.creator
+            if wanted_at is not None and id(fn) in wanted_at:
+                found[wanted_at[id(fn)]] = g_out
             fn.check_saved_versions()
             input_grads = fn.backward(g_out)
             if not retain_graph:
                 fn.used = True
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
-            for parent, g in zip(fn.inputs, input_grads):
-                if g is None or not parent.requires_grad:
+            for parent, node, needed, g in zip(fn.inputs, fn.parents, fn.needs_input_grad,
+                                                input_grads):
+                if g is None or not needed:
                     continue
-                key = id(parent)
+                leaf = node is None
+                key = id(parent) if leaf else id(node)
                 grads[key] = grads[key] + g if key in grads else g
-                if parent.creator is None:  # a leaf: nothing further up
-                    if wanted_ids is None or key in wanted_ids:
-                        found[parent] = grads[key]
+                if leaf and (wanted_at is None or key in wanted_at):
+                    found[parent] = grads[key]
         # outputs that are themselves wanted leaves
         for out in outputs:
             if out.creator is None and id(out) in grads and (
-                    wanted_ids is None or id(out) in wanted_ids):
+                    wanted_at is None or id(out) in wanted_at):
                 found[out] = grads[id(out)]
     return found
 
@@ -751,13 +801,29 @@ def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:
     return Tensor(xp.asarray(getattr(xp, ufunc.__name__)(a.array, _raw(b))))
 
 
-def _arg(t: Tensor, dim: Any, keepdim: bool, name: str) -> Tensor:
+def _arg(t: Tensor, dim: Any, keepdim: bool, name: str, bool_ok: bool = False) -> Tensor:
     xp = backend.get_array_module(t.array)
+    if t.dtype == np.bool_ and not bool_ok:   # max(dim)/min(dim) of a bool tensor are fine
+        raise RuntimeError(f"{name}(): does not support bool input (shape {t.shape}); "
+                           f"convert it first, e.g. .long()")
     if dim is None:
+        if keepdim:   # no dim, keepdim: every dimension kept as 1 (PyTorch)
+            return Tensor(xp.asarray(getattr(t.array, name)(), dtype=np.int64).reshape(
+                (1,) * t.ndim))
         return Tensor(xp.asarray(getattr(t.array, name)(), dtype=np.int64))
     d = wrap_dim(dim, t.ndim, name)
+    if t.ndim == 0:   # a 0-d tensor: its one element is at index 0, and it stays 0-d
+        return Tensor(xp.zeros((), dtype=np.int64))
     out = xp.asarray(getattr(t.array, name)(axis=d), dtype=np.int64)
     return Tensor(xp.expand_dims(out, d) if keepdim else out)
+
+
+def _tensors(op: str, **arguments: Any) -> None:
+    """Arguments PyTorch requires to be tensors (a number there is refused, not broadcast)."""
+    for name, value in arguments.items():
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{op}(): argument '{name}' must be Tensor, not "
+                            f"{type(value).__name__}; wrap it: tinygan.tensor({value!r})")
 
 
 def _old_node(t: Tensor) -> Tensor:
@@ -768,6 +834,106 @@ def _old_node(t: Tensor) -> Tensor:
     old = Tensor(t.array.copy())
     old.requires_grad, old.creator = t.requires_grad, t.creator
     return old
+
+
+# ---- writes through views: PyTorch's CopySlices, in plain words --------------------------
+# y = x.T; y[0] = v writes into x's memory. For autograd, x is now a new value: "the old x,
+# with the part that y covers replaced by the new values". So the write makes x the output
+# of one op, CopySlices(old x, new values): its gradient sends the incoming gradient to the
+# old x everywhere except the covered part (those old values were overwritten), and the
+# covered part of it to the new values. Then y, like every view of x, is cut again from
+# the new x (``_refresh_view``), so reading y later leads back through CopySlices too.
+def _view_chain(t: Tensor) -> list[Function]:
+    """The view ops that cut ``t`` from its base, base first (e.g. [Transpose, GetItem])."""
+    chain = []
+    while t._view_src is not None and t is not t._base:
+        chain.append(t._view_op)
+        t = t._view_src
+    chain.reverse()
+    return chain
+
+
+def _region(chain: Sequence[Function], array: Any) -> Any:
+    """The part of ``array`` (base-shaped) that the chain of views covers, as a NumPy view."""
+    for op in chain:
+        array = op.forward(array)
+    return array
+
+
+def _replay(chain: Sequence[Function], x: Tensor) -> Tensor:
+    """The chain of view ops applied again to ``x``, as graph ops (fresh copies of each)."""
+    for op in chain:
+        x = copy.copy(op)(x)
+    return x
+
+
+class CopySlices(Function):
+    """base' = base with the region a view covers replaced by ``new``."""
+    def __init__(self, chain: Sequence[Function]): self.chain = list(chain)
+    def saves(self): return ()
+
+    def forward(self, base, new):
+        whole = base.copy()
+        _region(self.chain, whole)[...] = new
+        return whole
+
+    def backward(self, gy):
+        need_base, need_new = self.needs_input_grad
+        g_base = g_new = None
+        if need_base:   # the old values survive everywhere outside the region
+            kept = backend.get_array_module(gy.array).ones(gy.shape, dtype=gy.dtype)
+            _region(self.chain, kept)[...] = 0
+            g_base = gy * Tensor(kept)
+        if need_new:    # the new values are the region: its part of the gradient
+            g_new = _replay(self.chain, gy)
+        return g_base, g_new
+
+
+def _write_through_view(view: Tensor, new: Tensor) -> Tensor:
+    """``view``'s values become ``new``'s, in the base's memory, and the base becomes the
+    output of CopySlices(old base, new) in the graph."""
+    base, chain = view._base, _view_chain(view)
+    whole = CopySlices(chain)(_old_node(base), new)
+    base.array[...] = whole.array   # the view shares this memory: it sees the new values
+    view._bump_version()            # one counter for the base and all its views
+    fn = whole.creator
+    base.creator, base.requires_grad = fn, True
+    fn._output, fn._output_version = weakref.ref(base), base._version[0]
+    _refresh_views_of(base)         # this view and every other live view of the base
+    return view
+
+
+def _remember_view(base: Tensor, view: Tensor) -> None:
+    """Note a new view of ``base`` (weakly: a view nobody holds is freed as usual)."""
+    if base._views is None:
+        base._views = []
+    views = base._views
+    if len(views) >= 8:   # drop the dead ones now and then, so the list stays short
+        views[:] = [r for r in views if r() is not None]
+    views.append(weakref.ref(view))
+
+
+def _refresh_views_of(base: Tensor) -> None:
+    """After an in-place write changed ``base``'s place in the graph, every live view of it
+    is cut again from it, so ``view.requires_grad`` and ``view.grad_fn`` are right at once."""
+    for ref in base._views or ():
+        view = ref()
+        if view is not None:
+            _refresh_view(view)
+
+
+def _refresh_view(view: Tensor) -> None:
+    """Give a view its current place in the graph: cut again from its base as it is now
+    (PyTorch regenerates a view's grad_fn the same way after its base changed)."""
+    view._graph_version = view._version[0]
+    base = view._base
+    if not base.requires_grad:
+        return
+    fresh = _replay(_view_chain(view), base)
+    view.creator, view.requires_grad = fresh.creator, fresh.requires_grad
+    if fresh.creator is not None:
+        fresh.creator._output = weakref.ref(view)
+        fresh.creator._output_version = view._version[0]
 
 
 def _as_result(value: Any, like: Tensor) -> Tensor:

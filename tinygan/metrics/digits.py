@@ -185,9 +185,9 @@ def _save(model: DigitClassifier, path: Path) -> None:
 
 
 def _load(path: Path, generator: Generator) -> DigitClassifier:
+    from tinygan.run.checkpoint import read_npz   # checked before allocating (issue 30)
     model = DigitClassifier(generator=generator)
-    with np.load(path, allow_pickle=False) as stored:
-        model.load_state_dict({name: stored[name] for name in stored.files})
+    model.load_state_dict(read_npz(str(path), "digit classifier cache"))
     model.eval()
     return model
 

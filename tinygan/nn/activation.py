@@ -2,9 +2,8 @@
 
 Each layer takes exactly PyTorch's arguments, positionally too (``nn.ReLU(True)``,
 ``nn.LeakyReLU(0.2, inplace=True)``), and a wrong one is answered with the layer's real
-signature. ``inplace=True`` is accepted and gives the same result; tinygan still returns a
-new tensor and leaves the input as it was (PyTorch overwrites the input to save memory, an
-optimisation, not a different answer).
+signature. ``inplace=True`` overwrites the input and returns it, as PyTorch does (a later
+read of the input sees the activated values; on a leaf that requires grad it raises).
 """
 from __future__ import annotations
 
@@ -59,7 +58,7 @@ class ReLU(Module):
         self.inplace = check_inplace("ReLU", "(inplace=False)", inplace)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x)
+        return x.relu_() if self.inplace else F.relu(x)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -80,6 +79,8 @@ class LeakyReLU(Module):
                                      inplace)
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.inplace:   # overwrite x, tracked like any in-place op
+            return x._inplace("leaky_relu_", lambda t: F.leaky_relu(t, self.negative_slope))
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:

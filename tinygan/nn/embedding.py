@@ -23,7 +23,7 @@ def _check_indices(indices: Any, num_embeddings: int) -> Tensor:
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got {idx.dtype} instead "
                            f"(embedding: pass class labels as integers, e.g. labels.long())")
-    if idx.numel() and (int(idx.array.min()) < -num_embeddings or
+    if idx.numel() and (int(idx.array.min()) < 0 or   # no wrap-around: -1 is an error
                         int(idx.array.max()) >= num_embeddings):
         raise IndexError(f"embedding: index out of range in self (indices in "
                          f"[{int(idx.array.min())}, {int(idx.array.max())}], table has "

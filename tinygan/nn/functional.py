@@ -27,14 +27,17 @@ def _inplace_flag(op: str, inplace: Any) -> None:
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002 - PyTorch's name
-    """max(x, 0). ``inplace`` gives the same values (a new tensor, as nn.ReLU explains)."""
+    """max(x, 0). ``inplace=True`` overwrites ``input`` and returns it (as PyTorch; an
+    in-place change is tracked like any other: see Tensor._inplace)."""
     _inplace_flag("relu", inplace)
-    return _core.relu(input)
+    return input.relu_() if inplace else _core.relu(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
                inplace: bool = False) -> Tensor:
     _inplace_flag("leaky_relu", inplace)
+    if inplace:
+        return input._inplace("leaky_relu_", lambda t: _core.leaky_relu(t, negative_slope))
     return _core.leaky_relu(input, negative_slope)
 
 
@@ -76,3 +79,5 @@ def upsample(input: Tensor, size: Any = None, scale_factor: Any = None,  # noqa:
              mode: str = "nearest", align_corners: bool | None = None) -> Tensor:
     """The old name of ``interpolate``."""
     return interpolate(input, size, scale_factor, mode, align_corners)
+
+logsigmoid = log_sigmoid   # PyTorch's name in torch.nn.functional

@@ -68,6 +68,19 @@ def _fsync_folder(folder: str) -> None:
         os.close(fd)
 
 
+def temporary_prefix(path: str, folder: str) -> str:
+    """``.tmp-<name>-``, with the name cut short where needed so that the temporary name
+    (this prefix and mkstemp's 8 random characters) stays within the system's limit on
+    a file name (NAME_MAX, 255 bytes): a legal 250-byte name must stay writable."""
+    try:
+        name_max = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max = 255
+    room = name_max - len(TMP_PREFIX) - 1 - 8
+    cut = os.fsencode(os.path.basename(path))[:max(room, 0)]
+    return f"{TMP_PREFIX}{cut.decode('utf-8', 'ignore')}-"   # no half of a UTF-8 character
+
+
 class PreparedWrite:
     """Steps 1-2 of an atomic write: ``with PreparedWrite(path) as f: ...`` leaves a complete,
     fsynced temporary file; ``commit()`` renames it onto ``path`` (step 3), ``discard()``
@@ -86,7 +99,7 @@ class PreparedWrite:
     def __enter__(self) -> IO:
         try:
             os.makedirs(self.folder, exist_ok=True)
-            fd, self.tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.path.basename(self.path)}-",
+            fd, self.tmp = tempfile.mkstemp(prefix=temporary_prefix(self.path, self.folder),
                                             dir=self.folder)
         except OSError as err:
             raise _write_error(self.path, err) from None

@@ -16,6 +16,7 @@ tinygan/viz.py only when a picture is drawn, so ``tinygan --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -155,6 +156,9 @@ def _new_run_dir(data: str, loss: str, seed: int) -> str:
 
 def cmd_train(args: argparse.Namespace) -> int:
     recipe_flags = flags_given(args)   # --lr-g, --penalty, --ema, ...: tinygan/gan/recipe.py
+    for name, value in recipe_flags.items():   # float("nan") and float("inf") parse fine
+        if isinstance(value, float) and not math.isfinite(value):
+            raise CLIError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
     if args.resume and not args.out:
         raise CLIError("--resume needs --out DIR, the run to continue")
     if args.resume:
@@ -204,8 +208,9 @@ def _train(args: argparse.Namespace, folder: RunFolder, config: dict[str, Any]) 
     if data != "mnist":
         limit_blas_threads(1)
     batch = int(config["batch_size"])
-    check_memory(f"--batch-size {batch}", (2 + int(config["d_steps"])) * _sample_bytes(config,
-                                                                                       batch))
+    d_steps = int(config["d_steps"])
+    check_memory(f"--batch-size {batch}" + (f" with --d-steps {d_steps}" if d_steps > 1 else ""),
+                 (2 + d_steps) * _sample_bytes(config, batch))
     trainer = build_trainer(config)
     if data == "mnist":   # the held-out split is read at the end: find a broken one now
         load_mnist("test")

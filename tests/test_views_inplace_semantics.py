@@ -1,0 +1,272 @@
+"""Issue 29's engine semantics, each case with the answer PyTorch gives (checked with 2.13).
+
+Views share memory and the version counter with their base; an in-place write through a view
+rewires the base (CopySlices); an op's graph edge goes to the node its input stood for when
+it was read; casts to int/bool leave the graph; dtype inference as PyTorch's.
+"""
+import numpy as np
+import pytest
+
+import tinygan as L
+
+
+def T(*a, **k):
+    return L.tensor(*a, **k)
+
+
+def test_write_through_a_transposed_view_gives_the_base_the_right_gradient():
+    x = T([[1., 2.], [3., 4.]], requires_grad=True)
+    v = x * 1.0
+    w = v.T
+    w[1:] = -1.32
+    (v * v).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[2., 0.], [6., 0.]])
+
+
+def test_writing_a_tensor_that_requires_grad_through_a_view_marks_the_base():
+    x0, x1 = T([[1., 2.], [3., 4.]]), T([5., 6.], requires_grad=True)
+    w = x0.T
+    w[-1] = x1
+    assert x0.requires_grad and not x0.is_leaf
+    (x0 * x0).sum().backward()
+    np.testing.assert_allclose(x1.grad.numpy(), [10., 12.])
+
+
+def test_an_earlier_use_keeps_its_gradient_after_an_in_place_change():
+    x = T([1., 2.], requires_grad=True)
+    y = x * 1
+    z = y * 2
+    y.mul_(3)
+    z.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2., 2.])
+
+
+def test_self_referencing_in_place_ops():
+    x = T([1., 2.], requires_grad=True)
+    v = x * 1
+    v.add_(v)
+    (v * v).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [8., 16.])
+    x = T([1., 2., 3., 4.], requires_grad=True)
+    v = x * 1
+    v[3] += 0.76
+    (v * v).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2., 4., 6., 9.52], rtol=1e-6)
+    x = T([1., 2.], requires_grad=True)
+    v = x * 1
+    v.mul_(v)   # Mul saved v, which the write changed: refused, as in PyTorch
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        v.sum().backward()
+
+
+def test_an_integer_index_is_a_view():
+    v = T([1., 2., 3.])
+    v[2].fill_(1.89)
+    np.testing.assert_allclose(v.numpy(), [1., 2., 1.89], rtol=1e-6)
+
+
+def test_in_place_on_a_view_of_a_leaf_that_requires_grad_raises():
+    x = T([1., 2.], requires_grad=True)
+    with pytest.raises(RuntimeError, match="view of a leaf"):
+        x[0].neg_()
+    with L.no_grad():
+        x[0].neg_()
+    np.testing.assert_allclose(x.numpy(), [-1., 2.])
+
+
+def test_a_view_read_after_its_base_changed_leads_back_through_the_change():
+    x = T([[1., 2.], [3., 4.]], requires_grad=True)
+    v = x * 1
+    r = v[0]
+    v.mul_(2)
+    (r * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[6., 6.], [0., 0.]])
+
+
+def test_view_of_the_same_shape_is_a_new_node():
+    x = T([[1., 2.]], requires_grad=True)
+    assert x.view(1, 2) is not x and not x.view(1, 2).is_leaf
+    assert not x.expand(1, 2).is_leaf
+
+
+def test_casts_to_int_or_bool_leave_the_graph():
+    x = T([1., 2.], requires_grad=True)
+    for cast in (x.long(), x.int(), x.bool(), x.to(L.int64), x.type_as(T([1]))):
+        assert not cast.requires_grad and cast.creator is None
+    (x * x.long()).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1., 2.])
+    n = T([0, 0])
+    n.copy_(x)
+    n[0] = x[1]
+    assert not n.requires_grad and n.tolist() == [2, 2]
+
+
+def test_copy_from_a_leaf_keeps_the_link():
+    x = T([1., 2.], requires_grad=True)
+    a = T([0., 0.])
+    a.copy_(x)
+    (a * a).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2., 4.])
+
+
+def test_dtype_inference_as_pytorch():
+    assert L.full((1,), 3).dtype == np.int64 and L.full((1,), True).dtype == np.bool_
+    assert L.arange(0., 1., .25).dtype == np.float32 and L.arange(3).dtype == np.int64
+    i, b = T([1, 2]), T([True, False])
+    for result in (i.exp(), i.sigmoid(), i.clamp(max=1.57), b.tanh(), i / i, i.sqrt()):
+        assert result.dtype == np.float32
+    assert (i.div(T([2, 2]), rounding_mode="floor")).dtype == np.int64
+
+
+def test_int_and_bool_errors_as_pytorch():
+    i, b = T([1, 2]), T([True, False])
+    for bad in (lambda: i.mean(), lambda: i.var(), lambda: i.std(), lambda: i.norm(),
+                lambda: b.argmax(), lambda: -b, lambda: b - b, lambda: L.sub(T([1.]), True),
+                lambda: i.softmax(0)):
+        with pytest.raises(RuntimeError):
+            bad()
+    assert b.max(dim=0).values.dtype == np.bool_
+
+
+def test_zero_d_tensors_accept_dim_0_and_minus_1():
+    x = T(2., requires_grad=True)
+    assert x.mean(0).shape == () and x.sum(-1).shape == () and x.argmax(0, keepdim=True).shape == ()
+    assert np.isnan(x.var(0).item())
+    values, index = x.max(dim=0)
+    assert values.item() == 2. and index.item() == 0
+    y = L.nn.functional.log_softmax(x, 0)
+    y.backward()
+    assert y.item() == 0. and x.grad.item() == 0.
+
+
+def test_one_d_matmul_is_a_0d_dot_product():
+    a = T([1., 2., 3.], requires_grad=True)
+    d = a @ a
+    assert d.shape == () and d.item() == 14.
+    d.backward()
+    np.testing.assert_allclose(a.grad.numpy(), [2., 4., 6.])
+
+
+def test_div_rounding_mode_and_alpha_in_float64():
+    a = T([-7., 7.], requires_grad=True)
+    assert a.div(2, rounding_mode="trunc").tolist() == [-3., 3.]
+    assert T([-7, 7]).div(2, rounding_mode="floor").tolist() == [-4, 3]
+    a.div(2, rounding_mode="floor").sum().backward()
+    assert a.grad.tolist() == [0., 0.]
+    with pytest.raises(ValueError):
+        a.div(2, rounding_mode="round")
+    x = T([0.0], dtype=L.float64)
+    assert L.add(x, 0.6, alpha=2).item() == 1.2
+
+
+def test_pow_dtypes_and_negative_bases_as_pytorch():
+    t, b = T([1, 2]), T([True, False])
+    assert (b ** 2).dtype == np.int64 and (b ** 2).tolist() == [1, 0]
+    assert (t ** 2).dtype == np.int64 and (2 ** t).dtype == np.int64
+    assert (2.5 ** t).dtype == np.float32 and (t ** 0.5).dtype == np.float32
+    assert L.pow(2.0, T([1., 2.], dtype=L.float64)).dtype == np.float64
+    assert (T([-0.61]) ** T([1.0])).tolist() == pytest.approx([-0.61])
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        t ** -1
+    x = T([0., 2., -1.5], dtype=L.float64, requires_grad=True)
+    y = T([2., 0.5, 3.], dtype=L.float64, requires_grad=True)
+    gx, gy = L.autograd.grad((x ** y).sum(), [x, y])
+    np.testing.assert_allclose(gx.numpy(), [0., 0.5 * 2 ** -0.5, 3 * 2.25])
+    np.testing.assert_allclose(gy.numpy()[:2], [0., 2 ** 0.5 * np.log(2.)])
+
+
+def test_loss_weights_softplus_beta_and_correction():
+    import warnings
+    F = L.nn.functional
+    x = T([[0.3, -1.2, 2.0], [1.5, 0.1, -0.4]], dtype=L.float64)
+    t = T([[1., 0., 1.], [0., 1., 0.]], dtype=L.float64)
+    w, pw = T([0.5, 2., 1.], dtype=L.float64), T([3., 1., .5], dtype=L.float64)
+    # values from PyTorch 2.13
+    assert F.binary_cross_entropy(x.sigmoid(), t, weight=w).item() == pytest.approx(
+        0.5971976299, rel=1e-8)
+    assert L.nn.BCEWithLogitsLoss(pos_weight=pw, weight=w)(x, t).item() == pytest.approx(
+        0.6790128364, rel=1e-8)
+    with pytest.warns(UserWarning, match="different to the input size"):
+        assert F.mse_loss(x, T([[1., 0., 2.]], dtype=L.float64)).item() == pytest.approx(
+            1.325, rel=1e-8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeError, match="do not broadcast"):
+            F.mse_loss(x, L.zeros(4, 3, dtype=L.float64))
+    np.testing.assert_allclose(F.softplus(x, beta=2., threshold=1.).numpy()[0],
+                               [0.51874398, 0.04341808, 2.0], rtol=1e-6)
+    assert x.var(correction=0).item() == pytest.approx(np.var(x.numpy()))
+    assert x.std(1, correction=2).tolist() == pytest.approx(np.std(x.numpy(), 1) * 3 ** 0.5)
+
+
+def test_cross_entropy_arguments_as_pytorch():
+    F = L.nn.functional
+    x = T([[1., 2., 3.], [0.5, 0., 1.], [2., -1., 0.]], dtype=L.float64)
+    y = T([0, 2, 1])
+    w = T([0.5, 2.0, 1.0], dtype=L.float64)
+    # values from PyTorch 2.13
+    assert F.cross_entropy(x, y, weight=w).item() == pytest.approx(2.3496470549, rel=1e-8)
+    assert F.cross_entropy(x, y, ignore_index=1).item() == pytest.approx(1.5439378175, rel=1e-8)
+    assert F.cross_entropy(x, y, label_smoothing=0.2).item() == pytest.approx(
+        1.9636849960, rel=1e-8)
+    probs = T([[0.2, 0.3, 0.5], [1., 0., 0.], [0., 0.5, 0.5]], dtype=L.float64)
+    assert F.cross_entropy(x, probs).item() == pytest.approx(1.6525738849, rel=1e-8)
+    assert F.cross_entropy(x[0], y[2]).shape == ()                     # one sample, (C,)
+    m = L.nn.CrossEntropyLoss(w, ignore_index=0, label_smoothing=0.1)
+    assert m(x, y).item() == pytest.approx(2.2529374564, rel=1e-8)
+    with pytest.raises(RuntimeError, match="int64"):
+        F.cross_entropy(x, y.int())
+    with pytest.raises(IndexError):
+        F.cross_entropy(x, T([0, 3, 1]))
+
+
+def test_clamp_with_tensor_bounds_and_more_missing_errors():
+    x = T([[-1., 0.5, 2.]], dtype=L.float64, requires_grad=True)
+    lo = T([0.0, 0.5, -1.], dtype=L.float64, requires_grad=True)
+    hi = T([[1.5]], dtype=L.float64, requires_grad=True)
+    y = L.clamp(x, min=lo, max=hi)
+    assert y.tolist() == [[0.0, 0.5, 1.5]]
+    gs = L.autograd.grad((y * T([1., 2., 3.], dtype=L.float64)).sum(), [x, lo, hi])
+    assert [g.tolist() for g in gs] == [[[0.0, 2.0, 0.0]], [1.0, 0.0, 0.0], [[3.0]]]
+    assert L.norm(T([[0., 2., 3.]]), 0).item() == 2.0
+    assert T(1.).transpose(-1, -1).shape == ()
+    with pytest.raises(TypeError):
+        L.maximum(T([1.]), 1.1)
+    with pytest.raises(RuntimeError):
+        T([True]) @ T([True])
+    with pytest.raises(TypeError):
+        T(1.).permute()
+    with pytest.raises(IndexError):
+        L.nn.Embedding(5, 2)(T([-1]))
+
+
+def test_negative_steps_are_refused_as_in_pytorch():
+    x = L.ones(3)
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        x[::-1]
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        x[::-1] = 2.0
+    assert x[L.arange(2, -1, -1)].tolist() == [1., 1., 1.]
+
+
+def test_linspace_int_and_negative_norm_orders_as_pytorch():
+    assert L.linspace(2, -0.44, 2, dtype=L.int64).tolist() == [2, 0]
+    assert L.linspace(-3, 3, 4, dtype=L.int64).tolist() == [-3, -1, 1, 3]
+    x = T([1.0, -2., 4.], dtype=L.float64)
+    assert x.norm(-1).item() == pytest.approx(1 / (1 + 0.5 + 0.25))
+    assert x.norm(float("-inf")).item() == 1.0
+
+
+def test_int_powers_with_negative_exponents_and_norm_0_with_nan():
+    b = T([-3, -2, -1, 0, 1, 2, 3])
+    assert (b ** T(-3)).tolist() == [0, 0, -1, 0, 1, 0, 0]
+    assert (b ** T(-2)).tolist() == [0, 0, 1, 0, 1, 0, 0]
+    assert L.norm(T([0.5, 0., float("nan")], requires_grad=True), 0).item() == 2.0
+
+
+def test_in_place_ops_that_take_tensors_refuse_numbers():
+    x = L.ones(2)
+    for bad in (lambda: x.addcmul_(x, 2.0), lambda: x.addcdiv_(2.0, x), lambda: x.lerp_(2.0, 0.5)):
+        with pytest.raises(TypeError, match="must be Tensor"):
+            bad()
+    assert x.lerp_(L.zeros(2), 0.5).tolist() == [0.5, 0.5]
