@@ -47,7 +47,8 @@ def bench_lab(seconds: float, steps_per_redraw: int) -> dict:
 
 
 def bench_film(steps: int) -> dict:
-    from tinygan.run.cli import build_trainer, limit_blas_threads, make_config
+    from tinygan.devices.threads import limit_blas_threads
+    from tinygan.gan.build import build_trainer, make_config
     from tinygan.lab import film as film_module
     limit_blas_threads(1)
     trainer = build_trainer(make_config("ring", "ns", "mlp", 0))
@@ -87,7 +88,7 @@ def main() -> None:
     parser.add_argument("--steps-per-redraw", type=int, default=20)
     parser.add_argument("--film-steps", type=int, default=600)
     args = parser.parse_args()
-    from tinygan.run.cli import limit_blas_threads
+    from tinygan.devices.threads import limit_blas_threads
     limit_blas_threads(1)
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}, Python {platform.python_version()}")

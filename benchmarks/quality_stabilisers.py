@@ -54,7 +54,7 @@ def _job(data: str, seed: int, options: dict) -> dict:
 
 
 def _config(job: dict) -> dict:
-    from tinygan.run.cli import make_config
+    from tinygan.gan.build import make_config
     return make_config(job["data"], "ns", "mlp", job["seed"], **job.get("options", {}))
 
 

@@ -68,7 +68,8 @@ NOTES_FILE = os.path.join(HERE, "quality_toy_notes.md")
 
 def run_one(job: dict) -> dict:
     """Train one (data, recipe, seed) and measure it; runs in a worker process."""
-    from tinygan.run.cli import build_trainer, evaluate, make_config
+    from tinygan.gan.build import build_trainer, make_config
+    from tinygan.gan.evaluate import evaluate
     config = make_config(job["data"], job["loss"], job["model"], job["seed"], job.get("steps"),
                          **job.get("options", {}))
     start = time.time()
@@ -194,7 +195,7 @@ def recipe_summary(config: dict) -> str:
 def describe_recipe(config: dict) -> str:
     """The row label: the current default recipe, or how a variant (an earlier default, or
     a recipe tried on the way) differs from it."""
-    from tinygan.run.cli import make_config
+    from tinygan.gan.build import make_config
     current = make_config(config["data"], config["loss"], config["model"], 0)
     who = (f"tinygan default recipe: {recipe_summary(current)}" if config["model"] == "mlp" else
            "PacGAN's plain-GAN architecture and settings")
@@ -376,7 +377,7 @@ def main() -> None:
     parser.add_argument("--import-runs", nargs="+", metavar="DIR", default=[],
                         help="add finished `tinygan train` run folders to the log, then report")
     args = parser.parse_args()
-    from tinygan.run.cli import make_config
+    from tinygan.gan.build import make_config
     command = "python benchmarks/quality_toy.py " + " ".join(sys.argv[1:])
     if args.import_runs:
         done = {_key(r) for r in load_log()}

@@ -56,7 +56,8 @@ def time_on_target(curve: list[dict], data: str) -> float | None:
 
 
 def run_one(data: str, seed: int, options: dict, eval_every: int) -> dict:
-    from tinygan.run.cli import build_trainer, evaluate, make_config
+    from tinygan.gan.build import build_trainer, make_config
+    from tinygan.gan.evaluate import evaluate
     config = make_config(data, "ns", "mlp", seed, **options)
     trainer = build_trainer(config)
     curve: list[dict] = []

@@ -180,7 +180,7 @@ def test_pictures_are_written_and_bad_shapes_are_named(tmp_path):
 
 
 def test_recipe_instance_noise_reaches_zero_at_its_fraction_of_the_run():
-    from tinygan.run.cli import build_trainer, make_config
+    from tinygan.gan.build import build_trainer, make_config
     config = make_config("ring", "ns", "mlp", seed=0, steps=100)
     assert build_trainer(config).instance_noise_steps is None         # the ring has none
     config.update(instance_noise=0.4, instance_noise_until=0.5)
@@ -190,3 +190,34 @@ def test_recipe_instance_noise_reaches_zero_at_its_fraction_of_the_run():
     assert build_trainer(config).instance_noise_steps == 100
     pacgan = make_config("grid", "ns", "pacgan", seed=0)                # PacGAN's own settings
     assert build_trainer(pacgan).instance_noise == 0.0
+
+
+# ---- the command line is where runs are started, not where they are built -----------------
+def _imports_of(source):
+    """Every module a Python source imports (``import a.b`` and ``from a.b import c`` give
+    a.b; ``from a import b`` gives a and a.b, since b may be a module)."""
+    import ast
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_notebooks_chapter_figures_and_benchmarks_do_not_import_the_command_line():
+    """They build runs with tinygan.gan.build and score them with tinygan.gan.evaluate;
+    tinygan/run/cli.py only reads arguments and calls those (issue 28)."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    cli_modules = {"tinygan.run.cli", "tinygan.cli"}
+    assert _imports_of("from tinygan.run import cli\nimport os") >= {"tinygan.run.cli"}
+    assert _imports_of("from tinygan.run.cli import main") >= {"tinygan.run.cli"}
+    sources = [*root.glob("notebooks/src/*.py"), *root.glob("notebooks/solutions/*.py"),
+               *root.glob("chapters/figures/*.py"), *root.glob("benchmarks/*.py")]
+    assert len(sources) > 20
+    offenders = [str(p.relative_to(root)) for p in sources
+                 if _imports_of(p.read_text(encoding="utf-8")) & cli_modules]
+    assert offenders == [], f"import tinygan.gan.build / tinygan.gan.evaluate instead: {offenders}"

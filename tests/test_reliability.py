@@ -21,6 +21,8 @@ import numpy as np
 import pytest
 
 import tinygan
+from tinygan.gan import recipe
+from tinygan.gan.build import build_trainer, make_config
 from tinygan.run import cli
 from tinygan.run.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from tinygan.run.cli import main
@@ -358,10 +360,11 @@ def test_ctrl_c_during_a_write_or_start_up_leaves_nothing_behind(tmp_path, capsy
 @pytest.mark.parametrize("loss", ["minimax", "ns", "wgan", "wgan-gp", "lsgan", "hinge"])
 def test_a_divergent_learning_rate_stops_and_keeps_only_finite_checkpoints(
         tmp_path, capsys, monkeypatch, loss):
-    monkeypatch.setitem(cli.LOSS_OVERRIDES, loss, {k: v for k, v in cli.LOSS_OVERRIDES.get(
-        loss, {}).items() if not k.startswith("lr")})
-    monkeypatch.setitem(cli.RECIPES, "ring", dict(cli.RECIPES["ring"], lr_g=1e3, lr_d=1e3,
-                                                  lr_decay=False))
+    monkeypatch.setitem(recipe.LOSS_OVERRIDES, loss, {k: v for k, v in
+                                                      recipe.LOSS_OVERRIDES.get(loss, {}).items()
+                                                      if not k.startswith("lr")})
+    monkeypatch.setitem(recipe.RECIPES, "ring", dict(recipe.RECIPES["ring"], lr_g=1e3, lr_d=1e3,
+                                                     lr_decay=False))
     folder = tmp_path / "run"
     code, _, err = run(["train", "--loss", loss, "--out", str(folder), "--steps", "40",
                         "--batch-size", "16", "--ckpt-every", "5", "--quiet"], capsys)
@@ -548,8 +551,8 @@ def test_a_corrupt_mnist_test_split_is_found_before_training(tmp_path, monkeypat
 
 def test_sample_on_an_mnist_run_needs_only_the_checkpoint(tmp_path, capsys, monkeypatch):
     from tinygan.data.registry import DATASETS
-    config = cli.make_config("mnist", "ns", "mlp", seed=0, steps=10)
-    trainer = cli.build_trainer(config, load_data=False)
+    config = make_config("mnist", "ns", "mlp", seed=0, steps=10)
+    trainer = build_trainer(config, load_data=False)
     save_checkpoint(str(tmp_path / "checkpoint.npz"), G=trainer.G, D=trainer.D, config=config,
                     G_ema=None if trainer.ema is None else trainer.ema.module)
 

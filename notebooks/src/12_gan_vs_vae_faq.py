@@ -14,7 +14,7 @@ import tinygan as tg
 tg.use("cpu")  # the device switch: "cuda" puts new tensors and models on the GPU (CuPy)
 from tinygan import functional as F
 from tinygan import nn, optim
-from tinygan.run.cli import build_trainer, make_config
+from tinygan.gan.build import build_trainer, make_config
 from tinygan.data import toy
 from tinygan.data.batching import DistributionBatches
 from tinygan.gan.losses import get_loss

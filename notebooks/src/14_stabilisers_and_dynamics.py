@@ -13,7 +13,8 @@ import numpy as np
 
 import tinygan as tg
 from tinygan import nn, viz
-from tinygan.run.cli import build_trainer, evaluate, make_config, toy_modes
+from tinygan.gan.build import build_trainer, make_config
+from tinygan.gan.evaluate import evaluate, toy_modes
 from tinygan.gan import dirac, losses, penalties
 from tinygan.nn.utils import spectral_norm
 from tinygan.run.quick import steps

@@ -4,7 +4,7 @@ and the checkpoint record, what --resume checks and what benchmarks/quality_toy.
 A new option is one field of ``Recipe``: its default (the value that means "off", so runs
 recorded before the field existed read back unchanged) and, for a command-line flag,
 ``metadata=flag("help")``; the flag, the record and the resume check follow from it. Only
-``build_trainer`` (tinygan/run/cli.py) has to learn what the option does.
+``build_trainer`` (tinygan/gan/build.py) has to learn what the option does.
 
 Each dataset has a base recipe (``RECIPES``), on which the loss's paper settings
 (``LOSS_OVERRIDES``), the model's (``MODEL_OVERRIDES``) and then the flags are laid.

@@ -23,12 +23,15 @@ Devices: the trainer follows G. Noise, labels and instance noise are drawn on G'
 real batches are moved there (one transfer per batch), and the numbers a step records
 (losses, D's outputs, gradient norms) stay on the device until the end of the step, when
 they come back to the host in one transfer: on a GPU every read of a value waits for all
-queued work, so a step that read each number on its own would stall ~10 times.
+queued work, so a step that read each number on its own would stall ~10 times. That
+transfer, and the check that stops training at the first NaN or Inf, are ``StepNumbers``'s
+job (at the end of this file), so ``train_step`` shows only the algorithm.
 """
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -152,6 +155,76 @@ class GANTrainer:
             return p.device
         return backend.default_device()
 
+    # ---- Algorithm 1 -------------------------------------------------------------------
+    def train_step(self) -> dict[str, float]:
+        """One iteration of Algorithm 1: k updates of D, then one update of G.
+
+        Returns the step's numbers (``HISTORY_KEYS``) as floats and records them. They stay
+        on the device until the step ends and come back in one transfer, which also checks
+        them for NaN/Inf (``StepNumbers``, below)."""
+        numbers = StepNumbers(self)
+        for _ in range(self.d_steps):                     # for k steps: D learns
+            numbers.add("D", self.update_discriminator())
+        numbers.add("G", self.update_generator())         # then G learns, once
+        record = numbers.read(step=self.step + 1)         # one transfer; NaN/Inf raises
+        self.step += 1
+        for key in HISTORY_KEYS:
+            self.history[key].append(record[key])
+        return record
+
+    def update_discriminator(self) -> dict[str, Any]:
+        """Descend D's loss on m real examples x and m fakes G(z), the fakes DETACHED.
+        Returns the update's numbers as 0-d arrays on the device."""
+        real, labels = self.real_batch()              # m real examples (and their classes)
+        z = self.sample_z(self.batch_size)            # m noise vectors
+        with no_grad():                               # the fakes are data for D: G must not move
+            fake = self._G(z, labels)                 # (they share the real batch's classes)
+        real, fake = self._blur(real), self._blur(fake)     # instance noise, if any
+        real_logits = self._D(real, labels)
+        fake_logits = self._D(fake, labels)
+        loss = self.loss.d_loss(real_logits, fake_logits)
+        penalty = self._penalty(lambda x: self._D(x, labels), real, fake)   # R1, GP, ... or None
+        if penalty is not None:
+            loss = loss + penalty
+        self.opt_d.zero_grad()
+        loss.backward()
+        norm = grad_norm_array(self.D)
+        self.opt_d.step()
+        self.loss.after_d_step(self.D)                # WGAN: clip the critic's weights
+        return {"d_loss": loss.array, "penalty": 0.0 if penalty is None else penalty.array,
+                "d_real": self._d_output(real_logits), "d_fake": self._d_output(fake_logits),
+                "grad_norm_d": norm}
+
+    def update_generator(self) -> dict[str, Any]:
+        """Descend G's loss on D(G(z)) for m noise vectors z: the gradient flows back
+        THROUGH D into G, but D is a fixed judge (frozen) and only G's optimizer steps.
+        Returns the update's numbers as 0-d arrays on the device."""
+        labels = self.sample_labels(self.batch_size)  # the classes G is asked for, if any
+        z = self.sample_z(self.batch_size)            # m noise vectors
+        with frozen(self.D):                          # no gradient is computed for D
+            loss = self.loss.g_loss(self._D(self._blur(self._G(z, labels)), labels))
+            self.opt_g.zero_grad()
+            loss.backward()
+        norm = grad_norm_array(self.G)
+        self.opt_g.step()
+        if self.ema is not None:                      # G's moving average follows it
+            self.ema.update(self.G)
+        return {"g_loss": loss.array, "grad_norm_g": norm}
+
+    # ---- one update alone (notebooks and the lab step D and G by hand) -------------------
+    def discriminator_step(self) -> dict[str, float]:
+        """One update of D on a fresh real minibatch and fresh (detached) fakes. Returns its
+        numbers as floats (one transfer); a NaN/Inf raises TrainingDiverged."""
+        numbers = StepNumbers(self)
+        numbers.add("D", self.update_discriminator())
+        return numbers.read(step=self.step + 1)
+
+    def generator_step(self) -> dict[str, float]:
+        """One update of G: its gradient flows back through D, but only G is updated."""
+        numbers = StepNumbers(self)
+        numbers.add("G", self.update_generator())
+        return numbers.read(step=self.step + 1)
+
     # ---- the pieces of Algorithm 1 -----------------------------------------------------
     def sample_z(self, n: int) -> Tensor:
         """n noise vectors, (n, z_dim), from the trainer's generator, on G's device."""
@@ -206,70 +279,6 @@ class GANTrainer:
             return x
         return x + Tensor(self.generator.normal(x.shape, std=std, dtype=x.dtype,
                                                 device=x.device))
-
-    def discriminator_step(self) -> dict[str, float]:
-        """One update of D on a fresh real minibatch and a fresh (detached) fake one.
-        Returns the step's numbers (one transfer); a NaN/Inf loss raises TrainingDiverged."""
-        return self._to_host(self._discriminator_update())
-
-    def generator_step(self) -> dict[str, float]:
-        """One update of G: its gradient flows back through D, but only G is updated."""
-        return self._to_host(self._generator_update())
-
-    def _discriminator_update(self) -> dict[str, Any]:
-        """discriminator_step, with its numbers left on the device (0-d arrays)."""
-        real, labels = self.real_batch()
-        z = self.sample_z(self.batch_size)
-        with no_grad():                     # the fakes are data for D: G must not move
-            fake = self._G(z, labels)       # fakes share the real batch's class mix
-        real, fake = self._blur(real), self._blur(fake)
-        real_logits = self._D(real, labels)
-        fake_logits = self._D(fake, labels)
-        d_loss = self.loss.d_loss(real_logits, fake_logits)
-        penalty = self._penalty(lambda x: self._D(x, labels), real, fake)
-        total = d_loss if penalty is None else d_loss + penalty
-        self.opt_d.zero_grad()
-        total.backward()
-        norm = grad_norm_array(self.D)
-        self.opt_d.step()
-        self.loss.after_d_step(self.D)      # WGAN: clip the critic's weights
-        return {"d_loss": total.array,
-                "penalty": 0.0 if penalty is None else penalty.array,
-                "_parameters_d": parameter_sum_array(self.D),
-                "d_real": self._d_output(real_logits), "d_fake": self._d_output(fake_logits),
-                "grad_norm_d": norm}
-
-    def _generator_update(self) -> dict[str, Any]:
-        """generator_step, with its numbers left on the device (0-d arrays)."""
-        labels = self.sample_labels(self.batch_size)
-        z = self.sample_z(self.batch_size)
-        flags = [(p, p.requires_grad) for p in self.D.parameters()]
-        self.D.requires_grad_(False)        # D is a fixed judge during G's step
-        try:
-            g_loss = self.loss.g_loss(self._D(self._blur(self._G(z, labels)), labels))
-            self.opt_g.zero_grad()
-            g_loss.backward()
-        finally:
-            for p, flag in flags:           # as they were (a user may freeze some layers)
-                p.requires_grad = flag
-        norm = grad_norm_array(self.G)
-        self.opt_g.step()
-        if self.ema is not None:
-            self.ema.update(self.G)
-        return {"g_loss": g_loss.array, "grad_norm_g": norm,
-                "_parameters_g": parameter_sum_array(self.G)}
-
-    def train_step(self) -> dict[str, float]:
-        """k discriminator steps, then one generator step; records and returns the numbers
-        (brought to the host once, at the end)."""
-        d_records = [self._discriminator_update() for _ in range(self.d_steps)]
-        record = dict(d_records[-1])
-        record.update(self._generator_update())
-        record = self._to_host(record, earlier=d_records[:-1])
-        self.step += 1
-        for key in HISTORY_KEYS:
-            self.history[key].append(record[key])
-        return record
 
     def _penalty(self, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor
                  ) -> Tensor | None:
@@ -389,46 +398,6 @@ class GANTrainer:
         values = F.sigmoid(logits.detach()) if self.loss.outputs_probability else logits
         return values.array.mean()
 
-    # ---- one transfer per step, and divergence caught in it ----------------------------
-    def _to_host(self, record: dict[str, Any], earlier: Sequence[dict] = ()) -> dict[str, float]:
-        """Every device value of ``record`` (and of the earlier D steps' records, to check
-        them) as Python floats, in one transfer. A non-finite loss, gradient norm or
-        parameter raises TrainingDiverged naming the step and what went non-finite; no
-        checkpoint is written after it (and checkpoint.save refuses non-finite arrays)."""
-        checked = ("d_loss", "g_loss", "grad_norm_d", "grad_norm_g", "_parameters_d",
-                   "_parameters_g")
-        names = [k for k, v in record.items() if not isinstance(v, float)]
-        extra = [(k, r[k]) for r in earlier for k in checked
-                 if k in r and not isinstance(r[k], float)]
-        arrays = [record[k] for k in names] + [a for _, a in extra]
-        host = dict(record)
-        if arrays:
-            xp = backend.get_array_module(arrays[0])
-            values = backend.to_numpy(xp.stack([a.reshape(()).astype(np.float64)
-                                                for a in arrays])).tolist()
-            host.update(zip(names, values))
-            checks = [(k, v) for (k, _), v in zip(extra, values[len(names):])] + [
-                (k, host[k]) for k in checked if k in host]
-            for name, value in checks:
-                if not math.isfinite(value):
-                    raise self._diverged(self.step + 1, self._what(name, value))
-        for private in ("_parameters_d", "_parameters_g"):
-            host.pop(private, None)
-        return host
-
-    def _what(self, name: str, value: float) -> str:
-        """What went non-finite, in words (a parameter is found by name, on this rare path)."""
-        if name.startswith("_parameters_"):
-            who = name[-1].upper()
-            module = self.D if who == "D" else self.G
-            for pname, p in module.named_parameters():
-                if not bool(np.isfinite(backend.to_numpy(p.array)).all()):
-                    return f"{who}'s parameter '{pname}' is not finite"
-            return f"a parameter of {who} is not finite"
-        if name.startswith("grad_norm_"):
-            return f"the gradient norm of {name[-1].upper()} is {value}"
-        return f"{name} is {value}"
-
     def _diverged(self, step: int, what: str) -> TrainingDiverged:
         if self.last_checkpoint is None:
             kept = "no checkpoint was written before it"
@@ -439,3 +408,94 @@ class GANTrainer:
                         for name, opt in (("lr_g", self.opt_g), ("lr_d", self.opt_d)))
         return TrainingDiverged(f"training stopped at step {step}: {what} "
                                 f"({type(self.loss).__name__}, {lrs}); {kept}", step, what)
+
+
+@contextlib.contextmanager
+def frozen(module: Module) -> Iterator[None]:
+    """``module``'s parameters switched off (``requires_grad=False``) inside the block, then
+    each back as it was (a user may have frozen some layers on purpose)."""
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad = flag
+
+
+#: the loss and the gradient norm each network's update records
+LOSS, NORM = {"D": "d_loss", "G": "g_loss"}, {"D": "grad_norm_d", "G": "grad_norm_g"}
+
+
+class StepNumbers:
+    """The numbers of one training step, kept on the device until the step ends, then
+    brought to the host in one transfer and checked for NaN/Inf.
+
+    On a GPU, reading one value waits for all the work queued before it; a step that read
+    its ~10 numbers one by one would stall ~10 times. So each update's numbers (0-d arrays)
+    are kept here, with the float64 sum of the parameters the update changed: that sum is
+    finite exactly when every parameter is (a NaN or an Inf anywhere makes it NaN or Inf,
+    and float32 values cannot overflow a float64 sum), so one number checks a network.
+
+    ``read`` returns the record of the last D update and the G update, and raises
+    TrainingDiverged naming the first non-finite value, checked in this order: each earlier
+    D update's loss, gradient norm and parameters, then the record's losses (D's, G's),
+    gradient norms (D's, G's) and parameters (D's, G's).
+    """
+
+    def __init__(self, trainer: GANTrainer) -> None:
+        self.trainer = trainer
+        #: (who, numbers, parameter sum) of each update, in order; who is "D" or "G"
+        self.updates: list[tuple[str, dict[str, Any], Any]] = []
+
+    def add(self, who: str, numbers: dict[str, Any]) -> None:
+        """Keep an update's numbers and the sum of the parameters of the network it changed."""
+        network = self.trainer.D if who == "D" else self.trainer.G
+        self.updates.append((who, numbers, parameter_sum_array(network)))
+
+    def read(self, step: int) -> dict[str, float]:
+        """The record as Python floats, every update checked, in one transfer; a non-finite
+        value raises TrainingDiverged for ``step`` (no checkpoint is written after it)."""
+        last = {who: i for i, (who, _, _) in enumerate(self.updates)}   # each network's last
+        recorded = [self.updates[i] for i in sorted(last.values())]
+        earlier = [u for i, u in enumerate(self.updates) if i not in last.values()]
+        record = {k: v for _, numbers, _ in recorded for k, v in numbers.items()}
+        checked = []                             # (what, value) read only to be checked
+        for who, numbers, parameters in earlier:
+            checked += [(LOSS[who], numbers[LOSS[who]]), (NORM[who], numbers[NORM[who]]),
+                        (who, parameters)]
+        checked += [(who, parameters) for who, _, parameters in recorded]
+        values = iter(to_floats(list(record.values()) + [v for _, v in checked]))
+        record = {k: next(values) for k in record}
+        checked = [(what, next(values)) for what, _ in checked]
+        n = len(checked) - len(recorded)         # the record's losses and norms go before its
+        checked[n:n] = [(key[who], record[key[who]])        # parameters (the order above)
+                        for key in (LOSS, NORM) for who, _, _ in recorded]
+        for what, value in checked:
+            if not math.isfinite(value):
+                raise self.trainer._diverged(step, self._what(what, value))
+        return record
+
+    def _what(self, what: str, value: float) -> str:
+        """What went non-finite, in words (a parameter is found by name, on this rare path)."""
+        if what in ("D", "G"):
+            module = self.trainer.D if what == "D" else self.trainer.G
+            for name, p in module.named_parameters():
+                if not bool(np.isfinite(backend.to_numpy(p.array)).all()):
+                    return f"{what}'s parameter '{name}' is not finite"
+            return f"a parameter of {what} is not finite"
+        if what.startswith("grad_norm_"):
+            return f"the gradient norm of {what[-1].upper()} is {value}"
+        return f"{what} is {value}"
+
+
+def to_floats(values: list[Any]) -> list[float]:
+    """Python floats for a list of 0-d arrays (all on one device) and floats: the arrays
+    come to the host in one transfer, as float64 (exact for float32 values)."""
+    arrays = [v for v in values if type(v) is not float]
+    if not arrays:
+        return list(values)
+    xp = backend.get_array_module(arrays[0])
+    host = iter(backend.to_numpy(xp.stack([a.reshape(()).astype(np.float64)
+                                           for a in arrays])).tolist())
+    return [v if type(v) is float else next(host) for v in values]

@@ -33,7 +33,7 @@ from tinygan.data.toy import ToyData, get_toy_data, sample_noise
 from tinygan.gan.losses import LOSSES, get_loss
 from tinygan.gan.models import toy_mlp
 from tinygan.gan.penalties import PENALTIES, Penalty, get_penalty
-from tinygan.gan.recipe import DEFAULT_PENALTY_WEIGHT
+from tinygan.gan.recipe import DEFAULT_PENALTY_WEIGHT, RECIPES
 from tinygan.gan.trainer import HISTORY_KEYS, GANTrainer
 from tinygan.lab import frames as lab_frames
 from tinygan.lab.frames import Frame
@@ -51,7 +51,6 @@ def default_recipe(dim: int) -> dict[str, Any]:
     """The ``tinygan train`` recipe the lab starts from: the ring's for 2-D data (the default
     model: 3 x 128 ReLU G, 3 x 128 LeakyReLU D judging packs of 4, Adam 1e-3, beta1 0.5,
     batch 256, 2-D noise), the 1-D Gaussian's for 1-D data."""
-    from tinygan.run.cli import RECIPES
     return RECIPES["ring" if dim == 2 else "gauss1d"]
 
 

@@ -11,7 +11,8 @@ digits, a histogram, or for 2-D data their density) and curves.png, plus scatter
 2-D data (the samples over the mode centres) or figure1.png for the 1-D Gaussian, and the
 film of the run (film.gif and film.html, the lab's view at 40 log-spaced steps; ``--no-film``
 skips it). How it is kept whole (one writer, atomic files, foreign folders refused) is
-tinygan/run/runfolder.py's business.
+tinygan/run/runfolder.py's business; matplotlib, for the pictures, is imported by
+tinygan/viz.py only when a picture is drawn, so ``tinygan --help`` stays fast.
 """
 from __future__ import annotations
 
@@ -24,13 +25,28 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tinygan.gan.recipe import LOSS_OVERRIDES, MODEL_OVERRIDES, RECIPES  # noqa: F401
+from tinygan import viz
+from tinygan.data.mnist import last_source, load_mnist
+from tinygan.data.registry import DATASETS, get_dataset
+from tinygan.devices.backend import BackendError
+from tinygan.devices.random import Generator
+from tinygan.devices.threads import limit_blas_threads
+from tinygan.gan.build import build_trainer, make_config
+from tinygan.gan.evaluate import EVAL_SAMPLES, eval_generator, evaluate, evaluate_1d, toy_modes
+from tinygan.gan.losses import LOSSES
+from tinygan.gan.models import MODELS
+from tinygan.gan.recipe import add_flags, check_resume, flags_given
+from tinygan.gan.trainer import GANTrainer, TrainingDiverged
+from tinygan.lab.film import attach_film
+from tinygan.run.atomic import WriteError, atomic_write
+from tinygan.run.checkpoint import CheckpointError, load_checkpoint
+from tinygan.run.runfolder import (CHECKPOINT, RunFolder, RunFolderError, build_report,
+                                   run_config, write_report)
 
-DATASETS = ("gauss1d", "ring", "grid", "mnist")
-LOSS_NAMES = ("minimax", "ns", "wgan", "wgan-gp", "lsgan", "hinge")
+# What a run is (its recipe), how it is built (tinygan/gan/build.py) and how it is scored
+# (tinygan/gan/evaluate.py) live in gan/; this file reads the command line, keeps the run
+# folder in order and calls them.
 
-# The recipes (per dataset, per loss, per model) and the typed Recipe they make live in
-# tinygan/gan/recipe.py; the names stay importable from here.
 
 class CLIError(Exception):
     """A problem with the command line or the run folder; printed as one line."""
@@ -41,21 +57,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def model_names() -> list[str]:
-    from tinygan.gan.models import MODELS
-    return list(MODELS)
-
-
-def dataset_names() -> list[str]:
-    from tinygan.data.registry import DATASETS
-    return list(DATASETS)
-
-
-def loss_names() -> list[str]:
-    from tinygan.gan.losses import LOSSES
-    return list(LOSSES)
 
 
 def positive_int(text: str) -> int:
@@ -69,149 +70,15 @@ def positive_int(text: str) -> int:
     return value
 
 
-def make_config(data: str, loss: str, model: str, seed: int, steps: int | None = None,
-                batch_size: int | None = None, **options: Any) -> dict[str, Any]:
-    """The full configuration of a run: recipe, then loss and model overrides, then flags
-    (``options``: any other Recipe field), as the Recipe's recorded form."""
-    from tinygan.gan.recipe import make_recipe
-    return make_recipe(data, loss, model, seed, steps=steps, batch_size=batch_size,
-                       **options).to_dict()
-
-
-# ---- building a run from its config ------------------------------------------------------
-def build_trainer(config: dict[str, Any], load_data: bool = True):
-    """Models, optimizers, data and trainer for ``config``; all randomness from one seed.
-    ``load_data=False``: no real data (a trainer that only samples, as ``tinygan sample``)."""
-    import tinygan
-    from tinygan import optim
-    from tinygan.data.registry import get_dataset
-    from tinygan.gan.losses import get_loss
-    from tinygan.gan.models import build_models
-    from tinygan.gan.trainer import GANTrainer
-
-    from tinygan.gan.penalties import get_penalty
-    from tinygan.gan.recipe import Recipe
-    from tinygan.nn.utils import spectral_norm_layers
-
-    config = Recipe.from_dict(config).to_dict()   # checked, with every field present
-    gen = tinygan.Generator(int(config["seed"]))
-    options = {k: tuple(v) if isinstance(v, list) else v
-               for k, v in config.get("model_options", {}).items()}
-    G, D = build_models(config["model"], config["data"], config["z_dim"], 0, gen, **options)
-    if config["spectral_norm"]:   # every weight layer of D divided by its largest singular value
-        spectral_norm_layers(D, generator=gen)
-
-    def make_opt(params: Any, lr: float) -> Any:
-        if config["optimizer"] == "rmsprop":
-            return optim.RMSprop(params, lr=lr)
-        return optim.Adam(params, lr=lr, betas=tuple(config["betas"]))
-
-    opt_g = make_opt(G.parameters(), config["lr_g"])
-    opt_d = make_opt(D.parameters(), config["lr_d"])
-    real = get_dataset(config["data"]).real_batches(gen) if load_data else None
-    return GANTrainer(G, D, get_loss(config["loss"]), opt_g, opt_d, real, gen,
-                      z_dim=config["z_dim"], batch_size=config["batch_size"],
-                      d_steps=config["d_steps"], noise=config["noise"],
-                      lr_decay_steps=config["steps"] if config.get("lr_decay") else None,
-                      instance_noise=config.get("instance_noise", 0.0),
-                      instance_noise_steps=_instance_noise_steps(config),
-                      config=config, ema_decay=config["ema"],
-                      penalty=(get_penalty(config["penalty"], config["penalty_weight"])
-                               if config["penalty"] else None))
-
-
-def _instance_noise_steps(config: dict[str, Any]) -> int | None:
-    """The step at which instance noise reaches 0: ``instance_noise_until`` (a fraction of
-    the run, 1 when absent) of ``steps``; None when the recipe has no instance noise."""
-    if not config.get("instance_noise"):
-        return None
-    return max(1, round(config["steps"] * config.get("instance_noise_until", 1.0)))
-
-
-# ---- evaluation and pictures -------------------------------------------------------------
-EVAL_SAMPLES = 2500   # PacGAN's protocol scores 2,500 samples
-
-
-def _eval_generator():
-    """A fixed generator for evaluation draws, so evaluating never disturbs training's."""
-    import tinygan
-    return tinygan.Generator(2 ** 31 - 1)
-
-
-def toy_modes(data: str) -> tuple[np.ndarray, float]:
-    from tinygan.data.registry import get_dataset
-    dataset = get_dataset(data)
-    return dataset.modes(), dataset.mode_std
-
-
-def evaluate(trainer: Any) -> dict[str, Any]:
-    """The dataset's quality numbers for the current G (and D, for the 1-D case)."""
-    data = trainer.config["data"]
-    samples = trainer.sample(EVAL_SAMPLES, generator=_eval_generator()).numpy()
-    if not np.all(np.isfinite(samples)):
-        return {"step": trainer.step, "finite": False}
-    if data in ("ring", "grid"):
-        from tinygan.metrics.mode_coverage import mode_coverage
-        modes, std = toy_modes(data)
-        return {"step": trainer.step, **mode_coverage(samples, modes, std).as_dict()}
-    if data == "gauss1d":
-        return {"step": trainer.step, **evaluate_1d(trainer)[0]}
-    return {"step": trainer.step, **evaluate_digits(trainer)}
-
-
-def evaluate_digits(trainer: Any, num_fake: int = 2000) -> dict[str, Any]:
-    """Frechet distance and classifier score of G's digits beside held-out real digits
-    (tinygan.metrics.digits; its classifier is trained on first use and cached)."""
-    if trainer.step < 200:   # a few steps make noise, not digits: skip the classifier
-        return {"digits": "not measured before step 200"}
-    from tinygan.data.mnist import load_mnist
-    from tinygan.metrics.digits import digit_report, get_digit_classifier
-    real, _ = load_mnist("test")
-    fakes = trainer.sample(num_fake, generator=_eval_generator()).numpy()
-    return digit_report(fakes, real[:2 * num_fake], get_digit_classifier())
-
-
-def evaluate_1d(trainer: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """max |D - D*| on the data's support, and JSD(p_data, p_g), for the 1-D Gaussian.
-
-    "Support" is taken as mu +- 2 sigma (95% of the data); the value over mu +- 3 sigma is
-    reported too (in the far tails both densities, so D*, rest on a handful of samples)."""
-    import tinygan
-    from tinygan.metrics import theory
-    mu, sigma = 4.0, 0.5
-    samples = trainer.sample(10000, generator=_eval_generator()).numpy().ravel()
-    xs = np.linspace(mu - 4 * sigma, mu + 4 * sigma, 801)
-    p_data = theory.gaussian_pdf(xs, mu, sigma)
-    p_g = theory.kde_pdf(samples, xs)
-    d_star = theory.optimal_discriminator(p_data, p_g)
-    d = trainer.discriminator_output(tinygan.tensor(xs.astype(np.float32)[:, None],
-                                                    device=trainer.device)).numpy()
-    d = d.ravel().astype(np.float64)
-    gap = np.abs(d - d_star)
-    inside2 = np.abs(xs - mu) <= 2 * sigma
-    inside3 = np.abs(xs - mu) <= 3 * sigma
-    # the JSD needs a grid that holds both densities, wherever G's samples landed
-    wide = np.linspace(min(xs[0], samples.min() - 1), max(xs[-1], samples.max() + 1), 1601)
-    jsd = theory.js_divergence(theory.gaussian_pdf(wide, mu, sigma),
-                               theory.kde_pdf(samples, wide), float(wide[1] - wide[0]))
-    metrics = {"max_abs_d_minus_dstar_2sigma": float(gap[inside2].max()),
-               "max_abs_d_minus_dstar_3sigma": float(gap[inside3].max()),
-               "js_divergence": jsd,
-               "g_mean": float(samples.mean()), "g_std": float(samples.std())}
-    curves = {"xs": xs, "p_data": p_data, "p_g": p_g, "d": d, "d_star": d_star}
-    return metrics, curves
-
-
-def write_outputs(trainer: Any, folder: Any, seconds: float | None, status: str
+# ---- pictures and metrics.json -------------------------------------------------------------
+def write_outputs(trainer: GANTrainer, folder: RunFolder, seconds: float | None, status: str
                   ) -> tuple[dict[str, str], dict[str, Any]]:
     """The pictures, then metrics.json (every file atomically); returns ({what: path}, the
-    final metrics). ``folder`` is a ``tinygan.run.runfolder.RunFolder``; the trainer holds the
-    state of the checkpoint beside them."""
-    from tinygan import viz
+    final metrics). The trainer holds the state of the checkpoint beside them."""
     data = trainer.config["data"]
     pictures: dict[str, str] = {}
     final = evaluate(trainer)
-    gen = _eval_generator()
+    gen = eval_generator()
     if data == "mnist":
         images = trainer.sample(64, generator=gen)
         pictures["samples"] = folder.file("samples.png")
@@ -247,11 +114,9 @@ def write_outputs(trainer: Any, folder: Any, seconds: float | None, status: str
     return pictures, final
 
 
-def _write_report(trainer: Any, folder: Any, status: str, **extra: Any) -> None:
+def _write_report(trainer: GANTrainer, folder: RunFolder, status: str, **extra: Any) -> None:
     """metrics.json beside the checkpoint (same step; None when there is no checkpoint)."""
-    from tinygan.run.runfolder import build_report, write_report
     if trainer.config["data"] == "mnist":
-        from tinygan.data.mnist import last_source
         extra["mnist_source"] = last_source()
     step = trainer.last_checkpoint[0] if trainer.last_checkpoint else None
     write_report(folder.metrics, build_report(trainer, status, step, **extra))
@@ -283,7 +148,6 @@ def check_memory(what: str, needed: int) -> None:
 
 def _sample_bytes(config: dict[str, Any], n: int) -> int:
     """A lower bound on the memory for n samples: the noise and the float32 samples."""
-    from tinygan.data.registry import get_dataset
     return 4 * n * (int(config["z_dim"]) + int(np.prod(get_dataset(config["data"]).shape)))
 
 
@@ -296,21 +160,7 @@ def _new_run_dir(data: str, loss: str, seed: int) -> str:
     return f"{base}-{n}"
 
 
-def limit_blas_threads(threads: int = 1) -> None:
-    """Ask the BLAS library (OpenBLAS, MKL) to use ``threads`` threads, if threadpoolctl is
-    installed. The toy networks multiply matrices of a few hundred numbers: splitting such
-    a product over threads costs more than it saves, and on a busy machine spinning BLAS
-    threads slow a ring step down badly (measured in benchmarks/RESULTS_mlp.md)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(threads)
-
-
 def cmd_train(args: argparse.Namespace) -> int:
-    from tinygan.gan.recipe import flags_given
-    from tinygan.run.runfolder import RunFolder
     recipe_flags = flags_given(args)   # --lr-g, --penalty, --ema, ...: tinygan/gan/recipe.py
     for name, value in recipe_flags.items():   # float("nan") and float("inf") parse fine
         if isinstance(value, float) and not math.isfinite(value):
@@ -342,12 +192,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         return _train(args, folder, config)
 
 
-def _resume_config(args: argparse.Namespace, folder: Any,
+def _resume_config(args: argparse.Namespace, folder: RunFolder,
                    recipe_flags: dict[str, Any]) -> dict[str, Any]:
     """The run's config from its checkpoint, with --steps applied; flags that would change
     the run are refused (the recipe's own flags by tinygan/gan/recipe.py's check)."""
-    from tinygan.gan.recipe import check_resume
-    from tinygan.run.runfolder import run_config
     config, step = run_config(folder.checkpoint)
     check_resume(config, {flag: getattr(args, flag) for flag in
                           ("data", "loss", "model", "seed", "batch_size")} | recipe_flags)
@@ -359,11 +207,9 @@ def _resume_config(args: argparse.Namespace, folder: Any,
     return config
 
 
-def _train(args: argparse.Namespace, folder: Any, config: dict[str, Any]) -> int:
+def _train(args: argparse.Namespace, folder: RunFolder, config: dict[str, Any]) -> int:
     """Train inside a locked run folder: checkpoints and metrics.json together, divergence
     stopped at the last finite checkpoint, a full disk or an interruption named."""
-    from tinygan.run.atomic import WriteError
-    from tinygan.gan.trainer import TrainingDiverged
     data, steps = config["data"], int(config["steps"])
     if data != "mnist":
         limit_blas_threads(1)
@@ -373,7 +219,6 @@ def _train(args: argparse.Namespace, folder: Any, config: dict[str, Any]) -> int
                  (2 + d_steps) * _sample_bytes(config, batch))
     trainer = build_trainer(config)
     if data == "mnist":   # the held-out split is read at the end: find a broken one now
-        from tinygan.data.mnist import load_mnist
         load_mnist("test")
     if args.resume:
         trainer.load(folder.checkpoint)
@@ -390,7 +235,6 @@ def _train(args: argparse.Namespace, folder: Any, config: dict[str, Any]) -> int
         trainer.add_callback(steps // 10, lambda t: t.evaluations.append(evaluate(t)))
     ckpt_every = args.ckpt_every or max(1, steps // 10)
     trainer.add_callback(ckpt_every, folder.save)   # after the evaluation of the same step
-    from tinygan.lab.film import attach_film
     film = None if args.no_film else attach_film(trainer, folder.path, steps)
     print(f"tinygan: training {data} with the {config['loss']} loss ({config['model']} model) "
           f"from step {trainer.step} to {steps} -> {folder.path}")
@@ -424,7 +268,7 @@ def _train(args: argparse.Namespace, folder: Any, config: dict[str, Any]) -> int
     return 0 if status == "finished" else 1
 
 
-def _kept(trainer: Any) -> str:
+def _kept(trainer: GANTrainer) -> str:
     """What is safe on disk, for an error or an interruption."""
     if trainer.last_checkpoint is None:
         return "no checkpoint was written yet"
@@ -448,11 +292,6 @@ def _summary(final: dict[str, Any]) -> str:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    import tinygan
-    from tinygan import viz
-    from tinygan.run.atomic import atomic_write
-    from tinygan.run.checkpoint import load_checkpoint
-    from tinygan.run.runfolder import CHECKPOINT, run_config
     ext = os.path.splitext(args.out)[1].lower()
     if ext not in (".npy", ".png"):
         raise CLIError(f"--out must end in .npy or .png, got {args.out!r}")
@@ -463,7 +302,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     load_checkpoint(ckpt, G=trainer.G, D=trainer.D,
                     G_ema=None if trainer.ema is None else trainer.ema.module)
     try:
-        samples = trainer.sample(args.n, generator=tinygan.Generator(args.seed)).numpy()
+        samples = trainer.sample(args.n, generator=Generator(args.seed)).numpy()
     except MemoryError:
         raise CLIError(f"out of memory drawing --n {args.n} samples: ask for fewer") from None
     if ext == ".npy":
@@ -484,9 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tinygan", description="Train GANs from scratch on NumPy.")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     train = sub.add_parser("train", help="train a GAN (default: ring, about 3 minutes)")
-    train.add_argument("--data", choices=dataset_names(), help="dataset (default ring)")
-    train.add_argument("--loss", choices=loss_names(), help="GAN loss (default ns)")
-    train.add_argument("--model", choices=model_names(), help="architecture (default mlp)")
+    train.add_argument("--data", choices=list(DATASETS), help="dataset (default ring)")
+    train.add_argument("--loss", choices=list(LOSSES), help="GAN loss (default ns)")
+    train.add_argument("--model", choices=list(MODELS), help="architecture (default mlp)")
     train.add_argument("--steps", type=positive_int,
                        help="total training steps (the recipe's default)")
     train.add_argument("--batch-size", type=positive_int,
@@ -499,7 +338,6 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--no-film", action="store_true",
                        help="do not write film.gif / film.html (the run's training film)")
-    from tinygan.gan.recipe import add_flags
     add_flags(train)   # one flag per Recipe field marked as one (tinygan/gan/recipe.py)
     train.set_defaults(func=cmd_train)
     sample = sub.add_parser("sample", help="draw samples from a trained run")
@@ -521,9 +359,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command is None:
             parser.error("choose a command: train or sample")
-        from tinygan.devices.backend import BackendError
-        from tinygan.run.checkpoint import CheckpointError
-        from tinygan.run.runfolder import RunFolderError
         try:
             return args.func(args)
         except (CLIError, CheckpointError, RunFolderError, BackendError, ValueError,
