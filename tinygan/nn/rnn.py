@@ -65,19 +65,11 @@ class LSTM(Module):
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.proj_size = bidirectional, 0
         directions = 2 if bidirectional else 1
-        xp, dtype = backend.xp(), dtype or backend.DEFAULT_DTYPE
-        bound = 1.0 / math.sqrt(hidden_size)
         for layer in range(num_layers):
             width = input_size if layer == 0 else hidden_size * directions
             for suffix in ("", "_reverse")[:directions]:
-                shapes = {"weight_ih": (4 * hidden_size, width),
-                          "weight_hh": (4 * hidden_size, hidden_size)}
-                if bias:
-                    shapes.update(bias_ih=(4 * hidden_size,), bias_hh=(4 * hidden_size,))
-                for name, shape in shapes.items():
-                    p = Parameter(xp.empty(shape, dtype=dtype))
-                    init.uniform_(p, -bound, bound, generator)
-                    setattr(self, f"{name}_l{layer}{suffix}", p)
+                _add_gate_weights(self, f"_l{layer}{suffix}", width, hidden_size, bias, dtype,
+                                  generator)
         if device is not None:
             self.to(device)
 
@@ -150,16 +142,7 @@ class LSTMCell(Module):
                  device: Any = None, dtype: Any = None, *, generator: Any = None) -> None:
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        xp, dtype = backend.xp(), dtype or backend.DEFAULT_DTYPE
-        bound = 1.0 / math.sqrt(hidden_size)
-        shapes = {"weight_ih": (4 * hidden_size, input_size),
-                  "weight_hh": (4 * hidden_size, hidden_size)}
-        if bias:
-            shapes.update(bias_ih=(4 * hidden_size,), bias_hh=(4 * hidden_size,))
-        for name, shape in shapes.items():
-            p = Parameter(xp.empty(shape, dtype=dtype))
-            init.uniform_(p, -bound, bound, generator)
-            setattr(self, name, p)
+        _add_gate_weights(self, "", input_size, hidden_size, bias, dtype, generator)
         if not bias:
             self.bias_ih = self.bias_hh = None
         if device is not None:
@@ -180,3 +163,19 @@ class LSTMCell(Module):
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}"
+
+
+def _add_gate_weights(module: Module, suffix: str, width: int, hidden_size: int, bias: bool,
+                      dtype: Any, generator: Any) -> None:
+    """One LSTM cell's parameters, PyTorch's names and init: weight_ih (4H, width), weight_hh
+    (4H, H) and, with bias, bias_ih and bias_hh (4H,), the four gates stacked (i, f, g, o);
+    each drawn from U(-1/sqrt(H), 1/sqrt(H))."""
+    xp, dtype = backend.xp(), dtype or backend.DEFAULT_DTYPE
+    bound = 1.0 / math.sqrt(hidden_size)
+    shapes = {"weight_ih": (4 * hidden_size, width), "weight_hh": (4 * hidden_size, hidden_size)}
+    if bias:
+        shapes.update(bias_ih=(4 * hidden_size,), bias_hh=(4 * hidden_size,))
+    for name, shape in shapes.items():
+        p = Parameter(xp.empty(shape, dtype=dtype))
+        init.uniform_(p, -bound, bound, generator)
+        setattr(module, name + suffix, p)

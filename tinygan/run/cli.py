@@ -42,6 +42,7 @@ from tinygan.run.atomic import WriteError, atomic_write
 from tinygan.run.checkpoint import CheckpointError, load_checkpoint
 from tinygan.run.runfolder import (CHECKPOINT, RunFolder, RunFolderError, build_report,
                                    run_config, write_report)
+from tinygan.run.untrusted import available_memory
 
 # What a run is (its recipe), how it is built (tinygan/gan/build.py) and how it is scored
 # (tinygan/gan/evaluate.py) live in gan/; this file reads the command line, keeps the run
@@ -123,24 +124,9 @@ def _write_report(trainer: GANTrainer, folder: RunFolder, status: str, **extra: 
 
 
 # ---- memory: refuse what cannot fit, before allocating it ------------------------------------
-def memory_available() -> int | None:
-    """Bytes of memory free for this process (Linux's MemAvailable), or None if unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def check_memory(what: str, needed: int) -> None:
     """CLIError when ``needed`` bytes (a lower bound) exceed the memory available."""
-    available = memory_available()
+    available = available_memory()
     if available is not None and needed > available:
         raise CLIError(f"{what} needs at least {needed / 2 ** 30:.1f} GiB of memory, more than "
                        f"the {available / 2 ** 30:.1f} GiB available")
