@@ -23,7 +23,7 @@ from tinygan.gan.losses import get_loss, gradient_penalty
 from tinygan.gan.models import toy_mlp
 from tinygan.gan.trainer import GANTrainer
 from tinygan.metrics import theory
-from tinygan.run.quick import steps
+from tinygan.run.quick import quick_mode, steps
 from tinygan.course import exercise
 
 tg.manual_seed(0)   # layers built without a generator draw from here (fresh per process)
@@ -287,6 +287,19 @@ axes[0, 0].legend(fontsize=7)
 fig.suptitle("The same GAN with each loss, after the same number of G steps")
 plt.tight_layout()
 plt.show()
+
+if not quick_mode():   # the text below, on the full run: WGAN-GP's G is far from the data
+    assert results["wgan-gp"][1] > 0.6 and results["wgan-gp"][0].mean() < 0, results["wgan-gp"][1]
+
+# %% [markdown]
+# One panel needs a warning. In this run WGAN-GP's generator has not found the data at all:
+# its samples sit below x = 0, off the plot (the bar at 0 is all of them, clipped), and its
+# JSD is log 2 = 0.693, the value for disjoint supports. Its critic on its own estimates W1
+# reasonably (the estimates earlier in this notebook, a little above it), so the critic is not simply broken; with these
+# settings the generator drifts the wrong way, and we have not yet found why. Treat this
+# panel as an open question to investigate (exercise: rerun it with the paper's betas
+# (0, 0.9), another seed, or more critic steps, and watch where G's samples go), not as
+# evidence about WGAN-GP.
 
 # %% [markdown]
 # Read this as a picture of what each loss does on this problem, not as a ranking. It is one
