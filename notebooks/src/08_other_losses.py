@@ -261,7 +261,7 @@ def make_opt(params, s):
         return optim.RMSprop(params, lr=s["lr"])
     return optim.Adam(params, lr=s["lr"], betas=s["betas"])
 
-results = {}
+results, critics = {}, {}
 for name, s in SETTINGS.items():
     g = tg.Generator(0)
     G, D = toy_mlp((1,), z_dim=1, generator=g, hidden_g=(32, 32), hidden_d=(64, 64))
@@ -275,6 +275,7 @@ for name, s in SETTINGS.items():
     grid = np.arange(min(0.0, samples.min() - 2.0), max(8.0, samples.max() + 2.0), 0.01)
     results[name] = (samples, theory.js_divergence(theory.gaussian_pdf(grid, 4.0, 0.5),
                                                    theory.kde_pdf(samples, grid), 0.01))
+    critics[name] = D
 
 fig, axes = plt.subplots(2, 3, figsize=(12, 5.5), sharex=True)
 for ax, (name, (samples, j)) in zip(axes.ravel(), results.items()):
@@ -288,18 +289,43 @@ fig.suptitle("The same GAN with each loss, after the same number of G steps")
 plt.tight_layout()
 plt.show()
 
-if not quick_mode():   # the text below, on the full run: WGAN-GP's G is far from the data
-    assert results["wgan-gp"][1] > 0.6 and results["wgan-gp"][0].mean() < 0, results["wgan-gp"][1]
+# WGAN-GP's critic after training: its mean slope between the fakes' mean and the data's (4),
+# beside what the one-dimensional picture below predicts, -1 + gap / (2 lambda)
+fake_mean = float(results["wgan-gp"][0].mean())
+with tg.no_grad():
+    ends = critics["wgan-gp"](tg.tensor([[fake_mean], [4.0]])).numpy().ravel()
+gap = 4.0 - fake_mean
+gp_slope = float(ends[1] - ends[0]) / gap
+print(f"fakes' mean {fake_mean:.2f}, gap {gap:.2f}: the critic's slope {gp_slope:.2f}, "
+      f"the trapped minimum -1 + gap/20 = {-1 + gap / 20:.2f}")
+if not quick_mode():   # the text below, on the full run: G far from the data, the slope trapped
+    assert results["wgan-gp"][1] > 0.6 and fake_mean < 0, results["wgan-gp"][1]
+    assert gp_slope < 0 and abs(gp_slope - (-1 + gap / 20)) < 0.25, (gp_slope, gap)
 
 # %% [markdown]
-# One panel needs a warning. In this run WGAN-GP's generator has not found the data at all:
-# its samples sit below x = 0, off the plot (the bar at 0 is all of them, clipped), and its
-# JSD is log 2 = 0.693, the value for disjoint supports. Its critic on its own estimates W1
-# reasonably (the estimates earlier in this notebook, a little above it), so the critic is not simply broken; with these
-# settings the generator drifts the wrong way, and we have not yet found why. Treat this
-# panel as an open question to investigate (exercise: rerun it with the paper's betas
-# (0, 0.9), another seed, or more critic steps, and watch where G's samples go), not as
-# evidence about WGAN-GP.
+# One panel needs a second look. In this run WGAN-GP's generator has walked *away* from the
+# data: its samples sit below x = 0, off the plot (the bar at 0 is all of them, clipped), and
+# its JSD is log 2 = 0.693, the value for disjoint supports. The critic above shows why: its
+# slope is negative, so it scores the fakes' side higher than the data's, and G, climbing f,
+# moves left.
+#
+# That is the gradient penalty at work, in one dimension. On a line a critic between the
+# fakes and the data is roughly f(x) = s x, and its loss is about
+#
+# $$L(s) = -\Delta\, s + \lambda (|s| - 1)^2,$$
+#
+# with $\Delta$ the gap between the data's mean and the fakes' (about 4 at the start) and
+# $\lambda = 10$. For $s > 0$ its minimum is at $s = 1 + \Delta / 2\lambda$ (1.2 at the
+# start), the critic we want; but for $s < 0$ there is a second minimum at
+# $s = -1 + \Delta / 2\lambda$ (-0.8 at the start), and between them, at $s = 0$, the
+# penalty costs its full $\lambda$. A critic that starts with a negative slope descends into
+# the wrong minimum and stays there; as G walks away, $\Delta$ grows and the trapped slope
+# flattens, as the line printed above measures at step 1,500. In two or more dimensions
+# a gradient can turn from one direction to another while keeping its norm near 1, so this
+# trap is a feature of the line, not of WGAN-GP in general. The trap exists only when
+# $\lambda > \Delta / 2$ (then L's slope just left of 0, $-\Delta + 2\lambda$, is positive).
+# Exercise: rerun this cell with `get_loss("wgan-gp", gp_lambda=1.0)`, below that bound,
+# and watch where G's samples go.
 
 # %% [markdown]
 # Read this as a picture of what each loss does on this problem, not as a ranking. It is one
