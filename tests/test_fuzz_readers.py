@@ -345,7 +345,8 @@ def test_fuzz_checkpoint_headers_and_configs(fuzz_run, data):
     elif where == "values":
         header["values"][data.draw(st.sampled_from(sorted(header["values"])))] = value
     else:
-        header["generator_state"]["streams"]["cpu"][data.draw(st.sampled_from(
+        streams = header["generator_state"]["streams"]     # "cpu", or "cuda" on a device
+        streams[data.draw(st.sampled_from(sorted(streams)))][data.draw(st.sampled_from(
             ["kind", "state"]))] = value
     content["__meta__"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
     np.savez(folder / "checkpoint.npz", **content)

@@ -12,6 +12,10 @@ import pytest
 import tinygan
 import tinygan.multiprocessing as mp
 from tinygan import nn, optim
+
+# tinygan.multiprocessing shares CPU memory between processes (PyTorch's CUDA IPC has no
+# tinygan counterpart): on a device share_memory_ refuses with a clear error.
+pytestmark = pytest.mark.cpu_only
 from tests.script_runner import DOUBLES, SCRIPTS, rewrite_imports
 
 ROOT = Path(__file__).resolve().parents[1]
