@@ -233,13 +233,13 @@ def run_script(path: Path, framework: str, args: list[str], workdir: Path, seed:
     def dropout(x, p=0.5, training=True, *rest, **kw):
         if not training or p == 0:
             return x
-        return x * to_tensor(shared.keep_mask(tuple(x.shape), p))
+        return x * to_tensor(shared.keep_mask(tuple(x.shape), p), device=x.device)
 
     def dropout2d(x, p=0.5, training=True, *rest, **kw):
         if not training or p == 0:
             return x
         mask_shape = tuple(x.shape[:2]) + (1,) * (len(x.shape) - 2)
-        return x * to_tensor(shared.keep_mask(mask_shape, p))
+        return x * to_tensor(shared.keep_mask(mask_shape, p), device=x.device)
 
     original_item = tensor_cls.item
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.engine.tensor import Tensor, _as_tensor
 
@@ -36,7 +37,8 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,  # noqa: 
         loss = sum_n w[t_n] (-x[n, t_n]) / sum_n w[t_n]
     """
     reduction = F.legacy_reduction(size_average, reduce, reduction)
-    labels = target.array if isinstance(target, Tensor) else np.asarray(target)
+    xp = backend.get_array_module(input.array)          # the data's device decides
+    labels = target.array if isinstance(target, Tensor) else xp.asarray(target)
     if labels.dtype not in (np.int64, np.uint8):
         raise RuntimeError(f"nll_loss: expected target dtype to be Long or Byte, but got "
                            f"{labels.dtype} (make it with .long())")
@@ -54,13 +56,14 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,  # noqa: 
     counted = labels != ignore_index
     wrong = (labels < 0) | (labels >= classes)
     if (wrong & counted).any():
-        raise IndexError(f"Target {int(labels[wrong & counted].flat[0])} is out of bounds.")
-    safe = np.where(counted, labels, 0).astype(np.int64)
+        raise IndexError(f"Target {int(backend.to_numpy(labels[wrong & counted])[0])} is out "
+                         f"of bounds.")
+    safe = xp.where(counted, labels, 0).astype(xp.int64)
     # -x[n, t_n]: take along the class dimension, then drop it
-    picked = F.take_along_dim(input, Tensor(np.expand_dims(safe, 1)), 1).squeeze(1)
-    w = np.ones(classes) if weight is None else np.asarray(
+    picked = F.take_along_dim(input, Tensor(xp.expand_dims(safe, 1)), 1).squeeze(1)
+    w = xp.ones(classes) if weight is None else xp.asarray(
         weight.array if isinstance(weight, Tensor) else weight)
-    scale = F._same_dtype_const(input.array, np.where(counted, w[safe], 0))
+    scale = F._same_dtype_const(input.array, xp.where(counted, w[safe], 0))
     losses = -picked * scale
     if reduction == "mean":
         with np.errstate(invalid="ignore"):     # 0/0 = nan when every target is ignored

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.engine.tensor import Function, Tensor
 
@@ -66,8 +67,8 @@ class ScatterAdd(Function):
     def saves(self): return ()
 
     def forward(self, g):
-        y = np.zeros(int(np.prod(self.shape)), dtype=g.dtype)
-        np.add.at(y, self.index.reshape(-1), g.reshape(-1))
+        y = backend.get_array_module(g).zeros(int(np.prod(self.shape)), dtype=g.dtype)
+        backend.scatter_add(y, self.index.reshape(-1), g.reshape(-1))
         return y.reshape(self.shape)
 
     def backward(self, gg): return Gather(self.index)(gg)
@@ -101,20 +102,23 @@ def max_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
     rows = np.arange(oh)[:, None] * s[0] + np.arange(k[0])[None, :] * d[0] - p[0]
     cols = np.arange(ow)[:, None] * s[1] + np.arange(k[1])[None, :] * d[1] - p[1]
     inside_r, inside_c = (rows >= 0) & (rows < h), (cols >= 0) & (cols < w)
-    a = np.asarray(x.array)
+    # the small index tables are built on the host, then joined with the data on its device
+    xp = backend.get_array_module(x.array)
+    rows_d, cols_d = xp.asarray(rows), xp.asarray(cols)
     # windows: (n, c, oh, ow, kh, kw), -inf where a window leaves the image
-    windows = a[:, :, rows.clip(0, h - 1)[:, None, :, None], cols.clip(0, w - 1)[None, :, None, :]]
-    valid = inside_r[:, None, :, None] & inside_c[None, :, None, :]
-    windows = np.where(valid, windows, -np.inf).reshape(n, c, oh, ow, -1)
+    windows = x.array[:, :, xp.asarray(rows.clip(0, h - 1)[:, None, :, None]),
+                      xp.asarray(cols.clip(0, w - 1)[None, :, None, :])]
+    valid = xp.asarray(inside_r[:, None, :, None] & inside_c[None, :, None, :])
+    windows = xp.where(valid, windows, -xp.inf).reshape(n, c, oh, ow, -1)
     best = windows.argmax(-1)                                  # first maximum, row-major
-    r = rows[np.arange(oh)[:, None], best // k[1]]          # the winner's row and column
-    col = cols[np.arange(ow)[None, :], best % k[1]]
+    r = rows_d[xp.arange(oh)[:, None], best // k[1]]        # the winner's row and column
+    col = cols_d[xp.arange(ow)[None, :], best % k[1]]
     plane = r * w + col                                        # position in the H*W plane
-    flat = (np.arange(n * c).reshape(n, c, 1, 1) * (h * w) + plane).astype(np.int64)
+    flat = (xp.arange(n * c).reshape(n, c, 1, 1) * (h * w) + plane).astype(xp.int64)
     y = Gather(flat)(x)
     if single:
         y, plane = y.squeeze(0), plane[0]
-    return (y, Tensor(plane.astype(np.int64))) if return_indices else y
+    return (y, Tensor(plane.astype(xp.int64))) if return_indices else y
 
 
 # =======================================================================================

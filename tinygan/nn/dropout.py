@@ -71,7 +71,8 @@ def dropout_channels(x: Tensor, p: float, training: bool,
     if p == 1.0:
         return x * 0.0
     mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)
-    keep = (generator or default_generator()).bernoulli(mask_shape, 1.0 - p, dtype=x.dtype)
+    keep = (generator or default_generator()).bernoulli(mask_shape, 1.0 - p, dtype=x.dtype,
+                                                        device=x.device)
     return x * Tensor(keep * x.dtype.type(1.0 / (1.0 - p)))
 
 
