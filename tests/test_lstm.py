@@ -68,9 +68,9 @@ def test_unbatched_input_cell_and_errors():
     h, c = cell(tinygan.tensor(x[:2]))
     th, tc = tcell(torch.tensor(x[:2]))
     np.testing.assert_allclose(c.numpy(), tc.detach().numpy(), rtol=1e-12)
-    with pytest.raises(ValueError, match="input_size. Expected 3, got 2"):
+    with pytest.raises(RuntimeError, match="input_size. Expected 3, got 2"):
         ours(tinygan.ones(5, 2, 2, dtype=tinygan.float64))
-    with pytest.raises(ValueError, match="Expected hidden size"):
+    with pytest.raises(RuntimeError, match="Expected hidden size"):
         ours(tinygan.ones(5, 2, 3, dtype=tinygan.float64), (tinygan.ones(1, 3, 4),) * 2)
     with pytest.raises(NotImplementedError, match="proj_size"):
         nn.LSTM(3, 4, proj_size=2)

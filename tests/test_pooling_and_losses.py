@@ -89,11 +89,11 @@ def test_pooling_modules_and_errors():
                          (nn.AdaptiveAvgPool2d((1, 1)), torch.nn.AdaptiveAvgPool2d((1, 1)))):
         np.testing.assert_allclose(ours(x).numpy(), theirs(xt).numpy(), rtol=1e-12)
     assert tinygan.nn.functional.max_pool2d(x, 2).shape == (2, 3, 4, 4)
-    with pytest.raises(ValueError, match="pad should be at most half"):
+    with pytest.raises(RuntimeError, match="pad should be at most half"):
         P.max_pool2d(x, 2, padding=2)
-    with pytest.raises(ValueError, match="3-D .* or 4-D"):
+    with pytest.raises(RuntimeError, match="3-D .* or 4-D"):
         P.max_pool2d(tinygan.ones(4, 4), 2)
-    with pytest.raises(ValueError, match="too small"):
+    with pytest.raises(RuntimeError, match="too small"):
         P.max_pool2d(tinygan.ones(1, 1, 2, 2), 3)
 
 
@@ -154,3 +154,24 @@ def test_nll_loss_module_errors_and_legacy_flags():
     ce = tinygan.nn.functional.cross_entropy(x, labels)            # log_softmax + nll = CE
     np.testing.assert_allclose(L.nll_loss(tinygan.nn.functional.log_softmax(x, 1), labels)
                                .item(), ce.item(), rtol=1e-6)
+
+
+def test_max_pool_refuses_an_input_changed_in_place_before_backward():
+    """Its winners were chosen from x's values: PyTorch refuses the stale backward, so must
+    tinygan (it passed silently before)."""
+    x = tinygan.ones(1, 1, 4, 4, requires_grad=True)
+    y = x * 1.0
+    z = P.max_pool2d(y, 2)
+    y.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        (z * z).sum().backward()
+
+
+def test_l1_loss_broadcasts_with_pytorchs_warning_and_refuses_what_does_not_broadcast():
+    x, t = tinygan.ones(2, 3, requires_grad=True), tinygan.tensor([0.0, 1.0, 3.0])
+    with pytest.warns(UserWarning, match="different to the input size"):
+        loss = L.l1_loss(x, t)
+    assert loss.item() == pytest.approx((1 + 0 + 2) / 3)
+    with pytest.warns(UserWarning), pytest.raises(RuntimeError, match="do not broadcast"):
+        L.l1_loss(x, tinygan.ones(3, 2))
+

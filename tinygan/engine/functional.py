@@ -1142,19 +1142,27 @@ def mse_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any = Non
     """Mean squared error. Shapes that differ are broadcast, with PyTorch's warning (it is
     almost always a bug: (N, 1) against (N,) gives an (N, N) loss)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
+    target = _regression_target("mse_loss", x, target)
+    diff = x - target
+    return _reduce(diff * diff, reduction)
+
+
+def _regression_target(op: str, x: Tensor, target: Any) -> Tensor:
+    """The target of an elementwise loss (mse_loss, l1_loss) as a Tensor. Shapes that differ
+    are broadcast, with PyTorch's warning (it is almost always a bug: (N, 1) against (N,)
+    gives an (N, N) loss); shapes that do not broadcast raise."""
     target = _as_tensor(target, like=(x,))
     if x.shape != target.shape:
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
                       f"size ({x.shape}). This will likely lead to incorrect results due to "
                       f"broadcasting. Please ensure they have the same size.", UserWarning,
-                      stacklevel=2)
+                      stacklevel=3)
         try:
             np.broadcast_shapes(x.shape, target.shape)
         except ValueError:
-            raise RuntimeError(f"mse_loss: input of shape {x.shape} and target of shape "
+            raise RuntimeError(f"{op}: input of shape {x.shape} and target of shape "
                                f"{target.shape} do not broadcast") from None
-    diff = x - target
-    return _reduce(diff * diff, reduction)
+    return target
 
 
 def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:

@@ -12,15 +12,14 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.engine import functional as F
-from tinygan.engine.tensor import Tensor, _as_tensor
+from tinygan.engine.tensor import Tensor
 
 
 def l1_loss(input: Tensor, target: Any, size_average: Any = None,  # noqa: A002
             reduce: Any = None, reduction: str = "mean") -> Tensor:
     """|input - target|, averaged (or summed, or kept per element). Its gradient is
     sign(input - target), 0 where they are equal, as PyTorch's."""
-    target = _as_tensor(target, like=(input,))
-    F._check_same_shape("l1_loss", input, target)
+    target = F._regression_target("l1_loss", input, target)   # broadcast, warning, as mse_loss
     return F._reduce(F.abs(input - target), F.legacy_reduction(size_average, reduce, reduction))
 
 

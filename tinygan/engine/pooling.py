@@ -35,8 +35,8 @@ def _images(op: str, x: Tensor) -> tuple[Tensor, bool]:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: the input must be a Tensor, not {type(x).__name__}")
     if x.ndim not in (3, 4):
-        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
-                         f"{x.shape}")
+        raise RuntimeError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
+                           f"{x.shape}")
     return (x, False) if x.ndim == 4 else (x.unsqueeze(0), True)
 
 
@@ -54,9 +54,16 @@ def _out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int
 # Max pooling: a gather at the winners, a scatter back
 # =======================================================================================
 class Gather(Function):
-    """y = x.flat[index] (index: any shape of flat positions into x)."""
-    def __init__(self, index): self.index = index
-    def saves(self): return ()
+    """y = x.flat[index] (index: any shape of flat positions into x).
+
+    ``chosen_from_x``: the index was computed from x's values (max pooling's winners), so a
+    change to x in place before backward makes it stale: x's version is then checked, and
+    backward refuses, as PyTorch's max_pool2d does. The gradient itself needs only the
+    index."""
+    def __init__(self, index, chosen_from_x=False):
+        self.index, self.chosen_from_x = index, chosen_from_x
+
+    def saves(self): return (0,) if self.chosen_from_x else ()
     def forward(self, x): return x.reshape(-1)[self.index]
     def backward(self, gy): return ScatterAdd(self.index, self.inputs[0].shape)(gy)
 
@@ -87,17 +94,17 @@ def max_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
     s = k if no_stride else _pair(stride, "stride", "max_pool2d")
     p, d = _pair(padding, "padding", "max_pool2d"), _pair(dilation, "dilation", "max_pool2d")
     if min(k) < 1 or min(s) < 1 or min(d) < 1:
-        raise ValueError(f"max_pool2d: kernel_size, stride and dilation must be positive, got "
-                         f"{k}, {s}, {d}")
+        raise RuntimeError(f"max_pool2d: kernel_size, stride and dilation must be positive, got "
+                           f"{k}, {s}, {d}")
     if p[0] > k[0] // 2 or p[1] > k[1] // 2 or min(p) < 0:
-        raise ValueError(f"max_pool2d: pad should be at most half of effective kernel size, "
-                         f"but got pad={p}, kernel_size={k}")
+        raise RuntimeError(f"max_pool2d: pad should be at most half of effective kernel size, "
+                           f"but got pad={p}, kernel_size={k}")
     n, c, h, w = x.shape
     oh, ow = (_out_size(h, k[0], s[0], p[0], d[0], ceil_mode),
               _out_size(w, k[1], s[1], p[1], d[1], ceil_mode))
     if oh < 1 or ow < 1:
-        raise ValueError(f"max_pool2d: input {x.shape} is too small for kernel {k}: output "
-                         f"size would be {oh}x{ow}")
+        raise RuntimeError(f"max_pool2d: input {x.shape} is too small for kernel {k}: output "
+                           f"size would be {oh}x{ow}")
     # row and column of every window element: (oh, kh) and (ow, kw), in unpadded coordinates
     rows = np.arange(oh)[:, None] * s[0] + np.arange(k[0])[None, :] * d[0] - p[0]
     cols = np.arange(ow)[:, None] * s[1] + np.arange(k[1])[None, :] * d[1] - p[1]
@@ -115,7 +122,7 @@ def max_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
     col = cols_d[xp.arange(ow)[None, :], best % k[1]]
     plane = r * w + col                                        # position in the H*W plane
     flat = (xp.arange(n * c).reshape(n, c, 1, 1) * (h * w) + plane).astype(xp.int64)
-    y = Gather(flat)(x)
+    y = Gather(flat, chosen_from_x=True)(x)
     if single:
         y, plane = y.squeeze(0), plane[0]
     return (y, Tensor(plane.astype(xp.int64))) if return_indices else y
@@ -154,13 +161,13 @@ def avg_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
     s = k if no_stride else _pair(stride, "stride", "avg_pool2d")
     p = _pair(padding, "padding", "avg_pool2d")
     if min(k) < 1 or min(s) < 1 or min(p) < 0 or p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise ValueError(f"avg_pool2d: pad should be at most half of kernel size and kernel "
-                         f"and stride positive, got kernel_size={k}, stride={s}, pad={p}")
+        raise RuntimeError(f"avg_pool2d: pad should be at most half of kernel size and kernel "
+                           f"and stride positive, got kernel_size={k}, stride={s}, pad={p}")
     h, w = x.shape[2:]
     oh, ow = _out_size(h, k[0], s[0], p[0], 1, ceil_mode), _out_size(w, k[1], s[1], p[1], 1,
                                                                       ceil_mode)
     if oh < 1 or ow < 1:
-        raise ValueError(f"avg_pool2d: input {x.shape} is too small for kernel {k}")
+        raise RuntimeError(f"avg_pool2d: input {x.shape} is too small for kernel {k}")
     m_h, len_h = _window_matrix(h, oh, k[0], s[0], p[0], count_include_pad)
     m_w, len_w = _window_matrix(w, ow, k[1], s[1], p[1], count_include_pad)
     if divisor_override is not None:       # one divisor for every window
@@ -187,8 +194,8 @@ def adaptive_avg_pool2d(input: Tensor,  # noqa: A002 - PyTorch's name
     size = (output_size, output_size) if isinstance(output_size, (int, np.integer)) \
         else tuple(output_size)
     if len(size) != 2:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got "
-                         f"{output_size!r}")
+        raise RuntimeError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got "
+                           f"{output_size!r}")
     oh, ow = (h if size[0] is None else int(size[0])), (w if size[1] is None else int(size[1]))
     if oh < 1 or ow < 1 or x.shape[2] < 1 or x.shape[3] < 1:
         raise ValueError(f"adaptive_avg_pool2d: output size must be positive and the input "

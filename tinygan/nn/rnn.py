@@ -84,8 +84,8 @@ class LSTM(Module):
             raise ValueError(f"LSTM: Expected input to be 2D or 3D, got {input.ndim}D tensor "
                              f"of shape {input.shape}")
         if input.shape[-1] != self.input_size:
-            raise ValueError(f"LSTM: input.size(-1) must be equal to input_size. Expected "
-                             f"{self.input_size}, got {input.shape[-1]}")
+            raise RuntimeError(f"LSTM: input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input.shape[-1]}")
         unbatched = input.ndim == 2
         x = input.unsqueeze(1) if unbatched else (
             input.transpose(0, 1) if self.batch_first else input)       # (L, N, features)
@@ -101,8 +101,8 @@ class LSTM(Module):
                 h0, c0 = h0.unsqueeze(1), c0.unsqueeze(1)
             for name, t in (("h0", h0), ("c0", c0)):
                 if t.shape != state_shape:
-                    raise ValueError(f"LSTM: Expected hidden size {state_shape}, got "
-                                     f"{t.shape} for {name}")
+                    raise RuntimeError(f"LSTM: Expected hidden size {state_shape}, got "
+                                       f"{t.shape} for {name}")
         last_h, last_c = [], []
         for layer in range(self.num_layers):
             outputs = []
