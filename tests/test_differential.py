@@ -41,7 +41,6 @@ KNOWN_FAILURES = {
     "inplace-graph",
     "missing-error-int-bool-op",
     "missing-error-modified-saved-tensor",
-    "pow-dtype",
     # causes the issue did not name (see tests/differential/FINDINGS.md)
     "double-backward-requires-grad",
     "inplace-result-cast",

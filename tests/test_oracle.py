@@ -367,6 +367,17 @@ FUNCTIONAL: dict[str, Row] = {
     "sub": Row(binary(), F.sub, torch.sub),
     "mul": Row(binary(), F.mul, torch.mul),
     "div": Row(binary(second_low=0.3, second_high=3.0), F.div, torch.div),
+    "div_rounded": Row(binary(second_low=0.3, second_high=3.0),
+                       lambda a, b: F.div_rounded(a, b, "floor"),
+                       lambda a, b: torch.div(a, b, rounding_mode="floor"),
+                       notes="a step function: both gradients are 0"),
+    "floor_divide": Row(binary(second_low=0.3, second_high=3.0), F.floor_divide,
+                        lambda a, b: torch.floor_divide(a, b), grad=(), second=False,
+                        notes="no derivative in PyTorch; values only"),
+    "remainder": Row(binary(second_low=0.3, second_high=3.0), F.remainder, torch.remainder),
+    "bitwise_not": Row(unary(), lambda x: F.bitwise_not(F.cast(x, np.int64)),
+                       lambda x: torch.bitwise_not(x.to(torch.int64)), grad=(), second=False,
+                       notes="ints (a float is refused); no gradient"),
     "neg": Row(unary(), F.neg, torch.neg),
     "pow": Row(pow_inputs, lambda x, c: F.pow(x, c), lambda x, c: torch.pow(x, c)),
     "matmul": Row(matmul_inputs, F.matmul, torch.matmul),
@@ -457,6 +468,14 @@ for _name in ["__truediv__", "__rtruediv__"]:
 for _name in ["add", "sub"]:   # alpha scales the other operand
     _method(_name, binary(), lambda a, b, _n=_name: getattr(a, _n)(b, alpha=2.5))
 _method("mul", binary(), lambda a, b: a.mul(b))
+for _name in ["remainder", "__mod__", "__rmod__"]:   # d/db = -floor(a / b)
+    _method(_name, binary(0.3, 3.0), lambda a, b, _n=_name: getattr(a, _n)(b))
+for _name in ["floor_divide", "__floordiv__", "__rfloordiv__"]:   # no derivative (PyTorch)
+    _method(_name, binary(0.3, 3.0), lambda a, b, _n=_name: getattr(a, _n)(b), grad=(),
+            second=False)
+for _name in ["bitwise_not", "__invert__"]:
+    _method(_name, unary(), lambda x, _n=_name: getattr(x.long(), _n)(), grad=(), second=False)
+_method("t", unary(), lambda x: x.reshape(x.shape[0] if x.ndim else 1, -1).t())
 _method("div", binary(0.3, 3.0), lambda a, b: a.div(b))
 for _name in ["softmax", "log_softmax"]:
     _method(_name, along_dim, lambda x, dim, _n=_name: getattr(x, _n)(dim))

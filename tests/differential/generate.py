@@ -70,6 +70,8 @@ class Context:
                low: int = -3, high: int = 5) -> np.ndarray:
         if dtype == "bool":
             return self.rng.random(shape) < 0.5
+        if dtype.startswith("uint"):                       # unsigned: no negative values
+            return self.rng.integers(0, high, shape)
         if dtype.startswith("int"):
             return self.rng.integers(max(low, 0) if positive else low, high, shape)
         v = np.round(self.rng.standard_normal(shape), 2)

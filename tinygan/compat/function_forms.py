@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from tinygan.engine import functional as F
 from tinygan.engine.tensor import Tensor
 from tinygan.engine.tensor import MaxMin
@@ -29,21 +31,50 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001,
     return x.sum(dim, keepdim)
 
 
-def _scaled(other: Any, alpha: float) -> Any:
-    """alpha * other; a Python number is scaled in Python (exact in float64), not as a
-    float32 constant."""
-    if alpha == 1:
-        return other
-    return other * alpha if not isinstance(other, Tensor) else F.mul(other, alpha)
+def _plus_scaled(op: str, input: Any, other: Any, alpha: Any) -> Tensor:  # noqa: A002
+    """input + alpha * other (or -): alpha scales ``other`` in the result's dtype, which the
+    two tensors alone decide (PyTorch: alpha never promotes; a float alpha is refused for
+    integer results and a bool alpha for non-bool ones)."""
+    fn = F.add if op == "add" else F.sub
+    if alpha == 1 and not isinstance(alpha, bool):
+        return fn(input, other)
+    a, b = F._as_tensor(input, like=(input, other)), F._as_tensor(other, like=(input, other))
+    if op == "sub" and np.bool_ in (a.dtype, b.dtype):
+        return F.sub(a, b)                    # refuses a bool operand, as PyTorch does
+    wide = F.result_type(a, b)
+    if isinstance(alpha, bool) and wide.kind != "b":
+        raise RuntimeError(f"{op}: Boolean alpha only supported for Boolean results (result "
+                           f"dtype {wide}); pass alpha={int(alpha)}")
+    if isinstance(alpha, float) and wide.kind in "biu":
+        raise RuntimeError(f"{op}: for integral input tensors, argument alpha must not be a "
+                           f"floating point number (alpha={alpha}, dtype {wide})")
+    if wide.kind == "b":                     # a or (alpha and b): bools stay bools
+        return fn(a, F.mul(b, bool(alpha)))
+    return fn(a, F.mul(F.cast(b, wide), alpha))
 
 
-def add(input: Any, other: Any, *, alpha: float = 1) -> Tensor:  # noqa: A002
+def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
     """input + alpha * other."""
-    return F.add(input, _scaled(other, alpha))
+    return _plus_scaled("add", input, other, alpha)
 
 
-def sub(input: Any, other: Any, *, alpha: float = 1) -> Tensor:  # noqa: A002
-    return F.sub(input, _scaled(other, alpha))
+def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002
+    """input - alpha * other."""
+    return _plus_scaled("sub", input, other, alpha)
+
+
+def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """input % other, with the sign of other (Python's rule)."""
+    return F.remainder(input, other)
+
+
+def floor_divide(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """input // other, rounded down."""
+    return F.floor_divide(input, other)
+
+
+def bitwise_not(input: Tensor) -> Tensor:  # noqa: A002
+    return F.bitwise_not(_t(input))
 
 
 def mul(input: Any, other: Any) -> Tensor: return F.mul(input, other)  # noqa: A002,E704

@@ -28,6 +28,10 @@ import numpy as np
 from tinygan.devices import standin
 
 DEFAULT_DTYPE = np.float32  # GANs train in float32; gradient checks ask for float64.
+# PyTorch's short names of the dtypes, as its "not implemented for 'Long'" errors print them
+TORCH_DTYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
+                     "int32": "Int", "int64": "Long", "float16": "Half", "float32": "Float",
+                     "float64": "Double"}
 
 GPU_INSTALL_HINT = (
     'CuPy is needed for the GPU backend: install it with `pip install "tinygan[gpu]"` '

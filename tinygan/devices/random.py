@@ -122,7 +122,10 @@ class Generator:
     # -- draws (dtype float32 unless asked) ------------------------------------------------
     def random(self, shape: Shape, dtype: Any = None, device: Any = None) -> Any:
         """Uniform on [0, 1)."""
-        return self._rng(device).random(shape, dtype or backend.DEFAULT_DTYPE)
+        dtype = _float_draw("check_uniform_bounds", dtype)
+        if dtype == np.float16:        # NumPy draws float32 and float64 only
+            return self._rng(device).random(shape, np.float32).astype(np.float16)
+        return self._rng(device).random(shape, dtype)
 
     def uniform(self, shape: Shape, low: float = 0.0, high: float = 1.0,
                 dtype: Any = None, device: Any = None) -> Any:
@@ -133,8 +136,9 @@ class Generator:
     def normal(self, shape: Shape, mean: float = 0.0, std: float = 1.0,
                dtype: Any = None, device: Any = None) -> Any:
         """Gaussian N(mean, std^2)."""
-        dtype = dtype or backend.DEFAULT_DTYPE
-        z = self._rng(device).standard_normal(shape, dtype)
+        dtype = _float_draw("normal_kernel_cpu", dtype)
+        z = self._rng(device).standard_normal(shape, np.float32 if dtype == np.float16 else dtype)
+        z = z.astype(dtype, copy=False)
         if mean != 0.0 or std != 1.0:
             z = (z * std + mean).astype(dtype, copy=False)
         return z
@@ -209,3 +213,14 @@ def seed() -> int:
 def manual_seed(seed: int) -> Generator:
     """Reset the default generator to ``seed`` and return it (as torch.manual_seed)."""
     return _default_generator.manual_seed(seed)
+
+
+def _float_draw(kernel: str, dtype: Any) -> Any:
+    """The dtype of a draw of floats: float32 unless asked; an int or bool dtype is refused,
+    as PyTorch's kernels refuse it."""
+    dtype = np.dtype(dtype or backend.DEFAULT_DTYPE)
+    if dtype.kind not in "f":
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{backend.TORCH_DTYPE_NAMES.get(dtype.name, dtype.name)}'; ask for "
+                                  f"a float dtype (randint draws integers)")
+    return dtype

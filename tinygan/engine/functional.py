@@ -37,7 +37,8 @@ __all__ = [
     "broadcast_to", "sum_to", "reshape", "transpose", "getitem", "index_put",
     "take_along_dim", "concatenate", "cat", "stack", "clone",
     # arithmetic and products
-    "add", "sub", "mul", "div", "neg", "pow", "matmul", "mm", "linear", "where",
+    "add", "sub", "mul", "div", "div_rounded", "floor_divide", "remainder", "bitwise_not",
+    "neg", "pow", "matmul", "mm", "linear", "where",
     # elementwise
     "exp", "log", "log1p", "sqrt", "abs", "sigmoid", "tanh", "relu", "leaky_relu", "softplus",
     "log_sigmoid", "clip", "clamp",
@@ -68,6 +69,17 @@ def _need_float(op: str, x: Tensor) -> None:
     if x.dtype.kind not in "fc":
         raise RuntimeError(f"{op}: expected a floating-point tensor, got {x.dtype} (shape "
                            f"{x.shape}); convert it first with .float()")
+
+
+def refuse_kinds(op: str, x: Tensor, kinds: str) -> None:
+    """PyTorch implements some kernels for floats only: leaky_relu, softplus, log_sigmoid
+    and nearest resampling refuse int tensors ('iu' in ``kinds``), relu and pow refuse bool
+    ('b'). tinygan refuses the same dtypes with PyTorch's message, rather than compute an
+    answer PyTorch would not give."""
+    if x.dtype.kind in kinds:
+        name = backend.TORCH_DTYPE_NAMES.get(x.dtype.name, x.dtype.name)
+        raise NotImplementedError(f'"{op}" not implemented for \'{name}\' (a tensor of shape '
+                                  f'{x.shape}); convert it first with .float()')
 
 
 def _same_dtype_const(like: Any, value: Any) -> Tensor:
@@ -421,31 +433,86 @@ def div(a: Any, b: Any) -> Tensor:
     return _binary(Div, a, b)
 
 
+class DivRounded(Function):
+    """a / b rounded toward zero ("trunc") or down ("floor"). The result is a step function
+    of a and b, so both gradients are 0, as in PyTorch's ``div(rounding_mode=)``; its
+    ``//`` (floor_divide) has no derivative at all in PyTorch, so ``differentiable=False``
+    makes backward refuse, as PyTorch's does."""
+    def __init__(self, mode, differentiable=True):
+        self.mode, self.differentiable = mode, differentiable
+
+    def saves(self): return ()
+
+    def forward(self, a, b):
+        xp = xp_of(a)
+        if a.dtype.kind not in "fc" and not bool((b != 0).all()):
+            raise RuntimeError("ZeroDivisionError: div, an integer division by zero")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.mode == "floor":   # Python's floor division: exact, from fmod (7.0 // 0.1)
+                return xp.floor_divide(a, b)
+            if a.dtype.kind in "fc":
+                return xp.trunc(xp.true_divide(a, b))
+            q = xp.floor_divide(a, b)  # ints: floor, then one step up where it rounded down
+            return (q + ((q < 0) & (q * b != a))).astype(a.dtype)
+
+    def backward(self, gy):
+        if not self.differentiable:
+            raise RuntimeError("the derivative of floor_divide (a // b) is not implemented, as "
+                               "in PyTorch; use torch.div(a, b, rounding_mode='floor'), whose "
+                               "gradient is 0")
+        a, b = self.inputs
+        xp = xp_of(gy.array)
+        return Tensor(xp.zeros(a.shape, a.dtype)), Tensor(xp.zeros(b.shape, b.dtype))
+
+
 def div_rounded(a: Any, b: Any, rounding_mode: str) -> Tensor:
-    """a / b rounded toward zero ("trunc") or down ("floor"), PyTorch's
-    ``div(rounding_mode=)``. Ints stay ints (7 // 2 = 3, -7 // 2 = -4). The rounded result is
-    a step function, so its gradient is 0 (as in PyTorch), not the quotient's."""
+    """PyTorch's ``div(a, b, rounding_mode=)``: ints stay ints (7 // 2 = 3, -7 // 2 = -4)."""
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                          f"but found {rounding_mode!r}")
+    return _rounded(DivRounded(rounding_mode), "div", a, b)
+
+
+def floor_divide(a: Any, b: Any) -> Tensor:
+    """a // b: rounded down, as Python's floats and ints (no derivative, as in PyTorch)."""
+    return _rounded(DivRounded("floor", differentiable=False), "div_floor", a, b)
+
+
+def _rounded(op: Function, name: str, a: Any, b: Any) -> Tensor:
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
-    xp = xp_of(a.array)
-    dtype = result_type(a, b)
-    if dtype.kind in "fc":
+    wide = result_type(a, b)
+    a, b = cast(a, wide), cast(b, wide)
+    refuse_kinds(name, a, "b")
+    return op(a, b)
+
+
+class Remainder(Function):
+    """a % b with the sign of b (Python's and PyTorch's ``remainder``): a - floor(a / b) b.
+    d/da = 1; d/db = -floor(a / b)."""
+    def forward(self, a, b):
+        if a.dtype.kind not in "fc" and not bool((b != 0).all()):
+            raise RuntimeError("ZeroDivisionError: remainder, an integer division by zero")
         with np.errstate(divide="ignore", invalid="ignore"):
-            q = xp.true_divide(a.array.astype(dtype), b.array.astype(dtype))
-        q = xp.trunc(q) if rounding_mode == "trunc" else xp.floor(q)
-    else:
-        if not bool((b.array != 0).all()):
-            raise RuntimeError("div: ZeroDivisionError (an integer division by zero)")
-        q = xp.floor_divide(a.array, b.array)
-        if rounding_mode == "trunc":   # floor rounds down: step back up where signs differ
-            q = q + ((q < 0) & (q * b.array != a.array))
-        q = q.astype(dtype)
-    rounded = Tensor(xp.asarray(q))
-    if a.requires_grad or b.requires_grad:   # in the graph, with a zero gradient
-        rounded = div(a, b) * 0 + rounded
-    return rounded
+            return xp_of(a).remainder(a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        ga = sum_to(gy, a.shape) if need_a else None
+        gb = sum_to(-gy * div_rounded(a, b, "floor"), b.shape) if need_b else None
+        return ga, gb
+
+
+def remainder(a: Any, b: Any) -> Tensor:
+    return _rounded(Remainder(), "remainder", a, b)
+
+
+def bitwise_not(x: Tensor) -> Tensor:
+    """~x: logical not of a bool tensor, bitwise not of an int one (no gradient)."""
+    if x.dtype.kind not in "biu":
+        raise TypeError(f"~ (operator.invert) is only implemented on integer and Boolean-type "
+                        f"tensors, got {x.dtype} (shape {x.shape}); for a float mask use 1 - x")
+    return Tensor(xp_of(x.array).invert(x.array))
 
 
 class Neg(Function):
@@ -464,7 +531,10 @@ def neg(x: Tensor) -> Tensor:
 class Pow(Function):
     """x ** c for a constant exponent c: d/dx = c x^(c-1)."""
     def __init__(self, c): self.c = c
-    def forward(self, x): return x ** x.dtype.type(self.c) if x.dtype.kind == "f" else x ** self.c
+    def forward(self, x):
+        if x.dtype == np.bool_:            # bool ** True is x, bool ** False is all True
+            return x if self.c else xp_of(x).ones_like(x)
+        return x ** x.dtype.type(self.c) if x.dtype.kind == "f" else x ** self.c
 
     def backward(self, gy):
         x = self.inputs[0]
@@ -512,6 +582,7 @@ def pow(x: Any, c: Any) -> Tensor:
         return Pow(c)(x)
     a, b = _as_tensor(x, like=(x, c)), c
     wide = result_type(a, b)
+    refuse_kinds("pow", cast(a, wide), "b")           # bool ** bool tensor: PyTorch refuses
     a, b = cast(a, wide), cast(b, wide)
     return PowTensor()(a, b)
 
@@ -582,6 +653,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: the input must have at least 1 dimension, got a 0-d "
                          f"tensor; the weight has shape {weight.shape}")
     _same_dtype("linear", *((x, weight) if bias is None else (x, weight, bias)))
+    refuse_kinds("addmm_impl_cpu_", x, "b")
     if x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, but the "
                          f"weight of shape {weight.shape} expects {weight.shape[1]}")
@@ -696,7 +768,11 @@ class ReLU(Function):
         return gy * _same_dtype_const(x, x > 0)              # relu' = [x > 0]
 
 
-def relu(x: Tensor) -> Tensor: return fast.form(ReLU)()(x)
+def relu(x: Tensor) -> Tensor:
+    if x.dtype == np.bool_:
+        raise RuntimeError(f"Boolean inputs not supported for relu (shape {x.shape}); "
+                           f"convert it first with .float() or .long()")
+    return fast.form(ReLU)()(x)
 
 
 class LeakyReLU(Function):
@@ -720,6 +796,7 @@ class LeakyReLU(Function):
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    refuse_kinds("leaky_relu", x, "biu")
     return fast.form(LeakyReLU)(negative_slope)(x)
 
 
@@ -735,7 +812,7 @@ class Softplus(Function):
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(beta x)) / beta; where beta x > threshold it is x itself (the two agree to
     float precision there), as PyTorch."""
-    x = _floating(x)
+    refuse_kinds("softplus", x, "biu")
     if beta == 1 and threshold >= 20:   # the common case: one op, finite everywhere
         return Softplus()(x)
     scaled = x if beta == 1 else x * beta
@@ -745,6 +822,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 def log_sigmoid(x: Tensor) -> Tensor:
     """log sigma(x) = -softplus(-x), stable for large |x|."""
+    refuse_kinds("log_sigmoid", x, "biu")
     return -softplus(-x)
 
 
@@ -769,6 +847,9 @@ def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         return _clip_by_tensors(x, min, max)
     if x.dtype.kind not in "fc" and any(isinstance(v, float) for v in (min, max)):
         x = _floating(x)   # an int tensor clamped at 1.57 is float32, as in PyTorch
+    elif x.dtype.kind in "iu":   # int bounds are read in x's dtype (-1 is 255 for uint8)
+        min, max = (v if v is None else np.array(int(v)).astype(x.dtype).item()
+                    for v in (min, max))
     return Clip(min, max)(x)
 
 
@@ -776,6 +857,9 @@ def _clip_by_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
     """clamp with tensor bounds (broadcast against x): where x < low take low, then where
     the result > high take high. Each element's gradient goes to whichever value it took:
     x inside the bounds (ties included), the bound where it clipped, as PyTorch."""
+    if all(t.dtype == np.bool_ for t in (x, low, high) if isinstance(t, Tensor)) \
+            and low is not None and high is not None:
+        refuse_kinds("clamp_cpu", x, "b")
     y = x
     if low is not None:
         low = _as_tensor(low, like=(x,))
@@ -844,7 +928,9 @@ def _normalise_axes(axis: Any, ndim: int, op: str) -> Any:
 class Sum(Function):
     def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims
     def saves(self): return ()
-    def forward(self, x): return x.sum(axis=self.axis, keepdims=self.keepdims)
+    def forward(self, x):   # ints and bools sum to int64 (PyTorch; NumPy gives uint64 for uint8)
+        return x.sum(axis=self.axis, keepdims=self.keepdims,
+                     dtype=np.int64 if x.dtype.kind in "biu" else None)
 
     def backward(self, gy):  # every input element contributed once: copy gy back out
         x = self.inputs[0]
@@ -1124,8 +1210,15 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = 
                                f"respect to {name}: pass {name}.detach()")
     target = _as_tensor(target, like=(logits,))
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
-    if target.dtype != logits.dtype:
-        target = cast(target, logits.dtype)
+    refuse_kinds("log_sigmoid", logits, "biu")
+    if target.dtype.kind not in "fc":
+        raise RuntimeError(f"binary_cross_entropy_with_logits: result type {logits.dtype} "
+                           f"can't be cast to the target's dtype {target.dtype} (shape "
+                           f"{target.shape}); pass a float target: target.float()")
+    # PyTorch's result has the target's dtype, computed in the wider of the two
+    out_dtype = target.dtype
+    wide = result_type(logits, target)
+    logits, target = cast(logits, wide), cast(target, wide)
     if pos_weight is None:
         loss = BCEWithLogits()(logits, target)
     else:
@@ -1134,7 +1227,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = 
             raise RuntimeError(f"binary_cross_entropy_with_logits: pos_weight of shape "
                                f"{pw.shape} does not broadcast to the input's {logits.shape}")
         loss = (1 - target) * logits + (1 + (pw - 1) * target) * softplus(-logits)
-    return _reduce(_weighted(loss, weight), reduction)
+    return cast(_reduce(_weighted(loss, weight), reduction), out_dtype)
 
 
 def mse_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
@@ -1143,7 +1236,10 @@ def mse_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any = Non
     almost always a bug: (N, 1) against (N,) gives an (N, N) loss)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     target = _regression_target("mse_loss", x, target)
-    diff = x - target
+    wide = result_type(x, target)       # a bool or int side is read as the float one's dtype
+    if wide.kind not in "fc":
+        refuse_kinds("mse", cast(x, wide), "biu")
+    diff = cast(x, wide) - cast(target, wide)
     return _reduce(diff * diff, reduction)
 
 

@@ -32,6 +32,8 @@ def _rsub(self: Tensor, other: Any) -> Tensor: return F.sub(other, self)
 def _rmul(self: Tensor, other: Any) -> Tensor: return F.mul(other, self)
 def _rtruediv(self: Tensor, other: Any) -> Tensor: return F.div(other, self)
 def _rmatmul(self: Tensor, other: Any) -> Tensor: return F.matmul(other, self)
+def _rfloordiv(self: Tensor, other: Any) -> Tensor: return F.floor_divide(other, self)
+def _rmod(self: Tensor, other: Any) -> Tensor: return F.remainder(other, self)
 def _pos(self: Tensor) -> Tensor: return self
 
 
@@ -178,6 +180,14 @@ def _T(self):
     return F.transpose(self, None)
 
 
+def t(self):
+    """The transpose of a matrix; a vector or a 0-d tensor comes back as itself (a view)."""
+    if self.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                           f"{self.ndim}D (shape {self.shape}); use .transpose(0, 1) or .mT")
+    return F.transpose(self, None) if self.ndim == 2 else F.Reshape(self.shape)(self)
+
+
 def squeeze(self, dim=None, *, axis=None):
     dim, shape = _pick(dim, axis), self.shape
     if dim is None:
@@ -206,13 +216,18 @@ Tensor.__mul__, Tensor.__rmul__ = F.mul, _rmul
 Tensor.__truediv__, Tensor.__rtruediv__ = F.div, _rtruediv
 Tensor.__matmul__, Tensor.__rmatmul__ = F.matmul, _rmatmul
 Tensor.__pow__, Tensor.__rpow__ = F.pow, _rpow
+Tensor.__floordiv__, Tensor.__rfloordiv__ = F.floor_divide, _rfloordiv
+Tensor.__mod__, Tensor.__rmod__ = F.remainder, _rmod
 Tensor.__neg__, Tensor.__pos__, Tensor.__abs__ = F.neg, _pos, F.abs
+Tensor.__invert__ = F.bitwise_not
 Tensor.__getitem__, Tensor.__setitem__ = F.getitem, _setitem
 
 # the named forms of the operators: x.add(y, alpha=2), x.div(y, rounding_mode="floor")
 Tensor.add, Tensor.sub = function_forms.add, function_forms.sub
 Tensor.mul, Tensor.div = function_forms.mul, function_forms.div
 Tensor.softmax, Tensor.log_softmax = F.softmax, F.log_softmax
+Tensor.remainder, Tensor.floor_divide = F.remainder, F.floor_divide
+Tensor.bitwise_not = F.bitwise_not
 
 # elementwise
 Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs, Tensor.neg = F.exp, F.log, F.sqrt, F.abs, F.neg
@@ -233,7 +248,7 @@ Tensor.sort, Tensor.topk = sorting.sort, sorting.topk
 # shapes
 Tensor.reshape = Tensor.view = reshape
 Tensor.view_as, Tensor.expand, Tensor.flatten = view_as, expand, flatten
-Tensor.transpose, Tensor.permute, Tensor.T = transpose, permute, property(_T)
+Tensor.transpose, Tensor.permute, Tensor.T, Tensor.t = transpose, permute, property(_T), t
 Tensor.squeeze, Tensor.unsqueeze = squeeze, unsqueeze
 
 # copies, types and devices

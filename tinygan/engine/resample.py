@@ -24,6 +24,7 @@ import numpy as np
 
 from tinygan import fast
 from tinygan.devices import backend
+from tinygan.engine.functional import refuse_kinds
 from tinygan.engine.tensor import Function, Tensor
 
 xp_of = backend.get_array_module
@@ -166,8 +167,16 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,  # no
                          f"(input {input.shape}, scale_factor {scale_factor})")
     if recompute_scale_factor:
         scales = [None] * k
-    if mode in ("nearest", "nearest-exact"):
+    if mode in ("nearest", "nearest-exact"):   # PyTorch: floats and uint8 only
+        if input.dtype != np.uint8:
+            refuse_kinds("compute_indices_weights_nearest", input, "biu")
         return fast.form(resample_nearest)(input, out_sizes, scales, mode == "nearest-exact")
+    if input.dtype == np.uint8 and mode == "bilinear":
+        # PyTorch resamples bytes in fixed point, rounding after each axis: not reproduced
+        raise NotImplementedError(f"interpolate: tinygan resamples uint8 images bilinearly "
+                                  f"only as floats (shape {input.shape}); write "
+                                  f"F.interpolate(x.float(), ...) and round back yourself")
+    refuse_kinds(f"compute_indices_weights_{mode}", input, "biu")
     in_sizes = input.shape[-k:]
     return resample(input, [linear_matrix(o, i, bool(align_corners), s)
                             for o, i, s in zip(out_sizes, in_sizes, scales)])

@@ -279,13 +279,15 @@ class Tensor:
 
     def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         axis = None if dim is None else wrap_dim(dim, self.ndim, "any")
+        found = self.array.any(axis=axis, keepdims=keepdim)   # uint8 in, uint8 out (PyTorch)
         return Tensor(backend.get_array_module(self.array).asarray(
-            self.array.any(axis=axis, keepdims=keepdim)))
+            found, dtype=np.uint8 if self.dtype == np.uint8 else bool))
 
     def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         axis = None if dim is None else wrap_dim(dim, self.ndim, "all")
+        found = self.array.all(axis=axis, keepdims=keepdim)
         return Tensor(backend.get_array_module(self.array).asarray(
-            self.array.all(axis=axis, keepdims=keepdim)))
+            found, dtype=np.uint8 if self.dtype == np.uint8 else bool))
 
     def argmax(self, dim=None, keepdim=False, *, axis=None):
         return _arg(self, _pick(dim, axis), keepdim, "argmax")
@@ -322,7 +324,9 @@ class Tensor:
             raise RuntimeError(f"{name}: the result has shape {out.shape}, but the tensor "
                                f"written in place has shape {self.shape}")
         if out.dtype != self.dtype:
-            if not np.can_cast(out.dtype, self.dtype, "same_kind"):
+            # PyTorch's rule: no float into an int tensor, nothing but bool into a bool one;
+            # ints of any width and sign are written (wrapping), unlike NumPy's "same_kind"
+            if _KINDS[out.dtype.kind] > _KINDS[self.dtype.kind]:
                 raise RuntimeError(f"{name}: result type {out.dtype} can't be cast to the "
                                    f"in-place tensor's dtype {self.dtype}")
             out = out.to(self.dtype)
@@ -727,7 +731,12 @@ def _as_tensor(x: Any, like: Sequence[Any] = ()) -> Tensor:
         return Tensor(x)
     xp = backend.get_array_module(ref.array)
     if isinstance(x, (int, float, bool, np.number)):
-        return Tensor(xp.asarray(x, dtype=_scalar_dtype(x, ref.dtype)))
+        dtype = np.dtype(_scalar_dtype(x, ref.dtype))
+        if dtype.kind in "iu" and not isinstance(x, (bool, np.bool_)):
+            # an int wraps into a narrow int dtype as in PyTorch (-2 is 254 for uint8);
+            # NumPy refuses it
+            return Tensor(xp.asarray(np.array(int(x), dtype=np.int64).astype(dtype)))
+        return Tensor(xp.asarray(x, dtype=dtype))
     if isinstance(x, (list, tuple)):  # Python data joins the tensor on its device
         return Tensor(xp.asarray(x, dtype=ref.dtype if ref.dtype.kind == "f" else None))
     if backend.get_array_module(x) is not xp:
