@@ -80,6 +80,8 @@ BINARY = {
     "add_alpha_float": "L.add(a, b, alpha=0.5)", "mse": "F.mse_loss(a, b)",
     "l1": "F.l1_loss(a, b)", "bce_logits": "F.binary_cross_entropy_with_logits(a, b)",
     "cat": "L.cat([a, b])", "copy_": "a.clone().copy_(b)", "add_": "a.clone().add_(b)",
+    "add_alpha_": "a.clone().add_(b, alpha=2)", "sub_alpha_": "a.clone().sub_(b, alpha=3)",
+    "sub_bool_scalar": "a.clone().sub_(False, alpha=3) if b is not None else a",
     "mul_": "a.clone().mul_(b)", "div_": "a.clone().div_(b)", "setitem": "_set(a.clone(), b)",
     "clamp_tensors": "a.clamp(b, b)", "clamp_tensor_min": "a.clamp(min=b)",
 }

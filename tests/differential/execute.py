@@ -73,7 +73,7 @@ def _torch() -> Any:
 def _values(x: Any) -> np.ndarray:
     torch = _torch()
     if torch is not None and isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
+        return x.detach().cpu().numpy(force=True)   # force: a ZeroTensor (sgn's 2nd derivative) reads as zeros
     return np.asarray(x.array)
 
 

@@ -31,6 +31,10 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001,
     return x.sum(dim, keepdim)
 
 
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, (bool, np.bool_)) or (isinstance(v, Tensor) and v.dtype == np.bool_)
+
+
 def _plus_scaled(op: str, input: Any, other: Any, alpha: Any) -> Tensor:  # noqa: A002
     """input + alpha * other (or -): alpha scales ``other`` in the result's dtype, which the
     two tensors alone decide (PyTorch: alpha never promotes; a float alpha is refused for
@@ -38,9 +42,9 @@ def _plus_scaled(op: str, input: Any, other: Any, alpha: Any) -> Tensor:  # noqa
     fn = F.add if op == "add" else F.sub
     if alpha == 1 and not isinstance(alpha, bool):
         return fn(input, other)
+    if op == "sub" and (_is_bool(input) or _is_bool(other)):
+        return F.sub(input, other)            # refuses a bool operand, as PyTorch does
     a, b = F._as_tensor(input, like=(input, other)), F._as_tensor(other, like=(input, other))
-    if op == "sub" and np.bool_ in (a.dtype, b.dtype):
-        return F.sub(a, b)                    # refuses a bool operand, as PyTorch does
     wide = F.result_type(a, b)
     if isinstance(alpha, bool) and wide.kind != "b":
         raise RuntimeError(f"{op}: Boolean alpha only supported for Boolean results (result "

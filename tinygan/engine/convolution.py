@@ -314,10 +314,12 @@ def conv2d_general(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair,
     """conv2d with dilation and/or groups: spread the taps, then one ordinary conv2d per group."""
     weight = spread_taps(weight, dilation)
     c, o = x.shape[1] // groups, weight.shape[0] // groups
-    blocks = [conv2d(x[:, g * c:(g + 1) * c], weight[g * o:(g + 1) * o], None, stride, padding)
+    # each block with its share of the bias, so its gradient comes from the conv's own
+    # backward, as PyTorch's (see Function.backward_reads)
+    blocks = [conv2d(x[:, g * c:(g + 1) * c], weight[g * o:(g + 1) * o],
+                     None if bias is None else bias[g * o:(g + 1) * o], stride, padding)
               for g in range(groups)]
-    y = blocks[0] if groups == 1 else F.concatenate(blocks, dim=1)
-    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+    return blocks[0] if groups == 1 else F.concatenate(blocks, dim=1)
 
 
 def conv_transpose2d_general(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair,
@@ -330,16 +332,20 @@ def conv_transpose2d_general(x: Tensor, weight: Tensor, bias: Tensor | None, str
     weight = spread_taps(weight, dilation)
     out = conv_transpose_output_size(x.shape[2:], weight.shape[2:], stride, padding,
                                      output_padding)
-    c = x.shape[1] // groups
-    blocks = [conv_transpose2d(x[:, g * c:(g + 1) * c], weight[g * c:(g + 1) * c], None,
-                               stride) for g in range(groups)]
+    c, o = x.shape[1] // groups, weight.shape[1]
+    blocks = [conv_transpose2d(x[:, g * c:(g + 1) * c], weight[g * c:(g + 1) * c],
+                               None if bias is None else bias[g * o:(g + 1) * o], stride)
+              for g in range(groups)]   # each block with its share of the bias
     y = blocks[0] if groups == 1 else F.concatenate(blocks, dim=1)
     full = y.shape[2:]
     short = [max(0, p + o - f) for p, o, f in zip(padding, out, full)]
     if max(short) > 0:
         y = pad_image(y, (0, short[0], 0, short[1]))
-    y = y[:, :, padding[0]:padding[0] + out[0], padding[1]:padding[1] + out[1]]
-    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+        if bias is not None:                  # the rows and columns added are 0 + bias
+            added = xp_of(y.array).ones(y.shape[2:], dtype=y.dtype)
+            added[:full[0], :full[1]] = 0
+            y = y + bias.reshape(1, -1, 1, 1) * Tensor(added)
+    return y[:, :, padding[0]:padding[0] + out[0], padding[1]:padding[1] + out[1]]
 
 
 # =======================================================================================
@@ -352,6 +358,8 @@ class Conv2d(Function):
     Both products of the backward read gy laid out as a matrix, and dW reads x's columns,
     which the forward built: each is built once and handed to the two ops explicitly
     (``x_columns`` can also come from the caller, who may have built it already)."""
+
+    backward_reads = (0, 1)   # PyTorch: convolution_backward reads x and W
 
     def __init__(self, stride: Pair, padding: Pair, x_columns: Any = None) -> None:
         self.stride, self.padding = stride, padding
@@ -412,6 +420,8 @@ class ConvTranspose2d(Function):
 
     Both products of the backward read gy's columns: built once, handed to both; dW also
     reads x laid out as a matrix, which the forward built."""
+
+    backward_reads = (0, 1)   # PyTorch: convolution_backward reads x and W
 
     def __init__(self, stride: Pair, padding: Pair, output_padding: Pair,
                  x_matrix: Any = None) -> None:

@@ -538,6 +538,8 @@ class Pow(Function):
 
     def backward(self, gy):
         x = self.inputs[0]
+        if self.c == 0:   # x^0 = 1 is flat: zeros, even at x = 0 where 0 * 0^-1 is NaN (PyTorch)
+            return Tensor(xp_of(x.array).zeros_like(x.array))
         return gy * (self.c * x ** (self.c - 1))             # (x^c)' = c x^(c-1)
 
 
@@ -557,10 +559,9 @@ class PowTensor(Function):
         need_a, need_b = self.needs_input_grad
         ga = sum_to(gy * b * pow(a, b - 1), a.shape) if need_a else None
         gb = None
-        if need_b:
-            flat = (a.array == 0) & (b.array >= 0)
-            safe_a = where(flat, 1.0, a)                      # log 1 = 0 where flat
-            gb = sum_to(gy * self.output * log(safe_a), b.shape)
+        if need_b:   # 0 where flat, chosen *after* log 0 = -inf, as PyTorch: so a second
+            flat = (a.array == 0) & (b.array >= 0)   # derivative there is NaN in both
+            gb = sum_to(gy * where(flat, 0.0, self.output * log(a)), b.shape)
         return ga, gb
 
 
@@ -714,6 +715,7 @@ def sqrt(x: Tensor) -> Tensor: return Sqrt()(_floating(x))
 
 
 class Abs(Function):
+    backward_reads, backward_reads_give_zeros = (0,), True   # PyTorch: grad * sgn(x), sgn a node of x
     def forward(self, x): return xp_of(x).abs(x)
     def backward(self, gy):
         x = self.inputs[0].array
@@ -762,10 +764,11 @@ def tanh(x: Tensor) -> Tensor: return fast.form(Tanh)()(_floating(x))
 
 
 class ReLU(Function):
+    backward_reads, backward_reads_give_zeros = (0,), True   # PyTorch: threshold_backward(grad, y)
     def forward(self, x): return xp_of(x).maximum(x, 0)
     def backward(self, gy):
-        x = self.inputs[0].array
-        return gy * _same_dtype_const(x, x > 0)              # relu' = [x > 0]
+        x = self.inputs[0].array   # relu' = [x > 0], as a choice (an inf or NaN gy where
+        return where(x > 0, gy, 0.0)   # x <= 0 gives 0, as PyTorch's threshold_backward)
 
 
 def relu(x: Tensor) -> Tensor:
@@ -781,6 +784,7 @@ class LeakyReLU(Function):
     For the usual 0 <= slope <= 1 the forward is a maximum, which NumPy runs several times
     faster than ``where`` on data of mixed signs (no branch to mispredict): y = max(x, slope x).
     """
+    backward_reads, backward_reads_give_zeros = (0,), True   # PyTorch: leaky_relu_backward(grad, x)
     def __init__(self, slope): self.slope = slope
 
     def forward(self, x):
@@ -837,7 +841,7 @@ class Clip(Function):
             inside &= x >= self.low
         if self.high is not None:
             inside &= x <= self.high
-        return gy * _same_dtype_const(x, inside)
+        return where(inside, gy, 0.0)   # selected, not multiplied: a NaN gy stays out
 
 
 def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
@@ -880,9 +884,9 @@ class Where(Function):
     def forward(self, a, b): return xp_of(a).where(self.condition, a, b)
 
     def backward(self, gy):
-        a, b = self.inputs
-        chosen = _same_dtype_const(gy.array, self.condition)
-        return sum_to(gy * chosen, a.shape), sum_to(gy * (1 - chosen), b.shape)
+        a, b = self.inputs   # chosen, not multiplied by 0/1: an inf in gy stays on its side
+        return (sum_to(where(self.condition, gy, 0.0), a.shape),
+                sum_to(where(self.condition, 0.0, gy), b.shape))
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -1357,6 +1361,9 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average:
         if label_smoothing:    # the uniform part: every class's log-probability, weighted
             spread = -sum(logp if w is None else logp * w, 1) * Tensor(counted.astype(x.dtype))
             per = per * (1 - label_smoothing) + spread * (label_smoothing / n_classes)
+        # ignored rows chosen out (not multiplied by 0): when every row is ignored the mean
+        # is 0/0 = NaN, and its gradient must still be 0, as PyTorch's
+        per = where(counted, per, 0.0)
         total = sum(w_rows)
     if reduction == "none":
         return reshape(per, rows_shape)

@@ -48,6 +48,14 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
 
 
 # ---- conversions ------------------------------------------------------------------------
+def add_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
+    return self._inplace("add_", lambda t: function_forms.add(t, other, alpha=alpha))
+
+
+def sub_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
+    return self._inplace("sub_", lambda t: function_forms.sub(t, other, alpha=alpha))
+
+
 def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     """Move to a device ("cpu"/"cuda") and/or cast to a dtype; differentiable."""
     device, dtype = parse_to_args(args, kwargs)
@@ -225,6 +233,7 @@ Tensor.__getitem__, Tensor.__setitem__ = F.getitem, _setitem
 # the named forms of the operators: x.add(y, alpha=2), x.div(y, rounding_mode="floor")
 Tensor.add, Tensor.sub = function_forms.add, function_forms.sub
 Tensor.mul, Tensor.div = function_forms.mul, function_forms.div
+Tensor.add_, Tensor.sub_ = add_, sub_           # in place, with alpha as add/sub
 Tensor.softmax, Tensor.log_softmax = F.softmax, F.log_softmax
 Tensor.remainder, Tensor.floor_divide = F.remainder, F.floor_divide
 Tensor.bitwise_not = F.bitwise_not

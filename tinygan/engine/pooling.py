@@ -62,6 +62,9 @@ class Gather(Function):
     index."""
     def __init__(self, index, chosen_from_x=False):
         self.index, self.chosen_from_x = index, chosen_from_x
+        # max pooling: PyTorch's backward node reads x (see Function.backward_reads)
+        self.backward_reads = (0,) if chosen_from_x else None
+        self.backward_reads_give_zeros = True
 
     def saves(self): return (0,) if self.chosen_from_x else ()
     def forward(self, x): return x.reshape(-1)[self.index]

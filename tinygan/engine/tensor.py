@@ -89,6 +89,7 @@ class Tensor:
     _view_op: "Function | None" = None
     _graph_version = 0
     _views: "list | None" = None   # on a base: weak references to its views
+    _made_without_grad = False     # a view taken under no_grad() of a tensor requiring grad
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.array = _to_array(data, dtype)
@@ -306,6 +307,11 @@ class Tensor:
         """
         recording = is_grad_enabled()
         base = self._base
+        if recording and self._made_without_grad:
+            raise RuntimeError(
+                f"{name}: a view was created in no_grad mode and is being modified in place "
+                f"with grad mode enabled (shape {self.shape}); do both inside no_grad(), or "
+                f"both outside it")
         if recording and base is not None:
             if base.requires_grad and base.creator is None:
                 raise RuntimeError(
@@ -349,12 +355,6 @@ class Tensor:
     def __isub__(self, other): return self.sub_(other)
     def __imul__(self, other): return self.mul_(other)
     def __itruediv__(self, other): return self.div_(other)
-
-    def add_(self, other, alpha: float = 1):
-        return self._inplace("add_", lambda t: t + (other if alpha == 1 else other * alpha))
-
-    def sub_(self, other, alpha: float = 1):
-        return self._inplace("sub_", lambda t: t - (other if alpha == 1 else other * alpha))
 
     def mul_(self, other): return self._inplace("mul_", lambda t: t * other)
     def div_(self, other): return self._inplace("div_", lambda t: t / other)
@@ -431,6 +431,8 @@ class Tensor:
         # ``grad`` may come straight back): a leaf takes over only an array nobody else holds.
         claimed = {id(seed.array)}
         for leaf, g in grads.items():
+            if leaf._made_without_grad:                 # see Function.__call__: no gradient
+                continue
             if leaf.grad is not None:                   # accumulate: a fresh sum
                 leaf.grad = leaf.grad + g if create_graph or leaf.grad.creator else \
                     _accumulate_in_place(leaf.grad, g)
@@ -478,6 +480,14 @@ class Function:
     used = False            # set by a backward without retain_graph: a second one is refused
     saves_output = False    # e.g. exp: (e^x)' = e^x reads the output
     is_view = False         # the output shares the first input's memory (reshape, transpose)
+    # PyTorch computes the backward of some ops as one node that reads the gradient and
+    # these inputs (convolution_backward reads x and W; abs reads x through sgn(x)): with
+    # create_graph, each gradient it returns requires grad when any of them does, even one
+    # that does not depend on them. None: the gradient's graph is what it really reads.
+    backward_reads: tuple[int, ...] | None = None
+    # ... and what that node's own derivative gives those inputs where the gradient does not
+    # depend on them: zeros (relu, abs, max pooling) or nothing, None (convolution, batch norm)
+    backward_reads_give_zeros = False
 
     def saves(self) -> Sequence[int]:
         return range(len(self.inputs))
@@ -498,6 +508,10 @@ class Function:
             out._base = src if src._base is None else src._base
             out._view_src, out._view_op, out._graph_version = src, self, src._version[0]
             _remember_view(out._base, out)
+            if not _grad_enabled and src.requires_grad:
+                # PyTorch: a view taken under no_grad() of a tensor that requires grad says it
+                # requires grad too, but no gradient ever reaches it or through it
+                out.requires_grad, out._made_without_grad = True, True
         if _grad_enabled and any(t.requires_grad for t in tensors):
             out.requires_grad = True
             out.creator = self
@@ -617,6 +631,8 @@ def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
                 fn.used = True
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
+            if create_graph and fn.backward_reads is not None:
+                input_grads = _as_one_node(fn, g_out, input_grads)
             for parent, node, needed, g in zip(fn.inputs, fn.parents, fn.needs_input_grad,
                                                 input_grads):
                 if g is None or not needed:
@@ -632,6 +648,33 @@ def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
                     wanted_at is None or id(out) in wanted_at):
                 found[out] = grads[id(out)]
     return found
+
+
+class _ZeroLink(Function):
+    """A copy of its first input that is also a function of the others, with derivative 0
+    (zeros, or None: no gradient at all) with respect to them: how a gradient joins the
+    inputs of a one-node backward."""
+    def __init__(self, zeros: bool): self.zeros = zeros
+    def saves(self): return ()
+    def forward(self, value, *sources): return value.copy()
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy.array)
+        return (gy,) + tuple(Tensor(xp.zeros(s.shape, s.dtype)) if self.zeros else None
+                             for s in self.inputs[1:])
+
+
+def _as_one_node(fn: Function, g_out: Tensor, input_grads: tuple) -> tuple:
+    """The gradients of ``fn`` as PyTorch's one-node backward gives them: each one requires
+    grad when the incoming gradient or an input the node reads does (a weight's gradient for
+    a constant image does, in PyTorch), so requires_grad and a later grad() of it agree."""
+    sources = [t for t in (g_out, *(fn.inputs[i] for i in fn.backward_reads
+                                    if i < len(fn.inputs))) if t.requires_grad]
+    if not sources:
+        return input_grads
+    link = _ZeroLink(fn.backward_reads_give_zeros)
+    return tuple(g if g is None or g.requires_grad else link(g, *sources)
+                 for g in input_grads)
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],

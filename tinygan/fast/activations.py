@@ -60,6 +60,10 @@ class LeakyReLUGrad(Function):
 
     def forward(self, gy, x):
         xp, slope = xp_of(x), x.dtype.type(self.slope)
+        if self.slope == 0:            # relu: gy where x > 0, else 0 (chosen, not multiplied,
+            d = gy.copy()              # so an inf or NaN gy where x <= 0 gives 0, as PyTorch)
+            xp.copyto(d, 0, where=x <= 0)
+            return d
         if 0 <= self.slope <= 1:
             d = xp.greater(x, 0, out=xp.empty_like(x))
             if self.slope > 0:

@@ -42,6 +42,7 @@ class BatchNormBatchStats(Function):
     backward computes it from the saved x_hat; with create_graph it recomputes x_hat from x
     in Tensor ops, so the gradient has a graph of its own (second derivatives).
     """
+    backward_reads = (0, 1)   # PyTorch: native_batch_norm_backward reads x and gamma
 
     def __init__(self, axes: tuple[int, ...], eps: float) -> None:
         self.axes, self.eps = axes, eps

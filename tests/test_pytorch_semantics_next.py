@@ -1,0 +1,167 @@
+"""PyTorch's answers the differential tester found tinygan giving differently (issue 29,
+second round). Each expected value was read off PyTorch 2.13 and is written here, so these
+run without PyTorch too; tests/test_dtype_table.py and tests/test_differential.py compare
+live when it is installed."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygan
+import tinygan.nn.functional as F
+from tinygan import nn
+
+
+# ---- a one-node backward: every gradient it returns requires grad (double backward) ----------
+def test_a_conv_weight_gradient_for_a_constant_image_requires_grad():
+    """PyTorch's convolution_backward reads x and W: with create_graph its weight and bias
+    gradients require grad even when the image is a constant, and their own derivative with
+    respect to W is absent (None)."""
+    conv = nn.Conv2d(2, 1, 2)
+    x = tinygan.ones(1, 2, 3, 3)
+    gw, gb = tinygan.autograd.grad(conv(x).sum(), [conv.weight, conv.bias], create_graph=True)
+    assert gw.requires_grad and gb.requires_grad
+    (h,) = tinygan.autograd.grad((gw * gw).sum(), [conv.weight], allow_unused=True)
+    assert h is None
+
+
+@pytest.mark.parametrize("dilation, groups", [(2, 1), (1, 2)])
+def test_the_bias_gradient_of_a_dilated_or_grouped_conv_requires_grad(dilation, groups):
+    conv = nn.Conv2d(2, 2, 2, dilation=dilation, groups=groups)
+    x = tinygan.ones(1, 2, 4, 4)
+    (gb,) = tinygan.autograd.grad(conv(x).sum(), [conv.bias], create_graph=True)
+    assert gb.requires_grad
+    np.testing.assert_allclose(gb.numpy(), np.full(2, conv(x).shape[2] * conv(x).shape[3]))
+
+
+def test_abs_gradient_requires_grad_and_its_derivative_is_zero():
+    x = tinygan.tensor([-0.98, 0.5], requires_grad=True)
+    (g,) = tinygan.autograd.grad(x.abs().sum(), [x], create_graph=True)
+    assert g.requires_grad                       # PyTorch: grad * sgn(x), sgn a node of x
+    (h,) = tinygan.autograd.grad((g * g).sum(), [x])
+    np.testing.assert_array_equal(h.numpy(), [0.0, 0.0])
+
+
+# ---- views taken under no_grad() ------------------------------------------------------------
+def test_a_view_taken_under_no_grad_says_it_requires_grad_but_gets_no_gradient():
+    x = tinygan.tensor([1.0, 2.0], requires_grad=True)
+    with tinygan.no_grad():
+        v = x[0:1]
+        d = x.detach()
+    assert v.requires_grad and v.is_leaf and v.grad_fn is None and not d.requires_grad
+    (v * 3).sum().backward()
+    assert v.grad is None and x.grad is None
+    with pytest.raises(RuntimeError, match="created in no_grad mode"):
+        v.mul_(2)
+
+
+# ---- masks choose, they do not multiply: an inf or NaN gradient stays where it belongs ------
+def test_an_infinite_gradient_does_not_leak_through_relu_where_or_clamp():
+    x = tinygan.tensor([-0.67, 2.24], requires_grad=True)
+    (g,) = tinygan.autograd.grad(tinygan.log(x.relu()).sum(), [x])
+    np.testing.assert_allclose(g.numpy(), [0.0, 1 / 2.24], rtol=1e-6)
+    y = tinygan.tensor([0.73, -1.39], requires_grad=True)
+    (g,) = tinygan.autograd.grad(tinygan.sqrt(y.clamp(-1.14, 1.5)).sum(), [y])
+    assert g.numpy()[1] == 0.0                   # sqrt(-1.14) is NaN; clamp chose the bound
+    z = tinygan.tensor([0.0, 1.0], requires_grad=True)
+    w = tinygan.where(z > 0, z, z)
+    (g,) = tinygan.autograd.grad(tinygan.log(w).sum(), [z])
+    assert g.numpy()[0] == -math.inf or g.numpy()[0] == math.inf
+
+
+def test_cross_entropy_with_every_target_ignored_is_nan_with_a_zero_gradient():
+    logits = tinygan.tensor([[0.54, 0.1], [0.93, -0.2]], dtype=tinygan.float64,
+                            requires_grad=True)
+    loss = F.cross_entropy(logits, tinygan.tensor([0, 0]), ignore_index=0)
+    assert math.isnan(loss.item())
+    loss.backward()
+    np.testing.assert_array_equal(logits.grad.numpy(), np.zeros((2, 2)))
+
+
+def test_pow_second_derivatives_at_a_zero_base_as_pytorch():
+    b = tinygan.tensor([[0.06, 0.21]], dtype=tinygan.float64, requires_grad=True)
+    y = tinygan.tensor([[0, 4]]) ** b
+    (g,) = tinygan.autograd.grad(F.softplus(y).sum(), [b], create_graph=True)
+    (h,) = tinygan.autograd.grad((g * g).sum(), [b])
+    assert g.numpy()[0, 0] == 0.0 and math.isnan(h.numpy()[0, 0])   # PyTorch: 0, then NaN
+    np.testing.assert_allclose(h.numpy()[0, 1], 7.6496, rtol=1e-4)
+    x = tinygan.tensor([0.0, -0.34], dtype=tinygan.float64, requires_grad=True)
+    (g,) = tinygan.autograd.grad(tinygan.pow(x, True).sum(), [x], create_graph=True)
+    (h,) = tinygan.autograd.grad((g * g).sum(), [x])
+    np.testing.assert_array_equal(h.numpy(), [0.0, 0.0])   # x^0's derivative: zeros, no NaN
+
+
+# ---- dtypes ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("call", [lambda t: F.leaky_relu(t), lambda t: F.softplus(t),
+                                  lambda t: F.logsigmoid(t)])
+def test_float_only_kernels_refuse_int_tensors(call):
+    with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):
+        call(tinygan.tensor([-3, 2]))
+
+
+def test_relu_and_pow_refuse_bool_as_pytorch():
+    with pytest.raises(RuntimeError, match="Boolean inputs not supported for relu"):
+        tinygan.tensor([True]).relu()
+    with pytest.raises(NotImplementedError, match="'Bool'"):
+        tinygan.tensor([True]) ** tinygan.tensor([False])
+    assert (tinygan.tensor([True, False]) ** True).dtype == tinygan.bool
+
+
+def test_integer_dtypes_as_pytorch():
+    assert tinygan.tensor([200, 100], dtype=tinygan.uint8).sum().dtype == tinygan.int64
+    u = tinygan.tensor([5], dtype=tinygan.uint8)
+    u.add_(tinygan.tensor([-7]))                 # wraps, as PyTorch: 254
+    assert u.tolist() == [254] and u.dtype == tinygan.uint8
+    # -2 wraps to 254 in uint8, as in PyTorch: 2 / 254 truncates to 0
+    assert tinygan.div(tinygan.tensor([2], dtype=tinygan.uint8), -2,
+                       rounding_mode="trunc").tolist() == [0]
+    assert tinygan.add(tinygan.tensor([True]), tinygan.tensor([True]), alpha=2).dtype == \
+        tinygan.bool
+    with pytest.raises(RuntimeError, match="alpha must not be a floating point"):
+        tinygan.add(tinygan.tensor([1]), tinygan.tensor([3]), alpha=0.13)
+
+
+def test_floor_division_remainder_and_invert_as_python_and_pytorch():
+    a = tinygan.tensor([1.26])
+    assert (a // -0.06).item() == -22.0          # Python's exact rule, not floor(a / b) = -21
+    assert tinygan.div(a, -0.06, rounding_mode="floor").item() == -22.0
+    assert (tinygan.tensor([5, -5]) % 3).tolist() == [2, 1]
+    assert (7 // tinygan.tensor([2])).tolist() == [3]
+    assert (~tinygan.tensor([1, -2])).tolist() == [-2, 1]
+    assert (~tinygan.tensor([True, False])).tolist() == [False, True]
+    with pytest.raises(TypeError, match="only implemented on integer and Boolean"):
+        ~tinygan.tensor([1.0])
+    x = tinygan.tensor([1.5, -2.0], requires_grad=True)
+    w = tinygan.tensor([0.7, -0.4], requires_grad=True)
+    (x % w).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0])
+    np.testing.assert_allclose(w.grad.numpy(), [-2.0, -4.0])
+    with pytest.raises(RuntimeError, match="floor_divide"):
+        (x // 0.7).sum().backward()
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        tinygan.tensor([7]) // 0
+
+
+def test_bce_with_logits_returns_the_targets_dtype():
+    x32 = tinygan.tensor([-0.77])
+    t64 = tinygan.tensor([0.12], dtype=tinygan.float64)
+    assert F.binary_cross_entropy_with_logits(x32, t64).dtype == tinygan.float64
+    assert F.binary_cross_entropy_with_logits(t64, x32).dtype == tinygan.float32
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        F.binary_cross_entropy_with_logits(x32, tinygan.tensor([1]))
+    assert F.mse_loss(tinygan.tensor([True]), tinygan.tensor([0.5])).dtype == tinygan.float32
+
+
+def test_t_transposes_matrices_only():
+    m = tinygan.ones(2, 3)
+    assert m.t().shape == (3, 2) and tinygan.ones(3).t().shape == (3,)
+    with pytest.raises(RuntimeError, match="<= 2 dimensions"):
+        tinygan.ones(2, 2, 2).t()
+
+
+def test_half_precision_draws():
+    assert tinygan.randn_like(tinygan.ones(2, dtype=tinygan.float16)).dtype == tinygan.float16
+    with pytest.raises(NotImplementedError, match="'Long'"):
+        tinygan.randn(2, dtype=tinygan.int64)
