@@ -38,24 +38,15 @@ BUDGET = 800
 # deletes their lines; a deleted cause that comes back fails this test.
 KNOWN_FAILURES = {
     # causes named in issue 29
-    "inplace-graph",
     "missing-error-int-bool-op",
     "missing-error-modified-saved-tensor",
     # causes the issue did not name (see tests/differential/FINDINGS.md)
-    "double-backward-requires-grad",
     "inplace-result-cast",
     "missing-error-shape-arguments",
     "setitem-value-shape",
-    # names or arguments of PyTorch's API that tinygan lacks (the issue's item 2 lists most)
-    "missing-argument:Conv2d(dtype)",
-    "missing-argument:nn.BatchNorm1d(dtype)",
-
     # found once the fixes above let programs run further (issue 29, phase 2)
-    "missing-argument:nn.BatchNorm2d(dtype)",
-    "missing-error-reduction-arguments",
     "nan-gradient-at-boundary",
     "nan-ignored-by-max-min",
-
 }
 
 

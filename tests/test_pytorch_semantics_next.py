@@ -165,3 +165,32 @@ def test_half_precision_draws():
     assert tinygan.randn_like(tinygan.ones(2, dtype=tinygan.float16)).dtype == tinygan.float16
     with pytest.raises(NotImplementedError, match="'Long'"):
         tinygan.randn(2, dtype=tinygan.int64)
+
+
+def test_layers_take_pytorchs_dtype_argument():
+    conv = nn.Conv2d(1, 2, 3, groups=1, dtype=tinygan.float64)
+    tconv = nn.ConvTranspose2d(1, 2, 3, dtype=tinygan.float64)
+    bn1, bn2 = nn.BatchNorm1d(3, dtype=tinygan.float64), nn.BatchNorm2d(3, dtype=tinygan.float64)
+    for m in (conv, tconv, bn1, bn2):
+        assert all(p.dtype == tinygan.float64 for p in m.parameters())
+    assert bn2.num_batches_tracked.dtype == tinygan.int64
+    assert conv(tinygan.ones(1, 1, 4, 4, dtype=tinygan.float64)).dtype == tinygan.float64
+
+
+def test_one_hot_infers_the_number_of_classes():
+    assert F.one_hot(tinygan.tensor(3)).tolist() == [0, 0, 0, 1]
+    assert F.one_hot(tinygan.tensor([0, 2])).shape == (2, 3)
+    with pytest.raises(RuntimeError, match="empty"):
+        F.one_hot(tinygan.tensor([], dtype=tinygan.int64))
+    with pytest.raises(RuntimeError, match="int64"):
+        F.one_hot(tinygan.tensor([1], dtype=tinygan.int32), 3)
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "max", "min"])
+def test_keepdim_without_a_dim_is_refused_as_pytorch(op):
+    x = tinygan.ones(2, 3)
+    with pytest.raises(TypeError, match="keepdim=True needs a dim"):
+        getattr(x, op)(keepdim=True)
+    with pytest.raises(TypeError, match="keepdim=True needs a dim"):
+        getattr(tinygan, op)(x, keepdim=True)
+    assert x.amax(keepdim=True).shape == (1, 1)          # amax and argmax allow it

@@ -141,7 +141,7 @@ def _extreme(name: str, input: Tensor, dim: Any, keepdim: bool) -> Any:  # noqa:
         other = dim
         pick = x >= other if name == "max" else x <= other
         return F.where(pick, x, other)
-    return getattr(x, name)(dim, keepdim) if dim is not None else getattr(x, name)()
+    return getattr(x, name)(dim, keepdim) if dim is not None or keepdim else getattr(x, name)()
 
 
 def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001,A002

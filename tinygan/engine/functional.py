@@ -1281,10 +1281,19 @@ def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     return exp(log_softmax(x, dim if axis is None else axis))
 
 
-def one_hot(labels: Any, num_classes: int, dtype: Any = None) -> Tensor:
+def one_hot(labels: Any, num_classes: int = -1, dtype: Any = None) -> Tensor:
     """labels: (N,) ints -> (N, num_classes) tensor of 0s and 1s: int64 as PyTorch's, or
-    ``dtype`` (a float dtype to feed it to a layer)."""
+    ``dtype`` (a float dtype to feed it to a layer). ``num_classes=-1`` (the default): the
+    largest label + 1, as PyTorch."""
     raw = backend.asarray(labels.array if isinstance(labels, Tensor) else labels)
+    if isinstance(labels, Tensor) and raw.dtype != np.int64:
+        raise RuntimeError(f"one_hot is only applicable to index tensor of dtype int64, got "
+                           f"{raw.dtype}; use labels.long()")
+    if num_classes == -1:
+        if raw.size == 0:
+            raise RuntimeError("one_hot: can not infer the number of classes from an empty "
+                               "tensor; pass num_classes=")
+        num_classes = int(raw.max()) + 1
     if raw.size:   # checked on the labels' device, without a host sync
         backend.check((raw >= 0) & (raw < num_classes),
                       lambda: f"one_hot: labels must lie in [0, {num_classes}), got "

@@ -68,11 +68,20 @@ def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
 
 
 # ---- reductions (``dim``/``keepdim`` as PyTorch, ``axis``/``keepdims`` as NumPy) ---------
+def _keepdim_needs_dim(op: str, dim: Any, axis: Any, keepdim: bool) -> None:
+    """PyTorch has no sum(keepdim=True) without a dim (a TypeError: no such signature)."""
+    if keepdim and dim is None and axis is None:
+        raise TypeError(f"{op}(): keepdim=True needs a dim, e.g. x.{op}(dim=0, keepdim=True); "
+                        f"for every dim kept, give them all: dim=tuple(range(x.ndim))")
+
+
 def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+    _keepdim_needs_dim("sum", dim, axis, keepdim)
     return F.sum(self, _pick(dim, axis), _pick(keepdim, keepdims))
 
 
 def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    _keepdim_needs_dim("mean", dim, axis, keepdim)
     return F.mean(self, _pick(dim, axis), _pick(keepdim, keepdims))
 
 
@@ -102,10 +111,12 @@ def amin(self, dim=None, keepdim=False):
 def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
     """No dim: the largest element. A dim: ``(values, indices)`` along it, as PyTorch;
     the gradient goes to the element at each index."""
+    _keepdim_needs_dim("max", dim, axis, keepdim)
     return _max_or_min(self, _pick(dim, axis), _pick(keepdim, keepdims), largest=True)
 
 
 def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+    _keepdim_needs_dim("min", dim, axis, keepdim)
     return _max_or_min(self, _pick(dim, axis), _pick(keepdim, keepdims), largest=False)
 
 

@@ -43,11 +43,12 @@ class _BatchNorm(Module):
     expected_ndims: tuple[int, ...] = ()
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
-                 affine: bool = True, track_running_stats: bool = True) -> None:
+                 affine: bool = True, track_running_stats: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        xp, dtype = backend.xp(), backend.DEFAULT_DTYPE
+        xp, dtype = backend.xp(), dtype or backend.DEFAULT_DTYPE
         if affine:
             self.weight = Parameter(xp.ones(num_features, dtype=dtype))   # gamma
             self.bias = Parameter(xp.zeros(num_features, dtype=dtype))    # beta
@@ -55,6 +56,8 @@ class _BatchNorm(Module):
             self.register_buffer("running_mean", Tensor(xp.zeros(num_features, dtype=dtype)))
             self.register_buffer("running_var", Tensor(xp.ones(num_features, dtype=dtype)))
             self.register_buffer("num_batches_tracked", Tensor(xp.zeros((), dtype="int64")))
+        if device is not None:
+            self.to(device)
 
     def _check(self, x: Tensor) -> None:
         if x.ndim not in self.expected_ndims or x.shape[1] != self.num_features:

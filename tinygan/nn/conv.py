@@ -9,6 +9,8 @@ reuses its parent class's initialisation.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from tinygan.devices import backend
 from tinygan.engine import convolution as C
 from tinygan.nn import init
@@ -23,7 +25,7 @@ class _ConvNd(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | C.Pair,
                  stride: int | C.Pair, padding: int | C.Pair | str, dilation: int | C.Pair,
                  groups: int, bias: bool, padding_mode: str, transposed: bool,
-                 generator: Generator | None) -> None:
+                 generator: Generator | None, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         who = type(self).__name__
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -63,10 +65,12 @@ class _ConvNd(Module):
         # Conv2d: (out, in / groups, kh, kw); ConvTranspose2d: (in, out / groups, kh, kw)
         weight_shape = ((in_channels, out_channels // groups) if transposed
                         else (out_channels, in_channels // groups))
-        xp, dtype = backend.xp(), backend.DEFAULT_DTYPE
+        xp, dtype = backend.xp(), dtype or backend.DEFAULT_DTYPE
         self.weight = Parameter(xp.empty(weight_shape + self.kernel_size, dtype=dtype))
         self.bias = Parameter(xp.empty(out_channels, dtype=dtype)) if bias else None
         init.default_layer_init_(self.weight, self.bias, generator)
+        if device is not None:
+            self.to(device)
 
     def extra_repr(self) -> str:
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -106,9 +110,10 @@ class Conv2d(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | C.Pair,
                  stride: int | C.Pair = 1, padding: int | C.Pair | str = 0,
                  dilation: int | C.Pair = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", generator: Generator | None = None) -> None:
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None, *,
+                 generator: Generator | None = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, False, generator)
+                         groups, bias, padding_mode, False, generator, device, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim == 3:                    # one image (C, H, W), as PyTorch accepts
@@ -145,9 +150,10 @@ class ConvTranspose2d(_ConvNd):
                  stride: int | C.Pair = 1, padding: int | C.Pair = 0,
                  output_padding: int | C.Pair = 0, groups: int = 1, bias: bool = True,
                  dilation: int | C.Pair = 1, padding_mode: str = "zeros",
+                 device: Any = None, dtype: Any = None, *,
                  generator: Generator | None = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, True, generator)
+                         groups, bias, padding_mode, True, generator, device, dtype)
         self.output_padding = C.pair(output_padding, "output_padding")
         if not all(0 <= op < max(s, d) for op, s, d in zip(self.output_padding, self.stride,
                                                             self.dilation)):
