@@ -378,6 +378,8 @@ FUNCTIONAL: dict[str, Row] = {
     "bitwise_not": Row(unary(), lambda x: F.bitwise_not(F.cast(x, np.int64)),
                        lambda x: torch.bitwise_not(x.to(torch.int64)), grad=(), second=False,
                        notes="ints (a float is refused); no gradient"),
+    "maximum": Row(binary(), F.maximum, torch.maximum, notes="ties split the gradient"),
+    "minimum": Row(binary(), F.minimum, torch.minimum),
     "neg": Row(unary(), F.neg, torch.neg),
     "pow": Row(pow_inputs, lambda x, c: F.pow(x, c), lambda x, c: torch.pow(x, c)),
     "matmul": Row(matmul_inputs, F.matmul, torch.matmul),
@@ -520,6 +522,8 @@ _method("unsqueeze", unary(min_dims=1), lambda x: x.unsqueeze(-1))
 _method("to", unary(), lambda x: x.to(x.dtype))
 _method("float", unary(), lambda x: x.float() * 1, dtypes=(np.float32,))
 _method("double", unary(), lambda x: x.double())
+_method("half", unary(-2, 2), lambda x: x.half().float(), second=False,
+        notes="rounded to float16 and back; the gradient passes through both casts")
 _method("type_as", unary(), lambda x: x.type_as(x))
 _method("type", unary(), lambda x: x.type(x.type()) * 1)
 _method("detach", unary(), lambda x: x.detach() * 1 + x, notes="no gradient through detach")
@@ -531,7 +535,8 @@ _method("mm", matmul_inputs_2d, lambda a, b: a.mm(b))
 # Public Tensor methods that wrap no differentiable op (facts, conversions, in place)
 NOT_OPS = {"shape", "dtype", "ndim", "device", "is_leaf", "grad_fn", "data", "size", "dim",
            "numel", "element_size", "is_floating_point", "is_cuda", "numpy", "item", "tolist",
-           "requires_grad_", "cuda", "long", "int", "bool", "any", "all", "argmax", "argmin",
+           "requires_grad_", "cuda", "long", "int", "bool", "short", "byte", "char", "any",
+           "all", "argmax", "argmin",
            "backward",
            # issue 33: comparisons (bool results, tested in test_vocabulary_issue33.py) and
            # device flags

@@ -194,3 +194,64 @@ def test_keepdim_without_a_dim_is_refused_as_pytorch(op):
     with pytest.raises(TypeError, match="keepdim=True needs a dim"):
         getattr(tinygan, op)(x, keepdim=True)
     assert x.amax(keepdim=True).shape == (1, 1)          # amax and argmax allow it
+
+
+def test_copy_and_fill_give_the_old_values_a_zero_gradient_and_no_nan():
+    x = tinygan.tensor([[-1.18]], requires_grad=True)
+    src = tinygan.tensor(-0.29, dtype=tinygan.float64, requires_grad=True)
+    v = x[tinygan.tensor([0])]
+    v.copy_(src)
+    (v * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0]])   # PyTorch: zeros, not None
+    assert src.grad.item() == 2.0
+    y = tinygan.tensor([[0.15, -1.0]], requires_grad=True) ** tinygan.tensor([[0.65]])
+    y.fill_(-2)                                  # y held a NaN; the fill is exact
+    assert y.tolist() == [[-2.0, -2.0]]
+
+
+def test_relu_reads_its_output_so_changing_it_in_place_is_caught():
+    x = tinygan.tensor([-0.04, 0.3], requires_grad=True)
+    y = tinygan.relu(x)
+    z = tinygan.sigmoid(y).sum()
+    y *= 0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.backward()
+
+
+def test_an_in_place_op_on_a_constant_keeps_the_values_it_read():
+    base = tinygan.tensor([0.44], dtype=tinygan.float64)
+    e = tinygan.tensor([0.14], dtype=tinygan.float64, requires_grad=True)
+    base.pow_(e)
+    tinygan.softmax(base, 0).sum().backward()    # PyTorch: runs, the gradient is -0
+    assert e.grad.item() == 0.0
+
+
+def test_maximum_propagates_nan_and_splits_ties():
+    a = tinygan.tensor([float("nan"), 1.0, 2.0], requires_grad=True)
+    b = tinygan.tensor([0.5, 1.0, 3.0], requires_grad=True)
+    y = tinygan.maximum(a, b)
+    assert math.isnan(y.tolist()[0]) and y.tolist()[1:] == [1.0, 3.0]
+    y.sum().backward()
+    assert a.grad.tolist() == [1.0, 0.5, 0.0] and b.grad.tolist() == [1.0, 0.5, 1.0]
+    assert math.isnan(tinygan.minimum(tinygan.tensor([-0.25]),
+                                      tinygan.tensor([float("nan")])).item())
+
+
+def test_small_pytorch_corners():
+    assert tinygan.linspace(-0.69, -2, 4, dtype=tinygan.int64).tolist() == [0, 0, -1, -2]
+    t = tinygan.tensor([[1]])
+    with tinygan.no_grad():
+        t.addcmul_(t, tinygan.tensor([2]), value=-0.03)   # value read as int: 0
+    assert t.tolist() == [[1]]
+    assert F.log_softmax(tinygan.zeros(0, 3), 1).shape == (0, 3)
+    with pytest.raises(RuntimeError, match="ignore_index is not supported"):
+        F.cross_entropy(tinygan.zeros(2, 3), tinygan.zeros(2, 3), ignore_index=0)
+    with pytest.raises(RuntimeError, match="weight"):
+        F.cross_entropy(tinygan.zeros(2, 3), tinygan.tensor([0, 1]),
+                        weight=tinygan.ones(3, dtype=tinygan.float64))
+    x = tinygan.tensor([[0.0, 1.07], [0.95, 0.2]], dtype=tinygan.float16)
+    bn = nn.BatchNorm1d(2)
+    assert bn(x).dtype == tinygan.float16 and bn.running_mean.dtype == tinygan.float32
+    assert tinygan.ones(3).half().dtype == tinygan.float16
+    h = tinygan.tensor([0.1] * 1000, dtype=tinygan.float16)
+    assert abs(h.sum().item() - 100.0) < 0.1     # accumulated in float32, rounded once

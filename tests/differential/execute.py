@@ -25,7 +25,10 @@ from tests.differential.program import Program, namespace
 # so they agree to a few units in the 5th digit; float64 must agree far more closely, which is
 # what catches float64 work done in float32 (an error near 1e-8). Once a float32 tensor has
 # existed in a program, a float64 value may descend from it (a cast, type promotion) and carry
-# its rounding: from then on float64 is held to float32's tolerance ("loose").
+# its rounding: from then on float64 is held to float32's tolerance ("loose"). Likewise once a
+# float16 tensor has existed, float32 and float64 values are held to float16's tolerance: each
+# library rounds its half-precision intermediates at its own places (PyTorch's half kernels
+# accumulate in float32 and round once), so they agree to a unit or two of float16's 1e-3.
 TOLERANCE = {"float16": (2e-3, 2e-3), "float32": (1e-4, 1e-5), "float64": (1e-9, 1e-11)}
 OUTCOMES = ("agree", "both_raise", "silent", "tinygan_raise", "torch_raise")
 
@@ -83,12 +86,24 @@ def _grad_of(x: Any) -> Any:
         return x.grad
 
 
-def _diff_arrays(a: np.ndarray, b: np.ndarray, dtype: str, loose: bool = False) -> str:
+_PRECISION = {"float16": 0, "float32": 1, "float64": 2}
+
+
+def _held_to(dtype: str, loose: Any) -> str:
+    """The tolerance a value of ``dtype`` is held to: its own, or that of the lowest
+    precision that has existed in the program (``loose``: False, "float32" or "float16"),
+    whichever is looser."""
+    if loose and _PRECISION[loose] < _PRECISION[dtype]:
+        return loose
+    return dtype
+
+
+def _diff_arrays(a: np.ndarray, b: np.ndarray, dtype: str, loose: Any = False) -> str:
     """'' when equal (within the dtype's tolerance), else a short description."""
     if a.shape != b.shape:
         return f"shape {a.shape} vs {b.shape}"
     if dtype in TOLERANCE:
-        rtol, atol = TOLERANCE["float32" if loose and dtype == "float64" else dtype]
+        rtol, atol = TOLERANCE[_held_to(dtype, loose)]
         a64, b64 = a.astype(np.float64), b.astype(np.float64)
         if np.allclose(a64, b64, rtol=rtol, atol=atol, equal_nan=True):
             return ""
@@ -102,11 +117,11 @@ def _diff_arrays(a: np.ndarray, b: np.ndarray, dtype: str, loose: bool = False) 
     return f"at {list(i)}: {a[i]!r} vs {b[i]!r}"
 
 
-def compare(ours: Any, theirs: Any, where: str, loose: bool = False
+def compare(ours: Any, theirs: Any, where: str, loose: Any = False
             ) -> tuple[str, str, str] | None:
     """The first difference between a tinygan value and a PyTorch value, as
-    (field, where, 'tinygan ... vs torch ...'), or None. ``loose``: float64 values may
-    descend from float32 ones (see TOLERANCE)."""
+    (field, where, 'tinygan ... vs torch ...'), or None. ``loose``: the lowest float
+    precision seen so far, which values of higher precision may descend from (TOLERANCE)."""
     torch = _torch()
     if _is_tensor(theirs) or _is_tensor(ours):
         if not (_is_tensor(theirs) and _is_tensor(ours)):
@@ -190,18 +205,27 @@ def _readable(x: Any) -> bool:
     return True
 
 
-def _has_low_precision(x: Any) -> bool:
-    """Whether a PyTorch value is, holds or has a float32/float16 tensor."""
+def _low_precision(x: Any) -> Any:
+    """The lowest float precision a PyTorch value is, holds or has: "float16", "float32" or
+    False (float64 only, or no floats)."""
     torch = _torch()
+    found: set[str] = set()
     if isinstance(x, torch.Tensor):
-        return x.dtype in (torch.float32, torch.float16) or (
-            x.grad is not None and x.grad.dtype in (torch.float32, torch.float16)) \
-            if x.is_leaf else x.dtype in (torch.float32, torch.float16)
-    if isinstance(x, torch.nn.Module):
-        return any(_has_low_precision(p) for p in x.parameters())
-    if isinstance(x, (tuple, list)):
-        return any(_has_low_precision(v) for v in x)
-    return False
+        found.add(str(x.dtype).split(".")[-1])
+        if x.is_leaf and x.grad is not None:
+            found.add(str(x.grad.dtype).split(".")[-1])
+    elif isinstance(x, torch.nn.Module):
+        found.update(str(p.dtype).split(".")[-1] for p in x.parameters())
+    elif isinstance(x, (tuple, list)):
+        found.update(p for p in (_low_precision(v) for v in x) if p)
+    return "float16" if "float16" in found else "float32" if "float32" in found else False
+
+
+def _lower(a: Any, b: Any) -> Any:
+    """The lower of two precisions (False: float64)."""
+    if not a or not b:
+        return a or b
+    return a if _PRECISION[a] <= _PRECISION[b] else b
 
 
 def _live(ns: dict[str, Any], base: set[str]) -> list[str]:
@@ -245,7 +269,8 @@ def run(program: Program) -> Outcome:
                                 (("tinygan", e1), ("torch", e2)) if e)
             return Outcome(kind, i, step.tag, detail=detail, operands=_operands(step, theirs))
         live = [name for name in _live(theirs, base) if _readable(theirs[name])]
-        loose = loose or any(_has_low_precision(theirs[name]) for name in live)
+        for name in live:
+            loose = _lower(loose, _low_precision(theirs[name]))
         for name in live:
             if name not in ours:
                 return Outcome("silent", i, step.tag, "missing", name, "absent vs present",

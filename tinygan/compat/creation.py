@@ -227,9 +227,11 @@ def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
              device: Any = None) -> Tensor:
     """``steps`` evenly spaced values from start to end, both included (a latent walk)."""
-    if dtype is not None and np.dtype(dtype).kind in "biu":   # computed in floats, then
-        values = _xp(device).linspace(start, end, steps, dtype=np.float64)   # truncated
-        return Tensor(values.astype(dtype))                    # toward 0, as PyTorch
+    if dtype is not None and np.dtype(dtype).kind in "biu":
+        # PyTorch: the ends are truncated to integers first, the points computed in floats,
+        # then truncated toward 0: linspace(-0.69, -2, 4) is [0, 0, -1, -2]
+        values = _xp(device).linspace(int(start), int(end), steps, dtype=np.float64)
+        return Tensor(values.astype(dtype))
     return Tensor(_xp(device).linspace(start, end, steps, dtype=dtype or backend.DEFAULT_DTYPE))
 
 

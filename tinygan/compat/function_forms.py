@@ -137,10 +137,8 @@ def _extreme(name: str, input: Tensor, dim: Any, keepdim: bool) -> Any:  # noqa:
     """torch.max(x): the largest element; torch.max(x, dim): (values, indices);
     torch.max(a, b): the elementwise maximum (as torch.maximum)."""
     x = _t(input)
-    if isinstance(dim, Tensor):
-        other = dim
-        pick = x >= other if name == "max" else x <= other
-        return F.where(pick, x, other)
+    if isinstance(dim, Tensor):          # torch.max(a, b) is torch.maximum(a, b)
+        return F.maximum(x, dim) if name == "max" else F.minimum(x, dim)
     return getattr(x, name)(dim, keepdim) if dim is not None or keepdim else getattr(x, name)()
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "take_along_dim", "concatenate", "cat", "stack", "clone",
     # arithmetic and products
     "add", "sub", "mul", "div", "div_rounded", "floor_divide", "remainder", "bitwise_not",
+    "maximum", "minimum",
     "neg", "pow", "matmul", "mm", "linear", "where",
     # elementwise
     "exp", "log", "log1p", "sqrt", "abs", "sigmoid", "tanh", "relu", "leaky_relu", "softplus",
@@ -765,10 +766,12 @@ def tanh(x: Tensor) -> Tensor: return fast.form(Tanh)()(_floating(x))
 
 class ReLU(Function):
     backward_reads, backward_reads_give_zeros = (0,), True   # PyTorch: threshold_backward(grad, y)
+    saves_output = True    # y > 0 exactly where x > 0: backward reads y, as PyTorch's does
+    def saves(self): return ()
     def forward(self, x): return xp_of(x).maximum(x, 0)
     def backward(self, gy):
-        x = self.inputs[0].array   # relu' = [x > 0], as a choice (an inf or NaN gy where
-        return where(x > 0, gy, 0.0)   # x <= 0 gives 0, as PyTorch's threshold_backward)
+        y = self.output.array   # relu' = [x > 0], as a choice (an inf or NaN gy where
+        return where(y > 0, gy, 0.0)   # x <= 0 gives 0, as PyTorch's threshold_backward)
 
 
 def relu(x: Tensor) -> Tensor:
@@ -877,6 +880,35 @@ def _clip_by_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
 clamp = clip
 
 
+class Extreme(Function):
+    """max(a, b) (or min) elementwise; a NaN on either side wins, as in PyTorch. The gradient
+    goes to the side that was chosen and is halved at a tie (PyTorch's rule: the
+    subgradient in the middle); at a NaN both sides get it."""
+    def __init__(self, largest): self.largest = largest
+    def saves(self): return (0, 1)
+
+    def forward(self, a, b):
+        xp = xp_of(a)
+        return xp.maximum(a, b) if self.largest else xp.minimum(a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        tie = a.array == b.array
+        a_lost = a.array < b.array if self.largest else a.array > b.array
+        b_lost = a.array > b.array if self.largest else a.array < b.array
+        shared = where(tie, gy / 2, gy)
+        return (sum_to(where(a_lost, 0.0, shared), a.shape),
+                sum_to(where(b_lost, 0.0, shared), b.shape))
+
+
+def maximum(a: Tensor, b: Tensor) -> Tensor:
+    return _binary(lambda: Extreme(True), a, b)
+
+
+def minimum(a: Tensor, b: Tensor) -> Tensor:
+    return _binary(lambda: Extreme(False), a, b)
+
+
 class Where(Function):
     """condition ? a : b, elementwise; the gradient goes to the side that was chosen."""
     def __init__(self, condition): self.condition = condition
@@ -933,6 +965,9 @@ class Sum(Function):
     def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims
     def saves(self): return ()
     def forward(self, x):   # ints and bools sum to int64 (PyTorch; NumPy gives uint64 for uint8)
+        if x.dtype == np.float16:   # half precision: accumulated in float32, rounded once
+            return x.sum(axis=self.axis, keepdims=self.keepdims, dtype=np.float32).astype(
+                np.float16)
         return x.sum(axis=self.axis, keepdims=self.keepdims,
                      dtype=np.int64 if x.dtype.kind in "biu" else None)
 
@@ -996,6 +1031,8 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *,
     """Composite: the sum times 1/count."""
     dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
     _need_float("mean", x)
+    if x.dtype == np.float16:   # PyTorch works in float32 for half and rounds once
+        return cast(mean(cast(x, np.float32), dim, keepdim), np.float16)
     axis = _normalise_axes(dim, x.ndim, "mean")
     count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
     return sum(x, axis, keepdim) * (1.0 / count)
@@ -1015,6 +1052,9 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True
         correction: Any = None) -> Tensor:
     """Composite: sum of squared deviations / (n - correction)."""
     _need_float("var", x)
+    if x.dtype == np.float16:   # PyTorch works in float32 for half and rounds once
+        return cast(var(cast(x, np.float32), dim, keepdim, unbiased, correction=correction),
+                    np.float16)
     axis = _normalise_axes(dim, x.ndim, "var")
     _, divisor = _divisor(x, axis, unbiased, correction)
     centred = x - mean(x, axis, keepdim=True)
@@ -1026,6 +1066,9 @@ def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True
     """Composite: the root of the variance, taken as ||x - mean|| / sqrt(n - correction) so
     that a constant x gets a zero gradient (as PyTorch), not sqrt's infinite slope at 0."""
     _need_float("std", x)
+    if x.dtype == np.float16:
+        return cast(std(cast(x, np.float32), dim, keepdim, unbiased, correction=correction),
+                    np.float16)
     axis = _normalise_axes(dim, x.ndim, "std")
     _, divisor = _divisor(x, axis, unbiased, correction)
     centred = x - mean(x, axis, keepdim=True)
@@ -1271,6 +1314,8 @@ def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     _need_float("log_softmax", x)
     axis = wrap_dim(dim if axis is None else axis, x.ndim, "log_softmax")
     axis = axis if x.ndim else None   # a 0-d tensor: dim 0 or -1 means its one element
+    if x.array.size == 0:            # nothing to normalise: an empty result, as PyTorch
+        return x * 1
     shift = Tensor(x.array.max(axis=axis, keepdims=True))
     z = x - shift
     return z - log(sum(exp(z), axis, keepdim=True))
@@ -1335,6 +1380,12 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average:
     if w is not None and w.shape != (n_classes,):
         raise RuntimeError(f"cross_entropy: weight must have one value per class "
                            f"({n_classes}), got shape {w.shape}")
+    if probabilities and ignore_index != -100:
+        raise RuntimeError(f"cross_entropy: ignore_index is not supported for floating point "
+                           f"(probability) targets, got ignore_index={ignore_index}")
+    if not probabilities and w is not None and w.dtype != logits.dtype:
+        raise RuntimeError(f"cross_entropy: expected the weight's dtype {w.dtype} to be the "
+                           f"logits' {logits.dtype}; convert it with weight.to(logits.dtype)")
     logp = log_softmax(x, 1)
     if probabilities:
         if target.shape != logits.shape:

@@ -250,6 +250,18 @@ class Tensor:
     def double(self) -> Tensor:
         return self.to(np.float64)
 
+    def half(self) -> Tensor:
+        return self.to(np.float16)
+
+    def short(self) -> Tensor:
+        return self.to(np.int16)
+
+    def byte(self) -> Tensor:
+        return self.to(np.uint8)
+
+    def char(self) -> Tensor:
+        return self.to(np.int8)
+
     def long(self) -> Tensor:
         return self.to(np.int64)
 
@@ -297,7 +309,8 @@ class Tensor:
         return _arg(self, _pick(dim, axis), keepdim, "argmin")
 
     # ---- in place: each ends in _inplace, which writes and bumps the version -------------
-    def _inplace(self, name: str, new_value: Callable[[Any], Any]) -> Tensor:
+    def _inplace(self, name: str, new_value: Callable[[Any], Any],
+                 overwrite: bool = False) -> Tensor:
         """Replace this tensor's values by ``new_value(old)``, in its own memory.
 
         Under autograd the graph is rewired as PyTorch does it: the old value keeps its place
@@ -324,7 +337,12 @@ class Tensor:
             raise RuntimeError(
                 f"{name}: a leaf tensor that requires grad (shape {self.shape}) is being used "
                 f"in an in-place operation; do it inside tinygan.no_grad(), or on .data")
-        old = _old_node(self) if recording and self.requires_grad else self
+        if recording and self.requires_grad:
+            old = _old_node(self)
+        elif recording:   # the op may join the graph through its other operand and read the
+            old = Tensor(self.array.copy())   # old values then: keep them (PyTorch does too)
+        else:
+            old = self
         out = _as_result(new_value(old), self)
         if out.shape != self.shape:
             raise RuntimeError(f"{name}: the result has shape {out.shape}, but the tensor "
@@ -340,8 +358,8 @@ class Tensor:
             out = Tensor(out.array)   # an int or bool tensor never joins the graph
         if recording and base is not None and (base.requires_grad or out.requires_grad):
             return _write_through_view(self, out)
-        if recording and self.requires_grad and out.creator is None:
-            out = old * 0 + out       # a constant overwrite still passes a (zero) gradient
+        if recording and self.requires_grad and (overwrite or out.creator is None):
+            out = Overwrite()(old, out)   # the old values get a zero gradient, as in PyTorch
         self.array[...] = out.array  # the same memory: every view sees the new values
         self._bump_version()
         if out.creator is not None:  # this tensor now stands for the op's output
@@ -373,6 +391,8 @@ class Tensor:
 
     def addcmul_(self, a, b, value: float = 1):
         _tensors("addcmul_", tensor1=a, tensor2=b)
+        if self.dtype.kind in "biu":   # PyTorch reads value in the tensor's dtype: -0.03 is 0
+            value = int(value)
         return self._inplace("addcmul_", lambda t: t + value * a * b)
 
     def addcdiv_(self, a, b, value: float = 1):
@@ -386,11 +406,12 @@ class Tensor:
     def copy_(self, src):
         src = src if isinstance(src, Tensor) else Tensor(src)
         return self._inplace("copy_", lambda t: src.to(
-            dtype=self.dtype, device=self.device).expand(self.shape))
+            dtype=self.dtype, device=self.device).expand(self.shape), overwrite=True)
 
     def fill_(self, value):
         xp = backend.get_array_module(self.array)
-        return self._inplace("fill_", lambda t: xp.full(self.shape, value, dtype=self.dtype))
+        return self._inplace("fill_", lambda t: xp.full(self.shape, value, dtype=self.dtype),
+                             overwrite=True)
 
     def zero_(self):
         return self.fill_(0)
@@ -648,6 +669,19 @@ def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
                     wanted_at is None or id(out) in wanted_at):
                 found[out] = grads[id(out)]
     return found
+
+
+class Overwrite(Function):
+    """The new values of ``t.copy_(src)`` or ``t.fill_(v)``, as a node of the graph: the old
+    values are gone, so their gradient is 0 (PyTorch's CopyBackwards), and the new values
+    get the incoming one. (Written as old * 0 + new, a NaN or inf among the old values
+    would survive into the new ones: 0 * inf is NaN.)"""
+    def saves(self): return ()
+    def forward(self, old, new): return new.copy()
+
+    def backward(self, gy):
+        old = self.inputs[0]
+        return Tensor(backend.get_array_module(gy.array).zeros(old.shape, old.dtype)), gy
 
 
 class _ZeroLink(Function):

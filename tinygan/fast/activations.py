@@ -92,7 +92,7 @@ class Tanh(F.Tanh):
 
 @replaces(F.ReLU)
 class ReLU(F.ReLU):
-    def backward(self, gy): return LeakyReLUGrad(0.0)(gy, self.inputs[0])
+    def backward(self, gy): return LeakyReLUGrad(0.0)(gy, self.output)   # y > 0 iff x > 0
 
 
 @replaces(F.LeakyReLU)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from tinygan import fast
 from tinygan.devices import backend
 from tinygan.engine.tensor import Parameter, Tensor
@@ -59,6 +61,13 @@ class _BatchNorm(Module):
         if device is not None:
             self.to(device)
 
+    def running_mean_dtype(self) -> Any:
+        """The dtype the layer works in (its parameters', else its statistics')."""
+        for t in (getattr(self, "weight", None), getattr(self, "running_mean", None)):
+            if t is not None:
+                return t.dtype
+        return np.dtype(backend.DEFAULT_DTYPE)
+
     def _check(self, x: Tensor) -> None:
         if x.ndim not in self.expected_ndims or x.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__}({self.num_features}) expects input of "
@@ -67,6 +76,9 @@ class _BatchNorm(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check(x)
+        if x.dtype == np.float16 and self.running_mean_dtype() != np.float16:
+            # PyTorch normalises half inputs in float32 (its statistics too), returns half
+            return self.forward(x.float()).half()
         if self.training or not self.track_running_stats:      # the batch's own statistics
             n = x.numel() // self.num_features
             if n <= 1:
