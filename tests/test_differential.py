@@ -41,7 +41,6 @@ KNOWN_FAILURES = {
     "missing-error-int-bool-op",
     "missing-error-modified-saved-tensor",
     # causes the issue did not name (see tests/differential/FINDINGS.md)
-    "missing-error-shape-arguments",
     "setitem-value-shape",
     # found once the fixes above let programs run further (issue 29, phase 2)
     "nan-gradient-at-boundary",

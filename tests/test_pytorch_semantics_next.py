@@ -255,3 +255,67 @@ def test_small_pytorch_corners():
     assert tinygan.ones(3).half().dtype == tinygan.float16
     h = tinygan.tensor([0.1] * 1000, dtype=tinygan.float16)
     assert abs(h.sum().item() - 100.0) < 0.1     # accumulated in float32, rounded once
+
+
+def test_overlapping_in_place_writes_are_refused_as_pytorch():
+    x = tinygan.tensor([1.0, 2.0, 3.0])
+    with pytest.raises(RuntimeError, match="single memory location"):
+        x.add_(x[0])
+    x.add_(x)                                    # the very same tensor is fine
+    m = tinygan.ones(2, 2)
+    with pytest.raises(RuntimeError, match="single memory location"):
+        m.mul_(m.T)
+    m[0:1] = m[1:2]                              # disjoint slices are fine
+    with pytest.raises(RuntimeError, match="single memory location"):
+        x[tinygan.tensor([0])] = x[2]            # a gather index: any shared memory
+    e = tinygan.ones(1, 2).expand(3, 2)
+    with pytest.raises(RuntimeError, match="more than one element"):
+        e.clamp_(0, 1)
+    with pytest.raises(RuntimeError, match="expanded tensor"):
+        e.fill_(2)                               # PyTorch writes it; tinygan says what to do
+
+
+def test_more_corners_from_the_tester():
+    with pytest.raises(TypeError, match="condition"):
+        tinygan.where(False, 0, tinygan.tensor(2))
+    x = tinygan.zeros(2, dtype=tinygan.int32)
+    with pytest.raises(RuntimeError, match="dtypes match"):
+        x[tinygan.tensor([0])] = tinygan.tensor([1.5])
+    x[0] = tinygan.tensor(1.5)                   # a basic index casts, as PyTorch
+    assert x.tolist() == [1, 0]
+    assert math.isnan(tinygan.zeros(1, 0).mean(dim=1).item())
+    with pytest.raises(IndexError, match="out of range"):
+        nn.Flatten()(tinygan.tensor(1.0))
+    with pytest.raises(NotImplementedError, match="Bool"):
+        tinygan.linspace(0, 1, 2, dtype=tinygan.bool)
+    y = nn.ConvTranspose2d(2, 1, 2, padding=1)(tinygan.ones(2, 2, 1, 1))
+    assert y.shape == (2, 1, 0, 0)               # an empty image, as PyTorch
+    v = tinygan.tensor([-3.27, 0.0], requires_grad=True)
+    n = v.norm(0)
+    assert n.item() == 1.0 and n.requires_grad
+    (n * 2).backward()
+    assert v.grad is None                        # PyTorch: no gradient at all
+
+
+def test_mse_keeps_its_inputs_so_an_in_place_change_is_caught():
+    x = tinygan.tensor([1.0])
+    w = tinygan.tensor([-0.75], requires_grad=True)
+    loss = F.mse_loss(x, w)
+    x.clamp_(-1.23, 0.21)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_a_view_taken_before_requires_grad_follows_the_flag_but_gets_no_gradient():
+    a = tinygan.tensor([[1.0, 2.0]])
+    v = a.expand(3, 2)
+    a.requires_grad_()
+    assert v.requires_grad and v.is_leaf
+    (v * 2).sum().backward()
+    assert a.grad is None                        # PyTorch too
+
+
+def test_abs_gradient_at_nan_is_zero():
+    x = tinygan.tensor([float("nan"), 1.0], requires_grad=True)
+    x.abs().sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0]         # PyTorch's sgn(NaN) is 0

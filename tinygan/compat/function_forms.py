@@ -116,6 +116,9 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
     if input is None and other is None:
         raw = condition.array if isinstance(condition, Tensor) else condition
         return tuple(Tensor(i.astype("int64")) for i in raw.nonzero())
+    if not isinstance(condition, Tensor):   # PyTorch: the condition must be a (bool) tensor
+        raise TypeError(f"where(): argument 'condition' must be Tensor, not "
+                        f"{type(condition).__name__}; write tinygan.tensor({condition!r})")
     return F.where(condition, input, other)
 
 

@@ -276,8 +276,8 @@ def check_conv_transpose2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | N
                          f"than stride {stride} or dilation {dilation}")
     out = conv_transpose_output_size(x.shape[2:], effective_kernel(weight.shape[2:], dilation),
                                      stride, padding, output_padding)
-    if min(out) < 1:
-        raise ValueError(f"{who}: output size {out} is not positive (input {x.shape}, weight "
+    if min(out) < 0:   # 0 is allowed: an empty image, as PyTorch gives
+        raise ValueError(f"{who}: output size {out} is negative (input {x.shape}, weight "
                          f"{weight.shape}, stride {stride}, padding {padding}, dilation "
                          f"{dilation})")
 
@@ -475,7 +475,14 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
     if dilation != (1, 1) or groups != 1:
         return conv_transpose2d_general(x, weight, bias, stride, padding, output_padding,
                                         dilation, groups)
-    if not fast.FUSED:                                   # the plain form
+    out = conv_transpose_output_size(x.shape[2:], weight.shape[2:], stride, padding,
+                                     output_padding)
+    empty = min(out) == 0
+    if empty and x.shape[0] == 1:   # PyTorch 2.13 itself: one image raises, a batch is empty
+        raise RuntimeError(f"conv_transpose2d: Given input size per channel: ({x.shape[2]} x "
+                           f"{x.shape[3]}). Calculated output size per channel: ({out[0]} x "
+                           f"{out[1]}). Output size is too small")
+    if not fast.FUSED or empty:                          # the plain form (crops to nothing)
         return conv_transpose2d_plain(x, weight, bias, stride, padding, output_padding)
     args = (x, weight) if bias is None else (x, weight, bias)
     return ConvTranspose2d(stride, padding, output_padding)(*args)

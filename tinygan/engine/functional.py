@@ -253,6 +253,12 @@ class IndexPut(Function):
 def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     """A copy of x with ``value`` written at ``index`` (composite-free: one primitive)."""
     _positive_steps(index)
+    gathers = any(isinstance(i, Tensor) and i.dtype != np.bool_ for i in
+                  (index if isinstance(index, tuple) else (index,)))
+    if gathers and isinstance(value, Tensor) and value.dtype != x.dtype:
+        raise RuntimeError(f"index_put: Index put requires the source and destination dtypes "
+                           f"match, got {x.dtype} for the destination and {value.dtype} for "
+                           f"the source; convert the value with .to({x.dtype})")
     value = _as_tensor(value, like=(x,))
     if value.dtype != x.dtype:
         value = cast(value, x.dtype)
@@ -720,7 +726,8 @@ class Abs(Function):
     def forward(self, x): return xp_of(x).abs(x)
     def backward(self, gy):
         x = self.inputs[0].array
-        return gy * _same_dtype_const(x, xp_of(x).sign(x))   # |x|' = sign(x) (0 at 0)
+        sign = (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)   # |x|' = sign(x): 0 at 0
+        return gy * _same_dtype_const(x, sign)                  # and at NaN, as PyTorch's sgn
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 - mirrors torch.abs
@@ -1035,7 +1042,7 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *,
         return cast(mean(cast(x, np.float32), dim, keepdim), np.float16)
     axis = _normalise_axes(dim, x.ndim, "mean")
     count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
-    return sum(x, axis, keepdim) * (1.0 / count)
+    return sum(x, axis, keepdim) * (1.0 / count if count else float("nan"))   # empty: NaN
 
 
 def _divisor(x: Tensor, axis: Any, unbiased: bool, correction: Any) -> tuple[int, float]:
@@ -1092,6 +1099,16 @@ class Norm2(Function):
         return broadcast_to(reshape(gy, kept), x.shape) * x / safe
 
 
+class CountNonzero(Function):
+    """The "0-norm": how many entries are not 0. It is in the graph (requires grad when x
+    does), but, as in PyTorch, its backward gives x no gradient at all (None, not zeros)."""
+    def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims
+    def saves(self): return ()
+    def forward(self, x):
+        return (x != 0).sum(axis=self.axis, keepdims=self.keepdims).astype(x.dtype)
+    def backward(self, gy): return None
+
+
 def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
     """The p-norm over ``dim`` (all elements when None): p = 2 (default, "fro"), 1, inf, or
     any p > 0 (a composite: (sum |x|^p)^(1/p))."""
@@ -1099,12 +1116,8 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
     axis = _normalise_axes(dim, x.ndim, "norm")
     if p in (2, "fro"):
         return Norm2(axis, keepdim)(x)
-    if p == 0:   # the number of non-zero entries: a step function, gradient 0
-        count = sum(Tensor(x.array != 0).to(x.dtype), axis, keepdim)   # NaN counts as 1
-        if not x.requires_grad:
-            return count
-        finite = where(xp_of(x.array).isfinite(x.array), x, 0.0)     # so 0 * NaN is not NaN
-        return sum(finite * 0, axis, keepdim) + count
+    if p == 0:   # the number of non-zero entries (NaN counts): a step function
+        return CountNonzero(axis, keepdim)(x)
     if p == 1:
         return sum(abs(x), axis, keepdim)
     if p == float("inf"):
@@ -1286,8 +1299,21 @@ def mse_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any = Non
     wide = result_type(x, target)       # a bool or int side is read as the float one's dtype
     if wide.kind not in "fc":
         refuse_kinds("mse", cast(x, wide), "biu")
-    diff = cast(x, wide) - cast(target, wide)
-    return _reduce(diff * diff, reduction)
+    return _reduce(SquaredError()(cast(x, wide), cast(target, wide)), reduction)
+
+
+class SquaredError(Function):
+    """(x - t)^2 elementwise: d/dx = 2 (x - t), d/dt = -2 (x - t). One node that keeps x
+    and t, as PyTorch's mse_loss does: changing either in place before backward is caught."""
+    def forward(self, x, t):
+        d = x - t
+        return d * d
+
+    def backward(self, gy):
+        x, t = self.inputs
+        need_x, need_t = self.needs_input_grad
+        g = 2 * (x - t) * gy if need_x or need_t else None
+        return (sum_to(g, x.shape) if need_x else None), (sum_to(-g, t.shape) if need_t else None)
 
 
 def _regression_target(op: str, x: Tensor, target: Any) -> Tensor:

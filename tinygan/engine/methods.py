@@ -22,9 +22,8 @@ from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.engine import sorting
 from tinygan.multiprocessing import is_shared, share_tensor_
-from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, parse_to_args, \
-    wrap_dim
-
+from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, check_no_overlap, \
+    parse_to_args, wrap_dim
 
 # ---- operators with the tensor on the right (2 - t, 2 * t, ...) ---------------------------
 def _radd(self: Tensor, other: Any) -> Tensor: return F.add(other, self)
@@ -44,16 +43,21 @@ def _rpow(self: Tensor, base: Any) -> Tensor:
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
     """``t[index] = value``: in place, through the differentiable ``index_put``."""
+    basic = F._is_basic_index(index)   # a slice writes a region; a gather index, anywhere
+    region = self.array[F._raw_index(index)] if basic and isinstance(value, Tensor) else None
+    check_no_overlap("setitem", self, (value,), region=region, same_ok=basic)
     self._inplace("setitem", lambda old: F.index_put(old, index, value))
 
 
 # ---- conversions ------------------------------------------------------------------------
 def add_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
-    return self._inplace("add_", lambda t: function_forms.add(t, other, alpha=alpha))
+    return self._inplace("add_", lambda t: function_forms.add(t, other, alpha=alpha),
+                         reads=(other,))
 
 
 def sub_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
-    return self._inplace("sub_", lambda t: function_forms.sub(t, other, alpha=alpha))
+    return self._inplace("sub_", lambda t: function_forms.sub(t, other, alpha=alpha),
+                         reads=(other,))
 
 
 def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
@@ -160,7 +164,8 @@ def expand(self, *shape):
 
 
 def flatten(self, start_dim: int = 0, end_dim: int = -1):
-    if self.ndim == 0:
+    if self.ndim == 0:   # dims 0 and -1 only (nn.Flatten's start_dim=1 raises, as PyTorch)
+        wrap_dim(start_dim, 0, "flatten"), wrap_dim(end_dim, 0, "flatten")
         return F.reshape(self, (1,))
     start = wrap_dim(start_dim, self.ndim, "flatten")
     end = wrap_dim(end_dim, self.ndim, "flatten")

@@ -235,6 +235,10 @@ class Tensor:
             raise TypeError(f"only floating-point tensors can require gradients, "
                             f"got dtype {self.dtype}")
         self.requires_grad = mode
+        for ref in (self._views or ()) if mode else ():
+            view = ref()   # PyTorch: a view taken before says it requires grad now, but it
+            if view is not None and view.creator is None:   # stays a leaf that no gradient
+                view.requires_grad, view._made_without_grad = True, True   # reaches
         return self
 
     # ``to`` moves and casts through differentiable ops, so it is bound in methods.py
@@ -310,7 +314,7 @@ class Tensor:
 
     # ---- in place: each ends in _inplace, which writes and bumps the version -------------
     def _inplace(self, name: str, new_value: Callable[[Any], Any],
-                 overwrite: bool = False) -> Tensor:
+                 overwrite: bool = False, reads: Sequence[Any] = ()) -> Tensor:
         """Replace this tensor's values by ``new_value(old)``, in its own memory.
 
         Under autograd the graph is rewired as PyTorch does it: the old value keeps its place
@@ -318,6 +322,7 @@ class Tensor:
         tensor becomes the output of the new op. A write through a view changes its base
         too: see ``_write_through_view``.
         """
+        check_no_overlap(name, self, reads, name in ("copy_", "fill_"))
         recording = is_grad_enabled()
         base = self._base
         if recording and self._made_without_grad:
@@ -360,6 +365,10 @@ class Tensor:
             return _write_through_view(self, out)
         if recording and self.requires_grad and (overwrite or out.creator is None):
             out = Overwrite()(old, out)   # the old values get a zero gradient, as in PyTorch
+        if not getattr(self.array.flags, "writeable", True):   # an expand() view (fill_)
+            raise RuntimeError(f"{name}: tinygan does not write through an expanded tensor "
+                               f"(shape {self.shape}); write to the tensor it was expanded "
+                               f"from, or to a .clone()")
         self.array[...] = out.array  # the same memory: every view sees the new values
         self._bump_version()
         if out.creator is not None:  # this tensor now stands for the op's output
@@ -374,9 +383,10 @@ class Tensor:
     def __imul__(self, other): return self.mul_(other)
     def __itruediv__(self, other): return self.div_(other)
 
-    def mul_(self, other): return self._inplace("mul_", lambda t: t * other)
-    def div_(self, other): return self._inplace("div_", lambda t: t / other)
-    def pow_(self, exponent): return self._inplace("pow_", lambda t: t ** exponent)
+    def mul_(self, other): return self._inplace("mul_", lambda t: t * other, reads=(other,))
+    def div_(self, other): return self._inplace("div_", lambda t: t / other, reads=(other,))
+    def pow_(self, exponent):
+        return self._inplace("pow_", lambda t: t ** exponent, reads=(exponent,))
     def neg_(self): return self._inplace("neg_", lambda t: -t)
     def exp_(self): return self._inplace("exp_", lambda t: t.exp())
     def sqrt_(self): return self._inplace("sqrt_", lambda t: t.sqrt())
@@ -393,20 +403,22 @@ class Tensor:
         _tensors("addcmul_", tensor1=a, tensor2=b)
         if self.dtype.kind in "biu":   # PyTorch reads value in the tensor's dtype: -0.03 is 0
             value = int(value)
-        return self._inplace("addcmul_", lambda t: t + value * a * b)
+        return self._inplace("addcmul_", lambda t: t + value * (a * b),   # a b's dtype first
+                             reads=(a, b))
 
     def addcdiv_(self, a, b, value: float = 1):
         _tensors("addcdiv_", tensor1=a, tensor2=b)
-        return self._inplace("addcdiv_", lambda t: t + value * a / b)
+        return self._inplace("addcdiv_", lambda t: t + value * (a / b), reads=(a, b))
 
     def lerp_(self, end, weight: float):
         _tensors("lerp_", end=end)
-        return self._inplace("lerp_", lambda t: t + weight * (end - t))
+        return self._inplace("lerp_", lambda t: t + weight * (end - t), reads=(end,))
 
     def copy_(self, src):
         src = src if isinstance(src, Tensor) else Tensor(src)
         return self._inplace("copy_", lambda t: src.to(
-            dtype=self.dtype, device=self.device).expand(self.shape), overwrite=True)
+            dtype=self.dtype, device=self.device).expand(self.shape), overwrite=True,
+            reads=(src,))
 
     def fill_(self, value):
         xp = backend.get_array_module(self.array)
@@ -669,6 +681,43 @@ def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
                     wanted_at is None or id(out) in wanted_at):
                 found[out] = grads[id(out)]
     return found
+
+
+def _address(array: Any) -> int:
+    face = getattr(array, "__array_interface__", None) or array.__cuda_array_interface__
+    return face["data"][0]
+
+
+def check_no_overlap(name: str, target: Tensor, sources: Sequence[Any],
+                     internal_ok: bool = False, region: Any = None,
+                     same_ok: bool = True) -> None:
+    """PyTorch refuses an in-place write whose result would depend on the order elements are
+    written in: into an expanded tensor (one memory location for several elements; fill_ and
+    copy_ excepted), or from an input that shares part of the memory written to (``x +=
+    x[0]``, ``m *= m.T``; the very same view is fine: ``x += x``). ``region``: the array
+    actually written (a basic-index slice), when it is not all of ``target``; ``same_ok``
+    False: even the very same memory is refused (a gather index: ``x[idx] = x``)."""
+    a = target.array
+    if a.size == 0:
+        return
+    if not internal_ok and any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape)):
+        raise RuntimeError(f"{name}: unsupported operation: more than one element of the "
+                           f"written-to tensor refers to a single memory location (an "
+                           f"expanded tensor of shape {target.shape}); write to a .clone()")
+    share = getattr(backend.get_array_module(a), "may_share_memory", None)
+    written = a if region is None else region
+    for source in sources:
+        if not isinstance(source, Tensor) or share is None or source.array.size == 0:
+            continue
+        b = source.array
+        same = same_ok and _address(b) == _address(written) and (   # the very same memory
+            (b.strides == written.strides and b.shape == written.shape) or (
+                b.flags.c_contiguous and written.flags.c_contiguous and b.nbytes == written.nbytes))
+        if not same and share(written, b):
+            raise RuntimeError(f"{name}: unsupported operation: some elements of the input "
+                               f"tensor (shape {source.shape}) and the written-to tensor (shape "
+                               f"{target.shape}) refer to a single memory location; pass a "
+                               f".clone() of the input")
 
 
 class Overwrite(Function):
