@@ -39,11 +39,8 @@ BUDGET = 800
 KNOWN_FAILURES = {
     # causes named in issue 29
     "missing-error-int-bool-op",
-    "missing-error-modified-saved-tensor",
     # causes the issue did not name (see tests/differential/FINDINGS.md)
     "setitem-value-shape",
-    # found once the fixes above let programs run further (issue 29, phase 2)
-    "nan-gradient-at-boundary",
 }
 
 

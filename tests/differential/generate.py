@@ -860,7 +860,9 @@ def misc(ctx: Context) -> Step | None:
                          "L.randn({}, dtype=L.float64)", "L.empty_like({v}).fill_(1)"))
         n = int(ctx.rng.integers(1, 4))
         expr = fn.format(n, v=a) if "{v}" in fn else fn.format(n)
-        tail = "" if "fill_" in expr else " * 0"
+        # "* 0 + 0": the values differ by design (two generators) and so would the signs of
+        # their zeros (-0.0 for a negative draw); + 0 makes every zero +0.0
+        tail = "" if "fill_" in expr else " * 0 + 0"
         return Step(f"{out} = {expr}{tail}", "random:" + fn.split("(")[0][2:], (out,),
                     (a,) if "{v}" in fn else ())
     if r == 13:

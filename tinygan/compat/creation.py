@@ -227,9 +227,11 @@ def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
              device: Any = None) -> Tensor:
     """``steps`` evenly spaced values from start to end, both included (a latent walk)."""
-    if dtype is not None and np.dtype(dtype) == np.bool_ and steps > 1:
-        raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'; make floats "
-                                  "or ints and compare them")
+    if dtype is not None and np.dtype(dtype) == np.bool_:
+        if steps > 1:
+            raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'; make "
+                                      "floats or ints and compare them")
+        return Tensor(_xp(device).full(steps, bool(start)))   # [start] as a bool, or []
     if dtype is not None and np.dtype(dtype).kind in "biu":
         # PyTorch: the ends are truncated to integers first, the points computed in floats,
         # then truncated toward 0: linspace(-0.69, -2, 4) is [0, 0, -1, -2]

@@ -30,7 +30,7 @@ import numpy as np
 from tinygan import fast
 from tinygan.devices import backend
 from tinygan.devices.random import default_generator
-from tinygan.engine.tensor import Function, Tensor, _as_tensor, wrap_dim
+from tinygan.engine.tensor import Function, Tensor, _as_tensor, is_grad_enabled, wrap_dim
 
 __all__ = [
     # shapes
@@ -81,6 +81,24 @@ def refuse_kinds(op: str, x: Tensor, kinds: str) -> None:
         name = backend.TORCH_DTYPE_NAMES.get(x.dtype.name, x.dtype.name)
         raise NotImplementedError(f'"{op}" not implemented for \'{name}\' (a tensor of shape '
                                   f'{x.shape}); convert it first with .float()')
+
+
+class Keeps(Function):
+    """The value itself, as a node that keeps what PyTorch's own (one-node) version of a
+    composite op saves for backward: its inputs, and with ``output`` its result. A composite
+    (log_softmax = x - log sum exp x) saves only its intermediates, so changing its input or
+    result in place before backward would go unnoticed, where PyTorch raises."""
+    def __init__(self, output: bool): self.saves_output = output
+    def saves(self): return range(1, len(self.inputs))   # the watched tensors
+    def forward(self, y, *watched): return y
+    def backward(self, gy): return (gy,) + (None,) * (len(self.inputs) - 1)
+
+
+def keeps(y: Tensor, *watched: Any, output: bool = False) -> Tensor:
+    """``y`` guarded by ``Keeps`` when it is in the graph (see there); else ``y`` itself."""
+    if not (is_grad_enabled() and y.requires_grad):
+        return y
+    return Keeps(output)(y, *(w for w in watched if isinstance(w, Tensor)))
 
 
 def _same_dtype_const(like: Any, value: Any) -> Tensor:
@@ -540,7 +558,7 @@ class Pow(Function):
     def __init__(self, c): self.c = c
     def forward(self, x):
         if x.dtype == np.bool_:            # bool ** True is x, bool ** False is all True
-            return x if self.c else xp_of(x).ones_like(x)
+            return x.copy() if self.c else xp_of(x).ones_like(x)   # a new tensor, not x
         return x ** x.dtype.type(self.c) if x.dtype.kind == "f" else x ** self.c
 
     def backward(self, gy):
@@ -553,6 +571,10 @@ class Pow(Function):
 class PowTensor(Function):
     """a ** b, both tensors: d/da = b a^(b-1);  d/db = a^b log a, taken as 0 where a = 0 and
     b >= 0 (PyTorch's choice: 0^b is flat in b there for b > 0)."""
+    @property
+    def saves_output(self):   # b's gradient reads a^b, the output (only then, as PyTorch)
+        return self.needs_input_grad[1]
+
     def forward(self, a, b):
         if a.dtype.kind in "biu" and (b < 0).any():   # 2 ** -3 = 0 in ints (truncated)
             xp = xp_of(a)
@@ -1065,7 +1087,8 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True
     axis = _normalise_axes(dim, x.ndim, "var")
     _, divisor = _divisor(x, axis, unbiased, correction)
     centred = x - mean(x, axis, keepdim=True)
-    return sum(centred * centred, axis, keepdim) * (1.0 / divisor if divisor else float("inf"))
+    return keeps(sum(centred * centred, axis, keepdim) * (1.0 / divisor if divisor else
+                                                            float("inf")), x)   # PyTorch keeps x
 
 
 def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True, *,
@@ -1079,7 +1102,11 @@ def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True
     axis = _normalise_axes(dim, x.ndim, "std")
     _, divisor = _divisor(x, axis, unbiased, correction)
     centred = x - mean(x, axis, keepdim=True)
-    return Norm2(axis, keepdim)(centred) * (divisor ** -0.5 if divisor else float("inf"))
+    if divisor:
+        y = Norm2(axis, keepdim)(centred) * divisor ** -0.5
+    else:   # n - correction <= 0: NaN, and a NaN gradient, as PyTorch (0 * inf would hide
+        y = sum(centred, axis, keepdim) * float("nan")   # behind Norm2's mask at 0)
+    return keeps(y, x, output=True)   # PyTorch keeps x and the result
 
 
 class Norm2(Function):
@@ -1095,8 +1122,34 @@ class Norm2(Function):
         x = self.inputs[0]
         kept = _keepdims_shape(x.shape, _axes(self.axis, x.ndim))
         norm = reshape(self.output, kept)
-        safe = norm + _same_dtype_const(x.array, norm.array == 0)   # 0 -> 1: x is 0 there
-        return broadcast_to(reshape(gy, kept), x.shape) * x / safe
+        zero = norm.array == 0
+        safe = norm + _same_dtype_const(x.array, zero)   # 0 -> 1: x is 0 there
+        grad = broadcast_to(reshape(gy, kept), x.shape) * x / safe
+        # chosen, not multiplied: even a NaN gy gives 0 where the norm is 0 (PyTorch's mask)
+        return where(xp_of(x.array).broadcast_to(zero, x.shape), 0.0, grad)
+
+
+class NormP(Function):
+    """(sum |x|^p)^(1/p) for the other p (3, 0.5, -2 ...): d/dx = x |x|^(p-2) / ||x||^(p-1),
+    taken as 0 where x is 0 and where the norm is 0, as PyTorch (|0|^(p-2) is inf for p < 2)."""
+    saves_output = True
+    def __init__(self, p, axis, keepdims): self.p, self.axis, self.keepdims = p, axis, keepdims
+
+    def forward(self, x):
+        xp = xp_of(x)
+        with np.errstate(divide="ignore"):
+            return (xp.abs(x) ** self.p).sum(axis=self.axis, keepdims=self.keepdims) ** (
+                1.0 / self.p)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        kept = _keepdims_shape(x.shape, _axes(self.axis, x.ndim))
+        norm = reshape(self.output, kept)
+        zero = x.array == 0
+        safe_x = where(zero, 1.0, x)                  # |1|^(p-2) is finite; chosen out below
+        scaled = where(zero, 0.0, safe_x * abs(safe_x) ** (self.p - 2))
+        grad = broadcast_to(reshape(gy, kept), x.shape) * scaled / norm ** (self.p - 1)
+        return where(xp_of(x.array).broadcast_to(norm.array == 0, x.shape), 0.0, grad)
 
 
 class CountNonzero(Function):
@@ -1118,15 +1171,17 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
         return Norm2(axis, keepdim)(x)
     if p == 0:   # the number of non-zero entries (NaN counts): a step function
         return CountNonzero(axis, keepdim)(x)
-    if p == 1:
-        return sum(abs(x), axis, keepdim)
-    if p == float("inf"):
-        return amax(abs(x), axis, keepdim)
-    if p == float("-inf"):
-        return amin(abs(x), axis, keepdim)
     if not isinstance(p, (int, float)) or isinstance(p, bool):
         raise ValueError(f"norm: p must be a number, 'fro', inf or -inf, got {p!r}")
-    return sum(abs(x) ** p, axis, keepdim) ** (1.0 / p)
+    if p == 1:
+        y = sum(abs(x), axis, keepdim)
+    elif p == float("inf"):
+        y = amax(abs(x), axis, keepdim)
+    elif p == float("-inf"):
+        y = amin(abs(x), axis, keepdim)
+    else:
+        return NormP(p, axis, keepdim)(x)
+    return keeps(y, x, output=True)   # PyTorch's norm keeps x and the result
 
 
 # =======================================================================================
@@ -1239,7 +1294,8 @@ def binary_cross_entropy(p: Tensor, target: Any, weight: Any = None, size_averag
     backend.check((p.array >= 0) & (p.array <= 1),
                   "binary_cross_entropy: input must be probabilities in [0, 1]; "
                   "for raw scores use binary_cross_entropy_with_logits")
-    return _reduce(_weighted(BinaryCrossEntropy()(p, target), weight), reduction)
+    return keeps(_reduce(_weighted(BinaryCrossEntropy()(p, target), weight), reduction),
+                 weight)   # PyTorch keeps the weight too
 
 
 class BCEWithLogits(Function):
@@ -1287,7 +1343,8 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = 
             raise RuntimeError(f"binary_cross_entropy_with_logits: pos_weight of shape "
                                f"{pw.shape} does not broadcast to the input's {logits.shape}")
         loss = (1 - target) * logits + (1 + (pw - 1) * target) * softplus(-logits)
-    return cast(_reduce(_weighted(loss, weight), reduction), out_dtype)
+    return keeps(cast(_reduce(_weighted(loss, weight), reduction), out_dtype), weight,
+                 pos_weight)   # PyTorch keeps these too
 
 
 def mse_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
@@ -1337,6 +1394,10 @@ def _regression_target(op: str, x: Tensor, target: Any) -> Tensor:
 def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     """Composite: x - log sum exp x, with the max subtracted first (a constant: it cancels
     exactly)."""
+    return keeps(_log_softmax(x, dim, axis), output=True)   # PyTorch keeps the result
+
+
+def _log_softmax(x: Tensor, dim: int = -1, axis: int | None = None) -> Tensor:
     _need_float("log_softmax", x)
     axis = wrap_dim(dim if axis is None else axis, x.ndim, "log_softmax")
     axis = axis if x.ndim else None   # a 0-d tensor: dim 0 or -1 means its one element
@@ -1349,7 +1410,7 @@ def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
 
 def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     _need_float("softmax", x)
-    return exp(log_softmax(x, dim if axis is None else axis))
+    return exp(_log_softmax(x, dim, axis))   # exp keeps its result, as PyTorch's softmax
 
 
 def one_hot(labels: Any, num_classes: int = -1, dtype: Any = None) -> Tensor:
@@ -1412,12 +1473,14 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average:
     if not probabilities and w is not None and w.dtype != logits.dtype:
         raise RuntimeError(f"cross_entropy: expected the weight's dtype {w.dtype} to be the "
                            f"logits' {logits.dtype}; convert it with weight.to(logits.dtype)")
-    logp = log_softmax(x, 1)
+    logp = _log_softmax(x, 1)
     if probabilities:
         if target.shape != logits.shape:
             raise RuntimeError(f"cross_entropy: probability targets must have the logits' "
                                f"shape {logits.shape}, got {target.shape}")
-        t = cast(target, x.dtype)
+        wide = result_type(x, target)   # float64 targets make a float64 loss, as PyTorch
+        logp = cast(logp, wide)
+        t = cast(target, wide)
         t = t if logits.ndim > 1 else reshape(t, (1, -1))
         if t.ndim > 2:
             t = reshape(transpose(t, (0,) + tuple(range(2, t.ndim)) + (1,)), (-1, n_classes))
@@ -1452,10 +1515,10 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average:
         per = where(counted, per, 0.0)
         total = sum(w_rows)
     if reduction == "none":
-        return reshape(per, rows_shape)
-    if reduction == "sum":
-        return sum(per)
-    return sum(per) / total
+        loss = reshape(per, rows_shape)
+    else:
+        loss = sum(per) if reduction == "sum" else sum(per) / total
+    return keeps(loss, target, w)   # what PyTorch's nll_loss keeps besides its own input
 
 
 # =======================================================================================

@@ -20,7 +20,8 @@ def l1_loss(input: Tensor, target: Any, size_average: Any = None,  # noqa: A002
     """|input - target|, averaged (or summed, or kept per element). Its gradient is
     sign(input - target), 0 where they are equal, as PyTorch's."""
     target = F._regression_target("l1_loss", input, target)   # broadcast, warning, as mse_loss
-    return F._reduce(F.abs(input - target), F.legacy_reduction(size_average, reduce, reduction))
+    loss = F._reduce(F.abs(input - target), F.legacy_reduction(size_average, reduce, reduction))
+    return F.keeps(loss, input, target)   # PyTorch's l1_loss keeps both for backward
 
 
 def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,  # noqa: A002
@@ -35,7 +36,13 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,  # noqa: 
 
         loss = sum_n w[t_n] (-x[n, t_n]) / sum_n w[t_n]
     """
-    reduction = F.legacy_reduction(size_average, reduce, reduction)
+    return F.keeps(_nll(input, target, weight, ignore_index,   # PyTorch keeps all three
+                        F.legacy_reduction(size_average, reduce, reduction)),
+                   input, target, weight)
+
+
+def _nll(input: Tensor, target: Any, weight: Any, ignore_index: int,  # noqa: A002
+         reduction: str) -> Tensor:
     xp = backend.get_array_module(input.array)          # the data's device decides
     labels = target.array if isinstance(target, Tensor) else xp.asarray(target)
     if labels.dtype not in (np.int64, np.uint8):
@@ -63,7 +70,9 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,  # noqa: 
     w = xp.ones(classes) if weight is None else xp.asarray(
         weight.array if isinstance(weight, Tensor) else weight)
     scale = F._same_dtype_const(input.array, xp.where(counted, w[safe], 0))
-    losses = -picked * scale
+    # ignored rows chosen out (not multiplied by 0): with every target ignored the mean is
+    # 0/0 = NaN, and the gradient must still be 0, as PyTorch's
+    losses = F.where(counted, -picked * scale, 0.0)
     if reduction == "mean":
         with np.errstate(invalid="ignore"):     # 0/0 = nan when every target is ignored
             return F.sum(losses) / F.sum(scale)

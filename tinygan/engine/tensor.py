@@ -365,11 +365,12 @@ class Tensor:
             return _write_through_view(self, out)
         if recording and self.requires_grad and (overwrite or out.creator is None):
             out = Overwrite()(old, out)   # the old values get a zero gradient, as in PyTorch
-        if not getattr(self.array.flags, "writeable", True):   # an expand() view (fill_)
+        if self.array.size and not getattr(self.array.flags, "writeable", True):   # expand()
             raise RuntimeError(f"{name}: tinygan does not write through an expanded tensor "
                                f"(shape {self.shape}); write to the tensor it was expanded "
                                f"from, or to a .clone()")
-        self.array[...] = out.array  # the same memory: every view sees the new values
+        if self.array.size:
+            self.array[...] = out.array  # the same memory: every view sees the new values
         self._bump_version()
         if out.creator is not None:  # this tensor now stands for the op's output
             fn = out.creator
@@ -796,7 +797,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     found = _run_backward(outputs, gs, inputs, create_graph, retain_graph)
     result = []
     for i, t in enumerate(inputs):
-        g = found.get(t)
+        g = None if t._made_without_grad else found.get(t)   # see Function.__call__
         if g is None and not allow_unused:
             raise RuntimeError(f"grad(): input {i} (shape {t.shape}) was not used to compute "
                                f"the outputs; pass allow_unused=True to get None for it")

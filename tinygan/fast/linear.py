@@ -7,6 +7,8 @@ tests/test_fast_paths.py checks the two agree, derivatives included.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.engine.tensor import Function, Tensor
@@ -38,7 +40,8 @@ class Linear(Function):
         x, W = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
         gx = F.matmul(gy, W) if need[0] else None
-        gy_rows, x_rows = gy.reshape(-1, gy.shape[-1]), x.reshape(-1, x.shape[-1])
+        rows = int(np.prod(gy.shape[:-1]))       # not -1: a layer may have 0 features
+        gy_rows, x_rows = gy.reshape(rows, gy.shape[-1]), x.reshape(rows, x.shape[-1])
         gW = F.matmul(gy_rows.T, x_rows) if need[1] else None
         if len(self.inputs) == 2:
             return gx, gW

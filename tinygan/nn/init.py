@@ -10,6 +10,7 @@ shrinking or exploding layer after layer (Glorot & Bengio 2010; He et al. 2015).
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from tinygan.devices.random import Generator, default_generator
@@ -100,6 +101,13 @@ def default_layer_init_(weight: Tensor, bias: Tensor | None,
                         generator: Generator | None = None) -> None:
     """PyTorch's default for Linear and Conv: kaiming_uniform_(a=sqrt(5)) on the weight,
     i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias."""
+    if weight.numel() == 0:   # a layer with 0 inputs or outputs: nothing to draw, and the
+        warnings.warn("Initializing zero-element tensors is a no-op", UserWarning,   # bias is
+                      stacklevel=3)                                        # 0, as PyTorch's
+        if bias is not None:
+            with no_grad():
+                bias.zero_()
+        return
     kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
     if bias is not None:
         bound = 1.0 / math.sqrt(_fans(weight)[0])

@@ -24,8 +24,8 @@ class Linear(Module):
                  device: Any = None, dtype: Any = None, *,
                  generator: Generator | None = None) -> None:
         super().__init__()
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(f"Linear: feature counts must be positive, got "
+        if in_features < 0 or out_features < 0:
+            raise ValueError(f"Linear: feature counts must not be negative, got "
                              f"({in_features}, {out_features})")
         self.in_features, self.out_features = in_features, out_features
         xp, dtype = backend.xp(), dtype or backend.DEFAULT_DTYPE
