@@ -34,14 +34,9 @@ needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch is not installe
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET = 800
 
-# Each cause that programs 0..BUDGET-1 find today. The next phase of issue 29 fixes them and
-# deletes their lines; a deleted cause that comes back fails this test.
-KNOWN_FAILURES = {
-    # causes named in issue 29
-    "missing-error-int-bool-op",
-    # causes the issue did not name (see tests/differential/FINDINGS.md)
-    "setitem-value-shape",
-}
+# Each cause that programs 0..BUDGET-1 find today: none. A cause that comes back (or a new
+# one) fails the test; if one must be tolerated for a while, list it here with a reason.
+KNOWN_FAILURES: set[str] = set()
 
 
 def test_the_tester_imports_without_torch():

@@ -319,3 +319,11 @@ def test_abs_gradient_at_nan_is_zero():
     x = tinygan.tensor([float("nan"), 1.0], requires_grad=True)
     x.abs().sum().backward()
     assert x.grad.tolist() == [0.0, 1.0]         # PyTorch's sgn(NaN) is 0
+
+
+def test_setitem_drops_the_values_leading_unit_dims_and_arange_refuses_bool():
+    x = tinygan.tensor([0.0], dtype=tinygan.float64)
+    x[0] = tinygan.tensor([[1.5]])               # (1, 1) into a 0-d slot, as PyTorch
+    assert x.tolist() == [1.5]
+    with pytest.raises(NotImplementedError, match="Bool"):
+        tinygan.arange(2, dtype=tinygan.bool)

@@ -108,6 +108,9 @@ def arange(*args: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """0, 1, ... (int64) or, when any of start/end/step is a float, the default float dtype."""
     xp = _xp(device)
     values = [a.item() if isinstance(a, Tensor) else a for a in args]
+    if dtype is not None and np.dtype(dtype) == np.bool_:
+        raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'; make ints and "
+                                  "compare them")
     if dtype is None:
         dtype = np.int64 if _number_dtype(*values) != backend.DEFAULT_DTYPE else \
             backend.DEFAULT_DTYPE

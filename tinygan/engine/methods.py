@@ -43,6 +43,10 @@ def _rpow(self: Tensor, base: Any) -> Tensor:
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
     """``t[index] = value``: in place, through the differentiable ``index_put``."""
+    if isinstance(value, Tensor) and value.ndim and value.shape[0] == 1:
+        # PyTorch drops the value's leading size-1 dims first: x[0] = t of shape (1, 1) works
+        lead = next((k for k, n in enumerate(value.shape) if n != 1), value.ndim)
+        value = F.reshape(value, value.shape[lead:])
     basic = F._is_basic_index(index)   # a slice writes a region; a gather index, anywhere
     region = self.array[F._raw_index(index)] if basic and isinstance(value, Tensor) else None
     check_no_overlap("setitem", self, (value,), region=region, same_ok=basic)
