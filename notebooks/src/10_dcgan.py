@@ -157,7 +157,10 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Are the last samples digits? Chapter 11's yardsticks answer without our eyes: the digit
+# At step 0 every sample is a flat grey. Samples are drawn in eval mode, where BatchNorm
+# uses its running statistics, still at their initial mean 0 and variance 1 instead of the
+# batch's: nothing rescales the small activations that the $\mathcal{N}(0, 0.02^2)$ weights
+# give, and every pixel stays within a few hundredths of 0. Are the last samples digits? Chapter 11's yardsticks answer without our eyes: the digit
 # classifier's Fréchet distance to held-out real digits (the real digits' own value beside
 # it) and the number of different digits it sees, for 500 samples drawn with the same noise
 # before and after training.
@@ -174,7 +177,8 @@ print(f"real held-out digits: Frechet distance {report['step 0']['frechet_distan
 for name, r in report.items():
     print(f"{name:>10s}: Frechet distance {r['frechet_distance_fake']:7.1f}, classifier score "
           f"{r['classifier_score_fake']:.2f}, {r['classes_covered_fake']} digits covered")
-if not quick_mode():   # the text: noise at step 0, digits of every kind after training
+if not quick_mode():   # the text: no digits at step 0, digits of (nearly) every kind at the end
+    assert np.abs(snapshots[0]).max() < 0.1                   # the flat grey of step 0
     start, end = report["step 0"], report[f"step {trainer.step}"]
     assert end["frechet_distance_fake"] < start["frechet_distance_fake"] / 4
     assert end["classes_covered_fake"] >= 9          # at least 1% of samples for 9 digits
