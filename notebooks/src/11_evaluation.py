@@ -101,7 +101,8 @@ if not quick_mode():   # each made-up generator moves the number the list above 
     assert copying.modes_captured == 8 and copying.reverse_kl < 0.05
     assert copying.high_quality_fraction > real.high_quality_fraction - 0.02
 
-fig, axes = plt.subplots(1, 4, figsize=(16, 4))
+fig, axes = plt.subplots(2, 2, figsize=(8, 8.4))   # 2 x 2: four in a row is too wide to read
+axes = axes.ravel()
 for ax, (name, s) in zip(axes, candidates.items()):
     ax.scatter(*s.T, s=2, alpha=0.5)
     ax.scatter(*modes.T, marker="+", color="r", s=60)
@@ -111,6 +112,7 @@ for ax, (name, s) in zip(axes, candidates.items()):
     ax.set_aspect("equal")
     ax.set_xlabel("x1")
 axes[0].set_ylabel("x2")
+axes[2].set_ylabel("x2")
 plt.tight_layout()
 plt.show()
 
@@ -191,7 +193,7 @@ for target in [steps(n, q) for n, q in ((500, 8), (1500, 16), (3000, 24))]:
     generated = mnist_trainer.sample(1000, generator=tg.Generator(5)).numpy()
     history.append((mnist_trainer.step, digit_report(generated, test_images, classifier)))
 
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.4))
+fig, axes = plt.subplots(3, 1, figsize=(6.5, 10.5))   # stacked: three in a row are too wide
 steps_done = [s for s, _ in history]
 axes[0].plot(steps_done, [r["frechet_distance_fake"] for _, r in history], "o-", label="generated")
 axes[0].axhline(history[-1][1]["frechet_distance_real"], color="k", ls=":", label="real held-out")
