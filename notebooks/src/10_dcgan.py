@@ -147,8 +147,11 @@ def tile(images, nrow=4):
     rows = [np.concatenate(list(images[r * nrow:(r + 1) * nrow]), axis=1) for r in range(len(images) // nrow)]
     return np.concatenate(rows, axis=0)
 
-fig, axes = plt.subplots(1, len(snapshots), figsize=(3.2 * len(snapshots), 3.4))
-for ax, (step, imgs) in zip(np.atleast_1d(axes), snapshots.items()):
+rows = (len(snapshots) + 1) // 2                 # two a row: narrow enough for the course site
+fig, axes = plt.subplots(rows, 2, figsize=(6.4, 3.4 * rows + 0.3))
+for ax in axes.ravel()[len(snapshots):]:
+    ax.axis("off")
+for ax, (step, imgs) in zip(axes.ravel(), snapshots.items()):
     ax.imshow(tile(imgs), cmap="gray", vmin=-1, vmax=1)
     ax.set_title(f"step {step}")
     ax.axis("off")
