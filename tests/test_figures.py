@@ -7,6 +7,7 @@ import functools
 import importlib.util
 import os
 import re
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,22 @@ def _registry() -> dict:
     sys.modules[spec.name] = module          # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module.FIGURES
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    """(width, height) in pixels, from the PNG's IHDR chunk (bytes 16 to 24)."""
+    data = path.read_bytes()[:24]
+    assert data[:8] == PNG_MAGIC and data[12:16] == b"IHDR", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def _max_width_px() -> int:
+    """The widest a figure may be: make.py's page width at its DPI, plus a margin for
+    ``bbox_inches="tight"``, which may grow the saved picture by a little (a suptitle, a
+    tick label sticking out)."""
+    _registry()
+    module = sys.modules["chapter_figures"]
+    return int((module.PAGE_WIDTH_IN + 0.25) * module.DPI)
 
 
 def _check_png(path: Path) -> None:
@@ -95,6 +112,15 @@ def test_every_committed_figure_is_shown_and_registered():
         assert (FIGURE_DIR / f"{name}.png").is_file(), f"make.py makes {name}, not committed"
 
 
+def test_every_committed_figure_fits_the_page():
+    """The site's text column is about 770 px: a wider figure is shrunk until its panel
+    titles cannot be read (issue 31). make.py lays every figure out at most PAGE_WIDTH_IN."""
+    limit = _max_width_px()
+    too_wide = {png.name: _png_size(png)[0] for png in sorted(FIGURE_DIR.glob("*.png"))
+                if _png_size(png)[0] > limit}
+    assert not too_wide, f"wider than {limit} px (make.py's PAGE_WIDTH_IN at its DPI): {too_wide}"
+
+
 def _run_make(out: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
     return subprocess.run([sys.executable, str(MAKE), "--quick", "--out", str(out), *args],
@@ -109,6 +135,8 @@ def test_make_quick_draws_every_registered_figure(tmp_path):
     assert written == names, f"missing: {sorted(names - written)}, extra: {sorted(written - names)}"
     for name in names:
         _check_png(tmp_path / "all" / f"{name}.png")
+        width = _png_size(tmp_path / "all" / f"{name}.png")[0]
+        assert width <= _max_width_px(), f"{name} is {width} px wide, wider than the page"
     assert not list((tmp_path / "all").glob("*.tmp")), "a temporary file was left behind"
     # fixed seeds: a second run draws the same bytes (a training figure and a computed one)
     again = ["figure1_over_training", "ring_mode_collapse", "bilinear_spiral"]

@@ -813,8 +813,9 @@ def conditional_digits(s: Settings) -> Any:
         images = np.concatenate([trainer.G(tg.tensor(noise), np.full(columns, c)).numpy()
                                  for c in range(10)])
     trainer.G.train()
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 5.9),
-                                  gridspec_kw=dict(width_ratios=(1.3, 1)))
+    # stacked, the grid above its curve: side by side they would be 12 in, wider than the page
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(6.6, 11.6),
+                                  gridspec_kw=dict(height_ratios=(1.15, 1)))
     show_images(ax, images, columns, f"Conditional MLP GAN after {trainer.step} steps, "
                                      f"seed 0:\nrow = the label asked for")
     ax.set_yticks(np.arange(10) * 30 + 14)
@@ -956,36 +957,38 @@ def metric_blind_spots(s: Settings) -> Any:
         flat = x.reshape(len(x), -1)[:200]
         d2 = (flat ** 2).sum(1)[:, None] + (flat_train ** 2).sum(1)[None] - 2 * flat @ flat_train.T
         nearest[name] = np.sqrt(np.maximum(d2.min(axis=1), 0))
-    fig, axes = plt.subplots(2, 2, figsize=(12, 7.6))
+    # one column of four panels, each as wide as a panel of the old 2 x 2 grid (which at
+    # 12 in was wider than the page); the score panel then carries its own row labels
+    fig, axes = plt.subplots(4, 1, figsize=(6.6, 15.4))
     colors = ["gray", "tab:green", "tab:red", "tab:purple"]
     ypos = np.arange(len(names))
-    axes[0, 0].barh(ypos, fd, color=colors)
-    axes[0, 0].set_yticks(ypos)
-    axes[0, 0].set_yticklabels(names, fontsize=8)
-    axes[0, 0].invert_yaxis()
-    axes[0, 0].set_xlabel("Frechet distance to held-out digits (lower looks better)")
-    axes[0, 0].set_title("FD: the memoriser scores like real data")
-    axes[0, 1].barh(ypos, score, color=colors)
-    axes[0, 1].set_yticks(ypos)
-    axes[0, 1].set_yticklabels([])
-    axes[0, 1].invert_yaxis()
-    axes[0, 1].axvline(10, color="gray", ls=":")
-    axes[0, 1].set_xlabel("classifier score (an Inception-Score analogue; at most 10)")
-    axes[0, 1].set_title("Classifier score: 10 repeated images score near the top")
+    axes[0].barh(ypos, fd, color=colors)
+    axes[0].set_yticks(ypos)
+    axes[0].set_yticklabels(names, fontsize=8)
+    axes[0].invert_yaxis()
+    axes[0].set_xlabel("Frechet distance to held-out digits (lower looks better)")
+    axes[0].set_title("FD: the memoriser scores like real data")
+    axes[1].barh(ypos, score, color=colors)
+    axes[1].set_yticks(ypos)
+    axes[1].set_yticklabels(names, fontsize=8)
+    axes[1].invert_yaxis()
+    axes[1].axvline(10, color="gray", ls=":")
+    axes[1].set_xlabel("classifier score (an Inception-Score analogue; at most 10)")
+    axes[1].set_title("Classifier score: 10 repeated images score near the top")
     bins = np.linspace(0, max(float(v.max()) for v in nearest.values()) + 0.5, 60)
     for name, color in zip(names, colors):
-        axes[1, 0].hist(nearest[name], bins=bins, color=color, alpha=0.55,
+        axes[2].hist(nearest[name], bins=bins, color=color, alpha=0.55,
                         label=name.replace("\n", " "))
-    axes[1, 0].set_xlabel("distance to the nearest training image (pixels in [-1, 1])")
-    axes[1, 0].set_ylabel("count (200 images each)")
-    axes[1, 0].set_title("What catches memorisation: nearest-neighbour distances")
-    axes[1, 0].legend(fontsize=7)
+    axes[2].set_xlabel("distance to the nearest training image (pixels in [-1, 1])")
+    axes[2].set_ylabel("count (200 images each)")
+    axes[2].set_title("What catches memorisation: nearest-neighbour distances")
+    axes[2].legend(fontsize=7)
     # mode coverage: real ring samples vs a "generator" that puts every sample on a centre
     gen = tg.Generator(3)
     real = toy.sample_ring(2500, gen)
     modes = toy.ring_modes()
     collapsed = modes[gen.integers(0, 8, 2500)]
-    ax = axes[1, 1]
+    ax = axes[3]
     for pts, color, label, size, marker in (
             (real, "tab:blue", "real ring data", 4, "o"),
             (collapsed, "tab:red", "collapsed: every sample on a centre", 60, "x")):
@@ -1051,7 +1054,8 @@ def gan_vs_vae(s: Settings) -> Any:
         vae_samples = vae.decoder(tg.Tensor(_eval_gen().normal((2500, 2)))).numpy()
     runs = ring_runs(s)
     total = max(runs["plain"]["snaps"])
-    fig, axes = plt.subplots(1, 4, figsize=(15.5, 3.9))
+    fig, axes = plt.subplots(2, 2, figsize=(7.9, 7.9))   # 2 x 2: four in a row is 15.5 in
+    axes = axes.ravel()
     window = max(1, num_steps // 100)
     kernel = np.ones(window) / window
     for name, values in curves.items():
