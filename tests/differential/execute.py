@@ -76,7 +76,9 @@ def _torch() -> Any:
 def _values(x: Any) -> np.ndarray:
     torch = _torch()
     if torch is not None and isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy(force=True)   # force: a ZeroTensor (sgn's 2nd derivative) reads as zeros
+        if torch._is_zerotensor(x):   # sgn's second derivative: a lazy zero; reading it
+            return np.zeros(tuple(x.shape), dtype=torch.empty((), dtype=x.dtype).numpy().dtype)
+        return x.detach().cpu().numpy()   # (numpy(force=True) segfaults on a sliced one)
     return np.asarray(x.array)
 
 
