@@ -47,6 +47,15 @@ def test_notebook_is_stripped(path):
                 f"{path.name} cell {index} has an execution count"
 
 
+def test_notebook_sources_hold_no_control_characters():
+    """A string like "$\\beta$" written without a raw prefix once put a backspace (\\b) into a
+    notebook's text, where Markdown showed "eta": only newlines may appear below a space."""
+    found = [(src.name, lineno) for src in sorted((NOTEBOOKS / "src").glob("*.py"))
+             for lineno, line in enumerate(src.read_text(encoding="utf-8").split("\n"), 1)
+             if re.search(r"[\x00-\x1f\x7f]", line)]
+    assert not found, f"control characters in notebook sources (file, line): {found}"
+
+
 def test_notebooks_match_their_sources():
     # load notebooks/build.py by path: "build" is also the name of a common PyPI package
     spec = importlib.util.spec_from_file_location("tinygan_notebooks_build", NOTEBOOKS / "build.py")

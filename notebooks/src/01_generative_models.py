@@ -116,6 +116,8 @@ plt.show()
 # likelihood: its mean and covariance) and sample it: the samples fill the middle, where there
 # is no data at all. The mode-coverage metric of chapter 7 counts samples within 3 std of a
 # mode ("high quality"): nearly all of the real ring's samples, almost none of the Gaussian's.
+# (No training here: the same draws, and the same numbers, in quick and full mode, so the
+# cell checks them in both.)
 
 # %%
 fit_mean, fit_cov = ring.mean(0), np.cov(ring.T)
@@ -127,6 +129,11 @@ print(f"real ring samples:      {real_score.high_quality_fraction:.1%} high qual
       f"{real_score.modes_captured}/8 modes")
 print(f"one fitted Gaussian:    {fit_score.high_quality_fraction:.1%} high quality, "
       f"{fit_score.modes_captured}/8 modes")
+inside = lambda s: np.mean(np.hypot(s[:, 0], s[:, 1]) < 0.9)   # the ring's radius is 1
+print(f"inside radius 0.9: ring data {inside(ring):.1%}, the Gaussian's samples "
+      f"{inside(gaussian_samples):.1%}")
+assert real_score.high_quality_fraction > 0.95 and fit_score.high_quality_fraction < 0.05
+assert inside(ring) == 0 and inside(gaussian_samples) > 0.3   # the Gaussian fills the middle
 
 fig, ax = plt.subplots(figsize=(4.5, 4.5))
 ax.scatter(*gaussian_samples.T, s=2, alpha=0.5, label="samples of the fitted Gaussian")

@@ -132,6 +132,8 @@ p = F.sigmoid(a)
 print("sigmoid(-120) in float32:", p.item())
 print("BCE(p, 1), clamped:       ", F.binary_cross_entropy(p, tg.ones(1, 1)).item())
 print("BCE with logits(a, 1):    ", F.binary_cross_entropy_with_logits(a, tg.ones(1, 1)).item())
+assert p.item() == 0.0 and F.binary_cross_entropy(p, tg.ones(1, 1)).item() == 100.0
+assert abs(F.binary_cross_entropy_with_logits(a, tg.ones(1, 1)).item() - 120.0) < 1e-4
 
 # %% [markdown]
 # ## D's best reply among these discriminators
@@ -179,7 +181,8 @@ def value(D, G, x_real, z):
     return F.log_sigmoid(D(x_real)).mean() + F.log_sigmoid(-D(G(z))).mean()
 
 lr = 0.5
-print(f"start:          V = {value(D, G, x_real, z).item():+.4f}")
+v_start = value(D, G, x_real, z).item()
+print(f"start:          V = {v_start:+.4f}")
 
 # D's step: gradient ascent on V, with G's output treated as data
 V_d = F.log_sigmoid(D(x_real)).mean() + F.log_sigmoid(-D(G(z).detach())).mean()
@@ -189,7 +192,8 @@ assert G.weight.grad is None                      # the detach kept G out of D's
 with tg.no_grad():
     for p_ in D.parameters():
         p_.data += lr * p_.grad.data              # ascend
-print(f"after D's step: V = {value(D, G, x_real, z).item():+.4f}  (D went up)")
+v_after_d = value(D, G, x_real, z).item()
+print(f"after D's step: V = {v_after_d:+.4f}  (D went up)")
 
 # G's step: gradient descent on log(1 - D(G(z))), the gradient flowing back through D
 loss_G = F.log_sigmoid(-D(G(z))).mean()
@@ -198,9 +202,12 @@ loss_G.backward()
 with tg.no_grad():
     for p_ in G.parameters():
         p_.data -= lr * p_.grad.data              # descend; D's parameters are not touched
-print(f"after G's step: V = {value(D, G, x_real, z).item():+.4f}  (G went down)")
+v_after_g = value(D, G, x_real, z).item()
+print(f"after G's step: V = {v_after_g:+.4f}  (G went down)")
 print(f"G is now x = {G.weight.item():.3f} z {G.bias.item():+.3f}: the fakes moved right, "
       f"towards the data")
+assert v_after_d > v_start and v_after_g < v_after_d   # each player moved V its own way
+assert G.bias.item() > -1.0                            # the fakes' mean, -1 before, moved right
 
 # %% [markdown]
 # ## Exercises

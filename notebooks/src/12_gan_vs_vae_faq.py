@@ -21,7 +21,7 @@ from tinygan.gan.losses import get_loss
 from tinygan.gan.models import pacgan_mlp, toy_mlp
 from tinygan.gan.trainer import GANTrainer, TrainingDiverged
 from tinygan.metrics.mode_coverage import mode_coverage
-from tinygan.run.quick import steps
+from tinygan.run.quick import quick_mode, steps
 from tinygan.course import exercise
 
 MODES, STD = toy.ring_modes(), toy.RING_STD
@@ -92,13 +92,15 @@ recipe_gan.train(recipe_gan.config["steps"], progress=False)
 samples = {"VAE": vae.sample(2500, tg.Generator(9)).numpy(),
            "plain, untuned GAN": plain_gan.sample(2500, generator=tg.Generator(9)).numpy(),
            "GAN, tinygan's ring recipe": recipe_gan.sample(2500, generator=tg.Generator(9)).numpy()}
-fig, axes = plt.subplots(1, 4, figsize=(19, 4.3))
+fig, axes = plt.subplots(2, 2, figsize=(9, 8.8))
+axes = axes.ravel()
 axes[0].plot(elbo_curve)
 axes[0].set_xlabel("step")
 axes[0].set_ylabel("ELBO (higher is better)")
 axes[0].set_title("A VAE has one objective to watch")
+scores = {}
 for ax, (name, s) in zip(axes[1:], samples.items()):
-    score = mode_coverage(s, MODES, STD)
+    score = scores[name] = mode_coverage(s, MODES, STD)
     ax.scatter(*s.T, s=2, alpha=0.4)
     ax.scatter(*MODES.T, marker="+", color="r", s=80)
     ax.set_xlim(-1.6, 1.6)
@@ -106,21 +108,29 @@ for ax, (name, s) in zip(axes[1:], samples.items()):
     ax.set_aspect("equal")
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
-    ax.set_title(f"{name}: {score.modes_captured}/8 modes, {score.high_quality_fraction:.1%} "
+    ax.set_title(f"{name}:\n{score.modes_captured}/8 modes, {score.high_quality_fraction:.1%} "
                  f"within 3 std", fontsize=10)
 plt.tight_layout()
 plt.show()
+if not quick_mode():   # the text below, panel by panel
+    vae_score = scores["VAE"]
+    plain_score = scores["plain, untuned GAN"]
+    recipe_score = scores["GAN, tinygan's ring recipe"]
+    assert vae_score.modes_captured == 8 and vae_score.high_quality_fraction < 0.5
+    assert plain_score.modes_captured == 0 and plain_score.high_quality_fraction < 0.01
+    assert recipe_score.modes_captured == 8 and recipe_score.high_quality_fraction > 0.9
 
 # %% [markdown]
-# The VAE's likelihood objective penalises missing mass, so it reaches every mode, but its
-# Gaussian decoder also spreads mass between and around them: "blurry" samples, few within
-# 3 std of a centre. A GAN's objective has no such pressure to cover. The plain, untuned GAN
-# shows what that can cost: in a full run it keeps only 2 of the 8 modes. The ring recipe,
-# which adds a packed discriminator, 2-D noise and a decaying learning rate, keeps all 8
-# with sharp samples (8/8 on each of 5 seeds, about 97% within 3 std:
-# `benchmarks/RESULTS_quality.md`). So "GANs drop modes, VAEs blur" is a tendency of the
-# plain objectives, not a law: the table's coverage row describes plain GANs, and
-# stabilised ones close most of the gap.
+# The VAE's likelihood objective penalises missing mass, so it reaches all 8 modes, but its
+# Gaussian decoder also spreads mass between and around them: "blurry" samples, under half
+# of them within 3 std of a centre. A GAN's objective has no such pressure to cover. The
+# plain, untuned GAN shows what that can cost: in the full run it loses the ring
+# altogether, its samples one streak off to the side that reaches none of the 8 modes. The
+# ring recipe, which adds a packed discriminator, 2-D noise and a decaying learning rate,
+# keeps all 8 with sharp samples (over 90% within 3 std here; 8/8 on each of 5 seeds, about
+# 97% within 3 std: `benchmarks/RESULTS_quality.md`). So "GANs drop modes, VAEs blur" is a
+# tendency of the plain objectives, not a law: the table's coverage row describes plain
+# GANs, and stabilised ones close most of the gap.
 #
 # ## FAQ: when do I detach?
 #
@@ -166,8 +176,10 @@ trainer.train(5, progress=False)
 D.net[0].weight.data[0, 0] = float("nan")
 try:
     trainer.train(10, progress=False)
+    raise AssertionError("the trainer did not stop at the NaN")
 except TrainingDiverged as err:
     print("TrainingDiverged:", err)
+    assert "step 6" in str(err) and "nan" in str(err)   # the first step after the poisoning
 
 # %% [markdown]
 # ## FAQ: train or eval mode when I sample?
@@ -183,9 +195,13 @@ batch_a = tg.cat([z_same, tg.randn(15, 2, generator=tg.Generator(5))])
 batch_b = tg.cat([z_same, 3.0 * tg.randn(15, 2, generator=tg.Generator(6))])
 with tg.no_grad():
     G.train()
-    print("train mode, same z in two batches:", G(batch_a).numpy()[0].round(4), G(batch_b).numpy()[0].round(4))
+    # (each training-mode forward also moves BatchNorm's running averages: run them once)
+    out_a, out_b = G(batch_a).numpy()[0], G(batch_b).numpy()[0]
+    print("train mode, same z in two batches:", out_a.round(4), out_b.round(4))
+    assert not np.allclose(out_a, out_b)          # a sample depends on its batch-mates
     try:
         G(z_same)
+        raise AssertionError("a batch of one was accepted in training mode")
     except ValueError as err:
         print("train mode, batch of one:", err)
     G.eval()
