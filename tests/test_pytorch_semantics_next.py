@@ -327,3 +327,53 @@ def test_setitem_drops_the_values_leading_unit_dims_and_arange_refuses_bool():
     assert x.tolist() == [1.5]
     with pytest.raises(NotImplementedError, match="Bool"):
         tinygan.arange(2, dtype=tinygan.bool)
+
+
+def test_a_mixed_dtype_product_keeps_what_pytorch_keeps_and_its_result_is_its_own():
+    i = tinygan.tensor(0, dtype=tinygan.int32)
+    w = tinygan.tensor(0.11, dtype=tinygan.float64, requires_grad=True)
+    q = i / w
+    i[()] = 2                                   # PyTorch's Div keeps the int tensor itself
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        q.backward()
+    a = tinygan.tensor([1.0, 2.0], requires_grad=True)
+    y = a.exp() * tinygan.tensor([2.0, 2.0], dtype=tinygan.float64)
+    y.add_(1)                                   # the result's memory is its own: the exp's
+    y.sum().backward()                          # saved output is untouched
+    np.testing.assert_allclose(a.grad.numpy(), 2 * np.exp([1.0, 2.0]), rtol=1e-6)
+
+
+def test_integer_powers_wrap_and_a_python_base_keeps_float64():
+    a = tinygan.tensor([-2, 28, 1, -1, -1, 0, 3, 2])
+    b = tinygan.tensor([-2, 28, -5, -3, -4, -1, 2, -1])
+    assert tinygan.pow(a, b).tolist() == [0, -6845471433603153920, 1, -1, 1, 0, 9, 0]
+    e = tinygan.tensor([-0.19], dtype=tinygan.float64)
+    assert tinygan.pow(0.92, e).item() == 0.92 ** -0.19
+
+
+def test_cat_skips_empty_vectors_and_a_mask_fill_may_read_the_tensor():
+    x = tinygan.tensor([[0.12], [0.12]])[1:0]  # shape (0, 1)
+    assert tinygan.cat([x, tinygan.tensor([])], -1).shape == (0, 1)
+    v = tinygan.tensor(True).reshape(1)
+    v[tinygan.tensor([False])] = tinygan.tensor(True)   # masked_fill_: no overlap check
+    assert v.tolist() == [True]
+
+
+def test_conv_weight_and_bias_second_derivatives_run_as_pytorch():
+    """Both first derivatives require grad (one node), neither depends on the parameters:
+    PyTorch gives (None, None); a link shared by the two gradients once broke the shapes."""
+    conv = nn.Conv2d(1, 3, 2, padding=1)
+    loss = (conv(tinygan.tensor([[[[-0.86]]]])) * -0.25).sum()
+    gs = tinygan.autograd.grad(loss, [conv.weight, conv.bias], create_graph=True)
+    assert all(g.requires_grad for g in gs)
+    hs = tinygan.autograd.grad(sum((g * g).sum() for g in gs), [conv.weight, conv.bias],
+                               allow_unused=True)
+    assert hs == (None, None)
+
+
+def test_a_nan_in_an_overwritten_region_stays_out_of_the_gradient():
+    w = tinygan.tensor([[-0.2], [0.86]], requires_grad=True)
+    e = F.embedding(tinygan.tensor([[1]]), w)
+    e[tinygan.tensor([-1])] = tinygan.tensor([[[-1.53]]])
+    (e.sqrt() * -1.11).sum().backward()         # sqrt(-1.53) is NaN, in the overwritten part
+    np.testing.assert_array_equal(w.grad.numpy(), [[0.0], [0.0]])

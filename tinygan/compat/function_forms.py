@@ -100,7 +100,9 @@ def matmul(input: Tensor, other: Tensor) -> Tensor: return F.matmul(input, other
 
 
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001,A002
-    return _t(input) ** exponent
+    """input ** exponent; a Python number as the base takes the exponent's dtype (float64
+    stays exact), as in PyTorch, not float32 first."""
+    return F.pow(input, exponent) if isinstance(exponent, Tensor) else _t(input) ** exponent
 
 
 def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A001,A002

@@ -88,17 +88,24 @@ class Keeps(Function):
     composite op saves for backward: its inputs, and with ``output`` its result. A composite
     (log_softmax = x - log sum exp x) saves only its intermediates, so changing its input or
     result in place before backward would go unnoticed, where PyTorch raises."""
-    def __init__(self, output: bool): self.saves_output = output
+    def __init__(self, output: bool, one_node: bool):
+        self.saves_output, self.one_node = output, one_node
+
     def saves(self): return range(1, len(self.inputs))   # the watched tensors
-    def forward(self, y, *watched): return y
-    def backward(self, gy): return (gy,) + (None,) * (len(self.inputs) - 1)
+
+    @property
+    def backward_reads(self):   # PyTorch's op is one node reading these: with create_graph
+        return tuple(range(len(self.inputs))) if self.one_node else None   # see Function
+    def forward(self, y, *watched): return y.copy()   # its own memory: writing to it in
+    def backward(self, gy): return (gy,) + (None,) * (len(self.inputs) - 1)   # place is safe
 
 
-def keeps(y: Tensor, *watched: Any, output: bool = False) -> Tensor:
-    """``y`` guarded by ``Keeps`` when it is in the graph (see there); else ``y`` itself."""
+def keeps(y: Tensor, *watched: Any, output: bool = False, one_node: bool = True) -> Tensor:
+    """``y`` guarded by ``Keeps`` when it is in the graph (see there); else ``y`` itself.
+    ``one_node``: PyTorch's op is a single node (its gradients all require grad)."""
     if not (is_grad_enabled() and y.requires_grad):
         return y
-    return Keeps(output)(y, *(w for w in watched if isinstance(w, Tensor)))
+    return Keeps(output, one_node)(y, *(w for w in watched if isinstance(w, Tensor)))
 
 
 def _same_dtype_const(like: Any, value: Any) -> Tensor:
@@ -263,9 +270,9 @@ class IndexPut(Function):
 
     def backward(self, gy):
         x, v = self.inputs
-        kept = xp_of(gy.array).ones(x.shape, dtype=gy.dtype)
-        kept[self.index] = 0
-        return gy * Tensor(kept), sum_to(getitem(gy, self.index), v.shape)
+        kept = xp_of(gy.array).ones(x.shape, dtype=bool)
+        kept[self.index] = False     # chosen, not multiplied: a NaN there stays out of dL/dx
+        return where(kept, gy, 0.0), sum_to(getitem(gy, self.index), v.shape)
 
 
 def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
@@ -321,6 +328,14 @@ class Concatenate(Function):
 
 
 def concatenate(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    if any(t.ndim != 1 or t.shape[0] for t in tensors if isinstance(t, Tensor)):
+        # PyTorch skips 1-D empty tensors (shape (0,)) among others: cat([x, tensor([])])
+        tensors = [t for t in tensors if not (isinstance(t, Tensor) and t.shape == (0,))] \
+            or list(tensors)[:1]
+    return _concatenate(tensors, dim, axis=axis)
+
+
+def _concatenate(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
     axis = dim if axis is None else axis
     tensors = [_as_tensor(t, like=tensors) for t in tensors]
     if not tensors:
@@ -357,12 +372,18 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -
 # =======================================================================================
 # Arithmetic (with broadcasting: each gradient is summed back to its input's shape)
 # =======================================================================================
-def _binary(op: type, a: Any, b: Any) -> Tensor:
+def _binary(op: Any, a: Any, b: Any) -> Tensor:
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
-    if a.dtype != b.dtype:
-        wide = result_type(a, b)
-        a, b = cast(a, wide), cast(b, wide)   # Cast's backward returns each input's dtype
-    return op()(a, b)
+    if a.dtype == b.dtype:
+        return op()(a, b)
+    wide = result_type(a, b)
+    fn = op()
+    out = fn(cast(a, wide), cast(b, wide))   # Cast's backward returns each input's dtype
+    if out.creator is not fn:
+        return out
+    # the op keeps the cast copies; PyTorch keeps the tensors it was given, so an in-place
+    # change to one of them before backward is caught there: watch those too
+    return keeps(out, *(t for i, t in enumerate((a, b)) if i in fn.saves()), one_node=False)
 
 
 _KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
@@ -576,11 +597,12 @@ class PowTensor(Function):
         return self.needs_input_grad[1]
 
     def forward(self, a, b):
-        if a.dtype.kind in "biu" and (b < 0).any():   # 2 ** -3 = 0 in ints (truncated)
-            xp = xp_of(a)
-            with np.errstate(divide="ignore"):
-                real = xp.trunc(a.astype(np.float64) ** b)
-            return xp.where(xp.isfinite(real), real, 0).astype(a.dtype)   # 0 ** -3 = 0
+        if a.dtype.kind in "biu" and (b < 0).any():   # ints to negative powers, truncated:
+            xp = xp_of(a)                              # 1 for 1, +-1 for -1, else 0 (2 ** -3)
+            whole = a ** xp.where(b < 0, 0, b)         # the rest as ints (overflow wraps)
+            odd = (b % 2).astype(bool)
+            tiny = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0))
+            return xp.where(b < 0, tiny, whole).astype(a.dtype)
         return a ** b
 
     def backward(self, gy):
@@ -1104,8 +1126,8 @@ def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True
     centred = x - mean(x, axis, keepdim=True)
     if divisor:
         y = Norm2(axis, keepdim)(centred) * divisor ** -0.5
-    else:   # n - correction <= 0: NaN, and a NaN gradient, as PyTorch (0 * inf would hide
-        y = sum(centred, axis, keepdim) * float("nan")   # behind Norm2's mask at 0)
+    else:   # n - correction <= 0: NaN, with NaN derivatives, as PyTorch (the plain root,
+        y = sum(centred * centred, axis, keepdim) ** 0.5 * float("inf")   # not Norm2's mask)
     return keeps(y, x, output=True)   # PyTorch keeps x and the result
 
 
@@ -1518,7 +1540,9 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average:
         loss = reshape(per, rows_shape)
     else:
         loss = sum(per) if reduction == "sum" else sum(per) / total
-    return keeps(loss, target, w)   # what PyTorch's nll_loss keeps besides its own input
+    # what PyTorch's nll_loss keeps besides its own input (probability targets: its product
+    # with the log-probabilities keeps them already, or their smoothed copy)
+    return keeps(loss, None if probabilities else target, w)
 
 
 # =======================================================================================

@@ -49,7 +49,10 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
         value = F.reshape(value, value.shape[lead:])
     basic = F._is_basic_index(index)   # a slice writes a region; a gather index, anywhere
     region = self.array[F._raw_index(index)] if basic and isinstance(value, Tensor) else None
-    check_no_overlap("setitem", self, (value,), region=region, same_ok=basic)
+    mask_fill = (isinstance(index, Tensor) and index.dtype == np.bool_
+                 and isinstance(value, Tensor) and value.ndim == 0)   # PyTorch's masked_fill_
+    if not mask_fill:
+        check_no_overlap("setitem", self, (value,), region=region, same_ok=basic)
     self._inplace("setitem", lambda old: F.index_put(old, index, value))
 
 

@@ -756,8 +756,8 @@ def _as_one_node(fn: Function, g_out: Tensor, input_grads: tuple) -> tuple:
                                     if i < len(fn.inputs))) if t.requires_grad]
     if not sources:
         return input_grads
-    link = _ZeroLink(fn.backward_reads_give_zeros)
-    return tuple(g if g is None or g.requires_grad else link(g, *sources)
+    zeros = fn.backward_reads_give_zeros   # a Function is one node: a new link for each
+    return tuple(g if g is None or g.requires_grad else _ZeroLink(zeros)(g, *sources)
                  for g in input_grads)
 
 
@@ -1003,6 +1003,15 @@ def _replay(chain: Sequence[Function], x: Tensor) -> Tensor:
     return x
 
 
+class _Outside(Function):
+    """g where ``kept`` holds, 0 in the overwritten region: chosen, not multiplied by 0/1,
+    so an inf or NaN gradient reaching the region stays out of the old values' gradient."""
+    def __init__(self, kept): self.kept = kept
+    def saves(self): return ()
+    def forward(self, g): return backend.get_array_module(g).where(self.kept, g, 0)
+    def backward(self, gg): return _Outside(self.kept)(gg)
+
+
 class CopySlices(Function):
     """base' = base with the region a view covers replaced by ``new``."""
     def __init__(self, chain: Sequence[Function]): self.chain = list(chain)
@@ -1017,9 +1026,9 @@ class CopySlices(Function):
         need_base, need_new = self.needs_input_grad
         g_base = g_new = None
         if need_base:   # the old values survive everywhere outside the region
-            kept = backend.get_array_module(gy.array).ones(gy.shape, dtype=gy.dtype)
-            _region(self.chain, kept)[...] = 0
-            g_base = gy * Tensor(kept)
+            kept = backend.get_array_module(gy.array).ones(gy.shape, dtype=bool)
+            _region(self.chain, kept)[...] = False
+            g_base = _Outside(kept)(gy)
         if need_new:    # the new values are the region: its part of the gradient
             g_new = _replay(self.chain, gy)
         return g_base, g_new
