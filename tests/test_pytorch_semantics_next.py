@@ -377,3 +377,24 @@ def test_a_nan_in_an_overwritten_region_stays_out_of_the_gradient():
     e[tinygan.tensor([-1])] = tinygan.tensor([[[-1.53]]])
     (e.sqrt() * -1.11).sum().backward()         # sqrt(-1.53) is NaN, in the overwritten part
     np.testing.assert_array_equal(w.grad.numpy(), [[0.0], [0.0]])
+
+
+def test_more_ops_keep_what_pytorch_keeps():
+    x = tinygan.tensor(1.17, requires_grad=True)
+    y = F.softplus(x, beta=0.5)
+    with tinygan.no_grad():
+        x.mul_(x)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+    w = tinygan.tensor([[[0.93]]], dtype=tinygan.float64, requires_grad=True)
+    d = tinygan.tensor([[[-1.18]]], dtype=tinygan.float64)
+    q = tinygan.div(w, d, rounding_mode="floor")
+    d.abs_()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        q.sum().backward()
+    idx = tinygan.tensor([2])
+    rows = nn.Embedding(5, 1)(idx)
+    with tinygan.no_grad():
+        idx.fill_(1)                            # the gradient would land in the wrong row
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        rows.sum().backward()

@@ -103,9 +103,10 @@ class Keeps(Function):
 def keeps(y: Tensor, *watched: Any, output: bool = False, one_node: bool = True) -> Tensor:
     """``y`` guarded by ``Keeps`` when it is in the graph (see there); else ``y`` itself.
     ``one_node``: PyTorch's op is a single node (its gradients all require grad)."""
-    if not (is_grad_enabled() and y.requires_grad):
-        return y
-    return Keeps(output, one_node)(y, *(w for w in watched if isinstance(w, Tensor)))
+    watched = tuple(w for w in watched if isinstance(w, Tensor))
+    if not (is_grad_enabled() and y.requires_grad) or not (watched or output):
+        return y   # nothing to keep (a BCE without weights: its own op keeps its inputs)
+    return Keeps(output, one_node)(y, *watched)
 
 
 def _same_dtype_const(like: Any, value: Any) -> Tensor:
@@ -486,8 +487,6 @@ class DivRounded(Function):
     makes backward refuse, as PyTorch's does."""
     def __init__(self, mode, differentiable=True):
         self.mode, self.differentiable = mode, differentiable
-
-    def saves(self): return ()
 
     def forward(self, a, b):
         xp = xp_of(a)
@@ -875,7 +874,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
         return Softplus()(x)
     scaled = x if beta == 1 else x * beta
     y = Softplus()(scaled) if beta == 1 else Softplus()(scaled) / beta
-    return where(scaled > threshold, x, y)
+    return keeps(where(scaled > threshold, x, y), x)   # PyTorch's softplus keeps x
 
 
 def log_sigmoid(x: Tensor) -> Tensor:
@@ -1177,8 +1176,8 @@ class NormP(Function):
 class CountNonzero(Function):
     """The "0-norm": how many entries are not 0. It is in the graph (requires grad when x
     does), but, as in PyTorch, its backward gives x no gradient at all (None, not zeros)."""
+    saves_output = True   # PyTorch's norm keeps x and the result, even for ord 0
     def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims
-    def saves(self): return ()
     def forward(self, x):
         return (x != 0).sum(axis=self.axis, keepdims=self.keepdims).astype(x.dtype)
     def backward(self, gy): return None

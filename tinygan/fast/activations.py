@@ -13,6 +13,8 @@ tests/test_fast_paths.py checks each against the plain form, derivatives include
 """
 from __future__ import annotations
 
+import numpy as np
+
 from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.engine.tensor import Function, Tensor
@@ -60,9 +62,11 @@ class LeakyReLUGrad(Function):
 
     def forward(self, gy, x):
         xp, slope = xp_of(x), x.dtype.type(self.slope)
-        if self.slope == 0:            # relu: gy where x > 0, else 0 (chosen, not multiplied,
-            d = gy.copy()              # so an inf or NaN gy where x <= 0 gives 0, as PyTorch)
-            xp.copyto(d, 0, where=x <= 0)
+        if self.slope == 0:            # relu: gy where x > 0, else 0. [x > 0] * gy is ten
+            d = xp.greater(x, 0, out=xp.empty_like(x))   # times faster than a masked copy,
+            d *= gy                    # but 0 * inf is NaN: where that can have happened,
+            if xp is not np or xp.isnan(d).any():   # choose instead (PyTorch's rule: 0 there)
+                d = xp.where(x > 0, gy, x.dtype.type(0))   # (on a GPU always: no host sync)
             return d
         if 0 <= self.slope <= 1:
             d = xp.greater(x, 0, out=xp.empty_like(x))

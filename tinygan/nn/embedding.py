@@ -47,7 +47,9 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None,  # noq
         padding_idx = padding_idx % weight.shape[0]
         used = Tensor(backend.get_array_module(idx.array).asarray(idx.array != padding_idx))
         rows = F.where(used.unsqueeze(-1), rows, rows.detach())   # same values, no gradient
-    return rows
+    # PyTorch's embedding keeps the indices for backward: changing them in place before
+    # backward raises there (the gradient would land in the wrong rows)
+    return F.keeps(rows, input if isinstance(input, Tensor) else None, one_node=False)
 
 
 def _renorm_rows(weight: Tensor, idx: Tensor, max_norm: float, norm_type: float) -> None:
