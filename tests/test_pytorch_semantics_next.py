@@ -398,3 +398,19 @@ def test_more_ops_keep_what_pytorch_keeps():
         idx.fill_(1)                            # the gradient would land in the wrong row
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         rows.sum().backward()
+
+
+def test_clamp_with_tensor_bounds_routes_a_nan_as_pytorch():
+    x = tinygan.tensor([float("nan"), 0.5, -2.0], requires_grad=True)
+    lo = tinygan.tensor([-1.0, -1.0, -1.0], requires_grad=True)
+    y = tinygan.clamp(x, min=lo)
+    assert math.isnan(y.tolist()[0]) and y.tolist()[1:] == [0.5, -1.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 0.0] and lo.grad.tolist() == [0.0, 0.0, 1.0]
+
+
+def test_regression_losses_promote_after_broadcasting():
+    a, b = tinygan.tensor([0.5]), tinygan.tensor(1.01, dtype=tinygan.float64)
+    assert F.mse_loss(a, b).dtype == tinygan.float64 and F.l1_loss(a, b).dtype == tinygan.float64
+    with pytest.raises(RuntimeError, match="bool"):
+        F.l1_loss(tinygan.tensor([True]), a)

@@ -910,21 +910,53 @@ def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     return Clip(min, max)(x)
 
 
+class ClampByTensors(Function):
+    """clamp(x, low, high) with tensor bounds (either may be absent): min(max(x, low), high),
+    a NaN in x staying NaN. The gradient goes where the value came from, by PyTorch's masks:
+    with one bound, x where x >= low (x <= high), the bound where x < low (x > high); with
+    both, x where low <= x <= high, low where not x >= low, high where not x <= high (so a
+    NaN's gradient goes to the bounds)."""
+    def __init__(self, has_low: bool, has_high: bool):
+        self.has_low, self.has_high = has_low, has_high
+
+    def forward(self, x, *bounds):
+        xp, y = xp_of(x), x
+        bounds = list(bounds)
+        if self.has_low:
+            y = xp.maximum(y, bounds.pop(0))
+        if self.has_high:
+            y = xp.minimum(y, bounds.pop(0))
+        return y
+
+    def backward(self, gy):
+        x, *bounds = self.inputs
+        low = bounds.pop(0) if self.has_low else None
+        high = bounds.pop(0) if self.has_high else None
+        xa = x.array
+        ge = xa >= low.array if low is not None else None
+        le = xa <= high.array if high is not None else None
+        if low is not None and high is not None:
+            grads = [where(ge & le, gy, 0.0), where(~ge, gy, 0.0), where(~le, gy, 0.0)]
+        elif low is not None:
+            grads = [where(ge, gy, 0.0), where(xa < low.array, gy, 0.0)]
+        else:
+            grads = [where(le, gy, 0.0), where(xa > high.array, gy, 0.0)]
+        return tuple(sum_to(g, t.shape) for g, t in zip(grads, self.inputs))
+
+
 def _clip_by_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
-    """clamp with tensor bounds (broadcast against x): where x < low take low, then where
-    the result > high take high. Each element's gradient goes to whichever value it took:
-    x inside the bounds (ties included), the bound where it clipped, as PyTorch."""
+    """clamp with tensor bounds (broadcast against x): see ClampByTensors."""
     if all(t.dtype == np.bool_ for t in (x, low, high) if isinstance(t, Tensor)) \
             and low is not None and high is not None:
         refuse_kinds("clamp_cpu", x, "b")
-    y = x
-    if low is not None:
-        low = _as_tensor(low, like=(x,))
-        y = where(y.array < low.array, low, y)
-    if high is not None:
-        high = _as_tensor(high, like=(x,))
-        y = where(y.array > high.array, high, y)
-    return y
+    bounds = [_as_tensor(b, like=(x,)) for b in (low, high) if b is not None]
+    for b in bounds:                           # PyTorch's promotion over all three
+        x = cast(x, result_type(x, b))
+    shape = np.broadcast_shapes(x.shape, *(b.shape for b in bounds))
+    wide = x.dtype
+    x = broadcast_to(x, shape)                 # the result has the broadcast shape
+    return ClampByTensors(low is not None, high is not None)(
+        x, *(cast(b, wide) for b in bounds))
 
 
 clamp = clip
@@ -1374,7 +1406,7 @@ def mse_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any = Non
     almost always a bug: (N, 1) against (N,) gives an (N, N) loss)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     target = _regression_target("mse_loss", x, target)
-    wide = result_type(x, target)       # a bool or int side is read as the float one's dtype
+    wide = _broadcast_result_type(x, target)   # a bool or int side is read as the float one's
     if wide.kind not in "fc":
         refuse_kinds("mse", cast(x, wide), "biu")
     return _reduce(SquaredError()(cast(x, wide), cast(target, wide)), reduction)
@@ -1392,6 +1424,14 @@ class SquaredError(Function):
         need_x, need_t = self.needs_input_grad
         g = 2 * (x - t) * gy if need_x or need_t else None
         return (sum_to(g, x.shape) if need_x else None), (sum_to(-g, t.shape) if need_t else None)
+
+
+def _broadcast_result_type(x: Tensor, target: Tensor) -> Any:
+    """The dtype of a loss of x and target: PyTorch broadcasts the two first, so a 0-d
+    float64 target against a float32 vector makes float64 (result_type alone: float32)."""
+    if x.dtype.kind == target.dtype.kind and (x.ndim or target.ndim):
+        return np.promote_types(x.dtype, target.dtype)
+    return result_type(x, target)
 
 
 def _regression_target(op: str, x: Tensor, target: Any) -> Tensor:

@@ -20,7 +20,11 @@ def l1_loss(input: Tensor, target: Any, size_average: Any = None,  # noqa: A002
     """|input - target|, averaged (or summed, or kept per element). Its gradient is
     sign(input - target), 0 where they are equal, as PyTorch's."""
     target = F._regression_target("l1_loss", input, target)   # broadcast, warning, as mse_loss
-    loss = F._reduce(F.abs(input - target), F.legacy_reduction(size_average, reduce, reduction))
+    if np.bool_ in (input.dtype, target.dtype):
+        F.sub(input, target)                  # refuses, as PyTorch's l1_loss does for bools
+    wide = F._broadcast_result_type(input, target)
+    diff = F.cast(input, wide) - F.cast(target, wide)
+    loss = F._reduce(F.abs(diff), F.legacy_reduction(size_average, reduce, reduction))
     return F.keeps(loss, input, target)   # PyTorch's l1_loss keeps both for backward
 
 
