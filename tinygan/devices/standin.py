@@ -217,6 +217,13 @@ class StandinArray(NDArrayOperatorsMixin):
     def __reduce__(self):   # pickling goes through the host explicitly, as cupy's does
         return (_from_host, (self._a.copy(),))
 
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        """Where the memory is, as a CuPy array says it (tinygan's overlap check reads it)."""
+        face = self._a.__array_interface__
+        return {"shape": face["shape"], "typestr": face["typestr"], "data": face["data"],
+                "strides": face["strides"], "version": 3}
+
     # -- everything else (shape, dtype, reshape, sum, astype, T, ...) from the NumPy array
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
