@@ -7,6 +7,9 @@ the same numbers: while a script runs,
 
 * the initial weights: when an optimizer is built, the PyTorch run records its parameters
   and the tinygan run overwrites its own (same order) with those values;
+* the global random generator of each framework is seeded with ``seed`` (and restored
+  afterwards), so what the script draws outside the shared stream, and so the run, does
+  not depend on what ran before it in the same process;
 * the random draws the script asks for (``torch.randn/rand/randint/randperm/*_like``, the
   DataLoader's shuffle, dropout masks, ``np.random``, ``random``) come from one NumPy
   stream seeded the same way in both runs.
@@ -184,8 +187,10 @@ def run_script(path: Path, framework: str, args: list[str], workdir: Path, seed:
     the torch run and read by the tinygan run (see the module docstring).
 
     ``dtype=np.float64`` makes float64 the default of both frameworks (and of the images and
-    random draws): for scripts that never name a float type, the two runs then agree to
-    ~1e-12, which separates float32 rounding (amplified by training) from a real difference.
+    random draws), and the float32 tensor type a script may name (``torch.FloatTensor``,
+    as in ``Tensor = torch.FloatTensor; imgs.type(Tensor)``) means float64 too: the two
+    runs then agree to ~1e-12, which separates float32 rounding (amplified by training)
+    from a real difference in what is computed.
     """
     import importlib
     fw = importlib.import_module(framework)
@@ -257,6 +262,11 @@ def run_script(path: Path, framework: str, args: list[str], workdir: Path, seed:
             stack.callback(owner.set_default_dtype, before)
         else:
             stack.enter_context(_patched(owner, attr, wanted))
+        if framework == "torch":
+            stack.enter_context(torch.random.fork_rng(devices=[]))
+        fw.manual_seed(seed)
+        if np.dtype(dtype) == np.float64:
+            stack.enter_context(_patched(fw, "FloatTensor", fw.DoubleTensor))
         for name, fn in _draws(fw, shared, to_tensor).items():
             stack.enter_context(_patched(fw, name, fn))
         stack.enter_context(_patched(sampler, "__iter__", lambda self: iter(
