@@ -414,3 +414,39 @@ def test_regression_losses_promote_after_broadcasting():
     assert F.mse_loss(a, b).dtype == tinygan.float64 and F.l1_loss(a, b).dtype == tinygan.float64
     with pytest.raises(RuntimeError, match="bool"):
         F.l1_loss(tinygan.tensor([True]), a)
+
+
+# Composite ops guarded by functional.Keeps: the in-place error and grad_fn name the op the
+# learner called (as PyTorch's name its one node), never the guard. Each row returns the
+# op's result and a tensor it keeps for backward (PyTorch's choice), to change in place.
+def _ce_weight(x):
+    weight = tinygan.ones(4)
+    return F.cross_entropy(x, tinygan.tensor([0, 1, 2]), weight=weight), weight
+
+
+def _log_softmax_result(x):
+    out = F.log_softmax(x, 1)
+    return out, out
+
+
+_KEPT = {
+    "LogSoftmax": _log_softmax_result,                   # keeps its result, not x
+    "Var": lambda x: (x.var(), x),
+    "Std": lambda x: (x.std(), x),
+    "Norm": lambda x: (x.norm(p=3), x),
+    "Softplus": lambda x: (F.softplus(x, beta=2.0), x),
+    "L1Loss": lambda x: (F.l1_loss(x, tinygan.zeros(3, 4)), x),
+    "NLLLoss": lambda x: (F.nll_loss(x, tinygan.tensor([0, 1, 2])), x),
+    "CrossEntropyLoss": _ce_weight,                      # keeps its weight
+}
+
+
+@pytest.mark.parametrize("name", sorted(_KEPT))
+def test_a_composites_inplace_error_names_the_composite(name):
+    x = tinygan.randn(3, 4, requires_grad=True)
+    out, kept = _KEPT[name](x * 1.0)          # a non-leaf input, so it may change in place
+    assert "Keeps" not in repr(out)
+    with tinygan.no_grad():
+        kept.add_(1.0)
+    with pytest.raises(RuntimeError, match=f"modified by an inplace operation.* of {name}\\w*,"):
+        out.sum().backward()

@@ -88,8 +88,14 @@ class Keeps(Function):
     composite op saves for backward: its inputs, and with ``output`` its result. A composite
     (log_softmax = x - log sum exp x) saves only its intermediates, so changing its input or
     result in place before backward would go unnoticed, where PyTorch raises."""
-    def __init__(self, output: bool, one_node: bool):
-        self.saves_output, self.one_node = output, one_node
+    def __init__(self, output: bool, one_node: bool, name: str):
+        self.saves_output, self.one_node, self.op_name = output, one_node, name
+
+    @property
+    def name(self) -> str: return self.op_name   # errors and grad_fn name the composite
+
+    def describe(self, t: Any) -> str:
+        return f"{'its output' if t is self._output() else 'an input it keeps'} of {self.name}"
 
     def saves(self): return range(1, len(self.inputs))   # the watched tensors
 
@@ -100,13 +106,15 @@ class Keeps(Function):
     def backward(self, gy): return (gy,) + (None,) * (len(self.inputs) - 1)   # place is safe
 
 
-def keeps(y: Tensor, *watched: Any, output: bool = False, one_node: bool = True) -> Tensor:
+def keeps(y: Tensor, *watched: Any, name: str, output: bool = False,
+          one_node: bool = True) -> Tensor:
     """``y`` guarded by ``Keeps`` when it is in the graph (see there); else ``y`` itself.
-    ``one_node``: PyTorch's op is a single node (its gradients all require grad)."""
+    ``name``: the composite op's, for errors and ``grad_fn``. ``one_node``: PyTorch's op is a
+    single node (its gradients all require grad)."""
     watched = tuple(w for w in watched if isinstance(w, Tensor))
     if not (is_grad_enabled() and y.requires_grad) or not (watched or output):
         return y   # nothing to keep (a BCE without weights: its own op keeps its inputs)
-    return Keeps(output, one_node)(y, *watched)
+    return Keeps(output, one_node, name)(y, *watched)
 
 
 def _same_dtype_const(like: Any, value: Any) -> Tensor:
@@ -384,7 +392,8 @@ def _binary(op: Any, a: Any, b: Any) -> Tensor:
         return out
     # the op keeps the cast copies; PyTorch keeps the tensors it was given, so an in-place
     # change to one of them before backward is caught there: watch those too
-    return keeps(out, *(t for i, t in enumerate((a, b)) if i in fn.saves()), one_node=False)
+    return keeps(out, *(t for i, t in enumerate((a, b)) if i in fn.saves()), name=fn.name,
+                 one_node=False)
 
 
 _KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
@@ -874,7 +883,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
         return Softplus()(x)
     scaled = x if beta == 1 else x * beta
     y = Softplus()(scaled) if beta == 1 else Softplus()(scaled) / beta
-    return keeps(where(scaled > threshold, x, y), x)   # PyTorch's softplus keeps x
+    return keeps(where(scaled > threshold, x, y), x, name="Softplus")   # PyTorch keeps x
 
 
 def log_sigmoid(x: Tensor) -> Tensor:
@@ -1141,7 +1150,7 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True
     _, divisor = _divisor(x, axis, unbiased, correction)
     centred = x - mean(x, axis, keepdim=True)
     return keeps(sum(centred * centred, axis, keepdim) * (1.0 / divisor if divisor else
-                                                            float("inf")), x)   # PyTorch keeps x
+                                                            float("inf")), x, name="Var")
 
 
 def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True, *,
@@ -1159,7 +1168,7 @@ def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True
         y = Norm2(axis, keepdim)(centred) * divisor ** -0.5
     else:   # n - correction <= 0: NaN, with NaN derivatives, as PyTorch (the plain root,
         y = sum(centred * centred, axis, keepdim) ** 0.5 * float("inf")   # not Norm2's mask)
-    return keeps(y, x, output=True)   # PyTorch keeps x and the result
+    return keeps(y, x, name="Std", output=True)   # PyTorch keeps x and the result
 
 
 class Norm2(Function):
@@ -1234,7 +1243,7 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
         y = amin(abs(x), axis, keepdim)
     else:
         return NormP(p, axis, keepdim)(x)
-    return keeps(y, x, output=True)   # PyTorch's norm keeps x and the result
+    return keeps(y, x, name="Norm", output=True)   # PyTorch keeps x and the result
 
 
 # =======================================================================================
@@ -1348,7 +1357,7 @@ def binary_cross_entropy(p: Tensor, target: Any, weight: Any = None, size_averag
                   "binary_cross_entropy: input must be probabilities in [0, 1]; "
                   "for raw scores use binary_cross_entropy_with_logits")
     return keeps(_reduce(_weighted(BinaryCrossEntropy()(p, target), weight), reduction),
-                 weight)   # PyTorch keeps the weight too
+                 weight, name="BinaryCrossEntropy")   # PyTorch keeps the weight too
 
 
 class BCEWithLogits(Function):
@@ -1397,7 +1406,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = 
                                f"{pw.shape} does not broadcast to the input's {logits.shape}")
         loss = (1 - target) * logits + (1 + (pw - 1) * target) * softplus(-logits)
     return keeps(cast(_reduce(_weighted(loss, weight), reduction), out_dtype), weight,
-                 pos_weight)   # PyTorch keeps these too
+                 pos_weight, name="BinaryCrossEntropyWithLogits")   # PyTorch keeps these too
 
 
 def mse_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
@@ -1455,7 +1464,7 @@ def _regression_target(op: str, x: Tensor, target: Any) -> Tensor:
 def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     """Composite: x - log sum exp x, with the max subtracted first (a constant: it cancels
     exactly)."""
-    return keeps(_log_softmax(x, dim, axis), output=True)   # PyTorch keeps the result
+    return keeps(_log_softmax(x, dim, axis), name="LogSoftmax", output=True)   # keeps the result
 
 
 def _log_softmax(x: Tensor, dim: int = -1, axis: int | None = None) -> Tensor:
@@ -1581,7 +1590,7 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average:
         loss = sum(per) if reduction == "sum" else sum(per) / total
     # what PyTorch's nll_loss keeps besides its own input (probability targets: its product
     # with the log-probabilities keeps them already, or their smoothed copy)
-    return keeps(loss, None if probabilities else target, w)
+    return keeps(loss, None if probabilities else target, w, name="CrossEntropyLoss")
 
 
 # =======================================================================================

@@ -25,7 +25,7 @@ def l1_loss(input: Tensor, target: Any, size_average: Any = None,  # noqa: A002
     wide = F._broadcast_result_type(input, target)
     diff = F.cast(input, wide) - F.cast(target, wide)
     loss = F._reduce(F.abs(diff), F.legacy_reduction(size_average, reduce, reduction))
-    return F.keeps(loss, input, target)   # PyTorch's l1_loss keeps both for backward
+    return F.keeps(loss, input, target, name="L1Loss")   # PyTorch keeps both
 
 
 def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,  # noqa: A002
@@ -42,7 +42,7 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,  # noqa: 
     """
     return F.keeps(_nll(input, target, weight, ignore_index,   # PyTorch keeps all three
                         F.legacy_reduction(size_average, reduce, reduction)),
-                   input, target, weight)
+                   input, target, weight, name="NLLLoss")
 
 
 def _nll(input: Tensor, target: Any, weight: Any, ignore_index: int,  # noqa: A002

@@ -191,7 +191,7 @@ class Tensor:
         if self.device != "cpu":
             extras += f", device='{self.device}'"
         if self.creator is not None:
-            extras += f", grad_fn=<{type(self.creator).__name__}>"
+            extras += f", grad_fn=<{self.creator.name}>"
         elif self.requires_grad:
             extras += ", requires_grad=True"
         return f"tensor({body}{extras})"
@@ -523,6 +523,18 @@ class Function:
     # depend on them: zeros (relu, abs, max pooling) or nothing, None (convolution, batch norm)
     backward_reads_give_zeros = False
 
+    @property
+    def name(self) -> str:
+        """What errors and ``grad_fn`` call this node: its class's name, unless the node
+        stands for a composite op (functional.Keeps gives the composite's name)."""
+        return type(self).__name__
+
+    def describe(self, t: "Tensor") -> str:
+        """Which of this node's saved tensors ``t`` is, for the in-place error."""
+        if t is self._output():
+            return f"its output of {self.name}"
+        return f"input {next(i for i, x in enumerate(self.inputs) if x is t)} of {self.name}"
+
     def saves(self) -> Sequence[int]:
         return range(len(self.inputs))
 
@@ -568,7 +580,7 @@ class Function:
         """The Tensor this Function produced (for rules like sigmoid' = y (1 - y))."""
         out = self._output()
         if out is None:  # pragma: no cover - only if someone keeps a Function alone
-            raise RuntimeError(f"{type(self).__name__}: its output was freed")
+            raise RuntimeError(f"{self.name}: its output was freed")
         return out
 
     def check_saved_versions(self) -> None:
@@ -578,12 +590,10 @@ class Function:
             saved.append((self.output, self._output_version))
         for t, version in saved:
             if t._version[0] != version:
-                role = "its output" if t is self._output() else \
-                    f"input {next(i for i, x in enumerate(self.inputs) if x is t)}"
                 raise RuntimeError(
                     f"one of the variables needed for gradient computation has been modified "
-                    f"by an inplace operation: [{t.dtype} tensor of shape {t.shape}], {role} "
-                    f"of {type(self).__name__}, is at version {t._version[0]}; expected "
+                    f"by an inplace operation: [{t.dtype} tensor of shape {t.shape}], "
+                    f"{self.describe(t)}, is at version {t._version[0]}; expected "
                     f"version {version} instead. Hint: recompute the forward pass after the "
                     f"in-place change (an optimizer step is one), or use .clone()")
 
@@ -618,7 +628,7 @@ def _topological_order(roots: Sequence[Function]) -> list[Function]:
         stack.append((fn, True))
         if fn.used:
             raise RuntimeError(
-                f"backward through a graph a second time ({type(fn).__name__} "
+                f"backward through a graph a second time ({fn.name} "
                 f"node): the first backward already used it. Recompute the forward pass, or "
                 f"pass retain_graph=True to the first backward")
         for parent in fn.parents:
@@ -890,7 +900,7 @@ def _check_same_device(fn: Function, tensors: Sequence[Tensor]) -> None:
         devices = {t.device for t in tensors}
         if len(devices) > 1:
             shapes = ", ".join(f"{t.shape} on {t.device}" for t in tensors)
-            raise RuntimeError(f"{type(fn).__name__}: tensors on different devices ({shapes}); "
+            raise RuntimeError(f"{fn.name}: tensors on different devices ({shapes}); "
                                f"move them to one device with .to('cpu') or .to('cuda')")
 
 

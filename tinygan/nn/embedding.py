@@ -49,7 +49,8 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None,  # noq
         rows = F.where(used.unsqueeze(-1), rows, rows.detach())   # same values, no gradient
     # PyTorch's embedding keeps the indices for backward: changing them in place before
     # backward raises there (the gradient would land in the wrong rows)
-    return F.keeps(rows, input if isinstance(input, Tensor) else None, one_node=False)
+    return F.keeps(rows, input if isinstance(input, Tensor) else None, name="Embedding",
+                   one_node=False)
 
 
 def _renorm_rows(weight: Tensor, idx: Tensor, max_norm: float, norm_type: float) -> None:
