@@ -75,7 +75,7 @@ def test_bad_arguments_raise():
 
 
 def test_the_picture_draws_each_games_field_and_paths(tmp_path):
-    """viz.dirac_games (chapter 14's figure and notebook 14's cell): one column per game,
+    """viz.dirac_games (chapter 14's figure and notebook 14's cell): one row per game,
     the path drawn is trajectory()'s, and the PNG is written."""
     from tinygan import viz
     games = dirac.classic_games()
@@ -85,5 +85,5 @@ def test_the_picture_draws_each_games_field_and_paths(tmp_path):
     assert len(axes) == 2 * len(games)
     loss, penalty = games["GAN + R1 (gamma 0.3)"]
     expected = dirac.trajectory(loss, (1.0, 1.0), 0.1, 5, "alternating", penalty)
-    drawn = axes[len(games) + 3].lines[0].get_xydata()     # bottom row, fourth column
+    drawn = axes[2 * 3 + 1].lines[0].get_xydata()     # fourth row, right column
     np.testing.assert_allclose(drawn, expected)

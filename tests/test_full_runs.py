@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import NOTEBOOK_PICTURE_MAX_PX, pictures_wider_than
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
@@ -32,6 +34,14 @@ FULL_RUNS = sorted(run_full.FULL.glob("*.ipynb"))
 
 def test_every_full_run_belongs_to_a_notebook():
     assert {p.stem for p in FULL_RUNS} <= set(run_full.names())
+
+
+@pytest.mark.parametrize("path", FULL_RUNS, ids=[p.stem for p in FULL_RUNS])
+def test_a_full_runs_pictures_fit_the_sites_column(path):
+    """The site shows these pictures: wider than its column, a row of panels is shrunk until
+    its titles cannot be read (issue 31). Stack or wrap panels instead."""
+    wide = pictures_wider_than(json.loads(path.read_text())["cells"])
+    assert not wide, f"{path.name}: wider than {NOTEBOOK_PICTURE_MAX_PX} px: {wide}"
 
 
 @pytest.mark.parametrize("path", FULL_RUNS, ids=[p.stem for p in FULL_RUNS])

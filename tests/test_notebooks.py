@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import pictures_wider_than
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 NOTEBOOK_PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
@@ -96,6 +98,8 @@ def test_notebook_runs(path, monkeypatch):
         client.execute()
     except CellExecutionError as err:
         pytest.fail(f"{path.name}: a cell failed:\n{err}", pytrace=False)
+    wide = pictures_wider_than(nb.cells)
+    assert not wide, f"{path.name}: pictures wider than the course site's column: {wide}"
 
 
 @pytest.mark.parametrize("value, quick", [("1", True), ("yes", True), ("", False), ("0", False),

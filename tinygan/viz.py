@@ -8,7 +8,7 @@ closes it. The titles say what to look at.
 * ``figure1_1d``: Goodfellow et al. 2014, Figure 1 - data density, generator density,
   D(x), and the optimal D*(x) = p_data / (p_data + p_g) for comparison.
 * ``scatter_2d``: generated points over the mode centres of the ring or grid.
-* ``dirac_games``: Dirac-GAN's vector field and gradient-descent paths, one column per game.
+* ``dirac_games``: Dirac-GAN's vector field and gradient-descent paths, one row per game.
 """
 from __future__ import annotations
 
@@ -87,13 +87,13 @@ def training_curves(history: Mapping[str, Sequence[float]], path: str | None = N
     n = len(history.get("d_loss", []))
     window = max(1, n // 100)
     steps = np.arange(1, n + 1)[window - 1:] if n else np.arange(0)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.5, 3.6))   # fits the course site's column
     for key, label in (("d_loss", "D loss"), ("g_loss", "G loss")):
         if history.get(key):
             ax1.plot(steps, _smooth(history[key], window), label=label)
     ax1.set_xlabel("training step")
     ax1.set_ylabel("loss" + (f" (mean of {window} steps)" if window > 1 else ""))
-    ax1.set_title("Losses: a GAN's losses need not fall; look for no blow-up")
+    ax1.set_title("Losses: a GAN's losses need not fall;\nlook for no blow-up", fontsize=10)
     ax1.legend()
     for key, label in (("d_real", "D(x), real"), ("d_fake", "D(G(z)), fake")):
         if history.get(key):
@@ -103,7 +103,7 @@ def training_curves(history: Mapping[str, Sequence[float]], path: str | None = N
         ax2.set_ylim(-0.02, 1.02)
     ax2.set_xlabel("training step")
     ax2.set_ylabel("mean D output" + (" (probability real)" if probability else " (critic)"))
-    ax2.set_title("D's verdicts on real and fake batches")
+    ax2.set_title("D's verdicts on real and fake batches", fontsize=10)
     ax2.legend()
     fig.tight_layout()
     return _finish(fig, path)
@@ -231,18 +231,21 @@ def histogram_2d(samples: Any, modes: np.ndarray, path: str | None = None,
 
 def dirac_games(games: Mapping[str, tuple[Any, Any]], path: str | None = None,
                 start: tuple[float, float] = (1.0, 1.0), lr: float = 0.1, n_steps: int = 600,
-                grid_points: int = 11, figsize: tuple[float, float] = (11, 6.0)) -> Any:
-    """Dirac-GAN (tinygan.gan.dirac): for each game {name: (loss, penalty or None)} a column
+                grid_points: int = 11, figsize: tuple[float, float] | None = None) -> Any:
+    """Dirac-GAN (tinygan.gan.dirac): for each game {name: (loss, penalty or None)} a row
     with the vector field v(theta, psi) as arrows and the path of ``n_steps`` gradient steps
-    from ``start``; top row simultaneous steps, bottom row alternating ones (GANTrainer)."""
+    from ``start``; left column simultaneous steps, right column alternating ones
+    (GANTrainer). Two columns fit the course site's width (8 in); the default figsize
+    grows with the number of games."""
     from tinygan.gan import dirac
     plt = _plt()
     grid = np.linspace(-2.2, 2.2, grid_points)
-    fig, axes = plt.subplots(2, len(games), figsize=figsize, sharex=True, sharey=True,
+    figsize = figsize or (8.0, 3.7 * len(games) + 1.0)
+    fig, axes = plt.subplots(len(games), 2, figsize=figsize, sharex=True, sharey=True,
                              squeeze=False)
-    for col, (name, (loss, penalty)) in enumerate(games.items()):
+    for row, (name, (loss, penalty)) in enumerate(games.items()):
         v_theta, v_psi = dirac.field_on_grid(loss, grid, grid, penalty)
-        for row, mode in enumerate(("simultaneous", "alternating")):
+        for col, mode in enumerate(("simultaneous", "alternating")):
             ax = axes[row, col]
             points = dirac.trajectory(loss, start, lr, n_steps, mode, penalty)
             ax.quiver(grid, grid, v_theta, v_psi, color="0.6", angles="xy")
@@ -255,13 +258,13 @@ def dirac_games(games: Mapping[str, tuple[Any, Any]], path: str | None = None,
             ax.set_xlim(-2.4, 2.4)
             ax.set_ylim(-2.4, 2.4)
             ax.set_aspect("equal")
-    for ax in axes[1]:
+    for ax in axes[-1]:
         ax.set_xlabel("theta (the generator)")
     for ax in axes[:, 0]:
         ax.set_ylabel("psi (the discriminator)")
     axes[0, 0].legend(fontsize=7, loc="lower left")
     fig.suptitle("Dirac-GAN: simultaneous steps spiral out, alternating ones circle, R1 "
                  "converges;\nWGAN-GP's critic is pulled to slope +-1, away from the "
-                 "equilibrium", fontsize=11)
-    fig.tight_layout(h_pad=2.0)
+                 "equilibrium", fontsize=10)
+    fig.tight_layout(h_pad=2.0, rect=(0, 0, 1, 1 - 0.15 / fig.get_figheight()))
     return _finish(fig, path)

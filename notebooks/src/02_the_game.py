@@ -88,14 +88,14 @@ print(f"V(D, G)              = {V.item():+.4f}")
 # one $\log(1 - D(G(z_i)))$; the terms are averages of these per-sample numbers.
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.3), sharey=True)
 axes[0].scatter(x_real.numpy().ravel(), F.log_sigmoid(logit_real).detach().numpy().ravel(), s=3)
-axes[0].set_title("real samples: log D(x), near 0 where D is sure")
+axes[0].set_title("real samples: log D(x),\nnear 0 where D is sure", fontsize=10)
 axes[0].set_xlabel("x")
 axes[0].set_ylabel("contribution to V")
 axes[1].scatter(x_fake.detach().numpy().ravel(),
                 F.log_sigmoid(-logit_fake).detach().numpy().ravel(), s=3, color="C1")
-axes[1].set_title("fake samples: log(1 - D(G(z))), worst for fakes near 0")
+axes[1].set_title("fake samples: log(1 - D(G(z))),\nworst for fakes near 0", fontsize=10)
 axes[1].set_xlabel("G(z)")
 plt.tight_layout()
 plt.show()

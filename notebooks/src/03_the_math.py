@@ -179,19 +179,21 @@ for target in [steps(n, q) for n, q in ((300, 60), (1000, 150), (3000, 400))]:
     trainer.train(target, progress=False)
     panels.append(figure1_panel(trainer))
 
-fig, axes = plt.subplots(1, 4, figsize=(16, 3.6), sharey=True)
-for ax, panel in zip(axes, panels):
+fig, axes = plt.subplots(2, 2, figsize=(8.5, 6.4), sharex=True, sharey=True)
+for ax, panel in zip(axes.flat, panels):
     ax.plot(xs, p_data, "k:", lw=2, label="p_data")
     ax.plot(xs, panel["p_g"], "C2", label="p_g (KDE of samples)")
     ax.plot(xs, panel["d"], "C0--", lw=2, label="D(x)")
     ax.plot(xs, panel["d_star"], "C3", lw=1, label="D* for this G")
     ax.axhline(0.5, color="gray", lw=0.5)
     ax.set_ylim(0, 1.6)                        # a collapsed p_g's spike is cut off at the top
-    ax.set_xlabel("x")
     ax.set_title(f"step {panel['step']}: JSD = {panel['jsd']:.3f}")
-axes[0].set_ylabel("density / D(x)")
-axes[0].legend(fontsize=7, loc="upper left")
-fig.suptitle("Figure 1 on 1-D data: p_g slides onto p_data and D flattens towards 1/2")
+for ax in axes[1]:
+    ax.set_xlabel("x")
+for ax in axes[:, 0]:
+    ax.set_ylabel("density / D(x)")
+axes[0, 0].legend(fontsize=7, loc="upper left")
+fig.suptitle("Figure 1 on 1-D data: p_g slides onto p_data\nand D flattens towards 1/2")
 plt.tight_layout()
 plt.show()
 print("JSD at the snapshots:", [round(p["jsd"], 4) for p in panels])
@@ -264,7 +266,7 @@ if not quick_mode():   # the text below: within 0.05 over the data's body, large
 
 # %%
 h = trainer.history
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
+fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.2))
 axes[0].plot(h["d_loss"], label="D loss")
 axes[0].plot(h["g_loss"], label="G loss (non-saturating)")
 axes[0].axhline(math.log(4), color="gray", ls="--", label="log 4")
@@ -277,7 +279,7 @@ axes[1].plot(h["d_fake"], label="mean D(G(z)), fake")
 axes[1].axhline(0.5, color="gray", ls="--")
 axes[1].set_xlabel("step")
 axes[1].set_ylabel("D output")
-axes[1].set_title("D's verdicts on real and fake converge towards 1/2")
+axes[1].set_title("D's verdicts on real and fake\nconverge towards 1/2")
 axes[1].legend(fontsize=8)
 plt.tight_layout()
 plt.show()
@@ -332,7 +334,7 @@ def run_from_confident_D(loss, num_steps):
 runs = {name: run_from_confident_D(loss, steps(200, 100))
         for name, loss in (("saturating", MinimaxLoss()), ("non-saturating", NonSaturatingLoss()))}
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.3))
+fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.3))
 for name, (history, means) in runs.items():
     axes[0].semilogy(history["grad_norm_g"], label=name)
     axes[1].plot(means, label=name)
@@ -342,7 +344,7 @@ axes[0].set_title("The saturating loss starts ~100x weaker")
 axes[1].axhline(MU, color="k", ls=":", label="data mean 4")
 axes[1].set_xlabel("step")
 axes[1].set_ylabel("mean of G's samples")
-axes[1].set_title("...and G barely moves; non-saturating G reaches the data")
+axes[1].set_title("...and G barely moves;\nnon-saturating G reaches the data")
 for ax in axes:
     ax.legend(fontsize=8)
 plt.tight_layout()

@@ -34,12 +34,12 @@ for name, fn in (("sigmoid", F.sigmoid), ("tanh", F.tanh)):
     y.sum().backward()
     curves[name] = (y.detach().numpy(), xs.grad.numpy().copy())
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.3))
 for ax, (name, (y, dy)) in zip(axes, curves.items()):
     ax.plot(xs.detach().numpy(), y, label=name)
     ax.plot(xs.detach().numpy(), dy, label=f"{name}' (autograd)")
     ax.set_xlabel("x")
-    ax.set_title(f"{name}: the gradient vanishes for large |x|")
+    ax.set_title(f"{name}: the gradient\nvanishes for large |x|", fontsize=10)
     ax.legend()
 plt.tight_layout()
 plt.show()

@@ -58,7 +58,7 @@ print("source:", mnist_source_description(last_source()))
 print(f"pixel range [{images.min():.1f}, {images.max():.1f}]; images per digit:",
       np.bincount(labels))
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), gridspec_kw={"width_ratios": [2, 1]})
+fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.0), gridspec_kw={"width_ratios": [2, 1]})
 show_digits(images[:32], "32 training digits", ax=axes[0])
 axes[1].hist(images[:500].ravel(), bins=50)
 axes[1].set_yscale("log")
@@ -215,10 +215,11 @@ start = time.perf_counter()
 trainer.train(total_steps, progress=False)
 print(f"{total_steps} steps in {time.perf_counter() - start:.0f} s")
 
-fig, axes = plt.subplots(1, len(snapshots), figsize=(3.2 * len(snapshots), 2.6))
-for ax, (step, imgs) in zip(axes, snapshots.items()):
-    show_digits(imgs[:16], f"step {step}", nrow=4, ax=ax)
-fig.suptitle("The same 16 noise vectors over training: look for blobs, strokes, then digits")
+fig, axes = plt.subplots(len(snapshots), 1, figsize=(8.5, 0.75 * len(snapshots) + 0.6))
+for ax, (step, imgs) in zip(axes, snapshots.items()):      # a row per snapshot
+    show_digits(imgs[:16], f"step {step}", nrow=16, ax=ax)
+fig.suptitle("The same 16 noise vectors over training (a column each):\n"
+             "look for blobs, strokes, then digits", fontsize=10)
 plt.tight_layout()
 plt.show()
 
@@ -255,20 +256,20 @@ def smooth(values, window=25):
     return np.convolve(values, np.ones(window) / window, mode="valid")
 
 h = trainer.history
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
+fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.2))
 axes[0].plot(smooth(h["d_loss"]), label="D loss")
 axes[0].plot(smooth(h["g_loss"]), label="G loss")
 axes[0].axhline(math.log(4), color="C0", ls=":", label="log 4")
 axes[0].axhline(math.log(2), color="C1", ls=":", label="log 2")
 axes[0].set_xlabel("step")
 axes[0].set_ylabel("loss")
-axes[0].set_title("GAN losses do not go down; they wander")
+axes[0].set_title("GAN losses do not go down; they wander", fontsize=10)
 axes[0].legend(fontsize=8)
 axes[1].plot(smooth(h["d_real"]), label="mean D(x)")
 axes[1].plot(smooth(h["d_fake"]), label="mean D(G(z))")
 axes[1].set_xlabel("step")
 axes[1].set_ylabel("D output")
-axes[1].set_title("D's verdicts on real and fake")
+axes[1].set_title("D's verdicts on real and fake", fontsize=10)
 axes[1].legend(fontsize=8)
 plt.tight_layout()
 plt.show()

@@ -70,9 +70,11 @@ gx, gy = np.meshgrid(np.linspace(-4, 4, 160), np.linspace(-4, 4, 160))
 points = tg.tensor(np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32))
 d_map = trainer.discriminator_output(points).numpy().reshape(gx.shape)
 
-fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
+fig, panels = plt.subplot_mosaic([["before", "after"], ["share", "share"]], figsize=(8.5, 7.4),
+                                 height_ratios=[1.35, 1])
+axes = [panels["before"], panels["after"], panels["share"]]
 for ax, samples, title in ((axes[0], before, "G's samples before"),
-                           (axes[1], after, "after G-only steps against a frozen D")):
+                           (axes[1], after, "after G-only steps\nagainst a frozen D")):
     c = ax.contourf(gx, gy, d_map, levels=20, cmap="viridis", alpha=0.6)
     ax.scatter(*samples.T, s=2, color="w", alpha=0.5)
     ax.scatter(*MODES.T, marker="+", color="r", s=80)
@@ -80,8 +82,8 @@ for ax, samples, title in ((axes[0], before, "G's samples before"),
     ax.set_ylim(-4, 4)
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("x1")
-    ax.set_ylabel("x2")
     ax.set_aspect("equal")
+axes[0].set_ylabel("x2")
 fig.colorbar(c, ax=axes[:2], label="D(x), frozen")
 share_before, share_after = nearest_mode_share(before), nearest_mode_share(after)
 axes[2].bar(np.arange(8) - 0.2, share_before, 0.4, label="before")
@@ -117,9 +119,9 @@ if not quick_mode():   # the text below, on the full run: the samples stay in th
 # %%
 g = tg.Generator(3)
 grid = toy.sample_grid(2000, g)
-fig, axes = plt.subplots(1, 4, figsize=(16, 4.2))
+fig, axes = plt.subplots(2, 2, figsize=(8.5, 8.4))
 spread = []
-for ax, s in zip(axes, (0.5, 0.25, 0.1, 0.0)):
+for ax, s in zip(axes.flat, (0.5, 0.25, 0.1, 0.0)):
     seen = grid + g.normal(grid.shape, std=s) if s else grid
     ax.scatter(*seen.T, s=2, alpha=0.4)
     ax.scatter(*toy.grid_modes().T, marker="+", color="r", s=40)
@@ -223,8 +225,12 @@ TOTAL = steps(3000, 60)
 plain = train_and_track(untuned_ring_gan(seed=0), TOTAL, TOTAL // 3)
 
 def show_track(track, name):
-    fig, axes = plt.subplots(1, len(track), figsize=(4 * len(track), 4))
-    for ax, t in zip(axes, track):
+    cols = min(3, len(track))                 # at most three panels a row: the site's width
+    rows = math.ceil(len(track) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(8.5, 8.5 / cols * rows + 0.4), squeeze=False)
+    for ax in axes.flat[len(track):]:
+        ax.axis("off")
+    for ax, t in zip(axes.flat, track):
         s = t["score"]
         ax.scatter(*t["samples"].T, s=2, alpha=0.5)
         ax.scatter(*MODES.T, marker="+", color="r", s=80)
@@ -232,10 +238,11 @@ def show_track(track, name):
         ax.set_ylim(-1.6, 1.6)
         ax.set_aspect("equal")
         ax.set_xlabel("x1")
-        ax.set_title(f"step {t['step']}: {s.modes_captured}/8 modes, "
+        ax.set_title(f"step {t['step']}: {s.modes_captured}/8 modes,\n"
                      f"{s.high_quality_fraction:.0%} HQ, KL {s.reverse_kl:.2f}", fontsize=9)
-    axes[0].set_ylabel("x2")
-    fig.suptitle(name)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("x2")
+    fig.suptitle(name, fontsize=11)
     plt.tight_layout()
     plt.show()
 

@@ -98,7 +98,7 @@ estimates = {name: [train_critic(name, t, steps(400, 60))[0] for t in critic_the
 for name, values in estimates.items():
     print(f"{name:8s} critic estimates:", np.round(values, 4), " true W:", critic_thetas)
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.3))
+fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.3))
 t = np.array(critic_thetas)
 K = float(np.dot(estimates["wgan"], t) / np.dot(t, t))      # best K for estimate = K |theta|
 axes[0].plot(t, estimates["wgan"], "o-", label="critic estimate")
@@ -109,8 +109,8 @@ for ax in axes:
     ax.set_xlabel("theta")
     ax.set_ylabel("E f(real) - E f(fake)")
     ax.legend(fontsize=8)
-axes[0].set_title("WGAN (clipped): K times W, K tiny and unknown")
-axes[1].set_title("WGAN-GP: close to W itself")
+axes[0].set_title("WGAN (clipped): K times W,\nK tiny and unknown", fontsize=10)
+axes[1].set_title("WGAN-GP: close to W itself", fontsize=10)
 plt.tight_layout()
 plt.show()
 assert estimates["wgan"][-1] > estimates["wgan"][0] > 0      # grows with the distance
@@ -277,15 +277,16 @@ for name, s in SETTINGS.items():
                                                    theory.kde_pdf(samples, grid), 0.01))
     critics[name] = D
 
-fig, axes = plt.subplots(2, 3, figsize=(12, 5.5), sharex=True)
+fig, axes = plt.subplots(3, 2, figsize=(8.5, 7.6), sharex=True)
 for ax, (name, (samples, j)) in zip(axes.ravel(), results.items()):
     ax.hist(np.clip(samples, 0, 8), bins=60, range=(0, 8), density=True, alpha=0.6,
             label="G's samples (clipped to the plot)")
     ax.plot(xs, p_data, "k:", label="p_data")
     ax.set_title(f"{name}: JSD {j:.3f}", fontsize=10)
+for ax in axes[-1]:
     ax.set_xlabel("x")
 axes[0, 0].legend(fontsize=7)
-fig.suptitle("The same GAN with each loss, after the same number of G steps")
+fig.suptitle("The same GAN with each loss, after the same number of G steps", fontsize=11)
 plt.tight_layout()
 plt.show()
 

@@ -24,10 +24,14 @@ from tinygan.run.quick import quick_mode, steps
 from tinygan.course import exercise
 
 
-def show(frames, titles=None, width=4.2):
-    """Frames side by side (the layered view only)."""
-    fig, axes = plt.subplots(1, len(frames), figsize=(width * len(frames), width))
-    for i, (ax, frame) in enumerate(zip(np.atleast_1d(axes), frames)):
+def show(frames, titles=None, width=4.0):
+    """Frames two to a row, the widest that fits the course site (the layered view only)."""
+    cols = min(2, len(frames))
+    rows = -(-len(frames) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, width * rows), squeeze=False)
+    for ax in axes.flat[len(frames):]:
+        ax.axis("off")
+    for i, (ax, frame) in enumerate(zip(axes.flat, frames)):
         view.draw_view(ax, frame)
         if titles:
             ax.set_title(titles[i] + "\n" + ax.get_title(), fontsize=9)
@@ -148,11 +152,12 @@ held1, held4 = (shares1 >= 0.05).sum(axis=1), (shares4 >= 0.05).sum(axis=1)
 print("modes held, pack 1:", held1.tolist())
 print("modes held, pack 4:", held4.tolist())
 
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.2))
+fig, (left, right) = plt.subplots(1, 2, figsize=(8.5, 3.4))
 frame_steps = [f.step for f in kept1]
 left.imshow(shares1.T, aspect="auto", cmap="Purples", vmin=0, vmax=0.4, origin="lower",
             extent=(frame_steps[0] - 50, frame_steps[-1] + 50, -0.5, 7.5))
-left.set(xlabel="step", ylabel="mode", title="pack 1: share of G's samples at each mode")
+left.set(xlabel="step", ylabel="mode")
+left.set_title("pack 1: share of G's samples\nat each mode", fontsize=10)
 right.plot(frame_steps, held1, marker=".", color=view.FAKE, label="pack 1")
 right.plot([f.step for f in kept4], held4, marker=".", color=view.REAL, label="pack 4")
 right.set(xlabel="step", ylabel="modes held (>= 5% of samples)", ylim=(0, 8.5))
@@ -203,7 +208,7 @@ for k in (1, 5):
     body = np.abs(c["xs"] - 4.0) <= 1.0          # mu +- 2 sigma: where the data is
     gap = np.abs(c["d"] - c["d_star"])[body]
     gaps[k] = (np.nanmean(gap), np.nanmax(gap), frame.metrics["jsd"])
-show(frames_1d, [f"k = {k} D steps per G step" for k in (1, 5)], width=5)
+show(frames_1d, [f"k = {k} D steps per G step" for k in (1, 5)])
 for k, (mean_gap, max_gap, jsd) in gaps.items():
     print(f"k = {k}: |D - D*| over mu +- 2 sigma: mean {mean_gap:.3f}, max {max_gap:.3f}; "
           f"JSD {jsd:.3f}")

@@ -37,14 +37,13 @@ tg.manual_seed(0)   # layers built without a generator draw from here (fresh per
 # * **WGAN-GP** with $\lambda = 1$ (the penalty $(|\psi| - 1)^2$: $D$'s slope is pulled to $\pm 1$),
 # * the GAN with **R1**, $\gamma = 0.3$ (the penalty $\frac{\gamma}{2}\psi^2$).
 #
-# Top row: simultaneous steps (both players step from the same point). Bottom row:
-# alternating steps, which is what `GANTrainer` does (a D step, then a G step against the
-# new D), here with plain SGD, learning rate 0.1, from $(1, 1)$.
+# One game a row. Left column: simultaneous steps (both players step from the same point).
+# Right column: alternating steps, which is what `GANTrainer` does (a D step, then a G step
+# against the new D). Both with plain SGD, learning rate 0.1, from $(1, 1)$.
 
 # %%
 dirac_steps = steps(600, 60)
-viz.dirac_games(dirac.classic_games(), n_steps=dirac_steps, grid_points=steps(13, 5),
-                figsize=(15, 7.6))
+viz.dirac_games(dirac.classic_games(), n_steps=dirac_steps, grid_points=steps(13, 5))
 plt.show()
 
 # %% [markdown]
