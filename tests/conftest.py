@@ -3,7 +3,9 @@
 The whole suite runs on the backend named by TINYGAN_BACKEND: numpy by default; cupy on a
 GPU machine; standin (tinygan/devices/standin.py) to run it with the CPU stand-in device as "cuda",
 which CI does on every commit. Tests marked ``cpu_only`` are skipped when the default device
-is not the CPU, and the ``each_backend`` fixture runs a test on the CPU and again on "cuda"
+is not the CPU; so are those marked ``host_only`` (files, processes and grading, where the
+device takes no part: they run in the CPU pass, and skipping them in the device pass keeps
+CI short), and the ``each_backend`` fixture runs a test on the CPU and again on "cuda"
 when there is one (CuPy, or the stand-in while it is active).
 """
 import os
@@ -37,9 +39,13 @@ def pytest_collection_modifyitems(config, items):
     if ON_DEVICE:
         skip = pytest.mark.skip(reason=f"CPU-only test (the suite runs on "
                                        f"{backend.backend_name()})")
+        host = pytest.mark.skip(reason="host-only test (files, processes, grading: the "
+                                       "device takes no part); it runs in the CPU pass")
         for item in items:
             if "cpu_only" in item.keywords:
                 item.add_marker(skip)
+            elif "host_only" in item.keywords:
+                item.add_marker(host)
 
 
 @pytest.fixture(params=["cpu", "cuda"])

@@ -28,6 +28,10 @@ from tinygan.run.checkpoint import CheckpointError, read_checkpoint, save_checkp
 from tinygan.run.cli import main
 from tinygan.data import mnist as mnist_module
 
+# what is tested here is the run folder on disk (kill -9, a full disk, Ctrl-C, locks): the
+# device takes no part, and test_cli's resume test covers checkpoints made on a device
+pytestmark = pytest.mark.host_only
+
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = ["--steps", "30", "--batch-size", "16", "--ckpt-every", "10", "--quiet"]
