@@ -96,6 +96,22 @@ def binary(low=-3.0, high=3.0, second_low=None, second_high=None):
     return draw_inputs
 
 
+def lerp_inputs(draw):
+    """x, end and a weight tensor, broadcasting; weights on both sides of 1/2 (where
+    PyTorch's kernel changes form) and outside [0, 1]."""
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3,
+                                                    max_side=4)).input_shapes
+    return [_floats(draw, shapes[0]), _floats(draw, shapes[1]),
+            _floats(draw, shapes[2], -0.5, 1.5)], {}
+
+
+def lerp_scalar_inputs(draw):
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
+                                                    max_side=4)).input_shapes
+    weight = draw(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0, -0.3, 1.7]))
+    return [_floats(draw, shapes[0]), _floats(draw, shapes[1])], dict(weight=weight)
+
+
 def reduction(with_tuple=True):
     """x and a dim: None, an int (maybe negative) or a tuple; keepdim either way."""
     def draw_inputs(draw):
@@ -386,6 +402,7 @@ FUNCTIONAL: dict[str, Row] = {
     "linear": Row(linear_inputs, F.linear, TF.linear if TF else None),
     "where": Row(where_inputs, lambda a, b, condition: F.where(_tg(condition), a, b),
                  lambda a, b, condition: torch.where(torch.as_tensor(condition), a, b)),
+    "lerp": Row(lerp_inputs, F.lerp, torch.lerp),
     "exp": Row(unary(), F.exp, torch.exp),
     "log": Row(unary(0.1, 5.0), F.log, torch.log),
     "sqrt": Row(unary(0.1, 5.0), F.sqrt, torch.sqrt),
@@ -459,6 +476,7 @@ def _method(name, inputs, call, **kw):
 
 for _name in ["exp", "sigmoid", "tanh", "neg", "clone", "__neg__", "__abs__", "__pos__"]:
     _method(_name, unary(-3, 3, away_from=[0.0]), lambda x, _n=_name: getattr(x, _n)())
+_method("lerp", lerp_scalar_inputs, lambda x, end, weight: x.lerp(end, weight))   # a number
 for _name in ["log", "sqrt"]:
     _method(_name, unary(0.1, 5.0), lambda x, _n=_name: getattr(x, _n)())
 for _name in ["abs", "relu"]:

@@ -5,6 +5,7 @@ live when it is installed."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -450,3 +451,104 @@ def test_a_composites_inplace_error_names_the_composite(name):
         kept.add_(1.0)
     with pytest.raises(RuntimeError, match=f"modified by an inplace operation.* of {name}\\w*,"):
         out.sum().backward()
+
+
+# x[index] = value with a tensor value of another dtype (issue 29's dtype-mismatch class). A
+# basic index casts the value in; any advanced part sends it to index_put_, which requires
+# the dtypes to match, except for a single bool mask with a one-element value
+# (masked_fill_). The PyTorch 2.13 outcome of each case, written in; with PyTorch installed
+# the generator below compares every index kind with every value against it directly.
+def _index_kinds(fw):
+    T = fw.tensor
+    mask = T([True, False, True])
+    return {
+        "int": 0, "slice": slice(0, 2), "None": None, "Ellipsis": Ellipsis,
+        "0-d int tensor": T(0), "list": [0], "nested list": [[0, 1]], "int tensor": T([0, 1]),
+        "bool mask": mask, "2-d bool mask": T([[True, False], [True, True], [False, False]]),
+        "0-d bool tensor": T(True), "list of bools": [True, False, True],
+        "mask and slice": (mask, slice(None)), "mask and int": (mask, 0),
+        "two masks": (mask, T([True, False])), "slice and list": (slice(None), [1]),
+        "empty list": [],
+    }
+
+
+def _values(fw):
+    T = fw.tensor
+    return {"long 0-d": T(1), "long [1]": T([1]), "float64 [2]": T([1.0, 2.0], dtype=fw.float64),
+            "bool [1]": T([True]), "float32 [1]": T([1.0])}
+
+
+_RAISES_IN_PYTORCH = {   # (index kind, value) -> does PyTorch 2.13 raise?
+    ("list", "long [1]"): True, ("list", "long 0-d"): True, ("bool mask", "long [1]"): False,
+    ("bool mask", "long 0-d"): False, ("int tensor", "long [1]"): True,
+    ("int", "long [1]"): False, ("slice", "long [1]"): False, ("0-d int tensor", "long [1]"):
+    False, ("0-d bool tensor", "long [1]"): True, ("list of bools", "long [1]"): False,
+    ("mask and slice", "long [1]"): False, ("mask and int", "long [1]"): False,
+    ("two masks", "long [1]"): True, ("slice and list", "long [1]"): True,
+    ("empty list", "long [1]"): True, ("list", "bool [1]"): True, ("list", "float32 [1]"): False,
+}
+
+
+@pytest.mark.parametrize("kind,value", sorted(_RAISES_IN_PYTORCH))
+def test_setitem_with_another_dtype_raises_where_pytorch_does(kind, value):
+    x = tinygan.zeros(3, 2)
+    index, v = _index_kinds(tinygan)[kind], _values(tinygan)[value]
+    if _RAISES_IN_PYTORCH[kind, value]:
+        with pytest.raises(RuntimeError, match="Index put requires the source and destination "
+                                               "dtypes match"):
+            x[index] = v
+    else:
+        x[index] = v
+        assert x.dtype == np.float32 and float(x.sum().item()) > 0
+
+
+def test_setitem_every_index_kind_with_every_value_as_pytorch():
+    torch = pytest.importorskip("torch")
+    import warnings
+    for kind in _index_kinds(tinygan):
+        for value in _values(tinygan):
+            outcomes = []
+            for fw in (torch, tinygan):
+                x = fw.zeros(3, 2)
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        x[_index_kinds(fw)[kind]] = _values(fw)[value]
+                    outcomes.append(np.asarray(x.tolist()))
+                except (RuntimeError, IndexError, TypeError, ValueError):
+                    outcomes.append("raises")
+            theirs, ours = outcomes
+            assert (isinstance(theirs, str)) == (isinstance(ours, str)), (kind, value, outcomes)
+            if not isinstance(theirs, str):
+                np.testing.assert_array_equal(ours, theirs, err_msg=f"{kind}, {value}")
+
+
+@pytest.mark.parametrize("end_dtype,weight,message", [
+    ("int64", 0.5, "expected dtype float32 for `end`"),
+    ("float64", 0.5, "expected dtype float32 for `end`"),
+    ("float32", "float64 [2]", "expected dtype float32 for `weight`"),
+])
+def test_lerp_requires_one_dtype_as_pytorch(end_dtype, weight, message):
+    x = tinygan.zeros(2)
+    end = tinygan.ones(2, dtype=getattr(tinygan, end_dtype))
+    w = tinygan.tensor([0.5, 0.5], dtype=tinygan.float64) if weight == "float64 [2]" else weight
+    for call in (lambda: x.lerp(end, w), lambda: tinygan.lerp(x, end, w),
+                 lambda: x.clone().lerp_(end, w)):
+        with pytest.raises(RuntimeError, match=re.escape(message)):
+            call()
+    # a 0-d weight of another dtype is accepted, as in PyTorch
+    assert x.lerp(tinygan.ones(2), tinygan.tensor(0.25, dtype=tinygan.float64)).tolist() == \
+        [0.25, 0.25]
+    with pytest.raises(NotImplementedError, match="lerp_kernel_scalar"):
+        tinygan.lerp(tinygan.tensor([1, 2]), tinygan.tensor([1, 2]), 0.5)
+
+
+def test_lerp_rounds_as_pytorchs_kernel():
+    """PyTorch computes end - (end - x)(1 - w) for w >= 1/2: in float32, lerp(1e-8, 1, 0.75)
+    is that form's 0.75 exactly, where x + w (end - x) would round differently on some x."""
+    x, end = tinygan.tensor([0.1, -3.7, 1e-8]), tinygan.tensor([2.3, 5.1, 1.0])
+    for w in (0.25, 0.75, 1.0):
+        near = (x.numpy() + np.float32(w) * (end.numpy() - x.numpy())) if w < 0.5 else \
+            (end.numpy() - (end.numpy() - x.numpy()) * np.float32(1 - w))
+        np.testing.assert_array_equal(tinygan.lerp(x, end, w).numpy(), near)
+    assert tinygan.lerp(x, end, 1.0).tolist() == end.tolist()   # exact at w = 1

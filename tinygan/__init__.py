@@ -23,7 +23,7 @@ from tinygan.compat.function_forms import (abs, add, amax, amin, argmax, argmin,
                                     sigmoid, softmax, sqrt, squeeze, sub, sum, tanh,
                                     transpose, unsqueeze, where)
 from tinygan.compat.function_forms import eq, ge, gt, le, log1p, lt, mm, ne  # issue 33
-from tinygan.compat.function_forms import bitwise_not, floor_divide, remainder  # issue 29
+from tinygan.compat.function_forms import bitwise_not, floor_divide, lerp, remainder  # issue 29
 from tinygan.engine import functional  # noqa: E402
 from tinygan import cuda  # noqa: E402
 from tinygan.compat.legacy_types import CPU_TYPES as _CPU_TYPES  # noqa: E402
@@ -70,5 +70,5 @@ __all__ = [
     "maximum", "minimum", "amax", "amin", "flatten", "reshape", "squeeze", "unsqueeze",
     "transpose", "softmax", "log_softmax", "numel",
     "log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge", "initial_seed", "seed",
-    "multiprocessing", "sort", "topk", "remainder", "floor_divide", "bitwise_not",
+    "multiprocessing", "sort", "topk", "remainder", "floor_divide", "bitwise_not", "lerp",
 ]

@@ -84,6 +84,13 @@ def bitwise_not(input: Tensor) -> Tensor:  # noqa: A002
 def mul(input: Any, other: Any) -> Tensor: return F.mul(input, other)  # noqa: A002,E704
 
 
+def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:  # noqa: A002
+    if not isinstance(input, Tensor):
+        raise TypeError(f"lerp(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    return input.lerp(end, weight)
+
+
 def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:  # noqa: A002
     """input / other; ``rounding_mode`` "trunc" or "floor" rounds the quotient."""
     if rounding_mode is None:

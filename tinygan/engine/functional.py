@@ -39,7 +39,7 @@ __all__ = [
     # arithmetic and products
     "add", "sub", "mul", "div", "div_rounded", "floor_divide", "remainder", "bitwise_not",
     "maximum", "minimum",
-    "neg", "pow", "matmul", "mm", "linear", "where",
+    "neg", "pow", "matmul", "mm", "linear", "where", "lerp",
     # elementwise
     "exp", "log", "log1p", "sqrt", "abs", "sigmoid", "tanh", "relu", "leaky_relu", "softplus",
     "log_sigmoid", "clip", "clamp",
@@ -284,12 +284,30 @@ class IndexPut(Function):
         return where(kept, gy, 0.0), sum_to(getitem(gy, self.index), v.shape)
 
 
+def _index_put_casts(index: Any, value: Tensor) -> bool:
+    """Whether PyTorch's ``x[index] = value`` casts a Tensor value to x's dtype. A basic
+    index (ints, slices, None, ..., a 0-d integer tensor, which PyTorch reads as an int)
+    copies the value in, casting it. Any other part (a list, an integer tensor, a bool mask)
+    sends it to index_put_, which requires the dtypes to match, except in its one fast
+    path: a single bool mask (1-d or more) and a one-element value become masked_fill_."""
+    def as_int(part: Any) -> bool:
+        return isinstance(part, Tensor) and part.ndim == 0 and part.dtype.kind in "iu"
+
+    def is_mask(part: Any) -> bool:
+        if isinstance(part, Tensor):
+            return part.dtype == np.bool_ and part.ndim > 0
+        return isinstance(part, list) and bool(part) and all(isinstance(b, bool) for b in part)
+
+    parts = index if isinstance(index, tuple) else (index,)
+    advanced = [p for p in parts if not (_is_basic_index(p) or as_int(p))]
+    return not advanced or (len(advanced) == 1 and is_mask(advanced[0]) and value.numel() == 1)
+
+
 def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     """A copy of x with ``value`` written at ``index`` (composite-free: one primitive)."""
     _positive_steps(index)
-    gathers = any(isinstance(i, Tensor) and i.dtype != np.bool_ for i in
-                  (index if isinstance(index, tuple) else (index,)))
-    if gathers and isinstance(value, Tensor) and value.dtype != x.dtype:
+    if isinstance(value, Tensor) and value.dtype != x.dtype and not _index_put_casts(index,
+                                                                                     value):
         raise RuntimeError(f"index_put: Index put requires the source and destination dtypes "
                            f"match, got {x.dtype} for the destination and {value.dtype} for "
                            f"the source; convert the value with .to({x.dtype})")
@@ -1020,6 +1038,31 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         wide = result_type(a, b)
         a, b = cast(a, wide), cast(b, wide)
     return Where(xp_of(a.array).asarray(cond, dtype=bool))(a, b)
+
+
+def lerp(x: Tensor, end: Tensor, weight: Any) -> Tensor:
+    """torch.lerp: x + w (end - x), shapes broadcast. ``end``, and a ``weight`` tensor of one
+    or more dims, must have x's dtype (PyTorch promotes nothing here), a floating one.
+    PyTorch's kernel takes the form that rounds least on each side of w = 1/2:
+    x + w (end - x) for |w| < 1/2, end - (end - x)(1 - w) otherwise; both have the gradients
+    (1 - w) to x, w to end and (end - x) to w."""
+    weight_tensor = isinstance(weight, Tensor)
+    for name, other in (("end", end), ("weight", weight)):
+        if isinstance(other, Tensor) and other.dtype != x.dtype and (name == "end" or
+                                                                     other.ndim):
+            raise RuntimeError(f"lerp: expected dtype {x.dtype} for `{name}` but got dtype "
+                               f"{other.dtype}; convert it with .to({x.dtype})")
+    if x.dtype.kind not in "f":
+        kernel = "lerp_kernel_tensor" if weight_tensor else "lerp_kernel_scalar"
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{backend.TORCH_DTYPE_NAMES.get(x.dtype.name, x.dtype.name)}'"
+                                  f"; lerp needs floats: x.float()")
+    if not weight_tensor:
+        near_x = -0.5 < weight < 0.5
+        return x + weight * (end - x) if near_x else end - (end - x) * (1 - weight)
+    w = cast(weight, x.dtype)
+    near_x = (w.array > -0.5) & (w.array < 0.5)      # a mask: no gradient flows through it
+    return where(near_x, x + w * (end - x), end - (end - x) * (1 - w))
 
 
 # =======================================================================================

@@ -23,7 +23,7 @@ from tinygan.engine import functional as F
 from tinygan.engine import sorting
 from tinygan.multiprocessing import is_shared, share_tensor_
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, check_no_overlap, \
-    parse_to_args, wrap_dim
+    _tensors, parse_to_args, wrap_dim
 
 # ---- operators with the tensor on the right (2 - t, 2 * t, ...) ---------------------------
 def _radd(self: Tensor, other: Any) -> Tensor: return F.add(other, self)
@@ -65,6 +65,17 @@ def add_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
 def sub_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
     return self._inplace("sub_", lambda t: function_forms.sub(t, other, alpha=alpha),
                          reads=(other,))
+
+
+def lerp(self: Tensor, end: Tensor, weight: Any) -> Tensor:
+    _tensors("lerp", end=end)
+    return F.lerp(self, end, weight)
+
+
+def lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:
+    _tensors("lerp_", end=end)
+    return self._inplace("lerp_", lambda t: F.lerp(t, end, weight),
+                         reads=(end,) + ((weight,) if isinstance(weight, Tensor) else ()))
 
 
 def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
@@ -260,6 +271,7 @@ Tensor.add_, Tensor.sub_ = add_, sub_           # in place, with alpha as add/su
 Tensor.softmax, Tensor.log_softmax = F.softmax, F.log_softmax
 Tensor.remainder, Tensor.floor_divide = F.remainder, F.floor_divide
 Tensor.bitwise_not = F.bitwise_not
+Tensor.lerp, Tensor.lerp_ = lerp, lerp_
 
 # elementwise
 Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs, Tensor.neg = F.exp, F.log, F.sqrt, F.abs, F.neg

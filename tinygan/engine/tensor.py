@@ -411,10 +411,6 @@ class Tensor:
         _tensors("addcdiv_", tensor1=a, tensor2=b)
         return self._inplace("addcdiv_", lambda t: t + value * (a / b), reads=(a, b))
 
-    def lerp_(self, end, weight: float):
-        _tensors("lerp_", end=end)
-        return self._inplace("lerp_", lambda t: t + weight * (end - t), reads=(end,))
-
     def copy_(self, src):
         src = src if isinstance(src, Tensor) else Tensor(src)
         return self._inplace("copy_", lambda t: src.to(
