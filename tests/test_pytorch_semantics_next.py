@@ -552,3 +552,16 @@ def test_lerp_rounds_as_pytorchs_kernel():
             (end.numpy() - (end.numpy() - x.numpy()) * np.float32(1 - w))
         np.testing.assert_array_equal(tinygan.lerp(x, end, w).numpy(), near)
     assert tinygan.lerp(x, end, 1.0).tolist() == end.tolist()   # exact at w = 1
+
+
+@pytest.mark.parametrize("exponent", [True, [True, False]])
+def test_pow_with_a_bool_tensor_exponent_refuses_backward_as_pytorch(exponent):
+    """Forward works; PyTorch's backward computes exponent - 1 in bool and raises there. A
+    Python True as the exponent is a number, and its backward works."""
+    x = tinygan.tensor([0.5, -0.07], requires_grad=True)
+    y = x ** tinygan.tensor(exponent)
+    assert y.dtype == tinygan.float32
+    with pytest.raises(RuntimeError, match="Subtraction, the `-` operator, with a bool tensor"):
+        y.sum().backward()
+    (x ** True).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0]

@@ -618,6 +618,10 @@ class Pow(Function):
 class PowTensor(Function):
     """a ** b, both tensors: d/da = b a^(b-1);  d/db = a^b log a, taken as 0 where a = 0 and
     b >= 0 (PyTorch's choice: 0^b is flat in b there for b > 0)."""
+    def __init__(self, exponent_was_bool: bool = False):
+        # PyTorch's backward computes b - 1 in b's own dtype, and refuses it for bools
+        self.exponent_was_bool = exponent_was_bool
+
     @property
     def saves_output(self):   # b's gradient reads a^b, the output (only then, as PyTorch)
         return self.needs_input_grad[1]
@@ -634,6 +638,10 @@ class PowTensor(Function):
     def backward(self, gy):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
+        if need_a and self.exponent_was_bool:
+            raise RuntimeError("pow backward: Subtraction, the `-` operator, with a bool tensor "
+                               "is not supported (the exponent is a bool tensor, as PyTorch "
+                               "refuses it here); give the exponent as floats: b.float()")
         ga = sum_to(gy * b * pow(a, b - 1), a.shape) if need_a else None
         gb = None
         if need_b:   # 0 where flat, chosen *after* log 0 = -inf, as PyTorch: so a second
@@ -661,8 +669,9 @@ def pow(x: Any, c: Any) -> Tensor:
     a, b = _as_tensor(x, like=(x, c)), c
     wide = result_type(a, b)
     refuse_kinds("pow", cast(a, wide), "b")           # bool ** bool tensor: PyTorch refuses
+    was_bool = b.dtype == np.bool_
     a, b = cast(a, wide), cast(b, wide)
-    return PowTensor()(a, b)
+    return PowTensor(was_bool)(a, b)
 
 
 # =======================================================================================
