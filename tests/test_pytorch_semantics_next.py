@@ -272,8 +272,8 @@ def test_overlapping_in_place_writes_are_refused_as_pytorch():
     e = tinygan.ones(1, 2).expand(3, 2)
     with pytest.raises(RuntimeError, match="more than one element"):
         e.clamp_(0, 1)
-    with pytest.raises(RuntimeError, match="expanded tensor"):
-        e.fill_(2)                               # PyTorch writes it; tinygan says what to do
+    e.fill_(2)                                   # as PyTorch: every element is 2 anyway
+    assert e.tolist() == [[2.0, 2.0]] * 3
 
 
 def test_more_corners_from_the_tester():
@@ -565,3 +565,63 @@ def test_pow_with_a_bool_tensor_exponent_refuses_backward_as_pytorch(exponent):
         y.sum().backward()
     (x ** True).sum().backward()
     assert x.grad.tolist() == [1.0, 1.0]
+
+
+# Writes into an expanded tensor (several elements, one memory location): PyTorch allows
+# fill_/zero_ and its index_put_ (x[idx] = v, the last write to a location winning), and
+# refuses basic-index writes, copy_ and arithmetic. Each case: the base (2, 1) expanded to
+# (2, 3), the write, and PyTorch 2.13's base afterwards (None: it raises).
+_EXPANDED_WRITES = {
+    "fill_": (lambda v, T: v.fill_(5), [5.0, 5.0]),
+    "zero_": (lambda v, T: v.zero_(), [0.0, 0.0]),
+    "basic slice = number": (lambda v, T: v.__setitem__(slice(0, 1), 7.0), None),
+    "basic int = row": (lambda v, T: v.__setitem__(0, T([7.0, 8, 9])), None),
+    "copy_": (lambda v, T: v.copy_(T([[0.0, 1, 2], [3, 4, 5]])), None),
+    "add_": (lambda v, T: v.add_(1), None),
+    "list = number": (lambda v, T: v.__setitem__([0], 7.0), [7.0, 2.0]),
+    "list = row": (lambda v, T: v.__setitem__([0], T([7.0, 8, 9])), [9.0, 2.0]),
+    "one place": (lambda v, T: v.__setitem__(([0], [1]), 7.0), [7.0, 2.0]),
+    "repeated index": (lambda v, T: v.__setitem__(T([0, 0]), T([[7.0, 8, 9], [1, 2, 3]])),
+                       [3.0, 2.0]),
+    "mask = number": (lambda v, T: v.__setitem__(T([True, False]), 7.0), [7.0, 2.0]),
+    "mask = row": (lambda v, T: v.__setitem__(T([True, False]), T([7.0, 8, 9])), [9.0, 2.0]),
+}
+
+
+@pytest.mark.cpu_only   # the stand-in device's arrays are not NumPy's read-only views
+@pytest.mark.parametrize("name", sorted(_EXPANDED_WRITES))
+def test_a_write_into_an_expanded_tensor_as_pytorch(name):
+    write, expected = _EXPANDED_WRITES[name]
+    base = tinygan.tensor([[1.0], [2.0]])
+    view = base.expand(2, 3)
+    if expected is None:
+        with pytest.raises(RuntimeError, match="more than one element"):
+            write(view, tinygan.tensor)
+        assert base.flatten().tolist() == [1.0, 2.0]
+    else:
+        write(view, tinygan.tensor)
+        assert base.flatten().tolist() == expected
+        assert view.tolist() == [[expected[0]] * 3, [expected[1]] * 3]
+
+
+def test_writes_into_expanded_tensors_as_pytorch_generated():
+    torch = pytest.importorskip("torch")
+    for name, (write, _) in _EXPANDED_WRITES.items():
+        results = []
+        for fw in (torch, tinygan):
+            base = fw.tensor([[1.0], [2.0]])
+            try:
+                write(base.expand(2, 3), fw.tensor)
+                results.append(base.flatten().tolist())
+            except RuntimeError:
+                results.append(None)
+        assert results[0] == results[1], (name, results)
+
+
+def test_fill_through_an_expanded_view_under_autograd_fails_at_backward_as_pytorch():
+    b = tinygan.tensor([[1.0], [2.0]], requires_grad=True)
+    b2 = b * 1
+    b2.expand(2, 3).fill_(5)
+    assert b2.flatten().tolist() == [5.0, 5.0]
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+        b2.sum().backward()

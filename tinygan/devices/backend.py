@@ -178,6 +178,19 @@ def to_device(array: Any, device: Any) -> Any:
     return module_for_device(device).asarray(array)
 
 
+def writable_alias(a: np.ndarray) -> np.ndarray | None:
+    """A writable NumPy array over the same memory as the read-only view ``a`` (what
+    np.broadcast_to returns: several elements, one memory location; CuPy's broadcast
+    views are writable), or None when the memory itself is read-only."""
+    owner = a
+    while isinstance(owner.base, np.ndarray):   # the array that owns the memory
+        owner = owner.base
+    if not (owner.flags.writeable and owner.flags.c_contiguous):
+        return None
+    offset = a.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    return np.ndarray(a.shape, a.dtype, buffer=owner, offset=offset, strides=a.strides)
+
+
 def to_numpy(array: Any) -> np.ndarray:
     """A NumPy array of any array: the explicit copy from the GPU when it is there (one
     host synchronisation), the array itself when it is already NumPy. Checks waiting on

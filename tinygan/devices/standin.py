@@ -139,7 +139,8 @@ class StandinArray(NDArrayOperatorsMixin):
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any):
         where = func.__name__
-        return _wrap(func(*_unwrap(args, where), **_unwrap(kwargs, where)))
+        return _wrap(_writable_broadcast(func(*_unwrap(args, where), **_unwrap(kwargs, where)),
+                                         func is np.broadcast_to))
 
     def __array__(self, dtype: Any = None, copy: Any = None):
         raise TypeError("Implicit conversion to a NumPy array is not allowed (the array is on "
@@ -238,6 +239,16 @@ class StandinArray(NDArrayOperatorsMixin):
         return method
 
 
+def _writable_broadcast(result: Any, broadcast: bool) -> Any:
+    """CuPy's broadcast views are writable (tinygan writes through them only where PyTorch
+    does: fill_, index_put_); NumPy's are read-only, so the stand-in gives a writable alias."""
+    if not (broadcast and isinstance(result, np.ndarray) and result.size):
+        return result
+    from tinygan.devices.backend import writable_alias   # (backend imports this module)
+    alias = writable_alias(result)
+    return result if alias is None else alias
+
+
 def _from_host(array: np.ndarray) -> StandinArray:
     return StandinArray(array)
 
@@ -266,7 +277,7 @@ class _Module:
                     kwargs.get("dtype") is None or np.dtype(kwargs["dtype"]) == args[0].dtype):
                 return args[0]   # already here: no copy, the same object (as cupy.asarray)
             result = value(*_unwrap(args, name, allow_host), **_unwrap(kwargs, name, allow_host))
-            return _wrap(result)
+            return _wrap(_writable_broadcast(result, name == "broadcast_to"))
         function.__name__ = name
         return function
 

@@ -23,7 +23,7 @@ from tinygan.engine import functional as F
 from tinygan.engine import sorting
 from tinygan.multiprocessing import is_shared, share_tensor_
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, check_no_overlap, \
-    _tensors, parse_to_args, wrap_dim
+    _tensors, _writable, parse_to_args, wrap_dim
 
 # ---- operators with the tensor on the right (2 - t, 2 * t, ...) ---------------------------
 def _radd(self: Tensor, other: Any) -> Tensor: return F.add(other, self)
@@ -51,9 +51,31 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
     region = self.array[F._raw_index(index)] if basic and isinstance(value, Tensor) else None
     mask_fill = (isinstance(index, Tensor) and index.dtype == np.bool_
                  and isinstance(value, Tensor) and value.ndim == 0)   # PyTorch's masked_fill_
-    if not mask_fill:
-        check_no_overlap("setitem", self, (value,), region=region, same_ok=basic)
+    if not mask_fill:   # a gather index may write into an expanded tensor (index_put_)
+        check_no_overlap("setitem", self, (value,), internal_ok=not basic, region=region,
+                         same_ok=basic)
+    if not basic and not getattr(self.array.flags, "writeable", True):
+        _index_put_into_expanded(self, index, value)
+        return
     self._inplace("setitem", lambda old: F.index_put(old, index, value))
+
+
+def _index_put_into_expanded(self: Tensor, index: Any, value: Any) -> None:
+    """``x[idx] = v`` where x is expanded (several elements share one memory location):
+    PyTorch's index_put_ writes only the indexed elements, in order, so the last write to a
+    shared location wins. Writing the whole result back, as other writes do, would also
+    write the old values of the elements not indexed over the new ones. No autograd here."""
+    if F.is_grad_enabled() and isinstance(value, Tensor) and value.requires_grad:
+        raise RuntimeError(f"setitem: tinygan does not write a value that requires grad "
+                           f"through an expanded tensor (shape {self.shape}); write into a "
+                           f".clone() of it")
+    F.index_put(Tensor(self.array), index, value)   # raises where PyTorch's index_put_ does
+    new = value.array.astype(self.dtype, copy=False) if isinstance(value, Tensor) else value
+    if F.is_grad_enabled() and self.requires_grad:
+        raise RuntimeError(f"setitem: tinygan does not write through an expanded tensor that "
+                           f"requires grad (shape {self.shape}); write into a .clone() of it")
+    _writable(self.array, "setitem")[F._raw_index(index)] = new
+    self._bump_version()
 
 
 # ---- conversions ------------------------------------------------------------------------

@@ -322,7 +322,7 @@ class Tensor:
         tensor becomes the output of the new op. A write through a view changes its base
         too: see ``_write_through_view``.
         """
-        check_no_overlap(name, self, reads, name in ("copy_", "fill_"))
+        check_no_overlap(name, self, reads, name == "fill_")
         recording = is_grad_enabled()
         base = self._base
         if recording and self._made_without_grad:
@@ -365,12 +365,8 @@ class Tensor:
             return _write_through_view(self, out)
         if recording and self.requires_grad and (overwrite or out.creator is None):
             out = Overwrite()(old, out)   # the old values get a zero gradient, as in PyTorch
-        if self.array.size and not getattr(self.array.flags, "writeable", True):   # expand()
-            raise RuntimeError(f"{name}: tinygan does not write through an expanded tensor "
-                               f"(shape {self.shape}); write to the tensor it was expanded "
-                               f"from, or to a .clone()")
-        if self.array.size:
-            self.array[...] = out.array  # the same memory: every view sees the new values
+        if self.array.size:   # the same memory: every view sees the new values
+            _writable(self.array, name)[...] = out.array
         self._bump_version()
         if out.creator is not None:  # this tensor now stands for the op's output
             fn = out.creator
@@ -695,6 +691,26 @@ def _address(array: Any) -> int:
     return face["data"][0]
 
 
+def _writable(a: Any, name: str) -> Any:
+    """The array ``a``, to write into. An expanded tensor's array is NumPy's read-only
+    broadcast_to view (several elements, one memory location); PyTorch writes through it
+    where the result cannot depend on the order of the writes (fill_, zero_) and in its
+    index_put_ (x[idx] = v: the last write to a location wins). check_no_overlap refuses
+    every other write, so here such an array gets a writable alias of the same memory."""
+    if getattr(a.flags, "writeable", True):
+        return a
+    alias = backend.writable_alias(a) if isinstance(a, np.ndarray) else None
+    if alias is None:
+        raise RuntimeError(f"{name}: the tensor's memory (shape {a.shape}) is read-only; "
+                           f"write to a .clone()")
+    return alias
+
+
+def _is_expanded(a: Any) -> bool:
+    """Whether several elements of ``a`` share one memory location (a stride of 0)."""
+    return any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape))
+
+
 def check_no_overlap(name: str, target: Tensor, sources: Sequence[Any],
                      internal_ok: bool = False, region: Any = None,
                      same_ok: bool = True) -> None:
@@ -707,7 +723,7 @@ def check_no_overlap(name: str, target: Tensor, sources: Sequence[Any],
     a = target.array
     if a.size == 0:
         return
-    if not internal_ok and any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape)):
+    if not internal_ok and _is_expanded(a):
         raise RuntimeError(f"{name}: unsupported operation: more than one element of the "
                            f"written-to tensor refers to a single memory location (an "
                            f"expanded tensor of shape {target.shape}); write to a .clone()")
@@ -1025,10 +1041,17 @@ class CopySlices(Function):
 
     def forward(self, base, new):
         whole = base.copy()
-        _region(self.chain, whole)[...] = new
+        region = _region(self.chain, whole)
+        self.expanded = _is_expanded(region)   # fill_ through an expanded view
+        _writable(region, "copy slices")[...] = new
         return whole
 
     def backward(self, gy):
+        if self.expanded:   # which element's gradient would the shared location get?
+            raise RuntimeError("CopySlices backward: unsupported operation: more than one "
+                               "element of the written-to tensor refers to a single memory "
+                               "location (an in-place write through an expanded view); "
+                               "clone() the view before writing to it")
         need_base, need_new = self.needs_input_grad
         g_base = g_new = None
         if need_base:   # the old values survive everywhere outside the region
