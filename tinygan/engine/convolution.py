@@ -361,6 +361,8 @@ class Conv2d(Function):
 
     backward_reads = (0, 1)   # PyTorch: convolution_backward reads x and W
 
+    def saves(self): return (0, 1)   # and keeps them, not the bias (db sums gy alone)
+
     def __init__(self, stride: Pair, padding: Pair, x_columns: Any = None) -> None:
         self.stride, self.padding = stride, padding
         self.x_columns = x_columns      # im2col(x); None while not built, or image by image
@@ -422,6 +424,8 @@ class ConvTranspose2d(Function):
     reads x laid out as a matrix, which the forward built."""
 
     backward_reads = (0, 1)   # PyTorch: convolution_backward reads x and W
+
+    def saves(self): return (0, 1)   # and keeps them, not the bias (db sums gy alone)
 
     def __init__(self, stride: Pair, padding: Pair, output_padding: Pair,
                  x_matrix: Any = None) -> None:

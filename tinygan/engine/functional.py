@@ -215,9 +215,14 @@ class GetItem(Function):
             self.view_index = (index if isinstance(index, tuple) else (index,)) + (Ellipsis,)
         else:
             self.view_index = index
-    def saves(self): return ()
-    def forward(self, x): return x[self.view_index]
-    def backward(self, gy): return GetItemGrad(self.index, self.inputs[0].shape)(gy)
+    # index tensors come as extra inputs, kept (PyTorch's index keeps them: changing one in
+    # place before backward is refused), with no gradient
+    def saves(self): return range(1, len(self.inputs))
+    def forward(self, x, *index_tensors): return x[self.view_index]
+
+    def backward(self, gy):
+        return (GetItemGrad(self.index, self.inputs[0].shape)(gy),) + \
+            (None,) * (len(self.inputs) - 1)
 
 
 class GetItemGrad(Function):
@@ -263,7 +268,9 @@ def _positive_steps(index: Any) -> None:
 
 def getitem(x: Tensor, index: Any) -> Tensor:
     _positive_steps(index)
-    return GetItem(_raw_index(index))(x)
+    kept = tuple(p for p in (index if isinstance(index, tuple) else (index,))
+                 if isinstance(p, Tensor) and not (p.ndim == 0 and p.dtype.kind in "iu"))
+    return GetItem(_raw_index(index))(x, *kept)   # (a 0-d integer tensor reads as an int)
 
 
 class IndexPut(Function):
@@ -1028,15 +1035,17 @@ def minimum(a: Tensor, b: Tensor) -> Tensor:
 
 
 class Where(Function):
-    """condition ? a : b, elementwise; the gradient goes to the side that was chosen."""
+    """condition ? a : b, elementwise; the gradient goes to the side that was chosen. A
+    condition given as a Tensor comes as a third input that backward keeps (PyTorch's where
+    saves it: changing it in place before backward is refused), with no gradient."""
     def __init__(self, condition): self.condition = condition
-    def saves(self): return ()
-    def forward(self, a, b): return xp_of(a).where(self.condition, a, b)
+    def saves(self): return (2,) if len(self.inputs) == 3 else ()
+    def forward(self, a, b, *condition): return xp_of(a).where(self.condition, a, b)
 
     def backward(self, gy):
-        a, b = self.inputs   # chosen, not multiplied by 0/1: an inf in gy stays on its side
+        a, b = self.inputs[:2]   # chosen, not multiplied by 0/1: an inf in gy stays on its side
         return (sum_to(where(self.condition, gy, 0.0), a.shape),
-                sum_to(where(self.condition, 0.0, gy), b.shape))
+                sum_to(where(self.condition, 0.0, gy), b.shape), None)[:len(self.inputs)]
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -1046,7 +1055,8 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     if a.dtype != b.dtype:
         wide = result_type(a, b)
         a, b = cast(a, wide), cast(b, wide)
-    return Where(xp_of(a.array).asarray(cond, dtype=bool))(a, b)
+    kept = (condition,) if isinstance(condition, Tensor) else ()   # see Where
+    return Where(xp_of(a.array).asarray(cond, dtype=bool))(a, b, *kept)
 
 
 def lerp(x: Tensor, end: Tensor, weight: Any) -> Tensor:
@@ -1457,8 +1467,8 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = 
             raise RuntimeError(f"binary_cross_entropy_with_logits: pos_weight of shape "
                                f"{pw.shape} does not broadcast to the input's {logits.shape}")
         loss = (1 - target) * logits + (1 + (pw - 1) * target) * softplus(-logits)
-    return keeps(cast(_reduce(_weighted(loss, weight), reduction), out_dtype), weight,
-                 pos_weight, name="BinaryCrossEntropyWithLogits")   # PyTorch keeps these too
+    return keeps(cast(_reduce(_weighted(loss, weight), reduction), out_dtype), logits, target,
+                 weight, pos_weight, name="BinaryCrossEntropyWithLogits")   # PyTorch's keeps all
 
 
 def mse_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
@@ -1470,7 +1480,11 @@ def mse_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any = Non
     wide = _broadcast_result_type(x, target)   # a bool or int side is read as the float one's
     if wide.kind not in "fc":
         refuse_kinds("mse", cast(x, wide), "biu")
-    return _reduce(SquaredError()(cast(x, wide), cast(target, wide)), reduction)
+    loss = _reduce(SquaredError()(cast(x, wide), cast(target, wide)), reduction)
+    if x.dtype == target.dtype:
+        return loss    # SquaredError keeps x and target itself
+    # PyTorch's mse_loss is one op that promotes inside: it keeps the tensors it was given
+    return keeps(loss, x, target, name="MSELoss", one_node=False)
 
 
 class SquaredError(Function):

@@ -24,8 +24,9 @@ def l1_loss(input: Tensor, target: Any, size_average: Any = None,  # noqa: A002
         F.sub(input, target)                  # refuses, as PyTorch's l1_loss does for bools
     wide = F._broadcast_result_type(input, target)
     diff = F.cast(input, wide) - F.cast(target, wide)
-    loss = F._reduce(F.abs(diff), F.legacy_reduction(size_average, reduce, reduction))
-    return F.keeps(loss, input, target, name="L1Loss")   # PyTorch keeps both
+    # PyTorch's l1_loss is this composite too (abs of the difference, then the reduction):
+    # it keeps neither input nor target, so changing them in place before backward is fine
+    return F._reduce(F.abs(diff), F.legacy_reduction(size_average, reduce, reduction))
 
 
 def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,  # noqa: A002

@@ -1,0 +1,111 @@
+"""Which of its arguments each op keeps for backward, against PyTorch (issue 29).
+
+PyTorch refuses a backward whose op saved a tensor that was changed in place since (its
+version counter moved); an op that saved nothing of an argument does not care. tinygan must
+refuse exactly where PyTorch does: a missing refusal is a silently wrong gradient, an extra
+one stops a program that works. For every op below and every tensor argument, the generator
+bumps that argument's version after the forward pass (``t.copy_(t)``: same values, new
+version, so only the bookkeeping differs) and runs backward, in both libraries.
+"""
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+import tinygan
+
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
+pytestmark = pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch is not installed")
+
+
+def _cases(fw):
+    """name -> (arguments, call). The first argument is the one that requires grad (a
+    non-leaf, so it may be changed in place); the others do not."""
+    F = fw.nn.functional
+    T = fw.tensor
+    rows = np.array([[0.3, -1.2, 0.8], [1.5, 0.1, -0.4]])
+    x = T(rows)
+    x32 = T(rows, dtype=fw.float32)
+    probs = T([[0.2, 0.7, 0.9], [0.4, 0.5, 0.1]], dtype=fw.float64)
+    idx = T([2, 0])
+    w3 = T([1.0, 2.0, 0.5], dtype=fw.float64)
+    return {
+        "mse_loss": ([x, T(rows * 0.5)], lambda a, b: F.mse_loss(a, b)),
+        "mse_loss, float32 target": ([x, T(rows * 0.5, dtype=fw.float32)],
+                                     lambda a, b: F.mse_loss(a, b)),
+        "l1_loss": ([x, T(rows * 0.5)], lambda a, b: F.l1_loss(a, b)),
+        "nll_loss": ([x, idx, w3], lambda a, t, w: F.nll_loss(a, t, weight=w)),
+        "cross_entropy": ([x, idx, w3], lambda a, t, w: F.cross_entropy(a, t, weight=w)),
+        "cross_entropy, probabilities": ([x, probs.double()],
+                                         lambda a, t: F.cross_entropy(a, t)),
+        "binary_cross_entropy": ([probs.double(), probs.double() * 0.5, T(rows + 2.0)],
+                                 lambda p, t, w: F.binary_cross_entropy(p, t, weight=w)),
+        "bce_with_logits": ([x, probs.double(), T(rows + 2.0), w3],
+                            lambda a, t, w, pw: F.binary_cross_entropy_with_logits(
+                                a, t, weight=w, pos_weight=pw)),
+        "softplus, beta 2": ([x], lambda a: F.softplus(a, beta=2.0)),
+        "log_softmax": ([x], lambda a: F.log_softmax(a, 1)),
+        "softmax": ([x], lambda a: F.softmax(a, 1)),
+        "sigmoid": ([x], lambda a: a.sigmoid()),
+        "tanh": ([x], lambda a: a.tanh()),
+        "exp": ([x], lambda a: a.exp()),
+        "relu": ([x], lambda a: a.relu()),
+        "leaky_relu": ([x], lambda a: F.leaky_relu(a, 0.2)),
+        "abs": ([x], lambda a: a.abs()),
+        "var": ([x], lambda a: a.var()),
+        "std": ([x], lambda a: a.std(1)),
+        "norm p=2": ([x], lambda a: a.norm()),
+        "norm p=3": ([x], lambda a: a.norm(p=3)),
+        "sum": ([x], lambda a: a.sum()),
+        "mean": ([x], lambda a: a.mean(0)),
+        "amax": ([x], lambda a: a.amax(1)),
+        "max over a dim": ([x], lambda a: a.max(1)[0]),
+        "mul": ([x, T(rows + 1.0)], lambda a, b: a * b),
+        "mul, float32 other": ([x, x32 + 1.0], lambda a, b: a * b),
+        "div": ([x, T(rows + 3.0)], lambda a, b: a / b),
+        "pow, tensor exponent": ([x.abs() + 0.5, T(rows)], lambda a, b: a ** b),
+        "maximum": ([x, T(rows * 0.5)], lambda a, b: fw.maximum(a, b)),
+        "where": ([x, T(rows * 0.5), T(rows > 0)], lambda a, b, c: fw.where(c, a, b)),
+        "clamp, tensor bounds": ([x, T(rows * 0.0 - 0.5), T(rows * 0.0 + 0.5)],
+                                 lambda a, lo, hi: fw.clamp(a, min=lo, max=hi)),
+        "lerp, tensor weight": ([x, T(rows * 0.5), T(rows * 0.0 + 0.3)],
+                                lambda a, e, w: fw.lerp(a, e, w)),
+        "matmul": ([x, T(rows.T)], lambda a, b: a @ b),
+        "linear": ([x, T(rows), T(rows[0, :2])], lambda a, w, b: F.linear(a, w, b)),
+        "embedding": ([T(rows), idx.clamp(0, 1)], lambda w, i: F.embedding(i, w)),
+        "getitem, index tensor": ([x, idx.clamp(0, 1)], lambda a, i: a[i]),
+        "cat": ([x, T(rows)], lambda a, b: fw.cat([a, b])),
+        "conv2d": ([T(rows).reshape(1, 1, 2, 3), T(rows[:, :2]).reshape(1, 1, 2, 2),
+                    T(rows[0, :1])],
+                   lambda a, w, b: F.conv2d(a, w, b)),
+        "max_pool2d": ([T(rows).reshape(1, 1, 2, 3)], lambda a: F.max_pool2d(a, 2)),
+        "interpolate": ([T(rows).reshape(1, 1, 2, 3)],
+                        lambda a: F.interpolate(a, scale_factor=2, mode="nearest")),
+    }
+
+
+def _outcome(fw, name: str, bumped: int) -> str:
+    arguments, call = _cases(fw)[name]
+    first = arguments[0].detach().clone().requires_grad_(True)
+    arguments = [first * 1.0] + [a.clone() for a in arguments[1:]]   # fresh, non-leaf
+    out = call(*arguments)
+    with fw.no_grad():
+        arguments[bumped].copy_(arguments[bumped].clone())   # same values, a new version
+    try:
+        out.sum().backward()
+    except RuntimeError as error:
+        assert "inplace" in str(error) or "in-place" in str(error), error
+        return "refused"
+    return "runs"
+
+
+@pytest.mark.cpu_only
+@pytest.mark.parametrize("name", sorted(_cases(tinygan)))
+def test_an_op_keeps_the_arguments_pytorch_keeps(name):
+    import torch
+    count = len(_cases(tinygan)[name][0])
+    ours = [_outcome(tinygan, name, k) for k in range(count)]
+    theirs = [_outcome(torch, name, k) for k in range(count)]
+    assert ours == theirs, f"{name}: argument by argument, tinygan {ours}, PyTorch {theirs}"
