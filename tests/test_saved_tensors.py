@@ -83,7 +83,30 @@ def _cases(fw):
         "max_pool2d": ([T(rows).reshape(1, 1, 2, 3)], lambda a: F.max_pool2d(a, 2)),
         "interpolate": ([T(rows).reshape(1, 1, 2, 3)],
                         lambda a: F.interpolate(a, scale_factor=2, mode="nearest")),
+        "interpolate, bilinear": ([T(rows).reshape(1, 1, 2, 3)],
+                                  lambda a: F.interpolate(a, scale_factor=2, mode="bilinear",
+                                                          align_corners=False)),
+        "avg_pool2d": ([T(rows).reshape(1, 1, 2, 3)], lambda a: F.avg_pool2d(a, 2)),
+        "conv_transpose2d": ([T(rows).reshape(1, 1, 2, 3), T(rows[:, :2]).reshape(1, 1, 2, 2),
+                              T(rows[0, :1])], lambda a, w, b: F.conv_transpose2d(a, w, b)),
+        "sqrt": ([x.abs() + 0.1], lambda a: a.sqrt()),
+        "log": ([x.abs() + 0.1], lambda a: a.log()),
+        "log1p": ([x.abs()], lambda a: a.log1p()),
+        "pow, number": ([x], lambda a: a ** 3),
+        "neg and sub": ([x, T(rows)], lambda a, b: -a - b),
+        "rsub": ([x], lambda a: 2.0 - a),
+        "sort": ([x], lambda a: a.sort(1)[0]),
+        "topk": ([x], lambda a: a.topk(2, 1)[0]),
+        "amin": ([x], lambda a: a.amin(0)),
+        "min over a dim": ([x], lambda a: a.min(1)[0]),
+        "mm": ([x, T(rows.T)], lambda a, b: fw.mm(a, b)),
+        "t and matmul": ([x, T(rows)], lambda a, b: a.t() @ b),
+        "stack": ([x, T(rows)], lambda a, b: fw.stack([a, b])),
+        "expand and mul": ([T(rows[:1]), T(rows)], lambda a, b: a.expand(2, 3) * b),
+        "transpose and reshape": ([x], lambda a: a.transpose(0, 1).reshape(6)),
     }
+
+
 
 
 def _outcome(fw, name: str, bumped: int) -> str:

@@ -177,6 +177,9 @@ def avg_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
         y = _average(x, m_h, m_w) * (1.0 / divisor_override)
     else:                                  # the divisor |rows| |cols| splits into the two sides
         y = _average(x, m_h / len_h[:, None], m_w / len_w[:, None])
+    # PyTorch's avg_pool2d is one op that keeps its input (its backward reads the shape): an
+    # in-place change of the input before backward is refused there, and here
+    y = F.keeps(y, x, name="AvgPool2D")
     return y.squeeze(0) if single else y
 
 
