@@ -624,3 +624,21 @@ def test_fill_through_an_expanded_view_under_autograd_fails_at_backward_as_pytor
     assert b2.flatten().tolist() == [5.0, 5.0]
     with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
         b2.sum().backward()
+
+
+@pytest.mark.parametrize("data,kwargs,value,grad,requires_grad", [
+    # PyTorch 2.13's answers (gradient of -0.24 * var, taken with create_graph=True)
+    ([0.59], {}, math.nan, [math.nan], False),
+    ([1.0, 2.0], dict(correction=2), math.inf, [-math.inf, -math.inf], False),
+    ([1.0, -1.0, 3.0], dict(correction=5), math.inf, [math.nan, -math.inf, -math.inf], False),
+    ([[0.59]], dict(dim=0), [math.nan], [[math.nan]], True),   # with a dim: the composite
+])
+def test_var_without_degrees_of_freedom_as_pytorch(data, kwargs, value, grad, requires_grad):
+    """n - correction <= 0 over all of x: the gradient is the incoming one times NaN (x at
+    its mean) or +inf, a factor that does not depend on x."""
+    x = tinygan.tensor(data, dtype=tinygan.float64, requires_grad=True)
+    y = x.var(**kwargs)
+    g, = tinygan.autograd.grad((y * -0.24).sum(), [x], create_graph=True)
+    np.testing.assert_array_equal(y.numpy(), np.array(value))
+    np.testing.assert_array_equal(g.numpy(), np.array(grad))
+    assert g.requires_grad == requires_grad

@@ -1201,6 +1201,27 @@ def _divisor(x: Tensor, axis: Any, unbiased: bool, correction: Any) -> tuple[int
     return count, builtins.max(count - correction, 0)
 
 
+class VarWithoutDegreesOfFreedom(Function):
+    """var of all of x when n - correction <= 0 (one sample, unbiased): the sum of squared
+    deviations over 0, NaN for a constant x, inf otherwise. PyTorch's gradient there is the
+    incoming one times NaN where x equals its mean and +inf elsewhere: a factor that does
+    not depend on x, so under create_graph the gradient requires grad only when the
+    incoming gradient does (the composite's 2 (x - mean) * inf would depend on x)."""
+    def __init__(self, shape: tuple): self.shape = shape
+    def saves(self): return ()
+
+    def forward(self, x):
+        xp = xp_of(x)
+        spread = ((x - x.mean()) ** 2).sum()
+        return xp.where(spread == 0, xp.nan, xp.inf).astype(x.dtype).reshape(self.shape)
+
+    def backward(self, gy):
+        xa = self.inputs[0].array
+        xp = xp_of(xa)
+        factor = xp.where(xa == xa.mean(), xp.nan, xp.inf).astype(xa.dtype)
+        return Tensor(factor) * gy.reshape(())
+
+
 def var(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True, *,
         correction: Any = None) -> Tensor:
     """Composite: sum of squared deviations / (n - correction)."""
@@ -1210,6 +1231,9 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True
                     np.float16)
     axis = _normalise_axes(dim, x.ndim, "var")
     _, divisor = _divisor(x, axis, unbiased, correction)
+    if divisor == 0 and (dim is None or x.ndim == 0):   # see VarWithoutDegreesOfFreedom
+        shape = (1,) * x.ndim if keepdim else ()
+        return keeps(VarWithoutDegreesOfFreedom(shape)(x), x, name="Var", one_node=False)
     centred = x - mean(x, axis, keepdim=True)
     return keeps(sum(centred * centred, axis, keepdim) * (1.0 / divisor if divisor else
                                                             float("inf")), x, name="Var")
