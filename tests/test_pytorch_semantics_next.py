@@ -642,3 +642,15 @@ def test_var_without_degrees_of_freedom_as_pytorch(data, kwargs, value, grad, re
     np.testing.assert_array_equal(y.numpy(), np.array(value))
     np.testing.assert_array_equal(g.numpy(), np.array(grad))
     assert g.requires_grad == requires_grad
+
+
+def test_pow_with_exponent_false_is_not_pow_with_exponent_zero():
+    """PyTorch 2.13: x ** 0 has a zero gradient that does not require grad; x ** False goes
+    through c x^(c-1): -0, NaN at 0, and it requires grad under create_graph."""
+    for exponent, grad, requires_grad in ((0, [0.0, 0.0, 0.0], False),
+                                          (False, [-0.0, math.nan, 0.0], True)):
+        x = tinygan.tensor([-0.73, 0.0, 2.0], dtype=tinygan.float64, requires_grad=True)
+        g, = tinygan.autograd.grad(tinygan.pow(x, exponent).sum(), [x], create_graph=True)
+        np.testing.assert_array_equal(g.numpy(), grad)
+        assert np.signbit(g.numpy()[0]) == (exponent is False)
+        assert g.requires_grad == requires_grad

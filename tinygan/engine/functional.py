@@ -617,7 +617,10 @@ class Pow(Function):
 
     def backward(self, gy):
         x = self.inputs[0]
-        if self.c == 0:   # x^0 = 1 is flat: zeros, even at x = 0 where 0 * 0^-1 is NaN (PyTorch)
+        if self.c == 0 and not isinstance(self.c, (bool, np.bool_)):
+            # x^0 = 1 is flat: zeros, even at x = 0 where 0 * 0^-1 is NaN (PyTorch's rule;
+            # its test is a number's equality to 0.0, which an exponent of False fails, so
+            # x ** False takes the formula below: -0, NaN at 0, and it requires grad)
             return Tensor(xp_of(x.array).zeros_like(x.array))
         return gy * (self.c * x ** (self.c - 1))             # (x^c)' = c x^(c-1)
 
