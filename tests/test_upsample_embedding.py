@@ -1,11 +1,14 @@
 """nn.Upsample / F.interpolate and nn.Embedding: gradients checked, and against PyTorch."""
+import math
+
 import numpy as np
+from hypothesis import given, settings, strategies as st
 import pytest
 
 import tinygan
 from tinygan import nn
 import tinygan.nn.functional as F
-from tinygan.engine.resample import Resample, nearest_matrix
+from tinygan.engine.resample import Resample, nearest_taps
 from tinygan.fast.upsample import NearestRepeat, RepeatSum
 from tests.helpers import t64, to_np
 
@@ -66,10 +69,10 @@ def test_upsample_layer_in_float32_matches_torch():
         atol=1e-6)
 
 
-def test_the_fast_nearest_form_equals_the_matrix_form():
+def test_the_fast_nearest_form_equals_the_plain_form():
     x = t64(np.random.default_rng(4).normal(size=(2, 3, 4, 5)))
     fast = NearestRepeat((2, 3))(x)
-    plain = Resample([nearest_matrix(8, 4, 2.0), nearest_matrix(15, 5, 3.0)])(x)
+    plain = Resample([nearest_taps(8, 4, 2.0), nearest_taps(15, 5, 3.0)])(x)
     np.testing.assert_array_equal(to_np(fast), to_np(plain))
     g = t64(np.random.default_rng(5).normal(size=fast.shape), False)
     (a,) = tinygan.grad((fast * g).sum(), x)
@@ -161,12 +164,12 @@ def test_flatten_unflatten_and_identity_match_torch():
 
 
 @pytest.mark.parametrize("factors", [(1, 2), (3, 1), (1, 1)])
-def test_the_block_sum_with_a_factor_of_one_equals_the_matrix_form(factors):
+def test_the_block_sum_with_a_factor_of_one_equals_the_plain_form(factors):
     x = t64(np.random.default_rng(6).normal(size=(2, 1, 3, 4)))
     g = np.random.default_rng(7).normal(size=(2, 1, 3 * factors[0], 4 * factors[1]))
     (fast,) = tinygan.grad((NearestRepeat(factors)(x) * t64(g, False)).sum(), x)
-    plain = Resample([nearest_matrix(3 * factors[0], 3, float(factors[0])),
-                      nearest_matrix(4 * factors[1], 4, float(factors[1]))])
+    plain = Resample([nearest_taps(3 * factors[0], 3, float(factors[0])),
+                      nearest_taps(4 * factors[1], 4, float(factors[1]))])
     (slow,) = tinygan.grad((plain(x) * t64(g, False)).sum(), x)
     np.testing.assert_allclose(to_np(fast), to_np(slow), rtol=1e-12)
     gy = t64(g, False)
@@ -182,6 +185,40 @@ def test_interpolate_takes_the_fast_nearest_form_only_while_the_switch_is_on(mon
     plain_y = F.interpolate(x, scale_factor=2, mode="nearest")
     assert isinstance(plain_y.creator, Resample)
     np.testing.assert_array_equal(to_np(fast_y), to_np(plain_y))
-    # a non-integer factor has no fast form: the matrix form either way
+    # a non-integer factor has no fast form: the plain form either way
     monkeypatch.setattr(tinygan.fast, "FUSED", True)
     assert isinstance(F.interpolate(x, scale_factor=1.5).creator, Resample)
+
+
+@settings(max_examples=30, deadline=None)
+@given(h=st.integers(1, 5), w=st.integers(1, 5), oh=st.integers(1, 9), ow=st.integers(1, 9),
+       align=st.booleans(), linear=st.booleans())
+def test_the_taps_compute_the_matrix_map(h, w, oh, ow, align, linear):
+    """On finite pixels the taps form is y = A_h x A_w^T with the module docstring's
+    matrices, and its gradient A_h^T g A_w."""
+    from tinygan.engine.resample import linear_taps, taps_matrix
+    rng = np.random.default_rng(h * 100 + w * 10 + oh)
+    x = t64(rng.normal(size=(2, 1, h, w)))
+    taps = ([linear_taps(oh, h, align, None), linear_taps(ow, w, align, None)] if linear else
+            [nearest_taps(oh, h, None), nearest_taps(ow, w, None)])
+    a_h, a_w = taps_matrix(taps[0], h), taps_matrix(taps[1], w)
+    y = Resample(taps)(x)
+    np.testing.assert_allclose(to_np(y), a_h @ to_np(x) @ a_w.T, rtol=1e-12, atol=1e-12)
+    g = rng.normal(size=y.shape)
+    (gx,) = tinygan.grad((y * t64(g, False)).sum(), x)
+    np.testing.assert_allclose(to_np(gx), a_h.T @ g @ a_w, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode,size,row,expected", [
+    # PyTorch 2.13's answers: an inf or NaN pixel reaches only the outputs whose taps read
+    # it, even with weight 0 (0 * inf is NaN: the height taps of a 1-pixel-high image are
+    # that pixel twice, weights 1 and 0)
+    ("bilinear", (1, 6), [math.nan, math.nan, -1.0216512680053711],
+     [math.nan, math.nan, math.nan, math.nan, math.nan, -1.0216512680053711]),
+    ("bilinear", (1, 4), [math.inf, 1.0], [math.nan, math.nan, math.nan, 1.0]),
+    ("nearest", (1, 3), [math.nan, 2.0], [math.nan, math.nan, 2.0]),
+])
+def test_an_inf_or_nan_pixel_stays_local_as_pytorch(mode, size, row, expected):
+    x = tinygan.tensor([[row]], dtype=tinygan.float32).unsqueeze(0)
+    y = F.interpolate(x, size=size, mode=mode)
+    np.testing.assert_array_equal(to_np(y)[0, 0, 0], np.array(expected, dtype=np.float32))

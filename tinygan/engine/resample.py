@@ -1,19 +1,27 @@
 """Resampling an image: ``F.interpolate`` (nearest and (bi)linear), the op behind ``nn.Upsample``.
 
 Resizing an image is *linear* in its pixels, and separable: along each spatial axis every
-output pixel is a fixed combination of input pixels, a matrix A of shape (out, in).
+output pixel is a fixed combination of a few input pixels, its *taps*:
 
-    nearest            A[o, i] = 1 for the one source pixel i = floor(o * scale)
-    linear/bilinear    A[o, i0] = 1 - t,  A[o, i0 + 1] = t, where o maps to the source
-                       coordinate src = i0 + t (see ``source_coordinate``)
+    nearest            y[o] = x[i]                      the one source pixel i = floor(o * scale)
+    linear/bilinear    y[o] = (1 - t) x[i0] + t x[i1]   where o maps to the source coordinate
+                                                        src = i0 + t (``source_coordinate``),
+                                                        i1 = i0 + 1 (i0 at the last pixel)
 
-For an (N, C, H, W) image, y = A_h x A_w^T for every (n, c). Because y is linear in x, its
-backward is the transpose map: gx = A_h^T gy A_w (for nearest, A^T *sums* the gradients of
-all copies of a pixel back into it). The backward is therefore the same op with transposed
-matrices, and so is its own backward: second derivatives come for free.
+As a matrix A of shape (out, in), row o holds these weights and zeros elsewhere, and for an
+(N, C, H, W) image y = A_h x A_w^T for every (n, c). Because y is linear in x, its backward is
+the transpose map: gx = A_h^T gy A_w (for nearest, A^T *sums* the gradients of all copies of
+a pixel back into it). So the backward is the adjoint op, and the adjoint's backward is the
+op again: second derivatives come for free.
+
+The matrix is the idea; the computation reads only the taps, as PyTorch does. A matrix
+product also multiplies the input pixels whose weight is 0, and 0 * inf = NaN: one inf or
+NaN pixel would spread along its whole row and column, where PyTorch's answer keeps it
+local. The width axis is resampled first, then the height, so each output is
+h0 (w0 x00 + w1 x01) + h1 (w0 x10 + w1 x11), PyTorch's order of rounding.
 
 Nearest upsampling by an integer factor has a fast form, ``repeat`` along each axis and block
-sums for its adjoint (tinygan/fast/upsample.py), tested equal to the matrix form here.
+sums for its adjoint (tinygan/fast/upsample.py), tested equal to the taps form here.
 """
 from __future__ import annotations
 
@@ -48,17 +56,17 @@ def source_coordinate(out_size: int, in_size: int, align_corners: bool,
     return np.maximum((o + 0.5) * ratio - 0.5, 0.0)
 
 
-def linear_matrix(out_size: int, in_size: int, align_corners: bool,
-                  scale: float | None) -> np.ndarray:
-    """A (out, in): row o holds the two weights 1 - t and t of linear interpolation."""
+Taps = tuple  # (indices (out, T) int64, weights (out, T) or None for a plain copy)
+
+
+def linear_taps(out_size: int, in_size: int, align_corners: bool,
+                scale: float | None) -> Taps:
+    """Each output pixel's two source pixels i0, i1 and their weights 1 - t and t."""
     src = source_coordinate(out_size, in_size, align_corners, scale)
     i0 = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
     i1 = np.minimum(i0 + 1, in_size - 1)
     t = src - i0
-    a = np.zeros((out_size, in_size))
-    np.add.at(a, (np.arange(out_size), i0), 1.0 - t)
-    np.add.at(a, (np.arange(out_size), i1), t)
-    return a
+    return np.stack([i0, i1], 1), np.stack([1.0 - t, t], 1)
 
 
 def nearest_indices(out_size: int, in_size: int, scale: float | None,
@@ -70,49 +78,103 @@ def nearest_indices(out_size: int, in_size: int, scale: float | None,
     return np.minimum(np.floor(o * ratio).astype(np.int64), in_size - 1)
 
 
-def nearest_matrix(out_size: int, in_size: int, scale: float | None,
-                   exact: bool = False) -> np.ndarray:
-    a = np.zeros((out_size, in_size))
-    a[np.arange(out_size), nearest_indices(out_size, in_size, scale, exact)] = 1.0
+def nearest_taps(out_size: int, in_size: int, scale: float | None,
+                 exact: bool = False) -> Taps:
+    return nearest_indices(out_size, in_size, scale, exact)[:, None], None
+
+
+def taps_matrix(taps: Taps, in_size: int) -> np.ndarray:
+    """The (out, in) matrix A of the module docstring (for reading and for tests)."""
+    indices, weights = taps
+    a = np.zeros((len(indices), in_size))
+    for j in range(indices.shape[1]):
+        np.add.at(a, (np.arange(len(indices)), indices[:, j]),
+                  1.0 if weights is None else weights[:, j])
     return a
 
 
 # ---- the ops ------------------------------------------------------------------------
-class Resample(Function):
-    """y = x resampled along its last k axes by matrices A_1..A_k (one per axis):
-    y[..., o1, o2] = sum_{i1, i2} A_1[o1, i1] A_2[o2, i2] x[..., i1, i2].
-    Linear in x, so backward is Resample by the transposed matrices."""
+def _gather(x: Any, axis: int, taps: Taps) -> Any:
+    """Along ``axis``: y[o] = sum_j w[o, j] x[idx[o, j]] (w0 x0 + w1 x1, in that order)."""
+    xp = xp_of(x)
+    indices, weights = (xp.asarray(t) if t is not None else None for t in taps)
+    moved = xp.moveaxis(x, axis, -1)                              # (..., in)
+    if weights is None:
+        y = moved[..., indices[:, 0]]
+    else:
+        weights = weights.astype(x.dtype)
+        y = moved[..., indices[:, 0]] * weights[:, 0]
+        for j in range(1, indices.shape[1]):
+            y = y + moved[..., indices[:, j]] * weights[:, j]
+    return xp.moveaxis(y, -1, axis)
 
-    def __init__(self, matrices: Sequence[Any]) -> None:
-        self.matrices = list(matrices)
+
+def _scatter(gy: Any, axis: int, taps: Taps, in_size: int) -> Any:
+    """The adjoint of ``_gather``: gx[i] = sum over the taps (o, j) that read i of
+    w[o, j] gy[o] (repeated reads add up)."""
+    xp = xp_of(gy)
+    indices, weights = (xp.asarray(t) if t is not None else None for t in taps)
+    moved = xp.moveaxis(gy, axis, -1)                             # (..., out)
+    gx = xp.zeros(moved.shape[:-1] + (in_size,), dtype=gy.dtype)
+    for j in range(indices.shape[1]):
+        part = moved if weights is None else moved * weights[:, j].astype(gy.dtype)
+        backend.scatter_add(gx, (Ellipsis, indices[:, j]), part)
+    return xp.moveaxis(gx, -1, axis)
+
+
+class Resample(Function):
+    """y = x resampled along its last k axes, by the taps of each axis (see above): width
+    first, then height. Linear in x, so backward is the adjoint, ResampleAdjoint."""
+
+    def __init__(self, taps: Sequence[Taps]) -> None:
+        self.taps = list(taps)
 
     def saves(self):
         return ()            # linear: backward needs no input values
 
     def forward(self, x):
-        xp, k = xp_of(x), len(self.matrices)
+        k = len(self.taps)
+        self.in_sizes = x.shape[x.ndim - k:]
         y = x
-        for axis, a in enumerate(self.matrices):            # one axis at a time
-            a = xp.asarray(a, dtype=x.dtype)
-            moved = xp.moveaxis(y, x.ndim - k + axis, -1)    # (..., in)
-            y = xp.moveaxis(moved @ a.T, -1, x.ndim - k + axis)
-        return xp.ascontiguousarray(y)
+        for axis in reversed(range(k)):                      # the last axis first
+            y = _gather(y, x.ndim - k + axis, self.taps[axis])
+        return xp_of(x).ascontiguousarray(y)
 
     def backward(self, gy):
-        return Resample([a.T for a in self.matrices])(gy)
+        return ResampleAdjoint(self.taps, self.in_sizes)(gy)
 
 
-def resample(x: Tensor, matrices: Sequence[Any]) -> Tensor:
-    """x resampled along its last len(matrices) axes, one (out, in) matrix per axis."""
-    return Resample(matrices)(x)
+class ResampleAdjoint(Function):
+    """gx = A^T gy per axis (the gradient of Resample); its own backward is Resample."""
+
+    def __init__(self, taps: Sequence[Taps], in_sizes: Sequence[int]) -> None:
+        self.taps, self.in_sizes = list(taps), tuple(in_sizes)
+
+    def saves(self):
+        return ()
+
+    def forward(self, gy):
+        k = len(self.taps)
+        gx = gy
+        for axis in range(k):                                # the reverse order
+            gx = _scatter(gx, gy.ndim - k + axis, self.taps[axis], self.in_sizes[axis])
+        return gx
+
+    def backward(self, ggx):
+        return Resample(self.taps)(ggx)
+
+
+def resample(x: Tensor, taps: Sequence[Taps]) -> Tensor:
+    """x resampled along its last len(taps) axes, one (indices, weights) pair per axis."""
+    return Resample(taps)(x)
 
 
 def resample_nearest(x: Tensor, out_sizes: Sequence[int], scales: Sequence[float | None],
                      exact: bool) -> Tensor:
-    """Nearest (or nearest-exact) resampling to ``out_sizes``, the plain form: Resample by
-    the 0/1 matrices that pick each output pixel's source pixel."""
+    """Nearest (or nearest-exact) resampling to ``out_sizes``, the plain form: each output
+    pixel copies its one source pixel."""
     in_sizes = x.shape[-len(out_sizes):]
-    return resample(x, [nearest_matrix(o, i, s, exact)
+    return resample(x, [nearest_taps(o, i, s, exact)
                         for o, i, s in zip(out_sizes, in_sizes, scales)])
 
 
@@ -178,5 +240,5 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,  # no
                                   f"F.interpolate(x.float(), ...) and round back yourself")
     refuse_kinds(f"compute_indices_weights_{mode}", input, "biu")
     in_sizes = input.shape[-k:]
-    return resample(input, [linear_matrix(o, i, bool(align_corners), s)
+    return resample(input, [linear_taps(o, i, bool(align_corners), s)
                             for o, i, s in zip(out_sizes, in_sizes, scales)])

@@ -1,10 +1,10 @@
 """Fast form of nearest upsampling by integer factors: ``repeat``, and block sums backward.
 
-The plain form (tinygan/engine/resample.py) multiplies by 0/1 matrices, one per axis. With an
+The plain form (tinygan/engine/resample.py) copies each output pixel's source pixel. With an
 integer factor s each pixel is simply copied s times per axis: NumPy's ``repeat``. The
 adjoint of copying is adding the copies back up: a sum over each s x s block. Both are linear,
 so each one's backward is the other, and second derivatives come for free.
-tests/test_upsample_embedding.py checks them against the matrix form.
+tests/test_upsample_embedding.py checks them against the plain form.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tinygan.fast import replaces
 
 class NearestRepeat(Function):
     """Nearest upsampling by integer factors = repeat each pixel s times per axis.
-    Equal to Resample with the nearest matrices; backward sums each s x s block."""
+    Equal to Resample with the nearest taps; backward sums each s x s block."""
 
     def __init__(self, factors: Sequence[int]) -> None:
         self.factors = tuple(factors)
