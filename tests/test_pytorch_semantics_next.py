@@ -654,3 +654,13 @@ def test_pow_with_exponent_false_is_not_pow_with_exponent_zero():
         np.testing.assert_array_equal(g.numpy(), grad)
         assert np.signbit(g.numpy()[0]) == (exponent is False)
         assert g.requires_grad == requires_grad
+
+
+def test_mean_divides_by_the_count_as_pytorch():
+    """PyTorch's mean on the CPU is sum / n; times 1/n rounds differently in float32 (here
+    0.42000002), and a comparison that follows (x >= x.mean()) then flips."""
+    x = tinygan.tensor([0.42, 0.42, 0.42])
+    assert x.mean().item() == np.float32(0.42)
+    assert bool((x >= x.mean()).all())
+    y = tinygan.randn(7, 5)
+    np.testing.assert_array_equal(y.mean(0).numpy(), y.numpy().sum(0) / np.float32(7))

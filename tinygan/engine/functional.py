@@ -1184,14 +1184,16 @@ def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
 
 def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *,
          axis: Any = None, keepdims: bool | None = None) -> Tensor:
-    """Composite: the sum times 1/count."""
+    """Composite: the sum over the count (divided, not times 1/count: PyTorch divides, and
+    the two round differently, 1.26 / 3 = 0.42 but 1.26 * (1/3) = 0.42000002 in float32)."""
     dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
     _need_float("mean", x)
     if x.dtype == np.float16:   # PyTorch works in float32 for half and rounds once
         return cast(mean(cast(x, np.float32), dim, keepdim), np.float16)
     axis = _normalise_axes(dim, x.ndim, "mean")
     count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
-    return sum(x, axis, keepdim) * (1.0 / count if count else float("nan"))   # empty: NaN
+    total = sum(x, axis, keepdim)
+    return total / count if count else total * float("nan")   # empty: NaN
 
 
 def _divisor(x: Tensor, axis: Any, unbiased: bool, correction: Any) -> tuple[int, float]:
@@ -1216,7 +1218,8 @@ class VarWithoutDegreesOfFreedom(Function):
     def forward(self, x):
         xp = xp_of(x)
         spread = ((x - x.mean()) ** 2).sum()
-        return xp.where(spread == 0, xp.nan, xp.inf).astype(x.dtype).reshape(self.shape)
+        # spread / 0: NaN for 0 (and for a NaN spread), inf otherwise
+        return xp.where(spread > 0, xp.inf, xp.nan).astype(x.dtype).reshape(self.shape)
 
     def backward(self, gy):
         xa = self.inputs[0].array
@@ -1238,8 +1241,8 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True
         shape = (1,) * x.ndim if keepdim else ()
         return keeps(VarWithoutDegreesOfFreedom(shape)(x), x, name="Var", one_node=False)
     centred = x - mean(x, axis, keepdim=True)
-    return keeps(sum(centred * centred, axis, keepdim) * (1.0 / divisor if divisor else
-                                                            float("inf")), x, name="Var")
+    spread = sum(centred * centred, axis, keepdim)
+    return keeps(spread / divisor if divisor else spread * float("inf"), x, name="Var")
 
 
 def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True, *,
