@@ -132,3 +132,57 @@ def test_an_op_keeps_the_arguments_pytorch_keeps(name):
     ours = [_outcome(tinygan, name, k) for k in range(count)]
     theirs = [_outcome(torch, name, k) for k in range(count)]
     assert ours == theirs, f"{name}: argument by argument, tinygan {ours}, PyTorch {theirs}"
+
+
+def _matmul_outcomes(fw, shapes, transposed, requires_grad):
+    """For each operand: does backward refuse after that operand's version moved?"""
+    outcomes = []
+    for bumped in (0, 1):
+        operands = []
+        for shape, flip, grad in zip(shapes, transposed, requires_grad):
+            leaf = fw.tensor(np.arange(1.0, np.prod(shape) + 1).reshape(shape),
+                             dtype=fw.float64, requires_grad=grad)
+            x = leaf * 1.0 if grad else leaf
+            operands.append(x.transpose(-1, -2) if flip else x)
+        y = operands[0] @ operands[1]
+        with fw.no_grad():
+            operands[bumped].add_(0.0)
+        try:
+            y.sum().backward()
+            outcomes.append("runs")
+        except RuntimeError:
+            outcomes.append("refused")
+    return outcomes
+
+
+@pytest.mark.cpu_only
+def test_matmul_keeps_what_pytorch_keeps_over_random_shapes():
+    """PyTorch's matmul folds a batch into a matrix when it can and keeps a copy when the
+    fold had to copy (functional._matmul_keeps): 250 random broadcasts, transposes and
+    requires_grad patterns, operand by operand."""
+    import random
+    import torch
+    rng = random.Random(29)
+    checked = 0
+    while checked < 250:
+        k, m, p = rng.randint(1, 3), rng.randint(1, 3), rng.randint(1, 3)
+        dims = rng.randint(1, 4), rng.randint(1, 4)
+
+        def shape(d, left):
+            if d == 1:
+                return (k,)
+            core = (m, k) if left else (k, p)
+            return tuple(rng.choice([1, 2]) for _ in range(d - 2)) + core
+        shapes = [shape(dims[0], True), shape(dims[1], False)]
+        transposed = [d >= 2 and rng.random() < 0.3 for d in dims]
+        shapes = [s[:-2] + (s[-1], s[-2]) if t else s for s, t in zip(shapes, transposed)]
+        requires_grad = [rng.random() < 0.7, rng.random() < 0.7]
+        if not any(requires_grad):
+            continue
+        try:
+            theirs = _matmul_outcomes(torch, shapes, transposed, requires_grad)
+        except RuntimeError:
+            continue                                   # shapes PyTorch refuses to multiply
+        ours = _matmul_outcomes(tinygan, shapes, transposed, requires_grad)
+        assert ours == theirs, (shapes, transposed, requires_grad, ours, theirs)
+        checked += 1

@@ -688,10 +688,13 @@ def pow(x: Any, c: Any) -> Tensor:
 # Matrix products
 # =======================================================================================
 class MatMul(Function):
-    """y = a @ b. For a loss L: dL/da = gy @ b^T and dL/db = a^T @ gy (batch dims broadcast)."""
+    """y = a @ b. For a loss L: dL/da = gy @ b^T and dL/db = a^T @ gy (batch dims broadcast).
+    ``keep``: whether PyTorch's matmul keeps a and b themselves (see _matmul_keeps)."""
+    def __init__(self, keep: tuple[bool, bool] = (True, True)): self.keep = keep
+
     def saves(self):
         need_a, need_b = self.needs_input_grad
-        return (1,) * need_a + (0,) * need_b
+        return (1,) * (need_a and self.keep[1]) + (0,) * (need_b and self.keep[0])
 
     def forward(self, a, b): return a @ b
 
@@ -715,13 +718,64 @@ def matmul(a: Any, b: Any) -> Tensor:
     if a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]):
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not line up "
                          f"({a.shape[-1]} != {b.shape[-2] if b.ndim > 1 else b.shape[0]})")
+    product = MatMul(_matmul_keeps(a, b))
     if a.ndim == 1 and b.ndim == 1:  # (k,) @ (k,): the dot product, a 0-d tensor
-        return reshape(matmul(reshape(a, (1, -1)), reshape(b, (-1, 1))), ())
+        return reshape(product(reshape(a, (1, -1)), reshape(b, (-1, 1))), ())
     if a.ndim == 1:  # (k,) @ (k, n): treat the vector as a (1, k) row
-        return reshape(matmul(reshape(a, (1, -1)), b), b.shape[:-2] + b.shape[-1:])
+        return reshape(product(reshape(a, (1, -1)), b), b.shape[:-2] + b.shape[-1:])
     if b.ndim == 1:  # (m, k) @ (k,): treat the vector as a (k, 1) column
-        return reshape(matmul(a, reshape(b, (-1, 1))), a.shape[:-1])
-    return MatMul()(a, b)
+        return reshape(product(a, reshape(b, (-1, 1))), a.shape[:-1])
+    return product(a, b)
+
+
+def _matmul_keeps(a: Tensor, b: Tensor) -> tuple[bool, bool]:
+    """Whether PyTorch's matmul keeps a and b themselves for backward (views of them, whose
+    in-place change it then refuses), or copies it made. It multiplies a batch by folding
+    the operand with 3 or more dims into one matrix, x.reshape(-1, k), and keeps what it
+    multiplied: when that reshape cannot be a view, a copy. It folds when the other operand
+    has at most 2 dims (a 3-D operand with a batch of 1, beside another 3-D one, counts as a
+    matrix), and, unless the smaller operand requires grad, only where the fold is a view;
+    otherwise it expands both to the common batch and merges the batch dims, again a view
+    or a copy. Found, and checked over 2,290 random cases, against PyTorch 2.13."""
+    def strides(x: Any) -> tuple[int, ...]:
+        return tuple(st // x.itemsize for st in x.strides)
+
+    def view_possible(sizes: Sequence[int], steps: Sequence[int]) -> bool:
+        """Whether these dims (size-1 dims aside) merge into one without a copy."""
+        dims = [(n, st) for n, st in zip(sizes, steps) if n != 1]
+        return all(dims[i][1] == dims[i + 1][1] * dims[i + 1][0] for i in range(len(dims) - 1))
+
+    shape_a, steps_a, shape_b, steps_b = a.shape, strides(a.array), b.shape, strides(b.array)
+    if a.ndim == 3 and b.ndim == 3:          # a batch of 1 beside a 3-D operand: a matrix
+        if shape_a[0] == 1:
+            shape_a, steps_a = shape_a[1:], steps_a[1:]
+        elif shape_b[0] == 1:
+            shape_b, steps_b = shape_b[1:], steps_b[1:]
+    da, db = len(shape_a), len(shape_b)
+    if da <= 2 and db <= 2:
+        return True, True
+    a_larger = da >= db
+    # the folded operand: a, or b transposed (its last two dims swapped)
+    t1_shape = shape_a if a_larger else shape_b[:-2] + (shape_b[-1], shape_b[-2])
+    t1_steps = steps_a if a_larger else steps_b[:-2] + (steps_b[-1], steps_b[-2])
+    if builtins.min(da, db) <= 2:
+        fold_is_view = (int(np.prod(t1_shape)) == 0 or
+                        view_possible(t1_shape[:-1], t1_steps[:-1]))
+        smaller_requires_grad = (b if a_larger else a).requires_grad
+        if smaller_requires_grad or (da != 2 and fold_is_view):
+            return (fold_is_view, True) if a_larger else (True, fold_is_view)
+    batch = np.broadcast_shapes(shape_a[:-2] if da >= 2 else (), shape_b[:-2] if db >= 2 else ())
+
+    def batch_merges(shape: Sequence[int], steps: Sequence[int]) -> bool:
+        """x expanded to the batch, its batch dims merged: a view? (expanded dims: stride 0)"""
+        own, own_steps = (shape[:-2], steps[:-2]) if len(shape) >= 2 else ((), ())
+        pad = len(batch) - len(own)
+        sizes = [n for n in batch if n != 1]
+        kept = [(0 if (k < pad or own[k - pad] != n) else own_steps[k - pad])
+                for k, n in enumerate(batch) if n != 1]
+        return all(kept[i] == kept[i + 1] * sizes[i + 1] for i in range(len(kept) - 1))
+
+    return batch_merges(shape_a, steps_a), batch_merges(shape_b, steps_b)
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
