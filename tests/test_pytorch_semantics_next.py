@@ -664,3 +664,25 @@ def test_mean_divides_by_the_count_as_pytorch():
     assert bool((x >= x.mean()).all())
     y = tinygan.randn(7, 5)
     np.testing.assert_array_equal(y.mean(0).numpy(), y.numpy().sum(0) / np.float32(7))
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 3), (2, 0)])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_with_empty_probability_targets_as_pytorch(shape, reduction, smoothing):
+    """PyTorch 2.13 (probability targets): "none" is minus the sum over classes, "sum" minus
+    the sum of everything (-0.0), "mean" that over the number of rows, NaN when the logits
+    are empty. No class at all is no division by zero."""
+    x = tinygan.zeros(*shape, dtype=tinygan.float64, requires_grad=True)
+    y = F.cross_entropy(x * 1.0, tinygan.zeros(*shape, dtype=tinygan.float64),
+                        label_smoothing=smoothing, reduction=reduction)
+    y.sum().backward()
+    got = y.numpy()
+    if reduction == "mean":
+        assert got.shape == () and np.isnan(got)
+    elif reduction == "sum":
+        assert got.shape == () and got == 0 and np.signbit(got)
+    else:
+        assert got.shape == ({(0,): (), (0, 3): (0,), (2, 0): (2,)}[shape])
+        assert (got == 0).all() and np.signbit(got).all()
+    assert x.grad.shape == shape

@@ -1704,10 +1704,17 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average:
         t = t if logits.ndim > 1 else reshape(t, (1, -1))
         if t.ndim > 2:
             t = reshape(transpose(t, (0,) + tuple(range(2, t.ndim)) + (1,)), (-1, n_classes))
-        if label_smoothing:
+        if label_smoothing and n_classes:   # (no classes: nothing to smooth, nothing summed)
             t = t * (1 - label_smoothing) + label_smoothing / n_classes
-        per = -sum(logp * t if w is None else logp * t * w, 1)
-        total = x.shape[0]
+        terms = logp * t if w is None else logp * t * w
+        # PyTorch's reductions of these: minus the sum over classes ("none"), or over
+        # everything ("sum"), that over the number of rows ("mean"; NaN when empty)
+        if reduction == "none":
+            return reshape(-sum(terms, 1), rows_shape)
+        whole = -sum(terms)
+        if reduction == "sum":
+            return whole
+        return whole / (logits.numel() / n_classes) if logits.numel() else whole * float("nan")
     else:
         if target.dtype != np.int64:
             raise RuntimeError(f"cross_entropy: expected class indices of dtype int64 (Long),"
@@ -1738,9 +1745,8 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average:
         loss = reshape(per, rows_shape)
     else:
         loss = sum(per) if reduction == "sum" else sum(per) / total
-    # what PyTorch's nll_loss keeps besides its own input (probability targets: its product
-    # with the log-probabilities keeps them already, or their smoothed copy)
-    return keeps(loss, None if probabilities else target, w, name="CrossEntropyLoss")
+    # what PyTorch's nll_loss keeps besides its own input
+    return keeps(loss, target, w, name="CrossEntropyLoss")
 
 
 # =======================================================================================
