@@ -686,3 +686,35 @@ def test_cross_entropy_with_empty_probability_targets_as_pytorch(shape, reductio
         assert got.shape == ({(0,): (), (0, 3): (0,), (2, 0): (2,)}[shape])
         assert (got == 0).all() and np.signbit(got).all()
     assert x.grad.shape == shape
+
+
+@pytest.mark.parametrize("shapes,result", [
+    # PyTorch 2.13: bool matmul is refused, unless an operand is empty (its kernels are
+    # never reached); the dot product of two vectors is refused even then
+    (((3, 1), (0, 1, 2)), (0, 3, 2)), (((3, 0), (0,)), (3,)), (((2, 0), (0, 2)), (2, 2)),
+    (((3,), (3,)), None), (((0,), (0,)), None), (((2, 3), (3, 2)), None),
+])
+def test_bool_matmul_with_an_empty_operand_as_pytorch(shapes, result):
+    a, b = (tinygan.zeros(*s, dtype=tinygan.bool) for s in shapes)
+    if result is None:
+        with pytest.raises(RuntimeError, match="not implemented for bool"):
+            a @ b
+    else:
+        y = a @ b
+        assert y.shape == result and y.dtype == tinygan.bool and not bool(y.any())
+
+
+@pytest.mark.parametrize("layer,shape", [(nn.BatchNorm2d, (0, 2, 3, 3)),
+                                         (nn.BatchNorm2d, (2, 2, 0, 3)), (nn.BatchNorm1d, (0, 3))])
+def test_batch_norm_of_an_empty_batch_as_pytorch(layer, shape):
+    """PyTorch: the empty batch passes through in training, the running statistics stay,
+    the batch is counted, and the gradients are zeros of the right shapes."""
+    bn = layer(shape[1])
+    x = tinygan.zeros(*shape, requires_grad=True)
+    y = bn(x)
+    assert y.shape == shape
+    assert bn.running_mean.tolist() == [0.0] * shape[1]
+    assert bn.running_var.tolist() == [1.0] * shape[1]
+    assert bn.num_batches_tracked.item() == 1
+    y.sum().backward()
+    assert x.grad.shape == shape and bn.weight.grad.tolist() == [0.0] * shape[1]

@@ -709,7 +709,8 @@ class MatMul(Function):
 def matmul(a: Any, b: Any) -> Tensor:
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
     _same_dtype("matmul", a, b)
-    if a.dtype == np.bool_:
+    if a.dtype == np.bool_ and (a.ndim == b.ndim == 1 or (a.numel() and b.numel())):
+        # (PyTorch's kernels refuse bools; with an empty operand it returns before them)
         raise RuntimeError(f"matmul: not implemented for bool tensors (shapes {a.shape}, "
                            f"{b.shape}); convert them with .long() or .float()")
     if a.ndim == 0 or b.ndim == 0:

@@ -79,6 +79,12 @@ class _BatchNorm(Module):
         if x.dtype == np.float16 and self.running_mean_dtype() != np.float16:
             # PyTorch normalises half inputs in float32 (its statistics too), returns half
             return self.forward(x.float()).half()
+        if x.numel() == 0 and (self.training or not self.track_running_stats):
+            # PyTorch: an empty batch passes through (scaled by the first weight, to keep
+            # the graph), its running statistics untouched, the batch counted
+            if self.training and self.track_running_stats:
+                self.num_batches_tracked.array += 1
+            return x * self.weight[0] + self.bias[0] if self.affine else x * 1.0
         if self.training or not self.track_running_stats:      # the batch's own statistics
             n = x.numel() // self.num_features
             if n <= 1:
