@@ -718,3 +718,17 @@ def test_batch_norm_of_an_empty_batch_as_pytorch(layer, shape):
     assert bn.num_batches_tracked.item() == 1
     y.sum().backward()
     assert x.grad.shape == shape and bn.weight.grad.tolist() == [0.0] * shape[1]
+
+
+@pytest.mark.parametrize("form", ["operator", "function"])
+def test_a_python_bool_base_computes_but_refuses_its_gradient_as_pytorch(form):
+    """True ** x: PyTorch 2.13 computes the value, and its backward fails (an internal
+    assert on a bool Scalar); tinygan gives the value and refuses the gradient, saying
+    what to write. A bool tensor base is an ordinary one."""
+    x = tinygan.tensor([-0.78, 0.5], dtype=tinygan.float64, requires_grad=True)
+    y = True ** x if form == "operator" else tinygan.pow(True, x)
+    assert y.tolist() == [1.0, 1.0]
+    with pytest.raises(RuntimeError, match=r"1\.0 \*\* x"):
+        tinygan.autograd.grad(y.sum(), [x])
+    g, = tinygan.autograd.grad((tinygan.tensor(True) ** x).sum(), [x])
+    assert g.tolist() == [0.0, 0.0]

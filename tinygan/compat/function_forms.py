@@ -109,6 +109,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor: return F.matmul(input, other
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001,A002
     """input ** exponent; a Python number as the base takes the exponent's dtype (float64
     stays exact), as in PyTorch, not float32 first."""
+    if isinstance(input, (bool, np.bool_)) and isinstance(exponent, Tensor):
+        return F.pow_of_a_python_bool(input, exponent)
     return F.pow(input, exponent) if isinstance(exponent, Tensor) else _t(input) ** exponent
 
 

@@ -666,6 +666,26 @@ def _no_negative_int_power(base: Tensor, exponent: Any) -> None:
                            f"(an int tensor of shape {base.shape}); use .float() first")
 
 
+class RefusedBackward(Function):
+    """The value itself, whose backward refuses with ``message``: for the few programs whose
+    forward PyTorch computes but whose backward it cannot (tinygan raises there too)."""
+    def __init__(self, message: str): self.message = message
+    def saves(self): return ()
+    def forward(self, x): return x.copy()
+    def backward(self, gy): raise RuntimeError(self.message)
+
+
+def pow_of_a_python_bool(base: Any, exponent: Tensor) -> Tensor:
+    """True ** x (or torch.pow(True, x)): the value is PyTorch's, and so is the failure of its
+    gradient (PyTorch 2.13's backward stops at an internal assert on a bool Scalar base)."""
+    out = pow(_as_tensor(base, like=(exponent,)), exponent)
+    if not (is_grad_enabled() and out.requires_grad):
+        return out
+    return RefusedBackward(f"pow backward: the base is the Python bool {base!r}, whose "
+                           f"gradient PyTorch cannot take (an internal assert); write "
+                           f"{float(base)!r} ** x instead")(out)
+
+
 def pow(x: Any, c: Any) -> Tensor:
     """x ** c. The result's dtype is PyTorch's promotion of the two (int ** int stays int,
     bool ** 2 is int64, int ** 0.5 is float32). A negative base with a whole exponent works

@@ -38,6 +38,8 @@ def _pos(self: Tensor) -> Tensor: return self
 
 def _rpow(self: Tensor, base: Any) -> Tensor:
     """base ** t: the number becomes a constant tensor (2 ** int tensor stays int64)."""
+    if isinstance(base, (bool, np.bool_)):
+        return F.pow_of_a_python_bool(base, self)
     return F.pow(F._as_tensor(base, like=(self,)), self)
 
 
