@@ -732,3 +732,14 @@ def test_a_python_bool_base_computes_but_refuses_its_gradient_as_pytorch(form):
         tinygan.autograd.grad(y.sum(), [x])
     g, = tinygan.autograd.grad((tinygan.tensor(True) ** x).sum(), [x])
     assert g.tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("p", [1, math.inf, -math.inf])
+def test_the_second_derivative_of_a_1_or_inf_norm_is_zeros_as_pytorch(p):
+    """PyTorch's norm backward is sgn(x) (or a mask) times the gradient: under create_graph
+    the gradient requires grad, and its own derivative is zeros, not None."""
+    x = tinygan.tensor([1.0, -2.0, 0.0], dtype=tinygan.float64, requires_grad=True)
+    g, = tinygan.autograd.grad(x.norm(p=p, dim=0) * 1.5, [x], create_graph=True)
+    assert g.requires_grad
+    h, = tinygan.autograd.grad((g * g).sum(), [x], allow_unused=True)
+    assert h is not None and h.tolist() == [0.0, 0.0, 0.0]

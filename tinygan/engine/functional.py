@@ -1410,7 +1410,9 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
         y = amin(abs(x), axis, keepdim)
     else:
         return NormP(p, axis, keepdim)(x)
-    return keeps(y, x, name="Norm", output=True)   # PyTorch keeps x and the result
+    # PyTorch keeps x and the result; its backward (sgn(x) times the gradient, or a mask)
+    # gives x a zero second derivative, which abs and amax here give already
+    return keeps(y, x, name="Norm", output=True, one_node=False)
 
 
 # =======================================================================================
