@@ -743,3 +743,20 @@ def test_the_second_derivative_of_a_1_or_inf_norm_is_zeros_as_pytorch(p):
     assert g.requires_grad
     h, = tinygan.autograd.grad((g * g).sum(), [x], allow_unused=True)
     assert h is not None and h.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_var_and_std_follow_pytorchs_three_signatures():
+    """x.var(unbiased), x.var(dim, unbiased, keepdim), x.var(dim=None, *, correction,
+    keepdim): a bool first argument is the flag, unbiased with keepdim needs a dim, and
+    unbiased with correction is refused, as PyTorch 2.13 (TypeError: no such signature)."""
+    x = tinygan.tensor([[0.45, -1.85, 0.73], [1.02, -2.15, -0.78]], dtype=tinygan.float64)
+    for name in ("var", "std"):
+        f = getattr(x, name)
+        assert f(False).item() == pytest.approx(f(correction=0).item(), rel=1e-12)
+        assert f(True).item() == pytest.approx(f().item(), rel=1e-12)
+        assert f(keepdim=True).shape == (1, 1)
+        assert f(None, unbiased=False, keepdim=True).shape == (1, 1)
+        with pytest.raises(TypeError, match="keepdim"):
+            f(unbiased=False, keepdim=True)
+        with pytest.raises(TypeError, match="correction"):
+            f(unbiased=True, correction=1)

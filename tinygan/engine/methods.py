@@ -131,16 +131,43 @@ def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
     return F.mean(self, _pick(dim, axis), _pick(keepdim, keepdims))
 
 
-def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
+_UNSET: Any = object()   # an argument not given (PyTorch's overloads tell these apart)
+
+
+def _spread_arguments(op: str, dim: Any, unbiased: Any, keepdim: Any,
+                      correction: Any) -> tuple[Any, bool, bool]:
+    """(dim, unbiased, keepdim) by PyTorch's three signatures of var and std:
+    x.var(unbiased), x.var(dim, unbiased, keepdim), x.var(dim=None, *, correction, keepdim).
+    So x.var(False) is the biased variance of everything; unbiased with keepdim needs a
+    dim, and unbiased with correction is refused (PyTorch: TypeError, no such signature)."""
+    if isinstance(dim, (bool, np.bool_)):          # x.var(False): the flag, not a dim
+        if unbiased is not _UNSET or keepdim is not _UNSET:
+            raise TypeError(f"{op}(): a bool first argument is `unbiased`; give the dim as "
+                            f"an int: x.{op}(dim, unbiased, keepdim)")
+        dim, unbiased = _UNSET, dim
+    if unbiased is not _UNSET and correction is not None:
+        raise TypeError(f"{op}() received an invalid combination of arguments: unbiased and "
+                        f"correction together; give one (correction=0 is unbiased=False)")
+    if dim is _UNSET and unbiased is not _UNSET and keepdim is not _UNSET:
+        raise TypeError(f"{op}() received an invalid combination of arguments - got "
+                        f"(unbiased=bool, keepdim=bool): with keepdim, give the dim too: "
+                        f"x.{op}(dim=None, unbiased={unbiased}, keepdim={keepdim})")
+    return (None if dim is _UNSET else dim, True if unbiased is _UNSET else bool(unbiased),
+            False if keepdim is _UNSET else keepdim)
+
+
+def var(self, dim=_UNSET, unbiased=_UNSET, keepdim=_UNSET, *, correction=None, axis=None,
         keepdims=None):
     """Variance; unbiased (divides by n - 1) by default, as torch.Tensor.var;
     ``correction=c`` divides by n - c."""
+    dim, unbiased, keepdim = _spread_arguments("var", dim, unbiased, keepdim, correction)
     return F.var(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased,
                  correction=correction)
 
 
-def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
+def std(self, dim=_UNSET, unbiased=_UNSET, keepdim=_UNSET, *, correction=None, axis=None,
         keepdims=None):
+    dim, unbiased, keepdim = _spread_arguments("std", dim, unbiased, keepdim, correction)
     return F.std(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased,
                  correction=correction)
 
