@@ -760,3 +760,36 @@ def test_var_and_std_follow_pytorchs_three_signatures():
             f(unbiased=False, keepdim=True)
         with pytest.raises(TypeError, match="correction"):
             f(unbiased=True, correction=1)
+
+
+# In-place writes from memory that overlaps the written memory, PyTorch 2.13's verdicts:
+# it refuses a partial overlap of two dense blocks (or the same block walked with other
+# strides, even in size-1 dims), allows the very same view, and does not check when either
+# side is not one dense block ("too hard"), as a column and a row of a matrix.
+_OVERLAPS = {
+    "same block, transposed size-1 dims": (lambda: tinygan.tensor([[[[0.06], [0.06]]]]),
+                                           lambda v: v.pow_(v.transpose(0, -1)), True),
+    "one element, other strides": (lambda: tinygan.tensor([-2]),
+                                   lambda v: v[::2].mul_(v.T), True),
+    "x += x": (lambda: tinygan.tensor([1.0, 2.0]), lambda v: v.add_(v), False),
+    "x += x[0]": (lambda: tinygan.tensor([1.0, 2.0]), lambda v: v.add_(v[0]), True),
+    "m *= m.T": (lambda: tinygan.ones(2, 2), lambda m: m.mul_(m.T), True),
+    "m *= m.T, 1 x 1": (lambda: tinygan.ones(1, 1), lambda m: m.mul_(m.T), False),
+    "x[::2] += x[1::2]": (lambda: tinygan.arange(4.0), lambda v: v[::2].add_(v[1::2]), False),
+    "column += row": (lambda: tinygan.ones(2, 2), lambda m: m[:, 0].add_(m[0, :]), False),
+    "x[:2] = x[1:]": (lambda: tinygan.arange(3.0), lambda v: v.__setitem__(slice(0, 2), v[1:]),
+                      True),
+    "x.view(3, 2) += x.view(3, 2)": (lambda: tinygan.ones(2, 3),
+                                     lambda m: m.view(3, 2).add_(m.view(3, 2)), False),
+}
+
+
+@pytest.mark.cpu_only
+@pytest.mark.parametrize("name", sorted(_OVERLAPS))
+def test_overlapping_writes_refused_exactly_where_pytorch_refuses(name):
+    make, write, refused = _OVERLAPS[name]
+    if refused:
+        with pytest.raises(RuntimeError, match="single memory location"):
+            write(make())
+    else:
+        write(make())

@@ -711,15 +711,46 @@ def _is_expanded(a: Any) -> bool:
     return any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape))
 
 
+def _dense(a: Any) -> bool:
+    """Whether the elements of ``a`` fill one block of memory, each once, in some order of
+    its dims (PyTorch's is_non_overlapping_and_dense)."""
+    steps = sorted((st // a.itemsize, n) for st, n in zip(a.strides, a.shape) if n != 1)
+    expected = 1
+    for step, n in steps:
+        if step != expected:
+            return False
+        expected *= n
+    return True
+
+
+def _overlap(a: Any, b: Any, size_one_dims_free: bool = False) -> str:
+    """How the memory of two arrays overlaps, by PyTorch's rule: "too hard" to say unless
+    both are dense blocks (PyTorch then does not check), "full" for the same block walked
+    with the same strides, "partial" for any other shared memory, else "no".
+    ``size_one_dims_free``: the strides of size-1 dims do not count (x[...] = v: PyTorch
+    re-expands v to the written shape first, which gives those dims its own strides)."""
+    if not (_dense(a) and _dense(b)):
+        return "too hard"
+    a0, b0 = _address(a), _address(b)
+    a1, b1 = a0 + a.size * a.itemsize, b0 + b.size * b.itemsize
+    if a0 == b0 and a1 == b1:
+        def walk(x: Any) -> tuple:
+            return tuple((n, st) for n, st in zip(x.shape, x.strides)
+                         if not (size_one_dims_free and n == 1))
+        return "full" if walk(a) == walk(b) else "partial"
+    return "partial" if a0 < b1 and b0 < a1 else "no"
+
+
 def check_no_overlap(name: str, target: Tensor, sources: Sequence[Any],
                      internal_ok: bool = False, region: Any = None,
                      same_ok: bool = True) -> None:
     """PyTorch refuses an in-place write whose result would depend on the order elements are
-    written in: into an expanded tensor (one memory location for several elements; fill_ and
-    copy_ excepted), or from an input that shares part of the memory written to (``x +=
-    x[0]``, ``m *= m.T``; the very same view is fine: ``x += x``). ``region``: the array
-    actually written (a basic-index slice), when it is not all of ``target``; ``same_ok``
-    False: even the very same memory is refused (a gather index: ``x[idx] = x``)."""
+    written in: into an expanded tensor (one memory location for several elements; fill_
+    excepted), or from an input that shares part of the memory written to (``x += x[0]``,
+    ``m *= m.T``; the very same view, strides and all, is fine: ``x += x``), as far as it can
+    tell (``_overlap``). ``region``: the array actually written (a basic-index slice), when it
+    is not all of ``target``; ``same_ok`` False: even the very same memory is refused (a
+    gather index: ``x[idx] = x``)."""
     a = target.array
     if a.size == 0:
         return
@@ -727,16 +758,12 @@ def check_no_overlap(name: str, target: Tensor, sources: Sequence[Any],
         raise RuntimeError(f"{name}: unsupported operation: more than one element of the "
                            f"written-to tensor refers to a single memory location (an "
                            f"expanded tensor of shape {target.shape}); write to a .clone()")
-    share = getattr(backend.get_array_module(a), "may_share_memory", None)
     written = a if region is None else region
     for source in sources:
-        if not isinstance(source, Tensor) or share is None or source.array.size == 0:
+        if not isinstance(source, Tensor) or source.array.size == 0:
             continue
-        b = source.array
-        same = same_ok and _address(b) == _address(written) and (   # the very same memory
-            (b.strides == written.strides and b.shape == written.shape) or (
-                b.flags.c_contiguous and written.flags.c_contiguous and b.nbytes == written.nbytes))
-        if not same and share(written, b):
+        overlap = _overlap(written, source.array, size_one_dims_free=name == "setitem")
+        if overlap == "partial" or (overlap == "full" and not same_ok):
             raise RuntimeError(f"{name}: unsupported operation: some elements of the input "
                                f"tensor (shape {source.shape}) and the written-to tensor (shape "
                                f"{target.shape}) refer to a single memory location; pass a "
