@@ -793,3 +793,23 @@ def test_overlapping_writes_refused_exactly_where_pytorch_refuses(name):
             write(make())
     else:
         write(make())
+
+
+def test_basic_index_writes_into_an_expanded_tensor_as_pytorch():
+    """PyTorch checks the region written, not the whole expanded tensor: one element of it
+    (or none) may be written, through to the shared memory; copy_ from the very same data
+    is nothing to do, even there."""
+    base = tinygan.tensor([True])
+    view = base.expand(3)
+    view[..., 0] = False                       # one element: its memory is the base's
+    assert base.tolist() == [False] and view.tolist() == [False] * 3
+    grid = tinygan.tensor([[2]]).expand(3, 3)
+    grid[1:0, 0:2] = -0.32                     # an empty region: nothing written
+    assert grid.tolist() == [[2] * 3] * 3
+    with pytest.raises(RuntimeError, match="more than one element"):
+        tinygan.tensor([[1.0], [2.0]]).expand(2, 3)[0:1] = 7.0
+    source = tinygan.tensor([[[-0.43]]])
+    wide = source.expand(2, 3, 3, 2)
+    with tinygan.no_grad():
+        wide.copy_(wide)
+    assert source._version[0] == 1

@@ -23,7 +23,7 @@ from tinygan.engine import functional as F
 from tinygan.engine import sorting
 from tinygan.multiprocessing import is_shared, share_tensor_
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, check_no_overlap, \
-    _tensors, _writable, parse_to_args, wrap_dim
+    _is_expanded, _tensors, _writable, parse_to_args, wrap_dim
 
 # ---- operators with the tensor on the right (2 - t, 2 * t, ...) ---------------------------
 def _radd(self: Tensor, other: Any) -> Tensor: return F.add(other, self)
@@ -50,22 +50,27 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
         lead = next((k for k, n in enumerate(value.shape) if n != 1), value.ndim)
         value = F.reshape(value, value.shape[lead:])
     basic = F._is_basic_index(index)   # a slice writes a region; a gather index, anywhere
-    region = self.array[F._raw_index(index)] if basic and isinstance(value, Tensor) else None
+    region = None
+    if basic:   # the region written (with ... appended, an int index stays an array view)
+        raw = F._raw_index(index)
+        raw = raw if isinstance(raw, tuple) else (raw,)
+        region = self.array[raw if Ellipsis in raw else raw + (Ellipsis,)]
     mask_fill = (isinstance(index, Tensor) and index.dtype == np.bool_
                  and isinstance(value, Tensor) and value.ndim == 0)   # PyTorch's masked_fill_
     if not mask_fill:   # a gather index may write into an expanded tensor (index_put_)
         check_no_overlap("setitem", self, (value,), internal_ok=not basic, region=region,
                          same_ok=basic)
-    if not basic and not getattr(self.array.flags, "writeable", True):
-        _index_put_into_expanded(self, index, value)
+    if _is_expanded(self.array):
+        _index_put_into_expanded(self, index, value)   # (the region alone is written)
         return
     self._inplace("setitem", lambda old: F.index_put(old, index, value))
 
 
 def _index_put_into_expanded(self: Tensor, index: Any, value: Any) -> None:
     """``x[idx] = v`` where x is expanded (several elements share one memory location):
-    PyTorch's index_put_ writes only the indexed elements, in order, so the last write to a
-    shared location wins. Writing the whole result back, as other writes do, would also
+    PyTorch writes only the indexed elements (a region of its own memory, for a basic index),
+    in order, so the last write to a shared location wins. Writing the whole result back, as
+    other writes do, would also
     write the old values of the elements not indexed over the new ones. No autograd here."""
     if F.is_grad_enabled() and isinstance(value, Tensor) and value.requires_grad:
         raise RuntimeError(f"setitem: tinygan does not write a value that requires grad "

@@ -409,6 +409,12 @@ class Tensor:
 
     def copy_(self, src):
         src = src if isinstance(src, Tensor) else Tensor(src)
+        a, b = self.array, src.array
+        same_data = (b.dtype == a.dtype and a.size and _address(a) == _address(b) and
+                     a.shape == b.shape and tuple(a.strides) == tuple(b.strides))
+        if same_data and not (is_grad_enabled() and (self.requires_grad or src.requires_grad)):
+            self._bump_version()   # PyTorch: the very same data, nothing to copy (even into
+            return self            # an expanded tensor, which it would refuse otherwise)
         return self._inplace("copy_", lambda t: src.to(
             dtype=self.dtype, device=self.device).expand(self.shape), overwrite=True,
             reads=(src,))
@@ -754,11 +760,13 @@ def check_no_overlap(name: str, target: Tensor, sources: Sequence[Any],
     a = target.array
     if a.size == 0:
         return
-    if not internal_ok and _is_expanded(a):
+    written = a if region is None else region
+    if written.size == 0:
+        return
+    if not internal_ok and _is_expanded(written):
         raise RuntimeError(f"{name}: unsupported operation: more than one element of the "
                            f"written-to tensor refers to a single memory location (an "
                            f"expanded tensor of shape {target.shape}); write to a .clone()")
-    written = a if region is None else region
     for source in sources:
         if not isinstance(source, Tensor) or source.array.size == 0:
             continue
