@@ -781,6 +781,15 @@ _OVERLAPS = {
                       True),
     "x.view(3, 2) += x.view(3, 2)": (lambda: tinygan.ones(2, 3),
                                      lambda m: m.view(3, 2).add_(m.view(3, 2)), False),
+    # x[basic index] = v copies v as is when the shapes match, fills from a 0-d v, and
+    # otherwise expands v (new dims with stride 0) first
+    "v[..., 0] = v, 1 x 1": (lambda: tinygan.tensor([[0.1]]),
+                             lambda v: v.__setitem__((Ellipsis, 0), v), True),
+    "v[:] = v, 1 x 1": (lambda: tinygan.tensor([[0.1]]), lambda v: v.__setitem__(slice(None), v),
+                        False),
+    "x[0] = x[0:1]": (lambda: tinygan.ones(2, 3), lambda m: m.__setitem__(0, m[0:1]), False),
+    "x[...] = x[None]": (lambda: tinygan.ones(2, 3), lambda m: m.__setitem__(Ellipsis, m[None]),
+                         False),
 }
 
 

@@ -45,6 +45,7 @@ def _rpow(self: Tensor, base: Any) -> Tensor:
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
     """``t[index] = value``: in place, through the differentiable ``index_put``."""
+    given = value
     if isinstance(value, Tensor) and value.ndim and value.shape[0] == 1:
         # PyTorch drops the value's leading size-1 dims first: x[0] = t of shape (1, 1) works
         lead = next((k for k, n in enumerate(value.shape) if n != 1), value.ndim)
@@ -58,12 +59,28 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
     mask_fill = (isinstance(index, Tensor) and index.dtype == np.bool_
                  and isinstance(value, Tensor) and value.ndim == 0)   # PyTorch's masked_fill_
     if not mask_fill:   # a gather index may write into an expanded tensor (index_put_)
-        check_no_overlap("setitem", self, (value,), internal_ok=not basic, region=region,
+        source = _copied_from(given, region) if basic else value
+        check_no_overlap("setitem", self, (source,), internal_ok=not basic, region=region,
                          same_ok=basic)
     if _is_expanded(self.array):
         _index_put_into_expanded(self, index, value)   # (the region alone is written)
         return
     self._inplace("setitem", lambda old: F.index_put(old, index, value))
+
+
+def _copied_from(value: Any, region: Any) -> Any:
+    """What PyTorch's x[basic index] = value copies from, for its overlap check: the value
+    itself when the shapes match; nothing for a 0-d value (a fill); else the value without
+    its leading size-1 dims, expanded to the region (new dims with stride 0)."""
+    if not isinstance(value, Tensor):
+        return None
+    if value.shape == region.shape:
+        return value.array
+    if value.ndim == 0:
+        return None
+    lead = next((k for k, n in enumerate(value.shape) if n != 1), value.ndim)
+    xp = backend.get_array_module(value.array)
+    return xp.broadcast_to(value.array.reshape(value.shape[lead:]), region.shape)
 
 
 def _index_put_into_expanded(self: Tensor, index: Any, value: Any) -> None:

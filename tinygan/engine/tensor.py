@@ -729,21 +729,16 @@ def _dense(a: Any) -> bool:
     return True
 
 
-def _overlap(a: Any, b: Any, size_one_dims_free: bool = False) -> str:
+def _overlap(a: Any, b: Any) -> str:
     """How the memory of two arrays overlaps, by PyTorch's rule: "too hard" to say unless
     both are dense blocks (PyTorch then does not check), "full" for the same block walked
-    with the same strides, "partial" for any other shared memory, else "no".
-    ``size_one_dims_free``: the strides of size-1 dims do not count (x[...] = v: PyTorch
-    re-expands v to the written shape first, which gives those dims its own strides)."""
+    with the same strides, "partial" for any other shared memory, else "no"."""
     if not (_dense(a) and _dense(b)):
         return "too hard"
     a0, b0 = _address(a), _address(b)
     a1, b1 = a0 + a.size * a.itemsize, b0 + b.size * b.itemsize
     if a0 == b0 and a1 == b1:
-        def walk(x: Any) -> tuple:
-            return tuple((n, st) for n, st in zip(x.shape, x.strides)
-                         if not (size_one_dims_free and n == 1))
-        return "full" if walk(a) == walk(b) else "partial"
+        return "full" if tuple(a.strides) == tuple(b.strides) else "partial"
     return "partial" if a0 < b1 and b0 < a1 else "no"
 
 
@@ -767,13 +762,14 @@ def check_no_overlap(name: str, target: Tensor, sources: Sequence[Any],
         raise RuntimeError(f"{name}: unsupported operation: more than one element of the "
                            f"written-to tensor refers to a single memory location (an "
                            f"expanded tensor of shape {target.shape}); write to a .clone()")
-    for source in sources:
-        if not isinstance(source, Tensor) or source.array.size == 0:
+    for source in sources:   # Tensors, or raw arrays (what a setitem copies from)
+        array = source.array if isinstance(source, Tensor) else source
+        if not hasattr(array, "strides") or array.size == 0:
             continue
-        overlap = _overlap(written, source.array, size_one_dims_free=name == "setitem")
+        overlap = _overlap(written, array)
         if overlap == "partial" or (overlap == "full" and not same_ok):
             raise RuntimeError(f"{name}: unsupported operation: some elements of the input "
-                               f"tensor (shape {source.shape}) and the written-to tensor (shape "
+                               f"tensor (shape {array.shape}) and the written-to tensor (shape "
                                f"{target.shape}) refer to a single memory location; pass a "
                                f".clone() of the input")
 
