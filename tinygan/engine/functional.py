@@ -1001,7 +1001,8 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 def log_sigmoid(x: Tensor) -> Tensor:
     """log sigma(x) = -softplus(-x), stable for large |x|."""
     refuse_kinds("log_sigmoid", x, "biu")
-    return -softplus(-x)
+    # PyTorch's log_sigmoid is one op that keeps x (the composite keeps only -x)
+    return keeps(-softplus(-x), x, name="LogSigmoid", one_node=False)
 
 
 class Clip(Function):

@@ -1101,6 +1101,9 @@ def _write_through_view(view: Tensor, new: Tensor) -> Tensor:
     whole = CopySlices(chain)(_old_node(base), new)
     base.array[...] = whole.array   # the view shares this memory: it sees the new values
     view._bump_version()            # one counter for the base and all its views
+    if new.creator is not None:     # the op that computed the values (tanh_ through a
+        fn = new.creator            # view) keeps them in the view's memory, as PyTorch
+        fn._output, fn._output_version = weakref.ref(view), view._version[0]
     fn = whole.creator
     base.creator, base.requires_grad = fn, True
     fn._output, fn._output_version = weakref.ref(base), base._version[0]
