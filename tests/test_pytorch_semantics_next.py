@@ -822,3 +822,11 @@ def test_basic_index_writes_into_an_expanded_tensor_as_pytorch():
     with tinygan.no_grad():
         wide.copy_(wide)
     assert source._version[0] == 1
+
+
+def test_cat_skips_empty_vectors_but_counts_their_dtype_as_pytorch():
+    empty = tinygan.tensor([], dtype=tinygan.float32)
+    assert tinygan.cat([tinygan.tensor([1]), empty]).dtype == tinygan.float32
+    assert tinygan.cat([empty, tinygan.tensor([1])]).tolist() == [1.0]
+    y = tinygan.cat([tinygan.ones(2, dtype=tinygan.int32), tinygan.ones(0, dtype=tinygan.float64)])
+    assert y.dtype == tinygan.float64 and y.shape == (2,)

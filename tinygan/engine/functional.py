@@ -363,10 +363,21 @@ class Concatenate(Function):
 
 def concatenate(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
     if any(t.ndim != 1 or t.shape[0] for t in tensors if isinstance(t, Tensor)):
-        # PyTorch skips 1-D empty tensors (shape (0,)) among others: cat([x, tensor([])])
-        tensors = [t for t in tensors if not (isinstance(t, Tensor) and t.shape == (0,))] \
+        # PyTorch skips 1-D empty tensors (shape (0,)) among others: cat([x, tensor([])]);
+        # their dtypes still count in the result's (cat([int64 [1], float32 []]) is float32)
+        wide = _cat_dtype([_as_tensor(t, like=tensors) for t in tensors])
+        kept = [t for t in tensors if not (isinstance(t, Tensor) and t.shape == (0,))] \
             or list(tensors)[:1]
+        tensors = [cast(_as_tensor(t, like=tensors), wide) for t in kept]
     return _concatenate(tensors, dim, axis=axis)
+
+
+def _cat_dtype(tensors: Sequence[Tensor]) -> Any:
+    """PyTorch's promotion of cat's inputs, pairwise (each as a dimensioned tensor)."""
+    wide = tensors[0].dtype
+    for t in tensors[1:]:
+        wide = result_type(Tensor(np.empty((1,) * builtins.max(t.ndim, 1), wide)), t)
+    return wide
 
 
 def _concatenate(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
@@ -377,9 +388,7 @@ def _concatenate(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = 
     ndim = tensors[0].ndim
     wrap_dim(axis, ndim, "cat")
     if len({t.dtype for t in tensors}) > 1:             # PyTorch's promotion, pairwise
-        wide = tensors[0].dtype
-        for t in tensors[1:]:
-            wide = result_type(Tensor(np.empty((1,) * builtins.max(t.ndim, 1), wide)), t)
+        wide = _cat_dtype(tensors)
         tensors = [cast(t, wide) for t in tensors]
     for t in tensors[1:]:
         rest = [s for i, s in enumerate(t.shape) if i != axis % ndim]
