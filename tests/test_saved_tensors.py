@@ -141,23 +141,26 @@ def test_an_op_keeps_the_arguments_pytorch_keeps(name):
 
 
 def _matmul_outcomes(fw, shapes, transposed, requires_grad):
-    """For each operand: does backward refuse after that operand's version moved?"""
+    """For each operand changed in place after the product: does backward refuse, and if
+    not, the gradients it gives (from the values PyTorch kept: a copy keeps the old ones)."""
     outcomes = []
     for bumped in (0, 1):
-        operands = []
+        operands, leaves = [], []
         for shape, flip, grad in zip(shapes, transposed, requires_grad):
             leaf = fw.tensor(np.arange(1.0, np.prod(shape) + 1).reshape(shape),
                              dtype=fw.float64, requires_grad=grad)
             x = leaf * 1.0 if grad else leaf
+            leaves.append(leaf)
             operands.append(x.transpose(-1, -2) if flip else x)
         y = operands[0] @ operands[1]
         with fw.no_grad():
-            operands[bumped].add_(0.0)
+            operands[bumped].mul_(-2.0)
         try:
             y.sum().backward()
-            outcomes.append("runs")
         except RuntimeError:
             outcomes.append("refused")
+            continue
+        outcomes.append([None if leaf.grad is None else leaf.grad.tolist() for leaf in leaves])
     return outcomes
 
 
@@ -165,7 +168,7 @@ def _matmul_outcomes(fw, shapes, transposed, requires_grad):
 def test_matmul_keeps_what_pytorch_keeps_over_random_shapes():
     """PyTorch's matmul folds a batch into a matrix when it can and keeps a copy when the
     fold had to copy (functional._matmul_keeps): 250 random broadcasts, transposes and
-    requires_grad patterns, operand by operand."""
+    requires_grad patterns, operand by operand, refusals and gradients."""
     import random
     import torch
     rng = random.Random(29)
