@@ -830,3 +830,33 @@ def test_cat_skips_empty_vectors_but_counts_their_dtype_as_pytorch():
     assert tinygan.cat([empty, tinygan.tensor([1])]).tolist() == [1.0]
     y = tinygan.cat([tinygan.ones(2, dtype=tinygan.int32), tinygan.ones(0, dtype=tinygan.float64)])
     assert y.dtype == tinygan.float64 and y.shape == (2,)
+
+
+def test_an_in_place_op_through_a_temporary_view_as_pytorch():
+    """v.T.exp_(): the view is gone at once, but exp's result lives on in v's memory,
+    under v's version counter: backward uses it (its gradient requires grad under
+    create_graph), and a later write to v is refused."""
+    a = tinygan.tensor([-0.46], requires_grad=True)
+    v = a * 0.5
+    v.T.exp_()
+    g, = tinygan.autograd.grad((v * 0.07).sum(), [a], create_graph=True)
+    assert g.requires_grad
+    np.testing.assert_allclose(g.numpy(), [0.07 * 0.5 * math.exp(-0.23)], rtol=1e-6)
+    w = a * 0.5
+    w.T.exp_()
+    y = (w * 0.07).sum()
+    with tinygan.no_grad():
+        w.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+
+
+def test_setitem_expands_the_value_with_pytorchs_strides():
+    """x[:, -1, 0:2] = x (x of shape (1, 1, 2)): PyTorch expands the value to the region
+    with strides that make it the same memory walked the same way, so it runs; a value that
+    does not broadcast to the region is a RuntimeError, as PyTorch's."""
+    x = tinygan.tensor([[[0, 3]]])
+    x[:, -1, 0:2] = x
+    assert x.tolist() == [[[0, 3]]]
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        tinygan.ones(3, 2)[[0, 1]] = tinygan.ones(3)

@@ -281,7 +281,12 @@ class IndexPut(Function):
 
     def forward(self, x, v):
         y = x.copy()
-        y[self.index] = v
+        try:
+            y[self.index] = v
+        except ValueError:   # NumPy's broadcast error, as PyTorch's RuntimeError
+            raise RuntimeError(f"setitem: shape mismatch: value tensor of shape {v.shape} "
+                               f"cannot be broadcast to indexing result of shape "
+                               f"{y[self.index].shape}") from None
         return y
 
     def backward(self, gy):

@@ -68,10 +68,21 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
     self._inplace("setitem", lambda old: F.index_put(old, index, value))
 
 
+class _MemoryWalk:
+    """Where an array's elements lie (address, shape, byte strides), without the array: what
+    the overlap check reads of a view PyTorch would make."""
+    def __init__(self, address: int, shape: tuple, strides: tuple, itemsize: int) -> None:
+        self.shape, self.strides, self.itemsize = shape, strides, itemsize
+        self.size = int(np.prod(shape))
+        self.__array_interface__ = {"data": (address, False)}
+
+
 def _copied_from(value: Any, region: Any) -> Any:
     """What PyTorch's x[basic index] = value copies from, for its overlap check: the value
     itself when the shapes match; nothing for a 0-d value (a fill); else the value without
-    its leading size-1 dims, expanded to the region (new dims with stride 0)."""
+    its leading size-1 dims, expanded to the region by PyTorch's rule for the strides: a
+    stretched or new dim of size > 1 gets 0, a new dim of size 1 the span of the dim after
+    it (0 when last). None too where the shapes do not broadcast (index_put says so)."""
     if not isinstance(value, Tensor):
         return None
     if value.shape == region.shape:
@@ -79,8 +90,24 @@ def _copied_from(value: Any, region: Any) -> Any:
     if value.ndim == 0:
         return None
     lead = next((k for k, n in enumerate(value.shape) if n != 1), value.ndim)
-    xp = backend.get_array_module(value.array)
-    return xp.broadcast_to(value.array.reshape(value.shape[lead:]), region.shape)
+    a = value.array
+    shape, steps = value.shape[lead:], tuple(a.strides)[lead:]
+    target, out = tuple(region.shape), []
+    if len(shape) > len(target):
+        return None
+    for i in reversed(range(len(target))):
+        j = i - (len(target) - len(shape))
+        if j >= 0:
+            if shape[j] not in (1, target[i]):
+                return None
+            out.append(steps[j] if shape[j] == target[i] else 0)
+        elif target[i] == 1:
+            out.append(out[-1] * target[i + 1] if out else 0)
+        else:
+            out.append(0)
+    address = (a.__array_interface__ if hasattr(a, "__array_interface__")
+               else a.__cuda_array_interface__)["data"][0]
+    return _MemoryWalk(address, target, tuple(reversed(out)), a.itemsize)
 
 
 def _index_put_into_expanded(self: Tensor, index: Any, value: Any) -> None:

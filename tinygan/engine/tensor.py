@@ -1102,8 +1102,8 @@ def _write_through_view(view: Tensor, new: Tensor) -> Tensor:
     base.array[...] = whole.array   # the view shares this memory: it sees the new values
     view._bump_version()            # one counter for the base and all its views
     if new.creator is not None:     # the op that computed the values (tanh_ through a
-        fn = new.creator            # view) keeps them in the view's memory, as PyTorch
-        fn._output, fn._output_version = weakref.ref(view), view._version[0]
+        new._version = view._version    # view) keeps them in the view's memory, as
+        new.creator._output_version = view._version[0]   # PyTorch: one version counter
     fn = whole.creator
     base.creator, base.requires_grad = fn, True
     fn._output, fn._output_version = weakref.ref(base), base._version[0]
