@@ -782,6 +782,8 @@ def _matmul_keeps(a: Tensor, b: Tensor) -> tuple[bool, bool]:
         dims = [(n, st) for n, st in zip(sizes, steps) if n != 1]
         return all(dims[i][1] == dims[i + 1][1] * dims[i + 1][0] for i in range(len(dims) - 1))
 
+    if a.ndim <= 2 and b.ndim <= 2:          # matrices and vectors: nothing folded (the
+        return True, True                    # common case, so decided before any stride)
     shape_a, steps_a, shape_b, steps_b = a.shape, strides(a.array), b.shape, strides(b.array)
     if a.ndim == 3 and b.ndim == 3:          # a batch of 1 beside a 3-D operand: a matrix
         if shape_a[0] == 1:

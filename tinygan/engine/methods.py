@@ -23,7 +23,7 @@ from tinygan.engine import functional as F
 from tinygan.engine import sorting
 from tinygan.multiprocessing import is_shared, share_tensor_
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, check_no_overlap, \
-    _is_expanded, _tensors, _writable, parse_to_args, wrap_dim
+    _address, _is_expanded, _tensors, _writable, parse_to_args, wrap_dim
 
 # ---- operators with the tensor on the right (2 - t, 2 * t, ...) ---------------------------
 def _radd(self: Tensor, other: Any) -> Tensor: return F.add(other, self)
@@ -48,8 +48,7 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
     given = value
     if isinstance(value, Tensor) and value.ndim and value.shape[0] == 1:
         # PyTorch drops the value's leading size-1 dims first: x[0] = t of shape (1, 1) works
-        lead = next((k for k, n in enumerate(value.shape) if n != 1), value.ndim)
-        value = F.reshape(value, value.shape[lead:])
+        value = F.reshape(value, _without_leading_ones(value.shape))
     basic = F._is_basic_index(index)   # a slice writes a region; a gather index, anywhere
     region = None
     if basic:   # the region written (with ... appended, an int index stays an array view)
@@ -66,6 +65,11 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
         _index_put_into_expanded(self, index, value)   # (the region alone is written)
         return
     self._inplace("setitem", lambda old: F.index_put(old, index, value))
+
+
+def _without_leading_ones(shape: tuple) -> tuple:
+    lead = next((k for k, n in enumerate(shape) if n != 1), len(shape))
+    return shape[lead:]
 
 
 class _MemoryWalk:
@@ -89,9 +93,9 @@ def _copied_from(value: Any, region: Any) -> Any:
         return value.array
     if value.ndim == 0:
         return None
-    lead = next((k for k, n in enumerate(value.shape) if n != 1), value.ndim)
     a = value.array
-    shape, steps = value.shape[lead:], tuple(a.strides)[lead:]
+    shape = _without_leading_ones(value.shape)
+    steps = tuple(a.strides)[value.ndim - len(shape):]
     target, out = tuple(region.shape), []
     if len(shape) > len(target):
         return None
@@ -105,26 +109,22 @@ def _copied_from(value: Any, region: Any) -> Any:
             out.append(out[-1] * target[i + 1] if out else 0)
         else:
             out.append(0)
-    address = (a.__array_interface__ if hasattr(a, "__array_interface__")
-               else a.__cuda_array_interface__)["data"][0]
-    return _MemoryWalk(address, target, tuple(reversed(out)), a.itemsize)
+    return _MemoryWalk(_address(a), target, tuple(reversed(out)), a.itemsize)
 
 
 def _index_put_into_expanded(self: Tensor, index: Any, value: Any) -> None:
     """``x[idx] = v`` where x is expanded (several elements share one memory location):
     PyTorch writes only the indexed elements (a region of its own memory, for a basic index),
     in order, so the last write to a shared location wins. Writing the whole result back, as
-    other writes do, would also
-    write the old values of the elements not indexed over the new ones. No autograd here."""
-    if F.is_grad_enabled() and isinstance(value, Tensor) and value.requires_grad:
-        raise RuntimeError(f"setitem: tinygan does not write a value that requires grad "
-                           f"through an expanded tensor (shape {self.shape}); write into a "
+    other writes do, would also write the old values of the elements not indexed over the
+    new ones. No autograd here."""
+    if F.is_grad_enabled() and (self.requires_grad or
+                                (isinstance(value, Tensor) and value.requires_grad)):
+        raise RuntimeError(f"setitem: tinygan does not write through an expanded tensor "
+                           f"(shape {self.shape}) where a gradient is recorded; write into a "
                            f".clone() of it")
     F.index_put(Tensor(self.array), index, value)   # raises where PyTorch's index_put_ does
     new = value.array.astype(self.dtype, copy=False) if isinstance(value, Tensor) else value
-    if F.is_grad_enabled() and self.requires_grad:
-        raise RuntimeError(f"setitem: tinygan does not write through an expanded tensor that "
-                           f"requires grad (shape {self.shape}); write into a .clone() of it")
     _writable(self.array, "setitem")[F._raw_index(index)] = new
     self._bump_version()
 
