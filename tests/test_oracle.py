@@ -406,6 +406,7 @@ FUNCTIONAL: dict[str, Row] = {
     "exp": Row(unary(), F.exp, torch.exp),
     "log": Row(unary(0.1, 5.0), F.log, torch.log),
     "sqrt": Row(unary(0.1, 5.0), F.sqrt, torch.sqrt),
+    "reciprocal": Row(unary(0.3, 3.0), F.reciprocal, torch.reciprocal),
     "abs": Row(unary(away_from=[0.0]), F.abs, torch.abs),
     "sigmoid": Row(unary(-8, 8), F.sigmoid, torch.sigmoid),
     "tanh": Row(unary(), F.tanh, torch.tanh),
@@ -477,7 +478,7 @@ def _method(name, inputs, call, **kw):
 for _name in ["exp", "sigmoid", "tanh", "neg", "clone", "__neg__", "__abs__", "__pos__"]:
     _method(_name, unary(-3, 3, away_from=[0.0]), lambda x, _n=_name: getattr(x, _n)())
 _method("lerp", lerp_scalar_inputs, lambda x, end, weight: x.lerp(end, weight))   # a number
-for _name in ["log", "sqrt"]:
+for _name in ["log", "sqrt", "reciprocal"]:
     _method(_name, unary(0.1, 5.0), lambda x, _n=_name: getattr(x, _n)())
 for _name in ["abs", "relu"]:
     _method(_name, unary(away_from=[0.0]), lambda x, _n=_name: getattr(x, _n)())

@@ -24,6 +24,7 @@ from tinygan.compat.function_forms import (abs, add, amax, amin, argmax, argmin,
                                     transpose, unsqueeze, where)
 from tinygan.compat.function_forms import eq, ge, gt, le, log1p, lt, mm, ne  # issue 33
 from tinygan.compat.function_forms import bitwise_not, floor_divide, lerp, remainder  # issue 29
+from tinygan.compat.function_forms import reciprocal  # issue 29: what 2 / t computes
 from tinygan.engine import functional  # noqa: E402
 from tinygan import cuda  # noqa: E402
 from tinygan.compat.legacy_types import CPU_TYPES as _CPU_TYPES  # noqa: E402
@@ -71,4 +72,5 @@ __all__ = [
     "transpose", "softmax", "log_softmax", "numel",
     "log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge", "initial_seed", "seed",
     "multiprocessing", "sort", "topk", "remainder", "floor_divide", "bitwise_not", "lerp",
+    "reciprocal",
 ]

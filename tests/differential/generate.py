@@ -223,7 +223,7 @@ def binary(ctx: Context) -> Step | None:
     return Step(code, tag, (out,), _uses(a, b))
 
 
-UNARY = ("exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu", "neg")
+UNARY = ("exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu", "neg", "reciprocal")
 
 
 @family(10)
@@ -237,7 +237,7 @@ def unary(ctx: Context) -> Step | None:
         fn = ctx.choice(UNARY)
         code, tag = f"{out} = {a}.{fn}()", f"method:{fn}"
     elif r == 1:
-        fn = ctx.choice(("exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu"))
+        fn = ctx.choice(("exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu", "reciprocal"))
         code, tag = f"{out} = L.{fn}({a})", f"L.{fn}"
     elif r == 2:
         fn = ctx.choice(("softplus", "leaky_relu", "logsigmoid", "relu", "sigmoid", "tanh",
@@ -367,7 +367,8 @@ def view_or_index(ctx: Context) -> Step | None:
 
 
 INPLACE_ARG = ("add_", "sub_", "mul_", "div_", "pow_", "copy_", "fill_")
-INPLACE_NOARG = ("neg_", "exp_", "sqrt_", "abs_", "tanh_", "sigmoid_", "relu_", "zero_")
+INPLACE_NOARG = ("neg_", "exp_", "sqrt_", "abs_", "tanh_", "sigmoid_", "relu_", "zero_",
+                 "reciprocal_")
 
 
 @family(12)

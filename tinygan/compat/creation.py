@@ -144,6 +144,8 @@ def randn(*shape: Any, generator: Generator | None = None, dtype: Any = None,
 
 def randn_like(t: Tensor, generator: Generator | None = None) -> Tensor:
     """Standard normal samples of ``t``'s shape and dtype, on ``t``'s device."""
+    if t.numel() == 0:   # nothing to draw: PyTorch returns the empty tensor, whatever dtype
+        return empty_like(t)
     return randn(*t.shape, generator=generator, dtype=t.dtype, device=t.device)
 
 

@@ -99,6 +99,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor: 
 def exp(input: Tensor) -> Tensor: return F.exp(_t(input))  # noqa: A002,E704
 def log(input: Tensor) -> Tensor: return F.log(_t(input))  # noqa: A002,E704
 def sqrt(input: Tensor) -> Tensor: return F.sqrt(_t(input))  # noqa: A002,E704
+def reciprocal(input: Tensor) -> Tensor: return F.reciprocal(_t(input))  # noqa: A002,E704
 def abs(input: Tensor) -> Tensor: return F.abs(_t(input))  # noqa: A001,A002,E704
 def sigmoid(input: Tensor) -> Tensor: return F.sigmoid(_t(input))  # noqa: A002,E704
 def tanh(input: Tensor) -> Tensor: return F.tanh(_t(input))  # noqa: A002,E704
@@ -235,7 +236,7 @@ def ge(input: Tensor, other: Any) -> Tensor: return _t(input) >= other  # noqa: 
 
 
 __all__ = ["log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge",
-           "mean", "sum", "add", "sub", "mul", "div", "exp", "log", "sqrt", "abs", "sigmoid",
+           "mean", "sum", "add", "sub", "mul", "div", "exp", "log", "sqrt", "reciprocal", "abs", "sigmoid",
            "tanh", "relu", "matmul", "pow", "clamp", "clip", "where", "argmax", "argmin",
            "norm", "max", "min", "maximum", "minimum", "amax", "amin", "flatten", "reshape",
            "squeeze", "unsqueeze", "transpose", "softmax", "log_softmax", "numel", "MaxMin"]

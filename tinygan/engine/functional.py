@@ -41,7 +41,7 @@ __all__ = [
     "maximum", "minimum",
     "neg", "pow", "matmul", "mm", "linear", "where", "lerp",
     # elementwise
-    "exp", "log", "log1p", "sqrt", "abs", "sigmoid", "tanh", "relu", "leaky_relu", "softplus",
+    "exp", "log", "log1p", "sqrt", "reciprocal", "abs", "sigmoid", "tanh", "relu", "leaky_relu", "softplus",
     "log_sigmoid", "clip", "clamp",
     # reductions
     "sum", "mean", "var", "std", "amax", "amin", "max", "min", "norm",
@@ -173,6 +173,14 @@ class Reshape(Function):
                              f"({x.size} elements) into {self.shape}") from None
 
     def backward(self, gy): return reshape(gy, self.inputs[0].shape)  # same numbers, old shape
+
+
+class ResultReshape(Reshape):
+    """A reshape of an op's own fresh result (PyTorch's ``_unsafe_view``): nobody else holds
+    that memory, so the reshaped result is a tensor of its own, not a view. (Were it a view,
+    an in-place write into matmul's result would be a write through a view, with that
+    op's gradient rules.)"""
+    is_view = False
 
 
 def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
@@ -373,8 +381,25 @@ def concatenate(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = N
         wide = _cat_dtype([_as_tensor(t, like=tensors) for t in tensors])
         kept = [t for t in tensors if not (isinstance(t, Tensor) and t.shape == (0,))] \
             or list(tensors)[:1]
-        tensors = [cast(_as_tensor(t, like=tensors), wide) for t in kept]
+        skipped = [t for t in tensors if isinstance(t, Tensor) and t.requires_grad and
+                   all(t is not k for k in kept)]
+        out = _concatenate([cast(_as_tensor(t, like=tensors), wide) for t in kept], dim,
+                           axis=axis)
+        # ... and so does their requires_grad: the result leads back to them (an empty
+        # gradient each)
+        return SkippedEmpties()(out, *skipped) if skipped and is_grad_enabled() else out
     return _concatenate(tensors, dim, axis=axis)
+
+
+class SkippedEmpties(Function):
+    """cat's result, also leading back to the 1-D empty tensors it skipped (each gets an
+    empty gradient), so it requires grad when one of them does, as in PyTorch."""
+    def saves(self): return ()
+    def forward(self, y, *empties): return y.copy()
+
+    def backward(self, gy):
+        xp = xp_of(gy.array)
+        return (gy,) + tuple(Tensor(xp.zeros(t.shape, t.dtype)) for t in self.inputs[1:])
 
 
 def _cat_dtype(tensors: Sequence[Tensor]) -> Any:
@@ -514,10 +539,25 @@ class Div(Function):
     def forward(self, a, b): return a / b
 
     def backward(self, gy):  # d(a/b)/da = 1/b ; d(a/b)/db = -a/b^2
-        a, b = self.inputs
-        ga = gy / b
-        gb = sum_to(-ga * a / b, b.shape) if self.needs_input_grad[1] else None
+        a, b = self.inputs      # (written as PyTorch does: the order decides the rounding,
+        ga = gy / b             # and -gy a / (b b) is not -(gy / b) a / b to the last bit)
+        gb = sum_to(-gy * a / (b * b), b.shape) if self.needs_input_grad[1] else None
         return sum_to(ga, a.shape), gb
+
+
+class Reciprocal(Function):
+    """1 / x. It keeps its result, not x: d(1/x)/dx = -1/x^2 = -y^2. Python's ``2 / t`` is
+    2 * reciprocal(t) (PyTorch's ``__rtruediv__``), so changing t in place before backward
+    is fine there, as in PyTorch, where ``a / t`` would refuse."""
+    saves_output = True
+    def saves(self): return ()
+    def forward(self, x): return 1 / x
+    def backward(self, gy): return -gy * (self.output * self.output)
+
+
+def reciprocal(x: Tensor) -> Tensor:
+    """1 / x elementwise; ints and bools give the default float dtype, as PyTorch."""
+    return Reciprocal()(_floating(x))
 
 
 def div(a: Any, b: Any) -> Tensor:
@@ -646,9 +686,9 @@ class PowTensor(Function):
         # PyTorch's backward computes b - 1 in b's own dtype, and refuses it for bools
         self.exponent_was_bool = exponent_was_bool
 
-    @property
-    def saves_output(self):   # b's gradient reads a^b, the output (only then, as PyTorch)
-        return self.needs_input_grad[1]
+    # b's gradient reads a^b, the output; PyTorch keeps it whichever side needs a gradient,
+    # so changing a ** b in place before backward is refused even when b needs none
+    saves_output = True
 
     def forward(self, a, b):
         if a.dtype.kind in "biu" and (b < 0).any():   # ints to negative powers, truncated:
@@ -666,7 +706,10 @@ class PowTensor(Function):
             raise RuntimeError("pow backward: Subtraction, the `-` operator, with a bool tensor "
                                "is not supported (the exponent is a bool tensor, as PyTorch "
                                "refuses it here); give the exponent as floats: b.float()")
-        ga = sum_to(gy * b * pow(a, b - 1), a.shape) if need_a else None
+        # b a^(b-1), chosen as 0 where b = 0 (PyTorch's rule: a^0 is flat in a, even at a = 0
+        # where 0 * 0^-1 is NaN)
+        ga = sum_to(where(b.array == 0, 0.0, gy * (b * pow(a, b - 1))), a.shape) \
+            if need_a else None
         gb = None
         if need_b:   # 0 where flat, chosen *after* log 0 = -inf, as PyTorch: so a second
             flat = (a.array == 0) & (b.array >= 0)   # derivative there is NaN in both
@@ -714,8 +757,13 @@ def pow(x: Any, c: Any) -> Tensor:
     wide = result_type(a, b)
     refuse_kinds("pow", cast(a, wide), "b")           # bool ** bool tensor: PyTorch refuses
     was_bool = b.dtype == np.bool_
-    a, b = cast(a, wide), cast(b, wide)
-    return PowTensor(was_bool)(a, b)
+    wide_a, wide_b = cast(a, wide), cast(b, wide)
+    out = PowTensor(was_bool)(wide_a, wide_b)
+    if wide_a is a and wide_b is b:
+        return out
+    # PyTorch keeps the operands as given (a float64 0-d exponent of a float32 base), not
+    # the casts: changing one in place before backward is refused there, so here too
+    return keeps(out, a, b, name="Pow", output=True)
 
 
 # =======================================================================================
@@ -756,11 +804,11 @@ def matmul(a: Any, b: Any) -> Tensor:
     a, b = (a if keep_a else clone(a)), (b if keep_b else clone(b))
     product = MatMul()
     if a.ndim == 1 and b.ndim == 1:  # (k,) @ (k,): the dot product, a 0-d tensor
-        return reshape(product(reshape(a, (1, -1)), reshape(b, (-1, 1))), ())
+        return ResultReshape(())(product(reshape(a, (1, -1)), reshape(b, (-1, 1))))
     if a.ndim == 1:  # (k,) @ (k, n): treat the vector as a (1, k) row
-        return reshape(product(reshape(a, (1, -1)), b), b.shape[:-2] + b.shape[-1:])
+        return ResultReshape(b.shape[:-2] + b.shape[-1:])(product(reshape(a, (1, -1)), b))
     if b.ndim == 1:  # (m, k) @ (k,): treat the vector as a (k, 1) column
-        return reshape(product(a, reshape(b, (-1, 1))), a.shape[:-1])
+        return ResultReshape(a.shape[:-1])(product(a, reshape(b, (-1, 1))))
     return product(a, b)
 
 
@@ -921,17 +969,19 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001 - mirrors torch.abs
 # The four activations below have a fast form (tinygan/fast/activations.py): the same
 # forward, and a backward that is one op writing into one fresh array.
 class Sigmoid(Function):
-    """sigma(x) = 1 / (1 + e^-x), in the stable two-branch form: with e = exp(-|x|) <= 1,
-    sigma = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0. No exp overflows, and the
-    left tail keeps its relative precision (sigma(-20) = 2.06e-9 in float32, not 0)."""
+    """sigma(x) = 1 / (1 + e^-x), computed just so, as PyTorch does. For x < -88.7 (float32)
+    e^-x overflows to inf and 1 / inf = 0, the right limit: no special form is needed, and
+    the tails agree with PyTorch's to the last bit (sigma(-97) is 0 in both, where a
+    two-branch e / (1 + e) would give 7.5e-43). Half precision is computed in float32 and
+    rounded once, as PyTorch's half kernels do."""
     saves_output = True
     def saves(self): return ()
 
     def forward(self, x):
         xp = xp_of(x)
-        e = xp.exp(-xp.abs(x))
-        denominator = 1 + e
-        return xp.where(x >= 0, 1 / denominator, e / denominator)
+        wide = x.astype(np.float32) if x.dtype == np.float16 else x
+        with np.errstate(over="ignore"):
+            return (1 / (1 + xp.exp(-wide))).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         y = self.output
@@ -959,8 +1009,11 @@ class ReLU(Function):
     def saves(self): return ()
     def forward(self, x): return xp_of(x).maximum(x, 0)
     def backward(self, gy):
-        y = self.output.array   # relu' = [x > 0], as a choice (an inf or NaN gy where
-        return where(y > 0, gy, 0.0)   # x <= 0 gives 0, as PyTorch's threshold_backward)
+        # relu' = [x > 0], as a choice (an inf or NaN gy where x <= 0 gives 0). PyTorch's
+        # threshold_backward tests "y <= 0 gives 0", so where y is NaN (relu of a NaN) the
+        # gradient passes: the test is written that way round here too
+        y = self.output.array
+        return where(y <= 0, 0.0, gy)
 
 
 def relu(x: Tensor) -> Tensor:
@@ -1255,6 +1308,25 @@ class AMax(Function):
         return broadcast_to(reshape(gy, kept), x.shape) * share
 
 
+class ExtremeOfAll(Function):
+    """max() or min() with no dim: the one largest (smallest) element. The gradient is
+    shared evenly by the elements equal to it (by the NaNs, when it is NaN) and is exactly 0
+    elsewhere: chosen, not multiplied, so a NaN or inf gradient stays on the winners
+    (PyTorch's evenly_distribute_backward). amax multiplies by the share instead, so there
+    a NaN gradient reaches every element, in both libraries."""
+    saves_output = True
+    def __init__(self, largest): self.largest = largest
+
+    def forward(self, x):
+        return xp_of(x).asarray(x.max() if self.largest else x.min())
+
+    def backward(self, gy):
+        x, value = self.inputs[0].array, self.output.array
+        xp = xp_of(x)
+        winners = (x == value) | (xp.isnan(x) & xp.isnan(value))
+        return where(winners, gy / _same_dtype_const(x, winners.sum()), 0.0)
+
+
 def amax(x: Tensor, dim: Any = None, keepdim: bool = False, *,
          axis: Any = None, keepdims: bool | None = None) -> Tensor:
     dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
@@ -1291,75 +1363,97 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *,
 
 
 def _divisor(x: Tensor, axis: Any, unbiased: bool, correction: Any) -> tuple[int, float]:
-    """n - correction (correction 1 = unbiased, PyTorch's default; 0 = the population
-    variance), never below 0. A divisor of 0 gives inf (0/0 = NaN for one sample), as
-    PyTorch, not a silent 0."""
+    """(n, n - correction): correction 1 = unbiased, PyTorch's default; 0 = the population
+    variance. The forward divides by n - correction clamped at 0: a divisor of 0 gives inf
+    (0/0 = NaN for one sample), as PyTorch, not a silent 0; the backward uses it as it is."""
     count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
     if correction is None:
         correction = 1 if unbiased else 0
-    return count, builtins.max(count - correction, 0)
+    return count, count - correction
 
 
-class VarWithoutDegreesOfFreedom(Function):
-    """var of all of x when n - correction <= 0 (one sample, unbiased): the sum of squared
-    deviations over 0, NaN for a constant x, inf otherwise. PyTorch's gradient there is the
-    incoming one times NaN where x equals its mean and +inf elsewhere: a factor that does
-    not depend on x, so under create_graph the gradient requires grad only when the
-    incoming gradient does (the composite's 2 (x - mean) * inf would depend on x)."""
-    def __init__(self, shape: tuple): self.shape = shape
-    def saves(self): return ()
+def _spread(x: Any, axis: Any, keepdims: bool, dof: float) -> Any:
+    """The variance of a raw array: squared deviations from the mean, summed, over dof
+    (clamped at 0, so too few samples give inf, or NaN for a constant x)."""
+    count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centred = x - x.sum(axis=axis, keepdims=True) / x.dtype.type(count)
+        total = (centred * centred).sum(axis=axis, keepdims=keepdims)
+        return xp_of(x).asarray(total / x.dtype.type(builtins.max(dof, 0)))
 
-    def forward(self, x):
-        xp = xp_of(x)
-        spread = ((x - x.mean()) ** 2).sum()
-        # spread / 0: NaN for 0 (and for a NaN spread), inf otherwise
-        return xp.where(spread > 0, xp.inf, xp.nan).astype(x.dtype).reshape(self.shape)
+
+def _var_backward(g: Tensor, x: Tensor, axis: Any, keepdims: bool, dof: float,
+                  whole: bool) -> Tensor:
+    """PyTorch's var_backward, op for op (its NaNs and infs, and so its second derivatives,
+    follow from the order): (2 / (n - correction)) g (x - mean x), with g put back over the
+    reduced dims. Over all of x (no dim given) with n - correction <= 0 it is g times NaN
+    where x equals its mean and +inf elsewhere: a factor that does not depend on x."""
+    if whole and dof <= 0:
+        xa = x.array
+        factor = xp_of(xa).where(xa == xa.mean(), np.nan, np.inf).astype(xa.dtype)
+        return Tensor(factor) * reshape(g, ())
+    if not keepdims:
+        g = reshape(g, _keepdims_shape(x.shape, _axes(axis, x.ndim)))
+    two_over_dof = 2.0 / dof if dof else float("inf")
+    return two_over_dof * g * (x - mean(x, axis, keepdim=True))
+
+
+class Var(Function):
+    """The variance over ``axis``: sum (x - mean)^2 / (n - correction)."""
+    def __init__(self, axis, keepdims, dof, whole):
+        self.axis, self.keepdims, self.dof, self.whole = axis, keepdims, dof, whole
+
+    def forward(self, x): return _spread(x, self.axis, self.keepdims, self.dof)
 
     def backward(self, gy):
-        xa = self.inputs[0].array
-        xp = xp_of(xa)
-        factor = xp.where(xa == xa.mean(), xp.nan, xp.inf).astype(xa.dtype)
-        return Tensor(factor) * gy.reshape(())
+        return _var_backward(gy, self.inputs[0], self.axis, self.keepdims, self.dof, self.whole)
+
+
+class Std(Function):
+    """The standard deviation, sqrt(var). Its gradient is PyTorch's std_backward: the
+    variance's gradient fed with g / (2 std), that taken as 0 where std = 0, so a constant x
+    gets a zero gradient, not sqrt's infinite slope at 0. PyTorch keeps x and the result."""
+    saves_output = True
+    def __init__(self, axis, keepdims, dof, whole):
+        self.axis, self.keepdims, self.dof, self.whole = axis, keepdims, dof, whole
+
+    def forward(self, x): return xp_of(x).sqrt(_spread(x, self.axis, self.keepdims, self.dof))
+
+    def backward(self, gy):
+        result = self.output
+        grad_var = where(result.array == 0, 0.0, gy / (result * 2))
+        return _var_backward(grad_var, self.inputs[0], self.axis, self.keepdims, self.dof,
+                             self.whole)
 
 
 def var(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True, *,
         correction: Any = None) -> Tensor:
-    """Composite: sum of squared deviations / (n - correction)."""
-    _need_float("var", x)
-    if x.dtype == np.float16:   # PyTorch works in float32 for half and rounds once
-        return cast(var(cast(x, np.float32), dim, keepdim, unbiased, correction=correction),
-                    np.float16)
-    axis = _normalise_axes(dim, x.ndim, "var")
-    _, divisor = _divisor(x, axis, unbiased, correction)
-    if divisor == 0 and (dim is None or x.ndim == 0):   # see VarWithoutDegreesOfFreedom
-        shape = (1,) * x.ndim if keepdim else ()
-        return keeps(VarWithoutDegreesOfFreedom(shape)(x), x, name="Var", one_node=False)
-    centred = x - mean(x, axis, keepdim=True)
-    spread = sum(centred * centred, axis, keepdim)
-    return keeps(spread / divisor if divisor else spread * float("inf"), x, name="Var")
+    """The variance: sum of squared deviations / (n - correction)."""
+    return _var_or_std(Var, "var", x, dim, keepdim, unbiased, correction)
 
 
 def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True, *,
         correction: Any = None) -> Tensor:
-    """Composite: the root of the variance, taken as ||x - mean|| / sqrt(n - correction) so
-    that a constant x gets a zero gradient (as PyTorch), not sqrt's infinite slope at 0."""
-    _need_float("std", x)
-    if x.dtype == np.float16:
-        return cast(std(cast(x, np.float32), dim, keepdim, unbiased, correction=correction),
-                    np.float16)
-    axis = _normalise_axes(dim, x.ndim, "std")
-    _, divisor = _divisor(x, axis, unbiased, correction)
-    centred = x - mean(x, axis, keepdim=True)
-    if divisor:
-        y = Norm2(axis, keepdim)(centred) * divisor ** -0.5
-    else:   # n - correction <= 0: NaN, with NaN derivatives, as PyTorch (the plain root,
-        y = sum(centred * centred, axis, keepdim) ** 0.5 * float("inf")   # not Norm2's mask)
-    return keeps(y, x, name="Std", output=True)   # PyTorch keeps x and the result
+    """The standard deviation: the root of the variance."""
+    return _var_or_std(Std, "std", x, dim, keepdim, unbiased, correction)
+
+
+def _var_or_std(op: type, name: str, x: Tensor, dim: Any, keepdim: bool, unbiased: bool,
+                correction: Any) -> Tensor:
+    _need_float(name, x)
+    if x.dtype == np.float16:   # PyTorch works in float32 for half and rounds once
+        wide = _var_or_std(op, name, cast(x, np.float32), dim, keepdim, unbiased, correction)
+        return cast(wide, np.float16)
+    axis = _normalise_axes(dim, x.ndim, name)
+    _, dof = _divisor(x, axis, unbiased, correction)
+    return op(axis, keepdim, dof, dim is None)(x)
 
 
 class Norm2(Function):
     """The Euclidean norm ||x|| over ``axis``: d||x||/dx = x / ||x||, taken as 0 where the
-    norm is 0 (as PyTorch), so a zero vector gives a zero gradient, not NaN."""
+    norm is 0 (as PyTorch), so a zero vector gives a zero gradient, not NaN. As in PyTorch,
+    x / ||x|| is computed and then masked, so the second derivative there is NaN (the mask
+    stops the gradient, but 1 / ||x|| = inf still multiplies the zero it lets through)."""
     saves_output = True
     def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims
 
@@ -1370,16 +1464,19 @@ class Norm2(Function):
         x = self.inputs[0]
         kept = _keepdims_shape(x.shape, _axes(self.axis, x.ndim))
         norm = reshape(self.output, kept)
-        zero = norm.array == 0
-        safe = norm + _same_dtype_const(x.array, zero)   # 0 -> 1: x is 0 there
-        grad = broadcast_to(reshape(gy, kept), x.shape) * x / safe
-        # chosen, not multiplied: even a NaN gy gives 0 where the norm is 0 (PyTorch's mask)
-        return where(xp_of(x.array).broadcast_to(zero, x.shape), 0.0, grad)
+        zero = xp_of(x.array).broadcast_to(norm.array == 0, x.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):   # 0 / 0 where masked
+            direction = where(zero, 0.0, x / norm)
+        return reshape(gy, kept) * direction   # (x's shape: direction has it)
 
 
 class NormP(Function):
-    """(sum |x|^p)^(1/p) for the other p (3, 0.5, -2 ...): d/dx = x |x|^(p-2) / ||x||^(p-1),
-    taken as 0 where x is 0 and where the norm is 0, as PyTorch (|0|^(p-2) is inf for p < 2)."""
+    """(sum |x|^p)^(1/p) for the other p (3, 0.5, -2 ...): d/dx = sgn(x) |x|^(p-1) / ||x||^(p-1).
+
+    Written in PyTorch's three forms, whose zeros and NaNs differ (and a program can tell):
+    p < 1      sgn(x) |x|^(p-1) (0 where x = 0) * g * ||x||^(1-p)  (no mask on the norm)
+    1 < p < 2  sgn(x) |x|^(p-1) * [g / ||x||^(p-1), 0 where the norm is 0]
+    p > 2      x |x|^(p-2)      * [g / ||x||^(p-1), 0 where the norm is 0]"""
     saves_output = True
     def __init__(self, p, axis, keepdims): self.p, self.axis, self.keepdims = p, axis, keepdims
 
@@ -1390,14 +1487,16 @@ class NormP(Function):
                 1.0 / self.p)
 
     def backward(self, gy):
-        x = self.inputs[0]
+        x, p = self.inputs[0], self.p
         kept = _keepdims_shape(x.shape, _axes(self.axis, x.ndim))
-        norm = reshape(self.output, kept)
-        zero = x.array == 0
-        safe_x = where(zero, 1.0, x)                  # |1|^(p-2) is finite; chosen out below
-        scaled = where(zero, 0.0, safe_x * abs(safe_x) ** (self.p - 2))
-        grad = broadcast_to(reshape(gy, kept), x.shape) * scaled / norm ** (self.p - 1)
-        return where(xp_of(x.array).broadcast_to(norm.array == 0, x.shape), 0.0, grad)
+        norm, g = reshape(self.output, kept), reshape(gy, kept)
+        sign = _same_dtype_const(x.array, xp_of(x.array).sign(x.array))   # a constant: sgn' = 0
+        if p < 1:
+            scaled = where(x.array == 0, 0.0, sign * abs(x) ** (p - 1))
+            return broadcast_to(scaled * g * norm ** (1 - p), x.shape)
+        scaled = sign * abs(x) ** (p - 1) if p < 2 else x * abs(x) ** (p - 2)
+        scale = where(norm.array == 0, 0.0, g / norm ** (p - 1))
+        return broadcast_to(scaled * scale, x.shape)
 
 
 class CountNonzero(Function):
@@ -1502,10 +1601,46 @@ class BinaryCrossEntropy(Function):
 
     def backward(self, gy):
         p, t = self.inputs
-        g_p = gy * (p - t) / clip(p * (1 - p), _BCE_EPS, None)
+        g_p = BinaryCrossEntropyGrad()(gy, p, t)
         g_t = gy * (clip(log(1 - p), -100, None) - clip(log(p), -100, None)) \
             if t.requires_grad else None
         return g_p, g_t
+
+
+class BinaryCrossEntropyGrad(Function):
+    """BCE's gradient as one op (PyTorch's ``binary_cross_entropy_backward``):
+
+        g = gy (p - t) / max(p (1 - p), 1e-12)
+
+    Its own derivatives (the second derivative of BCE) are PyTorch's formulas, which put the
+    epsilon elsewhere, on p and on 1 - p:
+
+        dg/dgy = (p - t) / ((p + e)(1 - p + e))
+        dg/dp  = gy (p^2 - 2 p t + t) / ((p + e)^2 (1 - p + e)^2)
+        dg/dt  = -gy / max(p (1 - p), 1e-12)
+
+    Differentiating the first line op by op gives the same values save for where e sits: a
+    relative 2e / p, 2e-9 for p = 1e-3, which a float64 comparison sees."""
+    EPS = 1e-12
+
+    def forward(self, gy, p, t):
+        return gy * (p - t) / xp_of(p).maximum(p * (1 - p), p.dtype.type(_BCE_EPS))
+
+    def backward(self, gg):
+        gy, p, t = self.inputs
+        need_gy, need_p, need_t = self.needs_input_grad
+        e = self.EPS
+        g_gy = g_p = g_t = None
+        if need_gy:
+            g_gy = sum_to((p - t) / ((p + e) * (1 - p + e)) * gg, gy.shape)
+        if need_p:
+            curvature = (p * p - 2 * p * t + t) / ((p + e) ** 2 * (1 - p + e) ** 2)
+            g_p = sum_to(curvature * (gg * gy), p.shape)
+        if need_t:
+            denominator = Tensor(xp_of(p.array).maximum((1 - p.array) * p.array,
+                                                         p.dtype.type(_BCE_EPS)))
+            g_t = sum_to(-gg * gy / denominator, t.shape)
+        return g_gy, g_p, g_t
 
 
 def _weighted(loss: Tensor, weight: Any) -> Tensor:
@@ -1772,10 +1907,12 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average:
                              f"for {n_classes} classes")
         xp = xp_of(labels)
         safe = xp.where(counted, labels, 0)
-        picked = xp.eye(n_classes, dtype=x.dtype)[safe] * counted[:, None]    # one-hot rows
+        # each row's log-probability of its class, taken (not a sum against one-hot rows,
+        # where a -inf elsewhere in the row would make 0 * -inf = NaN)
+        picked = take_along_dim(logp, Tensor(xp.expand_dims(safe, 1)), 1).squeeze(1)
         w_rows = Tensor(counted.astype(x.dtype)) if w is None else \
             getitem(w, Tensor(safe)) * Tensor(counted.astype(x.dtype))
-        per = -sum(logp * Tensor(picked), 1) * w_rows
+        per = -picked * w_rows
         if label_smoothing:    # the uniform part: every class's log-probability, weighted
             spread = -sum(logp if w is None else logp * w, 1) * Tensor(counted.astype(x.dtype))
             per = per * (1 - label_smoothing) + spread * (label_smoothing / n_classes)

@@ -29,7 +29,10 @@ from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, chec
 def _radd(self: Tensor, other: Any) -> Tensor: return F.add(other, self)
 def _rsub(self: Tensor, other: Any) -> Tensor: return F.sub(other, self)
 def _rmul(self: Tensor, other: Any) -> Tensor: return F.mul(other, self)
-def _rtruediv(self: Tensor, other: Any) -> Tensor: return F.div(other, self)
+def _rtruediv(self: Tensor, other: Any) -> Tensor:
+    """number / t is reciprocal(t) * number, as PyTorch's ``__rtruediv__`` (which keeps
+    1/t, not t, for backward)."""
+    return F.mul(F.reciprocal(self), other)
 def _rmatmul(self: Tensor, other: Any) -> Tensor: return F.matmul(other, self)
 def _rfloordiv(self: Tensor, other: Any) -> Tensor: return F.floor_divide(other, self)
 def _rmod(self: Tensor, other: Any) -> Tensor: return F.remainder(other, self)
@@ -54,7 +57,9 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
     if basic:   # the region written (with ... appended, an int index stays an array view)
         raw = F._raw_index(index)
         raw = raw if isinstance(raw, tuple) else (raw,)
-        region = self.array[raw if Ellipsis in raw else raw + (Ellipsis,)]
+        region = _region_as_pytorch_cuts_it(self.array, raw)
+    if basic and region.shape != () and isinstance(given, Tensor) and given.ndim == 0:
+        refuse_a_gradient_into_ints("setitem", self, given)   # PyTorch fills: see there
     mask_fill = (isinstance(index, Tensor) and index.dtype == np.bool_
                  and isinstance(value, Tensor) and value.ndim == 0)   # PyTorch's masked_fill_
     if not mask_fill:   # a gather index may write into an expanded tensor (index_put_)
@@ -65,6 +70,43 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
         _index_put_into_expanded(self, index, value)   # (the region alone is written)
         return
     self._inplace("setitem", lambda old: F.index_put(old, index, value))
+
+
+def refuse_a_gradient_into_ints(name: str, target: Tensor, value: Tensor) -> None:
+    """PyTorch's fill_ with a 0-d tensor that requires grad (also what ``x[1:] = t`` runs
+    for a 0-d t) marks even an int or bool ``x`` as requiring grad, and a backward through it
+    then stops at an internal assert. tinygan does not copy that: it refuses, saying what
+    to write instead."""
+    if value.requires_grad and F.is_grad_enabled() and target.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"{name}: writing a {value.dtype} tensor that requires grad into a {target.dtype} "
+            f"tensor (shape {target.shape}): PyTorch marks the {target.dtype} tensor as "
+            f"requiring grad, though no gradient can flow through it; write value.detach() "
+            f"(or value.item()) instead")
+
+
+def _region_as_pytorch_cuts_it(array: Any, raw: tuple) -> Any:
+    """``array[raw]`` for a basic index, as a view whose strides are PyTorch's: a new axis
+    (None) gets the span of the dim it is put before (1 element when last), where NumPy
+    gives 0. The overlap check compares strides, size-1 dims included, as PyTorch does."""
+    if not any(item is None for item in raw) or any(isinstance(item, bool) for item in raw):
+        return array[raw if Ellipsis in raw else raw + (Ellipsis,)]
+    spelled = len([item for item in raw if item is not None and item is not Ellipsis])
+    if Ellipsis in raw:
+        at = raw.index(Ellipsis)
+        raw = raw[:at] + (slice(None),) * (array.ndim - spelled) + raw[at + 1:]
+    cur, d = array, 0   # d: the dim of ``cur`` the next item applies to
+    for item in raw:
+        if item is None:
+            span = cur.shape[d] * cur.strides[d] if d < cur.ndim else cur.itemsize
+            cur = backend.get_array_module(cur).lib.stride_tricks.as_strided(   # (read only
+                cur, cur.shape[:d] + (1,) + cur.shape[d:],                     # for its
+                cur.strides[:d] + (span,) + cur.strides[d:])                   # addresses)
+            d += 1
+        else:
+            cur = cur[(slice(None),) * d + (item,)]
+            d += 0 if isinstance(item, (int, np.integer)) else 1
+    return cur
 
 
 def _without_leading_ones(shape: tuple) -> tuple:
@@ -244,7 +286,9 @@ def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A0
 
 def _max_or_min(t: Tensor, dim: Any, keepdim: bool, largest: bool):
     if dim is None:
-        return F.amax(t) if largest else F.amin(t)
+        if t.numel() == 0:
+            return F.amax(t) if largest else F.amin(t)   # (which raises, naming the op)
+        return F.ExtremeOfAll(largest)(t)
     d = wrap_dim(dim, t.ndim, "max" if largest else "min")
     if t.ndim == 0:   # dim 0 or -1 of a 0-d tensor: the element itself, at index 0
         return MaxMin(F.clone(t), _arg(t, d, keepdim, "argmax", bool_ok=True))
@@ -268,6 +312,45 @@ def _new_view(self: Tensor, out: Tensor) -> Tensor:
 
 def reshape(self, *shape):
     return _new_view(self, F.reshape(self, _shape_args(shape)))
+
+
+def view(self, *shape):
+    """reshape, where PyTorch promises a view of the same memory: where the tensor's strides
+    make that impossible (a transposed or expanded tensor, merged across its gaps), PyTorch
+    raises, and so does tinygan, saying to use reshape (which copies)."""
+    out = F.reshape(self, _shape_args(shape))
+    if not _viewable(self, out.shape):
+        raise RuntimeError(f"view size is not compatible with input tensor's size and stride "
+                           f"(at least one dimension spans across two contiguous subspaces): "
+                           f"shape {self.shape} to {out.shape}. Use .reshape(...) instead.")
+    return _new_view(self, out)
+
+
+def _viewable(t: Tensor, new_shape: tuple) -> bool:
+    """Whether ``t`` (shape and strides) can be seen as ``new_shape`` without a copy:
+    PyTorch's rule. The old dims fall into chunks, each contiguous in memory (a dim's
+    stride is the next one's stride times its size); the new dims must split every chunk
+    exactly, none spanning two. Size-1 dims never matter, so they are dropped first.
+    Checked on views of C-contiguous memory, whose strides are PyTorch's too; a tensor
+    whose own layout NumPy chose (an op's result) is taken as viewable, as it usually is
+    in PyTorch, rather than refused where PyTorch might not."""
+    if t.numel() == 0 or t._base is None or not t._base.array.flags.c_contiguous:
+        return True
+    old = [(n, st // t.array.itemsize) for n, st in zip(t.shape, t.array.strides) if n != 1]
+    new = [n for n in new_shape if n != 1]
+    while old:   # take the last chunk of old dims: each stride = next stride * next size
+        chunk, numel = 1, 1
+        while chunk < len(old) and old[-chunk - 1][1] == old[-chunk][1] * old[-chunk][0]:
+            chunk += 1
+        for n, _ in old[-chunk:]:
+            numel *= n
+        del old[-chunk:]
+        product = 1   # the trailing new dims must multiply to exactly that chunk's size
+        while new and product < numel:
+            product *= new.pop()
+        if product != numel:
+            return False
+    return not new
 
 
 def view_as(self, other):
@@ -375,6 +458,7 @@ Tensor.lerp, Tensor.lerp_ = lerp, lerp_
 
 # elementwise
 Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs, Tensor.neg = F.exp, F.log, F.sqrt, F.abs, F.neg
+Tensor.reciprocal = F.reciprocal
 Tensor.sigmoid, Tensor.tanh, Tensor.relu = F.sigmoid, F.tanh, F.relu
 Tensor.pow, Tensor.log1p, Tensor.mm = F.pow, F.log1p, F.mm
 # the comparisons as methods (x.eq(y) is x == y): bool tensors, no gradient
@@ -390,7 +474,7 @@ Tensor.amax, Tensor.amin, Tensor.max, Tensor.min, Tensor.norm = amax, amin, max,
 Tensor.sort, Tensor.topk = sorting.sort, sorting.topk
 
 # shapes
-Tensor.reshape = Tensor.view = reshape
+Tensor.reshape, Tensor.view = reshape, view
 Tensor.view_as, Tensor.expand, Tensor.flatten = view_as, expand, flatten
 Tensor.transpose, Tensor.permute, Tensor.T, Tensor.t = transpose, permute, property(_T), t
 Tensor.squeeze, Tensor.unsqueeze = squeeze, unsqueeze

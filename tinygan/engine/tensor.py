@@ -125,11 +125,21 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        return self.creator is None
+        return self._current_creator() is None
 
     @property
     def grad_fn(self) -> Any:
         """PyTorch's name for the Function that made this tensor (tinygan: ``creator``)."""
+        return self._current_creator()
+
+    def _current_creator(self) -> Any:
+        """``creator``, after a view whose memory was written in place since it was cut (and
+        whose base requires grad) has caught up: PyTorch regenerates a view's grad_fn when
+        it is asked for, so ``v = x[0]; x.requires_grad_(); x.exp_()`` under no_grad leaves
+        v a non-leaf."""
+        if self._base is not None and self._graph_version != self._version[0] \
+                and self._base.requires_grad:
+            _refresh_view(self)
         return self.creator
 
     @property
@@ -235,10 +245,17 @@ class Tensor:
             raise TypeError(f"only floating-point tensors can require gradients, "
                             f"got dtype {self.dtype}")
         self.requires_grad = mode
+        if mode:   # asked for in so many words: a leaf whose gradient is kept, even if it is
+            self._made_without_grad = False   # a view made under no_grad (as PyTorch)
         for ref in (self._views or ()) if mode else ():
-            view = ref()   # PyTorch: a view taken before says it requires grad now, but it
-            if view is not None and view.creator is None:   # stays a leaf that no gradient
-                view.requires_grad, view._made_without_grad = True, True   # reaches
+            view = ref()
+            if view is None or view.creator is not None:
+                continue
+            if view._graph_version != view._version[0]:
+                _refresh_view(view)   # written in place since it was cut: PyTorch cuts it
+                continue              # again from the base, so it leads back to it now
+            # PyTorch: a view taken before says it requires grad now, but it stays a leaf
+            view.requires_grad, view._made_without_grad = True, True   # no gradient reaches
         return self
 
     # ``to`` moves and casts through differentiable ops, so it is bound in methods.py
@@ -387,6 +404,7 @@ class Tensor:
     def neg_(self): return self._inplace("neg_", lambda t: -t)
     def exp_(self): return self._inplace("exp_", lambda t: t.exp())
     def sqrt_(self): return self._inplace("sqrt_", lambda t: t.sqrt())
+    def reciprocal_(self): return self._inplace("reciprocal_", lambda t: t.reciprocal())
     def abs_(self): return self._inplace("abs_", lambda t: t.abs())
     def tanh_(self): return self._inplace("tanh_", lambda t: t.tanh())
     def sigmoid_(self): return self._inplace("sigmoid_", lambda t: t.sigmoid())
@@ -420,6 +438,17 @@ class Tensor:
             reads=(src,))
 
     def fill_(self, value):
+        if isinstance(value, Tensor):   # a 0-d tensor: the filled values lead back to it
+            if value.ndim:
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got "
+                                   f"tensor with {value.ndim} dimensions (shape {value.shape})")
+            from tinygan.engine.methods import refuse_a_gradient_into_ints
+            refuse_a_gradient_into_ints("fill_", self, value)
+            if is_grad_enabled() and value.requires_grad:   # its gradient: the sum of them
+                return self._inplace("fill_", lambda t: value.to(
+                    dtype=self.dtype, device=self.device).expand(self.shape),
+                    overwrite=True, reads=(value,))
+            value = value.item()
         xp = backend.get_array_module(self.array)
         return self._inplace("fill_", lambda t: xp.full(self.shape, value, dtype=self.dtype),
                              overwrite=True)
@@ -636,6 +665,17 @@ def _topological_order(roots: Sequence[Function]) -> list[Function]:
     return order
 
 
+def _on_a_path_to(order: Sequence[Function], wanted_at: dict) -> set[int]:
+    """The ids of the nodes in ``order`` (outputs first) from which a wanted node is reached."""
+    found: set[int] = set()
+    for fn in reversed(order):   # inputs first: a node's parents are decided before it
+        if id(fn) in wanted_at or any(
+                id(parent) in found if parent is not None else id(t) in wanted_at
+                for t, parent in zip(fn.inputs, fn.parents)):
+            found.add(id(fn))
+    return found
+
+
 def _node(t: Tensor) -> Any:
     """A tensor's node in the graph: its creator, or the tensor itself for a leaf."""
     return t if t.creator is None else t.creator
@@ -661,9 +701,18 @@ def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
 
     with set_grad_enabled(create_graph):
         roots = [out.creator for out in outputs if out.creator is not None]
-        for fn in _topological_order(roots):
+        order = _topological_order(roots)
+        # PyTorch runs every node it reaches (for grad(): every node on a path to a wanted
+        # tensor) even when no gradient arrives, and so reads what it kept: a tensor
+        # changed in place since is refused there too
+        runs = None if wanted_at is None else _on_a_path_to(order, wanted_at)
+        for fn in order:
             g_out = grads.pop(id(fn), None)
             if g_out is None:
+                if runs is None or id(fn) in runs:
+                    fn.check_saved_versions()
+                    if not retain_graph:
+                        fn.used = True
                 continue
             if wanted_at is not None and id(fn) in wanted_at:
                 found[wanted_at[id(fn)]] = g_out
@@ -1137,7 +1186,8 @@ def _refresh_view(view: Tensor) -> None:
     base = view._base
     if not base.requires_grad:
         return
-    fresh = _replay(_view_chain(view), base)
+    with enable_grad():   # (also when asked for under no_grad: the graph is the base's)
+        fresh = _replay(_view_chain(view), base)
     view.creator, view.requires_grad = fresh.creator, fresh.requires_grad
     if fresh.creator is not None:
         fresh.creator._output = weakref.ref(view)

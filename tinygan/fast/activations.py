@@ -4,8 +4,8 @@ The plain backward of tanh, ``gy * (1 - y * y)`` (tinygan/engine/functional.py),
 Tensor ops and allocates an array for each. ``TanhGrad`` (PyTorch's ``tanh_backward``) does
 the same arithmetic on raw arrays, in place into one new array: at batch 1024 that is about
 half of an activation's backward time (benchmarks/RESULTS_mlp.md). Its own backward is in
-Tensor ops, so second and third derivatives stay exact. SigmoidGrad and LeakyReLUGrad (ReLU
-is slope 0) follow the same pattern.
+Tensor ops, so second and third derivatives stay exact. SigmoidGrad, ReLUGrad and
+LeakyReLUGrad follow the same pattern.
 
 The activations themselves keep the engine's forward; the classes at the bottom only swap
 their backward for these ops, and register as the engine's fast forms (``fast.form(Tanh)``).
@@ -49,8 +49,28 @@ class TanhGrad(Function):
         return gg * (1 - y * y), gg * gy * (-2 * y)
 
 
+class ReLUGrad(Function):
+    """dL/dx = 0 where y <= 0, else gy, for y = relu(x): PyTorch's threshold_backward, whose
+    test is written that way round, so where y is NaN (relu of a NaN) the gradient passes.
+    [not y <= 0] * gy is ten times faster than a masked copy, but 0 * inf is NaN: where that
+    can have happened it chooses instead (on a GPU always, to avoid a host sync)."""
+    def forward(self, gy, y):
+        xp = xp_of(y)
+        d = xp.less_equal(y, 0, out=xp.empty_like(y))   # 1.0 where y <= 0
+        xp.subtract(1, d, out=d)                         # 1.0 where not
+        d *= gy
+        if xp is not np or xp.isnan(d).any():
+            d = xp.where(y <= 0, y.dtype.type(0), gy)
+        return d
+
+    def backward(self, gg):
+        y = self.inputs[1]   # y's gradient is 0, but a zero, not None (see LeakyReLUGrad)
+        zero = Tensor(xp_of(y.array).zeros_like(y.array)) if y.requires_grad else None
+        return ReLUGrad()(gg, y), zero
+
+
 class LeakyReLUGrad(Function):
-    """dL/dx = gy * (1 if x > 0 else slope); ReLU is slope 0.
+    """dL/dx = gy * (1 if x > 0 else slope) (a NaN x takes the slope, as in PyTorch).
 
     The factor is written as a float array, then multiplied in place: [x > 0] as 0.0 / 1.0
     straight into a float array (one pass, where ``(x > 0).astype(...)`` takes two, and
@@ -62,12 +82,6 @@ class LeakyReLUGrad(Function):
 
     def forward(self, gy, x):
         xp, slope = xp_of(x), x.dtype.type(self.slope)
-        if self.slope == 0:            # relu: gy where x > 0, else 0. [x > 0] * gy is ten
-            d = xp.greater(x, 0, out=xp.empty_like(x))   # times faster than a masked copy,
-            d *= gy                    # but 0 * inf is NaN: where that can have happened,
-            if xp is not np or xp.isnan(d).any():   # choose instead (PyTorch's rule: 0 there)
-                d = xp.where(x > 0, gy, x.dtype.type(0))   # (on a GPU always: no host sync)
-            return d
         if 0 <= self.slope <= 1:
             d = xp.greater(x, 0, out=xp.empty_like(x))
             if self.slope > 0:
@@ -96,7 +110,7 @@ class Tanh(F.Tanh):
 
 @replaces(F.ReLU)
 class ReLU(F.ReLU):
-    def backward(self, gy): return LeakyReLUGrad(0.0)(gy, self.output)   # y > 0 iff x > 0
+    def backward(self, gy): return ReLUGrad()(gy, self.output)
 
 
 @replaces(F.LeakyReLU)

@@ -1,0 +1,310 @@
+"""Backward formulas written as PyTorch writes them, checked where the writing shows.
+
+Two formulas for one derivative agree on ordinary inputs and part at the boundaries: where a
+norm, a standard deviation or a base is 0, where an input is NaN or -inf, and in the last
+bits of float64. PyTorch's answer there (a NaN, a 0, a masked gradient) is the one a user
+compares against, so tinygan writes the same formula in the same order. The generators
+below draw inputs from a pool of boundary values and compare values, first and second
+derivatives against PyTorch (issue 29's long runs found each of these classes).
+
+The rest: views that PyTorch refuses (``view`` across a gap), and single behaviours the
+differential tester found, each with the test that failed before its fix.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygan
+
+torch = pytest.importorskip("torch", reason="PyTorch is not installed: nothing to compare")
+
+BOUNDARY = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 1e-3, 3.0, float("nan"), -float("inf")]
+
+
+def values(shape: tuple) -> st.SearchStrategy:
+    return st.lists(st.sampled_from(BOUNDARY), min_size=int(np.prod(shape)),
+                    max_size=int(np.prod(shape))).map(
+        lambda v: np.array(v, dtype=np.float64).reshape(shape))
+
+
+def _run(lib, fn, x: np.ndarray, second: bool):
+    """value, gradient and (with ``second``) the gradient of the squared gradient."""
+    t = lib.tensor(x.tolist(), dtype=lib.float64, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y = fn(lib, t)
+        g, = lib.autograd.grad((y * 1.5).sum(), [t], create_graph=second, allow_unused=True)
+        out = [y.detach().numpy() if lib is torch else y.array, None if g is None else
+               (g.detach().numpy() if lib is torch else g.array)]
+        if second and g is not None and g.requires_grad:
+            h, = lib.autograd.grad((g * g).sum(), [t], allow_unused=True)
+            out.append(None if h is None else (h.numpy() if lib is torch else h.array))
+    return out
+
+
+def same_as_pytorch(fn, x: np.ndarray, second: bool = True) -> None:
+    ours, theirs = _run(tinygan, fn, x, second), _run(torch, fn, x, second)
+    assert len(ours) == len(theirs), (ours, theirs)
+    for what, a, b in zip(("value", "gradient", "second derivative"), ours, theirs):
+        assert (a is None) == (b is None), (what, a, b)
+        if a is not None:
+            np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64),
+                                       rtol=1e-9, atol=1e-12, err_msg=f"{what} for {x!r}")
+
+
+UNARY = {
+    "relu": lambda L, t: L.relu(t),
+    "reciprocal": lambda L, t: L.reciprocal(t),
+    "2 / t": lambda L, t: 2 / t,
+    "t / t": lambda L, t: t / (t * 1),
+    "max()": lambda L, t: t.max(),
+    "min()": lambda L, t: t.min(),
+    "sqrt(max())": lambda L, t: L.sqrt(t.abs().max()),
+    "sigmoid": lambda L, t: L.sigmoid(t),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+@given(x=values((2, 2)))
+@settings(max_examples=30, deadline=None)
+def test_elementwise_and_extremes_at_the_boundaries(name, x):
+    same_as_pytorch(UNARY[name], x)
+
+
+@pytest.mark.parametrize("p", [-1, -2.5, 0.5, 1.5, 2, 3, 4.5])
+@pytest.mark.parametrize("dim", [None, -1, 0])
+@given(x=values((2, 3)).map(lambda a: np.where(np.isnan(a) | np.isinf(a), 0.0, a)))
+@settings(max_examples=15, deadline=None)
+def test_p_norms_and_their_masks(p, dim, x):
+    """norm's backward has three forms (p < 1, 1 < p < 2, p > 2, and p = 2's own), each
+    masking other zeros; sqrt after it turns a 0 norm into inf times that mask."""
+    same_as_pytorch(lambda L, t: L.sqrt(t.norm(p, dim=dim)), x)
+    same_as_pytorch(lambda L, t: t.norm(p, dim=dim), x)
+
+
+@pytest.mark.parametrize("op", ["var", "std"])
+@pytest.mark.parametrize("kwargs", [{}, {"dim": 0}, {"dim": 1, "keepdim": True},
+                                    {"dim": -1, "correction": 0}, {"correction": 5},
+                                    {"dim": (0, 1), "correction": 2}])
+@given(x=values((2, 2)).map(lambda a: np.where(np.isnan(a) | np.isinf(a), 0.5, a)),
+       shape=st.sampled_from([(2, 2), (1, 2), (1, 1)]))
+@settings(max_examples=15, deadline=None)
+def test_var_and_std_backward_as_pytorch(op, kwargs, x, shape):
+    """PyTorch's var_backward and std_backward (the latter masks std = 0 after dividing by
+    it), so constant rows, single samples and too-large corrections give its NaNs and 0s."""
+    x = x.reshape(-1)[:int(np.prod(shape))].reshape(shape)
+    same_as_pytorch(lambda L, t: getattr(t, op)(**kwargs), x)
+
+
+@given(x=values((3,)), e=st.sampled_from([0.0, 1.0, 2.0, -1.0, 0.5]))
+@settings(max_examples=40, deadline=None)
+def test_pow_with_a_tensor_exponent(x, e):
+    """d(a^b)/da is chosen as 0 where b = 0 (PyTorch's where), even at a = 0."""
+    same_as_pytorch(lambda L, t: t ** L.tensor([e, 0.0, e], dtype=L.float64), x)
+
+
+@given(p=st.lists(st.sampled_from([1e-3, 0.2, 0.5, 0.9, 0.999, 1e-7]), min_size=4,
+                  max_size=4),
+       t=st.lists(st.sampled_from([0.0, 1.0, 0.3, 0.75]), min_size=4, max_size=4),
+       reduction=st.sampled_from(["mean", "sum", "none"]))
+@settings(max_examples=40, deadline=None)
+def test_binary_cross_entropy_second_derivative_puts_the_epsilon_where_pytorch_does(
+        p, t, reduction):
+    """PyTorch's double backward of BCE adds 1e-12 to p and 1 - p: for p = 1e-3 that moves the
+    second derivative by 2e-9, relative, which float64 shows."""
+    target = np.array(t)
+    same_as_pytorch(lambda L, x: L.nn.functional.binary_cross_entropy(
+        x, L.tensor(target, dtype=L.float64), reduction=reduction), np.array(p))
+
+
+@given(x=values((2, 3)), label_smoothing=st.sampled_from([0.0, 0.1]))
+@settings(max_examples=40, deadline=None)
+def test_cross_entropy_takes_the_class_score_with_minus_inf_elsewhere(x, label_smoothing):
+    """-inf logits (log of a 0 probability) elsewhere in a row must not make the loss NaN."""
+    x = np.where(np.isnan(x), 0.0, x)
+    same_as_pytorch(lambda L, t: L.nn.functional.cross_entropy(
+        t, L.tensor([1, 0]), label_smoothing=label_smoothing, reduction="none"), x,
+        second=False)
+
+
+# ---- view(): PyTorch gives a view or raises ---------------------------------------------
+VIEW_STEPS = st.lists(st.sampled_from(["T", "permute", "slice", "step", "unsqueeze",
+                                       "expand", "index"]), max_size=3)
+
+
+def _cut(lib, t, steps):
+    for step in steps:
+        if step == "T" and t.ndim == 2:
+            t = t.T
+        elif step == "permute" and t.ndim >= 2:
+            t = t.permute(*reversed(range(t.ndim)))
+        elif step == "slice" and t.ndim and t.shape[0] > 1:
+            t = t[1:]
+        elif step == "step" and t.ndim and t.shape[-1] > 1:
+            t = t[..., ::2]
+        elif step == "unsqueeze":
+            t = t.unsqueeze(1 if t.ndim else 0)
+        elif step == "expand":
+            t = t.unsqueeze(0).expand(2, *t.shape)
+        elif step == "index" and t.ndim > 1:
+            t = t[0]
+    return t
+
+
+@given(shape=st.sampled_from([(2, 3), (4,), (2, 2, 2), (3, 1, 2)]), steps=VIEW_STEPS,
+       target=st.sampled_from(["flat", "split-last", "merge-first", "add-one"]))
+@settings(max_examples=150, deadline=None)
+def test_view_raises_exactly_where_pytorch_does(shape, steps, target):
+    """reshape copies when it must; view promises the same memory, and PyTorch refuses it
+    where the strides make that impossible (merging across a gap or an expanded dim)."""
+    results = []
+    for lib in (tinygan, torch):
+        t = _cut(lib, lib.arange(float(np.prod(shape))).reshape(*shape), steps)
+        dims = tuple(t.shape)
+        new = {"flat": (-1,), "split-last": dims[:-1] + (1, dims[-1]) if dims else (1,),
+               "merge-first": (-1,) + dims[2:] if len(dims) >= 2 else (-1,),
+               "add-one": (1,) + dims}[target]
+        try:
+            results.append(np.asarray(t.view(*new).tolist()))
+        except RuntimeError as error:
+            assert "view size is not compatible" in str(error)
+            results.append("raises")
+    ours, theirs = results
+    assert (isinstance(ours, str), isinstance(theirs, str)) == (
+        isinstance(theirs, str), isinstance(theirs, str)), (steps, target, ours, theirs)
+    if not isinstance(ours, str):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+# ---- single behaviours, each a test that failed before its fix ---------------------------
+def test_fill_with_a_tensor_sends_the_gradient_to_it():
+    for lib in (tinygan, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        w = lib.tensor(0.5, requires_grad=True)
+        y = x * 1
+        y.fill_(w)
+        (y * lib.tensor([2.0, 3.0])).sum().backward()
+        assert float(w.grad) == 5.0
+
+
+def test_a_gradient_written_into_an_int_tensor_is_refused_with_what_to_write():
+    """PyTorch marks the int tensor as requiring grad (its fill_ path) and its backward then
+    stops at an internal assert; tinygan refuses up front."""
+    v = tinygan.tensor([0, 1])
+    w = tinygan.tensor(0.5, requires_grad=True)
+    with pytest.raises(RuntimeError, match="detach"):
+        v[:] = w
+    with pytest.raises(RuntimeError, match="detach"):
+        v.fill_(w)
+    with tinygan.no_grad():
+        v[:] = w                    # no gradient recorded: just the value, as PyTorch
+    assert v.tolist() == [0, 0] and not v.requires_grad
+
+
+def test_cat_requires_grad_when_a_skipped_empty_tensor_does():
+    empty = tinygan.tensor([], dtype=tinygan.float64, requires_grad=True)
+    a = tinygan.tensor([[1.0, 2.0]], dtype=tinygan.float64, requires_grad=True)
+    out = tinygan.cat([tinygan.zeros(0, 2, dtype=tinygan.float64), empty])
+    assert out.requires_grad and out.shape == (0, 2)
+    ga, ge = tinygan.autograd.grad(tinygan.cat([a, empty]).sum(), [a, empty])
+    assert ga.tolist() == [[1.0, 1.0]] and ge.shape == (0,)
+
+
+def test_matmul_result_is_not_a_view():
+    """PyTorch's matmul reshapes its own result (_unsafe_view): writing into it later is a
+    plain in-place write, whose overwritten values send their gradient nowhere."""
+    x = tinygan.tensor([[0.3, 1.4], [-0.9, 0.2]], dtype=tinygan.float64)
+    w = tinygan.tensor([0.3, 0.4], dtype=tinygan.float64, requires_grad=True)
+    y = tinygan.matmul(x, w)
+    assert y._base is None
+    y.copy_(tinygan.tensor([1.0, 2.0], dtype=tinygan.float64))
+    g, = tinygan.autograd.grad((1 / y).sum(), [w], create_graph=True)
+    assert g.tolist() == [0.0, 0.0] and not g.requires_grad
+
+
+def test_number_over_tensor_keeps_the_reciprocal_not_the_tensor():
+    x = tinygan.tensor([0.74], dtype=tinygan.float64)
+    y = tinygan.tensor([-0.58], dtype=tinygan.float64, requires_grad=True)
+    v = x * y
+    q = 3 / v
+    v.pow_(2)                       # q's backward reads 1/v, kept before: no error
+    q.sum().backward()
+    assert y.grad.item() == pytest.approx(-3 / (0.74 * 0.58 ** 2))
+
+
+def test_pow_keeps_its_result_and_its_operands_as_given():
+    x = tinygan.tensor([1.5, 2.0], requires_grad=True)
+    y = x ** tinygan.tensor([2.0, 3.0])
+    y.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+    z = x.exp() * 1
+    exponent = tinygan.tensor(2.0, dtype=tinygan.float64)
+    z.pow_(exponent)
+    exponent.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()
+
+
+def test_backward_reads_what_a_node_kept_even_when_no_gradient_reaches_it():
+    """PyTorch runs every node backward reaches (norm(0) sends no gradient, but addcmul's
+    node still runs, and finds its kept operand changed)."""
+    for call in ("backward", "grad"):
+        v2 = tinygan.tensor([1.46])
+        v4 = tinygan.tensor([0.57], requires_grad=True)
+        v2.addcmul_(v2, v4, value=-1.01)
+        loss = (v2.norm(0, keepdim=True) * -0.08).sum()
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            loss.backward() if call == "backward" else tinygan.autograd.grad(
+                loss, [v4], allow_unused=True)
+
+
+def test_a_view_written_in_place_before_its_base_required_grad_leads_back_to_it():
+    v4 = tinygan.tensor([[-0.39]])
+    v5 = v4[-1:, :, None]
+    v5.clamp_(-0.93, 1.09)
+    v4.requires_grad_()
+    assert not v5.is_leaf and v5.requires_grad
+    (v5 * 2).sum().backward()
+    assert v4.grad.tolist() == [[2.0]]
+    v7 = tinygan.tensor(0.0)
+    v8 = v7[()]
+    v7.requires_grad_()
+    with tinygan.no_grad():
+        v7.exp_()
+    assert not v8.is_leaf          # asked for after the write: cut again, as PyTorch
+
+
+def test_requires_grad_on_a_view_made_under_no_grad_makes_it_a_leaf_that_keeps_grad():
+    v2 = tinygan.tensor([[1.4]], requires_grad=True)
+    with tinygan.no_grad():
+        v3 = v2[0]
+    v3.requires_grad_()
+    (v3 * 2).sum().backward()
+    assert v3.grad.tolist() == [2.0] and v2.grad is None
+
+
+def test_setitem_of_a_tensor_into_itself_with_new_axes_is_the_same_memory():
+    for make, write in [(lambda L: L.tensor([[-0.73, 0.65]]), lambda v: v.__setitem__(
+            (None, slice(None)), v)), (lambda L: L.tensor([[[-0.1, 0.33]]]),
+                                       lambda v: v.__setitem__((slice(0, 1), None), v))]:
+        for lib in (tinygan, torch):
+            v = make(lib)
+            write(v)                # PyTorch: the same memory, strides and all: allowed
+
+
+def test_empty_transposed_convolution_as_pytorch_2_13():
+    conv = tinygan.nn.ConvTranspose2d(2, 2, 1, padding=1)
+    assert conv(tinygan.zeros(2, 2, 2, 2)).shape == (2, 2, 0, 0)    # float32 batch: empty
+    with pytest.raises(RuntimeError, match="Output size is too small"):
+        conv.double()(tinygan.zeros(2, 2, 2, 2, dtype=tinygan.float64))
+
+
+def test_random_like_an_empty_int_tensor_is_empty():
+    out = tinygan.randn_like(tinygan.tensor([], dtype=tinygan.int64))
+    assert out.shape == (0,) and out.dtype == np.int64
