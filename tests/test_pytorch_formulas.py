@@ -78,11 +78,14 @@ def test_elementwise_and_extremes_at_the_boundaries(name, x):
 
 @pytest.mark.parametrize("p", [-1, -2.5, 0.5, 1.5, 2, 3, 4.5])
 @pytest.mark.parametrize("dim", [None, -1, 0])
-@given(x=values((2, 3)).map(lambda a: np.where(np.isnan(a) | np.isinf(a), 0.0, a)))
+@given(x=values((2, 3)).map(lambda a: np.where(np.isnan(a) | np.isinf(a) | (a == 1e-3), 0.0,
+                                                a)))
 @settings(max_examples=15, deadline=None)
 def test_p_norms_and_their_masks(p, dim, x):
     """norm's backward has three forms (p < 1, 1 < p < 2, p > 2, and p = 2's own), each
-    masking other zeros; sqrt after it turns a 0 norm into inf times that mask."""
+    masking other zeros; sqrt after it turns a 0 norm into inf times that mask. (1e-3 is
+    left out of the pool here: for p = -2.5 its second derivative sums terms of size
+    |x|^(p-2) = 3e13 that cancel, and the two libraries' roundings part at 4e-8, relative.)"""
     same_as_pytorch(lambda L, t: L.sqrt(t.norm(p, dim=dim)), x)
     same_as_pytorch(lambda L, t: t.norm(p, dim=dim), x)
 
@@ -99,6 +102,17 @@ def test_var_and_std_backward_as_pytorch(op, kwargs, x, shape):
     it), so constant rows, single samples and too-large corrections give its NaNs and 0s."""
     x = x.reshape(-1)[:int(np.prod(shape))].reshape(shape)
     same_as_pytorch(lambda L, t: getattr(t, op)(**kwargs), x)
+
+
+@pytest.mark.parametrize("op", ["var", "std"])
+@pytest.mark.parametrize("kwargs", [{}, {"dim": -1}, {"dim": 0, "keepdim": True},
+                                    {"dim": -1, "correction": 0}])
+@pytest.mark.parametrize("x", [-1.09, 0.0])
+def test_var_and_std_of_a_0d_tensor(op, kwargs, x):
+    """A 0-d tensor's dim 0 or -1 is "all of it" to PyTorch's backward: with no degrees of
+    freedom the gradient is a NaN factor that does not depend on x (so, under create_graph,
+    it requires grad only when the incoming gradient does)."""
+    same_as_pytorch(lambda L, t: getattr(t, op)(**kwargs), np.array(x))
 
 
 @given(x=values((3,)), e=st.sampled_from([0.0, 1.0, 2.0, -1.0, 0.5]))
@@ -308,3 +322,53 @@ def test_empty_transposed_convolution_as_pytorch_2_13():
 def test_random_like_an_empty_int_tensor_is_empty():
     out = tinygan.randn_like(tinygan.tensor([], dtype=tinygan.int64))
     assert out.shape == (0,) and out.dtype == np.int64
+
+
+def test_grad_runs_only_the_nodes_behind_the_wanted_tensors():
+    """grad() runs the nodes on a path to a wanted tensor: one behind a view made under
+    no_grad (which gets no gradient) is not run, so what it kept may have changed."""
+    for lib in (tinygan, torch):
+        v3 = lib.tensor([[1.31, -0.44]], requires_grad=True)
+        with lib.no_grad():
+            v5 = v3[0]
+        v6 = lib.tensor([-0.75])
+        v7 = v6 * v5
+        lib.nn.functional.leaky_relu(v6, 0.2, inplace=True)
+        assert lib.autograd.grad((v7 * 2).sum(), [v3, v5], allow_unused=True) == (None, None)
+
+
+def test_a_new_axis_has_pytorch_strides_so_a_tensor_written_into_itself_is_full_overlap():
+    for lib in (tinygan, torch):
+        v5 = lib.tensor(0.69)
+        v5[None] = v5[None]        # the same memory, strides and all: allowed
+        x = lib.tensor([1.0, 2.0, 3.0])
+        v = x[1, None]
+        v.mul_(10)                 # still a view after the new axis
+        assert x.tolist() == [1.0, 20.0, 3.0]
+
+
+def test_a_masked_fill_of_a_gradient_into_a_bool_tensor_is_refused():
+    v = tinygan.tensor([True, True])
+    with pytest.raises(RuntimeError, match="detach"):
+        v[tinygan.tensor([False, True])] = tinygan.tensor([[-0.25]], requires_grad=True)
+
+
+def test_resampling_an_empty_channel_raises_an_empty_batch_does_not():
+    F = tinygan.nn.functional
+    with pytest.raises(RuntimeError, match="Non-empty 4D data tensor expected"):
+        F.interpolate(tinygan.zeros(1, 0, 1, 1), scale_factor=2, mode="nearest")
+    assert F.interpolate(tinygan.zeros(0, 2, 3), scale_factor=2).shape == (0, 2, 6)
+
+
+def test_batchnorm_gradient_through_a_permute_keeps_the_math_where_pytorch_2_13_does_not():
+    """PyTorch 2.13's CPU BatchNorm backward misreads a gradient whose size-1 dims make its
+    layout ambiguous: here bias.grad should be the per-channel sum of the incoming
+    gradient, 2 * w = [4.1, -1.04, -0.42, -3.78], and PyTorch gives [1.53, -2.1, 1.53,
+    -2.1] (its own v.grad is right). tinygan keeps the sum; the differential tester
+    reports the program, and this test says which side is right."""
+    w = tinygan.tensor([2.05, -0.52, -0.21, -1.89], dtype=tinygan.float64)
+    x = tinygan.tensor([[[[-1.29, 1.63]], [[2.96, 1.69]], [[-1.51, -0.86]],
+                         [[-1.63, -0.02]]]], dtype=tinygan.float64)
+    bn = tinygan.nn.BatchNorm2d(4, dtype=tinygan.float64)
+    (bn(x).permute(3, 0, 2, 1) * w).sum().backward()
+    np.testing.assert_allclose(bn.bias.grad.array, 2 * w.array, rtol=1e-12)

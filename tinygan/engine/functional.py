@@ -226,7 +226,10 @@ class GetItem(Function):
     # index tensors come as extra inputs, kept (PyTorch's index keeps them: changing one in
     # place before backward is refused), with no gradient
     def saves(self): return range(1, len(self.inputs))
-    def forward(self, x, *index_tensors): return x[self.view_index]
+    def forward(self, x, *index_tensors):
+        if self.is_view and isinstance(self.view_index, tuple):
+            return cut_as_pytorch(x, self.view_index)   # (PyTorch's strides for new axes)
+        return x[self.view_index]
 
     def backward(self, gy):
         return (GetItemGrad(self.index, self.inputs[0].shape)(gy),) + \
@@ -245,6 +248,31 @@ class GetItemGrad(Function):
         return gx
 
     def backward(self, ggx): return getitem(ggx, self.index)
+
+
+def cut_as_pytorch(array: Any, raw: tuple) -> Any:
+    """``array[raw]`` for a basic index, as a view whose strides are PyTorch's: a new axis
+    (None) gets the span of the dim it is put before (1 element when last), where NumPy
+    gives 0. The elements are the same either way; the overlap check compares strides,
+    size-1 dims included, as PyTorch does."""
+    if not any(item is None for item in raw) or any(isinstance(item, bool) for item in raw):
+        return array[raw if Ellipsis in raw else raw + (Ellipsis,)]
+    spelled = len([item for item in raw if item is not None and item is not Ellipsis])
+    if Ellipsis in raw:
+        at = raw.index(Ellipsis)
+        raw = raw[:at] + (slice(None),) * (array.ndim - spelled) + raw[at + 1:]
+    cur, d = array, 0   # d: the dim of ``cur`` the next item applies to
+    for item in raw:
+        if item is None:
+            span = cur.shape[d] * cur.strides[d] if d < cur.ndim else cur.itemsize
+            cur = xp_of(cur).lib.stride_tricks.as_strided(
+                cur, cur.shape[:d] + (1,) + cur.shape[d:],
+                cur.strides[:d] + (span,) + cur.strides[d:])
+            d += 1
+        else:   # (with ... last, an int index down to 0-d stays a view, not a scalar)
+            cur = cur[(slice(None),) * d + (item, Ellipsis)]
+            d += 0 if isinstance(item, (int, np.integer)) else 1
+    return cur
 
 
 def _raw_index(index: Any) -> Any:
@@ -1446,7 +1474,8 @@ def _var_or_std(op: type, name: str, x: Tensor, dim: Any, keepdim: bool, unbiase
         return cast(wide, np.float16)
     axis = _normalise_axes(dim, x.ndim, name)
     _, dof = _divisor(x, axis, unbiased, correction)
-    return op(axis, keepdim, dof, dim is None)(x)
+    # PyTorch reads a 0-d tensor's dim 0 or -1 as "all of it" (its backward takes that path)
+    return op(axis, keepdim, dof, dim is None or x.ndim == 0)(x)
 
 
 class Norm2(Function):

@@ -57,11 +57,13 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
     if basic:   # the region written (with ... appended, an int index stays an array view)
         raw = F._raw_index(index)
         raw = raw if isinstance(raw, tuple) else (raw,)
-        region = _region_as_pytorch_cuts_it(self.array, raw)
+        region = F.cut_as_pytorch(self.array, raw)
     if basic and region.shape != () and isinstance(given, Tensor) and given.ndim == 0:
         refuse_a_gradient_into_ints("setitem", self, given)   # PyTorch fills: see there
     mask_fill = (isinstance(index, Tensor) and index.dtype == np.bool_
                  and isinstance(value, Tensor) and value.ndim == 0)   # PyTorch's masked_fill_
+    if mask_fill:
+        refuse_a_gradient_into_ints("setitem", self, value)   # (its index_put_ marks it too)
     if not mask_fill:   # a gather index may write into an expanded tensor (index_put_)
         source = _copied_from(given, region) if basic else value
         check_no_overlap("setitem", self, (source,), internal_ok=not basic, region=region,
@@ -83,30 +85,6 @@ def refuse_a_gradient_into_ints(name: str, target: Tensor, value: Tensor) -> Non
             f"tensor (shape {target.shape}): PyTorch marks the {target.dtype} tensor as "
             f"requiring grad, though no gradient can flow through it; write value.detach() "
             f"(or value.item()) instead")
-
-
-def _region_as_pytorch_cuts_it(array: Any, raw: tuple) -> Any:
-    """``array[raw]`` for a basic index, as a view whose strides are PyTorch's: a new axis
-    (None) gets the span of the dim it is put before (1 element when last), where NumPy
-    gives 0. The overlap check compares strides, size-1 dims included, as PyTorch does."""
-    if not any(item is None for item in raw) or any(isinstance(item, bool) for item in raw):
-        return array[raw if Ellipsis in raw else raw + (Ellipsis,)]
-    spelled = len([item for item in raw if item is not None and item is not Ellipsis])
-    if Ellipsis in raw:
-        at = raw.index(Ellipsis)
-        raw = raw[:at] + (slice(None),) * (array.ndim - spelled) + raw[at + 1:]
-    cur, d = array, 0   # d: the dim of ``cur`` the next item applies to
-    for item in raw:
-        if item is None:
-            span = cur.shape[d] * cur.strides[d] if d < cur.ndim else cur.itemsize
-            cur = backend.get_array_module(cur).lib.stride_tricks.as_strided(   # (read only
-                cur, cur.shape[:d] + (1,) + cur.shape[d:],                     # for its
-                cur.strides[:d] + (span,) + cur.strides[d:])                   # addresses)
-            d += 1
-        else:
-            cur = cur[(slice(None),) * d + (item,)]
-            d += 0 if isinstance(item, (int, np.integer)) else 1
-    return cur
 
 
 def _without_leading_ones(shape: tuple) -> tuple:

@@ -227,6 +227,9 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,  # no
     if any(s <= 0 for s in out_sizes):
         raise ValueError(f"interpolate: output size {out_sizes} must be positive "
                          f"(input {input.shape}, scale_factor {scale_factor})")
+    if 0 in input.shape[1:]:   # PyTorch: an empty batch is fine, an empty channel is not
+        raise RuntimeError(f"interpolate: Non-empty {input.ndim}D data tensor expected but got "
+                           f"a tensor with sizes {list(input.shape)}")
     if recompute_scale_factor:
         scales = [None] * k
     if mode in ("nearest", "nearest-exact"):   # PyTorch: floats and uint8 only

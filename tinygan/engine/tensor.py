@@ -666,12 +666,13 @@ def _topological_order(roots: Sequence[Function]) -> list[Function]:
 
 
 def _on_a_path_to(order: Sequence[Function], wanted_at: dict) -> set[int]:
-    """The ids of the nodes in ``order`` (outputs first) from which a wanted node is reached."""
+    """The ids of the nodes in ``order`` (outputs first) whose inputs lead to a wanted
+    tensor: the nodes grad() must run (a wanted tensor's own creator need not)."""
     found: set[int] = set()
     for fn in reversed(order):   # inputs first: a node's parents are decided before it
-        if id(fn) in wanted_at or any(
-                id(parent) in found if parent is not None else id(t) in wanted_at
-                for t, parent in zip(fn.inputs, fn.parents)):
+        if any(id(parent) in found or id(parent) in wanted_at if parent is not None else
+               id(t) in wanted_at and not t._made_without_grad   # (a view made under
+               for t, parent in zip(fn.inputs, fn.parents)):      # no_grad gets nothing)
             found.add(id(fn))
     return found
 
@@ -708,14 +709,15 @@ def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
         runs = None if wanted_at is None else _on_a_path_to(order, wanted_at)
         for fn in order:
             g_out = grads.pop(id(fn), None)
-            if g_out is None:
-                if runs is None or id(fn) in runs:
-                    fn.check_saved_versions()
-                    if not retain_graph:
-                        fn.used = True
-                continue
-            if wanted_at is not None and id(fn) in wanted_at:
+            if g_out is not None and wanted_at is not None and id(fn) in wanted_at:
                 found[wanted_at[id(fn)]] = g_out
+            if runs is not None and id(fn) not in runs:
+                continue   # grad(): nothing wanted lies behind this node
+            if g_out is None:
+                fn.check_saved_versions()
+                if not retain_graph:
+                    fn.used = True
+                continue
             fn.check_saved_versions()
             input_grads = fn.backward(g_out)
             if not retain_graph:
