@@ -222,3 +222,30 @@ def test_an_inf_or_nan_pixel_stays_local_as_pytorch(mode, size, row, expected):
     x = tinygan.tensor([[row]], dtype=tinygan.float32).unsqueeze(0)
     y = F.interpolate(x, size=size, mode=mode)
     np.testing.assert_array_equal(to_np(y)[0, 0, 0], np.array(expected, dtype=np.float32))
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.sampled_from([(2, 1, 3, 4), (1, 5, 2, 2), (2, 11, 3, 1), (1, 9, 4, 5),
+                              (1, 2, 40, 35), (2, 3, 7), (1, 9, 1)]),
+       scale=st.sampled_from([2.0, 3.0, 1.5, 2.5, 0.7, None]), align=st.booleans(),
+       seed=st.integers(0, 10_000))
+def test_linear_resampling_is_pytorch_bit_for_bit_in_float32(shape, scale, align, seed):
+    """(Bi)linear resampling sums as PyTorch 2.13's CPU kernels do (their fused multiply-adds,
+    their channel split, their coordinates in float32): bit for bit, so a value that is 0
+    in exact arithmetic has PyTorch's sign, and a relu or clamp after it masks the same
+    pixels (a differential-test finding). The plain taps form is the lesson; this is the
+    arithmetic under it."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: nothing to compare")
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.normal(size=shape), 2).astype(np.float32)
+    size = None if scale else tuple(int(s) for s in rng.integers(1, 9, len(shape) - 2))
+    mode = "bilinear" if len(shape) == 4 else "linear"
+    kwargs = dict(size=size, scale_factor=scale, mode=mode, align_corners=align)
+    try:
+        theirs = torch.nn.functional.interpolate(torch.tensor(x), **kwargs).numpy()
+    except RuntimeError:   # an output size of 0 (0.7 of one pixel): both refuse
+        with pytest.raises((RuntimeError, ValueError), match="greater than 0|positive"):
+            F.interpolate(tinygan.tensor(x), **kwargs)
+        return
+    ours = F.interpolate(tinygan.tensor(x), **kwargs).array
+    np.testing.assert_array_equal(ours, theirs)

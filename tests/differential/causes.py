@@ -227,6 +227,11 @@ CAUSES: list[Cause] = [
           "logits) treats them as class indices and raises",
           True, lambda f: f.kind == "tinygan_raise" and f.tag.startswith("loss:")
           and f.has("one_hot: labels")),
+    Cause("refused-gradient-into-ints",
+          "a tensor that requires grad filled into an int or bool tensor (fill_, x[a:b] = t, "
+          "x[mask] = t): PyTorch marks the int tensor as requiring grad and its backward then "
+          "fails; tinygan refuses, deliberately, saying to write t.detach()",
+          False, lambda f: f.kind == "tinygan_raise" and f.has("PyTorch marks the")),
     Cause("inplace-on-expanded",
           "an in-place write (fill_, x[i] = v) to the result of expand() raises NumPy's "
           "'assignment destination is read-only'; PyTorch writes (one shared element)",

@@ -60,13 +60,90 @@ Taps = tuple  # (indices (out, T) int64, weights (out, T) or None for a plain co
 
 
 def linear_taps(out_size: int, in_size: int, align_corners: bool,
-                scale: float | None) -> Taps:
-    """Each output pixel's two source pixels i0, i1 and their weights 1 - t and t."""
-    src = source_coordinate(out_size, in_size, align_corners, scale)
+                scale: float | None, dtype: Any = np.float64) -> Taps:
+    """Each output pixel's two source pixels i0, i1 and their weights 1 - t and t.
+
+    ``dtype``: the precision the coordinates are computed in. float64 is the exact
+    picture; for float32 data, PyTorch computes them in float32, and its compiled kernel
+    fuses ``scale * (o + 0.5) - 0.5`` into one multiply-add (one rounding, not two): a
+    weight's last bit, and whether a weight that should be 0 is 1e-8 instead, follow from
+    that, so ``pytorch_coordinates`` does the same."""
+    if np.dtype(dtype) == np.float64:
+        src = source_coordinate(out_size, in_size, align_corners, scale)
+    else:
+        src = pytorch_coordinates(out_size, in_size, align_corners, scale)
     i0 = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
     i1 = np.minimum(i0 + 1, in_size - 1)
-    t = src - i0
-    return np.stack([i0, i1], 1), np.stack([1.0 - t, t], 1)
+    t = np.clip(src - i0.astype(src.dtype), 0, 1).astype(src.dtype)
+    return np.stack([i0, i1], 1), np.stack([(1 - t).astype(src.dtype), t], 1)
+
+
+# ---- PyTorch's arithmetic, to the last bit ----------------------------------------------
+# The taps above are the idea. What follows computes the same sums as PyTorch 2.13's CPU
+# kernels do for float32, rounding where they round, so a value that is 0 in exact
+# arithmetic comes out with PyTorch's sign (a relu or clamp after it then masks the same
+# pixels), and an inf pixel meets the same zero weights. Those kernels are compiled with
+# fused multiply-adds (a * b + c rounded once); NumPy has none, so ``fused`` computes one in
+# float64, where the float32 product is exact. Checked bit for bit against PyTorch on
+# random images (tests/test_upsample_embedding.py); float64 data take the same path
+# without the fusing (NumPy cannot fuse float64 exactly), which differs from PyTorch only
+# in the last bit.
+def fused(a: Any, b: Any, c: Any) -> Any:
+    """a * b + c with one rounding, for float32 arrays; a * b + c for others."""
+    if getattr(a, "dtype", None) != np.float32:
+        return a * b + c
+    return (a.astype(np.float64) * b + c).astype(np.float32)
+
+
+def pytorch_coordinates(out_size: int, in_size: int, align_corners: bool,
+                        scale: float | None) -> np.ndarray:
+    """``source_coordinate`` in float32, as PyTorch's area_pixel_compute_source_index."""
+    f32 = np.float32
+    o = np.arange(out_size).astype(f32)
+    if align_corners:
+        ratio = f32(in_size - 1) / f32(out_size - 1) if out_size > 1 else f32(0)
+        return (ratio * o).astype(f32)
+    ratio = f32(1.0 / scale) if scale else f32(in_size) / f32(out_size)
+    src = fused(np.full(out_size, ratio, f32), o + f32(0.5), np.full(out_size, -0.5, f32))
+    return np.maximum(src, f32(0))
+
+
+VECTOR_WIDTH = 8   # float32 lanes of the kernel's vector loop (AVX2); the rest is scalar
+
+
+def bilinear_as_pytorch(x: Any, taps: Sequence[Taps]) -> Any:
+    """Bilinear resampling of (N, C, H, W) floats, PyTorch's way. Small outputs (height +
+    width <= 128) go through its channels-last kernel: the four weights h_i w_j first, then
+    one sum of four products, in a different order for the channels its vector loop takes
+    (C rounded down to a multiple of 8) and for the rest. Larger outputs go through its
+    separable kernel: width, then height, each fused(x0, w0, x1 w1)."""
+    (hi, hw), (wi, ww) = taps
+    xp = xp_of(x)
+    hw, ww = xp.asarray(hw.astype(x.dtype)), xp.asarray(ww.astype(x.dtype))
+    hi, wi = xp.asarray(hi), xp.asarray(wi)
+    if len(hi) + len(wi) > 128:
+        rows = [fused(x[..., hi[:, r], :][..., wi[:, 0]], ww[:, 0],
+                      x[..., hi[:, r], :][..., wi[:, 1]] * ww[:, 1]) for r in (0, 1)]
+        return fused(rows[0], hw[:, 0, None], rows[1] * hw[:, 1, None])
+    w = [[hw[:, a, None] * ww[None, :, b] for b in (0, 1)] for a in (0, 1)]
+    p = [[x[..., hi[:, a], :][..., wi[:, b]] for b in (0, 1)] for a in (0, 1)]
+    vector = fused(w[0][0], p[0][0], fused(w[0][1], p[0][1], fused(w[1][1], p[1][1],
+                                                                   w[1][0] * p[1][0])))
+    channels = x.shape[1]
+    cut = channels - channels % VECTOR_WIDTH
+    if cut == channels:
+        return vector
+    scalar = fused(w[1][1], p[1][1], fused(w[1][0], p[1][0], fused(w[0][0], p[0][0],
+                                                                   w[0][1] * p[0][1])))
+    return xp.concatenate([vector[:, :cut], scalar[:, cut:]], axis=1)
+
+
+def linear_as_pytorch(x: Any, taps: Taps) -> Any:
+    """Linear resampling of (N, C, L) floats, PyTorch's way: fused(x0, w0, x1 w1)."""
+    indices, weights = taps
+    xp = xp_of(x)
+    i, w = xp.asarray(indices), xp.asarray(weights.astype(x.dtype))
+    return fused(x[..., i[:, 0]], w[:, 0], x[..., i[:, 1]] * w[:, 1])
 
 
 def nearest_indices(out_size: int, in_size: int, scale: float | None,
@@ -124,10 +201,11 @@ def _scatter(gy: Any, axis: int, taps: Taps, in_size: int) -> Any:
 
 class Resample(Function):
     """y = x resampled along its last k axes, by the taps of each axis (see above): width
-    first, then height. Linear in x, so backward is the adjoint, ResampleAdjoint."""
+    first, then height. Linear in x, so backward is the adjoint, ResampleAdjoint.
+    ``as_pytorch``: the forward sums (bi)linear taps as PyTorch's kernels do (see above)."""
 
-    def __init__(self, taps: Sequence[Taps]) -> None:
-        self.taps = list(taps)
+    def __init__(self, taps: Sequence[Taps], as_pytorch: bool = False) -> None:
+        self.taps, self.as_pytorch = list(taps), as_pytorch
 
     def saves(self):
         return ()            # linear: backward needs no input values
@@ -135,6 +213,11 @@ class Resample(Function):
     def forward(self, x):
         k = len(self.taps)
         self.in_sizes = x.shape[x.ndim - k:]
+        if self.as_pytorch and x.dtype.kind == "f" and x.ndim == k + 2:
+            wide = x.astype(np.float32) if x.dtype == np.float16 else x   # (half: in float32,
+            y = (bilinear_as_pytorch(wide, self.taps) if k == 2 else      # rounded once)
+                 linear_as_pytorch(wide, self.taps[0]))
+            return xp_of(x).ascontiguousarray(y.astype(x.dtype, copy=False))
         y = x
         for axis in reversed(range(k)):                      # the last axis first
             y = _gather(y, x.ndim - k + axis, self.taps[axis])
@@ -161,12 +244,13 @@ class ResampleAdjoint(Function):
         return gx
 
     def backward(self, ggx):
-        return Resample(self.taps)(ggx)
+        return Resample(self.taps)(ggx)   # (the plain sums: PyTorch's is another kernel)
 
 
-def resample(x: Tensor, taps: Sequence[Taps]) -> Tensor:
-    """x resampled along its last len(taps) axes, one (indices, weights) pair per axis."""
-    return Resample(taps)(x)
+def resample(x: Tensor, taps: Sequence[Taps], as_pytorch: bool = False) -> Tensor:
+    """x resampled along its last len(taps) axes, one (indices, weights) pair per axis;
+    ``as_pytorch``: (bi)linear taps summed in PyTorch's order and rounding."""
+    return Resample(taps, as_pytorch)(x)
 
 
 def resample_nearest(x: Tensor, out_sizes: Sequence[int], scales: Sequence[float | None],
@@ -243,5 +327,6 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,  # no
                                   f"F.interpolate(x.float(), ...) and round back yourself")
     refuse_kinds(f"compute_indices_weights_{mode}", input, "biu")
     in_sizes = input.shape[-k:]
-    return resample(input, [linear_taps(o, i, bool(align_corners), s)
-                            for o, i, s in zip(out_sizes, in_sizes, scales)])
+    precision = np.float64 if input.dtype == np.float64 else np.float32   # PyTorch's opmath
+    return resample(input, [linear_taps(o, i, bool(align_corners), s, precision)
+                            for o, i, s in zip(out_sizes, in_sizes, scales)], as_pytorch=True)
