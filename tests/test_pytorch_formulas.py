@@ -66,6 +66,11 @@ UNARY = {
     "min()": lambda L, t: t.min(),
     "sqrt(max())": lambda L, t: L.sqrt(t.abs().max()),
     "sigmoid": lambda L, t: L.sigmoid(t),
+    # PyTorch's pow shortcuts (sqrt, rsqrt, reciprocal, x*x, x*x*x, 1/(x*x)) against pow
+    # itself, and pow with a tensor exponent of one repeated value, which NumPy shortcuts
+    **{f"t ** {c}": (lambda L, t, c=c: t ** c) for c in (0.5, -0.5, -1.0, 2.0, 3.0, -2.0,
+                                                          0.78, -0.31)},
+    "t ** tensor(0.5)": lambda L, t: t ** L.tensor([0.5], dtype=L.float64),
 }
 
 
@@ -372,3 +377,13 @@ def test_batchnorm_gradient_through_a_permute_keeps_the_math_where_pytorch_2_13_
     bn = tinygan.nn.BatchNorm2d(4, dtype=tinygan.float64)
     (bn(x).permute(3, 0, 2, 1) * w).sum().backward()
     np.testing.assert_allclose(bn.bias.grad.array, 2 * w.array, rtol=1e-12)
+
+
+@pytest.mark.parametrize("p", [-4, -1, 0.5, 1, 2, 3, float("inf")])
+def test_half_precision_norms_are_computed_in_float32(p):
+    """|x|^p overflows float16 (0.02^-4 = 6e6 > 65504); PyTorch works in float32 and rounds
+    the norm once."""
+    for x in ([[-0.02]], [[300.0, 400.0]], [[0.3, -0.2, 1e-3]]):
+        ours = tinygan.tensor(x, dtype=tinygan.float16).norm(p)
+        theirs = torch.tensor(x, dtype=torch.float16).norm(p)
+        assert ours.dtype == np.float16 and float(ours) == float(theirs), (x, p)

@@ -689,13 +689,43 @@ def neg(x: Tensor) -> Tensor:
     return Neg()(x)
 
 
+# PyTorch computes a float x ** c by another op for these c (its pow kernel's shortcuts), and
+# they differ from pow itself at the edges: sqrt(-inf) is NaN where pow(-inf, 0.5) is +inf,
+# and x * x * x rounds differently from pow(x, 3)
+_POW_SHORTCUTS = {
+    0.5: lambda xp, x: xp.sqrt(x),
+    -0.5: lambda xp, x: 1 / xp.sqrt(x),
+    -1.0: lambda xp, x: 1 / x,
+    2.0: lambda xp, x: x * x,
+    3.0: lambda xp, x: x * x * x,
+    -2.0: lambda xp, x: 1 / (x * x),
+}
+
+
+def _full(xp: Any, a: Any, shape: tuple) -> Any:
+    """``a`` as an array of ``shape`` with its own memory. NumPy's power takes its own
+    shortcuts (sqrt for ** 0.5, ...) when an operand repeats one value (a scalar, or a
+    stride of 0), where PyTorch computes pow itself; a full array keeps NumPy to pow."""
+    if isinstance(a, np.generic):   # a number (x ** c)
+        return xp.full(shape, a, dtype=a.dtype)
+    if a.shape != shape or 0 in a.strides:
+        return xp.ascontiguousarray(xp.broadcast_to(a, shape))
+    return a
+
+
 class Pow(Function):
     """x ** c for a constant exponent c: d/dx = c x^(c-1)."""
     def __init__(self, c): self.c = c
     def forward(self, x):
         if x.dtype == np.bool_:            # bool ** True is x, bool ** False is all True
             return x.copy() if self.c else xp_of(x).ones_like(x)   # a new tensor, not x
-        return x ** x.dtype.type(self.c) if x.dtype.kind == "f" else x ** self.c
+        if x.dtype.kind != "f":
+            return x ** self.c
+        shortcut = _POW_SHORTCUTS.get(self.c) if not isinstance(self.c, bool) else None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if shortcut is not None:
+                return shortcut(xp_of(x), x).astype(x.dtype, copy=False)
+            return xp_of(x).power(x, _full(xp_of(x), x.dtype.type(self.c), x.shape))
 
     def backward(self, gy):
         x = self.inputs[0]
@@ -725,7 +755,9 @@ class PowTensor(Function):
             odd = (b % 2).astype(bool)
             tiny = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0))
             return xp.where(b < 0, tiny, whole).astype(a.dtype)
-        return a ** b
+        xp = xp_of(a)   # (pow itself throughout: see _full)
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        return xp.power(_full(xp, a, shape), _full(xp, b, shape))
 
     def backward(self, gy):
         a, b = self.inputs
@@ -1542,6 +1574,8 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
     """The p-norm over ``dim`` (all elements when None): p = 2 (default, "fro"), 1, inf, or
     any p > 0 (a composite: (sum |x|^p)^(1/p))."""
     _need_float("norm", x)
+    if x.dtype == np.float16:   # PyTorch works in float32 for half and rounds once (|x|^p
+        return cast(norm(cast(x, np.float32), p, dim, keepdim), np.float16)   # overflows)
     axis = _normalise_axes(dim, x.ndim, "norm")
     if p in (2, "fro"):
         return Norm2(axis, keepdim)(x)
