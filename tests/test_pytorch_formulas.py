@@ -387,3 +387,18 @@ def test_half_precision_norms_are_computed_in_float32(p):
         ours = tinygan.tensor(x, dtype=tinygan.float16).norm(p)
         theirs = torch.tensor(x, dtype=torch.float16).norm(p)
         assert ours.dtype == np.float16 and float(ours) == float(theirs), (x, p)
+
+
+def test_in_place_leaky_relu_keeps_its_result():
+    """PyTorch's leaky_relu_ keeps its result for backward (not the input's old values):
+    writing to it again before backward is refused, and a negative slope refuses there."""
+    for lib in (tinygan, torch):
+        v = lib.tensor([[-0.28]], requires_grad=True).clone()
+        y = lib.nn.LeakyReLU(0.1, True)(v)
+        y.pow_(lib.tensor(-0.62, requires_grad=True))
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+        w = lib.tensor([[-0.28, 0.5]], requires_grad=True) * 1
+        out = lib.nn.functional.leaky_relu(w, -0.2, inplace=True)   # forward: fine
+        with pytest.raises(RuntimeError, match="negative slope"):
+            out.sum().backward()

@@ -1090,7 +1090,23 @@ class LeakyReLU(Function):
     faster than ``where`` on data of mixed signs (no branch to mispredict): y = max(x, slope x).
     """
     backward_reads, backward_reads_give_zeros = (0,), True   # PyTorch: leaky_relu_backward(grad, x)
-    def __init__(self, slope): self.slope = slope
+
+    def __init__(self, slope, in_place: bool = False):
+        # in place (leaky_relu_), PyTorch keeps the result instead of x (the same signs for
+        # a slope >= 0), so writing to it again before backward is refused there, and here
+        self.slope, self.in_place = slope, in_place
+        self.saves_output = in_place
+
+    def saves(self): return () if self.in_place else (0,)
+
+    def mask_source(self) -> Tensor:
+        """What the backward's x > 0 reads: x, or the result when in place (whose signs are
+        x's only for a slope >= 0: PyTorch's backward refuses the others, and so does this)."""
+        if self.in_place and self.slope < 0:
+            raise RuntimeError(f"In-place leakyReLu backward calculation is triggered with a "
+                               f"negative slope ({self.slope}), which is not supported; use "
+                               f"inplace=False")
+        return self.output if self.in_place else self.inputs[0]
 
     def forward(self, x):
         xp, slope = xp_of(x), x.dtype.type(self.slope)
@@ -1100,13 +1116,15 @@ class LeakyReLU(Function):
         return xp.where(x > 0, x, y)
 
     def backward(self, gy):
-        x = self.inputs[0].array                             # 1 where x > 0, slope elsewhere
+        x = self.mask_source().array                         # 1 where x > 0, slope elsewhere
         return gy * _same_dtype_const(x, xp_of(x).where(x > 0, 1, self.slope))
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, in_place: bool = False) -> Tensor:
+    """``in_place``: the op behind ``leaky_relu_`` (see LeakyReLU); the write itself is the
+    caller's (Tensor._inplace)."""
     refuse_kinds("leaky_relu", x, "biu")
-    return fast.form(LeakyReLU)(negative_slope)(x)
+    return fast.form(LeakyReLU)(negative_slope, in_place)(x)
 
 
 class Softplus(Function):

@@ -115,4 +115,4 @@ class ReLU(F.ReLU):
 
 @replaces(F.LeakyReLU)
 class LeakyReLU(F.LeakyReLU):
-    def backward(self, gy): return LeakyReLUGrad(self.slope)(gy, self.inputs[0])
+    def backward(self, gy): return LeakyReLUGrad(self.slope)(gy, self.mask_source())

@@ -80,7 +80,8 @@ class LeakyReLU(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.inplace:   # overwrite x, tracked like any in-place op
-            return x._inplace("leaky_relu_", lambda t: F.leaky_relu(t, self.negative_slope))
+            return x._inplace("leaky_relu_", lambda t: F.leaky_relu(t, self.negative_slope,
+                                                                    in_place=True))
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:

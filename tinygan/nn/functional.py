@@ -37,7 +37,8 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
                inplace: bool = False) -> Tensor:
     _inplace_flag("leaky_relu", inplace)
     if inplace:
-        return input._inplace("leaky_relu_", lambda t: _core.leaky_relu(t, negative_slope))
+        return input._inplace("leaky_relu_",
+                              lambda t: _core.leaky_relu(t, negative_slope, in_place=True))
     return _core.leaky_relu(input, negative_slope)
 
 
