@@ -60,18 +60,18 @@ Taps = tuple  # (indices (out, T) int64, weights (out, T) or None for a plain co
 
 
 def linear_taps(out_size: int, in_size: int, align_corners: bool,
-                scale: float | None, dtype: Any = np.float64) -> Taps:
+                scale: float | None, pytorch_dtype: Any = None) -> Taps:
     """Each output pixel's two source pixels i0, i1 and their weights 1 - t and t.
 
-    ``dtype``: the precision the coordinates are computed in. float64 is the exact
-    picture; for float32 data, PyTorch computes them in float32, and its compiled kernel
-    fuses ``scale * (o + 0.5) - 0.5`` into one multiply-add (one rounding, not two): a
-    weight's last bit, and whether a weight that should be 0 is 1e-8 instead, follow from
-    that, so ``pytorch_coordinates`` does the same."""
-    if np.dtype(dtype) == np.float64:
+    ``pytorch_dtype`` None: the picture, in float64. Else the coordinates as PyTorch
+    computes them for data of that precision (float32, or float64 for double data): its
+    compiled kernel fuses ``scale * (o + 0.5) - 0.5`` into one multiply-add (one rounding,
+    not two), and a weight's last bit, or whether a weight that should be 0 is 1e-8
+    instead, follows from that; ``pytorch_coordinates`` does the same."""
+    if pytorch_dtype is None:
         src = source_coordinate(out_size, in_size, align_corners, scale)
     else:
-        src = pytorch_coordinates(out_size, in_size, align_corners, scale)
+        src = pytorch_coordinates(out_size, in_size, align_corners, scale, pytorch_dtype)
     i0 = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
     i1 = np.minimum(i0 + 1, in_size - 1)
     t = np.clip(src - i0.astype(src.dtype), 0, 1).astype(src.dtype)
@@ -80,25 +80,50 @@ def linear_taps(out_size: int, in_size: int, align_corners: bool,
 
 # ---- PyTorch's arithmetic, to the last bit ----------------------------------------------
 # The taps above are the idea. What follows computes the same sums as PyTorch 2.13's CPU
-# kernels do for float32, rounding where they round, so a value that is 0 in exact
-# arithmetic comes out with PyTorch's sign (a relu or clamp after it then masks the same
-# pixels), and an inf pixel meets the same zero weights. Those kernels are compiled with
-# fused multiply-adds (a * b + c rounded once); NumPy has none, so ``fused`` computes one in
-# float64, where the float32 product is exact. Checked bit for bit against PyTorch on
-# random images (tests/test_upsample_embedding.py); float64 data take the same path
-# without the fusing (NumPy cannot fuse float64 exactly), which differs from PyTorch only
-# in the last bit.
+# kernels do, rounding where they round, so a value that is 0 in exact arithmetic comes out
+# with PyTorch's sign (a relu, clamp or log after it then treats the same pixels alike),
+# and an inf pixel meets the same zero weights. Those kernels are compiled with fused
+# multiply-adds (a * b + c rounded once); NumPy has none, so ``fused`` computes one.
+# Checked bit for bit against PyTorch on random float32 images
+# (tests/test_upsample_embedding.py). float64 data take the same path and agree to the last
+# bit or so: 2% of the pixels differ there, as PyTorch's double kernel rounds some
+# coordinates in a way not reproduced here.
 def fused(a: Any, b: Any, c: Any) -> Any:
-    """a * b + c with one rounding, for float32 arrays; a * b + c for others."""
-    if getattr(a, "dtype", None) != np.float32:
+    """a * b + c with one rounding. float32: in float64, where the product is exact.
+    float64: the product's rounding error recovered exactly (Dekker's split of each factor
+    into two halves whose products are exact), then added back with c's (Knuth's two-sum);
+    the sum of the parts rounds as the fused operation does, but for rare double roundings.
+    Where a value is inf or NaN, the plain a * b + c (the same inf or NaN)."""
+    dtype = getattr(a, "dtype", None)
+    if dtype == np.float32:
+        return (a.astype(np.float64) * b + c).astype(np.float32)
+    if dtype != np.float64:
         return a * b + c
-    return (a.astype(np.float64) * b + c).astype(np.float32)
+    xp = xp_of(a)
+    product = a * b
+    with np.errstate(over="ignore", invalid="ignore"):
+        a_hi, a_lo = _split(a)
+        b_hi, b_lo = _split(b)
+        product_error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+        total = product + c
+        back = total - product
+        sum_error = (product - (total - back)) + (c - back)
+        exact = total + (product_error + sum_error)
+    return xp.where(xp.isfinite(exact), exact, product + c)
+
+
+def _split(x: Any) -> tuple[Any, Any]:
+    """x = hi + lo with each half 26 bits wide (Veltkamp): products of halves are exact."""
+    scaled = x * 134217729.0   # 2^27 + 1
+    hi = scaled - (scaled - x)
+    return hi, x - hi
 
 
 def pytorch_coordinates(out_size: int, in_size: int, align_corners: bool,
-                        scale: float | None) -> np.ndarray:
-    """``source_coordinate`` in float32, as PyTorch's area_pixel_compute_source_index."""
-    f32 = np.float32
+                        scale: float | None, dtype: Any = np.float32) -> np.ndarray:
+    """``source_coordinate`` in ``dtype`` (float32, or float64 for double data), as PyTorch's
+    area_pixel_compute_source_index computes it."""
+    f32 = np.dtype(dtype).type
     o = np.arange(out_size).astype(f32)
     if align_corners:
         ratio = f32(in_size - 1) / f32(out_size - 1) if out_size > 1 else f32(0)
@@ -108,19 +133,26 @@ def pytorch_coordinates(out_size: int, in_size: int, align_corners: bool,
     return np.maximum(src, f32(0))
 
 
-VECTOR_WIDTH = 8   # float32 lanes of the kernel's vector loop (AVX2); the rest is scalar
+VECTOR_BYTES = 32   # the kernel's vector loop (AVX2): 8 float32 or 4 float64 lanes
 
 
 def bilinear_as_pytorch(x: Any, taps: Sequence[Taps]) -> Any:
     """Bilinear resampling of (N, C, H, W) floats, PyTorch's way. Small outputs (height +
     width <= 128) go through its channels-last kernel: the four weights h_i w_j first, then
     one sum of four products, in a different order for the channels its vector loop takes
-    (C rounded down to a multiple of 8) and for the rest. Larger outputs go through its
+    (C rounded down to a multiple of 8 for float32, of 4 for float64) and for the rest. Larger outputs go through its
     separable kernel: width, then height, each fused(x0, w0, x1 w1)."""
     (hi, hw), (wi, ww) = taps
     xp = xp_of(x)
     hw, ww = xp.asarray(hw.astype(x.dtype)), xp.asarray(ww.astype(x.dtype))
     hi, wi = xp.asarray(hi), xp.asarray(wi)
+    # an axis whose size does not change is copied (weights 1 and 0 on one pixel), whatever
+    # the scale factor says
+    h_in, w_in = x.shape[-2:]
+    if len(hi) == h_in:
+        hi, hw = _identity_taps(xp, h_in, x.dtype)
+    if len(wi) == w_in:
+        wi, ww = _identity_taps(xp, w_in, x.dtype)
     if len(hi) + len(wi) > 128:
         rows = [fused(x[..., hi[:, r], :][..., wi[:, 0]], ww[:, 0],
                       x[..., hi[:, r], :][..., wi[:, 1]] * ww[:, 1]) for r in (0, 1)]
@@ -130,7 +162,7 @@ def bilinear_as_pytorch(x: Any, taps: Sequence[Taps]) -> Any:
     vector = fused(w[0][0], p[0][0], fused(w[0][1], p[0][1], fused(w[1][1], p[1][1],
                                                                    w[1][0] * p[1][0])))
     channels = x.shape[1]
-    cut = channels - channels % VECTOR_WIDTH
+    cut = channels - channels % (VECTOR_BYTES // x.itemsize)
     if cut == channels:
         return vector
     scalar = fused(w[1][1], p[1][1], fused(w[1][0], p[1][0], fused(w[0][0], p[0][0],
@@ -138,10 +170,19 @@ def bilinear_as_pytorch(x: Any, taps: Sequence[Taps]) -> Any:
     return xp.concatenate([vector[:, :cut], scalar[:, cut:]], axis=1)
 
 
+def _identity_taps(xp: Any, n: int, dtype: Any) -> tuple[Any, Any]:
+    index = xp.arange(n)
+    weights = xp.zeros((n, 2), dtype=dtype)
+    weights[:, 0] = 1
+    return xp.stack([index, index], 1), weights
+
+
 def linear_as_pytorch(x: Any, taps: Taps) -> Any:
     """Linear resampling of (N, C, L) floats, PyTorch's way: fused(x0, w0, x1 w1)."""
     indices, weights = taps
     xp = xp_of(x)
+    if len(indices) == x.shape[-1]:   # the same length: a copy, as PyTorch
+        return x.copy()
     i, w = xp.asarray(indices), xp.asarray(weights.astype(x.dtype))
     return fused(x[..., i[:, 0]], w[:, 0], x[..., i[:, 1]] * w[:, 1])
 
