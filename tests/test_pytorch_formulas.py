@@ -402,3 +402,32 @@ def test_in_place_leaky_relu_keeps_its_result():
         out = lib.nn.functional.leaky_relu(w, -0.2, inplace=True)   # forward: fine
         with pytest.raises(RuntimeError, match="negative slope"):
             out.sum().backward()
+
+
+@given(shape=st.sampled_from([(2, 3, 4), (3, 1, 4), (2, 2, 3, 4), (1, 4), (4,)]),
+       order=st.permutations(range(4)), bias=st.booleans(), needs_grad=st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_linear_keeps_its_input_or_a_copy_as_pytorch(shape, order, bias, needs_grad):
+    """PyTorch's linear multiplies a 3-D or larger input through matmul, which keeps a copy
+    when the input's rows cannot be a view (a transposed input): changing the input in place
+    before backward is then fine. Elsewhere it keeps the input itself and refuses."""
+    order = [d for d in order if d < len(shape)]
+    results = []
+    for lib in (tinygan, torch):
+        base = lib.arange(float(np.prod(shape))).reshape(*shape)
+        x = base.permute(*order) if len(order) > 1 else base
+        x.requires_grad_(needs_grad)
+        w = lib.ones(3, x.shape[-1], requires_grad=True)
+        y = lib.nn.functional.linear(x, w, lib.zeros(3) if bias else None)
+        with lib.no_grad():
+            base.mul_(2)
+        try:
+            y.sum().backward()
+            results.append(np.asarray(w.grad.tolist()))
+        except RuntimeError as error:
+            assert "modified by an inplace operation" in str(error)
+            results.append("raises")
+    ours, theirs = results
+    assert isinstance(ours, str) == isinstance(theirs, str), (shape, order, ours, theirs)
+    if not isinstance(ours, str):
+        np.testing.assert_array_equal(ours, theirs)
