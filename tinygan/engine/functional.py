@@ -567,9 +567,9 @@ class Div(Function):
     def forward(self, a, b): return a / b
 
     def backward(self, gy):  # d(a/b)/da = 1/b ; d(a/b)/db = -a/b^2
-        a, b = self.inputs      # (written as PyTorch does: the order decides the rounding,
-        ga = gy / b             # and -gy a / (b b) is not -(gy / b) a / b to the last bit)
-        gb = sum_to(-gy * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        a, b = self.inputs      # (written as PyTorch does, -gy ((a / b) / b): the order
+        ga = gy / b             # decides the rounding, and the NaN or inf at b = 0)
+        gb = sum_to(-gy * ((a / b) / b), b.shape) if self.needs_input_grad[1] else None
         return sum_to(ga, a.shape), gb
 
 
@@ -1453,6 +1453,8 @@ def _divisor(x: Tensor, axis: Any, unbiased: bool, correction: Any) -> tuple[int
 def _spread(x: Any, axis: Any, keepdims: bool, dof: float) -> Any:
     """The variance of a raw array: squared deviations from the mean, summed, over dof
     (clamped at 0, so too few samples give inf, or NaN for a constant x)."""
+    if x.dtype == np.float16:   # PyTorch works in float32 for half and rounds once
+        return _spread(x.astype(np.float32), axis, keepdims, dof).astype(np.float16)
     count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
     with np.errstate(divide="ignore", invalid="ignore"):
         centred = x - x.sum(axis=axis, keepdims=True) / x.dtype.type(count)
@@ -1495,7 +1497,10 @@ class Std(Function):
     def __init__(self, axis, keepdims, dof, whole):
         self.axis, self.keepdims, self.dof, self.whole = axis, keepdims, dof, whole
 
-    def forward(self, x): return xp_of(x).sqrt(_spread(x, self.axis, self.keepdims, self.dof))
+    def forward(self, x):
+        wide = x.astype(np.float32) if x.dtype == np.float16 else x   # (see _spread)
+        return xp_of(x).sqrt(_spread(wide, self.axis, self.keepdims, self.dof)).astype(
+            x.dtype, copy=False)
 
     def backward(self, gy):
         result = self.output
@@ -1518,11 +1523,8 @@ def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True
 
 def _var_or_std(op: type, name: str, x: Tensor, dim: Any, keepdim: bool, unbiased: bool,
                 correction: Any) -> Tensor:
-    _need_float(name, x)
-    if x.dtype == np.float16:   # PyTorch works in float32 for half and rounds once
-        wide = _var_or_std(op, name, cast(x, np.float32), dim, keepdim, unbiased, correction)
-        return cast(wide, np.float16)
-    axis = _normalise_axes(dim, x.ndim, name)
+    _need_float(name, x)   # (half: the value in float32, rounded once; its gradient in
+    axis = _normalise_axes(dim, x.ndim, name)   # half, as PyTorch's backward formula runs)
     _, dof = _divisor(x, axis, unbiased, correction)
     # PyTorch reads a 0-d tensor's dim 0 or -1 as "all of it" (its backward takes that path)
     return op(axis, keepdim, dof, dim is None or x.ndim == 0)(x)
