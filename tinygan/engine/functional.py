@@ -117,6 +117,12 @@ def keeps(y: Tensor, *watched: Any, name: str, output: bool = False,
     return Keeps(output, one_node, name)(y, *watched)
 
 
+def in_opmath(x: Any) -> Any:
+    """The array a PyTorch kernel computes on: float32 for half data (its "opmath" type: a
+    half op is computed in float32 and rounded once), else ``x`` itself."""
+    return x.astype(np.float32) if x.dtype == np.float16 else x
+
+
 def _same_dtype_const(like: Any, value: Any) -> Tensor:
     """A constant (non-differentiable) Tensor from a raw array, in ``like``'s dtype."""
     return Tensor(xp_of(like).asarray(value, dtype=like.dtype))
@@ -1039,9 +1045,8 @@ class Sigmoid(Function):
 
     def forward(self, x):
         xp = xp_of(x)
-        wide = x.astype(np.float32) if x.dtype == np.float16 else x
         with np.errstate(over="ignore"):
-            return (1 / (1 + xp.exp(-wide))).astype(x.dtype, copy=False)
+            return (1 / (1 + xp.exp(-in_opmath(x)))).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         y = self.output
@@ -1453,13 +1458,13 @@ def _divisor(x: Tensor, axis: Any, unbiased: bool, correction: Any) -> tuple[int
 def _spread(x: Any, axis: Any, keepdims: bool, dof: float) -> Any:
     """The variance of a raw array: squared deviations from the mean, summed, over dof
     (clamped at 0, so too few samples give inf, or NaN for a constant x)."""
-    if x.dtype == np.float16:   # PyTorch works in float32 for half and rounds once
-        return _spread(x.astype(np.float32), axis, keepdims, dof).astype(np.float16)
+    wide = in_opmath(x)   # (half: in float32, rounded once)
     count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
     with np.errstate(divide="ignore", invalid="ignore"):
-        centred = x - x.sum(axis=axis, keepdims=True) / x.dtype.type(count)
+        centred = wide - wide.sum(axis=axis, keepdims=True) / wide.dtype.type(count)
         total = (centred * centred).sum(axis=axis, keepdims=keepdims)
-        return xp_of(x).asarray(total / x.dtype.type(builtins.max(dof, 0)))
+        spread = total / wide.dtype.type(builtins.max(dof, 0))
+    return xp_of(x).asarray(spread).astype(x.dtype, copy=False)
 
 
 def _var_backward(g: Tensor, x: Tensor, axis: Any, keepdims: bool, dof: float,
@@ -1497,10 +1502,9 @@ class Std(Function):
     def __init__(self, axis, keepdims, dof, whole):
         self.axis, self.keepdims, self.dof, self.whole = axis, keepdims, dof, whole
 
-    def forward(self, x):
-        wide = x.astype(np.float32) if x.dtype == np.float16 else x   # (see _spread)
-        return xp_of(x).sqrt(_spread(wide, self.axis, self.keepdims, self.dof)).astype(
-            x.dtype, copy=False)
+    def forward(self, x):   # (half: the root too in float32, rounded once)
+        spread = _spread(in_opmath(x), self.axis, self.keepdims, self.dof)
+        return xp_of(x).sqrt(spread).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         result = self.output
@@ -1706,8 +1710,13 @@ class BinaryCrossEntropyGrad(Function):
     relative 2e / p, 2e-9 for p = 1e-3, which a float64 comparison sees."""
     EPS = 1e-12
 
+    @staticmethod
+    def denominator(p: Any) -> Any:
+        """max(p (1 - p), 1e-12) on a raw array (the first derivative's epsilon)."""
+        return xp_of(p).maximum(p * (1 - p), p.dtype.type(_BCE_EPS))
+
     def forward(self, gy, p, t):
-        return gy * (p - t) / xp_of(p).maximum(p * (1 - p), p.dtype.type(_BCE_EPS))
+        return gy * (p - t) / self.denominator(p)
 
     def backward(self, gg):
         gy, p, t = self.inputs
@@ -1720,9 +1729,7 @@ class BinaryCrossEntropyGrad(Function):
             curvature = (p * p - 2 * p * t + t) / ((p + e) ** 2 * (1 - p + e) ** 2)
             g_p = sum_to(curvature * (gg * gy), p.shape)
         if need_t:
-            denominator = Tensor(xp_of(p.array).maximum((1 - p.array) * p.array,
-                                                         p.dtype.type(_BCE_EPS)))
-            g_t = sum_to(-gg * gy / denominator, t.shape)
+            g_t = sum_to(-gg * gy / Tensor(self.denominator(p.array)), t.shape)
         return g_gy, g_p, g_t
 
 

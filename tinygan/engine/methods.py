@@ -23,7 +23,8 @@ from tinygan.engine import functional as F
 from tinygan.engine import sorting
 from tinygan.multiprocessing import is_shared, share_tensor_
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, check_no_overlap, \
-    _address, _is_expanded, _tensors, _writable, parse_to_args, wrap_dim
+    _address, _is_expanded, _tensors, _writable, parse_to_args, refuse_a_gradient_into_ints, \
+    wrap_dim
 
 # ---- operators with the tensor on the right (2 - t, 2 * t, ...) ---------------------------
 def _radd(self: Tensor, other: Any) -> Tensor: return F.add(other, self)
@@ -58,12 +59,11 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
         raw = F._raw_index(index)
         raw = raw if isinstance(raw, tuple) else (raw,)
         region = F.cut_as_pytorch(self.array, raw)
-    if basic and region.shape != () and isinstance(given, Tensor) and given.ndim == 0:
-        refuse_a_gradient_into_ints("setitem", self, given)   # PyTorch fills: see there
     mask_fill = (isinstance(index, Tensor) and index.dtype == np.bool_
                  and isinstance(value, Tensor) and value.ndim == 0)   # PyTorch's masked_fill_
-    if mask_fill:
-        refuse_a_gradient_into_ints("setitem", self, value)   # (its index_put_ marks it too)
+    if mask_fill or (basic and region.shape != () and isinstance(given, Tensor)
+                     and given.ndim == 0):   # PyTorch fills these: see the refusal
+        refuse_a_gradient_into_ints("setitem", self, value)
     if not mask_fill:   # a gather index may write into an expanded tensor (index_put_)
         source = _copied_from(given, region) if basic else value
         check_no_overlap("setitem", self, (source,), internal_ok=not basic, region=region,
@@ -72,19 +72,6 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
         _index_put_into_expanded(self, index, value)   # (the region alone is written)
         return
     self._inplace("setitem", lambda old: F.index_put(old, index, value))
-
-
-def refuse_a_gradient_into_ints(name: str, target: Tensor, value: Tensor) -> None:
-    """PyTorch's fill_ with a 0-d tensor that requires grad (also what ``x[1:] = t`` runs
-    for a 0-d t) marks even an int or bool ``x`` as requiring grad, and a backward through it
-    then stops at an internal assert. tinygan does not copy that: it refuses, saying what
-    to write instead."""
-    if value.requires_grad and F.is_grad_enabled() and target.dtype.kind not in "fc":
-        raise RuntimeError(
-            f"{name}: writing a {value.dtype} tensor that requires grad into a {target.dtype} "
-            f"tensor (shape {target.shape}): PyTorch marks the {target.dtype} tensor as "
-            f"requiring grad, though no gradient can flow through it; write value.detach() "
-            f"(or value.item()) instead")
 
 
 def _without_leading_ones(shape: tuple) -> tuple:

@@ -32,7 +32,7 @@ import numpy as np
 
 from tinygan import fast
 from tinygan.devices import backend
-from tinygan.engine.functional import refuse_kinds
+from tinygan.engine.functional import in_opmath, refuse_kinds
 from tinygan.engine.tensor import Function, Tensor
 
 xp_of = backend.get_array_module
@@ -255,8 +255,8 @@ class Resample(Function):
         k = len(self.taps)
         self.in_sizes = x.shape[x.ndim - k:]
         if self.as_pytorch and x.dtype.kind == "f" and x.ndim == k + 2:
-            wide = x.astype(np.float32) if x.dtype == np.float16 else x   # (half: in float32,
-            y = (bilinear_as_pytorch(wide, self.taps) if k == 2 else      # rounded once)
+            wide = in_opmath(x)   # (half: in float32, rounded once)
+            y = (bilinear_as_pytorch(wide, self.taps) if k == 2 else
                  linear_as_pytorch(wide, self.taps[0]))
             return xp_of(x).ascontiguousarray(y.astype(x.dtype, copy=False))
         y = x

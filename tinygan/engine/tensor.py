@@ -442,7 +442,6 @@ class Tensor:
             if value.ndim:
                 raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got "
                                    f"tensor with {value.ndim} dimensions (shape {value.shape})")
-            from tinygan.engine.methods import refuse_a_gradient_into_ints
             refuse_a_gradient_into_ints("fill_", self, value)
             if is_grad_enabled() and value.requires_grad:   # its gradient: the sum of them
                 return self._inplace("fill_", lambda t: value.to(
@@ -791,6 +790,19 @@ def _overlap(a: Any, b: Any) -> str:
     if a0 == b0 and a1 == b1:
         return "full" if tuple(a.strides) == tuple(b.strides) else "partial"
     return "partial" if a0 < b1 and b0 < a1 else "no"
+
+
+def refuse_a_gradient_into_ints(name: str, target: Tensor, value: Tensor) -> None:
+    """PyTorch's fill_ with a 0-d tensor that requires grad (also what ``x[1:] = t`` runs
+    for a 0-d t) marks even an int or bool ``x`` as requiring grad, and a backward through it
+    then stops at an internal assert. tinygan does not copy that: it refuses, saying what
+    to write instead."""
+    if value.requires_grad and is_grad_enabled() and target.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"{name}: writing a {value.dtype} tensor that requires grad into a {target.dtype} "
+            f"tensor (shape {target.shape}): PyTorch marks the {target.dtype} tensor as "
+            f"requiring grad, though no gradient can flow through it; write value.detach() "
+            f"(or value.item()) instead")
 
 
 def check_no_overlap(name: str, target: Tensor, sources: Sequence[Any],

@@ -13,6 +13,7 @@ import warnings
 from typing import Any
 
 from tinygan.engine import functional as F
+from tinygan.nn import functional as nn_functional
 from tinygan.nn.module import Module
 from tinygan.engine.tensor import Tensor
 
@@ -79,10 +80,8 @@ class LeakyReLU(Module):
                                      inplace)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.inplace:   # overwrite x, tracked like any in-place op
-            return x._inplace("leaky_relu_", lambda t: F.leaky_relu(t, self.negative_slope,
-                                                                    in_place=True))
-        return F.leaky_relu(x, self.negative_slope)
+        # inplace: overwrite x, tracked like any in-place op (see nn.functional.leaky_relu)
+        return nn_functional.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace
