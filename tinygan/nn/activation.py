@@ -13,7 +13,6 @@ import warnings
 from typing import Any
 
 from tinygan.engine import functional as F
-from tinygan.nn import functional as nn_functional
 from tinygan.nn.module import Module
 from tinygan.engine.tensor import Tensor
 
@@ -80,8 +79,11 @@ class LeakyReLU(Module):
                                      inplace)
 
     def forward(self, x: Tensor) -> Tensor:
-        # inplace: overwrite x, tracked like any in-place op (see nn.functional.leaky_relu)
-        return nn_functional.leaky_relu(x, self.negative_slope, self.inplace)
+        if self.inplace:   # overwrite x, tracked like any in-place op (written here, not
+            # through nn.functional: a training step stays within the engine's files)
+            return x._inplace("leaky_relu_", lambda t: F.leaky_relu(t, self.negative_slope,
+                                                                    in_place=True))
+        return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace
