@@ -251,3 +251,47 @@ def test_one_image_without_batch_axis_as_torch(layer, kwargs):
          if layer == "Conv2d" else
          torch.nn.functional.conv_transpose2d(tx, theirs.weight, stride=2)).detach().numpy(),
         rtol=1e-10, atol=1e-12)
+
+
+def _empty_convolution(fw, shape, transposed, padding):
+    """The output shape of a convolution of an input with a 0 in its shape, or the error."""
+    x = fw.zeros(*shape)
+    w = fw.ones(*((shape[1], 3, 2, 2) if transposed else (3, shape[1], 2, 2)))
+    op = fw.nn.functional.conv_transpose2d if transposed else fw.nn.functional.conv2d
+    try:
+        return tuple(op(x, w, padding=padding).shape)
+    except (RuntimeError, ValueError):
+        return "raises"
+
+
+def test_empty_inputs_convolve_exactly_where_pytorch_does():
+    """PyTorch convolves an empty batch or no channels (an empty result) and refuses an
+    input that is empty otherwise, images without pixels ("Only zero batch or zero channel
+    inputs are supported"); issue 29 found tinygan convolving those. All shapes with a 0
+    among (N, C, H, W) in {0, 1, 2}, both ops, two paddings."""
+    torch = pytest.importorskip("torch")
+    import itertools
+    for shape in itertools.product((0, 1, 2), (0, 2), (0, 1, 3), (0, 3)):
+        if 0 not in shape:
+            continue
+        for transposed, padding in itertools.product((False, True), (0, 1)):
+            ours = _empty_convolution(tinygan, shape, transposed, padding)
+            theirs = _empty_convolution(torch, shape, transposed, padding)
+            assert ours == theirs, (shape, transposed, padding, ours, theirs)
+
+
+def test_an_empty_transposed_output_keeps_one_node_and_refuses_a_second_derivative():
+    """Issue 29, programs 1901862 and 1912335: ConvTranspose2d whose output is empty (a batch
+    of 2, float32: PyTorch returns it). Its gradients all require grad under create_graph
+    (one node, as PyTorch's), and a second derivative raises, as PyTorch's (its double
+    backward convolves the empty gradient)."""
+    torch = pytest.importorskip("torch")
+    for fw in (tinygan, torch):
+        x = fw.tensor([[[[-0.87]]], [[[0.31]]]], requires_grad=True)
+        layer = fw.nn.ConvTranspose2d(1, 2, 2, padding=1)
+        y = layer(x)
+        assert tuple(y.shape) == (2, 2, 0, 0)
+        gs = fw.autograd.grad(y.sum(), [x, layer.weight, layer.bias], create_graph=True)
+        assert all(g.requires_grad for g in gs), fw.__name__
+        with pytest.raises(RuntimeError, match="Only zero batch or zero channel"):
+            fw.autograd.grad(sum((g * g).sum() for g in gs), [x])

@@ -140,6 +140,20 @@ def test_an_op_keeps_the_arguments_pytorch_keeps(name):
     assert ours == theirs, f"{name}: argument by argument, tinygan {ours}, PyTorch {theirs}"
 
 
+def _random_product_shapes(rng) -> tuple[list, tuple]:
+    """Two shapes matmul may multiply: 1-4 dims each, batch dims of 1 or 2 that broadcast
+    or not (PyTorch refuses those that do not), inner sizes 1-3."""
+    k, m, p = rng.randint(1, 3), rng.randint(1, 3), rng.randint(1, 3)
+    dims = rng.randint(1, 4), rng.randint(1, 4)
+
+    def shape(d, left):
+        if d == 1:
+            return (k,)
+        core = (m, k) if left else (k, p)
+        return tuple(rng.choice([1, 2]) for _ in range(d - 2)) + core
+    return [shape(dims[0], True), shape(dims[1], False)], dims
+
+
 def _matmul_outcomes(fw, shapes, transposed, requires_grad):
     """For each operand changed in place after the product: does backward refuse, and if
     not, the gradients it gives (from the values PyTorch kept: a copy keeps the old ones)."""
@@ -174,15 +188,7 @@ def test_matmul_keeps_what_pytorch_keeps_over_random_shapes():
     rng = random.Random(29)
     checked = 0
     while checked < 250:
-        k, m, p = rng.randint(1, 3), rng.randint(1, 3), rng.randint(1, 3)
-        dims = rng.randint(1, 4), rng.randint(1, 4)
-
-        def shape(d, left):
-            if d == 1:
-                return (k,)
-            core = (m, k) if left else (k, p)
-            return tuple(rng.choice([1, 2]) for _ in range(d - 2)) + core
-        shapes = [shape(dims[0], True), shape(dims[1], False)]
+        shapes, dims = _random_product_shapes(rng)
         transposed = [d >= 2 and rng.random() < 0.3 for d in dims]
         shapes = [s[:-2] + (s[-1], s[-2]) if t else s for s, t in zip(shapes, transposed)]
         requires_grad = [rng.random() < 0.7, rng.random() < 0.7]
@@ -194,4 +200,66 @@ def test_matmul_keeps_what_pytorch_keeps_over_random_shapes():
             continue                                   # shapes PyTorch refuses to multiply
         ours = _matmul_outcomes(tinygan, shapes, transposed, requires_grad)
         assert ours == theirs, (shapes, transposed, requires_grad, ours, theirs)
+        checked += 1
+
+
+def _laid_out(fw, values: np.ndarray, layout: str, requires_grad: bool):
+    """A leaf holding ``values`` in one of four memory layouts (PyTorch's fold test reads
+    the strides, size-1 dims included)."""
+    if layout == "transposed" and values.ndim >= 2:
+        base = fw.tensor(np.swapaxes(values, -1, -2).copy())   # (fresh, standard strides)
+        x = base.transpose(-1, -2).detach()
+    elif layout == "stepped":
+        wide = np.repeat(values, 2, axis=-1)
+        x = fw.tensor(wide)[..., ::2].detach()
+    elif layout == "expanded" and values.ndim >= 3 and values.shape[0] == 2:
+        x = fw.tensor(values[:1]).expand(*values.shape).detach()
+        values = np.broadcast_to(values[:1], values.shape)
+    else:
+        x = fw.tensor(values)
+    return x.requires_grad_(requires_grad)
+
+
+def _second_derivatives_after_late_grad(fw, values, layouts, early):
+    """y = a @ b with the operands in ``early`` requiring grad; then the others are made to
+    require grad, and the second derivative of |dL/d early|^2 is taken with respect to all.
+    It reaches a late operand only where the product kept that operand itself (a view or
+    a copy made during the product stays outside)."""
+    leaves = [_laid_out(fw, v, lay, e) for v, lay, e in zip(values, layouts, early)]
+    y = leaves[0] @ leaves[1]
+    for leaf in leaves:
+        leaf.requires_grad_()
+    wanted = [leaf for leaf, e in zip(leaves, early) if e]
+    gs = fw.autograd.grad((y * y).sum(), wanted, create_graph=True)
+    gp = sum((g * g).sum() for g in gs)
+    if not gp.requires_grad:
+        return "no graph"
+    hs = fw.autograd.grad(gp, leaves, allow_unused=True)
+    return [None if h is None else np.round(np.asarray(h.tolist()), 8).tolist() for h in hs]
+
+
+@pytest.mark.cpu_only
+def test_matmul_keeps_an_operand_itself_exactly_where_pytorch_does():
+    """Whether matmul keeps an operand itself, or a view or copy made on the way (folding,
+    unsqueezing, transposing, expanding), shows when the operand is made to require grad
+    after the product and a second derivative is taken (issue 29's program 1719517: a
+    batch-of-1 operand squeezed to a matrix). 300 random shapes, layouts and patterns."""
+    import random
+    import torch
+    rng = random.Random(1719517)
+    checked = 0
+    while checked < 300:
+        shapes, dims = _random_product_shapes(rng)
+        values = [np.round(np.random.default_rng(checked + i).uniform(-1, 1, s), 2)
+                  for i, s in enumerate(shapes)]
+        layouts = [rng.choice(["plain", "transposed", "stepped", "expanded"]) for _ in dims]
+        early = [True, False] if rng.random() < 0.5 else [False, True]
+        if rng.random() < 0.15:
+            early = [True, True]
+        try:
+            theirs = _second_derivatives_after_late_grad(torch, values, layouts, early)
+        except RuntimeError:
+            continue                                   # shapes PyTorch refuses to multiply
+        ours = _second_derivatives_after_late_grad(tinygan, values, layouts, early)
+        assert ours == theirs, ([v.shape for v in values], layouts, early, ours, theirs)
         checked += 1

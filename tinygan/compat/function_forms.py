@@ -40,8 +40,8 @@ def _plus_scaled(op: str, input: Any, other: Any, alpha: Any) -> Tensor:  # noqa
     two tensors alone decide (PyTorch: alpha never promotes; a float alpha is refused for
     integer results and a bool alpha for non-bool ones)."""
     fn = F.add if op == "add" else F.sub
-    if alpha == 1 and not isinstance(alpha, bool):
-        return fn(input, other)
+    if alpha == 1 and isinstance(alpha, (int, np.integer)) and not isinstance(alpha, bool):
+        return fn(input, other)              # (a float 1.0 is still refused for ints below)
     if op == "sub" and (_is_bool(input) or _is_bool(other)):
         return F.sub(input, other)            # refuses a bool operand, as PyTorch does
     a, b = F._as_tensor(input, like=(input, other)), F._as_tensor(other, like=(input, other))

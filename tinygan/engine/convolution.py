@@ -69,7 +69,7 @@ from typing import Any
 from tinygan import fast
 from tinygan.devices import backend
 from tinygan.engine import functional as F
-from tinygan.engine.tensor import Function, Tensor
+from tinygan.engine.tensor import Function, Tensor, is_grad_enabled
 from tinygan.fast import convolution as kernels    # array work only: imports no engine
 
 xp_of = backend.get_array_module
@@ -229,6 +229,10 @@ def _check_input(who: str, x: Tensor, weight: Tensor, bias: Tensor | None,
         raise ValueError(f"{who}: expected a 4-D weight, got shape {weight.shape}")
     if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"{who}: groups must be a positive integer, got {groups!r}")
+    if weight.shape[0] < groups:
+        raise RuntimeError(f"{who}: Given groups={groups}, expected weight to be at least "
+                           f"{groups} at dimension 0, but got weight of size "
+                           f"{list(weight.shape)} instead")
     if weight.shape[0] % groups:
         raise ValueError(f"{who}: weight of shape {weight.shape} has {weight.shape[0]} filters "
                          f"along dimension 0, not divisible by groups={groups}")
@@ -250,6 +254,41 @@ def _check_geometry(who: str, stride: Pair, padding: Pair, dilation: Pair = (1, 
                          f"stride {stride}, padding {padding}, dilation {dilation}")
 
 
+def _check_empty_image(x: Tensor) -> None:
+    """PyTorch computes a convolution of an empty batch or of no channels (an empty result),
+    but refuses images with no pixels in a batch that has images and channels."""
+    if x.numel() == 0 and x.shape[0] != 0 and x.shape[1] != 0:
+        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got "
+                           f"input shape: {list(x.shape)}")
+
+
+class NoChannels(Function):
+    """conv2d of an input with no channels, as PyTorch 2.13 gives it: an empty result
+    (N, 0, Ho, Wo), with no channels either (not the O channels of the weight), and zero
+    gradients for the input, the weight and the bias."""
+    def __init__(self, shape: tuple) -> None: self.shape = shape
+    def saves(self): return ()
+    def forward(self, x, weight, bias=None): return xp_of(x).zeros(self.shape, x.dtype)
+
+    def backward(self, gy):
+        return tuple(Tensor(xp_of(t.array).zeros(t.shape, t.dtype)) for t in self.inputs)
+
+
+class EmptyOutputGradient(Function):
+    """The value itself, standing for conv_transpose2d's empty output (batch >= 2, float32,
+    where PyTorch returns one). Its gradient is the incoming one, marked so that a second
+    derivative through it raises: PyTorch's double backward convolves the empty gradient,
+    which its rule above refuses."""
+    def saves(self): return ()
+    def forward(self, y): return y.copy()
+
+    def backward(self, gy):
+        if not is_grad_enabled():
+            return gy
+        return F.RefusedBackward(f"Only zero batch or zero channel inputs are supported, but "
+                                 f"got input shape: {list(gy.shape)}")(gy)
+
+
 def check_conv2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair,
                  padding: Pair, dilation: Pair = (1, 1), groups: int = 1,
                  extra: Pair = (0, 0)) -> None:
@@ -262,6 +301,7 @@ def check_conv2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | None, strid
     if kernel[0] > padded[0] or kernel[1] > padded[1]:
         raise ValueError(f"{who}: kernel {kernel} is larger than the padded input {padded} "
                          f"(input {x.shape}, padding {padding}, dilation {dilation})")
+    _check_empty_image(x)
 
 
 def check_conv_transpose2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | None,
@@ -280,6 +320,7 @@ def check_conv_transpose2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | N
         raise ValueError(f"{who}: output size {out} is negative (input {x.shape}, weight "
                          f"{weight.shape}, stride {stride}, padding {padding}, dilation "
                          f"{dilation})")
+    _check_empty_image(x)
 
 
 # =======================================================================================
@@ -408,6 +449,11 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
     if extra != (0, 0):                    # 'same' with an odd total: one more row/column
         x = pad_image(x, (padding[0], padding[0] + extra[0], padding[1], padding[1] + extra[1]))
         padding = (0, 0)
+    if x.shape[1] == 0:                    # no input channels: PyTorch's empty result
+        out = conv_output_size(x.shape[2:], effective_kernel(weight.shape[2:], dilation),
+                               stride, padding)
+        return NoChannels((x.shape[0], 0) + tuple(out))(
+            *((x, weight) if bias is None else (x, weight, bias)))
     if dilation != (1, 1) or groups != 1:
         return conv2d_general(x, weight, bias, stride, padding, dilation, groups)
     if not fast.FUSED:                                   # the plain form
@@ -488,7 +534,12 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
         raise RuntimeError(f"conv_transpose2d: Given input size per channel: ({x.shape[2]} x "
                            f"{x.shape[3]}). Calculated output size per channel: ({out[0]} x "
                            f"{out[1]}). Output size is too small")
-    if not fast.FUSED or empty:                          # the plain form (crops to nothing)
+    if empty:   # the plain form, which crops to nothing, as PyTorch's one node: it keeps x
+        y = conv_transpose2d_plain(x, weight, bias, stride, padding, output_padding)
+        if is_grad_enabled() and y.requires_grad:
+            y = EmptyOutputGradient()(y)
+        return F.keeps(y, x, weight, name="ConvTranspose2d", reads_value=False)   # and W
+    if not fast.FUSED:                                   # the plain form
         return conv_transpose2d_plain(x, weight, bias, stride, padding, output_padding)
     args = (x, weight) if bias is None else (x, weight, bias)
     return ConvTranspose2d(stride, padding, output_padding)(*args)

@@ -88,8 +88,9 @@ class Keeps(Function):
     composite op saves for backward: its inputs, and with ``output`` its result. A composite
     (log_softmax = x - log sum exp x) saves only its intermediates, so changing its input or
     result in place before backward would go unnoticed, where PyTorch raises."""
-    def __init__(self, output: bool, one_node: bool, name: str):
+    def __init__(self, output: bool, one_node: bool, name: str, reads_value: bool = True):
         self.saves_output, self.one_node, self.op_name = output, one_node, name
+        self.reads_value = reads_value
 
     @property
     def name(self) -> str: return self.op_name   # errors and grad_fn name the composite
@@ -101,20 +102,23 @@ class Keeps(Function):
 
     @property
     def backward_reads(self):   # PyTorch's op is one node reading these: with create_graph
-        return tuple(range(len(self.inputs))) if self.one_node else None   # see Function
+        if not self.one_node:                                              # see Function
+            return None
+        return tuple(range(0 if self.reads_value else 1, len(self.inputs)))
     def forward(self, y, *watched): return y.copy()   # its own memory: writing to it in
     def backward(self, gy): return (gy,) + (None,) * (len(self.inputs) - 1)   # place is safe
 
 
 def keeps(y: Tensor, *watched: Any, name: str, output: bool = False,
-          one_node: bool = True) -> Tensor:
+          one_node: bool = True, reads_value: bool = True) -> Tensor:
     """``y`` guarded by ``Keeps`` when it is in the graph (see there); else ``y`` itself.
     ``name``: the composite op's, for errors and ``grad_fn``. ``one_node``: PyTorch's op is a
-    single node (its gradients all require grad)."""
+    single node (its gradients require grad when the incoming one, ``y`` or a watched tensor
+    does; without ``reads_value``, ``y`` does not count: its backward reads only those)."""
     watched = tuple(w for w in watched if isinstance(w, Tensor))
     if not (is_grad_enabled() and y.requires_grad) or not (watched or output):
         return y   # nothing to keep (a BCE without weights: its own op keeps its inputs)
-    return Keeps(output, one_node, name)(y, *watched)
+    return Keeps(output, one_node, name, reads_value)(y, *watched)
 
 
 def in_opmath(x: Any) -> Any:
@@ -135,8 +139,25 @@ class BroadcastTo(Function):
     is_view = True
     def __init__(self, shape): self.shape = tuple(shape)
     def saves(self): return ()
-    def forward(self, x): return xp_of(x).broadcast_to(x, self.shape)
+    def forward(self, x): return expanded_as_pytorch(x, self.shape)
     def backward(self, gy): return sum_to(gy, self.inputs[0].shape)  # copies' gradients add up
+
+
+def expanded_as_pytorch(array: Any, shape: tuple[int, ...]) -> Any:
+    """``broadcast_to(array, shape)``, a view whose strides are PyTorch's: a stretched dim
+    steps by 0, but a size-1 dim that stays 1 keeps its stride (NumPy gives it 0) and a new
+    leading dim of size 1 gets the span of the dim after it. The elements are the same;
+    PyTorch's stride tests (view, matmul's fold, the overlap check) read all of them."""
+    y = xp_of(array).broadcast_to(array, shape)
+    steps, lead = [0] * len(shape), len(shape) - array.ndim
+    for i in range(len(shape) - 1, -1, -1):
+        if i >= lead and array.shape[i - lead] == shape[i]:
+            steps[i] = array.strides[i - lead]
+        elif i < lead and shape[i] == 1:
+            steps[i] = shape[i + 1] * steps[i + 1] if i + 1 < len(shape) else array.itemsize
+    if tuple(steps) == y.strides:
+        return y
+    return xp_of(array).lib.stride_tricks.as_strided(y, shape, tuple(steps))
 
 
 def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
@@ -523,8 +544,9 @@ class Add(Function):
     def forward(self, a, b): return a + b
 
     def backward(self, gy):  # d(a + b)/da = d(a + b)/db = 1
-        a, b = self.inputs
-        return sum_to(gy, a.shape), sum_to(gy, b.shape)
+        a, b = self.inputs      # (b's first, as PyTorch's generated backward: see Mul)
+        gb = sum_to(gy, b.shape)
+        return sum_to(gy, a.shape), gb
 
 
 def add(a: Any, b: Any) -> Tensor: return _binary(Add, a, b)
@@ -535,8 +557,9 @@ class Sub(Function):
     def forward(self, a, b): return a - b
 
     def backward(self, gy):  # d(a - b)/da = 1,  d(a - b)/db = -1
-        a, b = self.inputs
-        return sum_to(gy, a.shape), sum_to(-gy, b.shape)
+        a, b = self.inputs      # (b's first, as PyTorch's generated backward: see Mul)
+        gb = sum_to(-gy, b.shape)
+        return sum_to(gy, a.shape), gb
 
 
 def sub(a: Any, b: Any) -> Tensor:
@@ -561,8 +584,12 @@ class Mul(Function):
     def backward(self, gy):  # d(ab)/da = b,  d(ab)/db = a; only the gradients needed
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
-        return (sum_to(gy * b, a.shape) if need_a else None,
-                sum_to(gy * a, b.shape) if need_b else None)
+        # b's gradient is made first, as in PyTorch's generated backward. The values are the
+        # same either way, but with create_graph the order the new nodes are made in is the
+        # order a second backward runs them (newest first), and so the order in which it
+        # adds up the contributions to a tensor: float32 sums round differently by order
+        gb = sum_to(gy * a, b.shape) if need_b else None
+        return (sum_to(gy * b, a.shape) if need_a else None), gb
 
 
 def mul(a: Any, b: Any) -> Tensor: return _binary(Mul, a, b)
@@ -574,8 +601,11 @@ class Div(Function):
 
     def backward(self, gy):  # d(a/b)/da = 1/b ; d(a/b)/db = -a/b^2
         a, b = self.inputs      # (written as PyTorch does, -gy ((a / b) / b): the order
-        ga = gy / b             # decides the rounding, and the NaN or inf at b = 0)
-        gb = sum_to(-gy * ((a / b) / b), b.shape) if self.needs_input_grad[1] else None
+        gb = None               # decides the rounding, and the NaN or inf at b = 0; b's
+        if self.needs_input_grad[1]:    # first, and its quotient before -gy, as PyTorch's
+            quotient = (a / b) / b      # compiled backward makes them: see Mul)
+            gb = sum_to(-gy * quotient, b.shape)
+        ga = gy / b
         return sum_to(ga, a.shape), gb
 
 
@@ -836,7 +866,9 @@ def pow(x: Any, c: Any) -> Tensor:
 # Matrix products
 # =======================================================================================
 class MatMul(Function):
-    """y = a @ b. For a loss L: dL/da = gy @ b^T and dL/db = a^T @ gy (batch dims broadcast)."""
+    """y = a @ b. For a loss L: dL/da = gy @ b^T and dL/db = a^T @ gy (batch dims broadcast).
+    A vector multiplies as a (1, k) row on the left and a (k, 1) column on the right, and
+    the axis that adds is dropped from y, as in NumPy and PyTorch."""
     def saves(self):
         need_a, need_b = self.needs_input_grad
         return (1,) * need_a + (0,) * need_b
@@ -846,8 +878,14 @@ class MatMul(Function):
     def backward(self, gy):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
-        ga = sum_to(matmul(gy, b.transpose(-1, -2)), a.shape) if need_a else None
-        gb = sum_to(matmul(a.transpose(-1, -2), gy), b.shape) if need_b else None
+        rows = a if a.ndim > 1 else reshape(a, (1, -1))
+        cols = b if b.ndim > 1 else reshape(b, (-1, 1))
+        batch = np.broadcast_shapes(rows.shape[:-2], cols.shape[:-2])
+        gy = reshape(gy, batch + (rows.shape[-2], cols.shape[-1]))   # the dropped axes back
+        ga = reshape(sum_to(matmul(gy, cols.transpose(-1, -2)), rows.shape), a.shape) \
+            if need_a else None
+        gb = reshape(sum_to(matmul(rows.transpose(-1, -2), gy), cols.shape), b.shape) \
+            if need_b else None
         return ga, gb
 
 
@@ -864,71 +902,97 @@ def matmul(a: Any, b: Any) -> Tensor:
     if a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]):
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not line up "
                          f"({a.shape[-1]} != {b.shape[-2] if b.ndim > 1 else b.shape[0]})")
-    keep_a, keep_b = _matmul_keeps(a, b)
-    # where PyTorch multiplies a copy of an operand (its fold had to copy), so does tinygan:
-    # the copy, a node of the graph, is what backward keeps, with the values it had here
-    a, b = (a if keep_a else clone(a)), (b if keep_b else clone(b))
-    product = MatMul()
-    if a.ndim == 1 and b.ndim == 1:  # (k,) @ (k,): the dot product, a 0-d tensor
-        return ResultReshape(())(product(reshape(a, (1, -1)), reshape(b, (-1, 1))))
-    if a.ndim == 1:  # (k,) @ (k, n): treat the vector as a (1, k) row
-        return ResultReshape(b.shape[:-2] + b.shape[-1:])(product(reshape(a, (1, -1)), b))
-    if b.ndim == 1:  # (m, k) @ (k,): treat the vector as a (k, 1) column
-        return ResultReshape(a.shape[:-1])(product(a, reshape(b, (-1, 1))))
-    return product(a, b)
+    kept_a, kept_b = _matmul_keeps(a, b)
+    return MatMul()(as_multiplied(a, kept_a, b), as_multiplied(b, kept_b, a))
 
 
-def _matmul_keeps(a: Tensor, b: Tensor) -> tuple[bool, bool]:
-    """Whether PyTorch's matmul multiplies (and keeps for backward) a and b themselves,
-    views of them whose in-place change it then refuses, or copies it made. It multiplies a
-    batch by folding the operand with 3 or more dims into one matrix, x.reshape(-1, k), and
-    keeps what it multiplied: when that reshape cannot be a view, a copy. It folds when the
-    other operand has at most 2 dims (a 3-D operand with a batch of 1, beside another 3-D
-    one, counts as a matrix), and, unless the smaller operand requires grad, only where the
-    fold is a view; otherwise it expands both to the common batch and merges the batch dims,
-    again a view or a copy. Found, and checked over 2,290 random cases, against PyTorch 2.13
-    (tests/test_saved_tensors.py keeps 250 of them)."""
-    def strides(x: Any) -> tuple[int, ...]:
-        return tuple(st // x.itemsize for st in x.strides)
+def as_multiplied(x: Tensor, kept: str, other: Tensor) -> Tensor:
+    """x as PyTorch's product kept it for backward (kept: "itself", "view" or "copy").
+    A copy is a node of the graph with the values x had here. A view matters in one case
+    only: x did not require grad and is made to later, before a create_graph backward.
+    A view made now stays a leaf of its own then (tinygan's views, as PyTorch's, keep the
+    graph they were made in), so the second derivative does not reach x, as in PyTorch;
+    x itself would pass it on."""
+    if kept == "copy":
+        return clone(x)
+    if kept == "view" and not x.requires_grad and other.requires_grad and is_grad_enabled():
+        return Reshape(x.shape)(x)
+    return x
 
-    def view_possible(sizes: Sequence[int], steps: Sequence[int]) -> bool:
-        """Whether these dims (size-1 dims aside) merge into one without a copy."""
-        dims = [(n, st) for n, st in zip(sizes, steps) if n != 1]
-        return all(dims[i][1] == dims[i + 1][1] * dims[i + 1][0] for i in range(len(dims) - 1))
 
-    if a.ndim <= 2 and b.ndim <= 2:          # matrices and vectors: nothing folded (the
-        return True, True                    # common case, so decided before any stride)
-    shape_a, steps_a, shape_b, steps_b = a.shape, strides(a.array), b.shape, strides(b.array)
-    if a.ndim == 3 and b.ndim == 3:          # a batch of 1 beside a 3-D operand: a matrix
-        if shape_a[0] == 1:
-            shape_a, steps_a = shape_a[1:], steps_a[1:]
-        elif shape_b[0] == 1:
-            shape_b, steps_b = shape_b[1:], steps_b[1:]
+def _matmul_keeps(a: Tensor, b: Tensor) -> tuple[str, str]:
+    """What PyTorch's matmul multiplies, and keeps for backward, of each operand: "itself",
+    a "view" of it made on the way (changing the operand in place is still refused), or a
+    "copy" (then changing the operand is allowed: backward reads the old values). The
+    decision follows PyTorch 2.13's ``_matmul_impl`` step by step, on shapes and strides:
+
+    - matrices and vectors go to dot, mv or mm as they are; a vector on the left is
+      unsqueezed first (a view);
+    - a batch beside a matrix or vector is folded into one matrix, x.reshape(-1, k) (a
+      view or a copy), when the smaller operand requires grad or, the left one not being
+      a matrix, the batch dims follow one another in memory (a stride test that counts
+      size-1 dims too); the smaller goes in as it is, a matrix on the left transposed;
+    - two 3-D operands whose batches differ, one of them a batch of 1 that requires grad:
+      that one is squeezed to a matrix (a view) and the steps start again;
+    - otherwise both are expanded to the common batch and their batch dims merged (a view
+      where the strides allow it, else a copy).
+    Checked against PyTorch over random shapes, layouts and requires_grad patterns
+    (tests/test_saved_tensors.py)."""
+    if a.ndim <= 2 and b.ndim <= 2:          # dot, mv, mm: the common case, decided early
+        return ("view" if a.ndim == 1 and b.ndim == 2 else "itself"), "itself"
+    steps = lambda x: tuple(st // x.array.itemsize for st in x.array.strides)   # noqa: E731
+    return _matmul_keeps_of((a.shape, steps(a), a.requires_grad),
+                            (b.shape, steps(b), b.requires_grad))
+
+
+def _matmul_keeps_of(a: tuple, b: tuple) -> tuple[str, str]:
+    """``_matmul_keeps`` on (shape, strides in elements, requires_grad) triples."""
+    (shape_a, steps_a, grad_a), (shape_b, steps_b, grad_b) = a, b
     da, db = len(shape_a), len(shape_b)
     if da <= 2 and db <= 2:
-        return True, True
-    a_larger = da >= db
-    # the folded operand: a, or b transposed (its last two dims swapped)
-    t1_shape = shape_a if a_larger else shape_b[:-2] + (shape_b[-1], shape_b[-2])
-    t1_steps = steps_a if a_larger else steps_b[:-2] + (steps_b[-1], steps_b[-2])
-    if builtins.min(da, db) <= 2:
-        fold_is_view = (int(np.prod(t1_shape)) == 0 or
-                        view_possible(t1_shape[:-1], t1_steps[:-1]))
-        smaller_requires_grad = (b if a_larger else a).requires_grad
-        if smaller_requires_grad or (da != 2 and fold_is_view):
-            return (fold_is_view, True) if a_larger else (True, fold_is_view)
-    batch = np.broadcast_shapes(shape_a[:-2] if da >= 2 else (), shape_b[:-2] if db >= 2 else ())
+        return ("view" if da == 1 and db == 2 else "itself"), "itself"
 
-    def batch_merges(shape: Sequence[int], steps: Sequence[int]) -> bool:
-        """x expanded to the batch, its batch dims merged: a view? (expanded dims: stride 0)"""
+    def merges(shape: Sequence[int], steps: Sequence[int]) -> bool:
+        """Whether these dims merge into one without a copy (size-1 dims aside)."""
+        if 0 in shape:
+            return True
+        dims = [(n, st) for n, st in zip(shape, steps) if n != 1]
+        return all(dims[i][1] == dims[i + 1][1] * dims[i + 1][0] for i in range(len(dims) - 1))
+
+    # the fold: t1 is the larger operand, b transposed when b is the larger one
+    transpose = db > da
+    t1_shape = shape_b[:-2] + (shape_b[-1], shape_b[-2]) if transpose else shape_a
+    t1_steps = steps_b[:-2] + (steps_b[-1], steps_b[-2]) if transpose else steps_a
+    if len(t1_shape) >= 3 and builtins.min(da, db) <= 2:
+        smaller_requires_grad = grad_a if transpose else grad_b
+        folds = smaller_requires_grad or (da != 2 and (
+            0 in t1_shape or all(t1_steps[i] == t1_steps[i + 1] * t1_shape[i + 1]
+                                 for i in range(len(t1_shape) - 2))))
+        if folds:
+            folded = "view" if merges(t1_shape[:-1], t1_steps[:-1]) else "copy"
+            if transpose:
+                return ("view" if da == 2 else "itself"), folded
+            return folded, "itself"
+    if da == 3 and db == 3 and shape_a[0] != shape_b[0]:
+        def as_squeezed(kept: str) -> str:
+            return "view" if kept == "itself" else kept
+        if shape_a[0] == 1 and grad_a:
+            kept_a, kept_b = _matmul_keeps_of((shape_a[1:], steps_a[1:], grad_a), b)
+            return as_squeezed(kept_a), kept_b
+        if shape_b[0] == 1 and grad_b:
+            kept_a, kept_b = _matmul_keeps_of(a, (shape_b[1:], steps_b[1:], grad_b))
+            return kept_a, as_squeezed(kept_b)
+    batch = np.broadcast_shapes(shape_a[:-2], shape_b[:-2] if db >= 2 else ())
+
+    def expanded_and_merged(shape: Sequence[int], steps: Sequence[int]) -> str:
+        """x expanded to the batch (a stretched dim steps by 0), its batch dims merged."""
         own, own_steps = (shape[:-2], steps[:-2]) if len(shape) >= 2 else ((), ())
         pad = len(batch) - len(own)
-        sizes = [n for n in batch if n != 1]
-        kept = [(0 if (k < pad or own[k - pad] != n) else own_steps[k - pad])
-                for k, n in enumerate(batch) if n != 1]
-        return all(kept[i] == kept[i + 1] * sizes[i + 1] for i in range(len(kept) - 1))
+        batch_steps = [0 if (k < pad or own[k - pad] != n) else own_steps[k - pad]
+                       for k, n in enumerate(batch)]
+        return "view" if merges(batch, batch_steps) else "copy"
 
-    return batch_merges(shape_a, steps_a), batch_merges(shape_b, steps_b)
+    return expanded_and_merged(shape_a, steps_a), expanded_and_merged(shape_b, steps_b)
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
@@ -1455,16 +1519,66 @@ def _divisor(x: Tensor, axis: Any, unbiased: bool, correction: Any) -> tuple[int
     return count, count - correction
 
 
-def _spread(x: Any, axis: Any, keepdims: bool, dof: float) -> Any:
-    """The variance of a raw array: squared deviations from the mean, summed, over dof
-    (clamped at 0, so too few samples give inf, or NaN for a constant x)."""
-    wide = in_opmath(x)   # (half: in float32, rounded once)
-    count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
+def _spread(x: Any, axis: Any, keepdims: bool, dof: float, root: bool = False) -> Any:
+    """The variance of a raw array (its root with ``root``): squared deviations from the
+    mean, summed, over dof (clamped at 0, so too few samples give inf, or NaN for a
+    constant x). Summed as PyTorch's CPU kernels do, so that the last bits agree (a second
+    derivative of std that is 0 in exact arithmetic is rounding noise in both libraries,
+    and a constant row gives exactly 0 in one way of summing and 1e-16 in another):
+    - float32 or float64 data reduced to one number: the mean as ``mean`` gives it, then
+      (x - mean)^2 summed in float64 one element after the other, in memory order;
+    - float64 rows: Welford's one-pass update (``_welford``);
+    - float32 and half rows: in float64, rounded once at the end (the root taken before)."""
+    xp = xp_of(x)
+    axes = _axes(axis, x.ndim)
+    count = int(np.prod([x.shape[a] for a in axes]))
     with np.errstate(divide="ignore", invalid="ignore"):
-        centred = wide - wide.sum(axis=axis, keepdims=True) / wide.dtype.type(count)
-        total = (centred * centred).sum(axis=axis, keepdims=keepdims)
-        spread = total / wide.dtype.type(builtins.max(dof, 0))
-    return xp_of(x).asarray(spread).astype(x.dtype, copy=False)
+        if x.dtype.itemsize >= 4 and 0 < count == x.size:
+            centre = (x.sum(dtype=x.dtype) / x.dtype.type(count)).astype(np.float64)
+            squares = (_in_memory_order(x, axes).astype(np.float64) - centre) ** 2
+            total = xp.cumsum(squares, axis=-1)[..., -1]   # (cumsum adds in order)
+            if keepdims:
+                total = total.reshape(_keepdims_shape(x.shape, axes))
+        elif x.dtype.itemsize == 8 and 0 < count <= _WELFORD_MOST:
+            total = _welford(x, axes, keepdims)
+        else:
+            wide = x.astype(np.float64) if x.dtype.itemsize < 8 else x
+            centred = wide - wide.sum(axis=axis, keepdims=True) / count
+            total = (centred * centred).sum(axis=axis, keepdims=keepdims)
+        spread = total / builtins.max(dof, 0)
+        spread = xp.sqrt(spread) if root else spread
+    return xp.asarray(spread).astype(x.dtype, copy=False)
+
+
+_WELFORD_MOST = 32768   # PyTorch's grain size: longer rows are split among threads
+
+
+def _in_memory_order(x: Any, axes: tuple[int, ...]) -> Any:
+    """x with the kept dims first and ``axes`` flattened into the last one, walked in the
+    order PyTorch's reduction visits them: the dim with the largest stride outermost."""
+    kept = [a for a in range(x.ndim) if a not in axes]
+    walked = sorted(axes, key=lambda a: -builtins.abs(x.strides[a]))
+    count = int(np.prod([x.shape[a] for a in walked]))
+    return xp_of(x).transpose(x, kept + walked).reshape(tuple(x.shape[a] for a in kept) +
+                                                         (count,))
+
+
+def _welford(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    """The sum of squared deviations over ``axes`` by Welford's update, one element at a
+    time in memory order (PyTorch's reduction order): with n seen so far,
+        d = x - mean,  mean += d / n,  m2 += d (x - mean).
+    A constant row gives exactly 0, where the two-pass sum of (x - mean)^2 may not."""
+    rows = _in_memory_order(x, axes)
+    mean = xp_of(x).zeros(rows.shape[:-1], dtype=x.dtype)
+    m2 = xp_of(x).zeros(rows.shape[:-1], dtype=x.dtype)
+    for n in range(rows.shape[-1]):
+        value = rows[..., n]
+        delta = value - mean
+        mean = mean + delta / (n + 1)
+        m2 = m2 + delta * (value - mean)
+    if keepdims:
+        m2 = m2.reshape(_keepdims_shape(x.shape, axes))
+    return m2
 
 
 def _var_backward(g: Tensor, x: Tensor, axis: Any, keepdims: bool, dof: float,
@@ -1502,9 +1616,7 @@ class Std(Function):
     def __init__(self, axis, keepdims, dof, whole):
         self.axis, self.keepdims, self.dof, self.whole = axis, keepdims, dof, whole
 
-    def forward(self, x):   # (half: the root too in float32, rounded once)
-        spread = _spread(in_opmath(x), self.axis, self.keepdims, self.dof)
-        return xp_of(x).sqrt(spread).astype(x.dtype, copy=False)
+    def forward(self, x): return _spread(x, self.axis, self.keepdims, self.dof, root=True)
 
     def backward(self, gy):
         result = self.output
@@ -1594,6 +1706,34 @@ class CountNonzero(Function):
     def backward(self, gy): return None
 
 
+class NormInf(Function):
+    """The inf-norm, max |x| over ``axis`` (the -inf-norm: min |x|). Backward, PyTorch's
+    formula: the gradient is shared evenly by the elements whose |x| is the norm, and by
+    the NaNs, times sgn(x) (0 for a NaN):  g sgn(x) mask / sum(mask). So a NaN in a row
+    makes the norm NaN but its gradient 0, not NaN (amax's share would give NaN)."""
+    saves_output = True
+    backward_reads = (0,)             # PyTorch's backward reads x (through sgn, whose own
+    backward_reads_give_zeros = True  # derivative is 0)
+
+    def __init__(self, axis, keepdims, largest):
+        self.axis, self.keepdims, self.largest = axis, keepdims, largest
+
+    def forward(self, x):
+        size = xp_of(x).abs(x)
+        if self.largest:
+            return size.max(axis=self.axis, keepdims=self.keepdims)
+        return size.min(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        xa, xp = x.array, xp_of(x.array)
+        kept = _keepdims_shape(x.shape, _axes(self.axis, x.ndim))
+        mask = (xp.abs(xa) == self.output.array.reshape(kept)) | xp.isnan(xa)
+        count = _same_dtype_const(xa, mask.sum(axis=self.axis, keepdims=True))
+        sgn = _same_dtype_const(xa, (xa > 0).astype(xa.dtype) - (xa < 0).astype(xa.dtype))
+        return sgn * ((reshape(gy, kept) / count) * _same_dtype_const(xa, mask))
+
+
 def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
     """The p-norm over ``dim`` (all elements when None): p = 2 (default, "fro"), 1, inf, or
     any p > 0 (a composite: (sum |x|^p)^(1/p))."""
@@ -1607,12 +1747,10 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
         return CountNonzero(axis, keepdim)(x)
     if not isinstance(p, (int, float)) or isinstance(p, bool):
         raise ValueError(f"norm: p must be a number, 'fro', inf or -inf, got {p!r}")
+    if p in (float("inf"), float("-inf")):
+        return NormInf(axis, keepdim, p > 0)(x)
     if p == 1:
         y = sum(abs(x), axis, keepdim)
-    elif p == float("inf"):
-        y = amax(abs(x), axis, keepdim)
-    elif p == float("-inf"):
-        y = amin(abs(x), axis, keepdim)
     else:
         return NormP(p, axis, keepdim)(x)
     # PyTorch keeps x and the result; its backward (sgn(x) times the gradient, or a mask)
@@ -1777,15 +1915,31 @@ class BCEWithLogits(Function):
     """-[t log sigma(x) + (1 - t) log(1 - sigma(x))] from the logit x, written as
     (1 - t) x + max(-x, 0) + log(1 + e^-|x|), added in that order: finite for any x, and
     exact in the tails (x = 20, t = 1 gives 2.06e-9, where softplus(x) - t x rounds to 0).
-    dL/dx = sigma(x) - t;  dL/dt = -x."""
-    def forward(self, x, t):
+    dL/dx = sigma(x) - t;  dL/dt = -x.
+
+    With ``pos_weight`` pw (a third input, never differentiated) the positive term counts
+    pw times: (1 - t) x - (1 + (pw - 1) t) log sigma(x), and, as PyTorch writes them,
+        dL/dx = ((pw t + 1 - t) sigma(x) - pw t) g,   dL/dt = (log sigma(-x) - pw log sigma(x)) g
+    (g multiplied last: an infinite g gives an infinite gradient, not inf - inf = NaN)."""
+    def saves(self): return (0, 1) if len(self.inputs) == 2 else (0, 1, 2)
+
+    def forward(self, x, t, pw=None):
         xp = xp_of(x)
-        return (1 - t) * x + xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+        if pw is None:
+            return (1 - t) * x + xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+        log_sigmoid_x = xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+        return (1 - t) * x - ((pw - 1) * t + 1) * log_sigmoid_x
 
     def backward(self, gy):
-        x, t = self.inputs
-        need_x, need_t = self.needs_input_grad
-        return (gy * (sigmoid(x) - t) if need_x else None), (-gy * x if need_t else None)
+        x, t = self.inputs[:2]
+        need_x, need_t = self.needs_input_grad[:2]
+        if len(self.inputs) == 2:
+            return (gy * (sigmoid(x) - t) if need_x else None), (-gy * x if need_t else None)
+        pw = self.inputs[2]
+        pw_t = pw * t
+        gt = (log_sigmoid(-x) - log_sigmoid(x) * pw) * gy if need_t else None
+        gx = ((pw_t + 1 - t) * sigmoid(x) - pw_t) * gy if need_x else None
+        return gx, gt, None
 
 
 def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = None,
@@ -1817,7 +1971,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = 
         if np.broadcast_shapes(pw.shape, logits.shape) != logits.shape:
             raise RuntimeError(f"binary_cross_entropy_with_logits: pos_weight of shape "
                                f"{pw.shape} does not broadcast to the input's {logits.shape}")
-        loss = (1 - target) * logits + (1 + (pw - 1) * target) * softplus(-logits)
+        loss = BCEWithLogits()(logits, target, cast(pw, wide))
     return keeps(cast(_reduce(_weighted(loss, weight), reduction), out_dtype), logits, target,
                  weight, pos_weight, name="BinaryCrossEntropyWithLogits")   # PyTorch's keeps all
 
@@ -1878,26 +2032,94 @@ def _regression_target(op: str, x: Tensor, target: Any) -> Tensor:
     return target
 
 
+class _AlongAxis(Function):
+    """softmax and log_softmax: one row-wise op along ``axis``, keeping its result (both
+    backward formulas read it). An empty input gives an empty result; the values are
+    computed in ``along`` on the raw arrays (half data in float32, rounded once)."""
+    saves_output = True
+    def __init__(self, axis): self.axis = axis
+    def saves(self): return ()
+
+    def forward(self, x):
+        if x.size == 0:   # nothing to normalise
+            return x.copy()
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            return self.along(xp_of(x), in_opmath(x), x).astype(x.dtype, copy=False)
+
+
+class LogSoftmax(_AlongAxis):
+    """y = log softmax(x) = x - log sum_j exp(x_j) along ``axis``, computed as PyTorch's
+    kernel does: z = x - max x (the max cancels exactly, and exp(z) <= 1 cannot overflow),
+    then y = z - log sum exp z. Half data in float32, rounded once (but over the last dim
+    PyTorch's kernel keeps the sum and its log in half: ``_half_sums``).
+
+    Backward, PyTorch's formula on the result y (softmax = exp y):
+        dL/dx = g - exp(y) sum_j g_j
+    (each x_j moves every y_i by -softmax_j, and its own y_j by 1 more)."""
+    def along(self, xp, wide, x):
+        half_sums = _half_sums(x, self.axis)
+        z = wide - wide.max(axis=self.axis, keepdims=True)
+        total = _through_half(xp.exp(z).sum(axis=self.axis, keepdims=True), half_sums)
+        return z - _through_half(xp.log(total), half_sums)
+
+    def backward(self, g):
+        y, g = _softmax_opmath(self.output, g)
+        return cast(g - exp(y) * sum(g, self.axis, keepdim=True), self.output.dtype)
+
+
+class Softmax(_AlongAxis):
+    """y = softmax(x) = exp(x_i) / sum_j exp(x_j) along ``axis``, as PyTorch's kernel:
+    e = exp(x - max x), then y = e * (1 / sum e). Half data in float32, rounded once.
+
+    Backward, PyTorch's formula on the result y:
+        dL/dx = y (g - sum_j g_j y_j)
+    (the Jacobian diag(y) - y y^T applied to g)."""
+    def along(self, xp, wide, x):
+        e = xp.exp(wide - wide.max(axis=self.axis, keepdims=True))
+        return e * (1 / e.sum(axis=self.axis, keepdims=True))
+
+    def backward(self, g):
+        y, g = _softmax_opmath(self.output, g)
+        return cast((g - sum(g * y, self.axis, keepdim=True)) * y, self.output.dtype)
+
+
+def _half_sums(x: Any, axis: int | None) -> bool:
+    """Whether PyTorch's log_softmax kernel keeps its row sums in half: for half data over
+    the last dim, where it stores them in a buffer of the data's own type."""
+    return x.dtype == np.float16 and (axis is None or axis == x.ndim - 1)
+
+
+def _through_half(a: Any, to_half: bool) -> Any:
+    """``a`` rounded to half and back (a float32 value stored in a half buffer)."""
+    return a.astype(np.float16).astype(a.dtype) if to_half else a
+
+
+def _softmax_opmath(y: Tensor, g: Tensor) -> tuple[Tensor, Tensor]:
+    """The result and the gradient as the backward kernels compute on them: float32 for
+    half (rounded once at the end), else as they are."""
+    if y.dtype != np.float16:
+        return y, g
+    return cast(y, np.float32), cast(g, np.float32)
+
+
 def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
-    """Composite: x - log sum exp x, with the max subtracted first (a constant: it cancels
-    exactly)."""
-    return keeps(_log_softmax(x, dim, axis), name="LogSoftmax", output=True)   # keeps the result
+    """The log of softmax, one op (LogSoftmax)."""
+    return _log_softmax(x, dim, axis)
 
 
 def _log_softmax(x: Tensor, dim: int = -1, axis: int | None = None) -> Tensor:
     _need_float("log_softmax", x)
     axis = wrap_dim(dim if axis is None else axis, x.ndim, "log_softmax")
     axis = axis if x.ndim else None   # a 0-d tensor: dim 0 or -1 means its one element
-    if x.array.size == 0:            # nothing to normalise: an empty result, as PyTorch
-        return x * 1
-    shift = Tensor(x.array.max(axis=axis, keepdims=True))
-    z = x - shift
-    return z - log(sum(exp(z), axis, keepdim=True))
+    return LogSoftmax(axis)(x)
 
 
 def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """exp(x_i) / sum_j exp(x_j) along ``dim``, one op (Softmax)."""
     _need_float("softmax", x)
-    return exp(_log_softmax(x, dim, axis))   # exp keeps its result, as PyTorch's softmax
+    axis = wrap_dim(dim if axis is None else axis, x.ndim, "softmax")
+    axis = axis if x.ndim else None
+    return Softmax(axis)(x)
 
 
 def one_hot(labels: Any, num_classes: int = -1, dtype: Any = None) -> Tensor:

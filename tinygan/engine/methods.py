@@ -23,8 +23,8 @@ from tinygan.engine import functional as F
 from tinygan.engine import sorting
 from tinygan.multiprocessing import is_shared, share_tensor_
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, check_no_overlap, \
-    _address, _is_expanded, _tensors, _writable, parse_to_args, refuse_a_gradient_into_ints, \
-    wrap_dim
+    _address, _is_expanded, _same_walk, _tensors, _writable, is_grad_enabled, parse_to_args, \
+    refuse_a_gradient_into_ints, wrap_dim
 
 # ---- operators with the tensor on the right (2 - t, 2 * t, ...) ---------------------------
 def _radd(self: Tensor, other: Any) -> Tensor: return F.add(other, self)
@@ -66,6 +66,10 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
         refuse_a_gradient_into_ints("setitem", self, value)
     if not mask_fill:   # a gather index may write into an expanded tensor (index_put_)
         source = _copied_from(given, region) if basic else value
+        if (basic and _is_expanded(self.array) and isinstance(source, type(self.array))
+                and source.dtype == self.dtype and _same_walk(region, source)
+                and not (is_grad_enabled() and self.requires_grad)):
+            return   # x[:] = x: PyTorch's copy_ sees the very same elements and stops there
         check_no_overlap("setitem", self, (source,), internal_ok=not basic, region=region,
                          same_ok=basic)
     if _is_expanded(self.array):

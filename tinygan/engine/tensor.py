@@ -8,7 +8,9 @@ gives second derivatives (the WGAN-GP penalty needs them).
 
 The chain rule, for a scalar loss L and y = f(x):  dL/dx = (dL/dy) * (dy/dx).
 ``backward`` visits the graph in reverse topological order (found without recursion, so a
-10,000-op chain is fine) and sums the contributions that reach each node.
+10,000-op chain is fine) and sums the contributions that reach each node. Among the nodes
+ready to run it picks the newest first, as PyTorch's engine does: the contributions to a
+tensor then arrive, and are added, in PyTorch's order, so float rounding agrees too.
 
 This file is the engine, top to bottom: the switch that turns recording on and off; the
 Tensor (its state, facts such as ``shape``, conversions such as ``numpy()`` and ``.data``, the
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import heapq
+import itertools
 import weakref
 from collections import namedtuple
 from typing import Any, Callable, Iterator, Sequence
@@ -34,6 +38,7 @@ from tinygan.devices.random import default_generator
 # Switching graph recording on and off
 # ---------------------------------------------------------------------------------------
 _grad_enabled = True
+_sequence = itertools.count()   # numbers the recorded Functions in the order they were made
 
 
 def is_grad_enabled() -> bool:
@@ -587,6 +592,7 @@ class Function:
         if _grad_enabled and any(t.requires_grad for t in tensors):
             out.requires_grad = True
             out.creator = self
+            self.sequence_nr = next(_sequence)
             self.inputs = tensors
             # the nodes the inputs stood for *now*: a later in-place write gives an input a
             # new creator, but this op read the old value, so its gradient goes there
@@ -676,6 +682,31 @@ def _on_a_path_to(order: Sequence[Function], wanted_at: dict) -> set[int]:
     return found
 
 
+def _pytorch_order(order: Sequence[Function], roots: Sequence[Function]) -> Iterator[Function]:
+    """The nodes of ``order`` in the order PyTorch's engine runs them: a node is ready once
+    every node that uses its output has run, and of the ready ones the newest (the highest
+    sequence number) goes first. Any topological order gives the same gradients in exact
+    arithmetic; this one adds the contributions to each tensor in PyTorch's order, so that
+    where they nearly cancel (a second derivative that is 0 in exact arithmetic) the
+    rounding agrees too."""
+    users: dict[int, int] = {}
+    for fn in order:
+        for parent in fn.parents:
+            if parent is not None:
+                users[id(parent)] = users.get(id(parent), 0) + 1
+    ready = [(-fn.sequence_nr, fn) for fn in {id(r): r for r in roots}.values()
+             if users.get(id(fn), 0) == 0]
+    heapq.heapify(ready)
+    while ready:
+        fn = heapq.heappop(ready)[1]
+        yield fn
+        for parent in fn.parents:
+            if parent is not None:
+                users[id(parent)] -= 1
+                if users[id(parent)] == 0:
+                    heapq.heappush(ready, (-parent.sequence_nr, parent))
+
+
 def _node(t: Tensor) -> Any:
     """A tensor's node in the graph: its creator, or the tensor itself for a leaf."""
     return t if t.creator is None else t.creator
@@ -706,7 +737,7 @@ def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
         # tensor) even when no gradient arrives, and so reads what it kept: a tensor
         # changed in place since is refused there too
         runs = None if wanted_at is None else _on_a_path_to(order, wanted_at)
-        for fn in order:
+        for fn in _pytorch_order(order, roots):
             g_out = grads.pop(id(fn), None)
             if g_out is not None and wanted_at is not None and id(fn) in wanted_at:
                 found[wanted_at[id(fn)]] = g_out
@@ -792,6 +823,53 @@ def _overlap(a: Any, b: Any) -> str:
     return "partial" if a0 < b1 and b0 < a1 else "no"
 
 
+def _shares_elements(a: Any, b: Any) -> bool:
+    """Whether two arrays have an element in common (NumPy solves it exactly; where that is
+    too much work, or for other arrays, the spans of memory they cover decide)."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        try:
+            return bool(np.shares_memory(a, b, max_work=100_000))
+        except np.exceptions.TooHardError:
+            pass
+    def span(x: Any) -> tuple[int, int]:
+        start = _address(x) + sum(st * (n - 1) for st, n in zip(x.strides, x.shape) if st < 0)
+        end = _address(x) + sum(st * (n - 1) for st, n in zip(x.strides, x.shape) if st > 0)
+        return start, end + x.itemsize
+    (a0, a1), (b0, b1) = span(a), span(b)
+    return a0 < b1 and b0 < a1
+
+
+def _reads_a_written_element(written: Any, read: Any) -> bool:
+    """Whether some element is read (at one index of the result) from a memory location that
+    another index writes: then the order of the writes decides the answer. An element that
+    reads only its own location (x += x, a column plus the row through its first element)
+    is fine in any order."""
+    if int(np.prod(read.shape)) > int(np.prod(written.shape)):
+        return True
+    def places(a: Any, shape: tuple) -> np.ndarray:
+        lead = len(shape) - len(a.shape)
+        steps = [0] * lead + [st if n != 1 or m == 1 else 0
+                              for st, n, m in zip(a.strides, a.shape, shape[lead:])]
+        at = np.full(shape, _address(a), dtype=np.int64)
+        for d, (n, st) in enumerate(zip(shape, steps)):
+            at += (np.arange(n, dtype=np.int64) * st).reshape((-1,) + (1,) * (len(shape) - d - 1))
+        return at.reshape(-1)
+    shape = tuple(written.shape)
+    try:
+        np.broadcast_shapes(tuple(read.shape), shape)
+    except ValueError:
+        return True
+    w, r = places(written, shape), places(read, shape)
+    return bool((np.isin(r, w) & (r != w)).any())
+
+
+def _same_walk(a: Any, b: Any) -> bool:
+    """Whether two arrays are the very same elements in the same order (each element is
+    then read before it is written, whatever the order)."""
+    return (_address(a) == _address(b) and tuple(a.shape) == tuple(b.shape)
+            and tuple(a.strides) == tuple(b.strides))
+
+
 def refuse_a_gradient_into_ints(name: str, target: Tensor, value: Tensor) -> None:
     """PyTorch's fill_ with a 0-d tensor that requires grad (also what ``x[1:] = t`` runs
     for a 0-d t) marks even an int or bool ``x`` as requiring grad, and a backward through it
@@ -835,6 +913,17 @@ def check_no_overlap(name: str, target: Tensor, sources: Sequence[Any],
                                f"tensor (shape {array.shape}) and the written-to tensor (shape "
                                f"{target.shape}) refer to a single memory location; pass a "
                                f".clone() of the input")
+        if overlap == "too hard" and (name != "setitem" or region is not None) \
+                and _shares_elements(written, array) and _reads_a_written_element(written, array):
+            # PyTorch does not check these, and writes element by element in its own order:
+            # an element read after it was written gives a value tinygan cannot reproduce.
+            # (An advanced-index write, x[idx] = v, is left alone: tinygan has always read
+            # all of v first there, and the tester found no program where PyTorch differs.)
+            raise RuntimeError(f"{name}: the input (shape {array.shape}) reads memory that the "
+                               f"written-to tensor (shape {written.shape}) writes, and neither "
+                               f"is one dense block: PyTorch's result then depends on the "
+                               f"order it writes the elements, which tinygan does not copy; "
+                               f"pass a .clone() of the input")
 
 
 class Overwrite(Function):

@@ -9,6 +9,7 @@ describe. A few of them have a fast form here:
     linear.py        nn.Linear's affine map x W^T + b as one node (plain: matmul, then add)
     reductions.py    max/min along one short axis (Maxout's pieces) as elementwise passes
     batchnorm.py     BatchNorm's training-mode normalisation as one node, closed-form gradient
+                     (on the CPU in PyTorch's kernels' order of arithmetic: batchnorm_kernel.py)
     upsample.py      nearest upsampling by integer factors as ``repeat`` and block sums
     convolution.py   the convolution kernels: batched columns (im2col) or one image at a time
                      (conv_by_image.py), chosen in one place

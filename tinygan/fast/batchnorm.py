@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from tinygan.devices import backend
 from tinygan.engine.tensor import Function, Tensor, is_grad_enabled
+from tinygan.fast import batchnorm_kernel as kernel
 from tinygan.fast import replaces
 from tinygan.nn.batchnorm import normalise_batch as plain
 
@@ -24,7 +27,7 @@ def normalise_batch(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor
         return plain(x, axes, eps, weight, bias)         # promotion, as PyTorch's
     node = BatchNormBatchStats(axes, eps)
     y = node(x) if weight is None else node(x, weight, bias)
-    return y, node.mean, node.var
+    return y, node.mean.reshape(-1), node.squares
 
 
 class BatchNormBatchStats(Function):
@@ -54,9 +57,22 @@ class BatchNormBatchStats(Function):
         return tuple(1 if axis in self.axes else size for axis, size in enumerate(x.shape))
 
     def forward(self, x, gamma=None, beta=None):
+        # on the CPU, float32 and float64 take PyTorch's kernels' order of arithmetic, so the
+        # last bits agree (batchnorm_kernel.py); other arrays, the formulas as written below
+        self.as_pytorch = isinstance(x, np.ndarray) and x.dtype in (np.float32, np.float64)
+        if self.as_pytorch:
+            x3 = np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
+            mean, var_sum = kernel.statistics(x3)
+            y, inv_std = kernel.normalise(x3, mean, var_sum, self.eps, gamma, beta)
+            stat = self._stat_shape(x)
+            self.mean, self.inv_std = mean.reshape(stat), inv_std.reshape(stat)
+            self.squares = var_sum     # the sum of squared deviations, for the running variance
+            return y.reshape(x.shape)
         self.mean = x.mean(axis=self.axes, keepdims=True)
         x_hat = x - self.mean
-        self.var = (x_hat * x_hat).mean(axis=self.axes, keepdims=True)   # biased
+        self.squares = (x_hat * x_hat).sum(axis=self.axes, keepdims=True)
+        self.var = self.squares / (x.size // x.shape[1])   # biased
+        self.squares = self.squares.reshape(-1)
         self.inv_std = 1.0 / backend.get_array_module(x).sqrt(self.var + self.eps)
         x_hat *= self.inv_std
         self.x_hat = x_hat
@@ -72,6 +88,21 @@ class BatchNormBatchStats(Function):
         n = x.numel() // x.shape[1]
         stat = self._stat_shape(x)
         affine = len(self.inputs) == 3
+        if self.as_pytorch:   # PyTorch's kernel, on arrays
+            x3 = np.ascontiguousarray(x.array).reshape(x.shape[0], x.shape[1], -1)
+            g3 = np.ascontiguousarray(gy.array).reshape(x3.shape)
+            gamma = self.inputs[1].array if affine else None
+            exact = kernel.gradients(x3, g3, gamma, self.mean.reshape(-1),
+                                     self.inv_std.reshape(-1))
+            exact = (exact[0].reshape(x.shape),) + exact[1:]
+            if not is_grad_enabled():
+                grads = [Tensor(a) for a in exact]
+                grads[0] = grads[0] if self.needs_input_grad[0] else None
+                return tuple(grads[:len(self.inputs)])
+            # create_graph: the formula below gives the graph (second derivatives), the
+            # kernel the values (the same numbers but for the last bits)
+            formula = self._formula(gy, n, stat, affine)
+            return tuple(KernelValue(a)(t) for a, t in zip(exact, formula))
         if not is_grad_enabled():   # the ordinary backward: arrays, no graph
             g, x_hat = gy.array, self.x_hat
             sum_g = g.sum(axis=self.axes, keepdims=True)
@@ -89,7 +120,11 @@ class BatchNormBatchStats(Function):
             if not affine:
                 return (gx,)
             return gx, Tensor(sum_g_x_hat.reshape(-1)), Tensor(sum_g.reshape(-1))
-        # create_graph: the same formula, on an x_hat recomputed from x with Tensor ops
+        return self._formula(gy, n, stat, affine)
+
+    def _formula(self, gy: Tensor, n: int, stat: tuple, affine: bool) -> tuple:
+        """create_graph: the same formula, on an x_hat recomputed from x with Tensor ops."""
+        x = self.inputs[0]
         mean = x.mean(axis=self.axes, keepdims=True)
         centred = x - mean
         inv_std = ((centred * centred).mean(axis=self.axes, keepdims=True) + self.eps) ** -0.5
@@ -103,3 +138,13 @@ class BatchNormBatchStats(Function):
         if not affine:
             return (gx,)
         return gx, sum_g_x_hat.reshape(-1), sum_g.reshape(-1)
+
+
+class KernelValue(Function):
+    """A gradient from the formula's Tensor ops, its values replaced by the kernel's (equal
+    but for the last bits): first derivatives as PyTorch's kernel gives them, second ones
+    through the formula's graph (the derivative of the same function)."""
+    def __init__(self, value: Any) -> None: self.value = value
+    def saves(self): return ()
+    def forward(self, t): return self.value
+    def backward(self, gy): return gy

@@ -55,6 +55,8 @@ class Linear(Function):
 @replaces(F.linear_plain)
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``linear_plain``'s fast form (the checks are done by ``functional.linear``)."""
-    if x.ndim > 2 and not F._matmul_keeps(x, weight.transpose(-1, -2))[0]:
-        x = F.clone(x)   # PyTorch's matmul multiplies (and keeps) a copy here, as the plain form
+    if x.ndim != 2:   # PyTorch multiplies (and keeps) a view or a copy of x, as the plain form
+        x = F.as_multiplied(x, F._matmul_keeps(x, weight.transpose(-1, -2))[0], weight)
+    # and W^T, a view of the weight made here
+    weight = F.as_multiplied(weight, "view", x)
     return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)

@@ -29,16 +29,18 @@ def normalise_batch(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor
                     bias: Tensor | None = None) -> tuple[Tensor, Any, Any]:
     """Training mode, the plain form: x (N, C, ...) normalised with the statistics of the
     batch over ``axes`` (all but the channel axis), then scaled by weight (C,) and shifted by
-    bias (C,) when given. Returns y (like x) and the batch mean and biased variance as raw
-    (1, C, 1, ...) arrays, for the running statistics."""
+    bias (C,) when given. Returns y (like x), and the batch mean and the sum of squared
+    deviations as raw (C,) arrays, for the running statistics."""
     stat_shape = tuple(1 if axis in axes else size for axis, size in enumerate(x.shape))
     mean = x.mean(axis=axes, keepdims=True)
     centred = x - mean
-    var = (centred * centred).mean(axis=axes, keepdims=True)   # biased, for x_hat
+    squares = (centred * centred).sum(axis=axes, keepdims=True)
+    var = squares / (x.numel() // x.shape[1])       # biased, for x_hat
     x_hat = centred / (var + eps).sqrt()
+    stats = mean.array.reshape(-1), squares.array.reshape(-1)
     if weight is None:
-        return x_hat, mean.array, var.array
-    return x_hat * weight.reshape(stat_shape) + bias.reshape(stat_shape), mean.array, var.array
+        return (x_hat,) + stats
+    return (x_hat * weight.reshape(stat_shape) + bias.reshape(stat_shape),) + stats
 
 
 class _BatchNorm(Module):
@@ -92,9 +94,9 @@ class _BatchNorm(Module):
                                  f"in training, got input of shape {x.shape}")
             axes = (0,) + tuple(range(2, x.ndim))        # everything except the channel axis
             weight, bias = (self.weight, self.bias) if self.affine else (None, None)
-            y, mean, var = fast.form(normalise_batch)(x, axes, self.eps, weight, bias)
+            y, mean, squares = fast.form(normalise_batch)(x, axes, self.eps, weight, bias)
             if self.training and self.track_running_stats:
-                self._update_running_stats(mean, var, n)
+                self._update_running_stats(mean, squares, n)
             return y
         stat_shape = (1, self.num_features) + (1,) * (x.ndim - 2)
         mean = self.running_mean.reshape(stat_shape)
@@ -104,17 +106,19 @@ class _BatchNorm(Module):
             return x_hat
         return x_hat * self.weight.reshape(stat_shape) + self.bias.reshape(stat_shape)
 
-    def _update_running_stats(self, mean, var, n: int) -> None:
+    def _update_running_stats(self, mean, squares, n: int) -> None:
+        """running = momentum * batch + (1 - momentum) * running, in PyTorch's arithmetic:
+        momentum in the statistics' dtype; the unbiased variance, squares / (n - 1), in
+        float64, to which the running part (rounded once) is added there."""
         m = self.momentum
         self.num_batches_tracked.array += 1
         if m is None:  # PyTorch: momentum=None means a cumulative (equal-weight) average
             m = 1.0 / float(self.num_batches_tracked.array)
-        unbiased = var.reshape(-1) * (n / (n - 1))
         rm, rv = self.running_mean.array, self.running_var.array
-        rm *= 1 - m
-        rm += m * mean.reshape(-1)
-        rv *= 1 - m
-        rv += m * unbiased
+        m = rm.dtype.type(m)
+        rm[...] = (1 - m) * rm + m * mean.astype(rm.dtype)
+        unbiased = (squares / rv.dtype.type(n - 1)).astype(np.float64)
+        rv[...] = (m * unbiased + ((1 - m) * rv).astype(np.float64)).astype(rv.dtype)
         for buffer in (self.num_batches_tracked, self.running_mean, self.running_var):
             buffer._bump_version()   # an eval-mode graph that read them must not run stale
 
