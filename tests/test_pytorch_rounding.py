@@ -200,6 +200,16 @@ def test_batch_norm_rounds_as_pytorch(seed):
     a few units in the last place. Channels whose values are all equal are drawn often: there
     x - mean is rounding noise, which relu, pow or a division after the layer turn into a
     different answer (issue 29, programs 1708558, 1709726, 2000274, 2007297)."""
+    from tinygan.fast import batchnorm_kernel
+    before = torch.get_num_threads()   # PyTorch's default, which tinygan's kernel assumes (a
+    torch.set_num_threads(batchnorm_kernel.threads())   # test elsewhere may have lowered it)
+    try:
+        _compare_batch_norms(seed)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _compare_batch_norms(seed: int) -> None:
     r = np.random.default_rng(seed)
     for _ in range(30):
         ndim = int(r.choice([2, 3, 4]))
@@ -271,3 +281,31 @@ def test_var_and_std_of_empty_tensors_keep_their_shapes():
                 theirs = getattr(torch.zeros(*shape, dtype=getattr(torch, dtype)), op)(dim)
                 assert tuple(ours.shape) == tuple(theirs.shape)
                 assert _same(ours.numpy(), theirs.numpy())
+
+
+def test_signed_zeros_survive_relu_clamp_and_the_nll_sums_as_in_pytorch():
+    """Issue 29, programs 2210010 and 2200899: relu(-0.0) and clamp(-0.0, min=0) are -0.0
+    in PyTorch (x is kept unless beyond the bound; NumPy's maximum gives +0.0), and a zero
+    cross-entropy summed, averaged or of one sample is +0.0 (PyTorch accumulates from 0 by
+    subtraction; only reduction="none" negates each term). 1 / the result tells them apart."""
+    def signs(fw):
+        x = fw.full((3,), -0.0)
+        F = fw.nn.functional
+        zero = fw.zeros(2, 3)
+        out = [F.relu(x), x.relu(), fw.clamp(x, min=0), fw.clamp(x, min=0, max=1),
+               fw.clamp(fw.zeros(3), max=-0.0), fw.clamp(x, min=fw.zeros(3)),
+               F.cross_entropy(fw.tensor([-0.99]), fw.tensor(0), reduction="none"),
+               F.nll_loss(fw.zeros(3), fw.tensor(1), reduction="none")]
+        out += [F.nll_loss(zero, fw.tensor([0, 1]), reduction=r) for r in ("none", "sum", "mean")]
+        return [(1 / t).tolist() for t in out]
+    assert signs(tinygan) == signs(torch)
+
+
+def test_clamp_refuses_a_tensor_bound_beside_a_number():
+    """PyTorch's clamp takes two tensor bounds or two numbers; a tensor min with a float max
+    is a TypeError there (issue 29's tester found tinygan accepting it)."""
+    x = tinygan.tensor([0.5, 2.0])
+    with pytest.raises(TypeError, match="both be Tensors or both numbers"):
+        tinygan.clamp(x, min=tinygan.tensor([0.0, 0.0]), max=1.0)
+    with pytest.raises(TypeError):
+        torch.clamp(torch.tensor([0.5, 2.0]), min=torch.tensor([0.0, 0.0]), max=1.0)

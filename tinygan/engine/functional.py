@@ -1136,7 +1136,7 @@ class ReLU(Function):
     backward_reads, backward_reads_give_zeros = (0,), True   # PyTorch: threshold_backward(grad, y)
     saves_output = True    # y > 0 exactly where x > 0: backward reads y, as PyTorch's does
     def saves(self): return ()
-    def forward(self, x): return xp_of(x).maximum(x, 0)
+    def forward(self, x): return _keeping_zeros(xp_of(x).maximum(x, 0), x, 0)
     def backward(self, gy):
         # relu' = [x > 0], as a choice (an inf or NaN gy where x <= 0 gives 0). PyTorch's
         # threshold_backward tests "y <= 0 gives 0", so where y is NaN (relu of a NaN) the
@@ -1223,9 +1223,25 @@ def log_sigmoid(x: Tensor) -> Tensor:
     return keeps(-softplus(-x), x, name="LogSigmoid", one_node=False)
 
 
+def _keeping_zeros(y: Any, x: Any, bound: Any) -> Any:
+    """y = a clamp of x at ``bound`` (maximum or minimum), with x itself where x equals the
+    bound: PyTorch keeps x unless it lies beyond, so relu(-0.0) and clamp(-0.0, min=0) are
+    -0.0, where NumPy's maximum gives +0.0. (Only a zero can equal the bound and differ.)"""
+    tie = x == bound
+    if tie.any():
+        y = y.copy() if y is x else y
+        y[tie] = xp_of(x).broadcast_to(x, tie.shape)[tie]
+    return y
+
+
 class Clip(Function):
     def __init__(self, low, high): self.low, self.high = low, high
-    def forward(self, x): return xp_of(x).clip(x, self.low, self.high)
+
+    def forward(self, x):
+        y = xp_of(x).clip(x, self.low, self.high)
+        for bound in (self.low, self.high):
+            y = y if bound is None else _keeping_zeros(y, x, bound)
+        return y
 
     def backward(self, gy):  # 1 inside the interval, 0 where the value was clipped
         x = self.inputs[0].array
@@ -1241,6 +1257,10 @@ def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        if not all(isinstance(v, Tensor) or v is None for v in (min, max)):
+            raise TypeError(f"clamp: min and max must both be Tensors or both numbers, got "
+                            f"{type(min).__name__} and {type(max).__name__}; make the number "
+                            f"a tensor too (tinygan.tensor(...))")
         return _clip_by_tensors(x, min, max)
     if x.dtype.kind not in "fc" and any(isinstance(v, float) for v in (min, max)):
         x = _floating(x)   # an int tensor clamped at 1.57 is float32, as in PyTorch
@@ -1260,12 +1280,16 @@ class ClampByTensors(Function):
         self.has_low, self.has_high = has_low, has_high
 
     def forward(self, x, *bounds):
+        # x itself unless it lies beyond a bound (so -0.0 against a bound of 0 stays -0.0,
+        # as PyTorch's); a NaN bound gives NaN
         xp, y = xp_of(x), x
         bounds = list(bounds)
         if self.has_low:
-            y = xp.maximum(y, bounds.pop(0))
+            low = bounds.pop(0)
+            y = _keeping_zeros(xp.maximum(y, low), x, low)
         if self.has_high:
-            y = xp.minimum(y, bounds.pop(0))
+            high = bounds.pop(0)
+            y = _keeping_zeros(xp.minimum(y, high), x, high)
         return y
 
     def backward(self, gy):
@@ -2232,10 +2256,13 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average:
         # is 0/0 = NaN, and its gradient must still be 0, as PyTorch's
         per = where(counted, per, 0.0)
         total = sum(w_rows)
-    if reduction == "none":
+    if reduction == "none" and (probabilities or label_smoothing or logits.ndim > 1):
         loss = reshape(per, rows_shape)
-    else:
+    elif probabilities or label_smoothing:
         loss = sum(per) if reduction == "sum" else sum(per) / total
+    else:   # PyTorch's nll_loss accumulates from 0 by subtraction (a 0 loss is +0.0), for
+        loss = 0.0 - sum(-per)   # one sample too; it negates each term only for "none"
+        loss = loss if reduction != "mean" else loss / total
     # what PyTorch's nll_loss keeps besides its own input
     return keeps(loss, target, w, name="CrossEntropyLoss")
 

@@ -77,10 +77,14 @@ def _nll(input: Tensor, target: Any, weight: Any, ignore_index: int,  # noqa: A0
     scale = F._same_dtype_const(input.array, xp.where(counted, w[safe], 0))
     # ignored rows chosen out (not multiplied by 0): with every target ignored the mean is
     # 0/0 = NaN, and the gradient must still be 0, as PyTorch's
-    losses = F.where(counted, -picked * scale, 0.0)
+    # PyTorch negates each term for reduction="none" (-0.0 for a 0), but accumulates the
+    # others from 0 by subtraction (0 - 0 = +0.0); one sample counts as accumulated
+    likelihoods = F.where(counted, picked * scale, 0.0)
+    if reduction == "none":
+        return -likelihoods
+    total = 0.0 - (likelihoods.reshape(()) if reduction == "none-single" else
+                   F.sum(likelihoods))
     if reduction == "mean":
         with np.errstate(invalid="ignore"):     # 0/0 = nan when every target is ignored
-            return F.sum(losses) / F.sum(scale)
-    if reduction == "none-single":
-        return losses.reshape(())
-    return F._reduce(losses, reduction)
+            return total / F.sum(scale)
+    return total
