@@ -18,15 +18,24 @@ LABELS = {"agree": "agree", "both_raise": "both raise",
 
 def campaign(seeds: Iterable[int], progress: IO[str] | None = None
              ) -> list[tuple[int, Program, Outcome, str]]:
-    """(seed, program, outcome, cause) for each seed; cause is '' for agree/both raise."""
+    """(seed, program, outcome, cause) for each seed; cause is '' for agree/both raise.
+    PyTorch runs at its default thread count meanwhile (the cores), which tinygan's
+    BatchNorm kernel assumes: a test before may have lowered it (threadpoolctl limits)."""
+    import torch
+    from tinygan.fast.batchnorm_kernel import threads
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads())
     results = []
-    for k, seed in enumerate(seeds):
-        program = generate(seed)
-        outcome = run(program)
-        cause = "" if outcome.kind in ("agree", "both_raise") else classify(program, outcome)
-        results.append((seed, program, outcome, cause))
-        if progress is not None and (k + 1) % 500 == 0:
-            print(f"  {k + 1} programs", file=progress, flush=True)
+    try:
+        for k, seed in enumerate(seeds):
+            program = generate(seed)
+            outcome = run(program)
+            cause = "" if outcome.kind in ("agree", "both_raise") else classify(program, outcome)
+            results.append((seed, program, outcome, cause))
+            if progress is not None and (k + 1) % 500 == 0:
+                print(f"  {k + 1} programs", file=progress, flush=True)
+    finally:
+        torch.set_num_threads(before)
     return results
 
 

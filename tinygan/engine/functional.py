@@ -1228,9 +1228,11 @@ def _keeping_zeros(y: Any, x: Any, bound: Any) -> Any:
     bound: PyTorch keeps x unless it lies beyond, so relu(-0.0) and clamp(-0.0, min=0) are
     -0.0, where NumPy's maximum gives +0.0. (Only a zero can equal the bound and differ.)"""
     tie = x == bound
+    if not isinstance(tie, np.ndarray):   # a device (no host sync to ask whether any tie),
+        return xp_of(x).where(tie, x, y)  # or a 0-d comparison, a NumPy scalar
     if tie.any():
         y = y.copy() if y is x else y
-        y[tie] = xp_of(x).broadcast_to(x, tie.shape)[tie]
+        y[tie] = np.broadcast_to(x, tie.shape)[tie]
     return y
 
 
