@@ -11,8 +11,10 @@ test_pytorch_rounding.py); float64 ones agree to the last bit or so.
 
 PyTorch's CPU kernels, for an input laid out (N, C, S) (S: the pixels of one channel):
 
-- statistics: sums in float64, one element after another, mean = sum / n rounded to the
-  data's type; var_sum = sum of (x - mean)^2 (each square in the data's type). Images with
+- statistics: sums in float64 (one element after another; for float32 data the order no
+  longer shows once rounded), mean = sum / n rounded to the data's type; var_sum = sum of
+  (x - mean)^2 (each square in the data's type; in float64 for one-pixel float32 images
+  with no more rows than threads, as that loop compiles). Images with
   one pixel (S = 1, BatchNorm1d) go the channels-last way: each of the threads sums its
   block of rows in the data's type (the square fused into the running sum), and the
   threads' partial sums are added in float64 (with no more rows than threads, the squares
@@ -24,7 +26,10 @@ PyTorch's CPU kernels, for an input laid out (N, C, S) (S: the pixels of one cha
   sums added in float64; then dx = ((dy - sum / n) - (x - mean) k) invstd w with
   k = dotp invstd^2 / n (the last product fused).
 
-The thread count is PyTorch's default here, the machine's cores (``threads``).
+The thread count is PyTorch's default here, the machine's cores (``threads``). The order
+costs extra passes over memory, so batchnorm.py takes it for inputs of up to EXACT_MOST
+elements (every test, every program the differential tester draws), and the vectorised
+formulas for training-size batches, where the last bits do not matter.
 """
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ import numpy as np
 from tinygan.engine.resample import fused
 
 LANES = {np.dtype(np.float32): 8, np.dtype(np.float64): 4}   # one 256-bit vector
+EXACT_MOST = 1 << 16   # the largest input (elements) BatchNorm computes in PyTorch's order
 
 
 def threads() -> int:
@@ -81,11 +87,16 @@ def statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                 block = fused(d, d, block)      # buffer + (x - mean)^2, one rounding
             spread += block
         return mean, spread.astype(dtype)
+    if dtype == np.float32:
+        # float64 sums of float32 values: their order no longer shows once the result is
+        # rounded to float32, so NumPy's own order will do (no copy into PyTorch's order)
+        mean = (x.sum(axis=(0, 2), dtype=np.float64) / n).astype(dtype)
+        d = x - mean[None, :, None]
+        squares = d * d if pixels > 1 else np.square(d, dtype=np.float64)
+        return mean, squares.sum(axis=(0, 2), dtype=np.float64).astype(dtype)
     flat = x.transpose(1, 0, 2).reshape(channels, n)   # each channel's values, in order
     mean = (_running_sum(flat, 1) / n).astype(dtype)
     d = flat - mean[:, None]
-    if pixels == 1:     # (few rows: each square in float64, as that loop compiles)
-        d = d.astype(np.float64)
     return mean, _running_sum(d * d, 1).astype(dtype)
 
 
@@ -122,26 +133,19 @@ def _vector_sum(values: np.ndarray, x: np.ndarray | None = None,
     then ``_lane_sum``. Fewer values than one vector are added one after another."""
     lanes = LANES[values.dtype]
     size = values.shape[-1]
-
-    def term(part: slice) -> np.ndarray:
-        return values[..., part] if x is None else (x[..., part] - mean) * values[..., part]
     if size < lanes:
-        v = term(slice(0, size))
-        acc = v[..., 0]
-        for i in range(1, size):
-            acc = acc + v[..., i]
-        return acc
-    acc = term(slice(0, lanes))
-    start = lanes
-    while start < size - size % lanes:
-        acc = acc + term(slice(start, start + lanes))
-        start += lanes
-    if start < size:
-        rest = size - start
+        v = values if x is None else (x - mean) * values
+        return np.cumsum(v, axis=-1)[..., -1]          # (cumsum adds one after another)
+    whole = size - size % lanes
+    terms = values[..., :whole] if x is None else (x[..., :whole] - mean) * values[..., :whole]
+    vectors = terms.reshape(terms.shape[:-1] + (whole // lanes, lanes))
+    acc = np.cumsum(vectors, axis=-2)[..., -1, :]      # vector after vector, lane by lane
+    if whole < size:
+        rest = size - whole
         if x is None:
-            tail = acc[..., :rest] + values[..., start:]
+            tail = acc[..., :rest] + values[..., whole:]
         else:
-            tail = fused(x[..., start:] - mean, values[..., start:], acc[..., :rest])
+            tail = fused(x[..., whole:] - mean, values[..., whole:], acc[..., :rest])
         acc = np.concatenate([tail, acc[..., rest:]], axis=-1)
     return _lane_sum(acc)
 
