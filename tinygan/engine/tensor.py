@@ -688,23 +688,25 @@ def _pytorch_order(order: Sequence[Function], roots: Sequence[Function]) -> Iter
     sequence number) goes first. Any topological order gives the same gradients in exact
     arithmetic; this one adds the contributions to each tensor in PyTorch's order, so that
     where they nearly cancel (a second derivative that is 0 in exact arithmetic) the
-    rounding agrees too."""
-    users: dict[int, int] = {}
+    rounding agrees too. (``_waiting``: how many users of a node have not run yet.)"""
+    for fn in order:
+        fn._waiting = 0
     for fn in order:
         for parent in fn.parents:
             if parent is not None:
-                users[id(parent)] = users.get(id(parent), 0) + 1
+                parent._waiting += 1
     ready = [(-fn.sequence_nr, fn) for fn in {id(r): r for r in roots}.values()
-             if users.get(id(fn), 0) == 0]
+             if fn._waiting == 0]
     heapq.heapify(ready)
+    pop, push = heapq.heappop, heapq.heappush
     while ready:
-        fn = heapq.heappop(ready)[1]
+        fn = pop(ready)[1]
         yield fn
         for parent in fn.parents:
             if parent is not None:
-                users[id(parent)] -= 1
-                if users[id(parent)] == 0:
-                    heapq.heappush(ready, (-parent.sequence_nr, parent))
+                parent._waiting -= 1
+                if parent._waiting == 0:
+                    push(ready, (-parent.sequence_nr, parent))
 
 
 def _node(t: Tensor) -> Any:
