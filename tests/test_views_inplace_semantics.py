@@ -319,3 +319,27 @@ def test_copying_an_expanded_tensor_onto_itself_changes_nothing():
     x = L.tensor(True).expand(2)
     x[:] = x
     assert x.tolist() == [True, True]
+
+
+def test_a_view_cut_before_its_base_required_grad_stays_stale_until_it_does():
+    """Issue 29, program 2310142: a view written in place, then used (squeeze) while its
+    base needed no grad, is cut again once the base requires grad (PyTorch regenerates its
+    grad_fn then, not at the use): it is no leaf, and the view made after the write is."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    for fw in (L, torch):
+        base = fw.tensor([[[1.32]]], dtype=fw.float64)
+        view = base.transpose(0, 1)
+        view.clamp_(1.11, 1.68)
+        later = view.squeeze(2)
+        base.requires_grad_()
+        assert (view.is_leaf, later.is_leaf) == (False, True), fw.__name__
+
+
+def test_a_sum_is_a_fresh_contiguous_tensor_so_flatten_is_a_view():
+    """Issue 29, program 2319883: the sum of a transposed tensor, flattened and filled,
+    changes the sum (PyTorch's result is contiguous, so flatten is a view; NumPy's followed
+    the transposed layout and flatten copied)."""
+    x = L.ones(2, 1, 1, 2, dtype=L.float64)
+    total = x.transpose(0, -1).sum(-3, keepdim=True)
+    total.flatten().fill_(0.0)
+    assert total.tolist() == [[[[0.0, 0.0]]], [[[0.0, 0.0]]]]

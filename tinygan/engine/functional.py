@@ -1442,10 +1442,14 @@ class Sum(Function):
     def saves(self): return ()
     def forward(self, x):   # ints and bools sum to int64 (PyTorch; NumPy gives uint64 for uint8)
         if x.dtype == np.float16:   # half precision: accumulated in float32, rounded once
-            return x.sum(axis=self.axis, keepdims=self.keepdims, dtype=np.float32).astype(
+            y = x.sum(axis=self.axis, keepdims=self.keepdims, dtype=np.float32).astype(
                 np.float16)
-        return x.sum(axis=self.axis, keepdims=self.keepdims,
-                     dtype=np.int64 if x.dtype.kind in "biu" else None)
+        else:
+            y = x.sum(axis=self.axis, keepdims=self.keepdims,
+                      dtype=np.int64 if x.dtype.kind in "biu" else None)
+        # a fresh, contiguous result, as PyTorch's (NumPy's follows a transposed input's
+        # layout, and a later flatten() would copy where PyTorch's is a view)
+        return y.copy() if getattr(y, "ndim", 0) > 1 and not y.flags.c_contiguous else y
 
     def backward(self, gy):  # every input element contributed once: copy gy back out
         x = self.inputs[0]

@@ -1287,8 +1287,10 @@ def _refresh_views_of(base: Tensor) -> None:
 def _refresh_view(view: Tensor) -> None:
     """Give a view its current place in the graph: cut again from its base as it is now
     (PyTorch regenerates a view's grad_fn the same way after its base changed)."""
-    view._graph_version = view._version[0]
     base = view._base
+    if not base.requires_grad and view.creator is None:
+        return   # nothing to cut yet; PyTorch keeps the view's old version until it is
+    view._graph_version = view._version[0]   # (it is cut again once the base requires grad)
     if not base.requires_grad:
         return
     with enable_grad():   # (also when asked for under no_grad: the graph is the base's)
