@@ -878,6 +878,9 @@ class MatMul(Function):
     def backward(self, gy):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
+        if a.ndim == b.ndim == 2:   # two matrices, the common case: no axes to restore
+            return (matmul(gy, b.transpose(-1, -2)) if need_a else None,
+                    matmul(a.transpose(-1, -2), gy) if need_b else None)
         rows = a if a.ndim > 1 else reshape(a, (1, -1))
         cols = b if b.ndim > 1 else reshape(b, (-1, 1))
         batch = np.broadcast_shapes(rows.shape[:-2], cols.shape[:-2])
@@ -903,7 +906,9 @@ def matmul(a: Any, b: Any) -> Tensor:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not line up "
                          f"({a.shape[-1]} != {b.shape[-2] if b.ndim > 1 else b.shape[0]})")
     kept_a, kept_b = _matmul_keeps(a, b)
-    return MatMul()(as_multiplied(a, kept_a, b), as_multiplied(b, kept_b, a))
+    if kept_a != "itself" or kept_b != "itself":
+        a, b = as_multiplied(a, kept_a, b), as_multiplied(b, kept_b, a)
+    return MatMul()(a, b)
 
 
 def as_multiplied(x: Tensor, kept: str, other: Tensor) -> Tensor:
