@@ -254,12 +254,12 @@ def _check_geometry(who: str, stride: Pair, padding: Pair, dilation: Pair = (1, 
                          f"stride {stride}, padding {padding}, dilation {dilation}")
 
 
-def _check_empty_image(x: Tensor) -> None:
+def _check_empty_image(who: str, x: Tensor) -> None:
     """PyTorch computes a convolution of an empty batch or of no channels (an empty result),
     but refuses images with no pixels in a batch that has images and channels."""
     if x.numel() == 0 and x.shape[0] != 0 and x.shape[1] != 0:
-        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got "
-                           f"input shape: {list(x.shape)}")
+        raise RuntimeError(f"{who}: Only zero batch or zero channel inputs are supported, "
+                           f"but got input shape: {list(x.shape)}")
 
 
 class NoChannels(Function):
@@ -285,8 +285,9 @@ class EmptyOutputGradient(Function):
     def backward(self, gy):
         if not is_grad_enabled():
             return gy
-        return F.RefusedBackward(f"Only zero batch or zero channel inputs are supported, but "
-                                 f"got input shape: {list(gy.shape)}")(gy)
+        return F.RefusedBackward(f"conv_transpose2d double backward: Only zero batch or zero "
+                                 f"channel inputs are supported, but got input shape: "
+                                 f"{list(gy.shape)}")(gy)
 
 
 def check_conv2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair,
@@ -301,7 +302,7 @@ def check_conv2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | None, strid
     if kernel[0] > padded[0] or kernel[1] > padded[1]:
         raise ValueError(f"{who}: kernel {kernel} is larger than the padded input {padded} "
                          f"(input {x.shape}, padding {padding}, dilation {dilation})")
-    _check_empty_image(x)
+    _check_empty_image(who, x)
 
 
 def check_conv_transpose2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | None,
@@ -320,7 +321,7 @@ def check_conv_transpose2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | N
         raise ValueError(f"{who}: output size {out} is negative (input {x.shape}, weight "
                          f"{weight.shape}, stride {stride}, padding {padding}, dilation "
                          f"{dilation})")
-    _check_empty_image(x)
+    _check_empty_image(who, x)
 
 
 # =======================================================================================
