@@ -551,6 +551,46 @@ _method("pow", pow_inputs, lambda x, c: x.pow(c))                          # iss
 _method("log1p", unary(-0.9, 4.0), lambda x: x.log1p())
 _method("mm", matmul_inputs_2d, lambda a, b: a.mm(b))
 
+
+def _joined(pieces, dim):
+    """The pieces weighted by their place (so a swapped piece shows), then put back."""
+    cat = torch.cat if isinstance(pieces[0], torch.Tensor) else tinygan.cat
+    return cat([p * (k + 1) for k, p in enumerate(pieces)], dim)
+
+
+def cut_inputs(draw):
+    """A tensor of 1-3 dims, a dim, a piece size and a piece count for split/chunk/narrow."""
+    arrays, _ = unary(min_dims=1)(draw)
+    x = arrays[0]
+    dim = draw(st.integers(-x.ndim, x.ndim - 1))
+    n = x.shape[dim]
+    return arrays, dict(dim=dim, size=draw(st.integers(1, n + 1)),
+                        count=draw(st.integers(1, n + 2)),
+                        start=draw(st.integers(-n, n)))
+
+
+def repeat_inputs(draw):
+    arrays, _ = unary()(draw)
+    extra = draw(st.integers(0 if arrays[0].ndim else 1, 2))   # (repeat() wants one size)
+    return arrays, dict(reps=tuple(draw(st.lists(st.integers(1, 3), min_size=arrays[0].ndim
+                                                 + extra, max_size=arrays[0].ndim + extra))))
+
+
+# issue 29, this session: the pieces (views), tiling and layout
+_method("split", cut_inputs, lambda x, dim, size, count, start: _joined(x.split(size, dim), dim))
+_method("split_with_sizes", cut_inputs, lambda x, dim, size, count, start: _joined(
+    x.split_with_sizes([min(size, x.shape[dim]), x.shape[dim] - min(size, x.shape[dim])], dim),
+    dim))
+_method("chunk", cut_inputs, lambda x, dim, size, count, start: _joined(x.chunk(count, dim), dim))
+_method("unbind", cut_inputs, lambda x, dim, size, count, start: _joined(
+    [p.unsqueeze(dim) for p in x.unbind(dim)], dim))
+_method("narrow", cut_inputs, lambda x, dim, size, count, start: x.narrow(
+    dim, start, min(size, x.shape[dim] - (start % x.shape[dim] if start < 0 else start))))
+_method("repeat", repeat_inputs, lambda x, reps: x.repeat(*reps))
+_method("expand_as", unary(min_dims=1), lambda x: x.expand_as(x.unsqueeze(0).expand(
+    3, *x.shape)))
+_method("contiguous", unary(min_dims=2), lambda x: x.transpose(0, 1).contiguous().view(-1))
+
 # Public Tensor methods that wrap no differentiable op (facts, conversions, in place)
 NOT_OPS = {"shape", "dtype", "ndim", "device", "is_leaf", "grad_fn", "data", "size", "dim",
            "numel", "element_size", "is_floating_point", "is_cuda", "numpy", "item", "tolist",
@@ -561,7 +601,8 @@ NOT_OPS = {"shape", "dtype", "ndim", "device", "is_leaf", "grad_fn", "data", "si
            # device flags
            "eq", "ne", "lt", "le", "gt", "ge", "is_cpu", "is_xpu", "is_mps", "is_meta",
            "is_xla", "is_ipu", "is_vulkan", "is_mtia", "is_maia", "is_mkldnn", "is_sparse",
-           "is_sparse_csr", "is_quantized", "is_nested", "is_shared"}
+           "is_sparse_csr", "is_quantized", "is_nested", "is_shared",
+           "is_contiguous"}   # (a fact: tested in test_pieces_and_padding.py)
 
 
 OPERATORS = {"__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",

@@ -38,6 +38,7 @@ from tinygan import autograd, backends, accelerator, utils  # noqa: E402
 from tinygan import multiprocessing  # noqa: E402  (issue 33)
 from tinygan.compat.serialization import load, save  # noqa: E402
 from tinygan.engine.sorting import sort, topk  # noqa: E402
+from tinygan.engine.pieces import chunk, narrow, split, split_with_sizes, unbind  # noqa: E402
 
 # torch.FloatTensor, torch.LongTensor, ... (tinygan/compat/legacy_types.py)
 FloatTensor, DoubleTensor, HalfTensor = (_CPU_TYPES[n] for n in
@@ -72,5 +73,5 @@ __all__ = [
     "transpose", "softmax", "log_softmax", "numel",
     "log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge", "initial_seed", "seed",
     "multiprocessing", "sort", "topk", "remainder", "floor_divide", "bitwise_not", "lerp",
-    "reciprocal",
+    "reciprocal", "split", "split_with_sizes", "chunk", "unbind", "narrow",
 ]

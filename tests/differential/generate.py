@@ -771,6 +771,105 @@ def layer(ctx: Context) -> Step | None:
     return Step(f"{out} = F.linear({a}, {w})", "F.linear", (out,), (a, w))
 
 
+@family(5)
+def pieces_and_padding(ctx: Context) -> Step | None:
+    """split / chunk / unbind / narrow (views; the pieces of one call may not be written in
+    place under autograd), repeat, expand_as, contiguous, F.pad and the padding layers,
+    InstanceNorm and the functional batch_norm / instance_norm."""
+    a = ctx.pick(lambda t: t.dim() >= 1)
+    if a is None:
+        return None
+    t = ctx.t(a)
+    out = ctx.fresh()
+    d = ctx.dim(t)
+    n = t.shape[d]
+    r = int(ctx.rng.integers(12))
+    if r <= 2:
+        how = ctx.choice(("split", "split_sizes", "chunk", "unbind", "L.split", "L.chunk",
+                          "L.unbind"))
+        if how.endswith("split"):
+            arg = str(int(ctx.rng.integers(1, n + 2)))
+        elif how == "split_sizes":
+            k = int(ctx.rng.integers(0, n + 1))
+            arg = repr([k, n - k] if ctx.chance(0.85) else [k, n - k + 1])
+        elif how.endswith("chunk"):
+            arg = str(int(ctx.rng.integers(1, n + 2)))
+        else:
+            arg = None
+        method = how.split(".")[-1].replace("split_sizes", "split")
+        args = f"{arg}, {d}" if arg is not None else f"{d}"
+        call = f"L.{method}({a}, {args})" if how.startswith("L.") else f"{a}.{method}({args})"
+        try:
+            count = len(eval(call, ctx.ns))
+        except Exception:  # noqa: BLE001 - PyTorch refuses: keep the call, it may raise
+            count = 0
+        if 1 <= count <= 3 and ctx.chance(0.7):
+            names = [out] + [ctx.fresh() for _ in range(count - 1)]
+            return Step(f"{', '.join(names)}{',' if count == 1 else ''} = {call}",
+                        f"pieces:{method}", tuple(names), (a,))
+        return Step(f"{out} = {call}[{int(ctx.rng.integers(0, max(count, 1)))}]",
+                    f"pieces:{method}", (out,), (a,))
+    if r == 3:
+        start = int(ctx.rng.integers(-n, n + 1))
+        length = int(ctx.rng.integers(0, n + 1))
+        code = ctx.choice((f"{out} = {a}.narrow({d}, {start}, {length})",
+                           f"{out} = L.narrow({a}, {d}, {start}, {length})"))
+        return Step(code, "narrow", (out,), (a,))
+    if r == 4:
+        reps = [int(ctx.rng.integers(0 if ctx.chance(0.1) else 1, 3))
+                for _ in range(t.dim() + int(ctx.rng.integers(0, 2)))]
+        return Step(f"{out} = {a}.repeat({', '.join(map(str, reps))})", "repeat", (out,), (a,))
+    if r == 5:
+        b = ctx.pick()
+        if b is None:
+            return None
+        return Step(f"{out} = {a}.expand_as({b})", "expand_as", (out,), (a, b))
+    if r == 6:
+        code = ctx.choice((f"{out} = {a}.contiguous()",
+                           f"{out} = {a}.transpose(0, -1).contiguous().view(-1)",
+                           f"{out} = {a}.is_contiguous()"))
+        return Step(code, "contiguous", (out,), (a,))
+    if r == 7:
+        mode = ctx.choice(("'constant'", "'reflect'", "'replicate'", "'circular'"))
+        k = int(ctx.choice((1, 1, 2, 2, 3)))
+        pads = [int(ctx.rng.integers(-1, 3)) for _ in range(2 * min(k, t.dim()))]
+        value = ctx.choice(("", "", ", value=1.5")) if mode == "'constant'" else ""
+        return Step(f"{out} = F.pad({a}, {tuple(pads)!r}, mode={mode}{value})",
+                    f"F.pad:{mode.strip(chr(39))}", (out,), (a,))
+    if r == 8:
+        kind = ctx.choice(("ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d", "ConstantPad2d",
+                           "CircularPad2d", "ReflectionPad1d", "ZeroPad1d"))
+        pad = ctx.choice(("1", "2", "(1, 0, 2, 1)", "(0, 1)")) if kind.endswith("2d") \
+            else ctx.choice(("1", "2", "(0, 1)"))
+        extra = ", 0.5" if kind.startswith("Constant") else ""
+        return Step(f"{out} = nn.{kind}({pad}{extra})({a})", f"nn.{kind}", (out,), (a,))
+    if r <= 10:
+        x = ctx.pick(lambda t: t.dim() in (3, 4) and t.is_floating_point())
+        if x is None:
+            x = ctx.add_input((int(ctx.rng.integers(1, 3)), int(ctx.rng.integers(1, 4)),
+                               int(ctx.rng.integers(1, 4)), int(ctx.rng.integers(1, 4))),
+                              ctx.choice(("float32", "float32", "float64")))
+        tx = ctx.t(x)
+        c = tx.shape[1] if tx.dim() == 4 else tx.shape[0]
+        if r == 10 and tx.dim() == 4:
+            fn = ctx.choice((f"F.instance_norm({x})",
+                             f"F.batch_norm({x}, None, None, training=True)",
+                             f"F.batch_norm({x}, L.zeros({c}, dtype={x}.dtype), "
+                             f"L.ones({c}, dtype={x}.dtype), training=True, momentum=0.5)"))
+            return Step(f"{out} = {fn}", fn.split("(")[0], (out,), (x,))
+        m = ctx.fresh("m")
+        dtype, to64 = _layer_dtype(ctx, tx)
+        options = ctx.choice(("", ", affine=True", ", track_running_stats=True",
+                              ", affine=True, track_running_stats=True", ", affine=True, bias=False"))
+        seed = int(ctx.rng.integers(1000))
+        code = f"{m} = fill(nn.InstanceNorm2d({c}{options}{dtype}){to64}, {seed})\n{out} = {m}({x})"
+        if ctx.chance(0.2):
+            code += f"\n{m}.eval()"
+        return Step(code, "nn.InstanceNorm2d", (m, out), (x,))
+    fn = ctx.choice(("L.narrow({}, {}, 0, 1)", "{}.split(1, {})[0]"))
+    return Step(f"{out} = {fn.format(a, d)}", "pieces:short", (out,), (a,))
+
+
 @family(6)
 def misc(ctx: Context) -> Step | None:
     """The rest of the API: Python values out of tensors, grad-mode switches, legacy types,

@@ -69,6 +69,7 @@ from typing import Any
 from tinygan import fast
 from tinygan.devices import backend
 from tinygan.engine import functional as F
+from tinygan.engine.padding import source_index
 from tinygan.engine.tensor import Function, Tensor, is_grad_enabled
 from tinygan.fast import convolution as kernels    # array work only: imports no engine
 
@@ -206,16 +207,8 @@ def pad_image(x: Tensor, pads: tuple[int, int, int, int], mode: str = "zeros") -
             raise ValueError(f"padding_mode='circular': padding ({before}, {after}) must not "
                              f"exceed the input size {size} (input {x.shape})")
 
-    def source(size: int, before: int, after: int) -> Any:
-        i = xp.arange(-before, size + after)
-        if mode == "replicate":
-            return xp.clip(i, 0, size - 1)
-        if mode == "circular":
-            return i % size
-        i = xp.abs(i)                                    # reflect: mirror the top/left side
-        return xp.where(i > size - 1, 2 * (size - 1) - i, i)  # then the bottom/right side
-
-    rows, cols = source(h, top, bottom), source(w, left, right)
+    rows = source_index(h, top, bottom, mode, xp)     # (engine/padding.py)
+    cols = source_index(w, left, right, mode, xp)
     return x[:, :, rows[:, None], cols[None, :]]
 
 

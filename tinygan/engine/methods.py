@@ -20,7 +20,7 @@ from tinygan.compat.legacy_types import tensor_type
 from tinygan.compat import function_forms
 from tinygan.devices import backend
 from tinygan.engine import functional as F
-from tinygan.engine import sorting
+from tinygan.engine import pieces, sorting, tiling
 from tinygan.multiprocessing import is_shared, share_tensor_
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, check_no_overlap, \
     _address, _is_expanded, _same_walk, _tensors, _writable, is_grad_enabled, parse_to_args, \
@@ -327,10 +327,37 @@ def view_as(self, other):
 
 
 def expand(self, *shape):
+    """A view of self with size-1 dims (and new leading dims) stretched to ``shape`` without
+    copying (stride 0); -1 keeps a dim's size. Checked as PyTorch checks it."""
+    if not shape:
+        raise TypeError('expand() missing 1 required positional arguments: "size"')
     shape = _shape_args(shape)
     lead = len(shape) - self.ndim
-    full = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
-    return _new_view(self, F.broadcast_to(self, full))
+    if lead < 0:
+        raise RuntimeError(f"expand: the number of sizes provided ({len(shape)}) must be "
+                           f"greater or equal to the number of dimensions in the tensor "
+                           f"({self.ndim}); sizes {list(shape)}, tensor sizes {list(self.shape)}")
+    full = []
+    for i in reversed(range(len(shape))):   # (from the last dim, as PyTorch's check)
+        s = shape[i]
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
+                                   f"leading, non-existing dimension {i}")
+            full.append(s)
+            continue
+        have = self.shape[i - lead]
+        if s == -1:
+            s = have
+        elif have != 1 and s != have:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing "
+                               f"size ({have}) at non-singleton dimension {i}.  Target sizes: "
+                               f"{list(shape)}.  Tensor sizes: {list(self.shape)}")
+        elif s < 0:
+            raise RuntimeError(f"expand: the size {s} at dimension {i} is negative; target "
+                               f"sizes {list(shape)}")
+        full.append(s)
+    return _new_view(self, F.broadcast_to(self, tuple(reversed(full))))
 
 
 def flatten(self, start_dim: int = 0, end_dim: int = -1):
@@ -397,6 +424,21 @@ def unsqueeze(self, dim=None, *, axis=None):
     return F.reshape(self, self.shape[:d] + (1,) + self.shape[d:])
 
 
+def contiguous(self, memory_format: Any = None):
+    """self when its elements already lie in row-major order in memory, else a row-major
+    copy (the gradient passes through). A transposed or expanded tensor is not contiguous;
+    ``view`` needs one that is."""
+    return self if self.is_contiguous() else F.clone(self)
+
+
+def is_contiguous(self, memory_format: Any = None) -> bool:
+    return bool(self.array.flags.c_contiguous)
+
+
+def expand_as(self, other):
+    return expand(self, other.shape)
+
+
 def clamp(self, min=None, max=None):  # noqa: A002
     return F.clip(self, min, max)
 
@@ -447,6 +489,12 @@ Tensor.reshape, Tensor.view = reshape, view
 Tensor.view_as, Tensor.expand, Tensor.flatten = view_as, expand, flatten
 Tensor.transpose, Tensor.permute, Tensor.T, Tensor.t = transpose, permute, property(_T), t
 Tensor.squeeze, Tensor.unsqueeze = squeeze, unsqueeze
+Tensor.expand_as, Tensor.repeat = expand_as, tiling.repeat
+Tensor.contiguous, Tensor.is_contiguous = contiguous, is_contiguous
+# pieces (engine/pieces.py): views, as PyTorch's
+Tensor.split, Tensor.chunk, Tensor.unbind, Tensor.narrow = \
+    pieces.split, pieces.chunk, pieces.unbind, pieces.narrow
+Tensor.split_with_sizes = pieces.split_with_sizes
 
 # copies, types and devices
 Tensor.clone, Tensor.to = F.clone, to

@@ -95,6 +95,7 @@ class Tensor:
     _graph_version = 0
     _views: "list | None" = None   # on a base: weak references to its views
     _made_without_grad = False     # a view taken under no_grad() of a tensor requiring grad
+    _multi_output = False          # a piece of split/chunk/unbind, or a view of one
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.array = _to_array(data, dtype)
@@ -352,6 +353,8 @@ class Tensor:
                 f"{name}: a view was created in no_grad mode and is being modified in place "
                 f"with grad mode enabled (shape {self.shape}); do both inside no_grad(), or "
                 f"both outside it")
+        if recording and self._multi_output and base.requires_grad:
+            _refuse_multi_output(name, self, "is being modified in place")
         if recording and base is not None:
             if base.requires_grad and base.creator is None:
                 raise RuntimeError(
@@ -383,6 +386,8 @@ class Tensor:
             out = out.to(self.dtype)
         if self.dtype.kind not in "fc" and out.creator is not None:
             out = Tensor(out.array)   # an int or bool tensor never joins the graph
+        if recording and self._multi_output and out.requires_grad:
+            _refuse_multi_output(name, self, "is being modified in place")
         if recording and base is not None and (base.requires_grad or out.requires_grad):
             return _write_through_view(self, out)
         if recording and self.requires_grad and (overwrite or out.creator is None):
@@ -585,6 +590,7 @@ class Function:
             out._base = src if src._base is None else src._base
             out._view_src, out._view_op, out._graph_version = src, self, src._version[0]
             _remember_view(out._base, out)
+            out._multi_output = src._multi_output   # (engine/pieces.py: PyTorch's rule)
             if not _grad_enabled and src.requires_grad:
                 # PyTorch: a view taken under no_grad() of a tensor that requires grad says it
                 # requires grad too, but no gradient ever reaches it or through it
@@ -1280,7 +1286,7 @@ def _refresh_views_of(base: Tensor) -> None:
     is cut again from it, so ``view.requires_grad`` and ``view.grad_fn`` are right at once."""
     for ref in base._views or ():
         view = ref()
-        if view is not None:
+        if view is not None and not view._multi_output:   # (those raise when next used)
             _refresh_view(view)
 
 
@@ -1290,6 +1296,9 @@ def _refresh_view(view: Tensor) -> None:
     base = view._base
     if not base.requires_grad and view.creator is None:
         return   # nothing to cut yet; PyTorch keeps the view's old version until it is
+    if view._multi_output and base.requires_grad:
+        _refuse_multi_output("using it", view, "is used after its base or another view of "
+                             "its base was modified in place")
     view._graph_version = view._version[0]   # (it is cut again once the base requires grad)
     if not base.requires_grad:
         return
@@ -1299,6 +1308,14 @@ def _refresh_view(view: Tensor) -> None:
     if fresh.creator is not None:
         fresh.creator._output = weakref.ref(view)
         fresh.creator._output_version = view._version[0]
+
+
+def _refuse_multi_output(name: str, view: Tensor, what: str) -> None:
+    """PyTorch's rule for the pieces of split, chunk and unbind (see engine/pieces.py)."""
+    raise RuntimeError(
+        f"{name}: a piece of split/chunk/unbind (shape {view.shape}) {what}; the "
+        f"output views of a function that returns multiple views cannot be modified in place "
+        f"(as in PyTorch). Write the piece as one view (x[a:b]) or .clone() it first")
 
 
 def _as_result(value: Any, like: Tensor) -> Tensor:

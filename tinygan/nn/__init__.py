@@ -8,6 +8,7 @@ from tinygan.nn.activation import (Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoi
                                    Softplus, Tanh)
 from tinygan.nn.maxout import Maxout
 from tinygan.nn.batchnorm import BatchNorm1d, BatchNorm2d
+from tinygan.nn.instancenorm import InstanceNorm1d, InstanceNorm2d
 from tinygan.nn.dropout import Dropout, Dropout2d
 from tinygan.nn.flatten import Flatten, Unflatten
 from tinygan.nn.embedding import Embedding
@@ -16,6 +17,8 @@ from tinygan.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELos
 from tinygan.nn.loss import L1Loss, NLLLoss  # issue 33
 from tinygan.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # issue 33
 from tinygan.nn.rnn import LSTM, LSTMCell  # issue 33
+from tinygan.nn import padding as _padding
+from tinygan.nn.padding import *  # noqa: F401,F403  (ZeroPad2d, ReflectionPad2d, ...)
 from tinygan.nn import functional, init, utils
 from tinygan.nn import parallel
 from tinygan.nn.parallel import DataParallel
@@ -30,3 +33,4 @@ __all__ = [
 __all__ += ["Conv2d", "ConvTranspose2d"]
 __all__ += ["L1Loss", "NLLLoss", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
             "LSTM", "LSTMCell"]  # issue 33
+__all__ += _padding.__all__ + ["InstanceNorm1d", "InstanceNorm2d"]

@@ -48,14 +48,16 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = True, track_running_stats: bool = True,
-                 device: Any = None, dtype: Any = None) -> None:
+                 device: Any = None, dtype: Any = None, *, bias: bool = True) -> None:
         super().__init__()
+        self.has_bias = affine and bias   # (PyTorch 2.x: affine=True, bias=False scales only)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         xp, dtype = backend.xp(), dtype or backend.DEFAULT_DTYPE
         if affine:
             self.weight = Parameter(xp.ones(num_features, dtype=dtype))   # gamma
-            self.bias = Parameter(xp.zeros(num_features, dtype=dtype))    # beta
+            if bias:
+                self.bias = Parameter(xp.zeros(num_features, dtype=dtype))    # beta
         if track_running_stats:
             self.register_buffer("running_mean", Tensor(xp.zeros(num_features, dtype=dtype)))
             self.register_buffer("running_var", Tensor(xp.ones(num_features, dtype=dtype)))
@@ -78,53 +80,85 @@ class _BatchNorm(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check(x)
-        if x.dtype == np.float16 and self.running_mean_dtype() != np.float16:
-            # PyTorch normalises half inputs in float32 (its statistics too), returns half
-            return self.forward(x.float()).half()
-        if x.numel() == 0 and (self.training or not self.track_running_stats):
-            # PyTorch: an empty batch passes through (scaled by the first weight, to keep
-            # the graph), its running statistics untouched, the batch counted
-            if self.training and self.track_running_stats:
-                self.num_batches_tracked.array += 1
-            return x * self.weight[0] + self.bias[0] if self.affine else x * 1.0
-        if self.training or not self.track_running_stats:      # the batch's own statistics
-            n = x.numel() // self.num_features
-            if n <= 1:
-                raise ValueError(f"{type(self).__name__}: need more than 1 value per channel "
-                                 f"in training, got input of shape {x.shape}")
-            axes = (0,) + tuple(range(2, x.ndim))        # everything except the channel axis
-            weight, bias = (self.weight, self.bias) if self.affine else (None, None)
-            y, mean, squares = fast.form(normalise_batch)(x, axes, self.eps, weight, bias)
-            if self.training and self.track_running_stats:
-                self._update_running_stats(mean, squares, n)
-            return y
-        stat_shape = (1, self.num_features) + (1,) * (x.ndim - 2)
-        mean = self.running_mean.reshape(stat_shape)
-        var = self.running_var.reshape(stat_shape)
-        x_hat = (x - mean) / (var + self.eps).sqrt()
-        if not self.affine:
-            return x_hat
-        return x_hat * self.weight.reshape(stat_shape) + self.bias.reshape(stat_shape)
-
-    def _update_running_stats(self, mean, squares, n: int) -> None:
-        """running = momentum * batch + (1 - momentum) * running, in PyTorch's arithmetic:
-        momentum in the statistics' dtype; the unbiased variance, squares / (n - 1), in
-        float64, to which the running part (rounded once) is added there."""
-        m = self.momentum
-        self.num_batches_tracked.array += 1
-        if m is None:  # PyTorch: momentum=None means a cumulative (equal-weight) average
-            m = 1.0 / float(self.num_batches_tracked.array)
-        rm, rv = self.running_mean.array, self.running_var.array
-        m = rm.dtype.type(m)
-        rm[...] = (1 - m) * rm + m * mean.astype(rm.dtype)
-        unbiased = (squares / rv.dtype.type(n - 1)).astype(np.float64)
-        rv[...] = (m * unbiased + ((1 - m) * rv).astype(np.float64)).astype(rv.dtype)
-        for buffer in (self.num_batches_tracked, self.running_mean, self.running_var):
-            buffer._bump_version()   # an eval-mode graph that read them must not run stale
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.array += 1
+            self.num_batches_tracked._bump_version()
+            if self.momentum is None:  # PyTorch: a cumulative (equal-weight) average
+                factor = 1.0 / float(self.num_batches_tracked.array)
+        tracked = not self.training or self.track_running_stats
+        return batch_norm(x, self.running_mean if tracked else None,
+                          self.running_var if tracked else None,
+                          getattr(self, "weight", None), getattr(self, "bias", None),
+                          self.training or not self.track_running_stats, factor, self.eps,
+                          who=type(self).__name__)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.has_bias}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,  # noqa: A002
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5, *, who: str = "batch_norm") -> Tensor:
+    """torch.nn.functional.batch_norm: input (N, C, ...) normalised per channel C.
+
+    training=True: with the batch's statistics (over N and the pixels), and, where running
+    statistics are given, updated in place: running = (1 - momentum) running + momentum batch
+    (the running variance unbiased). training=False: with the running statistics."""
+    stats_dtype = next((t.dtype for t in (weight, running_mean) if t is not None),
+                       np.dtype(backend.DEFAULT_DTYPE))
+    if input.dtype == np.float16 and stats_dtype != np.float16:
+        # PyTorch normalises half inputs in float32 (its statistics too), returns half
+        return batch_norm(input.float(), running_mean, running_var, weight, bias, training,
+                          momentum, eps, who=who).half()
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None and t.numel() != input.shape[1]:
+            raise RuntimeError(f"{who}: {name} should contain {input.shape[1]} elements not "
+                               f"{t.numel()} (input of shape {input.shape})")
+    affine = weight is not None
+    if affine and bias is None:   # a scale without a shift: beta = 0
+        bias = Tensor(backend.get_array_module(weight.array).zeros_like(weight.array))
+    if input.numel() == 0 and training:
+        # PyTorch: an empty batch passes through (scaled by the first weight, to keep the
+        # graph), its running statistics untouched
+        return input * weight[0] + bias[0] if affine else input * 1.0
+    if training:                                  # the batch's own statistics
+        n = input.numel() // input.shape[1]
+        if n <= 1:
+            raise ValueError(f"{who}: Expected more than 1 value per channel when training, "
+                             f"got input size {list(input.shape)}")
+        axes = (0,) + tuple(range(2, input.ndim))   # everything except the channel axis
+        y, mean, squares = fast.form(normalise_batch)(input, axes, eps, weight, bias)
+        if running_mean is not None:
+            _update_running_stats(running_mean, running_var, mean, squares, n, momentum)
+        return y
+    if running_mean is None or running_var is None:
+        raise RuntimeError(f"{who}: running_mean and running_var must be given in evaluation "
+                           f"mode (training=False); pass training=True to use the batch's "
+                           f"statistics")
+    stat_shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+    x_hat = (input - running_mean.reshape(stat_shape)) / \
+        (running_var.reshape(stat_shape) + eps).sqrt()
+    if not affine:
+        return x_hat
+    return x_hat * weight.reshape(stat_shape) + bias.reshape(stat_shape)
+
+
+def _update_running_stats(running_mean: Tensor, running_var: Tensor, mean: Any, squares: Any,
+                          n: int, momentum: float) -> None:
+    """running = momentum * batch + (1 - momentum) * running, in PyTorch's arithmetic:
+    momentum in the statistics' dtype; the unbiased variance, squares / (n - 1), in float64,
+    to which the running part (rounded once) is added there."""
+    rm, rv = running_mean.array, running_var.array
+    m = rm.dtype.type(momentum)
+    rm[...] = (1 - m) * rm + m * mean.astype(rm.dtype)
+    unbiased = (squares / rv.dtype.type(n - 1)).astype(np.float64)
+    rv[...] = (m * unbiased + ((1 - m) * rv).astype(np.float64)).astype(rv.dtype)
+    for buffer in (running_mean, running_var):
+        buffer._bump_version()   # an eval-mode graph that read them must not run stale
 
 
 class BatchNorm1d(_BatchNorm):

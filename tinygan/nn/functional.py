@@ -19,6 +19,9 @@ from tinygan.engine.resample import interpolate  # noqa: F401,E402
 from tinygan.nn.embedding import embedding  # noqa: F401,E402
 from tinygan.engine.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401,E402
 from tinygan.engine.losses import l1_loss, nll_loss  # noqa: F401,E402
+from tinygan.engine.padding import pad  # noqa: F401,E402
+from tinygan.nn.batchnorm import batch_norm  # noqa: F401,E402
+from tinygan.nn.instancenorm import instance_norm  # noqa: F401,E402
 
 
 def _inplace_flag(op: str, inplace: Any) -> None:

@@ -144,6 +144,11 @@ class Module:
                 if b is not None:
                     yield (f"{mod_name}.{name}" if mod_name else name), b
 
+    def buffers(self) -> Iterator[Tensor]:
+        """The registered buffers (BatchNorm's running statistics ...), as named_buffers."""
+        for _, b in self.named_buffers():
+            yield b
+
     def apply(self, fn: Callable[["Module"], None]) -> "Module":
         """Call fn on every submodule (children first), then on self; e.g. weight init."""
         for child in self.children():
