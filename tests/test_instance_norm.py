@@ -164,3 +164,12 @@ def test_batch_norm_without_bias_scales_only(torch):
     assert outs[0][0] == outs[1][0]
     for a, b in zip(outs[0][1:], outs[1][1:]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_instance_norm_of_an_empty_image_passes_through(torch):
+    """Zero pixels are allowed (PyTorch refuses exactly one): found by the differential
+    tester."""
+    for lib in (torch, tinygan):
+        m = lib.nn.InstanceNorm2d(2, track_running_stats=True)
+        assert tuple(m(lib.zeros(1, 2, 0, 1)).shape) == (1, 2, 0, 1)
+        assert m.running_mean.tolist() == [0.0, 0.0]

@@ -26,8 +26,9 @@ def torch():
 
 
 def _outcome(lib, build, array, dtype, differentiable):
-    """Run ``build(lib, x)``: ('raise', exception type) or the values, dtype and the first
-    and second derivatives (float inputs) of sum(y * w) with a fixed w."""
+    """Run ``build(lib, x)``: ('raise', exception type) or the values, dtype, and for float
+    inputs the first derivative of sum(y * w) with a fixed w, whether it requires grad, and
+    the second derivative through it."""
     kind = "float64" if dtype == "float64" else dtype
     x = lib.tensor(array.astype(kind), requires_grad=differentiable)
     try:
@@ -38,7 +39,9 @@ def _outcome(lib, build, array, dtype, differentiable):
            str(y.dtype).replace("torch.", ""), tuple(y.shape)]
     if differentiable and y.requires_grad and y.numel():
         w = lib.tensor(np.linspace(-1.5, 2.0, y.numel()).reshape(tuple(y.shape)).astype(kind))
-        g, = lib.autograd.grad((y * y * w).sum(), [x], create_graph=True)
+        # sum(y * w): linear in x, so whether its gradient requires grad is the link
+        # PyTorch's backward node makes (reflect/replicate padding's reads x), not the math
+        g, = lib.autograd.grad((y * w).sum(), [x], create_graph=True)
         out += [g.requires_grad, g.detach().numpy()]
         if g.requires_grad:
             out.append(lib.autograd.grad((g * g).sum(), [x])[0].numpy())
@@ -331,3 +334,19 @@ def test_contiguous_is_itself_or_a_row_major_copy():
     c[0, 0] = 50.0
     assert x[0, 0].item() == 0.0     # a copy
     assert not x.expand(2, 2, 3).is_contiguous()
+
+
+def test_empty_repeat_written_in_place_backpropagates():
+    """An empty result is not an expanded tensor (found by the differential tester: the
+    in-place write's backward refused it)."""
+    x = tinygan.tensor([[[0.02]]], dtype=tinygan.float64, requires_grad=True)
+    v = x.repeat(1, 2, 0).transpose(0, 1)
+    v.clamp_(-1.6, -0.75)
+    (v * tinygan.zeros(1, 1, 0, dtype=tinygan.float64)).sum().backward()
+    assert x.grad.tolist() == [[[0.0]]]
+
+
+def test_one_hot_of_a_large_label_allocates_only_its_result():
+    """one_hot built an identity matrix of num_classes^2 (5 TB for a label of 823,543)."""
+    y = TF.one_hot(tinygan.tensor([0, 823543]))
+    assert y.shape == (2, 823544) and int(y.sum()) == 2 and y[1, 823543].item() == 1

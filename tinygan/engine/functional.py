@@ -2174,8 +2174,10 @@ def one_hot(labels: Any, num_classes: int = -1, dtype: Any = None) -> Tensor:
         backend.check((raw >= 0) & (raw < num_classes),
                       lambda: f"one_hot: labels must lie in [0, {num_classes}), got "
                               f"[{int(raw.min())}, {int(raw.max())}]")
-    eye = xp_of(raw).eye(num_classes, dtype=dtype or np.int64)
-    return Tensor(eye[raw])
+    # zeros with a 1 at each label: memory for the result only (an identity matrix to index
+    # would be num_classes^2, 5 TB for a label of 800,000)
+    xp = xp_of(raw)
+    return Tensor((raw[..., None] == xp.arange(num_classes)).astype(dtype or np.int64))
 
 
 def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average: Any = None,

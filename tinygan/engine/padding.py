@@ -27,6 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tinygan.devices import backend
+from tinygan.engine.functional import GetItem
 from tinygan.engine.tensor import Function, Tensor
 
 MODES = ("constant", "reflect", "replicate", "circular")
@@ -157,4 +158,14 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",  # noqa: A002
     # one gather over the output grid: index k varies along padded axis k
     grid = tuple(i.reshape((1,) * k + (-1,) + (1,) * (padded - k - 1))
                  for k, i in enumerate(index))
-    return input[(Ellipsis,) + grid]
+    if mode == "circular":   # (PyTorch's circular padding is a composite of copies)
+        return input[(Ellipsis,) + grid]
+    return PadGather((Ellipsis,) + grid)(input)
+
+
+class PadGather(GetItem):
+    """The gather of reflect and replicate padding. PyTorch's backward for these modes is
+    one node that reads x (for its shape), so with create_graph the gradient requires grad
+    whenever x does, and a second grad() of it runs (to zeros, in x's direction) rather
+    than raise; ``backward_reads`` gives tinygan's the same link (engine/tensor.py)."""
+    backward_reads, backward_reads_give_zeros = (0,), True

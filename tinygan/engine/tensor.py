@@ -802,8 +802,9 @@ def _writable(a: Any, name: str) -> Any:
 
 
 def _is_expanded(a: Any) -> bool:
-    """Whether several elements of ``a`` share one memory location (a stride of 0)."""
-    return any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape))
+    """Whether several elements of ``a`` share one memory location (a stride of 0; an empty
+    array has no elements to share one)."""
+    return a.size > 0 and any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape))
 
 
 def _dense(a: Any) -> bool:
