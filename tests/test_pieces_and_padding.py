@@ -350,3 +350,11 @@ def test_one_hot_of_a_large_label_allocates_only_its_result():
     """one_hot built an identity matrix of num_classes^2 (5 TB for a label of 823,543)."""
     y = TF.one_hot(tinygan.tensor([0, 823543]))
     assert y.shape == (2, 823544) and int(y.sum()) == 2 and y[1, 823543].item() == 1
+
+
+def test_circular_padding_layers_check_their_input_dims():
+    """CircularPad2d wants 3-D or 4-D input, as PyTorch's (the other padding layers leave the
+    check to F.pad): found by the differential tester, seed 2607979."""
+    with pytest.raises(ValueError, match="expected 3D or 4D input"):
+        tnn.CircularPad2d((0, 1))(tinygan.zeros(1, 2))
+    assert tnn.CircularPad1d(1)(tinygan.zeros(1, 2)).shape == (1, 4)

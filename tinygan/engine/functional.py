@@ -29,7 +29,9 @@ import numpy as np
 
 from tinygan import fast
 from tinygan.devices import backend
+from tinygan.fast import sum_kernel
 from tinygan.devices.random import default_generator
+from tinygan.engine.fma import fused
 from tinygan.engine.tensor import Function, Tensor, _as_tensor, is_grad_enabled, wrap_dim
 
 __all__ = [
@@ -1342,7 +1344,10 @@ class Extreme(Function):
 
     def forward(self, a, b):
         xp = xp_of(a)
-        return xp.maximum(a, b) if self.largest else xp.minimum(a, b)
+        y = xp.maximum(a, b) if self.largest else xp.minimum(a, b)
+        if y.dtype.kind == "f":   # a tie keeps a, as PyTorch's kernel: max(-0.0, 0.0) is -0.0
+            y = xp.where(a == b, a, y)
+        return y
 
     def backward(self, gy):
         a, b = self.inputs
@@ -1412,6 +1417,56 @@ def lerp(x: Tensor, end: Tensor, weight: Any) -> Tensor:
     return where(near_x, x + w * (end - x), end - (end - x) * (1 - w))
 
 
+class _Typed:
+    """What ``result_type`` reads of a tensor: its dtype and whether it has dims."""
+    def __init__(self, dtype: Any, ndim: int) -> None:
+        self.dtype, self.ndim = np.dtype(dtype), ndim
+
+
+class _Addc(Function):
+    """x + value * a * b (``mul=True``, torch.addcmul) or x + value * a / b (addcdiv), for
+    floating results, as one node with PyTorch's arithmetic: forward (value * a) then * b or
+    / b, in the result's dtype (float32 math for half); backward PyTorch's formulas, whose
+    factors are computed in their own dtypes (a bool ``a`` times 2.17 is float32 there):
+        addcmul: dx = g,  da = g (b value),  db = g (a value)
+        addcdiv: dx = g,  da = g (value / b),  db = -g ((a value) / (b b))"""
+    def __init__(self, value: Any, mul: bool, dtype: Any) -> None:
+        self.value, self.mul, self.dtype = value, mul, dtype
+
+    def saves(self): return (1, 2)
+
+    def forward(self, x, a, b):
+        work = np.float32 if self.dtype == np.float16 else self.dtype
+        v = np.dtype(work).type(self.value)
+        x, a, b = (t.astype(work, copy=False) for t in (x, a, b))
+        scaled = v * a
+        if not self.mul:
+            return (x + scaled / b).astype(self.dtype)
+        # PyTorch's kernel is compiled with fused multiply-adds: (value a) b + x, one rounding
+        y = fused(xp_of(x).broadcast_to(scaled, np.broadcast_shapes(x.shape, a.shape, b.shape)),
+                  b, x)
+        return y.astype(self.dtype)
+
+    def backward(self, gy):
+        x, a, b = self.inputs
+        if self.mul:
+            ga, gb = gy * (b * self.value), gy * (a * self.value)
+        else:   # (value / b: a true division in PyTorch's C++ formula, not 1/b times value)
+            ga = gy * div(self.value, b)
+            gb = -gy * ((a * self.value) / (b * b))
+        return sum_to(gy, x.shape), sum_to(ga, a.shape), sum_to(gb, b.shape)
+
+
+def addc(x: Tensor, a: Tensor, b: Tensor, value: Any, mul: bool) -> Tensor | None:
+    """x + value * a * b (or / b) for a floating result, as PyTorch computes it; None for
+    an integer or bool result (the caller's plain composite handles those)."""
+    first = result_type(x, a)   # the three tensors' promotion, two at a time
+    dtype = result_type(_Typed(first, builtins.max(x.ndim, a.ndim)), b)
+    if dtype.kind != "f":
+        return None
+    return _Addc(value, mul, dtype)(x, a, b)
+
+
 # =======================================================================================
 # Reductions
 # =======================================================================================
@@ -1449,6 +1504,11 @@ class Sum(Function):
         if x.dtype == np.float16:   # half precision: accumulated in float32, rounded once
             y = x.sum(axis=self.axis, keepdims=self.keepdims, dtype=np.float32).astype(
                 np.float16)
+        elif sum_kernel.applies(x, None if self.axis is None else _axes(self.axis, x.ndim)):
+            # PyTorch's order of additions (see tinygan/fast/sum_kernel.py): the same sum,
+            # the same last bits, so a sum that cancels prints PyTorch's rounding noise
+            y = sum_kernel.trailing_sum(x, None if self.axis is None else
+                                        _axes(self.axis, x.ndim), self.keepdims)
         else:
             y = x.sum(axis=self.axis, keepdims=self.keepdims,
                       dtype=np.int64 if x.dtype.kind in "biu" else None)

@@ -32,6 +32,7 @@ import numpy as np
 
 from tinygan import fast
 from tinygan.devices import backend
+from tinygan.engine.fma import fused
 from tinygan.engine.functional import in_opmath, refuse_kinds
 from tinygan.engine.tensor import Function, Tensor
 
@@ -83,42 +84,12 @@ def linear_taps(out_size: int, in_size: int, align_corners: bool,
 # kernels do, rounding where they round, so a value that is 0 in exact arithmetic comes out
 # with PyTorch's sign (a relu, clamp or log after it then treats the same pixels alike),
 # and an inf pixel meets the same zero weights. Those kernels are compiled with fused
-# multiply-adds (a * b + c rounded once); NumPy has none, so ``fused`` computes one.
+# multiply-adds (a * b + c rounded once); NumPy has none, so ``fused`` (engine/fma.py)
+# computes one.
 # Checked bit for bit against PyTorch on random float32 images
 # (tests/test_upsample_embedding.py). float64 data take the same path and agree to the last
 # bit or so: 2% of the pixels differ there, as PyTorch's double kernel rounds some
 # coordinates in a way not reproduced here.
-def fused(a: Any, b: Any, c: Any) -> Any:
-    """a * b + c with one rounding. float32: in float64, where the product is exact.
-    float64: the product's rounding error recovered exactly (Dekker's split of each factor
-    into two halves whose products are exact), then added back with c's (Knuth's two-sum);
-    the sum of the parts rounds as the fused operation does, but for rare double roundings.
-    Where a value is inf or NaN, the plain a * b + c (the same inf or NaN)."""
-    dtype = getattr(a, "dtype", None)
-    if dtype == np.float32:
-        return (a.astype(np.float64) * b + c).astype(np.float32)
-    if dtype != np.float64:
-        return a * b + c
-    xp = xp_of(a)
-    product = a * b
-    with np.errstate(over="ignore", invalid="ignore"):
-        a_hi, a_lo = _split(a)
-        b_hi, b_lo = _split(b)
-        product_error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-        total = product + c
-        back = total - product
-        sum_error = (product - (total - back)) + (c - back)
-        exact = total + (product_error + sum_error)
-    return xp.where(xp.isfinite(exact), exact, product + c)
-
-
-def _split(x: Any) -> tuple[Any, Any]:
-    """x = hi + lo with each half 26 bits wide (Veltkamp): products of halves are exact."""
-    scaled = x * 134217729.0   # 2^27 + 1
-    hi = scaled - (scaled - x)
-    return hi, x - hi
-
-
 def pytorch_coordinates(out_size: int, in_size: int, align_corners: bool,
                         scale: float | None, dtype: Any = np.float32) -> np.ndarray:
     """``source_coordinate`` in ``dtype`` (float32, or float64 for double data), as PyTorch's

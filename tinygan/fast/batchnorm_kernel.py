@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygan.engine.resample import fused
+from tinygan.engine.fma import fused
 
 LANES = {np.dtype(np.float32): 8, np.dtype(np.float64): 4}   # one 256-bit vector
 EXACT_MOST = 1 << 16   # the largest input (elements) BatchNorm computes in PyTorch's order

@@ -26,10 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygan.devices import backend
-from tinygan.engine.tensor import Parameter, Tensor, no_grad
-from tinygan.nn.batchnorm import batch_norm
-from tinygan.nn.module import Module
+from tinygan.engine.tensor import Tensor, no_grad
+from tinygan.nn.batchnorm import _BatchNorm, batch_norm
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A002
@@ -66,27 +64,16 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A0
     return y.reshape(input.shape)
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_BatchNorm):
+    """BatchNorm's parameters and buffers (gamma, beta, running statistics), with instance
+    normalisation's defaults and its own forward."""
     spatial_dims = 2
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = False, track_running_stats: bool = False,
                  device: Any = None, dtype: Any = None, *, bias: bool = True) -> None:
-        super().__init__()
-        self.has_bias = affine and bias   # (PyTorch 2.x: affine=True, bias=False scales only)
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        xp, dtype = backend.xp(), dtype or backend.DEFAULT_DTYPE
-        if affine:
-            self.weight = Parameter(xp.ones(num_features, dtype=dtype))
-            if bias:
-                self.bias = Parameter(xp.zeros(num_features, dtype=dtype))
-        if track_running_stats:
-            self.register_buffer("running_mean", Tensor(xp.zeros(num_features, dtype=dtype)))
-            self.register_buffer("running_var", Tensor(xp.ones(num_features, dtype=dtype)))
-            self.register_buffer("num_batches_tracked", Tensor(xp.zeros((), dtype="int64")))
-        if device is not None:
-            self.to(device)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias=bias)
 
     def forward(self, x: Tensor) -> Tensor:
         unbatched = self.spatial_dims + 1
@@ -109,11 +96,6 @@ class _InstanceNorm(Module):
                              getattr(self, "bias", None),
                              self.training or not self.track_running_stats,
                              self.momentum if self.momentum is not None else 0.0, self.eps)
-
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.has_bias}, "
-                f"track_running_stats={self.track_running_stats}")
 
 
 class InstanceNorm1d(_InstanceNorm):

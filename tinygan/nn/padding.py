@@ -64,12 +64,24 @@ ZeroPad1d, ZeroPad2d, ZeroPad3d = (_family("constant", _ZeroPad, d, f"ZeroPad{d}
                                    for d in (1, 2, 3))
 ConstantPad1d, ConstantPad2d, ConstantPad3d = (
     _family("constant", _ConstantPad, d, f"ConstantPad{d}d") for d in (1, 2, 3))
+class _CircularPad(_Pad):
+    """Circular padding layers check their input's dims themselves (the other layers leave
+    that to F.pad), as PyTorch's do."""
+    mode = "circular"
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (self.dims + 1, self.dims + 2):
+            raise ValueError(f"expected {self.dims + 1}D or {self.dims + 2}D input (got "
+                             f"{x.ndim}D input)")
+        return super().forward(x)
+
+
 ReflectionPad1d, ReflectionPad2d, ReflectionPad3d = (
     _family("reflect", _Pad, d, f"ReflectionPad{d}d") for d in (1, 2, 3))
 ReplicationPad1d, ReplicationPad2d, ReplicationPad3d = (
     _family("replicate", _Pad, d, f"ReplicationPad{d}d") for d in (1, 2, 3))
 CircularPad1d, CircularPad2d, CircularPad3d = (
-    _family("circular", _Pad, d, f"CircularPad{d}d") for d in (1, 2, 3))
+    _family("circular", _CircularPad, d, f"CircularPad{d}d") for d in (1, 2, 3))
 
 __all__ = ["ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d",
            "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",

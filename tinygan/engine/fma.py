@@ -1,0 +1,47 @@
+"""a * b + c rounded once, as a CPU's fused multiply-add instruction computes it.
+
+PyTorch's CPU kernels are compiled with fused multiply-adds wherever the compiler may contract
+``a * b + c`` (scalar loops, some vector code); NumPy has no such operation, and rounding the
+product before the addition can change the last bit. Where tinygan follows PyTorch's
+arithmetic bit for bit (bilinear resampling, BatchNorm, addcmul_), it calls ``fused``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinygan.devices import backend
+
+xp_of = backend.get_array_module
+
+
+def fused(a: Any, b: Any, c: Any) -> Any:
+    """a * b + c with one rounding. float32: in float64, where the product is exact.
+    float64: the product's rounding error recovered exactly (Dekker's split of each factor
+    into two halves whose products are exact), then added back with c's (Knuth's two-sum);
+    the sum of the parts rounds as the fused operation does, but for rare double roundings.
+    Where a value is inf or NaN, the plain a * b + c (the same inf or NaN)."""
+    dtype = getattr(a, "dtype", None)
+    if dtype == np.float32:
+        return (a.astype(np.float64) * b + c).astype(np.float32)
+    if dtype != np.float64:
+        return a * b + c
+    xp = xp_of(a)
+    product = a * b
+    with np.errstate(over="ignore", invalid="ignore"):
+        a_hi, a_lo = _split(a)
+        b_hi, b_lo = _split(b)
+        product_error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+        total = product + c
+        back = total - product
+        sum_error = (product - (total - back)) + (c - back)
+        exact = total + (product_error + sum_error)
+    return xp.where(xp.isfinite(exact), exact, product + c)
+
+
+def _split(x: Any) -> tuple[Any, Any]:
+    """x = hi + lo with each half 26 bits wide (Veltkamp): products of halves are exact."""
+    scaled = x * 134217729.0   # 2^27 + 1
+    hi = scaled - (scaled - x)
+    return hi, x - hi
