@@ -397,3 +397,20 @@ def test_max_and_min_of_a_tie_keep_the_first_argument():
             ours = getattr(tinygan, op)(tinygan.tensor([a]), tinygan.tensor([b]))
             theirs = getattr(torch, op)(torch.tensor([a]), torch.tensor([b]))
             assert _same(1 / ours.numpy(), 1 / theirs.numpy()), (op, a, b)
+
+
+def test_addcmul_addcdiv_keep_only_what_the_wanted_gradients_read():
+    """``x.addcdiv_(x, c)`` with a constant c keeps nothing of x (PyTorch saves tensor1 only
+    for tensor2's gradient), so backward runs; with both factors wanted it raises in both
+    (found by the differential tester, seeds 2710840 and 2711672)."""
+    for lib in (torch, tinygan):
+        v = lib.tensor([[0.47, -0.29]], requires_grad=True)
+        y = lib.cat([lib.tensor([[-0.74]]), v], -1)
+        y.addcdiv_(y, lib.tensor([[0.42]]), value=-0.39)
+        y.sum().backward()
+        assert np.allclose(v.grad.numpy(), 1 - 0.39 / 0.42)
+        a, b = lib.tensor([1.0, 2.0], requires_grad=True), lib.tensor([3.0, 4.0], requires_grad=True)
+        z = a * 1
+        z.addcmul_(z, b)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            z.sum().backward()

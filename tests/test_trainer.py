@@ -287,8 +287,9 @@ def test_one_train_step_runs_through_a_bounded_number_of_files():
     models.py beside it); the rest is the engine's (tensor.py, functional.py, methods.py and
     the fast forms chosen in fast/__init__.py: activations.py, linear.py), the layers' (four
     nn/ files for an MLP), the device layer's (backend.py, random.py), the data's (toy.py,
-    batching.py) and optim/__init__.py: 18 files now, the bound until the engine's share
-    shrinks."""
+    batching.py) and optim/__init__.py, and the order PyTorch adds a sum in
+    (fast/sum_kernel.py, which the losses' means meet): 19 files now, the bound until the
+    engine's share shrinks."""
     import importlib.util
     from pathlib import Path
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "trace_step.py"
@@ -301,7 +302,7 @@ def test_one_train_step_runs_through_a_bounded_number_of_files():
     gan_files = [f for f in found if f.startswith("tinygan/gan/")]
     assert sorted(gan_files) == ["tinygan/gan/losses.py", "tinygan/gan/models.py",
                                  "tinygan/gan/trainer.py"]
-    assert files <= 18, sorted(found)
+    assert files <= 19, sorted(found)
 
 
 def test_g_step_computes_no_gradient_for_d_and_restores_its_flags():

@@ -1433,7 +1433,15 @@ class _Addc(Function):
     def __init__(self, value: Any, mul: bool, dtype: Any) -> None:
         self.value, self.mul, self.dtype = value, mul, dtype
 
-    def saves(self): return (1, 2)
+    def saves(self):
+        """What PyTorch keeps: a's gradient reads b, b's reads a (and b, for addcdiv); an
+        input whose gradient nobody wants keeps nothing, so ``x.addcdiv_(x, c)`` with a
+        constant c may change x."""
+        _, need_a, need_b = self.needs_input_grad
+        kept = ({2} if need_a else set()) | ({1} if need_b else set())
+        if need_b and not self.mul:
+            kept.add(2)
+        return tuple(sorted(kept))
 
     def forward(self, x, a, b):
         work = np.float32 if self.dtype == np.float16 else self.dtype
