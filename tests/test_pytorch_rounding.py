@@ -442,3 +442,25 @@ def test_a_saturated_tanh_has_pytorchs_zero_gradient():
         (y * lib.tensor([[0.65], [0.96]])).sum().backward()
         got.append(v.grad.numpy())
     assert _same(got[0], got[1])
+
+
+def test_softplus_as_pytorchs_formulas_at_and_past_the_threshold():
+    """One op with PyTorch's softplus, softplus_backward and double backward: at beta x equal
+    to the threshold the value is still the curve but the second derivative is already 0
+    (PyTorch's strict mask; the differential tester, seed 2808500, met x = 0.5, beta 2,
+    threshold 1); float32 values, first and second derivatives to the bit on random inputs."""
+    rng = np.random.default_rng(4)
+    for k in range(120):
+        beta, threshold = (1.0, 2.0, 0.5)[k % 3], (20.0, 1.0, 5.0)[k % 2]
+        x = (rng.standard_normal(9) * 6).astype(np.float32)
+        x[0] = threshold / beta
+        got = []
+        for lib in (torch, tinygan):
+            xt = lib.tensor(x, requires_grad=True)
+            y = lib.nn.functional.softplus(xt, beta=beta, threshold=threshold)
+            w = lib.tensor(np.linspace(-1, 1, 9).astype(np.float32))
+            g, = lib.autograd.grad((y * w).sum(), [xt], create_graph=True)
+            h, = lib.autograd.grad((g * g).sum(), [xt])
+            got.append([g.detach().numpy(), h.numpy()])
+        assert _same(got[0][0], got[1][0]) and _same(got[0][1], got[1][1]), (beta, threshold)
+        assert got[1][1][0] == 0.0

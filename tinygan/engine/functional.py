@@ -1215,23 +1215,56 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01, in_place: bool = False) 
 
 
 class Softplus(Function):
-    """log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): finite for any x."""
-    def forward(self, x):
-        xp = xp_of(x)
-        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+    """y = log(1 + e^(beta x)) / beta, a smooth ReLU; where beta x > threshold, y = x itself
+    (the two agree there to float precision, and e^(beta x) would overflow), as PyTorch
+    computes it: e^z and log1p each rounded once (z = beta x). The derivative is
+    sigmoid(beta x), or 1 past the threshold (``SoftplusGrad``)."""
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        self.beta, self.threshold = beta, threshold
 
-    def backward(self, gy): return gy * sigmoid(self.inputs[0])   # softplus' = sigmoid
+    def forward(self, x):
+        xp, work = xp_of(x), in_opmath(x)
+        z = work * work.dtype.type(self.beta)
+        with np.errstate(over="ignore"):
+            soft = _rounded_once(xp.log1p, _rounded_once(xp.exp, z)) / work.dtype.type(self.beta)
+        return xp.where(z > self.threshold, work, soft).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        return SoftplusGrad(self.beta, self.threshold)(gy, self.inputs[0])
+
+
+class SoftplusGrad(Function):
+    """PyTorch's softplus_backward: g e^z / (e^z + 1) = g sigmoid(z), or g where z >
+    threshold. Its own derivatives, as PyTorch's: to g, the same function; to x,
+    g' g sigmoid'(z) beta where z < threshold (strictly: at z = threshold the forward is
+    still the curve, but PyTorch's second derivative is already 0 there, and so is this)."""
+    def __init__(self, beta: float, threshold: float) -> None:
+        self.beta, self.threshold = beta, threshold
+
+    def saves(self): return (1,)
+
+    def forward(self, gy, x):
+        xp, work = xp_of(x), in_opmath(x)
+        z = work * work.dtype.type(self.beta)
+        with np.errstate(over="ignore", invalid="ignore"):
+            e = _rounded_once(xp.exp, z)
+            curve = in_opmath(gy) * e / (e + 1)
+        return xp.where(z > self.threshold, gy, curve).astype(gy.dtype, copy=False)
+
+    def backward(self, gg):
+        gy, x = self.inputs
+        d_gy = SoftplusGrad(self.beta, self.threshold)(gg, x)
+        z = x * self.beta
+        s = sigmoid(z)
+        below = Tensor((z.array < self.threshold).astype(z.dtype))   # a mask, no gradient
+        d_x = (gg * gy) * (1 - s) * s * below * self.beta
+        return d_gy, d_x
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """log(1 + e^(beta x)) / beta; where beta x > threshold it is x itself (the two agree to
-    float precision there), as PyTorch."""
+    """log(1 + e^(beta x)) / beta, and x where beta x > threshold, as PyTorch."""
     refuse_kinds("softplus", x, "biu")
-    if beta == 1 and threshold >= 20:   # the common case: one op, finite everywhere
-        return Softplus()(x)
-    scaled = x if beta == 1 else x * beta
-    y = Softplus()(scaled) if beta == 1 else Softplus()(scaled) / beta
-    return keeps(where(scaled > threshold, x, y), x, name="Softplus")   # PyTorch keeps x
+    return Softplus(beta, threshold)(x)
 
 
 def log_sigmoid(x: Tensor) -> Tensor:

@@ -122,12 +122,7 @@ class Softplus(Module):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.beta == 1:
-            scaled, y = x, F.softplus(x)
-        else:
-            scaled = x * self.beta
-            y = F.softplus(scaled) / self.beta
-        return F.where(scaled > self.threshold, x, y)
+        return F.softplus(x, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"
