@@ -249,3 +249,18 @@ def test_linear_resampling_is_pytorch_bit_for_bit_in_float32(shape, scale, align
         return
     ours = F.interpolate(tinygan.tensor(x), **kwargs).array
     np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("size", [(3, 5), (3, 3), (6, 2)])
+def test_a_nan_gradient_stays_at_the_pixels_that_read_it(size):
+    """The backward's taps of weight 0 carry nothing: a NaN output gradient (sqrt of a
+    negative output) leaves the input pixels no output reads from it finite, as in PyTorch
+    (the differential tester, seed 2806608: a 3-row image resized to 3 rows)."""
+    x = tinygan.tensor([[[[0.4], [-0.83], [0.79]]]], requires_grad=True)
+    y = tinygan.nn.functional.interpolate(x, size=size, mode="bilinear")
+    with np.errstate(invalid="ignore"):
+        (tinygan.sqrt(y) * 1.21).sum().backward()
+    g = to_np(x.grad).ravel()
+    assert np.isnan(g[1]) and np.isfinite(g[0]) == (size[0] == 3)
+    if size[0] == 3:   # rows map one to one: row 2 reads only itself
+        assert np.isfinite(g[2])

@@ -207,6 +207,10 @@ def _scatter(gy: Any, axis: int, taps: Taps, in_size: int) -> Any:
     gx = xp.zeros(moved.shape[:-1] + (in_size,), dtype=gy.dtype)
     for j in range(indices.shape[1]):
         part = moved if weights is None else moved * weights[:, j].astype(gy.dtype)
+        if weights is not None and not np.all(np.asarray(taps[1])[:, j]):
+            # a tap of weight 0 reads nothing: 0 * NaN would carry a NaN gradient to a pixel
+            # that no output depends on (PyTorch's gradient stays finite there)
+            part = xp.where(weights[:, j] == 0, xp.zeros((), gy.dtype), part)
         backend.scatter_add(gx, (Ellipsis, indices[:, j]), part)
     return xp.moveaxis(gx, -1, axis)
 
