@@ -241,12 +241,14 @@ def unary(ctx: Context) -> Step | None:
         code, tag = f"{out} = L.{fn}({a})", f"L.{fn}"
     elif r == 2:
         fn = ctx.choice(("softplus", "leaky_relu", "logsigmoid", "relu", "sigmoid", "tanh",
-                         "softplus:beta", "leaky_relu:slope"))
+                         "softplus:beta", "leaky_relu:slope", "silu", "elu", "elu:alpha"))
         if fn == "softplus:beta":
             code = f"{out} = F.softplus({a}, beta={ctx.choice((0.5, 2.0, 2))}, " \
                    f"threshold={ctx.choice((20, 1.0))})"
         elif fn == "leaky_relu:slope":
             code = f"{out} = F.leaky_relu({a}, {ctx.choice((0.2, 0.1, 0.01))})"
+        elif fn == "elu:alpha":
+            code = f"{out} = F.elu({a}, alpha={ctx.choice((0.5, 2.0))})"
         else:
             code = f"{out} = F.{fn}({a})"
         tag = f"F.{fn}"
@@ -698,6 +700,7 @@ def layer(ctx: Context) -> Step | None:
         mod = ctx.choice(("nn.ReLU()", "nn.ReLU(inplace=True)", "nn.LeakyReLU(0.2)",
                           "nn.LeakyReLU(0.1, True)", "nn.Sigmoid()", "nn.Tanh()",
                           "nn.Softplus()", "nn.Softplus(beta=2)", "nn.Identity()",
+                          "nn.SiLU()", "nn.ELU()", "nn.ELU(0.5, True)", "nn.SiLU(inplace=True)",
                           "nn.Flatten()", "nn.Dropout(0.0)", "nn.Dropout(0.5).eval()"))
         code = ctx.choice((f"{out} = {mod}({a})", f"{out} = nn.Sequential({mod})({a})"))
         return Step(code, mod.split("(")[0], (out,), (a,))
@@ -866,6 +869,19 @@ def pieces_and_padding(ctx: Context) -> Step | None:
         if ctx.chance(0.2):
             code += f"\n{m}.eval()"
         return Step(code, "nn.InstanceNorm2d", (m, out), (x,))
+    if ctx.chance(0.5) and t.is_floating_point():
+        r = ctx.choice((1, 2))
+        if ctx.chance(0.5):
+            return Step(f"{out} = F.pixel_shuffle({a}, {r})", "F.pixel_shuffle", (out,), (a,))
+        return Step(f"{out} = nn.PixelUnshuffle({r})({a})", "nn.PixelUnshuffle", (out,), (a,))
+    if t.is_floating_point():
+        m = ctx.fresh("m")
+        channels = t.shape[1] if t.dim() >= 2 else 1
+        dtype, to64 = _layer_dtype(ctx, t)
+        size = ctx.choice((1, channels))
+        code = (f"{m} = fill(nn.PReLU({size}{dtype}){to64}, {int(ctx.rng.integers(1000))})\n"
+                f"{out} = {m}({a})")
+        return Step(code, "nn.PReLU", (m, out), (a,))
     fn = ctx.choice(("L.narrow({}, {}, 0, 1)", "{}.split(1, {})[0]"))
     return Step(f"{out} = {fn.format(a, d)}", "pieces:short", (out,), (a,))
 

@@ -566,6 +566,7 @@ class Function:
     # ... and what that node's own derivative gives those inputs where the gradient does not
     # depend on them: zeros (relu, abs, max pooling) or nothing, None (convolution, batch norm)
     backward_reads_give_zeros = False
+    backward_links_every_read = False   # link gradients that already require grad as well
 
     @property
     def name(self) -> str:
@@ -979,6 +980,8 @@ def _as_one_node(fn: Function, g_out: Tensor, input_grads: tuple) -> tuple:
     if not sources:
         return input_grads
     zeros = fn.backward_reads_give_zeros   # a Function is one node: a new link for each
+    if fn.backward_links_every_read:        # (a gradient already in a graph gets linked too)
+        return tuple(g if g is None else _ZeroLink(zeros)(g, *sources) for g in input_grads)
     return tuple(g if g is None or g.requires_grad else _ZeroLink(zeros)(g, *sources)
                  for g in input_grads)
 

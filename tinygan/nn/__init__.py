@@ -6,6 +6,8 @@ from tinygan.nn.linear import Linear
 from tinygan.nn.conv import Conv2d, ConvTranspose2d
 from tinygan.nn.activation import (Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax,
                                    Softplus, Tanh)
+from tinygan.nn.activation import ELU, PReLU, SiLU
+from tinygan.nn.upsample import PixelShuffle, PixelUnshuffle
 from tinygan.nn.maxout import Maxout
 from tinygan.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from tinygan.nn.instancenorm import InstanceNorm1d, InstanceNorm2d
@@ -33,4 +35,5 @@ __all__ = [
 __all__ += ["Conv2d", "ConvTranspose2d"]
 __all__ += ["L1Loss", "NLLLoss", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
             "LSTM", "LSTMCell"]  # issue 33
-__all__ += _padding.__all__ + ["InstanceNorm1d", "InstanceNorm2d"]
+__all__ += _padding.__all__ + ["InstanceNorm1d", "InstanceNorm2d", "SiLU", "ELU", "PReLU",
+                                "PixelShuffle", "PixelUnshuffle"]

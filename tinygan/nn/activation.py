@@ -13,6 +13,7 @@ import warnings
 from typing import Any
 
 from tinygan.engine import functional as F
+from tinygan.engine import smooth_activations as smooth
 from tinygan.nn.module import Module
 from tinygan.engine.tensor import Tensor
 
@@ -179,3 +180,61 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+@torch_signature
+class SiLU(Module):
+    """x sigmoid(x) ("swish"): smooth, and negative just below 0 (tinygan/engine/
+    smooth_activations.py has the formulas)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = check_inplace("SiLU", "(inplace=False)", inplace)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.inplace:
+            return x._inplace("silu_", lambda t: smooth.silu(t))
+        return smooth.silu(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+@torch_signature
+class ELU(Module):
+    """x for x > 0, alpha (e^x - 1) otherwise: saturates at -alpha for very negative x."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = check_inplace("ELU", "(alpha=1.0, inplace=False)", inplace)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.inplace:
+            return x._inplace("elu_", lambda t: smooth.elu(t, self.alpha))
+        return smooth.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class PReLU(Module):
+    """LeakyReLU with a learned slope: x for x > 0, a x otherwise, one a for all channels
+    (num_parameters=1) or one per channel of dim 1; starts at ``init`` (SRGAN's generator)."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        from tinygan.devices import backend
+        from tinygan.engine.tensor import Parameter
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(smooth.prelu_weight(num_parameters, init,
+                                                    dtype or backend.DEFAULT_DTYPE))
+        if device is not None:
+            self.to(device)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return smooth.prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"

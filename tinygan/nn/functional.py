@@ -22,6 +22,9 @@ from tinygan.engine.losses import l1_loss, nll_loss  # noqa: F401,E402
 from tinygan.engine.padding import pad  # noqa: F401,E402
 from tinygan.nn.batchnorm import batch_norm  # noqa: F401,E402
 from tinygan.nn.instancenorm import instance_norm  # noqa: F401,E402
+from tinygan.engine.pixel_shuffle import pixel_shuffle, pixel_unshuffle  # noqa: F401,E402
+from tinygan.engine import smooth_activations as _smooth  # noqa: E402
+from tinygan.engine.smooth_activations import prelu  # noqa: F401,E402
 
 
 def _inplace_flag(op: str, inplace: Any) -> None:
@@ -43,6 +46,20 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
         return input._inplace("leaky_relu_",
                               lambda t: _core.leaky_relu(t, negative_slope, in_place=True))
     return _core.leaky_relu(input, negative_slope)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x sigmoid(x); ``inplace=True`` overwrites input (tinygan/engine/smooth_activations.py)."""
+    _inplace_flag("silu", inplace)
+    return input._inplace("silu_", _smooth.silu) if inplace else _smooth.silu(input)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x for x > 0, alpha (e^x - 1) otherwise; ``inplace=True`` overwrites input."""
+    _inplace_flag("elu", inplace)
+    if inplace:
+        return input._inplace("elu_", lambda t: _smooth.elu(t, alpha))
+    return _smooth.elu(input, alpha)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002

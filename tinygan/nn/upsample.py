@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinygan.engine.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from tinygan.engine.resample import interpolate
 from tinygan.engine.tensor import Tensor
 from tinygan.nn.module import Module
@@ -42,3 +43,31 @@ class UpsamplingBilinear2d(Upsample):
 
     def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+class PixelShuffle(Module):
+    """(N, C r^2, H, W) -> (N, C, H r, W r): sub-pixel upsampling (engine/pixel_shuffle.py)."""
+
+    def __init__(self, upscale_factor: int) -> None:
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, x: Tensor) -> Tensor:
+        return pixel_shuffle(x, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """(N, C, H r, W r) -> (N, C r^2, H, W), PixelShuffle's inverse."""
+
+    def __init__(self, downscale_factor: int) -> None:
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, x: Tensor) -> Tensor:
+        return pixel_unshuffle(x, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"

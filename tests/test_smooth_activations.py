@@ -1,0 +1,110 @@
+"""SiLU, ELU, PReLU (tinygan/engine/smooth_activations.py) and pixel_shuffle /
+pixel_unshuffle (tinygan/engine/pixel_shuffle.py), their layers and functional forms.
+
+Generators draw calls (shapes with empty and size-1 dims, float32/float64/int64/bool inputs,
+alphas, PReLU weights of one or per-channel size or a wrong size, shuffle factors that divide
+or not) and run each in tinygan and PyTorch: both raise, or both give the same values, dtype,
+shape, first and second derivatives. gradcheck and gradgradcheck run without PyTorch."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import tinygan
+import tinygan.nn.functional as TF
+from tests.test_pieces_and_padding import _agree, _outcome, tensors
+
+SETTINGS = settings(max_examples=150, deadline=None, derandomize=True)
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch", reason="PyTorch is not installed: nothing to compare")
+
+
+@st.composite
+def activation_calls(draw):
+    values, dtype = draw(tensors(0, 4))
+    op = draw(st.sampled_from(["silu", "elu", "elu_alpha", "prelu", "SiLU", "ELU", "PReLU"]))
+    alpha = draw(st.sampled_from([0.5, 1.0, 2.0]))
+    channels = values.shape[1] if values.ndim >= 2 else 1
+    n_weights = draw(st.sampled_from([1, 1, channels, channels + 1]))
+    return values, dtype, op, alpha, n_weights
+
+
+@SETTINGS
+@given(call=activation_calls())
+def test_smooth_activations_match_pytorch(torch, call):
+    values, dtype, op, alpha, n_weights = call
+    weight = np.linspace(-0.5, 0.75, max(n_weights, 1))
+
+    def build(lib, x):
+        F = tinygan.nn.functional if lib is tinygan else torch.nn.functional
+        if op == "silu":
+            return F.silu(x)
+        if op == "elu":
+            return F.elu(x)
+        if op == "elu_alpha":
+            return F.elu(x, alpha=alpha)
+        if op == "prelu":
+            return F.prelu(x, lib.tensor(weight, dtype=x.dtype))
+        if op == "PReLU":
+            m = lib.nn.PReLU(n_weights, 0.1).to(x.dtype)
+            return m(x) * 1
+        return getattr(lib.nn, op)()(x)
+    differentiable = dtype.startswith("float")
+    _agree(_outcome(torch, build, values, dtype, differentiable),
+           _outcome(tinygan, build, values, dtype, differentiable), dtype)
+
+
+@st.composite
+def shuffle_calls(draw):
+    lead = draw(st.lists(st.integers(0, 2), max_size=2))
+    r = draw(st.sampled_from([1, 2, 3, 0]))
+    c = draw(st.integers(0, 3)) * (r * r if draw(st.booleans()) else 1)
+    h, w = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    if draw(st.booleans()):
+        h, w = h * max(r, 1), w * max(r, 1)
+    values = np.random.default_rng(draw(st.integers(0, 99))).normal(size=(*lead, c, h, w))
+    return values, draw(st.sampled_from(["float32", "float64"])), r, draw(st.booleans())
+
+
+@SETTINGS
+@given(call=shuffle_calls())
+def test_pixel_shuffle_matches_pytorch(torch, call):
+    values, dtype, r, unshuffle = call
+
+    def build(lib, x):
+        F = tinygan.nn.functional if lib is tinygan else torch.nn.functional
+        return F.pixel_unshuffle(x, r) if unshuffle else F.pixel_shuffle(x, r)
+    _agree(_outcome(torch, build, values, dtype, True),
+           _outcome(tinygan, build, values, dtype, True), dtype)
+
+
+@pytest.mark.parametrize("f", [
+    lambda x, w: TF.silu(x),
+    lambda x, w: TF.elu(x, alpha=0.7),
+    lambda x, w: TF.prelu(x, w),
+    lambda x, w: TF.pixel_shuffle(x, 2) * TF.pixel_shuffle(x, 2),
+    lambda x, w: TF.pixel_unshuffle(x, 1) * x,
+], ids=["silu", "elu", "prelu", "pixel_shuffle", "pixel_unshuffle"])
+def test_smooth_activations_pass_gradcheck(f):
+    rng = np.random.default_rng(5)
+    x = tinygan.tensor(rng.normal(size=(2, 4, 2, 3)) + 0.05, requires_grad=True)
+    w = tinygan.tensor(rng.normal(size=4), requires_grad=True)
+    assert tinygan.gradcheck(f, (x, w))
+    assert tinygan.gradgradcheck(f, (x, w))
+
+
+def test_layers_learn_and_write_in_place():
+    m = tinygan.nn.PReLU(3)
+    x = tinygan.tensor([[-1.0, 2.0, -3.0]])
+    m(x).sum().backward()
+    assert m.weight.grad.tolist() == [-1.0, 0.0, -3.0]
+    y = tinygan.tensor([-1.0, 1.0])
+    tinygan.nn.ELU(inplace=True)(y)
+    assert y[1].item() == 1.0 and abs(y[0].item() - (np.exp(-1.0) - 1)) < 1e-7
+    assert repr(tinygan.nn.SiLU(True)) == "SiLU(inplace=True)"
+    with pytest.raises(NotImplementedError, match="silu"):
+        TF.silu(tinygan.tensor([1, 2]))
