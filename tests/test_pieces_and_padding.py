@@ -245,6 +245,8 @@ MULTI_VIEW_PROGRAMS = {
     "piece made under no_grad, written with grad":
         "with lib.no_grad():\n    p, q = y.chunk(2)\np.mul_(2)",
     "piece read after its base was detached and written": "p, q = y.chunk(2); r = p.sum()",
+    "a view of a piece that was given requires_grad, written":   # (seed 2903961)
+        "z = lib.ones(2, 1); p, q = lib.unbind(z, 0); p.requires_grad_(); p[None, ::2].fill_(4.0)",
 }
 
 

@@ -353,7 +353,7 @@ class Tensor:
                 f"{name}: a view was created in no_grad mode and is being modified in place "
                 f"with grad mode enabled (shape {self.shape}); do both inside no_grad(), or "
                 f"both outside it")
-        if recording and self._multi_output and base.requires_grad:
+        if recording and self._multi_output and (base.requires_grad or self.requires_grad):
             _refuse_multi_output(name, self, "is being modified in place")
         if recording and base is not None:
             if base.requires_grad and base.creator is None:
