@@ -108,3 +108,20 @@ def test_layers_learn_and_write_in_place():
     assert repr(tinygan.nn.SiLU(True)) == "SiLU(inplace=True)"
     with pytest.raises(NotImplementedError, match="silu"):
         TF.silu(tinygan.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("n", [5, 16, 18, 40, 70])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_elu_gradient_at_nan_follows_pytorchs_two_loops(torch, n, dtype):
+    """At x = NaN PyTorch's ELU backward gives NaN in its vector loop (the curve, where x > 0
+    is false) and g in its scalar loop (the rest, where x <= 0 is false): which elements get
+    which depends on their place (the differential tester, seed 3002869)."""
+    x = np.linspace(-1, 1, n).astype(dtype)
+    x[::3] = np.nan
+    found = []
+    for lib in (torch, tinygan):
+        xt = lib.tensor(x, requires_grad=True)
+        with np.errstate(invalid="ignore"):
+            lib.nn.functional.elu(xt, alpha=0.5).backward(lib.ones(n, dtype=getattr(lib, dtype)))
+        found.append(np.flatnonzero(np.isnan(xt.grad.numpy())).tolist())
+    assert found[0] == found[1]

@@ -27,6 +27,22 @@ from tinygan.engine.tensor import Function, Tensor
 
 xp_of = backend.get_array_module
 
+# The width of the vectors PyTorch's CPU kernels use here: 64 bytes where the CPU has the
+# AVX-512 subsets PyTorch requires for its AVX512 kernels, else 32 (AVX2).
+def _vector_bytes() -> int:
+    try:   # NumPy's own reading of the CPU's features (NumPy 2, then 1)
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:
+        try:
+            from numpy.core._multiarray_umath import __cpu_features__ as features
+        except ImportError:
+            return 32
+    avx512 = ("AVX512F", "AVX512BW", "AVX512VL", "AVX512DQ")
+    return 64 if all(features.get(f) for f in avx512) else 32
+
+
+VECTOR_BYTES = _vector_bytes()
+
 
 def _floats_only(op: str, kernel: str, x: Tensor) -> None:
     if x.dtype.kind != "f":
@@ -81,10 +97,19 @@ class ELUGrad(Function):
 
     def forward(self, gy, x):
         xp, work = xp_of(x), F.in_opmath(x)
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):
             curve = F.in_opmath(gy) * work.dtype.type(self.alpha) * \
                 F._rounded_once(xp.exp, work)
-        return xp.where(work <= 0, curve, gy).astype(gy.dtype, copy=False)
+        on_curve = work <= 0
+        if x.dtype.kind == "f" and x.flags.c_contiguous and gy.shape == x.shape:
+            # At x = NaN PyTorch's two loops disagree: its vector loop (whole blocks of two
+            # vectors: 32 float32s with AVX-512, 16 with AVX2) picks the curve where x > 0 is
+            # false, its scalar loop (the rest) picks g where x <= 0 is false. So does this.
+            block = 2 * VECTOR_BYTES // x.dtype.itemsize
+            flat = on_curve.reshape(-1)
+            whole = flat.size // block * block
+            flat[:whole] |= xp.isnan(work.reshape(-1)[:whole])
+        return xp.where(on_curve, curve, gy).astype(gy.dtype, copy=False)
 
     def backward(self, gg):
         gy, x = self.inputs
