@@ -464,3 +464,14 @@ def test_softplus_as_pytorchs_formulas_at_and_past_the_threshold():
             got.append([g.detach().numpy(), h.numpy()])
         assert _same(got[0][0], got[1][0]) and _same(got[0][1], got[1][1]), (beta, threshold)
         assert got[1][1][0] == 0.0
+
+
+def test_addcdiv_gradient_has_its_inputs_dtype():
+    """A float32 factor of a float64 addcdiv_ gets a float32 gradient, as PyTorch's engine
+    casts it (the differential tester, seed 3115671)."""
+    for lib in (torch, tinygan):
+        y = lib.zeros(2, 3, dtype=lib.float64)
+        a = lib.tensor([[1.05]], dtype=lib.float32, requires_grad=True)
+        y.addcdiv_(a, lib.tensor([[1.57]], dtype=lib.float64), value=-0.92)
+        g, = lib.autograd.grad((y * -0.4).sum(), [a], create_graph=True)
+        assert str(g.dtype).endswith("float32")

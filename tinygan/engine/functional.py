@@ -1506,7 +1506,11 @@ class _Addc(Function):
         else:   # (value / b: a true division in PyTorch's C++ formula, not 1/b times value)
             ga = gy * div(self.value, b)
             gb = -gy * ((a * self.value) / (b * b))
-        return sum_to(gy, x.shape), sum_to(ga, a.shape), sum_to(gb, b.shape)
+        # each gradient in its input's shape and dtype (a float32 factor of a float64 sum
+        # gets a float32 gradient, as PyTorch's engine casts it)
+        return tuple(g if t.dtype.kind != "f" or g.dtype == t.dtype else cast(g, t.dtype)
+                     for g, t in ((sum_to(gy, x.shape), x), (sum_to(ga, a.shape), a),
+                                  (sum_to(gb, b.shape), b)))
 
 
 def addc(x: Tensor, a: Tensor, b: Tensor, value: Any, mul: bool) -> Tensor | None:
