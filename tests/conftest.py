@@ -25,7 +25,7 @@ settings.register_profile("thorough", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 try:
-    import torch  # noqa: F401
+    import torch as _torch_probe  # noqa: F401
     HAVE_TORCH = True
 except Exception:  # pragma: no cover - depends on the machine
     HAVE_TORCH = False
@@ -79,3 +79,8 @@ def _fresh_seed():
     yield
     backend._waiting_checks.clear()   # a device check one test left unread is not the next's
 
+
+@pytest.fixture(scope="module")
+def torch():
+    """PyTorch for a differential test, or the test skips (PyTorch is optional)."""
+    return pytest.importorskip("torch", reason="PyTorch is not installed: nothing to compare")

@@ -20,11 +20,6 @@ import tinygan.nn.functional as TF
 SETTINGS = settings(max_examples=120, deadline=None, derandomize=True)
 
 
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch is not installed: nothing to compare")
-
-
 @st.composite
 def layers_and_inputs(draw):
     spatial = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=2)))

@@ -20,11 +20,6 @@ import tinygan.nn.functional as TF
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True)
 
 
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch is not installed: nothing to compare")
-
-
 def _outcome(lib, build, array, dtype, differentiable):
     """Run ``build(lib, x)``: ('raise', exception type) or the values, dtype, and for float
     inputs the first derivative of sum(y * w) with a fixed w, whether it requires grad, and

@@ -18,11 +18,6 @@ from tests.test_pieces_and_padding import _agree, _outcome, tensors
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True)
 
 
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip("torch", reason="PyTorch is not installed: nothing to compare")
-
-
 @st.composite
 def activation_calls(draw):
     values, dtype = draw(tensors(0, 4))
