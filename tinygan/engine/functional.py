@@ -1560,11 +1560,11 @@ class Sum(Function):
         if x.dtype == np.float16:   # half precision: accumulated in float32, rounded once
             y = x.sum(axis=self.axis, keepdims=self.keepdims, dtype=np.float32).astype(
                 np.float16)
-        elif sum_kernel.applies(x, None if self.axis is None else _axes(self.axis, x.ndim)):
+        elif sum_kernel.applies(x, axes := None if self.axis is None else
+                                _axes(self.axis, x.ndim)):
             # PyTorch's order of additions (see tinygan/fast/sum_kernel.py): the same sum,
             # the same last bits, so a sum that cancels prints PyTorch's rounding noise
-            y = sum_kernel.trailing_sum(x, None if self.axis is None else
-                                        _axes(self.axis, x.ndim), self.keepdims)
+            y = sum_kernel.trailing_sum(x, axes, self.keepdims)
         else:
             y = x.sum(axis=self.axis, keepdims=self.keepdims,
                       dtype=np.int64 if x.dtype.kind in "biu" else None)

@@ -439,6 +439,34 @@ def expand_as(self, other):
     return expand(self, other.shape)
 
 
+def addcmul_(self, a, b, value: float = 1):
+    """self += value * a * b: for a floating result one node with PyTorch's arithmetic
+    (functional.addc); for an integer one the plain composite, a b's dtype first."""
+    _tensors("addcmul_", tensor1=a, tensor2=b)
+    if self.dtype.kind in "biu":   # PyTorch reads value in the tensor's dtype: -0.03 is 0
+        value = int(value)
+
+    def new(t):
+        y = F.addc(t, a, b, value, True)
+        return t + value * (a * b) if y is None else y
+    return self._inplace("addcmul_", new, reads=(a, b))
+
+
+def addcdiv_(self, a, b, value: float = 1):
+    """self += value * a / b (floating: functional.addc); integer division is refused."""
+    _tensors("addcdiv_", tensor1=a, tensor2=b)
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu":
+        raise RuntimeError(f"addcdiv_: integer division is not supported (tensor1 "
+                           f"{a.dtype}, tensor2 {b.dtype}), as in PyTorch; for a true "
+                           f"division write tensor1.float(), for a floor division "
+                           f"t.add_(value * tensor1.div(tensor2, rounding_mode='floor'))")
+
+    def new(t):
+        y = F.addc(t, a, b, value, False)
+        return t + value * (a / b) if y is None else y
+    return self._inplace("addcdiv_", new, reads=(a, b))
+
+
 def clamp(self, min=None, max=None):  # noqa: A002
     return F.clip(self, min, max)
 
@@ -466,6 +494,7 @@ Tensor.softmax, Tensor.log_softmax = F.softmax, F.log_softmax
 Tensor.remainder, Tensor.floor_divide = F.remainder, F.floor_divide
 Tensor.bitwise_not = F.bitwise_not
 Tensor.lerp, Tensor.lerp_ = lerp, lerp_
+Tensor.addcmul_, Tensor.addcdiv_ = addcmul_, addcdiv_
 
 # elementwise
 Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs, Tensor.neg = F.exp, F.log, F.sqrt, F.abs, F.neg

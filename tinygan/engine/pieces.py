@@ -60,7 +60,8 @@ def _check_split_input(op: str, x: Any, dim: Any) -> int:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(x).__name__}")
     if x.ndim == 0:
-        raise RuntimeError(f"{op} expects at least a 1-dimensional tensor")
+        raise RuntimeError(f"{op} expects at least a 1-dimensional tensor, got shape "
+                           f"{x.shape}")
     return wrap_dim(dim, x.ndim, op)
 
 
@@ -137,7 +138,8 @@ def narrow(input: Tensor, dim: int, start: int | Tensor, length: int) -> Tensor:
         raise TypeError(f"narrow(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")
     if input.ndim == 0:
-        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+        raise RuntimeError(f"narrow() cannot be applied to a 0-dim tensor (shape "
+                           f"{input.shape}); unsqueeze it first")
     d = wrap_dim(dim, input.ndim, "narrow")
     start, length = _int("narrow", "start", start), _int("narrow", "length", length)
     n = input.shape[d]

@@ -424,25 +424,6 @@ class Tensor:
         return self._inplace("clamp_", lambda t: t.clamp(min, max))
     clip_ = clamp_
 
-    def addcmul_(self, a, b, value: float = 1):
-        _tensors("addcmul_", tensor1=a, tensor2=b)
-        if self.dtype.kind in "biu":   # PyTorch reads value in the tensor's dtype: -0.03 is 0
-            value = int(value)
-        return self._inplace("addcmul_", lambda t: _addc(t, a, b, value, True,
-                                                         lambda: t + value * (a * b)),
-                             reads=(a, b))   # (ints: a b's dtype first)
-
-    def addcdiv_(self, a, b, value: float = 1):
-        _tensors("addcdiv_", tensor1=a, tensor2=b)
-        if a.dtype.kind in "biu" and b.dtype.kind in "biu":
-            raise RuntimeError(f"addcdiv_: integer division is not supported (tensor1 "
-                               f"{a.dtype}, tensor2 {b.dtype}), as in PyTorch; for a true "
-                               f"division write tensor1.float(), for a floor division "
-                               f"t.add_(value * tensor1.div(tensor2, rounding_mode='floor'))")
-        return self._inplace("addcdiv_", lambda t: _addc(t, a, b, value, False,
-                                                         lambda: t + value * (a / b)),
-                             reads=(a, b))
-
     def copy_(self, src):
         src = src if isinstance(src, Tensor) else Tensor(src)
         a, b = self.array, src.array
@@ -1328,16 +1309,6 @@ def _refuse_multi_output(name: str, view: Tensor, what: str) -> None:
         f"{name}: a piece of split/chunk/unbind (shape {view.shape}) {what}; the "
         f"output views of a function that returns multiple views cannot be modified in place "
         f"(as in PyTorch). Write the piece as one view (x[a:b]) or .clone() it first")
-
-
-def _addc(x: Tensor, a: Tensor, b: Tensor, value: Any, mul: bool,
-          otherwise: Callable[[], Tensor]) -> Tensor:
-    """addcmul_/addcdiv_'s value: PyTorch's arithmetic for a floating result
-    (engine/functional.py's ``addc``, reached through the module: functional imports this
-    file), ``otherwise()`` for an integer one."""
-    from tinygan.engine import functional
-    y = functional.addc(x, a, b, value, mul)
-    return otherwise() if y is None else y
 
 
 def _as_result(value: Any, like: Tensor) -> Tensor:

@@ -6,10 +6,10 @@ Forward: with x padded by leading size-1 dims to as many dims as there are repea
 
 Backward: every element of x was copied to r0 * r1 * ... places, so its gradient is the sum
 of the gradients of its copies. Seen as a (r0, n0, r1, n1, ...) array, gy sums over the r
-axes. PyTorch's repeat_backward adds in a particular order, and tinygan follows it: the
-leading new dims first, one at a time (``sum(0)``), then a single sum over the r axes of the
-rest, so float32 gradients round as PyTorch's do. A repeat of 0 anywhere makes an empty
-result and a zero gradient.
+axes, grouped as PyTorch's repeat_backward groups it: the leading new dims first, one at a
+time (``sum(0)``), then a single sum over the r axes of the rest. (The order of additions
+inside that multi-axis sum is NumPy's, so float32 gradients can differ from PyTorch's in the
+last bit.) A repeat of 0 anywhere makes an empty result and a zero gradient.
 
 Unlike ``expand`` (a view with stride 0, no copy), repeat always copies, as in PyTorch.
 """

@@ -45,29 +45,26 @@ class UpsamplingBilinear2d(Upsample):
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
-class PixelShuffle(Module):
-    """(N, C r^2, H, W) -> (N, C, H r, W r): sub-pixel upsampling (engine/pixel_shuffle.py)."""
+class _Shuffle(Module):
+    """A fixed call of pixel_shuffle or pixel_unshuffle (engine/pixel_shuffle.py)."""
+    factor_name = ""
 
-    def __init__(self, upscale_factor: int) -> None:
+    def __init__(self, factor: int) -> None:
         super().__init__()
-        self.upscale_factor = upscale_factor
+        setattr(self, self.factor_name, factor)
 
     def forward(self, x: Tensor) -> Tensor:
-        return pixel_shuffle(x, self.upscale_factor)
+        return self.op(x, getattr(self, self.factor_name))
 
     def extra_repr(self) -> str:
-        return f"upscale_factor={self.upscale_factor}"
+        return f"{self.factor_name}={getattr(self, self.factor_name)}"
 
 
-class PixelUnshuffle(Module):
+class PixelShuffle(_Shuffle):
+    """(N, C r^2, H, W) -> (N, C, H r, W r): sub-pixel upsampling (SRGAN's generator)."""
+    factor_name, op = "upscale_factor", staticmethod(pixel_shuffle)
+
+
+class PixelUnshuffle(_Shuffle):
     """(N, C, H r, W r) -> (N, C r^2, H, W), PixelShuffle's inverse."""
-
-    def __init__(self, downscale_factor: int) -> None:
-        super().__init__()
-        self.downscale_factor = downscale_factor
-
-    def forward(self, x: Tensor) -> Tensor:
-        return pixel_unshuffle(x, self.downscale_factor)
-
-    def extra_repr(self) -> str:
-        return f"downscale_factor={self.downscale_factor}"
+    factor_name, op = "downscale_factor", staticmethod(pixel_unshuffle)
