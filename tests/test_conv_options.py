@@ -26,6 +26,10 @@ TRANSPOSE_ROWS = [
     # output_padding 2 >= stride 2 is allowed because it is below the dilation 3
     ((1, 2, 2, 3), (2, 1, 3, 2), dict(dilation=3, stride=2, output_padding=(2, 1))),
     ((1, 3, 3, 2), (3, 1, 2, 2), dict(groups=3, dilation=(1, 2), padding=(0, 1))),
+    # stride 1: image by image, the flipped ordinary convolution, with its taps d apart ...
+    ((2, 2, 3, 4), (2, 3, 3, 2), dict(dilation=(2, 3), padding=(1, 2))),
+    # ... and not that path when output_padding (allowed below the dilation) adds rows
+    ((2, 2, 3, 4), (2, 3, 2, 2), dict(dilation=(3, 2), output_padding=(2, 1))),
 ]
 # (input shape, Conv2d keyword arguments) for the padding modes
 MODE_ROWS = [
@@ -98,12 +102,15 @@ def _derivatives_torch(torch, fn, arrays):
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("form", ["fused", "plain", "image by image"])
 @pytest.mark.parametrize("x_shape, w_shape, out_channels, kind, kwargs", CASES)
 def test_functional_matches_torch_with_two_derivatives(x_shape, w_shape, out_channels, kind,
-                                                       kwargs, fused, monkeypatch):
+                                                       kwargs, form, monkeypatch):
     torch = pytest.importorskip("torch")
-    monkeypatch.setattr(tinygan.fast, "FUSED", fused)
+    monkeypatch.setattr(tinygan.fast, "FUSED", form != "plain")
+    if form == "image by image":
+        from tinygan.fast import conv_by_image
+        monkeypatch.setattr(conv_by_image, "COLUMN_BUDGET_BYTES", 0)
     arrays = _inputs(x_shape, w_shape, out_channels)
     theirs = getattr(torch.nn.functional, kind)
     ours = _derivatives_ours(_ours(kind, kwargs), arrays)

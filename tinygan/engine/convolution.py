@@ -55,9 +55,8 @@ penalty through a convolutional critic) come for free.
 
 What is in this file, in reading order: the plain form (both layers written with ops the
 engine already has: read it first); the output sizes, padding strings and padding modes;
-dilation and groups (built on the plain layers, so the DCGAN's path is unchanged); the
-three Functions, each with its
-public function under it. The Functions do their array work with one call each to
+dilation (patches whose taps lie d pixels apart) and groups (one convolution per block of
+channels); the three Functions, each with its public function under it. The Functions do their array work with one call each to
 tinygan/fast/convolution.py, which picks the kernel (batched columns, or one image at a time
 for large layers). The switch ``tinygan.fast.FUSED = False`` runs the plain form instead;
 tests/test_conv.py checks the two agree, derivatives included.
@@ -85,25 +84,30 @@ Pair = tuple[int, int]
 # scatter-adds the patches back (col2im). Every gradient, second derivatives included,
 # comes from those ops. The Functions further down compute the same numbers in one node each,
 # with the kernels of tinygan/fast/convolution.py (the default).
-def patch_index(size: Pair, kernel: Pair, stride: Pair, out_size: Pair, xp: Any) -> tuple:
+def patch_index(size: Pair, kernel: Pair, stride: Pair, out_size: Pair, xp: Any,
+                dilation: Pair = (1, 1)) -> tuple:
     """Index arrays that pick, from a padded (N, C, Hp, Wp) image, the (N, C, Ho, kh, Wo, kw)
-    array of patches: patch (i, j) starts at row i*sh and column j*sw."""
-    rows = (xp.arange(out_size[0]) * stride[0])[:, None] + xp.arange(kernel[0])[None, :]
-    cols = (xp.arange(out_size[1]) * stride[1])[:, None] + xp.arange(kernel[1])[None, :]
+    array of patches: patch (i, j) starts at row i*sh and column j*sw, its taps d apart."""
+    rows = ((xp.arange(out_size[0]) * stride[0])[:, None]
+            + (xp.arange(kernel[0]) * dilation[0])[None, :])
+    cols = ((xp.arange(out_size[1]) * stride[1])[:, None]
+            + (xp.arange(kernel[1]) * dilation[1])[None, :])
     return (slice(None), slice(None), rows[:, :, None, None], cols[None, None, :, :])
 
 
 def conv2d_plain(x: Tensor, weight: Tensor, bias: Tensor | None = None,
-                 stride: Pair = (1, 1), padding: Pair = (0, 0)) -> Tensor:
+                 stride: Pair = (1, 1), padding: Pair = (0, 0),
+                 dilation: Pair = (1, 1)) -> Tensor:
     """x (N, C, H, W), weight (O, C, kh, kw) -> (N, O, Ho, Wo): pad, gather, multiply."""
     n, c, h, w = x.shape
     o, _, kh, kw = weight.shape
     (ph, pw), xp = padding, xp_of(x.array)
-    ho, wo = conv_output_size((h, w), (kh, kw), stride, padding)
+    ho, wo = conv_output_size((h, w), effective_kernel((kh, kw), dilation), stride, padding)
     zeros = Tensor(xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype))
     padded = F.index_put(zeros, (slice(None), slice(None), slice(ph, ph + h),
                                  slice(pw, pw + w)), x)
-    patches = padded[patch_index((h, w), (kh, kw), stride, (ho, wo), xp)]  # N,C,Ho,kh,Wo,kw
+    index = patch_index((h, w), (kh, kw), stride, (ho, wo), xp, dilation)
+    patches = padded[index]                                                # N,C,Ho,kh,Wo,kw
     rows = patches.permute(0, 2, 4, 1, 3, 5).reshape(n * ho * wo, c * kh * kw)
     y = rows @ weight.reshape(o, c * kh * kw).T                            # (N*Ho*Wo, O)
     y = y.reshape(n, ho, wo, o).permute(0, 3, 1, 2)
@@ -112,18 +116,19 @@ def conv2d_plain(x: Tensor, weight: Tensor, bias: Tensor | None = None,
 
 def conv_transpose2d_plain(x: Tensor, weight: Tensor, bias: Tensor | None = None,
                            stride: Pair = (1, 1), padding: Pair = (0, 0),
-                           output_padding: Pair = (0, 0)) -> Tensor:
+                           output_padding: Pair = (0, 0), dilation: Pair = (1, 1)) -> Tensor:
     """x (N, C, H, W), weight (C, O, kh, kw) -> (N, O, Ho, Wo): multiply, scatter-add, crop
     (conv2d's adjoint: every input pixel paints a weighted kh x kw patch)."""
     n, c, h, w = x.shape
     _, o, kh, kw = weight.shape
     (ph, pw), xp = padding, xp_of(x.array)
-    full = ((h - 1) * stride[0] + kh + output_padding[0],
-            (w - 1) * stride[1] + kw + output_padding[1])
+    reach = effective_kernel((kh, kw), dilation)
+    full = ((h - 1) * stride[0] + reach[0] + output_padding[0],
+            (w - 1) * stride[1] + reach[1] + output_padding[1])
     pixels = x.permute(0, 2, 3, 1).reshape(n * h * w, c)
     painted = (pixels @ weight.reshape(c, o * kh * kw)).reshape(n, h, w, o, kh, kw)
     painted = painted.permute(0, 3, 1, 4, 2, 5)                          # N,O,H,kh,W,kw
-    index = patch_index(full, (kh, kw), stride, (h, w), xp)
+    index = patch_index(full, (kh, kw), stride, (h, w), xp, dilation)
     image = F.GetItemGrad(index, (n, o) + full)(painted)                 # add patches up
     y = image[:, :, ph:full[0] - ph, pw:full[1] - pw]
     return y if bias is None else y + bias.reshape(1, o, 1, 1)
@@ -318,13 +323,15 @@ def check_conv_transpose2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | N
 
 
 # =======================================================================================
-# Dilation and groups, written on top of the plain layers
+# Dilation and groups
 # =======================================================================================
 # Dilation spreads the taps: with dilation d, y[n, o, i, j] = sum_(c, a, b) W[o, c, a, b]
-# x_pad[n, c, i*s + d*a, j*s + d*b]. That is an ordinary convolution with a larger kernel,
-# d (k - 1) + 1 wide, holding W's taps every d pixels and zeros between (spread_taps). The
-# zeros cost multiplications (d^2 as many for 3x3), which is the price of reusing one kernel;
-# the gradient of the spread kernel flows back to W's taps only, through the write.
+# x_pad[n, c, i*s + d*a, j*s + d*b]. A patch then covers d (k - 1) + 1 pixels but still has
+# k x k taps, so dilation is only a change of the patches' strides: im2col reads every d-th
+# pixel (fast/conv_by_image.py, ``patch_view``) and col2im adds back to every d-th pixel.
+# (It is also an ordinary convolution with a larger kernel holding zeros between the taps,
+# but that form multiplies the pixels between the taps by 0, and 0 * NaN is NaN: a NaN would
+# spread to gradients that PyTorch, which never reads those pixels, leaves finite.)
 #
 # Groups split the channels: with G groups, the C inputs and O outputs are cut into G equal
 # blocks, and output block g sees only input block g:
@@ -332,55 +339,29 @@ def check_conv_transpose2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | N
 # G independent convolutions side by side, concatenated along the channels (G = C = O is the
 # depthwise convolution of MobileNet). The transposed layer is the same with its own weight
 # layout (C, O/G, kh, kw): W[block g of C] maps input block g to output block g.
-def spread_taps(weight: Tensor, dilation: Pair) -> Tensor:
-    """(A, B, kh, kw) -> (A, B, d (kh - 1) + 1, d (kw - 1) + 1) with zeros between the taps."""
-    if dilation == (1, 1):
-        return weight
-    a, b, kh, kw = weight.shape
-    size = effective_kernel((kh, kw), dilation)
-    zeros = Tensor(xp_of(weight.array).zeros((a, b) + size, dtype=weight.dtype))
-    taps = (slice(None), slice(None), slice(None, None, dilation[0]),
-            slice(None, None, dilation[1]))
-    return F.index_put(zeros, taps, weight)
-
-
-def conv2d_general(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair,
-                   padding: Pair, dilation: Pair, groups: int) -> Tensor:
-    """conv2d with dilation and/or groups: spread the taps, then one ordinary conv2d per group."""
-    weight = spread_taps(weight, dilation)
+def conv2d_groups(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair,
+                  padding: Pair, dilation: Pair, groups: int) -> Tensor:
+    """conv2d with groups: one ordinary conv2d per block of channels, concatenated."""
     c, o = x.shape[1] // groups, weight.shape[0] // groups
     # each block with its share of the bias, so its gradient comes from the conv's own
     # backward, as PyTorch's (see Function.backward_reads)
     blocks = [conv2d(x[:, g * c:(g + 1) * c], weight[g * o:(g + 1) * o],
-                     None if bias is None else bias[g * o:(g + 1) * o], stride, padding)
+                     None if bias is None else bias[g * o:(g + 1) * o], stride, padding,
+                     dilation)
               for g in range(groups)]
-    return blocks[0] if groups == 1 else F.concatenate(blocks, dim=1)
+    return F.concatenate(blocks, dim=1)
 
 
-def conv_transpose2d_general(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair,
-                             padding: Pair, output_padding: Pair, dilation: Pair,
-                             groups: int) -> Tensor:
-    """conv_transpose2d with dilation and/or groups: the adjoint of conv2d_general."""
-    # Each block is computed uncropped, (H - 1) s + d (kh - 1) + 1 rows, then cut to the
-    # layer's size: padding rows off the top, and at the bottom as many as output_padding
-    # asks for (zeros past the end: with dilation, output_padding may exceed the stride).
-    weight = spread_taps(weight, dilation)
-    out = conv_transpose_output_size(x.shape[2:], weight.shape[2:], stride, padding,
-                                     output_padding)
+def conv_transpose2d_groups(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair,
+                            padding: Pair, output_padding: Pair, dilation: Pair,
+                            groups: int) -> Tensor:
+    """conv_transpose2d with groups: the adjoint of conv2d_groups, block by block."""
     c, o = x.shape[1] // groups, weight.shape[1]
     blocks = [conv_transpose2d(x[:, g * c:(g + 1) * c], weight[g * c:(g + 1) * c],
-                               None if bias is None else bias[g * o:(g + 1) * o], stride)
+                               None if bias is None else bias[g * o:(g + 1) * o], stride,
+                               padding, output_padding, 1, dilation)
               for g in range(groups)]   # each block with its share of the bias
-    y = blocks[0] if groups == 1 else F.concatenate(blocks, dim=1)
-    full = y.shape[2:]
-    short = [max(0, p + o - f) for p, o, f in zip(padding, out, full)]
-    if max(short) > 0:
-        y = pad_image(y, (0, short[0], 0, short[1]))
-        if bias is not None:                  # the rows and columns added are 0 + bias
-            added = xp_of(y.array).ones(y.shape[2:], dtype=y.dtype)
-            added[:full[0], :full[1]] = 0
-            y = y + bias.reshape(1, -1, 1, 1) * Tensor(added)
-    return y[:, :, padding[0]:padding[0] + out[0], padding[1]:padding[1] + out[1]]
+    return F.concatenate(blocks, dim=1)
 
 
 # =======================================================================================
@@ -398,16 +379,21 @@ class Conv2d(Function):
 
     def saves(self): return (0, 1)   # and keeps them, not the bias (db sums gy alone)
 
-    def __init__(self, stride: Pair, padding: Pair, x_columns: Any = None) -> None:
-        self.stride, self.padding = stride, padding
+    def __init__(self, stride: Pair, padding: Pair, x_columns: Any = None,
+                 dilation: Pair = (1, 1), out_size: Pair | None = None) -> None:
+        self.stride, self.padding, self.dilation = stride, padding, dilation
         self.x_columns = x_columns      # im2col(x); None while not built, or image by image
+        self.out_size = out_size        # None: conv_output_size's (see ConvTranspose2d.backward)
 
     def forward(self, x, weight, bias=None):
         kernel = weight.shape[2:]
-        out_size = conv_output_size(x.shape[2:], kernel, self.stride, self.padding)
+        out_size = self.out_size or conv_output_size(
+            x.shape[2:], effective_kernel(kernel, self.dilation), self.stride, self.padding)
         if self.x_columns is None:      # kept: the weight gradient multiplies by them again
-            self.x_columns = kernels.columns(x, kernel, self.stride, self.padding, out_size)
-        y = kernels.conv2d(x, weight, self.stride, self.padding, out_size, self.x_columns)
+            self.x_columns = kernels.columns(x, kernel, self.stride, self.padding, out_size,
+                                             self.dilation)
+        y = kernels.conv2d(x, weight, self.stride, self.padding, out_size, self.x_columns,
+                           self.dilation)
         return y if bias is None else _add_bias(y, bias)
 
     def backward(self, gy):
@@ -418,12 +404,13 @@ class Conv2d(Function):
         if self.x_columns is not None and (x.requires_grad or weight.requires_grad):
             gy_matrix = kernels.as_matrix(gy.array)
         if x.requires_grad:  # like PyTorch's needs_input_grad: skip work nobody asked for
-            extra = _dropped_rows(x.shape, gy.shape, kernel, self.stride, self.padding)
-            gx = ConvTranspose2d(self.stride, self.padding, extra, x_matrix=gy_matrix)(
-                gy, weight)                                   # dx = conv_transpose2d(gy, W)
+            extra = _dropped_rows(x.shape, gy.shape, kernel, self.stride, self.padding,
+                                  self.dilation)
+            gx = ConvTranspose2d(self.stride, self.padding, extra, x_matrix=gy_matrix,
+                                 dilation=self.dilation)(gy, weight)  # conv_transpose2d(gy, W)
         if weight.requires_grad:                              # dW = conv2d_weight(x, gy)
             gw = Conv2dWeight(kernel, self.stride, self.padding, x_columns=self.x_columns,
-                              gy_matrix=gy_matrix)(x, gy)
+                              gy_matrix=gy_matrix, dilation=self.dilation)(x, gy)
         return gx, gw, _bias_grad(self.inputs, gy)
 
 
@@ -448,12 +435,12 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
                                stride, padding)
         return NoChannels((x.shape[0], 0) + tuple(out))(
             *((x, weight) if bias is None else (x, weight, bias)))
-    if dilation != (1, 1) or groups != 1:
-        return conv2d_general(x, weight, bias, stride, padding, dilation, groups)
+    if groups != 1:
+        return conv2d_groups(x, weight, bias, stride, padding, dilation, groups)
     if not fast.FUSED:                                   # the plain form
-        return conv2d_plain(x, weight, bias, stride, padding)
+        return conv2d_plain(x, weight, bias, stride, padding, dilation)
     args = (x, weight) if bias is None else (x, weight, bias)
-    return Conv2d(stride, padding)(*args)
+    return Conv2d(stride, padding, dilation=dilation)(*args)
 
 
 class ConvTranspose2d(Function):
@@ -468,18 +455,20 @@ class ConvTranspose2d(Function):
     def saves(self): return (0, 1)   # and keeps them, not the bias (db sums gy alone)
 
     def __init__(self, stride: Pair, padding: Pair, output_padding: Pair,
-                 x_matrix: Any = None) -> None:
+                 x_matrix: Any = None, dilation: Pair = (1, 1)) -> None:
         self.stride, self.padding, self.output_padding = stride, padding, output_padding
+        self.dilation = dilation
         self.x_matrix = x_matrix        # x as a matrix; None while not built, or image by image
 
     def forward(self, x, weight, bias=None):
         _, out_channels, kh, kw = weight.shape
-        out_size = conv_transpose_output_size(x.shape[2:], (kh, kw), self.stride,
-                                              self.padding, self.output_padding)
+        out_size = conv_transpose_output_size(
+            x.shape[2:], effective_kernel((kh, kw), self.dilation), self.stride,
+            self.padding, self.output_padding)
         if self.x_matrix is None:       # kept: the weight gradient multiplies by it again
             self.x_matrix = kernels.matrix(x, out_channels * kh * kw)
         y = kernels.conv_transpose2d(x, weight, self.stride, self.padding, out_size,
-                                     self.x_matrix)
+                                     self.x_matrix, self.dilation)
         return y if bias is None else _add_bias(y, bias)
 
     def backward(self, gy):
@@ -489,12 +478,15 @@ class ConvTranspose2d(Function):
         gy_columns = None
         if self.x_matrix is not None and (x.requires_grad or weight.requires_grad):
             gy_columns = kernels.im2col(gy.array, kernel, self.stride, self.padding,
-                                        x.shape[2:])
+                                        x.shape[2:], self.dilation)
+        # the sizes are x's: an output_padding of a stride or more (allowed below the
+        # dilation) adds rows that conv2d's own size formula would count as one more patch
         if x.requires_grad:                                   # dx = conv2d(gy, W)
-            gx = Conv2d(self.stride, self.padding, x_columns=gy_columns)(gy, weight)
+            gx = Conv2d(self.stride, self.padding, x_columns=gy_columns,
+                        dilation=self.dilation, out_size=x.shape[2:])(gy, weight)
         if weight.requires_grad:                              # dW = conv2d_weight(gy, x)
             gw = Conv2dWeight(kernel, self.stride, self.padding, x_columns=gy_columns,
-                              gy_matrix=self.x_matrix)(gy, x)
+                              gy_matrix=self.x_matrix, dilation=self.dilation)(gy, x)
         return gx, gw, _bias_grad(self.inputs, gy)
 
 
@@ -516,11 +508,11 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
     output_padding, dilation = pair(output_padding, "output_padding"), pair(dilation, "dilation")
     check_conv_transpose2d("conv_transpose2d", x, weight, bias, stride, padding,
                            output_padding, dilation, groups)
-    if dilation != (1, 1) or groups != 1:
-        return conv_transpose2d_general(x, weight, bias, stride, padding, output_padding,
-                                        dilation, groups)
-    out = conv_transpose_output_size(x.shape[2:], weight.shape[2:], stride, padding,
-                                     output_padding)
+    if groups != 1:
+        return conv_transpose2d_groups(x, weight, bias, stride, padding, output_padding,
+                                       dilation, groups)
+    out = conv_transpose_output_size(x.shape[2:], effective_kernel(weight.shape[2:], dilation),
+                                     stride, padding, output_padding)
     empty = min(out) == 0
     # PyTorch 2.13 itself: an empty float32 batch of 2 or more comes back empty (its mkldnn
     # path); one image, or any other dtype, raises
@@ -529,14 +521,15 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
                            f"{x.shape[3]}). Calculated output size per channel: ({out[0]} x "
                            f"{out[1]}). Output size is too small")
     if empty:   # the plain form, which crops to nothing, as PyTorch's one node: it keeps x
-        y = conv_transpose2d_plain(x, weight, bias, stride, padding, output_padding)
+        y = conv_transpose2d_plain(x, weight, bias, stride, padding, output_padding, dilation)
         if is_grad_enabled() and y.requires_grad:
             y = EmptyOutputGradient()(y)
         return F.keeps(y, x, weight, name="ConvTranspose2d", reads_value=False)   # and W
     if not fast.FUSED:                                   # the plain form
-        return conv_transpose2d_plain(x, weight, bias, stride, padding, output_padding)
+        return conv_transpose2d_plain(x, weight, bias, stride, padding, output_padding,
+                                      dilation)
     args = (x, weight) if bias is None else (x, weight, bias)
-    return ConvTranspose2d(stride, padding, output_padding)(*args)
+    return ConvTranspose2d(stride, padding, output_padding, dilation=dilation)(*args)
 
 
 class Conv2dWeight(Function):
@@ -545,32 +538,38 @@ class Conv2dWeight(Function):
     <ggW, gW> = <gy, conv2d(x, ggW)>, so its own gradients are conv ops with ggW as weight."""
 
     def __init__(self, kernel: Pair, stride: Pair, padding: Pair, x_columns: Any = None,
-                 gy_matrix: Any = None) -> None:
+                 gy_matrix: Any = None, dilation: Pair = (1, 1)) -> None:
         self.kernel, self.stride, self.padding = kernel, stride, padding
+        self.dilation = dilation
         # im2col(x) and gy as a matrix, when the caller has built them already
         self.x_columns, self.gy_matrix = x_columns, gy_matrix
 
     def forward(self, x, gy):
         return kernels.conv2d_weight(x, gy, self.kernel, self.stride, self.padding,
-                                     self.x_columns, self.gy_matrix)
+                                     self.x_columns, self.gy_matrix, self.dilation)
 
     def backward(self, ggw):
         x, gy = self.inputs
         gx = ggy = None
         if x.requires_grad:                         # d<ggW, gW>/dx = conv_transpose2d(gy, ggW)
-            extra = _dropped_rows(x.shape, gy.shape, self.kernel, self.stride, self.padding)
-            gx = conv_transpose2d(gy, ggw, None, self.stride, self.padding, extra)
+            extra = _dropped_rows(x.shape, gy.shape, self.kernel, self.stride, self.padding,
+                                  self.dilation)
+            gx = conv_transpose2d(gy, ggw, None, self.stride, self.padding, extra, 1,
+                                  self.dilation)
         if gy.requires_grad:                        # d<ggW, gW>/dgy = conv2d(x, ggW)
-            ggy = conv2d(x, ggw, None, self.stride, self.padding)
+            ggy = conv2d(x, ggw, None, self.stride, self.padding, self.dilation)
+            # as in ConvTranspose2d.backward: x's rows past the last whole patch are not gy's
+            ggy = ggy[:, :, :gy.shape[2], :gy.shape[3]]
         return gx, ggy
 
 
 def conv2d_weight(x: Tensor, grad_output: Tensor, kernel_size: int | Pair,
-                  stride: int | Pair = 1, padding: int | Pair = 0) -> Tensor:
+                  stride: int | Pair = 1, padding: int | Pair = 0,
+                  dilation: int | Pair = 1) -> Tensor:
     """The gradient of conv2d with respect to its weight, (O, C, kh, kw), given the input x
     (N, C, H, W) and the output gradient (N, O, Ho, Wo) (torch.nn.grad.conv2d_weight)."""
     kernel, stride, padding = pair(kernel_size), pair(stride), pair(padding)
-    return Conv2dWeight(kernel, stride, padding)(x, grad_output)
+    return Conv2dWeight(kernel, stride, padding, dilation=pair(dilation))(x, grad_output)
 
 
 def _add_bias(y: Any, bias: Any) -> Any:
@@ -580,10 +579,11 @@ def _add_bias(y: Any, bias: Any) -> Any:
 
 
 def _dropped_rows(x_shape: tuple, y_shape: tuple, kernel: Pair, stride: Pair,
-                  padding: Pair) -> Pair:
+                  padding: Pair, dilation: Pair = (1, 1)) -> Pair:
     """The rows and columns of x that conv2d's floor division never reached: the adjoint,
     conv_transpose2d, gives them back (as zeros) through its output_padding."""
-    reached = conv_transpose_output_size(y_shape[2:], kernel, stride, padding, (0, 0))
+    reached = conv_transpose_output_size(y_shape[2:], effective_kernel(kernel, dilation),
+                                         stride, padding, (0, 0))
     return x_shape[2] - reached[0], x_shape[3] - reached[1]
 
 

@@ -37,20 +37,20 @@ Pair = tuple[int, int]
 # The kernels: one call per product, each choosing batched columns or image by image
 # =======================================================================================
 def conv2d(x: Any, weight: Any, stride: Pair, padding: Pair, out_size: Pair,
-           x_columns: Any = None) -> Any:
+           x_columns: Any = None, dilation: Pair = (1, 1)) -> Any:
     """y (N, O, Ho, Wo) = conv2d(x (N, C, H, W), weight (O, C, kh, kw)), no bias.
     ``x_columns``: im2col(x), when already built (see ``columns``)."""
     if x_columns is None:
-        x_columns = columns(x, weight.shape[2:], stride, padding, out_size)
+        x_columns = columns(x, weight.shape[2:], stride, padding, out_size, dilation)
         if x_columns is None:
-            return conv2d_by_image(x, weight, stride, padding, out_size)
+            return conv2d_by_image(x, weight, stride, padding, out_size, dilation)
     out_channels = weight.shape[0]
     y = weight.reshape(out_channels, -1) @ x_columns    # (O, C*kh*kw) @ (C*kh*kw, Ho*Wo*N)
     return to_nchw(y.reshape(out_channels, *out_size, x.shape[0]))
 
 
 def conv_transpose2d(x: Any, weight: Any, stride: Pair, padding: Pair, out_size: Pair,
-                     x_matrix: Any = None) -> Any:
+                     x_matrix: Any = None, dilation: Pair = (1, 1)) -> Any:
     """y (N, O, Ho, Wo) = conv_transpose2d(x (N, C, H, W), weight (C, O, kh, kw)), no bias:
     every input pixel paints a weighted kh x kw patch, the patches add up (col2im), and the
     padding is cropped away. ``x_matrix``: matrix(x), when already built."""
@@ -58,22 +58,23 @@ def conv_transpose2d(x: Any, weight: Any, stride: Pair, padding: Pair, out_size:
     if x_matrix is None:
         x_matrix = matrix(x, out_channels * kh * kw)
         if x_matrix is None:
-            return conv_transpose2d_by_image(x, weight, stride, padding, out_size)
+            return conv_transpose2d_by_image(x, weight, stride, padding, out_size, dilation)
     (ph, pw), (out_h, out_w) = padding, out_size
     cols = weight.reshape(in_channels, -1).T @ x_matrix     # (O*kh*kw, C) @ (C, H*W*N)
     cols = cols.reshape(out_channels, kh, kw, h, w, n)     # one patch per input pixel
-    image = col2im(cols, (out_h + 2 * ph, out_w + 2 * pw), stride)
+    image = col2im(cols, (out_h + 2 * ph, out_w + 2 * pw), stride, dilation)
     return to_nchw(image[:, ph:ph + out_h, pw:pw + out_w])  # crop the padding away
 
 
 def conv2d_weight(x: Any, gy: Any, kernel: Pair, stride: Pair, padding: Pair,
-                  x_columns: Any = None, gy_matrix: Any = None) -> Any:
+                  x_columns: Any = None, gy_matrix: Any = None,
+                  dilation: Pair = (1, 1)) -> Any:
     """gW (O, C, kh, kw) = gy_matrix @ im2col(x)^T, conv2d's weight gradient, from x (N, C,
     H, W) and gy (N, O, Ho, Wo). ``x_columns``, ``gy_matrix``: those operands, when built."""
     if x_columns is None:
-        x_columns = columns(x, kernel, stride, padding, gy.shape[2:])
+        x_columns = columns(x, kernel, stride, padding, gy.shape[2:], dilation)
         if x_columns is None:
-            return conv2d_weight_by_image(x, gy, kernel, stride, padding)
+            return conv2d_weight_by_image(x, gy, kernel, stride, padding, dilation)
     if gy_matrix is None:
         gy_matrix = as_matrix(gy)
     gw = gy_matrix @ x_columns.T                    # (O, Ho*Wo*N) @ (Ho*Wo*N, C*kh*kw)
@@ -83,12 +84,13 @@ def conv2d_weight(x: Any, gy: Any, kernel: Pair, stride: Pair, padding: Pair,
 # =======================================================================================
 # The operands, built once where two products read them
 # =======================================================================================
-def columns(x: Any, kernel: Pair, stride: Pair, padding: Pair, out_size: Pair) -> Any:
+def columns(x: Any, kernel: Pair, stride: Pair, padding: Pair, out_size: Pair,
+            dilation: Pair = (1, 1)) -> Any:
     """im2col(x) for the batched kernels, or None where products over x's patches work
     image by image."""
     if by_image(x, x.shape[1] * kernel[0] * kernel[1], out_size[0] * out_size[1]):
         return None
-    return im2col(x, kernel, stride, padding, out_size)
+    return im2col(x, kernel, stride, padding, out_size, dilation)
 
 
 def matrix(x: Any, other_rows: int) -> Any:
@@ -134,22 +136,27 @@ def pad_chwn(x: Any, padding: Pair) -> Any:
     return padded
 
 
-def im2col(x: Any, kernel: Pair, stride: Pair, padding: Pair, out_size: Pair) -> Any:
+def im2col(x: Any, kernel: Pair, stride: Pair, padding: Pair, out_size: Pair,
+           dilation: Pair = (1, 1)) -> Any:
     """x (N, C, H, W) -> cols (C*kh*kw, Ho*Wo*N), cols[(c,a,b), (i,j,n)] = x_pad[n, c,
-    i*sh + a, j*sw + b]. The 6-D strided view costs nothing; the reshape is the one copy."""
+    i*sh + a*dh, j*sw + b*dw]. The 6-D strided view costs nothing; the reshape is the one
+    copy. (Dilation only changes the view's strides: the pixels between the taps are never
+    read, so no zero is ever multiplied in their place.)"""
     padded = pad_chwn(x, padding)
-    patches = patch_view(padded, kernel, stride, out_size)       # (C, kh, kw, Ho, Wo, N)
+    patches = patch_view(padded, kernel, stride, out_size, dilation)  # (C,kh,kw,Ho,Wo,N)
     return patches.reshape(padded.shape[0] * kernel[0] * kernel[1], -1)
 
 
-def col2im(cols: Any, image_size: Pair, stride: Pair) -> Any:
+def col2im(cols: Any, image_size: Pair, stride: Pair, dilation: Pair = (1, 1)) -> Any:
     """The adjoint of im2col: add every patch back onto the image where it came from.
 
-    cols: (O, kh, kw, H, W, N), one patch per input pixel (i, j, n), laid at (i*sh, j*sw).
+    cols: (O, kh, kw, H, W, N), one patch per input pixel (i, j, n), laid at (i*sh, j*sw),
+    its taps dilation apart.
     Returns the (O, Hp, Wp, N) image; overlapping patches sum (``add_patches``).
     """
     o, n = cols.shape[0], cols.shape[5]
-    return add_patches(cols, xp_of(cols).zeros((o, *image_size, n), dtype=cols.dtype), stride)
+    image = xp_of(cols).zeros((o, *image_size, n), dtype=cols.dtype)
+    return add_patches(cols, image, stride, dilation)
 
 
 def as_matrix(x: Any) -> Any:
