@@ -355,3 +355,44 @@ def test_circular_padding_layers_check_their_input_dims():
     with pytest.raises(ValueError, match="expected 3D or 4D input"):
         tnn.CircularPad2d((0, 1))(tinygan.zeros(1, 2))
     assert tnn.CircularPad1d(1)(tinygan.zeros(1, 2)).shape == (1, 4)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular", "constant"])
+@pytest.mark.parametrize("dims", [1, 2])
+def test_writing_the_padded_tensor_before_backward_as_pytorch(torch, mode, dims):
+    """Reflect and replicate padding keep their input for backward (PyTorch's one node reads
+    it): writing it in place before backward is refused; circular and constant padding keep
+    nothing, so the write is fine (seed 3202120 of issue 29's long run)."""
+    outcomes = []
+    for fw, F in ((tinygan, TF), (torch, torch.nn.functional)):
+        leaf = fw.tensor(np.arange(1.0, 1.0 + 3 ** (dims + 1)).reshape((1, 3) + (3,) * dims),
+                         requires_grad=True)
+        x = leaf * 1.0
+        y = F.pad(x, (1, 2) * dims, mode=mode)
+        x.fill_(0.5)
+        try:
+            y.sum().backward()
+            outcomes.append(("ran", leaf.grad.tolist()))
+        except RuntimeError as error:
+            outcomes.append(("raised", "modified by an inplace operation" in str(error)))
+    assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular", "constant"])
+def test_padded_results_are_laid_out_as_pytorchs(torch, mode):
+    """PyTorch pads a channels-last image into a channels-last result (constant, reflect,
+    replicate), everything else into a row-major one: is_contiguous() tells them apart
+    (seed 3215219 of issue 29's long run: a 1-D reflection pad of a (C, W) tensor)."""
+    cases = [((2, 4, 5, 3), (0, 3, 1, 2)), ((2, 3, 4, 5), (0, 1, 2, 3)), ((2, 4, 3), (0, 2, 1)),
+             ((4, 3), (1, 0)), ((2, 2), (0, 1)), ((3, 1, 1, 2), (0, 3, 1, 2)),
+             ((1, 4, 5, 3), (0, 3, 1, 2)), ((2, 5, 4, 3), (0, 3, 2, 1))]
+    for shape, order in cases:
+        a = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+        pad = (1, 1, 1, 1) if len(shape) == 4 else (1, 1)
+        if mode == "reflect" and min(a.transpose(order).shape[-len(pad) // 2:]) < 2:
+            continue    # (reflection needs 2 pixels a side)
+        found = []
+        for fw, F in ((tinygan, TF), (torch, torch.nn.functional)):
+            y = F.pad(fw.tensor(a).permute(*order), pad, mode=mode)
+            found.append((y.is_contiguous(), y.tolist()))
+        assert found[0] == found[1], (shape, order)

@@ -90,9 +90,15 @@ class Keeps(Function):
     composite op saves for backward: its inputs, and with ``output`` its result. A composite
     (log_softmax = x - log sum exp x) saves only its intermediates, so changing its input or
     result in place before backward would go unnoticed, where PyTorch raises."""
-    def __init__(self, output: bool, one_node: bool, name: str, reads_value: bool = True):
+    def __init__(self, output: bool, one_node: bool, name: str, reads_value: bool = True,
+                 refuse_later: tuple = (), gives_zeros: bool = False):
         self.saves_output, self.one_node, self.op_name = output, one_node, name
         self.reads_value = reads_value
+        self.backward_reads_give_zeros = gives_zeros   # (see Function)
+        # (function, argument, tensor): PyTorch's backward function reads the tensor but has
+        # no derivative for it, so a backward with create_graph refuses it if it requires
+        # grad by then (a class weight given requires_grad_() after the loss was computed)
+        self.refuse_later = refuse_later
 
     @property
     def name(self) -> str: return self.op_name   # errors and grad_fn name the composite
@@ -108,19 +114,36 @@ class Keeps(Function):
             return None
         return tuple(range(0 if self.reads_value else 1, len(self.inputs)))
     def forward(self, y, *watched): return y.copy()   # its own memory: writing to it in
-    def backward(self, gy): return (gy,) + (None,) * (len(self.inputs) - 1)   # place is safe
+    def backward(self, gy):   # (its own memory: writing to it in place is safe)
+        for function, argument, t in self.refuse_later:
+            refuse_gradient_of(function, argument, t)
+        return (gy,) + (None,) * (len(self.inputs) - 1)
 
 
 def keeps(y: Tensor, *watched: Any, name: str, output: bool = False,
-          one_node: bool = True, reads_value: bool = True) -> Tensor:
+          one_node: bool = True, reads_value: bool = True,
+          refuse_later: tuple = (), gives_zeros: bool = False) -> Tensor:
     """``y`` guarded by ``Keeps`` when it is in the graph (see there); else ``y`` itself.
     ``name``: the composite op's, for errors and ``grad_fn``. ``one_node``: PyTorch's op is a
     single node (its gradients require grad when the incoming one, ``y`` or a watched tensor
-    does; without ``reads_value``, ``y`` does not count: its backward reads only those)."""
+    does; without ``reads_value``, ``y`` does not count: its backward reads only those).
+    ``refuse_later``: (function, argument, tensor) triples, see Keeps. ``gives_zeros``: that
+    node's own derivative gives the inputs it reads zeros, not nothing (see Function)."""
     watched = tuple(w for w in watched if isinstance(w, Tensor))
     if not (is_grad_enabled() and y.requires_grad) or not (watched or output):
         return y   # nothing to keep (a BCE without weights: its own op keeps its inputs)
-    return Keeps(output, one_node, name, reads_value)(y, *watched)
+    refuse_later = tuple(r for r in refuse_later if isinstance(r[2], Tensor))
+    return Keeps(output, one_node, name, reads_value, refuse_later, gives_zeros)(y, *watched)
+
+
+def refuse_gradient_of(function: str, argument: str, value: Any) -> None:
+    """PyTorch's rule for an argument its derivative formulas leave out (a loss's class
+    weights, BatchNorm's running statistics): while autograd records, it may not require
+    grad. ``function``: PyTorch's name for the op, which its error gives."""
+    if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"The function '{function}' is not differentiable with respect to "
+                           f"argument '{argument}'. This input cannot have requires_grad "
+                           f"True (pass {argument}.detach())")
 
 
 def in_opmath(x: Any) -> Any:
@@ -1453,12 +1476,46 @@ def lerp(x: Tensor, end: Tensor, weight: Any) -> Tensor:
         raise NotImplementedError(f'"{kernel}" not implemented for '
                                   f"'{backend.TORCH_DTYPE_NAMES.get(x.dtype.name, x.dtype.name)}'"
                                   f"; lerp needs floats: x.float()")
-    if not weight_tensor:
-        near_x = -0.5 < weight < 0.5
-        return x + weight * (end - x) if near_x else end - (end - x) * (1 - weight)
-    w = cast(weight, x.dtype)
-    near_x = (w.array > -0.5) & (w.array < 0.5)      # a mask: no gradient flows through it
-    return where(near_x, x + w * (end - x), end - (end - x) * (1 - w))
+    return Lerp()(x, end, weight) if weight_tensor else Lerp(weight)(x, end)
+
+
+class Lerp(Function):
+    """torch.lerp as one node, with PyTorch's arithmetic. Forward, as its vectorised CPU
+    kernel: one fused multiply-add, x + w (end - x) where |w| < 1/2 and end + (w - 1)(end - x)
+    elsewhere (each form rounds least on its side of 1/2; half floats computed in float32).
+    Backward, PyTorch's formulas: dx = g (1 - w), dend = g w, dw = g (end - x), each read
+    from the inputs when backward runs (a weight that is given requires_grad_() afterwards
+    still reaches a second derivative, as in PyTorch)."""
+    def __init__(self, weight: Any = None) -> None:
+        self.weight = weight   # a Python number, or None: the weight is the third input
+
+    def saves(self):
+        """PyTorch keeps the weight (two gradients read it), x and end only when the
+        weight's gradient, which alone reads them, is wanted."""
+        if self.weight is not None:
+            return ()
+        return (0, 1, 2) if self.needs_input_grad[2] else (2,)
+
+    def forward(self, x, end, w=None):
+        xp, dtype = xp_of(x), x.dtype
+        work = np.dtype(np.float32 if dtype == np.float16 else dtype).type
+        w = xp.asarray(self.weight if w is None else w).astype(work, copy=False)
+        x, end = x.astype(work, copy=False), end.astype(work, copy=False)
+        shape = np.broadcast_shapes(x.shape, end.shape, w.shape)
+        small = xp.abs(w) < 0.5
+        coeff = xp.broadcast_to(xp.where(small, w, w - work(1)), shape)
+        base = xp.broadcast_to(xp.where(small, x, end), shape)
+        return fused(coeff, end - x, base).astype(dtype, copy=False)
+
+    def backward(self, gy):
+        x, end = self.inputs[0], self.inputs[1]
+        if self.weight is not None:
+            return sum_to(gy * (1 - self.weight), x.shape), sum_to(gy * self.weight, end.shape)
+        w = self.inputs[2]
+        gw = sum_to(gy * (end - x), w.shape)
+        if gw.dtype != w.dtype:   # a 0-d float64 weight of a float32 lerp: its own dtype
+            gw = cast(gw, w.dtype)
+        return sum_to(gy * (1 - w), x.shape), sum_to(gy * w, end.shape), gw
 
 
 class _Typed:
@@ -2048,9 +2105,7 @@ def binary_cross_entropy(p: Tensor, target: Any, weight: Any = None, size_averag
     """BCE on probabilities p in [0, 1] (after a Sigmoid), each element's loss times
     ``weight`` when given. Prefer the logits version."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    if isinstance(weight, Tensor) and weight.requires_grad:
-        raise RuntimeError("binary_cross_entropy is not differentiable with respect to "
-                           "weight: pass weight.detach()")
+    refuse_gradient_of("binary_cross_entropy", "weight", weight)
     target = _as_tensor(target, like=(p,))
     _check_same_shape("binary_cross_entropy", p, target)
     _same_dtype("binary_cross_entropy", p, target)
@@ -2059,7 +2114,8 @@ def binary_cross_entropy(p: Tensor, target: Any, weight: Any = None, size_averag
                   "binary_cross_entropy: input must be probabilities in [0, 1]; "
                   "for raw scores use binary_cross_entropy_with_logits")
     return keeps(_reduce(_weighted(BinaryCrossEntropy()(p, target), weight), reduction),
-                 weight, name="BinaryCrossEntropy")   # PyTorch keeps the weight too
+                 weight, name="BinaryCrossEntropy",   # PyTorch keeps the weight too
+                 refuse_later=(("binary_cross_entropy_backward", "weight", weight),))
 
 
 class BCEWithLogits(Function):
@@ -2101,9 +2157,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = 
     -[pw t log sigma(x) + (1 - t) log(1 - sigma(x))] = (1 - t) x + (1 + (pw - 1) t) softplus(-x)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     for name, value in (("weight", weight), ("pos_weight", pos_weight)):
-        if isinstance(value, Tensor) and value.requires_grad:
-            raise RuntimeError(f"binary_cross_entropy_with_logits is not differentiable with "
-                               f"respect to {name}: pass {name}.detach()")
+        refuse_gradient_of("binary_cross_entropy_with_logits", name, value)
     target = _as_tensor(target, like=(logits,))
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
     refuse_kinds("log_sigmoid", logits, "biu")
@@ -2335,65 +2389,74 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average:
     if not probabilities and w is not None and w.dtype != logits.dtype:
         raise RuntimeError(f"cross_entropy: expected the weight's dtype {w.dtype} to be the "
                            f"logits' {logits.dtype}; convert it with weight.to(logits.dtype)")
-    logp = _log_softmax(x, 1)
     if probabilities:
         if target.shape != logits.shape:
             raise RuntimeError(f"cross_entropy: probability targets must have the logits' "
                                f"shape {logits.shape}, got {target.shape}")
-        wide = result_type(x, target)   # float64 targets make a float64 loss, as PyTorch
-        logp = cast(logp, wide)
-        t = cast(target, wide)
-        t = t if logits.ndim > 1 else reshape(t, (1, -1))
-        if t.ndim > 2:
-            t = reshape(transpose(t, (0,) + tuple(range(2, t.ndim)) + (1,)), (-1, n_classes))
+        # PyTorch's cross_entropy_loss_prob_target, in the logits' own layout: the target is
+        # used as it is (no reshape), so a node that keeps it keeps the caller's tensor, as
+        # PyTorch does (a later target.requires_grad_() then reaches a second derivative)
+        class_dim = 1 if logits.ndim > 1 else 0
+        logp = _log_softmax(logits, class_dim)
+        t = target
         if label_smoothing and n_classes:   # (no classes: nothing to smooth, nothing summed)
             t = t * (1 - label_smoothing) + label_smoothing / n_classes
-        terms = logp * t if w is None else logp * t * w
+        if w is not None and logits.ndim > 1:
+            w = reshape(w, (1, n_classes) + (1,) * (logits.ndim - 2))
+        terms = logp * t if w is None else logp * t * w   # float64 targets: a float64 loss
         # PyTorch's reductions of these: minus the sum over classes ("none"), or over
         # everything ("sum"), that over the number of rows ("mean"; NaN when empty)
         if reduction == "none":
-            return reshape(-sum(terms, 1), rows_shape)
+            return -sum(terms, class_dim)
         whole = -sum(terms)
         if reduction == "sum":
             return whole
         return whole / (logits.numel() / n_classes) if logits.numel() else whole * float("nan")
-    else:
-        if target.dtype != np.int64:
-            raise RuntimeError(f"cross_entropy: expected class indices of dtype int64 (Long),"
-                               f" got {target.dtype}; use target.long()")
-        if target.shape != rows_shape:
-            raise ValueError(f"cross_entropy: target of shape {target.shape} does not match "
-                             f"logits of shape {logits.shape} (expected {rows_shape})")
-        labels = target.array.reshape(-1)
-        counted = labels != ignore_index
-        bad = counted & ((labels < 0) | (labels >= n_classes))
-        if bool(bad.any()):
-            raise IndexError(f"cross_entropy: target {int(labels[bad][0])} is out of bounds "
-                             f"for {n_classes} classes")
-        xp = xp_of(labels)
-        safe = xp.where(counted, labels, 0)
-        # each row's log-probability of its class, taken (not a sum against one-hot rows,
-        # where a -inf elsewhere in the row would make 0 * -inf = NaN)
-        picked = take_along_dim(logp, Tensor(xp.expand_dims(safe, 1)), 1).squeeze(1)
-        w_rows = Tensor(counted.astype(x.dtype)) if w is None else \
-            getitem(w, Tensor(safe)) * Tensor(counted.astype(x.dtype))
-        per = -picked * w_rows
-        if label_smoothing:    # the uniform part: every class's log-probability, weighted
-            spread = -sum(logp if w is None else logp * w, 1) * Tensor(counted.astype(x.dtype))
-            per = per * (1 - label_smoothing) + spread * (label_smoothing / n_classes)
-        # ignored rows chosen out (not multiplied by 0): when every row is ignored the mean
-        # is 0/0 = NaN, and its gradient must still be 0, as PyTorch's
-        per = where(counted, per, 0.0)
-        total = sum(w_rows)
-    if reduction == "none" and (probabilities or label_smoothing or logits.ndim > 1):
+    refuse_gradient_of(nll_name(logits), "weight", w)   # class indices: nll_loss's weight
+    logp = _log_softmax(x, 1)
+    if target.dtype != np.int64:
+        raise RuntimeError(f"cross_entropy: expected class indices of dtype int64 (Long),"
+                           f" got {target.dtype}; use target.long()")
+    if target.shape != rows_shape:
+        raise ValueError(f"cross_entropy: target of shape {target.shape} does not match "
+                         f"logits of shape {logits.shape} (expected {rows_shape})")
+    labels = target.array.reshape(-1)
+    counted = labels != ignore_index
+    bad = counted & ((labels < 0) | (labels >= n_classes))
+    if bool(bad.any()):
+        raise IndexError(f"cross_entropy: target {int(labels[bad][0])} is out of bounds "
+                         f"for {n_classes} classes")
+    xp = xp_of(labels)
+    safe = xp.where(counted, labels, 0)
+    # each row's log-probability of its class, taken (not a sum against one-hot rows,
+    # where a -inf elsewhere in the row would make 0 * -inf = NaN)
+    picked = take_along_dim(logp, Tensor(xp.expand_dims(safe, 1)), 1).squeeze(1)
+    w_rows = Tensor(counted.astype(x.dtype)) if w is None else \
+        getitem(w, Tensor(safe)) * Tensor(counted.astype(x.dtype))
+    per = -picked * w_rows
+    if label_smoothing:    # the uniform part: every class's log-probability, weighted
+        spread = -sum(logp if w is None else logp * w, 1) * Tensor(counted.astype(x.dtype))
+        per = per * (1 - label_smoothing) + spread * (label_smoothing / n_classes)
+    # ignored rows chosen out (not multiplied by 0): when every row is ignored the mean
+    # is 0/0 = NaN, and its gradient must still be 0, as PyTorch's
+    per = where(counted, per, 0.0)
+    total = sum(w_rows)
+    if reduction == "none" and (label_smoothing or logits.ndim > 1):
         loss = reshape(per, rows_shape)
-    elif probabilities or label_smoothing:
+    elif label_smoothing:
         loss = sum(per) if reduction == "sum" else sum(per) / total
     else:   # PyTorch's nll_loss accumulates from 0 by subtraction (a 0 loss is +0.0), for
         loss = 0.0 - sum(-per)   # one sample too; it negates each term only for "none"
         loss = loss if reduction != "mean" else loss / total
     # what PyTorch's nll_loss keeps besides its own input
-    return keeps(loss, target, w, name="CrossEntropyLoss")
+    return keeps(loss, target, w, name="CrossEntropyLoss",
+                 refuse_later=((nll_name(logits).replace("forward", "backward"), "weight", w),))
+
+
+def nll_name(logits: Tensor) -> str:
+    """PyTorch's name for its negative log likelihood kernel on these logits: nll_loss for
+    (C,) and (N, C), nll_loss2d (on a reshaped view) for every other shape."""
+    return "nll_loss_forward" if logits.ndim <= 2 else "nll_loss2d_forward"
 
 
 # =======================================================================================

@@ -41,9 +41,13 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,  # noqa: 
 
         loss = sum_n w[t_n] (-x[n, t_n]) / sum_n w[t_n]
     """
+    F.refuse_gradient_of(F.nll_name(input), "weight", weight)
     return F.keeps(_nll(input, target, weight, ignore_index,   # PyTorch keeps all three
                         F.legacy_reduction(size_average, reduce, reduction)),
-                   input, target, weight, name="NLLLoss")
+                   input, target, weight, name="NLLLoss",
+                   refuse_later=((F.nll_name(input).replace("forward", "backward"), "weight",
+                                  weight),),
+                   gives_zeros=True)   # nll_loss_backward's derivative: zeros for the input
 
 
 def _nll(input: Tensor, target: Any, weight: Any, ignore_index: int,  # noqa: A002

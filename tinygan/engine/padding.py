@@ -28,6 +28,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.engine.functional import GetItem
+from tinygan.engine.layout import laid_out_like
 from tinygan.engine.tensor import Function, Tensor
 
 MODES = ("constant", "reflect", "replicate", "circular")
@@ -62,7 +63,7 @@ class ConstantPad(Function):
         source = tuple(slice(max(-a, 0), n - max(-b, 0)) for n, (a, b) in zip(x.shape, self.pads))
         target = tuple(slice(max(a, 0), m - max(b, 0)) for m, (a, b) in zip(shape, self.pads))
         y[target] = x[source]
-        return y
+        return laid_out_like(y, x)   # channels-last in, channels-last out (engine/layout.py)
 
     def backward(self, gy: Tensor) -> Tensor:
         return ConstantPad(tuple((-a, -b) for a, b in self.pads), 0)(gy)
@@ -158,14 +159,28 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",  # noqa: A002
     # one gather over the output grid: index k varies along padded axis k
     grid = tuple(i.reshape((1,) * k + (-1,) + (1,) * (padded - k - 1))
                  for k, i in enumerate(index))
-    if mode == "circular":   # (PyTorch's circular padding is a composite of copies)
-        return input[(Ellipsis,) + grid]
+    if mode == "circular":   # (PyTorch's circular padding: a composite of copies, row-major)
+        return CircularGather((Ellipsis,) + grid)(input)
     return PadGather((Ellipsis,) + grid)(input)
+
+
+class CircularGather(GetItem):
+    """The gather of circular padding, its result row-major as PyTorch's (a gather of
+    NumPy's lays the result out in the order of its index arrays)."""
+    def forward(self, x, *index_tensors):
+        y = super().forward(x, *index_tensors)
+        return y if y.flags.c_contiguous else y.copy(order="C")
 
 
 class PadGather(GetItem):
     """The gather of reflect and replicate padding. PyTorch's backward for these modes is
     one node that reads x (for its shape), so with create_graph the gradient requires grad
     whenever x does, and a second grad() of it runs (to zeros, in x's direction) rather
-    than raise; ``backward_reads`` gives tinygan's the same link (engine/tensor.py)."""
+    than raise; ``backward_reads`` gives tinygan's the same link (engine/tensor.py). That
+    node keeps x, so writing x in place before backward is refused, as in PyTorch."""
     backward_reads, backward_reads_give_zeros = (0,), True
+
+    def saves(self): return (0,)
+
+    def forward(self, x, *index_tensors):   # PyTorch's layout (engine/layout.py)
+        return laid_out_like(super().forward(x, *index_tensors), x)

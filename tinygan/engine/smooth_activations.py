@@ -160,7 +160,10 @@ class PReLU(Function):
         x, w = self.inputs
         positive = Tensor(x.array > 0)
         gx = F.where(positive, gy, w * gy)
-        gw = F.sum_to(F.where(positive, F.mul(gy, 0.0), x * gy), w.shape)
+        # where x > 0 the weight's gradient is a 0, not gy * 0: a NaN or inf in gy stays out
+        # (and the zero is +0.0), as in PyTorch's prelu_backward kernel
+        zero = Tensor(xp_of(x.array).zeros((), dtype=gy.dtype))
+        gw = F.sum_to(F.where(positive, zero, x * gy), w.shape)
         return gx, gw
 
 

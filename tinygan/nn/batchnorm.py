@@ -21,6 +21,7 @@ import numpy as np
 
 from tinygan import fast
 from tinygan.devices import backend
+from tinygan.engine.functional import keeps, refuse_gradient_of
 from tinygan.engine.tensor import Parameter, Tensor
 from tinygan.nn.module import Module
 
@@ -118,6 +119,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if t is not None and t.numel() != input.shape[1]:
             raise RuntimeError(f"{who}: {name} should contain {input.shape[1]} elements not "
                                f"{t.numel()} (input of shape {input.shape})")
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        refuse_gradient_of("native_batch_norm", name, t)
     affine = weight is not None
     if affine and bias is None:   # a scale without a shift: beta = 0
         bias = Tensor(backend.get_array_module(weight.array).zeros_like(weight.array))
@@ -142,9 +145,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     stat_shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
     x_hat = (input - running_mean.reshape(stat_shape)) / \
         (running_var.reshape(stat_shape) + eps).sqrt()
-    if not affine:
-        return x_hat
-    return x_hat * weight.reshape(stat_shape) + bias.reshape(stat_shape)
+    y = x_hat if not affine else x_hat * weight.reshape(stat_shape) + bias.reshape(stat_shape)
+    # PyTorch's backward is one node that reads the input and the weight: with create_graph
+    # every gradient it gives requires grad when either does (even x's, which does not
+    # depend on x here)
+    return keeps(y, input, weight, name="NativeBatchNormBackward", reads_value=False)
 
 
 def _update_running_stats(running_mean: Tensor, running_var: Tensor, mean: Any, squares: Any,
