@@ -5,6 +5,7 @@ live when it is installed."""
 from __future__ import annotations
 
 import math
+import operator
 import re
 
 import numpy as np
@@ -860,3 +861,38 @@ def test_setitem_expands_the_value_with_pytorchs_strides():
     assert x.tolist() == [[[0, 3]]]
     with pytest.raises(RuntimeError, match="shape mismatch"):
         tinygan.ones(3, 2)[[0, 1]] = tinygan.ones(3)
+
+
+COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+               "==": operator.eq, "!=": operator.ne}
+
+
+@pytest.mark.parametrize("op", list(COMPARISONS))
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int8", "int16", "int32", "int64",
+                                   "float32"])
+def test_comparing_with_a_python_number_converts_it_as_pytorch(op, dtype):
+    """PyTorch compares in the promoted dtype, the Python number converted into it as C++
+    converts: -2 beside a uint8 tensor is 254, 2**40 beside int32 is 0, and a float beside
+    an integer tensor makes both float32 (issue 29's long run, seed 7000625: uint8 >= -2)."""
+    torch = pytest.importorskip("torch")
+    values = {"bool": [False, True], "uint8": [0, 5, 254], "float32": [0.5, -2.0, 1e8]}.get(
+        dtype, [0, 5, -2, 16777217] if dtype in ("int32", "int64") else [0, 5, -2])
+    for number in (-2, 300, 2 ** 40, -129, 1.5, 16777216.0, 0, True, float("nan")):
+        found = []
+        for fw in (tinygan, torch):
+            t = fw.tensor(values, dtype=getattr(fw, dtype))
+            found.append(COMPARISONS[op](t, number).tolist())
+        assert found[0] == found[1], (dtype, op, number)
+
+
+def test_mm_of_bool_matrices_is_refused_as_pytorch():
+    torch = pytest.importorskip("torch")
+    for shapes in (((1, 1), (1, 1)), ((2, 0), (0, 3)), ((0, 2), (2, 3))):
+        outcomes = []
+        for fw in (tinygan, torch):
+            try:
+                outcomes.append(tuple(fw.mm(fw.zeros(shapes[0], dtype=fw.bool),
+                                            fw.zeros(shapes[1], dtype=fw.bool)).shape))
+            except RuntimeError:
+                outcomes.append("raised")
+        assert outcomes[0] == outcomes[1], shapes

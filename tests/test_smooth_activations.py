@@ -120,3 +120,20 @@ def test_elu_gradient_at_nan_follows_pytorchs_two_loops(torch, n, dtype):
             lib.nn.functional.elu(xt, alpha=0.5).backward(lib.ones(n, dtype=getattr(lib, dtype)))
         found.append(np.flatnonzero(np.isnan(xt.grad.numpy())).tolist())
     assert found[0] == found[1]
+
+
+def test_prelu_second_derivatives_split_at_zero_as_pytorch(torch):
+    """PyTorch's first derivative of prelu takes the negative side at x = 0 (x > 0 is
+    false), its second derivatives the positive side (its formulas test x >= 0): at 0 and -0
+    the weight's gradient of the input's gradient is 0 (seed 692 of issue 29's CI budget)."""
+    found = []
+    for fw in (tinygan, torch):
+        x = fw.tensor([[-0.0, 0.0, 0.5, -1.5]], dtype=fw.float64, requires_grad=True)
+        w = fw.tensor([0.25], dtype=fw.float64, requires_grad=True)
+        y = fw.nn.functional.prelu(x, w)
+        gx, gw = fw.autograd.grad((y * fw.tensor([[1.0, -2.0, 3.0, 0.5]],
+                                                 dtype=fw.float64)).sum(), [x, w],
+                                  create_graph=True)
+        second = fw.autograd.grad((gx * gx).sum() + (gw * gw).sum(), [x, w])
+        found.append([t.tolist() for t in (gx, gw, *second)])
+    assert repr(found[0]) == repr(found[1])

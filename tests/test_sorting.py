@@ -140,3 +140,26 @@ def test_torch_raises_on_the_same_calls(call):
 def test_exported():
     assert "sort" in tinygan.__all__ and "topk" in tinygan.__all__
     assert tinygan.sort is tinygan.Tensor.sort and tinygan.topk is tinygan.Tensor.topk
+
+
+def test_topk_returns_pytorchs_indices_for_ties_and_unsorted(torch):
+    """PyTorch's topk selects with std::nth_element / std::sort / std::partial_sort, which
+    are unstable: for tied values (and for sorted=False) its indices are what those
+    algorithms do to the row, which engine/topk_order.py replays (seed 75 of issue 29's CI
+    budget: topk of [-1, 0, 0, 0, -1] gives indices [1, 3, 2, 0, 4])."""
+    rng = np.random.default_rng(11)
+    for trial in range(300):
+        shape = tuple(int(rng.integers(1, 6)) for _ in range(int(rng.integers(1, 4))))
+        dtype = ("int32", "int64", "float32", "float64")[trial % 4]
+        n = int(rng.choice([2, 5, 70, 130]))
+        shape = shape[:-1] + (n,) if trial % 5 == 0 else shape
+        a = rng.integers(-2, 3, shape).astype(dtype)
+        if dtype.startswith("float") and trial % 3 == 0:
+            a[rng.random(shape) < 0.2] = np.nan
+        d = int(rng.integers(-len(shape), len(shape)))
+        k = int(rng.integers(0, shape[d] + 1))
+        largest, ordered = bool(trial % 3), bool(trial % 7)
+        found = [fw.topk(fw.tensor(a), k, d, largest, ordered) for fw in (tinygan, torch)]
+        assert np.array_equal(np.asarray(found[0][0].tolist()),
+                              np.asarray(found[1][0].tolist()), equal_nan=True)
+        assert found[0][1].tolist() == found[1][1].tolist(), (shape, dtype, d, k)

@@ -147,8 +147,13 @@ class Context:
         self.ns = namespace("torch")
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            for s in self.program.steps:
-                exec(s.code, self.ns)
+            for i, s in enumerate(self.program.steps):
+                try:
+                    exec(s.code, self.ns)
+                except Exception:  # noqa: BLE001 - it ran before, but not again (it reads
+                    del self.program.steps[i + 1:]    # state a rejected step left behind):
+                    self.ended = True                 # the program ends with it, raising
+                    return
 
 
 def is_float(t: Any) -> bool:
@@ -920,7 +925,8 @@ def misc(ctx: Context) -> Step | None:
         return Step(code, "grad_mode", (out,), (a,))
     if r == 2:
         legacy = ctx.choice(("FloatTensor", "DoubleTensor", "LongTensor", "IntTensor",
-                             "BoolTensor"))
+                             "BoolTensor", "ByteTensor", "CharTensor", "ShortTensor",
+                             "HalfTensor"))
         vals = ctx.values((int(ctx.rng.integers(1, 4)),), "float32").tolist()
         return Step(f"{out} = L.{legacy}({vals!r})", f"legacy:{legacy}", (out,), ())
     if r == 3:
@@ -984,10 +990,11 @@ def misc(ctx: Context) -> Step | None:
     if r == 13:
         dtype = ctx.choice(("double", "float", "long", "int", "half", "short", "int8",
                             "int16", "uint8", "float16", "bool"))
-        form = ctx.rng.integers(3)
+        form = ctx.rng.integers(4)
         code = (f"{out} = {a}.to(L.{dtype})", f"{out} = L.zeros(2, dtype=L.{dtype})",
-                f"{out} = L.tensor([1, 0], dtype=L.{dtype})")[form]
-        return Step(code, f"dtype-name:{dtype}", (out,), (a,) if form == 0 else ())
+                f"{out} = L.tensor([1, 0], dtype=L.{dtype})",
+                f"{out} = {a}.{ctx.choice(('byte', 'char', 'short', 'half'))}()")[form]
+        return Step(code, f"dtype-name:{dtype}", (out,), (a,) if form in (0, 3) else ())
     if r == 14:
         vals = ctx.values(ctx.shape(ctx.choice((1, 2))), "float32").tolist()
         form = ctx.rng.integers(3)
@@ -999,6 +1006,155 @@ def misc(ctx: Context) -> Step | None:
         lo, hi = sorted(float(np.round(ctx.rng.standard_normal(), 2)) for _ in range(2))
         return _maybe_no_grad(ctx, Step(f"{a}.clip_({lo}, {hi})", "inplace:clip_", (), (a,)))
     return None
+
+
+@family(6)
+def rest(ctx: Context) -> Step | None:
+    """Names the other families leave out, so that the programs reach every name tinygan
+    claims (tests/test_differential.py checks it): comparisons as functions and methods,
+    remainder / floor_divide / bitwise_not, log1p, mm, lerp, sort, topk,
+    split_with_sizes, pooling, l1 and nll losses, logsigmoid, functional prelu, pixel
+    unshuffle, upsample, InstanceNorm1d, the 1-D and 3-D padding layers, LSTM."""
+    a = ctx.pick()
+    if a is None:
+        return None
+    t = ctx.t(a)
+    out = ctx.fresh()
+    r = int(ctx.rng.integers(16))
+    if r == 0:
+        b = _other(ctx, a)
+        op = ctx.choice(("eq", "ne", "lt", "le", "gt", "ge"))
+        code = ctx.choice((f"{out} = L.{op}({a}, {b})", f"{out} = {a}.{op}({b})"))
+        return Step(code, f"compare:{op}", (out,), _uses(a, b))
+    if r == 1:
+        b = _other(ctx, a)
+        form = ctx.choice(("L.remainder({}, {})", "{}.remainder({})", "{} % {}",
+                           "L.floor_divide({}, {})", "{}.floor_divide({})", "{} // {}"))
+        return Step(f"{out} = {form.format(a, b)}", "remainder/floor_divide", (out,),
+                    _uses(a, b))
+    if r == 2:
+        form = ctx.choice(("L.bitwise_not({})", "{}.bitwise_not()", "~{}", "L.log1p({})",
+                           "{}.log1p()"))
+        return Step(f"{out} = {form.format(a)}", form.split("(")[0].strip("{}.~") or "~",
+                    (out,), (a,))
+    if r == 3:
+        x = a if t.dim() == 2 else ctx.add_input(ctx.shape(2), ctx.choice(FLOATS))
+        k = ctx.t(x).shape[1]
+        y = ctx.add_input((k, int(ctx.rng.integers(1, 4))), str(ctx.t(x).dtype)[6:])
+        code = ctx.choice((f"{out} = L.mm({x}, {y})", f"{out} = {x}.mm({y})"))
+        return Step(code, "mm", (out,), (x, y))
+    if r == 4 and t.is_floating_point():
+        end = ctx.add_input(ctx.broadcastable(tuple(t.shape)), str(t.dtype)[6:])
+        weight = ctx.scalar("f") if ctx.chance(0.5) else ctx.add_input(
+            ctx.broadcastable(tuple(t.shape)), str(t.dtype)[6:])
+        form = ctx.choice(("L.lerp({}, {}, {})", "{}.lerp({}, {})"))
+        if ctx.chance(0.3):
+            return _maybe_no_grad(ctx, Step(f"{a}.lerp_({end}, {weight})", "inplace:lerp_",
+                                            (), _uses(a, end, weight)))
+        return Step(f"{out} = {form.format(a, end, weight)}", "lerp", (out,),
+                    _uses(a, end, weight))
+    if r == 5:
+        d = ctx.dim(t)
+        desc = ctx.choice(("", ", descending=True"))
+        idx = ctx.fresh()
+        form = ctx.choice((f"{out}, {idx} = L.sort({a}, {d}{desc})",
+                           f"{out}, {idx} = {a}.sort(dim={d}{desc})",
+                           f"{out} = L.sort({a}{desc}).values"))
+        return Step(form, "sort", (out, idx) if idx in form else (out,), (a,))
+    if r == 6 and t.dim() >= 1:
+        d = ctx.dim(t)
+        k = int(ctx.rng.integers(0, t.shape[d] + 1))
+        largest = ctx.choice(("", ", largest=False"))
+        idx = ctx.fresh()
+        form = ctx.choice((f"{out}, {idx} = L.topk({a}, {k}, {d}{largest})",
+                           f"{out}, {idx} = {a}.topk({k}, dim={d}{largest})",
+                           f"{out} = L.topk({a}, {k}).indices"))
+        return Step(form, "topk", (out, idx) if idx in form else (out,), (a,))
+    if r == 7 and t.dim() >= 1:
+        d = ctx.dim(t)
+        n = t.shape[d]
+        cut = int(ctx.rng.integers(0, n + 1))
+        sizes = [cut, n - cut] if ctx.chance(0.85) else [cut, n - cut + 1]
+        first = ctx.choice(("L.split_with_sizes({}, {}, {})[0]", "{}.split_with_sizes({}, {})[-1]"))
+        return Step(f"{out} = {first.format(a, sizes, d)}", "split_with_sizes", (out,), (a,))
+    if r <= 9:
+        x = a if t.dim() in (3, 4) and t.is_floating_point() else ctx.add_input(
+            (int(ctx.rng.integers(1, 3)), int(ctx.rng.integers(1, 3)),
+             int(ctx.rng.integers(2, 6)), int(ctx.rng.integers(2, 6))), ctx.choice(FLOATS))
+        k, s = int(ctx.rng.integers(1, 4)), ctx.choice(("", ", 1", ", 2"))
+        p = ctx.choice(("", "", ", padding=1")) if s else ""
+        form = ctx.choice((f"F.max_pool2d({x}, {k}{s}{p})", f"F.avg_pool2d({x}, {k}{s}{p})",
+                           f"nn.MaxPool2d({k}{s}{p})({x})", f"nn.AvgPool2d({k}{s}{p})({x})",
+                           f"F.adaptive_avg_pool2d({x}, {k})",
+                           f"nn.AdaptiveAvgPool2d(({k}, 1))({x})",
+                           f"F.avg_pool2d({x}, {k}, count_include_pad=False{p})",
+                           f"F.max_pool2d({x}, {k}, ceil_mode=True)"))
+        return Step(f"{out} = {form}", "pool:" + form.split("(")[0], (out,), (x,))
+    if r == 10 and t.is_floating_point():
+        target = ctx.add_input(ctx.broadcastable(tuple(t.shape)), str(t.dtype)[6:])
+        red = ctx.choice(("", ", reduction='sum'", ", reduction='none'"))
+        code = ctx.choice((f"{out} = F.l1_loss({a}, {target}{red})",
+                           f"{out} = nn.L1Loss({red.strip(', ')})({a}, {target})"))
+        return Step(code, "l1_loss", (out,), (a, target))
+    if r == 11:
+        x = a if t.dim() in (1, 2) and t.is_floating_point() else ctx.add_input(
+            (int(ctx.rng.integers(1, 4)), int(ctx.rng.integers(2, 5))), ctx.choice(FLOATS))
+        tx = ctx.t(x)
+        c = tx.shape[-1] if tx.dim() == 1 else tx.shape[1]
+        rows = () if tx.dim() == 1 else (tx.shape[0],)
+        labels = ctx.add_input(rows, "int64", values=ctx.rng.integers(-1, c + 1 if
+                                                                      ctx.chance(0.1) else c, rows))
+        weight = "" if ctx.chance(0.6) else f", weight={ctx.add_input((c,), str(tx.dtype)[6:], requires_grad=False, positive=True)}"
+        extra = ctx.choice(("", ", ignore_index=-1", ", reduction='sum'", ", reduction='none'"))
+        code = ctx.choice((f"{out} = F.nll_loss({x}, {labels}{weight}{extra})",
+                           f"{out} = F.nll_loss(F.log_softmax({x}, -1), {labels}{weight}{extra})",
+                           f"{out} = nn.NLLLoss({(weight + extra).strip(', ')})({x}, {labels})"))
+        return Step(code, "nll_loss", (out,), _uses(x, labels, *weight.split("=")[1:]))
+    if r == 12 and t.is_floating_point():
+        if ctx.chance(0.5) or t.dim() < 1:
+            return Step(f"{out} = F.logsigmoid({a})", "F.logsigmoid", (out,), (a,))
+        c = t.shape[1] if t.dim() >= 2 else 1
+        w = ctx.add_input((ctx.choice((1, c)),), str(t.dtype)[6:])
+        return Step(f"{out} = F.prelu({a}, {w})", "F.prelu", (out,), (a, w))
+    if r == 13 and t.dim() in (3, 4) and t.is_floating_point():
+        form = ctx.choice((f"F.pixel_unshuffle({a}, {ctx.choice((1, 2))})",
+                           f"nn.PixelShuffle({ctx.choice((1, 2))})({a})",
+                           f"F.upsample({a}, scale_factor=2)",
+                           f"F.upsample({a}, scale_factor=2, mode='bilinear')"))
+        return Step(f"{out} = {form}", form.split("(")[0], (out,), (a,))
+    if r == 14 and t.is_floating_point() and t.dim() in (2, 3):
+        m = ctx.fresh("m")
+        c = t.shape[0] if t.dim() == 2 else t.shape[1]
+        dtype, to64 = _layer_dtype(ctx, t)
+        options = ctx.choice(("", ", affine=True", ", track_running_stats=True"))
+        code = (f"{m} = fill(nn.InstanceNorm1d({c}{options}{dtype}){to64}, "
+                f"{int(ctx.rng.integers(1000))})\n{out} = {m}({a})")
+        return Step(code, "nn.InstanceNorm1d", (m, out), (a,))
+    if r == 14 or r == 15 and not t.is_floating_point():
+        kind = ctx.choice(("ReplicationPad1d", "ConstantPad1d", "CircularPad1d", "ZeroPad3d",
+                           "ReflectionPad3d", "ReplicationPad3d", "ConstantPad3d",
+                           "CircularPad3d"))
+        pad = ctx.choice(("1", "(0, 1)")) if kind.endswith("1d") else \
+            ctx.choice(("1", "(1, 0, 0, 1, 1, 0)"))
+        extra = ", 0.5" if kind.startswith("Constant") else ""
+        return Step(f"{out} = nn.{kind}({pad}{extra})({a})", f"nn.{kind}", (out,), (a,))
+    if not t.is_floating_point():
+        return None
+    # LSTM / LSTMCell on a small sequence
+    m = ctx.fresh("m")
+    dtype, to64 = _layer_dtype(ctx, t)
+    n_in, hidden = int(ctx.rng.integers(1, 4)), int(ctx.rng.integers(1, 3))
+    x = ctx.add_input((int(ctx.rng.integers(1, 3)), int(ctx.rng.integers(1, 3)), n_in),
+                      str(t.dtype)[6:])
+    seed = int(ctx.rng.integers(1000))
+    if ctx.chance(0.5):
+        bf = ctx.choice(("", ", batch_first=True"))
+        code = (f"{m} = fill(nn.LSTM({n_in}, {hidden}{bf}{dtype}){to64}, {seed})\n"
+                f"{out} = {m}({x})[0]")
+        return Step(code, "nn.LSTM", (m, out), (x,))
+    code = (f"{m} = fill(nn.LSTMCell({n_in}, {hidden}{dtype}){to64}, {seed})\n"
+            f"{out} = {m}({x}[0])[1]")
+    return Step(code, "nn.LSTMCell", (m, out), (x,))
 
 
 # ---------------------------------------------------------------------------------------

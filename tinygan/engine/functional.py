@@ -1040,6 +1040,9 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
     if a.dtype != b.dtype:
         raise RuntimeError(f"mm: expected m1 and m2 to have the same dtype, but got: {a.dtype} "
                         f"!= {b.dtype}")
+    if a.dtype == np.bool_ and a.numel() and b.numel():   # (as matmul: PyTorch's kernel)
+        raise RuntimeError(f"mm: not implemented for bool tensors (shapes {a.shape}, "
+                           f"{b.shape}); convert them with .long() or .float()")
     return MatMul()(a, b)
 
 

@@ -6,9 +6,9 @@ is a *gather*: y = x.flat[winners]. Its backward scatters gy back to the winners
 where windows overlap and share a winner); the backward of that scatter is the gather again,
 which gives second derivatives.
 
-Average pooling, fixed or adaptive, is linear and works on rows and columns separately:
-y = A_h x A_w^T, with A_h (H_out, H) holding 1/len in each window's columns. Written as two
-matrix products, it needs no Function of its own: matmul gives every derivative.
+Average pooling, fixed or adaptive, sums each window and divides by its size. It is linear:
+its backward spreads gy back over the windows, and that spreading is linear too, so the two
+Functions (AvgPool, AvgPoolGrad) are each other's gradient, which gives second derivatives.
 """
 from __future__ import annotations
 
@@ -132,25 +132,106 @@ def max_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
 
 
 # =======================================================================================
-# Average pooling, fixed and adaptive: y = A_h x A_w^T
+# Average pooling, fixed and adaptive: each window's sum over its size
 # =======================================================================================
-def _average(x: Tensor, rows: np.ndarray, cols: np.ndarray) -> Tensor:
-    """x (N, C, H, W) -> (N, C, OH, OW) through the two averaging matrices."""
-    a_h = F._same_dtype_const(x.array, rows)
-    a_w = F._same_dtype_const(x.array, cols)
-    return F.matmul(F.matmul(a_h, x), a_w.transpose(0, 1))
+# Window (i, j) covers rows [top_i, bottom_i) and columns [left_j, right_j) of the input.
+# Its sum is taken in reading order from 0, only over the pixels inside (no zero is ever
+# multiplied in: an inf pixel gives an inf mean, not 0 * inf = NaN), and divided by the
+# window's size, as PyTorch's CPU kernels compute it. Vectorised over the windows, the sum is
+# one step per offset (a, b) inside a window: every window adds its pixel (top + a, left + b)
+# where it has one. The gradient spreads gy / size back over each window (AvgPoolGrad), and
+# that is linear in gy, so its own gradient is the pooling again: second derivatives.
+class Windows:
+    """The windows of one pooling: bounds per output row and column (host arrays), the
+    divisors (one per window), and whether the divisor is applied as PyTorch's adaptive
+    kernel does it, sum / kh / kw, rather than sum / (kh kw). ``origin_rows`` and
+    ``origin_cols``: where each window would start before the padding is cut off (offsets
+    count from there)."""
+    def __init__(self, top, bottom, left, right, divisor, two_steps: bool,
+                 origin_rows=None, origin_cols=None) -> None:
+        self.top, self.bottom, self.left, self.right = top, bottom, left, right
+        self.divisor, self.two_steps = divisor, two_steps
+        self.origin_rows = top if origin_rows is None else origin_rows
+        self.origin_cols = left if origin_cols is None else origin_cols
+        self.tall = int((bottom - self.origin_rows).max(initial=0))
+        self.wide = int((right - self.origin_cols).max(initial=0))
+
+    def offsets(self, reverse: bool = False):
+        """(rows, cols, inside) for each offset (a, b) from a window's origin, a and b
+        ascending (or descending): the pixel every window reads there, and where it has one."""
+        a_range, b_range = range(self.tall), range(self.wide)
+        if reverse:
+            a_range, b_range = a_range[::-1], b_range[::-1]
+        for a in a_range:
+            rows = self.origin_rows + a
+            rows_inside = (rows >= self.top) & (rows < self.bottom)
+            for b in b_range:
+                cols = self.origin_cols + b
+                inside = rows_inside[:, None] & ((cols >= self.left) & (cols < self.right))[None]
+                yield (np.clip(rows, 0, self.bottom.max() - 1)[:, None],
+                       np.clip(cols, 0, self.right.max() - 1)[None, :], inside)
+
+    def in_reading_order_by_offset(self) -> bool:
+        """Whether, seen from one pixel, descending offsets meet its windows in reading order
+        (true when no two windows of a row or column start at the same place)."""
+        return bool(np.all(np.diff(self.origin_rows) > 0) and
+                    np.all(np.diff(self.origin_cols) > 0))
+
+    def divide(self, total: Any) -> Any:
+        """total / the window's size, in total's dtype."""
+        if self.two_steps:
+            kh = (self.bottom - self.top)[:, None].astype(total.dtype)
+            kw = (self.right - self.left)[None, :].astype(total.dtype)
+            return total / kh / kw
+        return total / self.divisor.astype(total.dtype)
 
 
-def _window_matrix(size: int, out: int, k: int, s: int, p: int,
-                   count_pad: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Ones where input position j falls in window i, and each window's length (with the
-    zero padding counted or not; with ceil_mode a window hanging past the padding is cut)."""
-    start = np.arange(out) * s - p
-    end = np.minimum(start + k, size + p)
-    j = np.arange(size)
-    member = ((j[None, :] >= start[:, None]) & (j[None, :] < end[:, None])).astype(float)
-    length = (end - start) if count_pad else member.sum(1)
-    return member, length
+class AvgPool(Function):
+    """y (N, C, OH, OW): each window's sum over the input x (N, C, H, W), over its size."""
+    backward_reads, backward_reads_give_zeros = (0,), True   # PyTorch's backward reads x
+    def __init__(self, windows: Windows) -> None: self.windows = windows
+    def saves(self): return (0,)   # (for its shape: PyTorch keeps x, so x's writes are caught)
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        work = F.in_opmath(x)
+        total = xp.zeros(x.shape[:2] + (len(self.windows.top), len(self.windows.left)),
+                         dtype=work.dtype)
+        for rows, cols, inside in self.windows.offsets():
+            total += xp.where(xp.asarray(inside), work[:, :, rows, cols], 0)
+        return self.windows.divide(total).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        return AvgPoolGrad(self.windows, self.inputs[0].shape)(gy)
+
+
+class AvgPoolGrad(Function):
+    """gx (N, C, H, W): gy / size spread over each window, the windows in reading order (as
+    PyTorch's kernel adds them); overlapping windows add up."""
+    def __init__(self, windows: Windows, shape: tuple) -> None:
+        self.windows, self.shape = windows, tuple(shape)
+    def saves(self): return ()
+
+    def forward(self, gy):
+        xp = backend.get_array_module(gy)
+        delta = self.windows.divide(F.in_opmath(gy)).astype(gy.dtype, copy=False)
+        gx = xp.zeros(self.shape, dtype=gy.dtype)
+        n, c = self.shape[:2]
+        win = self.windows
+        if not win.in_reading_order_by_offset():   # (adaptive pooling to a larger size)
+            for i, (top, bottom) in enumerate(zip(win.top, win.bottom)):
+                for j, (left, right) in enumerate(zip(win.left, win.right)):
+                    gx[:, :, top:bottom, left:right] += delta[:, :, i:i + 1, j:j + 1]
+            return gx
+        lead = (xp.arange(n)[:, None, None, None], xp.arange(c)[None, :, None, None])
+        # descending offsets: for one pixel, the windows that cover it in reading order
+        for rows, cols, inside in win.offsets(reverse=True):
+            rows_b, cols_b = np.broadcast_arrays(rows, cols)
+            backend.scatter_add(gx, lead + (xp.asarray(rows_b), xp.asarray(cols_b)),
+                                xp.where(xp.asarray(inside), delta, 0))
+        return gx
+
+    def backward(self, ggx): return AvgPool(self.windows)(ggx)
 
 
 def avg_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's name
@@ -166,35 +247,37 @@ def avg_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
     if min(k) < 1 or min(s) < 1 or min(p) < 0 or p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise RuntimeError(f"avg_pool2d: pad should be at most half of kernel size and kernel "
                            f"and stride positive, got kernel_size={k}, stride={s}, pad={p}")
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("avg_pool2d: divisor must be not zero")
     h, w = x.shape[2:]
     oh, ow = _out_size(h, k[0], s[0], p[0], 1, ceil_mode), _out_size(w, k[1], s[1], p[1], 1,
                                                                       ceil_mode)
     if oh < 1 or ow < 1:
         raise RuntimeError(f"avg_pool2d: input {x.shape} is too small for kernel {k}")
-    m_h, len_h = _window_matrix(h, oh, k[0], s[0], p[0], count_include_pad)
-    m_w, len_w = _window_matrix(w, ow, k[1], s[1], p[1], count_include_pad)
-    if divisor_override is not None:       # one divisor for every window
-        y = _average(x, m_h, m_w) * (1.0 / divisor_override)
-    else:                                  # the divisor |rows| |cols| splits into the two sides
-        y = _average(x, m_h / len_h[:, None], m_w / len_w[:, None])
-    # PyTorch's avg_pool2d is one op that keeps its input (its backward reads the shape): an
-    # in-place change of the input before backward is refused there, and here
-    y = F.keeps(y, x, name="AvgPool2D")
+    # window bounds with the padding, cut at the padded edge (ceil_mode's last window) ...
+    top = np.arange(oh) * s[0] - p[0]
+    left = np.arange(ow) * s[1] - p[1]
+    bottom, right = np.minimum(top + k[0], h + p[0]), np.minimum(left + k[1], w + p[1])
+    padded_size = (bottom - top)[:, None] * (right - left)[None, :]
+    # ... then to the image: only its pixels are summed
+    origins = top, left
+    top, left = np.maximum(top, 0), np.maximum(left, 0)
+    bottom, right = np.minimum(bottom, h), np.minimum(right, w)
+    if divisor_override is not None:
+        divisor = np.full((oh, ow), divisor_override)
+    elif count_include_pad:
+        divisor = padded_size
+    else:
+        divisor = (bottom - top)[:, None] * (right - left)[None, :]
+    y = AvgPool(Windows(top, bottom, left, right, divisor, False, *origins))(x)
     return y.squeeze(0) if single else y
-
-
-def _adaptive_matrix(size: int, out: int) -> np.ndarray:
-    """PyTorch's adaptive bins: window i covers [floor(i size/out), ceil((i+1) size/out))."""
-    m = np.zeros((out, size))
-    for i in range(out):
-        start, end = (i * size) // out, -(-((i + 1) * size) // out)
-        m[i, start:end] = 1.0 / (end - start)
-    return m
 
 
 def adaptive_avg_pool2d(input: Tensor,  # noqa: A002 - PyTorch's name
                         output_size: int | Sequence[int | None]) -> Tensor:
-    """Average into a fixed output_size whatever the input size (None keeps that side)."""
+    """Average into a fixed output_size whatever the input size (None keeps that side).
+    PyTorch's bins: window i covers [floor(i H / OH), ceil((i + 1) H / OH)). An output of
+    1 x 1 is the mean over the pixels, as PyTorch computes it then."""
     x, single = _images("adaptive_avg_pool2d", input)
     h, w = x.shape[2:]
     size = (output_size, output_size) if isinstance(output_size, (int, np.integer)) \
@@ -206,7 +289,13 @@ def adaptive_avg_pool2d(input: Tensor,  # noqa: A002 - PyTorch's name
     if oh < 1 or ow < 1 or x.shape[2] < 1 or x.shape[3] < 1:
         raise ValueError(f"adaptive_avg_pool2d: output size must be positive and the input "
                          f"non-empty, got output_size={output_size!r} for input {x.shape}")
-    y = _average(x, _adaptive_matrix(h, oh), _adaptive_matrix(w, ow))
+    if (oh, ow) == (1, 1):
+        y = x.mean(dim=(-1, -2), keepdim=True)
+    else:
+        top, left = (np.arange(oh) * h) // oh, (np.arange(ow) * w) // ow
+        bottom = -(-((np.arange(oh) + 1) * h) // oh)
+        right = -(-((np.arange(ow) + 1) * w) // ow)
+        y = AvgPool(Windows(top, bottom, left, right, None, two_steps=True))(x)
     return y.squeeze(0) if single else y
 
 

@@ -74,8 +74,13 @@ def linear_taps(out_size: int, in_size: int, align_corners: bool,
     else:
         src = pytorch_coordinates(out_size, in_size, align_corners, scale, pytorch_dtype)
     i0 = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
-    i1 = np.minimum(i0 + 1, in_size - 1)
+    # the second tap: the next pixel (the same one at the last pixel, and everywhere when the
+    # size does not change, as in PyTorch's kernels: with weight 0 it still reads a pixel,
+    # and 0 * inf = NaN shows which)
+    i1 = i0 if out_size == in_size else np.minimum(i0 + 1, in_size - 1)
     t = np.clip(src - i0.astype(src.dtype), 0, 1).astype(src.dtype)
+    if out_size == in_size:     # (PyTorch copies then, whatever the scale factor says)
+        i0, i1, t = np.arange(out_size), np.arange(out_size), np.zeros_like(t)
     return np.stack([i0, i1], 1), np.stack([(1 - t).astype(src.dtype), t], 1)
 
 
@@ -87,9 +92,8 @@ def linear_taps(out_size: int, in_size: int, align_corners: bool,
 # multiply-adds (a * b + c rounded once); NumPy has none, so ``fused`` (engine/fma.py)
 # computes one.
 # Checked bit for bit against PyTorch on random float32 images
-# (tests/test_upsample_embedding.py). float64 data take the same path and agree to the last
-# bit or so: 2% of the pixels differ there, as PyTorch's double kernel rounds some
-# coordinates in a way not reproduced here.
+# (tests/test_upsample_embedding.py). float64 data take the same path, but their coordinates
+# are not fused: PyTorch's double kernel rounds the product, then the difference.
 def pytorch_coordinates(out_size: int, in_size: int, align_corners: bool,
                         scale: float | None, dtype: Any = np.float32) -> np.ndarray:
     """``source_coordinate`` in ``dtype`` (float32, or float64 for double data), as PyTorch's
@@ -100,7 +104,10 @@ def pytorch_coordinates(out_size: int, in_size: int, align_corners: bool,
         ratio = f32(in_size - 1) / f32(out_size - 1) if out_size > 1 else f32(0)
         return (ratio * o).astype(f32)
     ratio = f32(1.0 / scale) if scale else f32(in_size) / f32(out_size)
-    src = fused(np.full(out_size, ratio, f32), o + f32(0.5), np.full(out_size, -0.5, f32))
+    if f32 is np.float64:   # the double kernel rounds the product, then the difference
+        src = ratio * (o + 0.5) - 0.5
+    else:
+        src = fused(np.full(out_size, ratio, f32), o + f32(0.5), np.full(out_size, -0.5, f32))
     return np.maximum(src, f32(0))
 
 
@@ -152,9 +159,10 @@ def linear_as_pytorch(x: Any, taps: Taps) -> Any:
     """Linear resampling of (N, C, L) floats, PyTorch's way: fused(x0, w0, x1 w1)."""
     indices, weights = taps
     xp = xp_of(x)
-    if len(indices) == x.shape[-1]:   # the same length: a copy, as PyTorch
-        return x.copy()
-    i, w = xp.asarray(indices), xp.asarray(weights.astype(x.dtype))
+    if len(indices) == x.shape[-1]:   # the same length: weights 1 and 0 on one pixel, as
+        i, w = _identity_taps(xp, len(indices), x.dtype)   # PyTorch (an inf gives NaN)
+    else:
+        i, w = xp.asarray(indices), xp.asarray(weights.astype(x.dtype))
     return fused(x[..., i[:, 0]], w[:, 0], x[..., i[:, 1]] * w[:, 1])
 
 
@@ -207,10 +215,6 @@ def _scatter(gy: Any, axis: int, taps: Taps, in_size: int) -> Any:
     gx = xp.zeros(moved.shape[:-1] + (in_size,), dtype=gy.dtype)
     for j in range(indices.shape[1]):
         part = moved if weights is None else moved * weights[:, j].astype(gy.dtype)
-        if weights is not None and not np.all(np.asarray(taps[1])[:, j]):
-            # a tap of weight 0 reads nothing: 0 * NaN would carry a NaN gradient to a pixel
-            # that no output depends on (PyTorch's gradient stays finite there)
-            part = xp.where(weights[:, j] == 0, xp.zeros((), gy.dtype), part)
         backend.scatter_add(gx, (Ellipsis, indices[:, j]), part)
     return xp.moveaxis(gx, -1, axis)
 

@@ -147,24 +147,50 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
 
 
 class PReLU(Function):
-    """y = x where x > 0, w x elsewhere (w broadcast over x). One node, as PyTorch's
-    _prelu_kernel: its backward reads x and w, so with create_graph both gradients require
-    grad when either input does."""
-    backward_reads, backward_reads_give_zeros = (0, 1), True
-    backward_links_every_read = True   # gx through w alone would miss x's link
+    """y = x where x > 0, w x elsewhere (w broadcast over x), PyTorch's _prelu_kernel.
+    Its backward is PReLUGrad, once for each gradient: both read gy, x and w, so with
+    create_graph each requires grad when any of them does, as PyTorch's one node."""
 
     def forward(self, x, w):
         return xp_of(x).where(x > 0, x, w * x)
 
     def backward(self, gy):
         x, w = self.inputs
-        positive = Tensor(x.array > 0)
-        gx = F.where(positive, gy, w * gy)
-        # where x > 0 the weight's gradient is a 0, not gy * 0: a NaN or inf in gy stays out
-        # (and the zero is +0.0), as in PyTorch's prelu_backward kernel
-        zero = Tensor(xp_of(x.array).zeros((), dtype=gy.dtype))
-        gw = F.sum_to(F.where(positive, zero, x * gy), w.shape)
+        gx = PReLUGrad(for_input=True)(gy, x, w)
+        gw = F.sum_to(PReLUGrad(for_input=False)(gy, x, w), w.shape)
         return gx, gw
+
+
+class PReLUGrad(Function):
+    """PyTorch's _prelu_kernel_backward, one output at a time (x's shape both):
+        for_input:      gx = gy where x > 0, w gy elsewhere
+        for the weight: gw = 0 where x > 0 (a 0, not gy * 0: a NaN in gy stays out), x gy
+                        elsewhere (summed to w's shape by the caller).
+    Its own derivatives are PyTorch's formulas, which split at x >= 0, not at x > 0: at
+    x = 0 the second derivatives take the positive side (zeros) while the first derivative
+    took the negative one. Those for an input the output does not read are zeros."""
+
+    def __init__(self, for_input: bool) -> None:
+        self.for_input = for_input
+
+    def forward(self, gy, x, w):
+        xp = xp_of(x)
+        if self.for_input:
+            return xp.where(x > 0, gy, w * gy)
+        return xp.where(x > 0, xp.zeros((), dtype=gy.dtype), x * gy)
+
+    def backward(self, gg):
+        gy, x, w = self.inputs
+        xp = xp_of(x.array)
+        at_least_zero = Tensor(x.array >= 0)
+        zero = Tensor(xp.zeros((), dtype=gg.dtype))
+        if self.for_input:   # PyTorch's grads[0] terms
+            return (F.where(at_least_zero, gg, gg * w),
+                    Tensor(xp.zeros(x.shape, dtype=x.dtype)),
+                    F.sum_to(F.where(at_least_zero, zero, gy * gg), w.shape))
+        return (F.where(at_least_zero, zero, gg * x),         # PyTorch's grads[1] terms
+                F.where(at_least_zero, zero, gy * gg),
+                Tensor(xp.zeros(w.shape, dtype=w.dtype)))
 
 
 def prelu_weight(num_parameters: int, init: float, dtype: Any) -> Any:

@@ -17,8 +17,9 @@ order from the array library, the values through take_along_dim.
 
 Order of ties and NaN, as PyTorch: NaN counts as larger than every number (last when
 ascending, first when descending), and ``stable=True`` keeps equal elements in their
-original order. tinygan always sorts stably, which is one of the orders PyTorch's
-``stable=False`` may give.
+original order. tinygan always sorts stably, as PyTorch's CPU sort does whatever ``stable``
+says. topk is different: PyTorch selects with the C++ library's unstable algorithms, and
+tinygan replays them where the order shows (ties, ``sorted=False``; engine/topk_order.py).
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from typing import Any
 from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.engine.tensor import Tensor, wrap_dim
+from tinygan.engine.topk_order import pytorch_topk_order
 
 # torch.return_types.sort / topk: a named pair, so ``values, indices = x.sort()`` and
 # ``x.sort().values`` both work
@@ -69,8 +71,8 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *,
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
          sorted: bool = True) -> TopkResult:  # noqa: A002 - PyTorch's name
     """The k largest (``largest=False``: smallest) elements along ``dim``: ``(values,
-    indices)`` with size k along ``dim``. They always come sorted (largest first, or smallest
-    first), which PyTorch's ``sorted=False`` also allows."""
+    indices)`` with size k along ``dim``, sorted (largest first, or smallest first). Where
+    elements tie, and for ``sorted=False``, in PyTorch's order (engine/topk_order.py)."""
     _check("topk", x)
     d = wrap_dim(dim, x.ndim, "topk")
     if x.dtype == bool:
@@ -80,8 +82,25 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
     if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= size:
         raise RuntimeError(f"topk: k={k!r} out of range for dimension {dim} of size {size} "
                            f"(input shape {x.shape})")
-    values, indices = sort(x, d, descending=bool(largest), stable=True)
     if x.ndim == 0:
-        return TopkResult(values, indices)
+        return sort(x, d, descending=bool(largest), stable=True)
+    xp = backend.get_array_module(x.array)
+    order = _order(x.array, d, bool(largest))
     first_k = (slice(None),) * d + (slice(0, k),)
-    return TopkResult(values[first_k], Tensor(indices.array[first_k]))
+    indices = order[first_k]
+    # rows with ties, and every row for sorted=False: PyTorch's own (unstable) order
+    rows = xp.moveaxis(x.array, d, -1).reshape(-1, size)
+    ranked = xp.sort(rows, axis=-1)
+    tied = (ranked[:, 1:] == ranked[:, :-1]) | (xp.isnan(ranked[:, 1:]) &
+                                                 xp.isnan(ranked[:, :-1])) \
+        if x.dtype.kind == "f" else ranked[:, 1:] == ranked[:, :-1]
+    redo = backend.to_numpy(tied.any(axis=-1) | (not sorted))
+    if redo.any() and k:
+        host_rows = backend.to_numpy(rows)
+        fixed = backend.to_numpy(xp.moveaxis(indices, d, -1)).reshape(-1, k).copy()
+        for r in redo.nonzero()[0]:
+            fixed[r] = pytorch_topk_order(host_rows[r].tolist(), k, bool(largest),
+                                          bool(sorted))
+        shape = xp.moveaxis(indices, d, -1).shape
+        indices = xp.moveaxis(xp.asarray(fixed.reshape(shape)), -1, d)
+    return TopkResult(F.take_along_dim(x, indices, d), Tensor(indices))

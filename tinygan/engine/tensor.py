@@ -1139,8 +1139,19 @@ def _raw(x: Any) -> Any:
 
 
 def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:
+    """a < b and the like, computed where PyTorch computes them: in the promoted dtype. A
+    Python number is converted to it first, as C++ converts: an int into an integer tensor's
+    dtype wraps around (-2 is 254 beside uint8), a float beside an integer tensor makes both
+    float32 (the default dtype)."""
     xp = backend.get_array_module(a.array)
-    return Tensor(xp.asarray(getattr(xp, ufunc.__name__)(a.array, _raw(b))))
+    left, right = a.array, _raw(b)
+    if isinstance(b, (int, float)) and not isinstance(b, bool) and left.dtype.kind in "biu":
+        if isinstance(b, float):
+            left, right = left.astype(np.float32), np.float32(b)
+        elif left.dtype.kind != "b":
+            with np.errstate(over="ignore"):
+                right = np.array(b).astype(left.dtype)
+    return Tensor(xp.asarray(getattr(xp, ufunc.__name__)(left, right)))
 
 
 def _arg(t: Tensor, dim: Any, keepdim: bool, name: str, bool_ok: bool = False) -> Tensor:
