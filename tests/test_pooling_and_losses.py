@@ -175,3 +175,48 @@ def test_l1_loss_broadcasts_with_pytorchs_warning_and_refuses_what_does_not_broa
     with pytest.warns(UserWarning), pytest.raises(RuntimeError, match="do not broadcast"):
         L.l1_loss(x, tinygan.ones(3, 2))
 
+
+
+def test_max_pool_winners_ties_nan_and_inf_as_pytorch():
+    """PyTorch's max_pool2d walks a window in reading order from its first pixel inside and
+    moves on at a larger value or a NaN: the first of equal maxima wins, the last NaN wins,
+    and a window of -inf keeps its first pixel inside (not a padding position). Values,
+    indices and the gradient's place, against PyTorch, on rounded (so often tied) values
+    with NaN and infinities mixed in."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    for trial in range(300):
+        dtype = ("float32", "float64")[trial % 2]
+        shape = tuple(int(v) for v in (1 + rng.integers(2), 1 + rng.integers(2),
+                                       1 + rng.integers(5), 1 + rng.integers(5)))
+        x = np.round(rng.standard_normal(shape), 0).astype(dtype)
+        if trial % 2:
+            x[rng.random(shape) < 0.25] = rng.choice([np.nan, np.inf, -np.inf])
+        k = (int(1 + rng.integers(3)), int(1 + rng.integers(3)))
+        s = (int(1 + rng.integers(2)), int(1 + rng.integers(2)))
+        p = (int(rng.integers(k[0] // 2 + 1)), int(rng.integers(k[1] // 2 + 1)))
+        d = (int(1 + rng.integers(2)), int(1 + rng.integers(2)))
+        ceil = bool(rng.integers(2))
+        found = []
+        for fw in (tinygan, torch):
+            xt = fw.tensor(x, requires_grad=True)
+            try:
+                y, i = fw.nn.functional.max_pool2d(xt, k, s, p, d, ceil, return_indices=True)
+            except RuntimeError as error:   # too small for both, or (tinygan) the next test
+                if "entirely in the padding" not in str(error):
+                    with pytest.raises(RuntimeError):
+                        torch.nn.functional.max_pool2d(torch.tensor(x), k, s, p, d, ceil)
+                break
+            y.backward(fw.tensor(np.ones(tuple(y.shape), dtype=dtype)))
+            found.append([np.asarray(t.tolist()) for t in (y, i, xt.grad)])
+        else:
+            for ours, theirs in zip(*found):
+                assert np.array_equal(ours, theirs, equal_nan=True), (shape, k, s, p, d)
+
+
+def test_max_pool_window_entirely_in_the_padding_is_refused():
+    """With dilation a window can miss the input altogether; PyTorch 2.13 then reads memory
+    outside the input (garbage indices, and at times a crash), so tinygan refuses."""
+    x = tinygan.zeros(1, 1, 5, 1)
+    with pytest.raises(RuntimeError, match="entirely in the padding"):
+        tinygan.nn.functional.max_pool2d(x, (3, 2), (2, 1), (1, 1), (2, 2))

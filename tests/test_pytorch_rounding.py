@@ -475,3 +475,24 @@ def test_addcdiv_gradient_has_its_inputs_dtype():
         y.addcdiv_(a, lib.tensor([[1.57]], dtype=lib.float64), value=-0.92)
         g, = lib.autograd.grad((y * -0.4).sum(), [a], create_graph=True)
         assert str(g.dtype).endswith("float32")
+
+
+@pytest.mark.parametrize("exponent", ["tensor", 1.7, -1.3, 4.0])
+def test_float32_pow_rounds_as_pytorchs(exponent):
+    """float32 pow (a tensor or a number as exponent, no shortcut of PyTorch's: 0.5, 2, -1
+    ...) is computed in float64 and rounded once: PyTorch's SLEEF result for all but 3% of
+    random inputs (measured 1.3-2.1%), where NumPy's float32 power differed in 15-22% (seed
+    3317043 of issue 29's long run: 0.01 ** -2 and 0.1 ** -1, cast to int afterwards)."""
+    rng = np.random.default_rng(5)
+    a = (np.abs(rng.standard_normal(50000)) * 3).astype(np.float32)
+    b = (rng.standard_normal(50000) * 3).astype(np.float32)
+    if exponent == "tensor":
+        ours = (tinygan.tensor(a) ** tinygan.tensor(b)).numpy()
+        theirs = (torch.tensor(a) ** torch.tensor(b)).numpy()
+    else:
+        ours = (tinygan.tensor(a) ** exponent).numpy()
+        theirs = (torch.tensor(a) ** exponent).numpy()
+    assert np.mean(ours != theirs) < 0.03
+    whole = (tinygan.tensor([0.1, 0.01], dtype=tinygan.float32) **
+             tinygan.tensor([-1, -2])).long().tolist()
+    assert whole == (torch.tensor([0.1, 0.01]) ** torch.tensor([-1, -2])).long().tolist()

@@ -896,3 +896,84 @@ def test_mm_of_bool_matrices_is_refused_as_pytorch():
             except RuntimeError:
                 outcomes.append("raised")
         assert outcomes[0] == outcomes[1], shapes
+
+
+def test_python_numbers_into_integer_dtypes_overflow_as_pytorch():
+    """PyTorch's checked conversion: a float must lie in the dtype's range (it is then cut
+    toward zero), an int must fit, a negative int wraps into an unsigned dtype down to -max
+    (seed 3302577 of issue 29's long run: ByteTensor([0.95, -0.62]) raises)."""
+    torch = pytest.importorskip("torch")
+    samples = ([0.95, -0.62], [300.0], [-129.0], [1e10], [float("nan")], [float("inf")],
+               [2 ** 40], [-1], [-255], [-256], [256], [127.9], [128.0], [-128.9], [255.5],
+               [2 ** 31], [-2 ** 31 - 1], [[1, 2.5], [3, -4]], 3, -3.5, [True, 2.5])
+    for dtype in ("uint8", "int8", "int16", "int32", "int64", "bool"):
+        for values in samples:
+            found = []
+            for fw in (tinygan, torch):
+                try:
+                    found.append(fw.tensor(values, dtype=getattr(fw, dtype)).tolist())
+                except RuntimeError:
+                    found.append("raised")
+            assert found[0] == found[1], (dtype, values)
+    for name in ("ByteTensor", "CharTensor", "ShortTensor", "IntTensor", "LongTensor"):
+        for values in ([0.95, -0.62], [300.0], [float("nan")], [-1], [[1, -2.5]]):
+            found = []
+            for fw in (tinygan, torch):
+                try:
+                    found.append(getattr(fw, name)(values).tolist())
+                except RuntimeError:
+                    found.append("raised")
+            assert found[0] == found[1], (name, values)
+
+
+def test_what_remainder_sort_and_topk_keep_for_backward_as_pytorch():
+    """remainder keeps its inputs only for the divisor's gradient (seed 3311490); sort and
+    topk keep the indices they return (seed 3313052): a write into those before backward is
+    refused where PyTorch refuses it, and allowed where PyTorch allows it."""
+    torch = pytest.importorskip("torch")
+
+    def remainder(fw, divisor_grad):
+        a = fw.tensor([1.5, -0.7], requires_grad=True)
+        b = fw.tensor([0.4, 0.3], requires_grad=divisor_grad)
+        a2 = a * 1
+        y = a2.remainder(b)
+        a2.mul_(2)
+        return y
+
+    def picked(fw, op):
+        x = fw.tensor([0.3, -1.0, 2.0], requires_grad=True)
+        values, indices = x.sort() if op == "sort" else x.topk(2)
+        indices[0] = 1
+        return values
+
+    programs = [lambda fw: remainder(fw, False), lambda fw: remainder(fw, True),
+                lambda fw: picked(fw, "sort"), lambda fw: picked(fw, "topk")]
+    for program in programs:
+        outcomes = []
+        for fw in (tinygan, torch):
+            try:
+                program(fw).sum().backward()
+                outcomes.append("ran")
+            except RuntimeError as error:
+                outcomes.append("modified by an inplace operation" in str(error))
+        assert outcomes[0] == outcomes[1]
+
+
+def test_nll_loss_of_no_classes_and_ignored_targets_as_pytorch():
+    """Every target ignored over no classes: NaN for the mean, 0 otherwise (seed 3301203);
+    an ignored target's loss under reduction='none' is +0.0, a counted 0 is -0.0."""
+    torch = pytest.importorskip("torch")
+    cases = [((0,), -1), ((2, 0), [-1, -1]), ((3, 2), [-1, 0, 0])]
+    for reduction in ("mean", "sum", "none"):
+        for shape, target in cases:
+            found = []
+            for fw in (tinygan, torch):
+                values = np.array([[0.5, -1.0], [0.0, 2.0], [-0.0, 1.0]])
+                data = values if shape == (3, 2) else np.zeros(shape)
+                x = fw.tensor(data, dtype=fw.float32, requires_grad=True)
+                with np.errstate(all="ignore"):
+                    loss = fw.nn.functional.nll_loss(x, fw.tensor(target), ignore_index=-1,
+                                                     reduction=reduction)
+                loss.sum().backward()
+                found.append((repr(loss.tolist()), x.grad.tolist()))
+            assert found[0] == found[1], (reduction, shape)

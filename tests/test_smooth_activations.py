@@ -137,3 +137,21 @@ def test_prelu_second_derivatives_split_at_zero_as_pytorch(torch):
         second = fw.autograd.grad((gx * gx).sum() + (gw * gw).sum(), [x, w])
         found.append([t.tolist() for t in (gx, gw, *second)])
     assert repr(found[0]) == repr(found[1])
+
+
+@pytest.mark.parametrize("size", [1, 3, 40])
+def test_elu_second_derivative_at_nan_as_pytorch(torch, size):
+    """PyTorch's elu_double_backward is elu_backward(gg g, x) masked by x < 0: at x = NaN
+    the mask's 0 meets elu_backward's own choice there (g, or NaN in its vector loop), not
+    e^NaN (seed 3318336 of issue 29's long run: ELU after the log of a negative number)."""
+    values = np.linspace(-2, 2, size).astype(np.float32)
+    values[::3] = -0.36
+    found = []
+    for fw in (tinygan, torch):
+        x = fw.tensor(values, requires_grad=True)
+        y = fw.nn.functional.elu(fw.log(x), 0.5)
+        g, = fw.autograd.grad(y.sum(), [x], create_graph=True)
+        h, = fw.autograd.grad((g * g).sum(), [x])
+        found.append((np.asarray(g.tolist()), np.asarray(h.tolist())))
+    for ours, theirs in zip(*found):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, equal_nan=True)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tinygan.devices import backend
-from tinygan.engine.tensor import Tensor
+from tinygan.engine.tensor import Tensor, checked_integers
 
 
 class LegacyTensorType(type):
@@ -53,6 +53,8 @@ class _LegacyTensor(metaclass=LegacyTensorType):
                             f"(e.g. (2, 3)) or one piece of data, got {args!r}")
         data = args[0]
         raw = backend.to_numpy(data.array) if isinstance(data, Tensor) else data
+        if not isinstance(data, Tensor) and np.dtype(cls.dtype).kind in "iu":
+            raw = checked_integers(raw, np.dtype(cls.dtype))   # PyTorch's overflow check
         return _make(np.array(raw, dtype=cls.dtype), cls.is_cuda)
 
 

@@ -711,6 +711,9 @@ def _rounded(op: Function, name: str, a: Any, b: Any) -> Tensor:
 class Remainder(Function):
     """a % b with the sign of b (Python's and PyTorch's ``remainder``): a - floor(a / b) b.
     d/da = 1; d/db = -floor(a / b)."""
+    def saves(self):   # only b's gradient reads them: PyTorch keeps a and b for it alone
+        return (0, 1) if self.needs_input_grad[1] else ()
+
     def forward(self, a, b):
         if a.dtype.kind not in "fc" and not bool((b != 0).all()):
             raise RuntimeError("ZeroDivisionError: remainder, an integer division by zero")
@@ -786,7 +789,10 @@ class Pow(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             if shortcut is not None:
                 return shortcut(xp_of(x), x).astype(x.dtype, copy=False)
-            return xp_of(x).power(x, _full(xp_of(x), x.dtype.type(self.c), x.shape))
+            exponent = _full(xp_of(x), x.dtype.type(self.c), x.shape)
+            if x.dtype == np.float32:   # rounded once, as PyTorch's (SLEEF) nearly always
+                return _rounded_once(lambda v: xp_of(v).power(v, exponent.astype(v.dtype)), x)
+            return xp_of(x).power(x, exponent)
 
     def backward(self, gy):
         x = self.inputs[0]
@@ -818,7 +824,10 @@ class PowTensor(Function):
             return xp.where(b < 0, tiny, whole).astype(a.dtype)
         xp = xp_of(a)   # (pow itself throughout: see _full)
         shape = np.broadcast_shapes(a.shape, b.shape)
-        return xp.power(_full(xp, a, shape), _full(xp, b, shape))
+        base, exponent = _full(xp, a, shape), _full(xp, b, shape)
+        if base.dtype == np.float32 and exponent.dtype == np.float32:   # rounded once
+            return _rounded_once(lambda v: xp.power(v, exponent.astype(v.dtype)), base)
+        return xp.power(base, exponent)
 
     def backward(self, gy):
         a, b = self.inputs
@@ -2433,7 +2442,8 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average:
     safe = xp.where(counted, labels, 0)
     # each row's log-probability of its class, taken (not a sum against one-hot rows,
     # where a -inf elsewhere in the row would make 0 * -inf = NaN)
-    picked = take_along_dim(logp, Tensor(xp.expand_dims(safe, 1)), 1).squeeze(1)
+    picked = take_along_dim(logp, Tensor(xp.expand_dims(safe, 1)), 1).squeeze(1) \
+        if n_classes else sum(logp, 1) * 0.0   # (no classes: every target was ignored)
     w_rows = Tensor(counted.astype(x.dtype)) if w is None else \
         getitem(w, Tensor(safe)) * Tensor(counted.astype(x.dtype))
     per = -picked * w_rows

@@ -74,18 +74,21 @@ def _nll(input: Tensor, target: Any, weight: Any, ignore_index: int,  # noqa: A0
         raise IndexError(f"Target {int(backend.to_numpy(labels[wrong & counted])[0])} is out "
                          f"of bounds.")
     safe = xp.where(counted, labels, 0).astype(xp.int64)
-    # -x[n, t_n]: take along the class dimension, then drop it
-    picked = F.take_along_dim(input, Tensor(xp.expand_dims(safe, 1)), 1).squeeze(1)
+    # -x[n, t_n]: take along the class dimension, then drop it (no classes: every target
+    # was ignored, or the check above raised; a zero that keeps the graph stands in)
+    picked = F.take_along_dim(input, Tensor(xp.expand_dims(safe, 1)), 1).squeeze(1) \
+        if classes else F.sum(input, 1) * 0.0
     w = xp.ones(classes) if weight is None else xp.asarray(
         weight.array if isinstance(weight, Tensor) else weight)
-    scale = F._same_dtype_const(input.array, xp.where(counted, w[safe], 0))
+    scale = F._same_dtype_const(input.array, xp.where(counted, w[safe], 0) if classes
+                                else xp.zeros(safe.shape))
     # ignored rows chosen out (not multiplied by 0): with every target ignored the mean is
     # 0/0 = NaN, and the gradient must still be 0, as PyTorch's
     # PyTorch negates each term for reduction="none" (-0.0 for a 0), but accumulates the
     # others from 0 by subtraction (0 - 0 = +0.0); one sample counts as accumulated
     likelihoods = F.where(counted, picked * scale, 0.0)
-    if reduction == "none":
-        return -likelihoods
+    if reduction == "none":   # (an ignored target's loss is written as +0.0)
+        return F.where(counted, -(picked * scale), 0.0)
     total = 0.0 - (likelihoods.reshape(()) if reduction == "none-single" else
                    F.sum(likelihoods))
     if reduction == "mean":

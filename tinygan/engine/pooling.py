@@ -118,9 +118,14 @@ def max_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
     # windows: (n, c, oh, ow, kh, kw), -inf where a window leaves the image
     windows = x.array[:, :, xp.asarray(rows.clip(0, h - 1)[:, None, :, None]),
                       xp.asarray(cols.clip(0, w - 1)[None, :, None, :])]
-    valid = xp.asarray(inside_r[:, None, :, None] & inside_c[None, :, None, :])
-    windows = xp.where(valid, windows, -xp.inf).reshape(n, c, oh, ow, -1)
-    best = windows.argmax(-1)                                  # first maximum, row-major
+    inside = inside_r[:, None, :, None] & inside_c[None, :, None, :]     # (oh, ow, kh, kw)
+    if not inside.reshape(oh, ow, -1).any(-1).all():
+        raise RuntimeError(f"max_pool2d: a window lies entirely in the padding (input "
+                           f"{tuple(x.shape)}, kernel {k}, stride {s}, padding {p}, dilation "
+                           f"{d}); PyTorch reads outside the input there. Use less padding")
+    valid = xp.asarray(inside.reshape(oh, ow, -1))
+    windows = xp.where(valid, windows.reshape(n, c, oh, ow, -1), -xp.inf)
+    best = _winners(xp, windows, valid)
     r = rows_d[xp.arange(oh)[:, None], best // k[1]]        # the winner's row and column
     col = cols_d[xp.arange(ow)[None, :], best % k[1]]
     plane = r * w + col                                        # position in the H*W plane
@@ -129,6 +134,21 @@ def max_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
     if single:
         y, plane = y.squeeze(0), plane[0]
     return (y, Tensor(plane.astype(xp.int64))) if return_indices else y
+
+
+def _winners(xp: Any, windows: Any, valid: Any) -> Any:
+    """The position each window's maximum is taken from, as PyTorch's kernel finds it: it
+    walks the window in reading order from the first pixel inside, and moves on when a value
+    is larger or NaN. So the first of equal maxima wins, the last NaN wins over numbers, and
+    a window of -inf keeps its first pixel inside. windows: (..., K) with -inf outside."""
+    nan = xp.isnan(windows)
+    numbers = xp.where(nan, -xp.inf, windows)
+    best = numbers.argmax(-1)                                   # the first maximum
+    top = xp.take_along_axis(numbers, best[..., None], -1)[..., 0]
+    first_inside = xp.broadcast_to(valid.argmax(-1), best.shape)
+    best = xp.where(top == -xp.inf, first_inside, best)
+    last_nan = windows.shape[-1] - 1 - nan[..., ::-1].argmax(-1)
+    return xp.where(nan.any(-1), last_nan, best)
 
 
 # =======================================================================================

@@ -114,7 +114,9 @@ class ELUGrad(Function):
     def backward(self, gg):
         gy, x = self.inputs
         below = Tensor((x.array < 0).astype(x.dtype))   # a mask: no gradient through it
-        return ELUGrad(self.alpha)(gg, x), gg * gy * self.alpha * F.exp(x) * below
+        # PyTorch's elu_double_backward: elu_backward(gg gy, x) masked by x < 0, so where x
+        # is NaN the mask's 0 meets elu_backward's own choice there (gg gy, or NaN)
+        return ELUGrad(self.alpha)(gg, x), ELUGrad(self.alpha)(gg * gy, x) * below
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:

@@ -65,7 +65,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *,
         xp = backend.get_array_module(x.array)
         return SortResult(F.clone(x), Tensor(xp.zeros((), dtype=xp.int64)))
     indices = _order(x.array, d, bool(descending))
-    return SortResult(F.take_along_dim(x, indices, d), Tensor(indices))
+    return _with_indices(SortResult, x, indices, d, "SortBackward0")
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
@@ -103,4 +103,13 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
                                           bool(sorted))
         shape = xp.moveaxis(indices, d, -1).shape
         indices = xp.moveaxis(xp.asarray(fixed.reshape(shape)), -1, d)
-    return TopkResult(F.take_along_dim(x, indices, d), Tensor(indices))
+    return _with_indices(TopkResult, x, indices, d, "TopkBackward0")
+
+
+def _with_indices(result: Any, x: Tensor, indices: Any, d: int, name: str) -> Any:
+    """(values, indices): the values gathered through the indices, which their gradient
+    reads. PyTorch keeps the indices it returns for that: writing into them before backward
+    is refused there (the gradient would go to the wrong places), and so it is here."""
+    index_tensor = Tensor(indices)
+    values = F.take_along_dim(x, indices, d)
+    return result(F.keeps(values, index_tensor, name=name, one_node=False), index_tensor)

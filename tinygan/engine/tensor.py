@@ -1027,7 +1027,48 @@ def _to_array(data: Any, dtype: Any) -> Any:
     if dtype is None and not hasattr(data, "dtype"):
         kind = _python_kind(data)
         dtype = {"b": np.bool_, "i": np.int64}.get(kind, backend.DEFAULT_DTYPE)
+    elif not hasattr(data, "dtype") and np.dtype(dtype).kind in "iu":
+        data = checked_integers(data, np.dtype(dtype))
     return backend.asarray(data, dtype)  # Python lists and numbers: the default device
+
+
+def checked_integers(data: Any, dtype: np.dtype) -> Any:
+    """Python numbers bound for an integer dtype, converted as PyTorch's checked_convert
+    does, each by its own type: a float is cut toward zero but must lie within the dtype's
+    range (NaN and inf never do), an int must fit, except that a negative int wraps into an
+    unsigned dtype down to -max (-1 is 255 in uint8). Anything else raises PyTorch's
+    overflow error. Returns an array of ``dtype`` (or ``data`` itself if it is not a
+    rectangular nest of numbers: the caller's conversion then says what is wrong)."""
+    kind = _python_kind(data)
+    if kind == "b":
+        return data
+    info = np.iinfo(dtype)
+    try:
+        values = np.asarray(data, dtype=np.float64 if kind == "f" else np.int64)
+        floats = np.asarray(_leaves_are_floats(data), dtype=bool) if kind == "f" else \
+            np.zeros(values.shape, dtype=bool)
+    except (ValueError, TypeError, OverflowError):
+        return data
+    with np.errstate(invalid="ignore"):
+        fits = (values >= info.min) & (values <= info.max)
+        if info.min == 0:   # a negative int wraps, down to -max
+            fits |= ~floats & (values < 0) & (values >= -float(info.max))
+    if not fits.all():
+        raise RuntimeError(f"value cannot be converted to type {dtype} without overflow: "
+                           f"{values[~fits].reshape(-1)[0]!r}")
+    ints = np.asarray(data, dtype=object) if kind == "f" else values
+    with np.errstate(invalid="ignore", over="ignore"):
+        if kind == "f":   # whole numbers exactly (a float64 holds an int64 only to 2^53)
+            exact = np.where(floats, 0, ints).astype(np.int64)
+            return np.where(floats, values.astype(np.int64), exact).astype(dtype)
+        return values.astype(dtype)
+
+
+def _leaves_are_floats(data: Any) -> Any:
+    """The nest of ``data`` with True where a leaf is a Python (or NumPy) float."""
+    if isinstance(data, (list, tuple)):
+        return [_leaves_are_floats(d) for d in data]
+    return isinstance(data, (float, np.floating))
 
 
 def _python_kind(data: Any) -> str:
