@@ -977,3 +977,28 @@ def test_nll_loss_of_no_classes_and_ignored_targets_as_pytorch():
                 loss.sum().backward()
                 found.append((repr(loss.tolist()), x.grad.tolist()))
             assert found[0] == found[1], (reduction, shape)
+
+
+def test_remainder_comparison_and_empty_topk_as_pytorch():
+    """remainder of floats is PyTorch's fmod-then-add (a zero keeps the dividend's sign:
+    seed 3413784), a float32 tensor compares with a 0-d float64 one in float32 (seed
+    3405499), and topk of an empty tensor or k = 0 gives empty results (seed 3410854)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    for dtype in ("float32", "float64"):
+        a = np.concatenate([np.round(rng.standard_normal(200), 1),
+                            [0.0, -0.0, np.inf, -np.inf, np.nan, 3.0]]).astype(dtype)
+        b = np.concatenate([np.round(rng.standard_normal(200), 1),
+                            [-0.31, 0.31, 2.0, 2.0, 1.0, np.inf]]).astype(dtype)
+        ours = tinygan.remainder(tinygan.tensor(a), tinygan.tensor(b)).numpy()
+        theirs = torch.remainder(torch.tensor(a), torch.tensor(b)).numpy()
+        assert np.array_equal(ours, theirs, equal_nan=True)
+        numbers = ~np.isnan(ours)
+        assert np.array_equal(np.signbit(ours[numbers]), np.signbit(theirs[numbers]))
+    x = np.array([-0.3, -0.44, 0.16, -0.48], dtype=np.float32)
+    assert (tinygan.tensor(x) == tinygan.tensor(-0.48, dtype=tinygan.float64)).tolist() == \
+        (torch.tensor(x) == torch.tensor(-0.48, dtype=torch.float64)).tolist()
+    for shape, d, k in (((0,), 0, 0), ((2, 0), 1, 0), ((0, 3), 1, 2), ((3,), 0, 0)):
+        ours = tinygan.zeros(shape).topk(k, dim=d)
+        theirs = torch.zeros(shape).topk(k, dim=d)
+        assert [tuple(t.shape) for t in ours] == [tuple(t.shape) for t in theirs]

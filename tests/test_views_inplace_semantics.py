@@ -343,3 +343,26 @@ def test_a_sum_is_a_fresh_contiguous_tensor_so_flatten_is_a_view():
     total = x.transpose(0, -1).sum(-3, keepdim=True)
     total.flatten().fill_(0.0)
     assert total.tolist() == [[[[0.0, 0.0]]], [[[0.0, 0.0]]]]
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 3), (2, 2, 3), (1, 2, 2, 3)])
+def test_linear_output_is_a_view_where_pytorchs_is(shape):
+    """PyTorch computes linear with a bias on a contiguous input of other than 2 dims as rows,
+    one addmm and a view of its result, so writing into the output is a write through a view:
+    the gradient reaching the layer is a CopySlices', which requires grad under create_graph
+    (seed 3402066 of issue 29's long run: fill_ on a Linear's output, then BCE)."""
+    torch = pytest.importorskip("torch")
+    found = []
+    for fw in (L, torch):
+        x = fw.tensor(np.linspace(-1, 1, int(np.prod(shape))).reshape(shape),
+                      dtype=fw.float64, requires_grad=True)
+        layer = fw.nn.Linear(3, 2).double()
+        with fw.no_grad():
+            layer.weight.copy_(fw.tensor([[0.1, -0.2, 0.3], [0.5, 0.4, -0.6]],
+                                         dtype=fw.float64))
+            layer.bias.copy_(fw.tensor([0.05, -0.07], dtype=fw.float64))
+        y = layer(x)
+        y.fill_(0.25)
+        gs = fw.autograd.grad((y * y).sum(), [x, layer.weight, layer.bias], create_graph=True)
+        found.append([(g.requires_grad, g.tolist()) for g in gs])
+    assert found[0] == found[1]

@@ -32,7 +32,8 @@ from tinygan.devices import backend
 from tinygan.fast import sum_kernel
 from tinygan.devices.random import default_generator
 from tinygan.engine.fma import fused
-from tinygan.engine.tensor import Function, Tensor, _as_tensor, is_grad_enabled, wrap_dim
+from tinygan.engine.tensor import (Function, Tensor, _as_tensor, is_grad_enabled,
+                                   result_type, wrap_dim)
 
 __all__ = [
     # shapes
@@ -540,20 +541,6 @@ def _binary(op: Any, a: Any, b: Any) -> Tensor:
                  one_node=False)
 
 
-_KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-
-
-def result_type(a: Tensor, b: Tensor) -> Any:
-    """PyTorch's promotion for two tensors: the higher kind wins (bool < int < float); of
-    one kind, a tensor with dimensions outranks a 0-d one, else the wider dtype wins."""
-    ka, kb = _KIND_ORDER[a.dtype.kind], _KIND_ORDER[b.dtype.kind]
-    if ka != kb:
-        return a.dtype if ka > kb else b.dtype
-    if (a.ndim == 0) != (b.ndim == 0):
-        return b.dtype if a.ndim == 0 else a.dtype
-    return np.promote_types(a.dtype, b.dtype)
-
-
 def _same_dtype(op: str, *tensors: Tensor) -> None:
     """Matrix products and BCE refuse mixed dtypes, as PyTorch does."""
     dtypes = [t.dtype for t in tensors]
@@ -717,8 +704,14 @@ class Remainder(Function):
     def forward(self, a, b):
         if a.dtype.kind not in "fc" and not bool((b != 0).all()):
             raise RuntimeError("ZeroDivisionError: remainder, an integer division by zero")
+        xp = xp_of(a)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return xp_of(a).remainder(a, b)
+            if a.dtype.kind != "f":
+                return xp.remainder(a, b)
+            # PyTorch's kernel: fmod, then b added where the signs differ; a zero keeps a's
+            # sign (remainder(0, -0.31) is +0.0, NumPy's is -0.0, and 1 / it tells them apart)
+            mod = xp.fmod(a, b)
+            return xp.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)
 
     def backward(self, gy):
         a, b = self.inputs
@@ -1067,6 +1060,13 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, but the "
                          f"weight of shape {weight.shape} expects {weight.shape[1]}")
+    if bias is not None and x.ndim != 2 and bias.ndim == 1 and x.array.flags.c_contiguous:
+        # PyTorch's _flatten_nd_linear: the input's rows (a view), one addmm, and a view of
+        # its result in the input's shape, so an in-place write into the output is a write
+        # through a view (and its gradient a CopySlices', engine/tensor.py)
+        rows = reshape(x, (-1, x.shape[-1]))
+        y = fast.form(linear_plain)(rows, weight, bias)
+        return y.view(x.shape[:-1] + (weight.shape[0],))
     return fast.form(linear_plain)(x, weight, bias)        # fast form: one node (fast/linear.py)
 
 

@@ -88,6 +88,8 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
     order = _order(x.array, d, bool(largest))
     first_k = (slice(None),) * d + (slice(0, k),)
     indices = order[first_k]
+    if k == 0 or x.numel() == 0:
+        return _with_indices(TopkResult, x, indices, d, "TopkBackward0")
     # rows with ties, and every row for sorted=False: PyTorch's own (unstable) order
     rows = xp.moveaxis(x.array, d, -1).reshape(-1, size)
     ranked = xp.sort(rows, axis=-1)
@@ -95,7 +97,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
                                                  xp.isnan(ranked[:, :-1])) \
         if x.dtype.kind == "f" else ranked[:, 1:] == ranked[:, :-1]
     redo = backend.to_numpy(tied.any(axis=-1) | (not sorted))
-    if redo.any() and k:
+    if redo.any():
         host_rows = backend.to_numpy(rows)
         fixed = backend.to_numpy(xp.moveaxis(indices, d, -1)).reshape(-1, k).copy()
         for r in redo.nonzero()[0]:

@@ -1179,6 +1179,20 @@ def _raw(x: Any) -> Any:
     return x.array if isinstance(x, Tensor) else x
 
 
+_KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def result_type(a: Tensor, b: Tensor) -> Any:
+    """PyTorch's promotion for two tensors: the higher kind wins (bool < int < float); of
+    one kind, a tensor with dimensions outranks a 0-d one, else the wider dtype wins."""
+    ka, kb = _KIND_ORDER[a.dtype.kind], _KIND_ORDER[b.dtype.kind]
+    if ka != kb:
+        return a.dtype if ka > kb else b.dtype
+    if (a.ndim == 0) != (b.ndim == 0):
+        return b.dtype if a.ndim == 0 else a.dtype
+    return np.promote_types(a.dtype, b.dtype)
+
+
 def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:
     """a < b and the like, computed where PyTorch computes them: in the promoted dtype. A
     Python number is converted to it first, as C++ converts: an int into an integer tensor's
@@ -1186,6 +1200,9 @@ def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:
     float32 (the default dtype)."""
     xp = backend.get_array_module(a.array)
     left, right = a.array, _raw(b)
+    if isinstance(b, Tensor) and a.dtype != b.dtype:   # (a float32 tensor beside a 0-d
+        common = result_type(a, b)                     # float64 one compares in float32)
+        left, right = left.astype(common, copy=False), right.astype(common, copy=False)
     if isinstance(b, (int, float)) and not isinstance(b, bool) and left.dtype.kind in "biu":
         if isinstance(b, float):
             left, right = left.astype(np.float32), np.float32(b)
