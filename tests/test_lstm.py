@@ -77,3 +77,29 @@ def test_unbatched_input_cell_and_errors():
     assert repr(nn.LSTM(3, 4, batch_first=True)) == repr(torch.nn.LSTM(3, 4, batch_first=True))
     bound = 1 / np.sqrt(4)
     assert all(np.abs(p.numpy()).max() <= bound for p in nn.LSTM(3, 4).parameters())
+
+
+def test_writing_the_output_before_backward_as_pytorch():
+    """A float32 LSTM runs in PyTorch through oneDNN, whose backward keeps the last layer's
+    output: an in-place write into it (not into h_n, not for float64, not when two
+    directions are concatenated) makes backward refuse (seeds 3410613 and 3414099 of issue
+    29's long run)."""
+    torch = pytest.importorskip("torch")
+    found = []
+    for fw in (tinygan, torch):
+        outcomes = []
+        for dtype in (fw.float32, fw.float64):
+            for options in ({}, {"num_layers": 2}, {"batch_first": True},
+                            {"bidirectional": True}):
+                for written in (0, 1):
+                    layer = fw.nn.LSTM(3, 2, **options).to(dtype)
+                    x = fw.ones(2, 1, 3, dtype=dtype, requires_grad=True)
+                    out, (h, c) = layer(x)
+                    (out, h)[written].mul_(2)
+                    try:
+                        (out.sum() + h.sum()).backward()
+                        outcomes.append("ran")
+                    except RuntimeError:
+                        outcomes.append("refused")
+        found.append(outcomes)
+    assert found[0] == found[1]

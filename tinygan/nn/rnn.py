@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.engine.tensor import Parameter, Tensor
@@ -122,6 +124,10 @@ class LSTM(Module):
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
         h_n, c_n = F.stack(last_h, 0), F.stack(last_c, 0)
+        if x.dtype == np.float32 and directions == 1:
+            # PyTorch runs a float32 LSTM with oneDNN, whose backward keeps the last layer's
+            # output: writing into it before backward is refused there, and so here
+            x = F.keeps(x, output=True, name="MkldnnRnnLayerBackward0", one_node=False)
         if unbatched:
             return x.squeeze(1), (h_n.squeeze(1), c_n.squeeze(1))
         return (x.transpose(0, 1) if self.batch_first else x), (h_n, c_n)
