@@ -145,7 +145,7 @@ def test_exported():
 def test_topk_returns_pytorchs_indices_for_ties_and_unsorted(torch):
     """PyTorch's topk selects with std::nth_element / std::sort / std::partial_sort, which
     are unstable: for tied values (and for sorted=False) its indices are what those
-    algorithms do to the row, which engine/topk_order.py replays (seed 75 of issue 29's CI
+    algorithms do to the row, which engine/tie_order.py replays (seed 75 of issue 29's CI
     budget: topk of [-1, 0, 0, 0, -1] gives indices [1, 3, 2, 0, 4])."""
     rng = np.random.default_rng(11)
     for trial in range(300):
@@ -163,3 +163,23 @@ def test_topk_returns_pytorchs_indices_for_ties_and_unsorted(torch):
         assert np.array_equal(np.asarray(found[0][0].tolist()),
                               np.asarray(found[1][0].tolist()), equal_nan=True)
         assert found[0][1].tolist() == found[1][1].tolist(), (shape, dtype, d, k)
+
+
+def test_sort_without_stable_returns_pytorchs_order_for_ties(torch):
+    """PyTorch's sort(stable=False) is std::sort: stable up to 16 elements (insertion
+    sort), not beyond (introsort's partitions). tinygan replays it on rows with ties (seed
+    3505025 of issue 29's long run: 17 int64s sorted descending); stable=True is stable in
+    both."""
+    rng = np.random.default_rng(2)
+    for trial in range(300):
+        n = int(rng.choice([5, 16, 17, 33, 70, 200]))
+        shape = (int(rng.integers(1, 4)), n) if trial % 2 else (n,)
+        dtype = ("int64", "int32", "float32", "float64")[trial % 4]
+        a = rng.integers(-2, 3, shape).astype(dtype)
+        if dtype.startswith("float") and trial % 3 == 0:
+            a[rng.random(shape) < 0.2] = np.nan
+        descending, stable = bool(trial % 3), trial % 5 == 0
+        found = [fw.sort(fw.tensor(a), dim=-1, descending=descending, stable=stable)
+                 for fw in (tinygan, torch)]
+        assert found[0][1].tolist() == found[1][1].tolist(), (shape, dtype, descending)
+        assert found[0][1].is_contiguous() and found[1][1].is_contiguous()

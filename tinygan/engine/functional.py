@@ -1064,7 +1064,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         # PyTorch's _flatten_nd_linear: the input's rows (a view), one addmm, and a view of
         # its result in the input's shape, so an in-place write into the output is a write
         # through a view (and its gradient a CopySlices', engine/tensor.py)
-        rows = reshape(x, (-1, x.shape[-1]))
+        rows = reshape(x, (int(np.prod(x.shape[:-1])), x.shape[-1]))   # (not -1: 0 features)
         y = fast.form(linear_plain)(rows, weight, bias)
         return y.view(x.shape[:-1] + (weight.shape[0],))
     return fast.form(linear_plain)(x, weight, bias)        # fast form: one node (fast/linear.py)

@@ -17,9 +17,9 @@ order from the array library, the values through take_along_dim.
 
 Order of ties and NaN, as PyTorch: NaN counts as larger than every number (last when
 ascending, first when descending), and ``stable=True`` keeps equal elements in their
-original order. tinygan always sorts stably, as PyTorch's CPU sort does whatever ``stable``
-says. topk is different: PyTorch selects with the C++ library's unstable algorithms, and
-tinygan replays them where the order shows (ties, ``sorted=False``; engine/topk_order.py).
+original order. Without it PyTorch sorts and selects with the C++ library's unstable
+algorithms, and tinygan replays them where the order shows (rows with ties, topk's
+``sorted=False``; engine/tie_order.py).
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from typing import Any
 from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.engine.tensor import Tensor, wrap_dim
-from tinygan.engine.topk_order import pytorch_topk_order
+from tinygan.engine.tie_order import LONGEST, pytorch_sort_order, pytorch_topk_order
 
 # torch.return_types.sort / topk: a named pair, so ``values, indices = x.sort()`` and
 # ``x.sort().values`` both work
@@ -65,6 +65,9 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *,
         xp = backend.get_array_module(x.array)
         return SortResult(F.clone(x), Tensor(xp.zeros((), dtype=xp.int64)))
     indices = _order(x.array, d, bool(descending))
+    if not stable:
+        indices = _replayed(x, d, indices, lambda row: pytorch_sort_order(row, bool(descending)),
+                            every_row=False)
     return _with_indices(SortResult, x, indices, d, "SortBackward0")
 
 
@@ -72,7 +75,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
          sorted: bool = True) -> TopkResult:  # noqa: A002 - PyTorch's name
     """The k largest (``largest=False``: smallest) elements along ``dim``: ``(values,
     indices)`` with size k along ``dim``, sorted (largest first, or smallest first). Where
-    elements tie, and for ``sorted=False``, in PyTorch's order (engine/topk_order.py)."""
+    elements tie, and for ``sorted=False``, in PyTorch's order (engine/tie_order.py)."""
     _check("topk", x)
     d = wrap_dim(dim, x.ndim, "topk")
     if x.dtype == bool:
@@ -84,28 +87,36 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
                            f"(input shape {x.shape})")
     if x.ndim == 0:
         return sort(x, d, descending=bool(largest), stable=True)
-    xp = backend.get_array_module(x.array)
     order = _order(x.array, d, bool(largest))
-    first_k = (slice(None),) * d + (slice(0, k),)
-    indices = order[first_k]
-    if k == 0 or x.numel() == 0:
-        return _with_indices(TopkResult, x, indices, d, "TopkBackward0")
-    # rows with ties, and every row for sorted=False: PyTorch's own (unstable) order
+    indices = order[(slice(None),) * d + (slice(0, k),)]
+    if k and x.numel():
+        indices = _replayed(x, d, indices, lambda row: pytorch_topk_order(
+            row, k, bool(largest), bool(sorted)), every_row=not sorted)
+    return _with_indices(TopkResult, x, indices, d, "TopkBackward0")
+
+
+def _replayed(x: Tensor, d: int, indices: Any, order: Any, every_row: bool) -> Any:
+    """``indices`` (along ``d``) with the rows that hold ties (or every row) replaced by
+    ``order(row values)``, PyTorch's own order (engine/tie_order.py); rows longer than
+    ``LONGEST`` keep the stable order."""
+    xp = backend.get_array_module(x.array)
+    size = x.shape[d]
+    if size > LONGEST or x.numel() == 0:
+        return xp.ascontiguousarray(indices)
     rows = xp.moveaxis(x.array, d, -1).reshape(-1, size)
     ranked = xp.sort(rows, axis=-1)
-    tied = (ranked[:, 1:] == ranked[:, :-1]) | (xp.isnan(ranked[:, 1:]) &
-                                                 xp.isnan(ranked[:, :-1])) \
-        if x.dtype.kind == "f" else ranked[:, 1:] == ranked[:, :-1]
-    redo = backend.to_numpy(tied.any(axis=-1) | (not sorted))
+    tied = ranked[:, 1:] == ranked[:, :-1]
+    if x.dtype.kind == "f":
+        tied |= xp.isnan(ranked[:, 1:]) & xp.isnan(ranked[:, :-1])
+    redo = backend.to_numpy(tied.any(axis=-1) | every_row)
     if redo.any():
         host_rows = backend.to_numpy(rows)
-        fixed = backend.to_numpy(xp.moveaxis(indices, d, -1)).reshape(-1, k).copy()
+        moved = xp.moveaxis(indices, d, -1)
+        fixed = backend.to_numpy(moved).reshape(-1, moved.shape[-1]).copy()
         for r in redo.nonzero()[0]:
-            fixed[r] = pytorch_topk_order(host_rows[r].tolist(), k, bool(largest),
-                                          bool(sorted))
-        shape = xp.moveaxis(indices, d, -1).shape
-        indices = xp.moveaxis(xp.asarray(fixed.reshape(shape)), -1, d)
-    return _with_indices(TopkResult, x, indices, d, "TopkBackward0")
+            fixed[r] = order(host_rows[r].tolist())
+        indices = xp.moveaxis(xp.asarray(fixed.reshape(moved.shape)), -1, d)
+    return xp.ascontiguousarray(indices)
 
 
 def _with_indices(result: Any, x: Tensor, indices: Any, d: int, name: str) -> Any:

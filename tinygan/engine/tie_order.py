@@ -1,19 +1,22 @@
-"""Which of several equal elements topk returns first: PyTorch's order, step by step.
+"""Which of several equal elements sort and topk return first: PyTorch's order, step by step.
 
-topk's values are determined by the data, but where elements tie, so are not its indices:
-PyTorch's CPU kernel (aten/src/ATen/native/TopKImpl.h) fills a row of (value, index) pairs
-and hands it to the C++ standard library, whose algorithms are not stable,
+Sorted values are determined by the data, but where elements tie, their indices are not:
+PyTorch's CPU kernels hand a row of (value, index) pairs to the C++ standard library, whose
+algorithms are not stable, and compare values only ("greater" for descending or largest,
+NaN above every number):
 
-    k * 64 <= n:  std::partial_sort(row, row + k, end)               (a heap)
-    otherwise:    std::nth_element(row, row + k - 1, end), then
-                  std::sort(row, row + k - 1) when sorted=True       (introselect, introsort)
+    sort, stable=False:   std::sort(row)                  (introsort; stable for <= 16)
+    topk, k * 64 <= n:    std::partial_sort(row, row + k, end)                     (a heap)
+    topk, otherwise:      std::nth_element(row, row + k - 1, end), then
+                          std::sort(row, row + k - 1) when sorted=True   (introselect)
 
-each comparing values only ("greater", NaN above everything, for largest=True). The index
-order PyTorch returns for ties is what those algorithms, as GCC's libstdc++ writes them, do
-to the row. This file writes them out in Python, move for move, so that tinygan returns the
-same indices. It runs only for rows that hold ties (``topk`` in sorting.py sorts the others
-with NumPy, where the order is determined by the values alone): a Python loop over the row,
-slow for long rows, exact for all.
+(aten/src/ATen/native/cpu/SortingKernel.cpp, TopKImpl.h). The index order PyTorch returns
+for ties is what those algorithms, as GCC's libstdc++ writes them, do to the row. This file
+writes them out in Python, move for move, so that tinygan returns the same indices. It runs
+only for rows that hold ties and are at most ``LONGEST`` long (sorting.py sorts the others
+with NumPy: without ties the order is the values' own; longer rows come in stable order,
+one of the orders PyTorch's documentation allows, as replaying them in Python would take
+seconds).
 """
 from __future__ import annotations
 
@@ -23,16 +26,20 @@ from typing import Callable
 Before = Callable[[float, float], bool]   # comp(a, b): a goes before b
 
 
+LONGEST = 4096   # rows replayed in Python; longer ones take NumPy's stable order
+
+
+def pytorch_sort_order(values: list, descending: bool) -> list[int]:
+    """The indices PyTorch's sort(stable=False) returns for one row of ``values``."""
+    row = [(v, i) for i, v in enumerate(values)]
+    _sort(row, 0, len(row), _on_values(_before(descending)))
+    return [i for _, i in row]
+
+
 def pytorch_topk_order(values: list, k: int, largest: bool, sorted_: bool) -> list[int]:
     """The indices PyTorch's topk returns for one row of ``values`` (Python floats)."""
-    if largest:
-        def before(a: float, b: float) -> bool:
-            return (math.isnan(a) and not math.isnan(b)) or a > b
-    else:
-        def before(a: float, b: float) -> bool:
-            return (not math.isnan(a) and math.isnan(b)) or a < b
     row = [(v, i) for i, v in enumerate(values)]
-    comp = _on_values(before)
+    comp = _on_values(_before(largest))
     n = len(row)
     if k == 0:
         return []
@@ -43,6 +50,13 @@ def pytorch_topk_order(values: list, k: int, largest: bool, sorted_: bool) -> li
         if sorted_:
             _sort(row, 0, k - 1, comp)
     return [i for _, i in row[:k]]
+
+
+def _before(descending: bool) -> Before:
+    """PyTorch's comparison: a goes before b (NaN counts as above every number)."""
+    if descending:
+        return lambda a, b: (math.isnan(a) and not math.isnan(b)) or a > b
+    return lambda a, b: (not math.isnan(a) and math.isnan(b)) or a < b
 
 
 def _on_values(before: Before) -> Callable[[tuple, tuple], bool]:
