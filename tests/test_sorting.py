@@ -183,3 +183,20 @@ def test_sort_without_stable_returns_pytorchs_order_for_ties(torch):
                  for fw in (tinygan, torch)]
         assert found[0][1].tolist() == found[1][1].tolist(), (shape, dtype, descending)
         assert found[0][1].is_contiguous() and found[1][1].is_contiguous()
+
+
+def test_sort_signatures_as_pytorchs(torch):
+    """With stable= given, PyTorch's sort takes dim and descending by name only."""
+    calls = ["L.sort(t, 0, stable=True)", "L.sort(t, dim=0, stable=True)",
+             "t.sort(0, stable=True)", "t.sort(dim=0, stable=False)",
+             "L.sort(t, 0, True, stable=True)", "L.sort(t, stable=True)", "L.sort(t, 0, True)",
+             "t.sort(0, True)", "t.sort(stable=True, descending=True)"]
+    for call in calls:
+        found = []
+        for L in (tinygan, torch):
+            t = L.tensor([3, 1, 2, 1])
+            try:
+                found.append(eval(call, {"L": L, "t": t})[1].tolist())
+            except TypeError:
+                found.append("TypeError")
+        assert found[0] == found[1], call

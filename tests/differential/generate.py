@@ -1056,10 +1056,11 @@ def rest(ctx: Context) -> Step | None:
     if r == 5:
         d = ctx.dim(t)
         desc = ctx.choice(("", ", descending=True"))
+        stable = ctx.choice(("", "", ", stable=True", ", stable=False"))
         idx = ctx.fresh()
-        form = ctx.choice((f"{out}, {idx} = L.sort({a}, {d}{desc})",
-                           f"{out}, {idx} = {a}.sort(dim={d}{desc})",
-                           f"{out} = L.sort({a}{desc}).values"))
+        form = ctx.choice((f"{out}, {idx} = L.sort({a}, {d}{desc}{stable})",
+                           f"{out}, {idx} = {a}.sort(dim={d}{desc}{stable})",
+                           f"{out} = L.sort({a}{desc}{stable}).values"))
         return Step(form, "sort", (out, idx) if idx in form else (out,), (a,))
     if r == 6 and t.dim() >= 1:
         d = ctx.dim(t)

@@ -55,11 +55,22 @@ def _check(op: str, x: Any) -> None:
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
 
 
-def sort(x: Tensor, dim: int = -1, descending: bool = False, *,
-         stable: bool = False) -> SortResult:
+def sort(x: Tensor, *positional: Any, dim: int = -1, descending: bool = False,
+         stable: bool | None = None) -> SortResult:
     """x sorted along ``dim``: ``(values, indices)``, both of x's shape, with
-    ``values = x.take_along_dim(indices, dim)`` (gradients flow to x through the values)."""
+    ``values = x.take_along_dim(indices, dim)`` (gradients flow to x through the values).
+    PyTorch's two signatures: sort(x, dim=-1, descending=False), and with ``stable`` given,
+    sort(x, *, stable, dim=-1, descending=False), where dim and descending go by name."""
     _check("sort", x)
+    if positional:
+        if stable is not None or len(positional) > 2:
+            raise TypeError(f"sort() received an invalid combination of arguments: with "
+                            f"stable= given, dim and descending go by name too (got "
+                            f"{len(positional)} more positional); write "
+                            f"sort(x, dim=..., descending=..., stable=...)")
+        dim = positional[0]
+        descending = positional[1] if len(positional) > 1 else descending
+    stable = bool(stable)
     d = wrap_dim(dim, x.ndim, "sort")
     if x.ndim == 0:                                       # one element: nothing to move
         xp = backend.get_array_module(x.array)
@@ -86,7 +97,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
         raise RuntimeError(f"topk: k={k!r} out of range for dimension {dim} of size {size} "
                            f"(input shape {x.shape})")
     if x.ndim == 0:
-        return sort(x, d, descending=bool(largest), stable=True)
+        return sort(x, dim=d, descending=bool(largest), stable=True)
     order = _order(x.array, d, bool(largest))
     indices = order[(slice(None),) * d + (slice(0, k),)]
     if k and x.numel():
