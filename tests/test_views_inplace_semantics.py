@@ -366,3 +366,32 @@ def test_linear_output_is_a_view_where_pytorchs_is(shape):
         gs = fw.autograd.grad((y * y).sum(), [x, layer.weight, layer.bias], create_graph=True)
         found.append([(g.requires_grad, g.tolist()) for g in gs])
     assert found[0] == found[1]
+
+
+@pytest.mark.parametrize("case", ["source requires grad", "plain source", "add_ a number",
+                                  "base requires grad", "written under no_grad"])
+def test_a_view_made_under_no_grad_written_with_grad_as_pytorch(case):
+    """PyTorch refuses an in-place op in grad mode on a view made under no_grad() when the
+    view or what the op reads requires grad, whatever its base (seed 3703192 of issue 29's
+    long run: a row cut under no_grad, then copy_ of a tensor that requires grad)."""
+    torch = pytest.importorskip("torch")
+    outcomes = []
+    for fw in (L, torch):
+        base = fw.tensor([[-1.01], [-1.44]], dtype=fw.float64,
+                         requires_grad=case == "base requires grad")
+        with fw.no_grad():
+            view = base[-2]
+        source = fw.tensor([0.73], dtype=fw.float64,
+                           requires_grad=case == "source requires grad")
+        try:
+            if case == "add_ a number":
+                view.add_(1.0)
+            elif case == "written under no_grad":
+                with fw.no_grad():
+                    view.copy_(source)
+            else:
+                view.copy_(source)
+            outcomes.append("ran")
+        except RuntimeError:
+            outcomes.append("refused")
+    assert outcomes[0] == outcomes[1]

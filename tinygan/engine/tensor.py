@@ -95,6 +95,7 @@ class Tensor:
     _graph_version = 0
     _views: "list | None" = None   # on a base: weak references to its views
     _made_without_grad = False     # a view taken under no_grad() of a tensor requiring grad
+    _view_made_in_no_grad = False  # any view taken under no_grad() (PyTorch's CreationMeta)
     _multi_output = False          # a piece of split/chunk/unbind, or a view of one
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -348,7 +349,11 @@ class Tensor:
         check_no_overlap(name, self, reads, name == "fill_")
         recording = is_grad_enabled()
         base = self._base
-        if recording and self._made_without_grad:
+        # PyTorch refuses an in-place op under autograd on a view made under no_grad() when
+        # the view or what the op reads requires grad (the graph it would need is ambiguous)
+        if recording and (self._made_without_grad or self._view_made_in_no_grad and (
+                self.requires_grad or any(isinstance(r, Tensor) and r.requires_grad
+                                          for r in reads))):
             raise RuntimeError(
                 f"{name}: a view was created in no_grad mode and is being modified in place "
                 f"with grad mode enabled (shape {self.shape}); do both inside no_grad(), or "
@@ -581,6 +586,7 @@ class Function:
             out._view_src, out._view_op, out._graph_version = src, self, src._version[0]
             _remember_view(out._base, out)
             out._multi_output = src._multi_output   # (engine/pieces.py: PyTorch's rule)
+            out._view_made_in_no_grad = not _grad_enabled
             if not _grad_enabled and src.requires_grad:
                 # PyTorch: a view taken under no_grad() of a tensor that requires grad says it
                 # requires grad too, but no gradient ever reaches it or through it
