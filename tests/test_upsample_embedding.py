@@ -253,9 +253,10 @@ def test_linear_resampling_is_pytorch_bit_for_bit_in_float32(shape, scale, align
 
 @pytest.mark.parametrize("size", [(3, 5), (3, 3), (6, 2)])
 def test_a_nan_gradient_stays_at_the_pixels_that_read_it(size):
-    """The backward's taps of weight 0 carry nothing: a NaN output gradient (sqrt of a
-    negative output) leaves the input pixels no output reads from it finite, as in PyTorch
-    (the differential tester, seed 2806608: a 3-row image resized to 3 rows)."""
+    """A NaN output gradient (sqrt of a negative output) reaches only the input pixels its
+    taps read: where a size does not change, PyTorch copies, both taps on the same pixel
+    (weights 1 and 0), so the other rows stay finite (the differential tester, seed
+    2806608: a 3-row image resized to 3 rows)."""
     x = tinygan.tensor([[[[0.4], [-0.83], [0.79]]]], requires_grad=True)
     y = tinygan.nn.functional.interpolate(x, size=size, mode="bilinear")
     with np.errstate(invalid="ignore"):

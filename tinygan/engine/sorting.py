@@ -77,8 +77,8 @@ def sort(x: Tensor, *positional: Any, dim: int = -1, descending: bool = False,
         return SortResult(F.clone(x), Tensor(xp.zeros((), dtype=xp.int64)))
     indices = _order(x.array, d, bool(descending))
     if not stable:
-        indices = _replayed(x, d, indices, lambda row: pytorch_sort_order(row, bool(descending)),
-                            every_row=False)
+        indices = _replayed(x, d, indices, indices, every_row=False,
+                            order=lambda row: pytorch_sort_order(row, bool(descending)))
     return _with_indices(SortResult, x, indices, d, "SortBackward0")
 
 
@@ -101,21 +101,24 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
     order = _order(x.array, d, bool(largest))
     indices = order[(slice(None),) * d + (slice(0, k),)]
     if k and x.numel():
-        indices = _replayed(x, d, indices, lambda row: pytorch_topk_order(
-            row, k, bool(largest), bool(sorted)), every_row=not sorted)
+        indices = _replayed(x, d, indices, order, every_row=not sorted,
+                            order=lambda row: pytorch_topk_order(row, k, bool(largest),
+                                                                 bool(sorted)))
     return _with_indices(TopkResult, x, indices, d, "TopkBackward0")
 
 
-def _replayed(x: Tensor, d: int, indices: Any, order: Any, every_row: bool) -> Any:
+def _replayed(x: Tensor, d: int, indices: Any, full_order: Any, every_row: bool,
+              order: Any) -> Any:
     """``indices`` (along ``d``) with the rows that hold ties (or every row) replaced by
     ``order(row values)``, PyTorch's own order (engine/tie_order.py); rows longer than
-    ``LONGEST`` keep the stable order."""
+    ``LONGEST`` keep the stable order. ``full_order``: the whole row's sorting order, which
+    puts equal values side by side (no second sort to find the ties)."""
     xp = backend.get_array_module(x.array)
     size = x.shape[d]
     if size > LONGEST or x.numel() == 0:
         return xp.ascontiguousarray(indices)
     rows = xp.moveaxis(x.array, d, -1).reshape(-1, size)
-    ranked = xp.sort(rows, axis=-1)
+    ranked = xp.take_along_axis(rows, xp.moveaxis(full_order, d, -1).reshape(-1, size), -1)
     tied = ranked[:, 1:] == ranked[:, :-1]
     if x.dtype.kind == "f":
         tied |= xp.isnan(ranked[:, 1:]) & xp.isnan(ranked[:, :-1])
