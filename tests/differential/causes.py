@@ -232,6 +232,12 @@ CAUSES: list[Cause] = [
           "x[mask] = t): PyTorch marks the int tensor as requiring grad and its backward then "
           "fails; tinygan refuses, deliberately, saying to write t.detach()",
           False, lambda f: f.kind == "tinygan_raise" and f.has("PyTorch marks the")),
+    Cause("refused-circular-pad-past-cuts",
+          "F.pad(mode='circular') whose padding is wider than what its negative padding "
+          "leaves of the dim: PyTorch 2.13 copies between overlapping pieces of its output, "
+          "so it raises, repeats in its own write order, or returns memory it never wrote; "
+          "tinygan refuses, deliberately",
+          False, lambda f: f.kind == "tinygan_raise" and f.has("left after the cuts")),
     Cause("inplace-on-expanded",
           "an in-place write (fill_, x[i] = v) to the result of expand() raises NumPy's "
           "'assignment destination is read-only'; PyTorch writes (one shared element)",

@@ -372,7 +372,8 @@ class IndexPut(Function):
         y = x.copy()
         try:
             y[self.index] = v
-        except ValueError:   # NumPy's broadcast error, as PyTorch's RuntimeError
+        except (ValueError, TypeError):   # NumPy's broadcast errors (TypeError: a mask as
+            # wide as x, a value of 2+ dims), as PyTorch's RuntimeError
             raise RuntimeError(f"setitem: shape mismatch: value tensor of shape {v.shape} "
                                f"cannot be broadcast to indexing result of shape "
                                f"{y[self.index].shape}") from None
@@ -651,6 +652,15 @@ class DivRounded(Function):
     makes backward refuse, as PyTorch's does."""
     def __init__(self, mode, differentiable=True):
         self.mode, self.differentiable = mode, differentiable
+
+    def saves(self):
+        # What PyTorch's div(rounding_mode=) keeps, though its gradients are zeros: b for
+        # a's formula, a and b for b's (so changing them in place before backward is
+        # refused there, and here). A Python number for b is no tensor anyone can change.
+        # floor_divide's backward refuses at once and keeps nothing.
+        if not self.differentiable:
+            return ()
+        return (0, 1) if self.needs_input_grad[1] else (1,)
 
     def forward(self, a, b):
         xp = xp_of(a)

@@ -23,6 +23,7 @@ from tinygan.engine import functional as F
 from tinygan.engine import pieces, sorting, tiling
 from tinygan.multiprocessing import is_shared, share_tensor_
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, check_no_overlap, \
+    check_gather_write_order, \
     _address, _is_expanded, _same_walk, _tensors, _writable, is_grad_enabled, parse_to_args, \
     refuse_a_gradient_into_ints, wrap_dim
 
@@ -72,6 +73,8 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
             return   # x[:] = x: PyTorch's copy_ sees the very same elements and stops there
         check_no_overlap("setitem", self, (source,), internal_ok=not basic, region=region,
                          same_ok=basic)
+        if not basic:
+            check_gather_write_order("setitem", self, F._raw_index(index), value)
     if _is_expanded(self.array):
         _index_put_into_expanded(self, index, value)   # (the region alone is written)
         return

@@ -912,7 +912,10 @@ def check_no_overlap(name: str, target: Tensor, sources: Sequence[Any],
         array = source.array if isinstance(source, Tensor) else source
         if not hasattr(array, "strides") or array.size == 0:
             continue
-        overlap = _overlap(written, array)
+        # the very same tensor is a full overlap whatever its strides (PyTorch compares the
+        # tensors themselves before it looks at their memory: x[idx] = x with x a strided
+        # view is refused too)
+        overlap = "full" if source is target else _overlap(written, array)
         if overlap == "partial" or (overlap == "full" and not same_ok):
             raise RuntimeError(f"{name}: unsupported operation: some elements of the input "
                                f"tensor (shape {array.shape}) and the written-to tensor (shape "
@@ -929,6 +932,41 @@ def check_no_overlap(name: str, target: Tensor, sources: Sequence[Any],
                                f"is one dense block: PyTorch's result then depends on the "
                                f"order it writes the elements, which tinygan does not copy; "
                                f"pass a .clone() of the input")
+
+
+def _element_addresses(a: Any) -> np.ndarray:
+    """The memory address of each element of ``a``: an int64 array of its shape."""
+    at = np.full(tuple(a.shape), _address(a), dtype=np.int64)
+    for d, (n, step) in enumerate(zip(a.shape, a.strides)):
+        at += (np.arange(n, dtype=np.int64) * step).reshape((-1,) + (1,) * (a.ndim - d - 1))
+    return at
+
+
+def check_gather_write_order(name: str, target: Tensor, raw_index: Any, value: Any) -> None:
+    """``x[idx] = v`` where v reads memory that the write changes (v a view of x's base;
+    neither a dense block, or PyTorch's overlap check would have spoken): PyTorch's
+    index_put_ reads v element by element as it writes, so an element of v read after
+    another position wrote it gives the new value, in an order tinygan does not copy.
+    Refused there, saying to clone; where each element of v reads only memory no other
+    position writes (or its own), any order gives one answer, and the write runs.
+    ``raw_index``: the index with arrays for tensors (NumPy's rules pick the positions)."""
+    if not isinstance(value, Tensor) or value.array.size == 0 or target.array.size == 0:
+        return
+    if not _shares_elements(target.array, value.array):
+        return
+    try:
+        index = raw_index if isinstance(raw_index, tuple) else (raw_index,)
+        index = tuple(backend.to_numpy(i) if hasattr(i, "shape") else i for i in index)
+        written = _element_addresses(target.array)[index]
+        read = np.broadcast_to(_element_addresses(value.array), written.shape)
+    except (IndexError, ValueError):   # index_put itself says what is wrong
+        return
+    if bool((np.isin(read, written) & (read != written)).any()):
+        raise RuntimeError(f"{name}: the value (shape {tuple(value.shape)}) reads memory that "
+                           f"the indexed write into a tensor of shape {target.shape} changes: "
+                           f"PyTorch's result then depends on the order it writes the "
+                           f"elements, which tinygan does not copy; pass a .clone() of the "
+                           f"value")
 
 
 class Overwrite(Function):
