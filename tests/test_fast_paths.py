@@ -60,23 +60,34 @@ def test_gradients_nobody_needs_are_not_computed(monkeypatch, op):
 
 @pytest.mark.parametrize("shape", [(), (7,), (70_000,), (300, 200), (3, 40_000), (2, 3, 9000)])
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
-def test_fused_adam_is_bit_identical_to_the_plain_rule(shape, weight_decay):
-    """The fused update (in place, in cache-sized slices) gives exactly the plain one."""
+@pytest.mark.parametrize("variant", ["adam", "amsgrad", "maximize", "adamw"])
+def test_fused_adam_is_bit_identical_to_the_plain_rule(shape, weight_decay, variant):
+    """The fused update (in place, in cache-sized slices) gives exactly the plain one, and
+    both the published rule (with amsgrad's running maximum of v, maximize's -g, AdamW's
+    decoupled decay p (1 - lr wd) instead of the L2 term)."""
     rng = np.random.default_rng(0)
     start = rng.normal(size=shape).astype(np.float32)
     grads = [rng.normal(size=shape).astype(np.float32) for _ in range(3)]
+    grads[1] = grads[1] * np.float32(0.1)   # a smaller v: amsgrad keeps the earlier one
     fused, plain = tinygan.nn.Parameter(start.copy()), tinygan.nn.Parameter(start.copy())
-    opts = [optim.Adam([q], lr=1e-2, betas=(0.5, 0.999), eps=1e-8, weight_decay=weight_decay,
-                       fused=f) for q, f in ((fused, True), (plain, False))]
+    kind = optim.AdamW if variant == "adamw" else optim.Adam
+    opts = [kind([q], lr=1e-2, betas=(0.5, 0.999), eps=1e-8, weight_decay=weight_decay,
+                 amsgrad=variant == "amsgrad", maximize=variant == "maximize", fused=f)
+            for q, f in ((fused, True), (plain, False))]
     ref, m, v = start.copy(), np.zeros_like(start), np.zeros_like(start)
+    v_max = np.zeros_like(start)
     for t, g in enumerate(grads, start=1):
         for q, opt in zip((fused, plain), opts):
             q.grad = tinygan.Tensor(g)
             opt.step()
-        gd = g + weight_decay * ref if weight_decay else g
+        g = -g if variant == "maximize" else g
+        if variant == "adamw":
+            ref = ref * (1 - 1e-2 * weight_decay)
+        gd = g + weight_decay * ref if weight_decay and variant != "adamw" else g
         m = m * 0.5 + gd * (1 - 0.5)  # Python floats keep float32 arrays float32
         v = v * 0.999 + (gd * gd) * (1 - 0.999)
-        denom = np.sqrt(v) / math.sqrt(1 - 0.999 ** t) + 1e-8
+        v_max = np.maximum(v_max, v)
+        denom = np.sqrt(v_max if variant == "amsgrad" else v) / math.sqrt(1 - 0.999 ** t) + 1e-8
         ref = ref - (m / denom) * (1e-2 / (1 - 0.5 ** t))
     np.testing.assert_array_equal(to_np(fused), to_np(plain))
     np.testing.assert_array_equal(to_np(fused), ref)

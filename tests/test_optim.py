@@ -158,3 +158,57 @@ def test_optimizer_keeps_float32_parameters_float32():
     assert all(p.dtype == np.float32 for p in layer.parameters())
     assert all(v.dtype == np.float32 for s in opt.state.values() for k, v in s.items()
                if k != "step")
+
+
+def test_parameters_are_checked_as_pytorch_checks_them():
+    """Frozen parameters (requires_grad=False) are accepted and skipped, as in PyTorch
+    (tinygan refused them: fine-tuning code passes model.parameters() with some frozen);
+    a lone Tensor (list() would walk its rows), a non-leaf, a set, and one parameter in two
+    groups are refused; named parameters are accepted."""
+    frozen, live = param([1.0]), param([2.0])
+    frozen.requires_grad = False
+    opt = optim.SGD([frozen, live], lr=0.5)
+    set_grad(live, [1.0])
+    opt.step()
+    assert to_np(frozen).tolist() == [1.0] and to_np(live).tolist() == [1.5]
+    with pytest.raises(TypeError, match="iterable of Tensors"):
+        optim.SGD(param([1.0, 2.0]), lr=0.1)
+    with pytest.raises(ValueError, match="non-leaf"):
+        optim.SGD([live * 2.0], lr=0.1)
+    with pytest.raises(TypeError, match="ordered"):
+        optim.SGD([{"params": {live}}], lr=0.1)
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        optim.SGD([{"params": [live]}, {"params": [live]}], lr=0.1)
+    named = optim.Adam([("w", live)], lr=0.1)
+    assert named.param_groups[0]["param_names"] == ["w"]
+    assert named.param_groups[0]["params"][0] is live
+
+
+def test_step_runs_a_closure_first_and_returns_its_loss():
+    p = param([3.0])
+    opt = optim.SGD([p], lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+    with tinygan.no_grad():   # the closure runs with gradients on, as in PyTorch
+        loss = opt.step(closure)
+    assert loss.item() == 9.0 and to_np(p).tolist() == [3.0 - 0.1 * 6.0]
+
+
+def test_a_zero_dimensional_parameter_keeps_its_momentum():
+    """A 0-d parameter with weight decay: NumPy made the decayed gradient a scalar, so the
+    momentum buffer built from it never changed in place (tinygan's steps 2, 3 ... used the
+    first gradient; found by tests/test_optim_differential.py, loop 3)."""
+    p = tinygan.nn.Parameter(np.array(1.0))
+    opt = optim.SGD([p], lr=0.1, momentum=0.9, weight_decay=0.1)
+    expected, buf = 1.0, None
+    for g in (1.0, 2.0, -1.0):
+        p.grad = tinygan.Tensor(np.array(g))
+        opt.step()
+        d = g + 0.1 * expected
+        buf = d if buf is None else 0.9 * buf + d
+        expected -= 0.1 * buf
+        assert float(to_np(p)) == pytest.approx(expected, rel=1e-15)

@@ -1,4 +1,4 @@
-"""Optimizers with PyTorch's update rules: SGD, Adam, RMSprop, Adadelta.
+"""Optimizers with PyTorch's update rules: SGD, Adam, AdamW, RMSprop, Adadelta.
 
 Each ``step()`` reads ``p.grad`` and updates ``p.array`` in place, outside any graph (an
 update is not part of the model's computation), then bumps ``p``'s version, so a graph built
@@ -11,34 +11,70 @@ between steps.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+import warnings
+from typing import Any, Callable, Iterable
 
 from tinygan.devices import backend
-from tinygan.engine.tensor import Tensor
+from tinygan.engine.tensor import Tensor, enable_grad
 
 
 class Optimizer:
+    """What every optimizer shares: its parameter groups (each a dict of the parameters and
+    their hyper-parameters, the defaults filled in), its per-parameter state, zero_grad,
+    step(closure) and state_dict. Parameters are checked as PyTorch checks them: Tensors,
+    leaves (a non-leaf's .grad is never filled), in one group only; a frozen one
+    (requires_grad=False) is allowed and simply never has a gradient to follow."""
     defaults: dict[str, Any]
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
-        params = list(params)
-        if not params:
-            raise ValueError(f"{type(self).__name__} got an empty parameter list")
-        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        name = type(self).__name__
+        if isinstance(params, Tensor):   # list(t) would iterate over its rows
+            raise TypeError(f"{name}: params argument given to the optimizer should be an "
+                            f"iterable of Tensors or dicts, but got a Tensor of shape "
+                            f"{params.shape}; pass [t] or model.parameters()")
         self.defaults = defaults
         self.param_groups: list[dict[str, Any]] = []
-        for group in groups:
-            full = {**defaults, **group, "params": list(group["params"])}
-            for p in full["params"]:
-                if not isinstance(p, Tensor) or not p.requires_grad:
-                    raise TypeError(f"{type(self).__name__}: every parameter must be a Tensor "
-                                    f"with requires_grad=True")
-            self.param_groups.append(full)
         self.state: dict[int, dict[str, Any]] = {}
-        for group in self.param_groups:
-            for key in ("lr", "eps", "weight_decay", "momentum", "alpha", "dampening"):
-                if key in group:
-                    _check_hyperparameter(type(self).__name__, key, group[key])
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{name} got an empty parameter list")
+        for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own hyper-parameters (the defaults fill in
+        the ones it does not give), e.g. a new layer to train from now on."""
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}: param_group must be a dict, but got "
+                            f"{type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, set):
+            raise TypeError(f"{name}: optimizer parameters need to be organized in ordered "
+                            f"collections (a set's order changes between runs); use a list")
+        params = [params] if isinstance(params, Tensor) else list(params)
+        group = {**self.defaults, **param_group}
+        if params and isinstance(params[0], tuple):   # model.named_parameters()
+            group["param_names"] = [n for n, _ in params]
+            params = [p for _, p in params]
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name} can only optimize Tensors, but one of the params is "
+                                f"{type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: can't optimize a non-leaf Tensor (shape "
+                                 f"{p.shape}); optimize the leaf it was computed from")
+        if len({id(p) for p in params}) != len(params):
+            warnings.warn(f"{name}: a parameter group contains the same parameter twice; "
+                          f"it will be updated twice per step", UserWarning, stacklevel=3)
+        taken = {id(p) for g in self.param_groups for p in g["params"]}
+        if taken & {id(p) for p in params}:
+            raise ValueError(f"{name}: some parameters appear in more than one parameter group")
+        for key in ("lr", "eps", "weight_decay", "momentum", "alpha", "dampening"):
+            if key in group:
+                _check_hyperparameter(name, key, group[key])
+        group["params"] = params
+        self.param_groups.append(group)
 
     def _params(self) -> Iterable[tuple[int, dict[str, Any], Tensor]]:
         """(index, group, parameter) for every parameter that has a gradient."""
@@ -56,7 +92,18 @@ class Optimizer:
             for p in group["params"]:
                 zero_grad_of(p, set_to_none)
 
-    def step(self) -> None:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient. ``closure`` (optional):
+        a function that zeroes the gradients, computes the loss, calls backward and
+        returns the loss; it runs first (with gradients on) and its loss is returned."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        self._update()
+        return loss
+
+    def _update(self) -> None:
         raise NotImplementedError
 
     # ---- saving and resuming ------------------------------------------------------------
@@ -107,14 +154,25 @@ def _check_hyperparameter(optimizer: str, key: str, value: Any) -> None:
 
 
 def decayed_gradient(p: Tensor, group: dict[str, Any]) -> Any:
-    """The gradient every rule starts from: grad + weight_decay * p.
+    """The gradient every rule starts from: grad + weight_decay * p (-grad with
+    ``maximize``: a step up the loss instead of down).
 
     That is the gradient of loss + weight_decay/2 * |p|^2 (an L2 penalty), PyTorch's
-    ``weight_decay`` for SGD, Adam, RMSprop and Adadelta. A new array when there is decay, so
-    ``p.grad`` itself is never changed.
+    ``weight_decay`` for SGD, Adam, RMSprop and Adadelta (AdamW decays the weights
+    themselves instead). A new array when it differs from ``p.grad``, which is never changed.
     """
-    g = p.grad.array
-    return g + group["weight_decay"] * p.array if group["weight_decay"] else g
+    g = -p.grad.array if group.get("maximize") else p.grad.array
+    if group["weight_decay"] and not group.get("decoupled_weight_decay"):
+        g = g + group["weight_decay"] * p.array
+    # (NumPy turns a 0-d array's -g or g + x into a scalar, which a state buffer made from
+    # it could not update in place)
+    return backend.get_array_module(p.array).asarray(g)
+
+
+def _refuse_differentiable(name: str, differentiable: bool) -> None:
+    if differentiable:
+        raise NotImplementedError(f"{name}: differentiable=True (an optimizer step inside the "
+                                  f"graph) is not in tinygan; leave it False")
 
 
 def zero_grad_of(p: Tensor, set_to_none: bool) -> None:
@@ -138,13 +196,17 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None,
+                 differentiable: bool = False, fused: bool | None = None):
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
+            raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
+        _refuse_differentiable("SGD", differentiable)   # foreach, fused: one loop here
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for i, group, p in self._params():
             g = decayed_gradient(p, group)
             mu = group["momentum"]
@@ -172,6 +234,10 @@ class Adam(Optimizer):
         p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
     GANs use beta1 = 0.5 (Radford et al. 2015): a shorter memory suits a moving target.
+    ``amsgrad`` (Reddi et al. 2018, "On the Convergence of Adam and Beyond", ICLR) divides by
+    the largest v seen so far instead of v; ``decoupled_weight_decay`` shrinks the weights
+    themselves, p <- p (1 - lr weight_decay), before the step, instead of adding an L2 term
+    to g (Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization", ICLR: AdamW).
     ``_plain_update`` is the rule as written above; ``_fused_update`` computes the same
     numbers without temporaries, and is used by default (``fused=False`` picks the plain
     one; tests/test_optim.py checks the two agree bit for bit).
@@ -180,49 +246,62 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *,
-                 fused: bool | None = None, foreach: bool | None = None,
-                 maximize: bool = False, capturable: bool = False,
-                 differentiable: bool = False):
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
-        if amsgrad or maximize or differentiable:
-            raise NotImplementedError("Adam: amsgrad, maximize and differentiable are not in "
-                                      "tinygan; leave them False")
+                 foreach: bool | None = None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False):
+        name = type(self).__name__
+        for k, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"{name}: Invalid beta parameter at index {k}: {beta} "
+                                 f"(betas must be in [0, 1))")
+        _refuse_differentiable(name, differentiable)   # foreach, capturable: one loop here
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay))
-        self.fused = True if fused is None else bool(fused)  # foreach/capturable: no effect
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+        self.fused = True if fused is None else bool(fused)
 
-    def step(self) -> None:
+    def _update(self) -> None:
         update = self._fused_update if self.fused else self._plain_update
         for i, group, p in self._params():
+            if group["decoupled_weight_decay"] and group["weight_decay"]:
+                p.array *= 1 - group["lr"] * group["weight_decay"]
             g = decayed_gradient(p, group)
             xp = backend.get_array_module(g)
             state = self.state.get(i)
             if state is None:
                 state = self.state[i] = {"step": 0, "exp_avg": xp.zeros_like(p.array),
                                          "exp_avg_sq": xp.zeros_like(p.array)}
+                if group["amsgrad"]:
+                    state["max_exp_avg_sq"] = xp.zeros_like(p.array)
             state["step"] += 1
-            update(p.array, g, state["exp_avg"], state["exp_avg_sq"], state["step"], group, xp)
+            update(p.array, g, state["exp_avg"], state["exp_avg_sq"],
+                   state.get("max_exp_avg_sq"), state["step"], group, xp)
             p._bump_version()
 
     @staticmethod
-    def _plain_update(p, g, m, v, t, group, xp) -> None:
-        """The textbook rule, five lines, each a full array expression."""
+    def _plain_update(p, g, m, v, v_max, t, group, xp) -> None:
+        """The textbook rule, five lines, each a full array expression (v_max: amsgrad's
+        running maximum of v, or None)."""
         beta1, beta2 = group["betas"]
         m[...] = beta1 * m + (1 - beta1) * g
         v[...] = beta2 * v + (1 - beta2) * (g * g)
-        denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t) + group["eps"]
+        if v_max is not None:
+            xp.maximum(v_max, v, out=v_max)
+        denom = xp.sqrt(v if v_max is None else v_max) / math.sqrt(1 - beta2 ** t) + group["eps"]
         p -= group["lr"] / (1 - beta1 ** t) * (m / denom)
 
     @staticmethod
-    def _fused_update(p, g, m, v, t, group, xp) -> None:
+    def _fused_update(p, g, m, v, v_max, t, group, xp) -> None:
         """FUSED: the same rule, every line one pass over memory written in place (out=)
         into one scratch buffer, over slices small enough to stay in the CPU cache."""
         beta1, beta2 = group["betas"]
         step_size = group["lr"] / (1 - beta1 ** t)
         sqrt_bias2 = math.sqrt(1 - beta2 ** t)
         eps = group["eps"]
-        for p_, g_, m_, v_, tmp in _cache_sized_slices((p, g, m, v), xp):
+        arrays = (p, g, m, v) if v_max is None else (p, g, m, v, v_max)
+        for p_, g_, m_, v_, *rest in _cache_sized_slices(arrays, xp):
+            tmp = rest[-1]
             m_ *= beta1                                  # m <- beta1 m + (1 - beta1) g
             xp.multiply(g_, 1 - beta1, out=tmp)
             m_ += tmp
@@ -230,12 +309,31 @@ class Adam(Optimizer):
             xp.multiply(g_, g_, out=tmp)
             tmp *= 1 - beta2
             v_ += tmp
-            xp.sqrt(v_, out=tmp)                         # sqrt(v) / sqrt(1 - beta2^t) + eps
-            tmp /= sqrt_bias2
+            if len(rest) == 2:                           # amsgrad: the largest v so far
+                xp.maximum(rest[0], v_, out=rest[0])
+            xp.sqrt(v_ if len(rest) == 1 else rest[0], out=tmp)   # sqrt(v) / sqrt(1 - beta2^t)
+            tmp /= sqrt_bias2                                      # + eps
             tmp += eps
             xp.divide(m_, tmp, out=tmp)                  # p <- p - step_size m / denom
             tmp *= step_size
             p_ -= tmp
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019), PyTorch's AdamW: the
+    weights shrink by (1 - lr weight_decay) each step, apart from the gradient's moments;
+    weight_decay defaults to 0.01."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None,
+                 capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
 
 
 # A slice of each array of about this many elements (128 KiB of float32) keeps the few
@@ -272,11 +370,14 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
-                 centered: bool = False):
+                 centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False):
+        _refuse_differentiable("RMSprop", differentiable)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered))
+                                      momentum=momentum, centered=centered, maximize=maximize))
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for i, group, p in self._params():
             g = decayed_gradient(p, group)
             xp = backend.get_array_module(g)
@@ -328,12 +429,11 @@ class Adadelta(Optimizer):
                  differentiable: bool = False):
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Adadelta: rho must be in [0, 1], got {rho}")
-        if maximize or differentiable:
-            raise NotImplementedError("Adadelta: maximize and differentiable are not in "
-                                      "tinygan; leave them False")
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
+        _refuse_differentiable("Adadelta", differentiable)
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize))
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for i, group, p in self._params():
             g = decayed_gradient(p, group)
             xp = backend.get_array_module(g)
@@ -355,4 +455,4 @@ class Adadelta(Optimizer):
 
 from tinygan.optim import lr_scheduler  # noqa: E402  (it needs Optimizer, defined above)
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "Adadelta", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adadelta", "lr_scheduler"]
