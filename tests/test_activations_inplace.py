@@ -111,3 +111,34 @@ def test_dropout2d_drops_whole_channels():
     assert layer(x) is x
     with pytest.warns(UserWarning, match="Received a 3D input"):
         nn.Dropout2d(0.5)(tinygan.ones(2, 3, 4))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("alpha", [1.0, 0.5, 2.0])
+def test_in_place_elu_differentiates_from_its_result_as_pytorch(dtype, alpha):
+    """elu_ overwrites its input, so PyTorch's backward reads the result (y + alpha where
+    y <= 0), refuses once the result is changed in place (issue 29, seed 3901970: tinygan
+    kept the old input and ran), and its second derivative comes from the result too.
+    Values, first and second derivatives against PyTorch, at 0, both sides and far out."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    values = [-30.0, -2.5, -0.7, -1e-4, 0.0, 1e-4, 0.3, 4.0]
+    found = []
+    for fw in (tinygan, torch):
+        x = fw.tensor(values, dtype=getattr(fw, dtype), requires_grad=True)
+        w = fw.tensor([0.5, -1.0, 2.0, 0.25, 1.5, -0.5, 1.0, 3.0], dtype=getattr(fw, dtype))
+        y = fw.nn.functional.elu(x * 1.0, alpha, inplace=True)
+        (g,) = fw.autograd.grad((y * y * w).sum(), [x], create_graph=True)
+        (h,) = fw.autograd.grad((g * g).sum(), [x])
+        z = fw.nn.functional.elu(x * 1.0, alpha, inplace=True)
+        z.mul_(2.0)
+        try:
+            z.sum().backward()
+            refused = False
+        except RuntimeError as error:
+            refused = "inplace" in str(error)
+        found.append((y.tolist(), g.tolist(), h.tolist(), refused))
+    ours, theirs = found
+    rtol = 1e-6 if dtype == "float32" else 1e-13
+    for a, b in zip(ours[:3], theirs[:3]):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12)
+    assert ours[3] is theirs[3] is True

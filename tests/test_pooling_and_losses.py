@@ -220,3 +220,47 @@ def test_max_pool_window_entirely_in_the_padding_is_refused():
     x = tinygan.zeros(1, 1, 5, 1)
     with pytest.raises(RuntimeError, match="entirely in the padding"):
         tinygan.nn.functional.max_pool2d(x, (3, 2), (2, 1), (1, 1), (2, 2))
+
+
+_EMPTY_PROBES = {
+    "max_pool2d k1": lambda F, x: F.max_pool2d(x, 1),
+    "max_pool2d k2 s1 p1": lambda F, x: F.max_pool2d(x, 2, 1, 1),
+    "avg_pool2d k1": lambda F, x: F.avg_pool2d(x, 1),
+    "avg_pool2d k2 s1 p1": lambda F, x: F.avg_pool2d(x, 2, 1, 1),
+    "adaptive (1, 1)": lambda F, x: F.adaptive_avg_pool2d(x, (1, 1)),
+    "adaptive 1": lambda F, x: F.adaptive_avg_pool2d(x, 1),
+    "adaptive (2, 3)": lambda F, x: F.adaptive_avg_pool2d(x, (2, 3)),
+    "adaptive (0, 1)": lambda F, x: F.adaptive_avg_pool2d(x, (0, 1)),
+    "adaptive (None, 1)": lambda F, x: F.adaptive_avg_pool2d(x, (None, 1)),
+}
+
+
+def _pooled(fw, shape, probe):
+    """Forward and backward of one pooling on ones of ``shape``: shapes and values (NaN as
+    7) or the exception's type."""
+    try:
+        x = fw.ones(shape, requires_grad=True)
+        y = _EMPTY_PROBES[probe](fw.nn.functional, x)
+        y.sum().backward()
+    except (RuntimeError, ValueError, IndexError) as error:
+        return "raises", type(error).__name__
+    values = np.nan_to_num(np.asarray(y.detach().tolist(), dtype=float), nan=7.0)
+    return tuple(y.shape), np.round(values, 6).tolist(), np.asarray(x.grad.tolist()).tolist()
+
+
+@pytest.mark.parametrize("probe", sorted(_EMPTY_PROBES))
+def test_pooling_of_empty_and_small_inputs_as_pytorch(probe):
+    """Every shape of 2 to 4 dims with sizes 0, 1 and 2, against PyTorch (issue 29, seeds
+    3904418 and 3918498): the windowed pools accept an empty batch only; adaptive pooling
+    to 1 x 1 is PyTorch's mean shortcut, which accepts any input of 3 dims or more (an int
+    size even 2), and its other sizes need pixels, allow an empty output side, and refuse
+    an empty gradient in backward; max pooling of an empty batch crashed in a reshape."""
+    import itertools
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    for ndim in (2, 3, 4):
+        for shape in itertools.product((0, 1, 2), repeat=ndim):
+            ours, theirs = _pooled(tinygan, shape, probe), _pooled(torch, shape, probe)
+            if theirs[0] == "raises":
+                assert ours[0] == "raises", (shape, ours, theirs)
+            else:
+                assert ours == theirs, (shape, ours, theirs)

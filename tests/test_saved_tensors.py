@@ -59,6 +59,12 @@ def _cases(fw):
         "tanh, in place on a view": ([x], lambda a: a[:].tanh_() * 2.0),
         "sigmoid, in place": ([x], lambda a: a.sigmoid_() * 2.0),
         "relu, in place": ([x], lambda a: F.relu(a, inplace=True) * 2.0),
+        "elu, in place": ([x], lambda a: F.elu(a, 0.5, inplace=True) * 2.0),
+        "elu, in place, then changed": ([x], lambda a: F.elu(a, 0.5, inplace=True).mul_(2.0)),
+        "leaky_relu, in place": ([x], lambda a: F.leaky_relu(a, 0.1, inplace=True) * 2.0),
+        "leaky_relu, in place, then changed": ([x], lambda a: F.leaky_relu(
+            a, 0.1, inplace=True).mul_(2.0)),
+
         "abs": ([x], lambda a: a.abs()),
         "var": ([x], lambda a: a.var()),
         "std": ([x], lambda a: a.std(1)),
@@ -292,4 +298,54 @@ def test_matmul_keeps_an_operand_itself_exactly_where_pytorch_does():
             continue                                   # shapes PyTorch refuses to multiply
         ours = _second_derivatives_after_late_grad(tinygan, values, layouts, early)
         assert ours == theirs, ([v.shape for v in values], layouts, early, ours, theirs)
+        checked += 1
+
+
+def _signs_of_zero(fw, values, layouts, requires_grad, op):
+    """The sign bit of every element of a product whose every term is a zero of either sign
+    (values hold -0.0 and +0.0 against nonzeros), computed by ``op``."""
+    leaves = [_laid_out(fw, v, lay, g) for v, lay, g in zip(values, layouts, requires_grad)]
+    if op == "matmul":
+        y = leaves[0] @ leaves[1]
+    elif op == "mm":
+        y = fw.mm(leaves[0], leaves[1])
+    else:   # linear without a bias (with one, BLAS adds it in kernels of its own choice)
+        y = fw.nn.functional.linear(leaves[0], leaves[1].transpose(-1, -2))
+    return np.signbit(np.asarray(y.tolist(), dtype=np.float64)).tolist()
+
+
+@pytest.mark.cpu_only
+def test_a_product_of_zeros_has_pytorchs_sign_over_random_shapes():
+    """PyTorch's mm with one inner term (k = 1) and more than one row and column writes each
+    product as it is, so a -0.0 stays -0.0; its other kernels (dot, mv, bmm, mm with k > 1)
+    add to +0.0. Which kernel runs depends on the shapes, the strides and requires_grad
+    (the fold), so 1 / y told the libraries apart (issue 29, seed 3911044: (2, 1) @ (1, 1, 2)
+    whose left operand requires grad). 400 random products of signed zeros and ones."""
+    import random
+    import torch
+    rng = random.Random(3911044)
+    checked = 0
+    while checked < 400:
+        shapes, dims = _random_product_shapes(rng)
+        op = rng.choice(["matmul", "matmul", "mm", "linear"])
+        if op == "mm" and dims != (2, 2):
+            continue
+        if op == "linear" and dims[1] != 2:
+            continue
+        if rng.random() < 0.6:   # one inner term, the case that differs
+            shapes = [s[:-1] + (1,) if len(s) > 1 else (1,) for s in shapes[:1]] + \
+                     [((1,) + s[-1:] if len(s) == 2 else s[:-2] + (1, s[-1])) if len(s) > 1
+                      else (1,) for s in shapes[1:]]
+        seeded = np.random.default_rng(checked)
+        values = [np.where(seeded.random(s) < 0.5, -0.0, 0.0) if i == 0 else
+                  np.where(seeded.random(s) < 0.5, -1.0, 1.0) for i, s in enumerate(shapes)]
+        layouts = [rng.choice(["plain", "plain", "transposed", "stepped", "expanded"])
+                   for _ in dims]
+        requires_grad = [rng.random() < 0.5, rng.random() < 0.5]
+        try:
+            theirs = _signs_of_zero(torch, values, layouts, requires_grad, op)
+        except RuntimeError:
+            continue                                   # shapes PyTorch refuses to multiply
+        ours = _signs_of_zero(tinygan, values, layouts, requires_grad, op)
+        assert ours == theirs, ([v.shape for v in values], layouts, requires_grad, op)
         checked += 1

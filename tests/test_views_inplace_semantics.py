@@ -403,3 +403,24 @@ def test_a_view_made_under_no_grad_written_with_grad_as_pytorch(case):
         except RuntimeError:
             outcomes.append("refused")
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("op", ["clamp_(0.3, 0.8)", "mul_(2.0)", "fill_(1.5)", "add_(1.0)",
+                                "zero_()"])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_an_in_place_op_on_an_empty_piece_of_an_expanded_tensor(op, create_graph):
+    """Issue 29, seed 3916271: an in-place op through an empty slice of an expanded
+    non-leaf; the backward of the write (CopySlices) marked its empty region in a mask
+    through NumPy's read-only broadcast view and raised 'assignment destination is
+    read-only'. PyTorch writes nothing and differentiates."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    grads = []
+    for fw in (L, torch):
+        x = fw.tensor([-1.28], requires_grad=True)
+        y = (x.reciprocal() * 1.0).expand(3)
+        piece = y[2:1]
+        eval(f"piece.{op}")
+        loss = (y * fw.tensor([1.0, 2.0, 3.0])).sum() + piece.sum()
+        (g,) = fw.autograd.grad(loss, [x], create_graph=create_graph)
+        grads.append(g.tolist())
+    assert grads[0] == pytest.approx(grads[1], rel=1e-6)

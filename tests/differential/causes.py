@@ -72,6 +72,17 @@ _ZERO_D = ("integer modulo by zero", "0-dimensional", "list index out of range",
            "float division by zero", "AxisError", "out of bounds for array of dimension 0")
 
 CAUSES: list[Cause] = [
+    Cause("float32-rounding",
+          "a float32 value beyond the tolerance where tinygan's is no farther from the "
+          "float64 answer than PyTorch's float32 one (cancellation: second derivatives, "
+          "values that are 0 in exact arithmetic); not a difference in what is computed",
+          False, lambda f: f.kind == "rounding"),
+    Cause("pytorch-wrong-gradient",
+          "PyTorch's gradient differs from the derivative of the program's own loss "
+          "(central finite differences in float64 give tinygan's value): its CPU "
+          "BatchNorm/InstanceNorm backward on transposed strides, pytorch/pytorch's "
+          "'module: correctness (silent)' kind; tinygan does not copy it",
+          False, lambda f: f.kind == "torch_wrong"),
     # ---- silent differences --------------------------------------------------------------
     Cause("cast-keeps-graph",
           "a cast to an integer or bool dtype (.long(), .int(), .bool(), .to/.type/.type_as, "
@@ -232,6 +243,12 @@ CAUSES: list[Cause] = [
           "x[mask] = t): PyTorch marks the int tensor as requiring grad and its backward then "
           "fails; tinygan refuses, deliberately, saying to write t.detach()",
           False, lambda f: f.kind == "tinygan_raise" and f.has("PyTorch marks the")),
+    Cause("refused-order-dependent-overlap",
+          "an in-place op or write whose input reads memory it writes, neither being one "
+          "dense block (x.pow_(x[:, 1])): PyTorch does not check and writes element by "
+          "element, so its answer depends on its loop order; tinygan refuses, deliberately, "
+          "saying to clone the input",
+          False, lambda f: f.kind == "tinygan_raise" and f.has("depends on the order")),
     Cause("refused-circular-pad-past-cuts",
           "F.pad(mode='circular') whose padding is wider than what its negative padding "
           "leaves of the dim: PyTorch 2.13 copies between overlapping pieces of its output, "

@@ -905,12 +905,20 @@ def pow(x: Any, c: Any) -> Tensor:
 class MatMul(Function):
     """y = a @ b. For a loss L: dL/da = gy @ b^T and dL/db = a^T @ gy (batch dims broadcast).
     A vector multiplies as a (1, k) row on the left and a (k, 1) column on the right, and
-    the axis that adds is dropped from y, as in NumPy and PyTorch."""
+    the axis that adds is dropped from y, as in NumPy and PyTorch.
+
+    ``one_term``: the product has one inner term (k = 1) and PyTorch runs it as one mm
+    wider than a row and a column (``one_term_product``); each element is then the single
+    product a_i1 b_1j, written as it is, so -0.0 stays -0.0 (BLAS adds the products to
+    +0.0, and 1 / y would show +inf for PyTorch's -inf)."""
+    def __init__(self, one_term: bool = False):
+        self.one_term = one_term
+
     def saves(self):
         need_a, need_b = self.needs_input_grad
         return (1,) * need_a + (0,) * need_b
 
-    def forward(self, a, b): return a @ b
+    def forward(self, a, b): return a * b if self.one_term else a @ b
 
     def backward(self, gy):
         a, b = self.inputs
@@ -942,10 +950,17 @@ def matmul(a: Any, b: Any) -> Tensor:
     if a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]):
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not line up "
                          f"({a.shape[-1]} != {b.shape[-2] if b.ndim > 1 else b.shape[0]})")
-    kept_a, kept_b = _matmul_keeps(a, b)
+    kept_a, kept_b, path = _matmul_keeps(a, b)
     if kept_a != "itself" or kept_b != "itself":
         a, b = as_multiplied(a, kept_a, b), as_multiplied(b, kept_b, a)
-    return MatMul()(a, b)
+    return MatMul(one_term_product(a.shape, path))(a, b)
+
+
+def one_term_product(a_shape: tuple, path: tuple | None) -> bool:
+    """Whether PyTorch's matmul, on this ``path`` (``_matmul_keeps``: ("mm", rows, cols) for
+    a single mm, None for dot, mv and bmm), runs an mm with one inner term and more than
+    one row and column: its kernel then writes each product as it is (MatMul)."""
+    return path is not None and a_shape[-1] == 1 and path[1] > 1 and path[2] > 1
 
 
 def as_multiplied(x: Tensor, kept: str, other: Tensor) -> Tensor:
@@ -962,11 +977,12 @@ def as_multiplied(x: Tensor, kept: str, other: Tensor) -> Tensor:
     return x
 
 
-def _matmul_keeps(a: Tensor, b: Tensor) -> tuple[str, str]:
+def _matmul_keeps(a: Tensor, b: Tensor) -> tuple[str, str, tuple | None]:
     """What PyTorch's matmul multiplies, and keeps for backward, of each operand: "itself",
     a "view" of it made on the way (changing the operand in place is still refused), or a
-    "copy" (then changing the operand is allowed: backward reads the old values). The
-    decision follows PyTorch 2.13's ``_matmul_impl`` step by step, on shapes and strides:
+    "copy" (then changing the operand is allowed: backward reads the old values); and the
+    kernel it ends in: ("mm", rows, cols) for one matrix product, None for dot, mv or bmm.
+    The decision follows PyTorch 2.13's ``_matmul_impl`` step by step, on shapes and strides:
 
     - matrices and vectors go to dot, mv or mm as they are; a vector on the left is
       unsqueezed first (a view);
@@ -981,18 +997,25 @@ def _matmul_keeps(a: Tensor, b: Tensor) -> tuple[str, str]:
     Checked against PyTorch over random shapes, layouts and requires_grad patterns
     (tests/test_saved_tensors.py)."""
     if a.ndim <= 2 and b.ndim <= 2:          # dot, mv, mm: the common case, decided early
-        return ("view" if a.ndim == 1 and b.ndim == 2 else "itself"), "itself"
+        return _small_product(a.shape, b.shape)
     steps = lambda x: tuple(st // x.array.itemsize for st in x.array.strides)   # noqa: E731
     return _matmul_keeps_of((a.shape, steps(a), a.requires_grad),
                             (b.shape, steps(b), b.requires_grad))
 
 
-def _matmul_keeps_of(a: tuple, b: tuple) -> tuple[str, str]:
+def _small_product(shape_a: tuple, shape_b: tuple) -> tuple[str, str, tuple | None]:
+    """Two operands of at most 2 dims: dot, mv, or mm (a vector on the left as a row)."""
+    da, db = len(shape_a), len(shape_b)
+    path = ("mm", shape_a[0] if da == 2 else 1, shape_b[1]) if db == 2 else None
+    return ("view" if da == 1 and db == 2 else "itself"), "itself", path
+
+
+def _matmul_keeps_of(a: tuple, b: tuple) -> tuple[str, str, tuple | None]:
     """``_matmul_keeps`` on (shape, strides in elements, requires_grad) triples."""
     (shape_a, steps_a, grad_a), (shape_b, steps_b, grad_b) = a, b
     da, db = len(shape_a), len(shape_b)
     if da <= 2 and db <= 2:
-        return ("view" if da == 1 and db == 2 else "itself"), "itself"
+        return _small_product(shape_a, shape_b)
 
     def merges(shape: Sequence[int], steps: Sequence[int]) -> bool:
         """Whether these dims merge into one without a copy (size-1 dims aside)."""
@@ -1012,18 +1035,21 @@ def _matmul_keeps_of(a: tuple, b: tuple) -> tuple[str, str]:
                                  for i in range(len(t1_shape) - 2))))
         if folds:
             folded = "view" if merges(t1_shape[:-1], t1_steps[:-1]) else "copy"
+            # one mm of the folded rows (an mv where the smaller operand is a vector)
+            path = None if builtins.min(da, db) == 1 else (
+                "mm", int(np.prod(t1_shape[:-1])), shape_a[-2] if transpose else shape_b[-1])
             if transpose:
-                return ("view" if da == 2 else "itself"), folded
-            return folded, "itself"
+                return ("view" if da == 2 else "itself"), folded, path
+            return folded, "itself", path
     if da == 3 and db == 3 and shape_a[0] != shape_b[0]:
         def as_squeezed(kept: str) -> str:
             return "view" if kept == "itself" else kept
         if shape_a[0] == 1 and grad_a:
-            kept_a, kept_b = _matmul_keeps_of((shape_a[1:], steps_a[1:], grad_a), b)
-            return as_squeezed(kept_a), kept_b
+            kept_a, kept_b, path = _matmul_keeps_of((shape_a[1:], steps_a[1:], grad_a), b)
+            return as_squeezed(kept_a), kept_b, path
         if shape_b[0] == 1 and grad_b:
-            kept_a, kept_b = _matmul_keeps_of(a, (shape_b[1:], steps_b[1:], grad_b))
-            return kept_a, as_squeezed(kept_b)
+            kept_a, kept_b, path = _matmul_keeps_of(a, (shape_b[1:], steps_b[1:], grad_b))
+            return kept_a, as_squeezed(kept_b), path
     batch = np.broadcast_shapes(shape_a[:-2], shape_b[:-2] if db >= 2 else ())
 
     def expanded_and_merged(shape: Sequence[int], steps: Sequence[int]) -> str:
@@ -1034,7 +1060,7 @@ def _matmul_keeps_of(a: tuple, b: tuple) -> tuple[str, str]:
                        for k, n in enumerate(batch)]
         return "view" if merges(batch, batch_steps) else "copy"
 
-    return expanded_and_merged(shape_a, steps_a), expanded_and_merged(shape_b, steps_b)
+    return expanded_and_merged(shape_a, steps_a), expanded_and_merged(shape_b, steps_b), None
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
@@ -1055,7 +1081,7 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
     if a.dtype == np.bool_ and a.numel() and b.numel():   # (as matmul: PyTorch's kernel)
         raise RuntimeError(f"mm: not implemented for bool tensors (shapes {a.shape}, "
                            f"{b.shape}); convert them with .long() or .float()")
-    return MatMul()(a, b)
+    return MatMul(one_term_product(a.shape, ("mm", a.shape[0], b.shape[1])))(a, b)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

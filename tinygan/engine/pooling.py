@@ -30,13 +30,17 @@ def _pair(value: int | Sequence[int], name: str, op: str) -> Pair:
     return int(pair[0]), int(pair[1])
 
 
-def _images(op: str, x: Tensor) -> tuple[Tensor, bool]:
-    """(N, C, H, W) as it is, or (C, H, W) with a batch of one added (and a flag to drop it)."""
+def _images(op: str, x: Tensor, windows: bool = True) -> tuple[Tensor, bool]:
+    """(N, C, H, W) as it is, or (C, H, W) with a batch of one added (and a flag to drop it).
+    ``windows``: PyTorch's check for the windowed pools, only the batch may be empty."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: the input must be a Tensor, not {type(x).__name__}")
     if x.ndim not in (3, 4):
         raise RuntimeError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
                            f"{x.shape}")
+    if windows and 0 in x.shape[x.ndim - 3:]:
+        raise RuntimeError(f"{op}: Expected 3D or 4D (batch mode) tensor with optional 0 dim "
+                           f"batch size for input, but got: {list(x.shape)}")
     return (x, False) if x.ndim == 4 else (x.unsqueeze(0), True)
 
 
@@ -124,7 +128,7 @@ def max_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
                            f"{tuple(x.shape)}, kernel {k}, stride {s}, padding {p}, dilation "
                            f"{d}); PyTorch reads outside the input there. Use less padding")
     valid = xp.asarray(inside.reshape(oh, ow, -1))
-    windows = xp.where(valid, windows.reshape(n, c, oh, ow, -1), -xp.inf)
+    windows = xp.where(valid, windows.reshape(n, c, oh, ow, k[0] * k[1]), -xp.inf)
     best = _winners(xp, windows, valid)
     r = rows_d[xp.arange(oh)[:, None], best // k[1]]        # the winner's row and column
     col = cols_d[xp.arange(ow)[None, :], best % k[1]]
@@ -207,9 +211,13 @@ class Windows:
 
 
 class AvgPool(Function):
-    """y (N, C, OH, OW): each window's sum over the input x (N, C, H, W), over its size."""
+    """y (N, C, OH, OW): each window's sum over the input x (N, C, H, W), over its size.
+    ``nonempty_from``: adaptive pooling's backward refuses a gradient with an empty dim
+    from this one on, as PyTorch's does (1 for a batch; 2 for a single (C, H, W) image,
+    whose C PyTorch's check takes for the batch)."""
     backward_reads, backward_reads_give_zeros = (0,), True   # PyTorch's backward reads x
-    def __init__(self, windows: Windows) -> None: self.windows = windows
+    def __init__(self, windows: Windows, nonempty_from: int | None = None) -> None:
+        self.windows, self.nonempty_from = windows, nonempty_from
     def saves(self): return (0,)   # (for its shape: PyTorch keeps x, so x's writes are caught)
 
     def forward(self, x):
@@ -222,6 +230,10 @@ class AvgPool(Function):
         return self.windows.divide(total).astype(x.dtype, copy=False)
 
     def backward(self, gy):
+        if self.nonempty_from is not None and 0 in gy.shape[self.nonempty_from:]:
+            raise RuntimeError(f"adaptive_avg_pool2d_backward(): Expected grad_output to have "
+                               f"non-zero size for non-batch dimensions, but grad_output has "
+                               f"sizes {list(gy.shape[self.nonempty_from - 1:])}")
         return AvgPoolGrad(self.windows, self.inputs[0].shape)(gy)
 
 
@@ -297,25 +309,43 @@ def adaptive_avg_pool2d(input: Tensor,  # noqa: A002 - PyTorch's name
                         output_size: int | Sequence[int | None]) -> Tensor:
     """Average into a fixed output_size whatever the input size (None keeps that side).
     PyTorch's bins: window i covers [floor(i H / OH), ceil((i + 1) H / OH)). An output of
-    1 x 1 is the mean over the pixels, as PyTorch computes it then."""
-    x, single = _images("adaptive_avg_pool2d", input)
-    h, w = x.shape[2:]
+    1 x 1 is the mean over the pixels, as PyTorch computes it then: for any input of 3 dims
+    or more, an empty one included (its mean is NaN). Other sizes need a 3-D or 4-D input
+    with pixels; an output side may be 0."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"adaptive_avg_pool2d: the input must be a Tensor, not "
+                        f"{type(input).__name__}")
+    if not isinstance(output_size, (int, np.integer)) and input.ndim < 3:
+        raise ValueError(f"adaptive_avg_pool2d: Input dimension should be at least 3, got "
+                         f"shape {input.shape}")
+    if input.ndim < 2:
+        raise IndexError(f"adaptive_avg_pool2d: Dimension out of range (expected to be in "
+                         f"range of [-1, 0], but got -2): input of shape {input.shape}")
+    h, w = input.shape[-2:]
     size = (output_size, output_size) if isinstance(output_size, (int, np.integer)) \
         else tuple(output_size)
     if len(size) != 2:
         raise RuntimeError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got "
                            f"{output_size!r}")
     oh, ow = (h if size[0] is None else int(size[0])), (w if size[1] is None else int(size[1]))
-    if oh < 1 or ow < 1 or x.shape[2] < 1 or x.shape[3] < 1:
-        raise ValueError(f"adaptive_avg_pool2d: output size must be positive and the input "
-                         f"non-empty, got output_size={output_size!r} for input {x.shape}")
-    if (oh, ow) == (1, 1):
-        y = x.mean(dim=(-1, -2), keepdim=True)
-    else:
-        top, left = (np.arange(oh) * h) // oh, (np.arange(ow) * w) // ow
-        bottom = -(-((np.arange(oh) + 1) * h) // oh)
-        right = -(-((np.arange(ow) + 1) * w) // ow)
-        y = AvgPool(Windows(top, bottom, left, right, None, two_steps=True))(x)
+    if oh < 0 or ow < 0:
+        raise RuntimeError(f"adaptive_avg_pool2d: elements of output_size must be greater than "
+                           f"or equal to 0 but received {(oh, ow)}")
+    if (oh, ow) == (1, 1):   # PyTorch's shortcut, before any other check
+        return input.mean(dim=(-1, -2), keepdim=True)
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
+                           f"{list(input.shape)}")
+    if h == 0 or w == 0:
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected input to have non-zero size for "
+                           f"non-batch dimensions, but input has sizes {list(input.shape)} with "
+                           f"dimension {input.ndim - (2 if h == 0 else 1)} being empty")
+    x, single = _images("adaptive_avg_pool2d", input, windows=False)
+    top, left = (np.arange(oh) * h) // max(oh, 1), (np.arange(ow) * w) // max(ow, 1)
+    bottom = -(-((np.arange(oh) + 1) * h) // max(oh, 1))
+    right = -(-((np.arange(ow) + 1) * w) // max(ow, 1))
+    y = AvgPool(Windows(top, bottom, left, right, None, two_steps=True),
+                nonempty_from=2 if single else 1)(x)
     return y.squeeze(0) if single else y
 
 

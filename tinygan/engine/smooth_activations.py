@@ -125,6 +125,40 @@ def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     return ELU(float(alpha))(x)
 
 
+class ELUOfResult(ELU):
+    """elu_ (in place, ``inplace=True``): the input is overwritten, so backward reads the
+    result y instead, as PyTorch's elu_ does: dy/dx = 1 where y > 0, and alpha e^x =
+    y + alpha elsewhere. Changing y in place before backward is then refused."""
+    saves_output = True
+    def saves(self): return ()
+    def backward(self, gy): return ELUResultGrad(self.alpha)(gy, self.output)
+
+
+class ELUResultGrad(Function):
+    """PyTorch's elu_backward from the result: g (y + alpha) where y <= 0, g elsewhere. Its
+    derivatives: to g, the same function; to y, gg g where y < 0."""
+    def __init__(self, alpha: float) -> None:
+        self.alpha = alpha
+
+    def saves(self): return (1,)
+
+    def forward(self, gy, y):
+        work = F.in_opmath(y)
+        curve = F.in_opmath(gy) * (work + work.dtype.type(self.alpha))
+        return xp_of(y).where(work <= 0, curve, gy).astype(gy.dtype, copy=False)
+
+    def backward(self, gg):
+        gy, y = self.inputs
+        below = Tensor((y.array < 0).astype(y.dtype))   # a mask: no gradient through it
+        return ELUResultGrad(self.alpha)(gg, y), gg * gy * below
+
+
+def elu_(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """elu written into x (``F.elu(x, inplace=True)``, ``nn.ELU(inplace=True)``)."""
+    _floats_only("elu_", "elu_cpu", x)
+    return x._inplace("elu_", lambda t: ELUOfResult(float(alpha))(t))
+
+
 def prelu(x: Tensor, weight: Tensor) -> Tensor:
     """x where x > 0, weight x elsewhere; weight (1,) for all channels or (C,) for the C
     channels of dim 1 (a 0-d or 1-D input has one channel). The weight's gradient sums over

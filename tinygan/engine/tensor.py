@@ -1353,7 +1353,9 @@ class CopySlices(Function):
         g_base = g_new = None
         if need_base:   # the old values survive everywhere outside the region
             kept = backend.get_array_module(gy.array).ones(gy.shape, dtype=bool)
-            _region(self.chain, kept)[...] = False
+            # (through an expand, the region is NumPy's read-only broadcast view; only an
+            # empty one gets here, and writing nothing into it must not fail)
+            _writable(_region(self.chain, kept), "copy slices")[...] = False
             g_base = _Outside(kept)(gy)
         if need_new:    # the new values are the region: its part of the gradient
             g_new = _replay(self.chain, gy)

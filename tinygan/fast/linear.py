@@ -26,12 +26,15 @@ class Linear(Function):
     A gradient nobody needs is not computed: for the first layer, fed with data, that
     skips the matmul gy W, as large as the forward product.
     """
+    def __init__(self, one_term: bool = False):
+        self.one_term = one_term   # one input feature: the products as they are (MatMul)
+
     def saves(self):  # x for W's gradient, W for x's; the bias is never read
         need = self.needs_input_grad
         return (1,) * need[0] + (0,) * need[1]
 
     def forward(self, x, W, b=None):
-        y = x @ W.T
+        y = x * W.T if self.one_term else x @ W.T
         if b is not None:
             y += b
         return y
@@ -55,8 +58,10 @@ class Linear(Function):
 @replaces(F.linear_plain)
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``linear_plain``'s fast form (the checks are done by ``functional.linear``)."""
+    kept_x, _, path = F._matmul_keeps(x, weight.transpose(-1, -2))
     if x.ndim != 2:   # PyTorch multiplies (and keeps) a view or a copy of x, as the plain form
-        x = F.as_multiplied(x, F._matmul_keeps(x, weight.transpose(-1, -2))[0], weight)
+        x = F.as_multiplied(x, kept_x, weight)
     # and W^T, a view of the weight made here
     weight = F.as_multiplied(weight, "view", x)
-    return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)
+    node = Linear(F.one_term_product(x.shape, path))
+    return node(x, weight) if bias is None else node(x, weight, bias)

@@ -211,7 +211,7 @@ class ELU(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.inplace:
-            return x._inplace("elu_", lambda t: smooth.elu(t, self.alpha))
+            return smooth.elu_(x, self.alpha)
         return smooth.elu(x, self.alpha)
 
     def extra_repr(self) -> str:

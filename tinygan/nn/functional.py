@@ -58,7 +58,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # 
     """x for x > 0, alpha (e^x - 1) otherwise; ``inplace=True`` overwrites input."""
     _inplace_flag("elu", inplace)
     if inplace:
-        return input._inplace("elu_", lambda t: _smooth.elu(t, alpha))
+        return _smooth.elu_(input, alpha)
     return _smooth.elu(input, alpha)
 
 
