@@ -997,11 +997,15 @@ def misc(ctx: Context) -> Step | None:
         return Step(code, f"dtype-name:{dtype}", (out,), (a,) if form in (0, 3) else ())
     if r == 14:
         vals = ctx.values(ctx.shape(ctx.choice((1, 2))), "float32").tolist()
-        form = ctx.rng.integers(3)
+        form = ctx.rng.integers(4)
+        width = len(vals) if isinstance(vals[0], float) else len(vals[0])
         code = (f"{out} = nn.Parameter(L.tensor({vals!r}))",
                 f"{out} = nn.Parameter(L.tensor({vals!r}), requires_grad=False)",
-                f"{out} = nn.ModuleList([nn.Linear({len(vals) if isinstance(vals[0], float) else len(vals[0])}, 2)])[0].weight.shape")[form]
-        return Step(code, "nn.Parameter" if form < 2 else "nn.ModuleList", (out,), ())
+                f"{out} = nn.ModuleList([nn.Linear({width}, 2)])[0].weight.shape",
+                f"{out} = [n for n, _ in nn.ModuleDict({{'b': nn.Linear({width}, 2), "
+                f"'a': nn.Tanh()}}).named_parameters()]")[form]
+        return Step(code, ("nn.Parameter", "nn.Parameter", "nn.ModuleList", "nn.ModuleDict")[form],
+                    (out,), ())
     if r == 15:
         lo, hi = sorted(float(np.round(ctx.rng.standard_normal(), 2)) for _ in range(2))
         return _maybe_no_grad(ctx, Step(f"{a}.clip_({lo}, {hi})", "inplace:clip_", (), (a,)))

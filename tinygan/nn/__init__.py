@@ -1,7 +1,7 @@
 """Layers and models, with torch.nn's names and shapes."""
 from tinygan.engine.tensor import Parameter
 from tinygan.nn.module import Module
-from tinygan.nn.container import ModuleList, Sequential
+from tinygan.nn.container import ModuleDict, ModuleList, Sequential
 from tinygan.nn.linear import Linear
 from tinygan.nn.conv import Conv2d, ConvTranspose2d
 from tinygan.nn.activation import (Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax,
@@ -26,7 +26,7 @@ from tinygan.nn import parallel
 from tinygan.nn.parallel import DataParallel
 
 __all__ = [
-    "Parameter", "Module", "Sequential", "ModuleList", "Linear", "ReLU", "LeakyReLU", "Sigmoid",
+    "Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Linear", "ReLU", "LeakyReLU", "Sigmoid",
     "Tanh", "Softplus", "Identity", "Softmax", "LogSoftmax", "Dropout2d", "Maxout", "BatchNorm1d", "BatchNorm2d", "Dropout", "Flatten",
     "Unflatten", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "CrossEntropyLoss", "functional",
     "init", "utils", "parallel", "DataParallel", "Embedding", "Upsample", "UpsamplingNearest2d",
