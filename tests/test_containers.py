@@ -9,6 +9,7 @@ import random
 from collections import OrderedDict
 from typing import Any
 
+import numpy as np
 import pytest
 
 import tinygan
@@ -127,3 +128,63 @@ def test_a_layer_prints_as_pytorchs(layer):
     (Upsample printed scale_factor=2 where PyTorch prints 2.0)."""
     import torch
     assert repr(eval(layer, {"nn": tinygan.nn})) == repr(eval(layer, {"nn": torch.nn}))
+
+
+def _module_api(fw: Any) -> list:
+    """What a PyTorch script asks of a model beside calling it, as plain values."""
+    nn = fw.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 2, 3)
+            self.bn = nn.BatchNorm2d(2)
+            self.head = nn.Sequential(nn.Flatten(), nn.Linear(8, 3))
+            self.shared = self.head          # one module under two names
+            self.register_buffer("scale", fw.ones(1))
+            self.register_buffer("cache", fw.zeros(1), persistent=False)
+
+        def forward(self, x):
+            return self.head(self.bn(self.conv(x)))
+    m, out = Net(), []
+    out.append(list(m.state_dict().keys()))
+    out.append([n for n, _ in m.named_modules()])
+    out.append([n for n, _ in m.named_modules(remove_duplicate=False)])
+    out.append([n for n, _ in m.named_children()])
+    out.append([n for n, _ in m.named_buffers()])
+    out.append([n for n, _ in m.named_parameters(prefix="model")])
+    out.append([n for n, _ in m.bn.named_parameters(recurse=False)])
+    out.append(sum(p.numel() for p in m.parameters()))
+    out.append(type(m.get_submodule("head.1")).__name__)
+    out.append(tuple(m.get_parameter("head.1.weight").shape))
+    state = m.state_dict()
+    state.pop("bn.weight")
+    state["extra"] = fw.zeros(1) if fw.__name__ == "torch" else np.zeros(1)
+    result = m.load_state_dict(state, strict=False)
+    out.append((list(result.missing_keys), list(result.unexpected_keys)))
+    for strict in (True, False):
+        bad = m.state_dict()
+        bad["conv.weight"] = np.zeros((1, 1, 1, 1), dtype=np.float32) \
+            if fw.__name__ != "torch" else fw.zeros(1, 1, 1, 1)
+        try:
+            m.load_state_dict(bad, strict=strict)
+            out.append("loaded")
+        except RuntimeError as error:
+            out.append(str(error).split(":")[0])
+    m.eval()
+    out.append([sub.training for sub in m.modules()])
+    m.train()
+    visited = []
+    m.apply(lambda sub: visited.append(type(sub).__name__))
+    out.append(visited)
+    out.append(repr(m))
+    return out
+
+
+def test_the_module_interface_answers_as_pytorchs():
+    """state_dict keys (a non-persistent buffer left out, a shared module under both names),
+    named_modules/children/buffers/parameters with their arguments, get_submodule,
+    load_state_dict's (missing, unexpected) and its errors, apply's order, print(model)."""
+    import torch
+    for ours, theirs in zip(_module_api(tinygan), _module_api(torch)):
+        assert ours == theirs

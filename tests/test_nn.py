@@ -163,12 +163,19 @@ def test_load_state_dict_errors_name_key_and_shapes():
     m = TwoLayer()
     sd = m.state_dict()
     sd["head.weight"] = np.zeros((2, 4), dtype=np.float32)
-    with pytest.raises(ValueError, match=r"head.weight.*\(2, 4\).*\(1, 4\)"):
+    with pytest.raises(RuntimeError, match=r"size mismatch for head.weight.*\(2, 4\).*\(1, 4\)"):
         m.load_state_dict(sd)
+    with pytest.raises(RuntimeError, match=r"size mismatch"):   # strict or not, as PyTorch
+        m.load_state_dict(sd, strict=False)
     sd = m.state_dict()
     del sd["head.bias"]
-    with pytest.raises(KeyError, match="head.bias"):
+    sd["extra"] = np.zeros(1)
+    with pytest.raises(RuntimeError, match='Missing key.*"head.bias".*\n.*Unexpected.*"extra"'):
         m.load_state_dict(sd)
+    before = m.head.weight.detach().clone()
+    missing, unexpected = m.load_state_dict(sd, strict=False)   # PyTorch's named pair
+    assert (missing, unexpected) == (["head.bias"], ["extra"])
+    assert np.array_equal(to_np(m.head.weight), to_np(before))
 
 
 def test_train_eval_zero_grad_and_repr():

@@ -8,7 +8,7 @@ is what makes weights portable between tinygan and a PyTorch model of the same s
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
@@ -74,10 +74,13 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def register_buffer(self, name: str, value: Tensor | None) -> None:
+    def register_buffer(self, name: str, value: Tensor | None, persistent: bool = True) -> None:
         """A tensor that is state but not a parameter (BatchNorm's running mean, say):
-        saved in state_dict and moved by to(), never touched by an optimizer."""
+        saved in state_dict (unless ``persistent=False``: a cache rebuilt from the rest)
+        and moved by to(), never touched by an optimizer."""
         self.__dict__.setdefault("_buffer_names", set()).add(name)
+        transient = self.__dict__.setdefault("_non_persistent", set())
+        (transient.discard if persistent else transient.add)(name)
         self._buffers[name] = value
 
     def register_parameter(self, name: str, value: Parameter | None) -> None:
@@ -108,46 +111,85 @@ class Module:
 
     # ---- walking the tree ---------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """The direct children, each once (one held under two names: its first name)."""
+        seen: set[int] = set()
         for name, child in self._modules.items():
-            if child is not None:              # an emptied slot (model.fc = None)
+            if child is not None and id(child) not in seen:   # (None: model.fc = None)
+                seen.add(id(child))
                 yield name, child
 
     def children(self) -> Iterator["Module"]:
         for _, m in self.named_children():
             yield m
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+        """This module and every one below it, depth first, each once (a module shared
+        by two parents is listed under its first name, unless ``remove_duplicate=False``)."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
-                yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name,
+                                               remove_duplicate)
 
     def modules(self) -> Iterator["Module"]:
         for _, m in self.named_modules():
             yield m
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+    def _named_members(self, table: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool) -> Iterator[tuple[str, Any]]:
+        """(dotted name, tensor) from each module's ``table`` (_parameters or _buffers);
+        a tensor shared by two modules is listed once unless ``remove_duplicate=False``."""
         seen: set[int] = set()
-        for mod_name, module in self.named_modules(prefix):
-            for name, p in module._parameters.items():
-                if p is not None and id(p) not in seen:  # shared weights listed once
-                    seen.add(id(p))
-                    yield (f"{mod_name}.{name}" if mod_name else name), p
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
+            if recurse else [(prefix, self)]
+        for mod_name, module in modules:
+            for name, t in getattr(module, table).items():
+                if t is None or (remove_duplicate and id(t) in seen):
+                    continue
+                seen.add(id(t))
+                yield (f"{mod_name}.{name}" if mod_name else name), t
 
-    def parameters(self) -> Iterator[Parameter]:
-        for _, p in self.named_parameters():
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
-        for mod_name, module in self.named_modules():
-            for name, b in module._buffers.items():
-                if b is not None:
-                    yield (f"{mod_name}.{name}" if mod_name else name), b
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self) -> Iterator[Tensor]:
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         """The registered buffers (BatchNorm's running statistics ...), as named_buffers."""
-        for _, b in self.named_buffers():
+        for _, b in self.named_buffers(recurse=recurse):
             yield b
+
+    def get_submodule(self, target: str) -> "Module":
+        """The module at a dotted path ("head.1"); "" is this module."""
+        module: Module = self
+        for part in target.split(".") if target else []:
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{part}`")
+            module = child
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at a dotted path ("head.1.weight")."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._parameters:
+            raise AttributeError(f"{type(module).__name__} has no parameter `{name}`")
+        return module._parameters[name]
 
     def apply(self, fn: Callable[["Module"], None]) -> "Module":
         """Call fn on every submodule (children first), then on self; e.g. weight init."""
@@ -214,30 +256,41 @@ class Module:
         return self.to(np.float64)
 
     # ---- saving and loading -------------------------------------------------------------
-    def state_dict(self) -> "OrderedDict[str, Any]":
-        """{dotted name: array copy} for every parameter and buffer."""
-        state: OrderedDict[str, Any] = OrderedDict()
-        for mod_name, module in self.named_modules():  # PyTorch's order: per module,
-            prefix = f"{mod_name}." if mod_name else ""  # parameters then buffers
-            for table in (module._parameters, module._buffers):
-                for name, t in table.items():
-                    if t is not None:
-                        state[prefix + name] = t.array.copy()
+    def _saved_tensors(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """What state_dict holds, in PyTorch's order (per module, parameters then persistent
+        buffers; a module or weight shared by two parents under each of its names)."""
+        for name, t in self._parameters.items():
+            if t is not None:
+                yield prefix + name, t
+        transient = self.__dict__.get("_non_persistent", ())
+        for name, t in self._buffers.items():
+            if t is not None and name not in transient:
+                yield prefix + name, t
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child._saved_tensors(f"{prefix}{name}.")
+
+    def state_dict(self, destination: Any = None, prefix: str = "",
+                   keep_vars: bool = False) -> "OrderedDict[str, Any]":
+        """{dotted name: array copy} for every parameter and persistent buffer (into
+        ``destination`` when given; ``keep_vars``: the tensors themselves)."""
+        state: Any = OrderedDict() if destination is None else destination
+        for name, t in self._saved_tensors(prefix):
+            state[name] = t if keep_vars else t.array.copy()
         return state
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
+                        assign: bool = False) -> "IncompatibleKeys":
         """Copy arrays into this module's parameters and buffers, checking names and shapes.
-        Accepts NumPy arrays, tinygan Tensors, or anything with .numpy() (torch tensors)."""
+        Accepts NumPy arrays, tinygan Tensors, or anything with .numpy() (torch tensors).
+        Returns (missing_keys, unexpected_keys); with ``strict`` either one is an error."""
         if not isinstance(state_dict, Mapping):
-            raise TypeError(f"{type(self).__name__}.load_state_dict: expected a dict of "
-                            f"{{name: array}}, got {type(state_dict).__name__}")
-        own = dict(self.named_parameters())
-        own.update(dict(self.named_buffers()))
+            raise TypeError(f"Expected state_dict to be dict-like, got "
+                            f"{type(state_dict).__name__}.")
+        own = dict(self._saved_tensors())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        if strict and (missing or unexpected):
-            raise KeyError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
-                           f"unexpected keys {unexpected}")
+        errors = []
         for name, target in own.items():
             if name not in state_dict:
                 continue
@@ -246,12 +299,25 @@ class Module:
                 raise TypeError(f"{type(self).__name__}.load_state_dict: '{name}' is a "
                                 f"{type(value).__name__}, expected an array or a Tensor")
             if tuple(value.shape) != target.shape:
-                raise ValueError(f"{type(self).__name__}.load_state_dict: '{name}' has shape "
-                                 f"{tuple(value.shape)} in the state_dict but {target.shape} in "
-                                 f"the model")
-            xp = backend.get_array_module(target.array)
-            target.array[...] = xp.asarray(value, dtype=target.dtype)   # in place, as copy_
-            target._bump_version()
+                errors.append(f"size mismatch for {name}: copying a param with shape "
+                              f"{tuple(value.shape)} from checkpoint, the shape in current "
+                              f"model is {target.shape}.")
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: " +
+                              ", ".join(f'"{k}"' for k in unexpected) + ". ")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " +
+                              ", ".join(f'"{k}"' for k in missing) + ". ")
+        if errors:   # PyTorch's message, and nothing copied
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
+        for name, target in own.items():
+            if name in state_dict:
+                xp = backend.get_array_module(target.array)
+                target.array[...] = xp.asarray(_to_array(state_dict[name]), dtype=target.dtype)
+                target._bump_version()   # (in place, as PyTorch's copy_)
+        return IncompatibleKeys(missing, unexpected)
 
     # ---- printing -----------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -264,6 +330,19 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+class IncompatibleKeys(NamedTuple):
+    """What load_state_dict returns: the model's keys the dict lacked, and the dict's keys
+    the model lacks (``missing, unexpected = model.load_state_dict(sd, strict=False)``)."""
+    missing_keys: list
+    unexpected_keys: list
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (f"_IncompatibleKeys(missing_keys={self.missing_keys}, "
+                f"unexpected_keys={self.unexpected_keys})")
 
 
 class RemovableHandle:
