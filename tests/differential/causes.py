@@ -78,10 +78,10 @@ CAUSES: list[Cause] = [
           "values that are 0 in exact arithmetic); not a difference in what is computed",
           False, lambda f: f.kind == "rounding"),
     Cause("pytorch-wrong-gradient",
-          "PyTorch's gradient differs from the derivative of the program's own loss "
-          "(central finite differences in float64 give tinygan's value): its CPU "
-          "BatchNorm/InstanceNorm backward on transposed strides, pytorch/pytorch's "
-          "'module: correctness (silent)' kind; tinygan does not copy it",
+          "PyTorch's derivative differs from central finite differences, in float64, of "
+          "the program's own loss (or squared gradient norm), which give tinygan's value: "
+          "its CPU BatchNorm/InstanceNorm backward on transposed strides, InstanceNorm's "
+          "second derivative with respect to its weight; tinygan does not copy them",
           False, lambda f: f.kind == "torch_wrong"),
     # ---- silent differences --------------------------------------------------------------
     Cause("cast-keeps-graph",

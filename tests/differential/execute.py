@@ -367,7 +367,17 @@ def _run_float64(program: Program, upto: int, after: tuple[str, str] = ("", ""))
 
 _STOPS_GRADIENT = ("detach", "no_grad", ".data", "grad_enabled", "inference_mode",
                    "requires_grad_(", "requires_grad = ", ".item()", ".tolist()", "numpy(",
-                   "eval()", "train(False)", ".grad")
+                   ".grad)", ".grad.", ".grad ")
+
+
+def _eval_then_called(program: Program, upto: int) -> bool:
+    """Whether a layer is called after a switch to eval mode (then BatchNorm may read the
+    running statistics a train-mode call computed from the leaf: a path autograd leaves
+    out by design)."""
+    lines = "\n".join(st.code for st in program.steps[:upto]).split("\n")
+    first = next((k for k, c in enumerate(lines) if "eval()" in c or "train(False)" in c),
+                 None)
+    return first is not None and any(re.search(r"\bm\d+\(", c) for c in lines[first:])
 
 
 def _torch_wrong(program: Program, upto: int, where: str, ours: dict, theirs: dict) -> str:
@@ -375,19 +385,22 @@ def _torch_wrong(program: Program, upto: int, where: str, ours: dict, theirs: di
     by central finite differences of ``loss`` in float64 at every element that differs, and
     not PyTorch's; then the finite differences, as text."""
     step = program.steps[upto]
-    wanted = re.match(r"gs = L\.autograd\.grad\(loss, \[([^\]]*)\]", step.code)
-    picked = re.fullmatch(r"gs\[(\d+)\]", where)
+    wanted = re.match(r"(gs|hs) = L\.autograd\.grad\((loss|gp), \[([^\]]*)\]", step.code)
+    picked = re.fullmatch(r"(gs|hs)\[(\d+)\]", where)
+    target = "loss"
     if step.code == "loss.backward()" and where.endswith(".grad"):
         name = where[:-len(".grad")]
-    elif wanted and picked:      # a first derivative from autograd.grad(loss, [...])
-        name = wanted.group(1).split(", ")[int(picked.group(1))]
+    elif wanted and picked and wanted.group(1) == picked.group(1):
+        # a derivative from autograd.grad(loss, [...]) or, a second one, of gp = the
+        # squared norm of the first ones (which agreed: they were compared at their step)
+        name, target = wanted.group(3).split(", ")[int(picked.group(2))], wanted.group(2)
     else:
         return ""
     # finite differences see every path from the leaf to the loss; autograd, by design,
     # not those through a detach, no_grad, a Python number, or BatchNorm's running
     # statistics (used in eval mode): programs with any of them get no verdict
     text = "\n".join(st.code for st in program.steps[:upto])
-    if any(word in text for word in _STOPS_GRADIENT):
+    if any(word in text for word in _STOPS_GRADIENT) or _eval_then_called(program, upto):
         return ""
     root = name.split(".")[0]
     try:
@@ -409,9 +422,9 @@ def _torch_wrong(program: Program, upto: int, where: str, ours: dict, theirs: di
         for sign in (1, -1):
             nudge = f"with L.no_grad():\n    {name}.view(-1)[{int(k)}] += {sign * h!r}"
             ns = _run_float64(program, upto, (root, nudge))
-            if ns is None or not _is_tensor(ns.get("loss")):
+            if ns is None or not _is_tensor(ns.get(target)):
                 return ""
-            losses.append(float(ns["loss"].detach().sum()))
+            losses.append(float(ns[target].detach().sum()))
         slope = (losses[0] - losses[1]) / (2 * h)
         if not np.isfinite(slope):
             return ""
