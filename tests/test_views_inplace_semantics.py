@@ -329,6 +329,29 @@ def test_copying_an_expanded_tensor_onto_itself_changes_nothing():
     assert x.tolist() == [True, True]
 
 
+@pytest.mark.parametrize("index", ["[:]", "[None]", "[None, :, :]", "[...]", "[..., :]",
+                                   "[0:1]", "[:, 0:1]", "[None, ..., None]", "[0]", "[1:]"])
+@pytest.mark.parametrize("expanded", ["(2, 2)", "(3, 1, 2)", "(2, 3)"])
+def test_an_expanded_tensor_written_from_itself_as_pytorch(index, expanded):
+    """x[index] = x for an expanded x (issue 29, seed 4002660: x[None, :, :] = x). PyTorch
+    expands the value to the slot by its own stride rule and, where that walks the very
+    same memory as the slot, copies nothing; elsewhere it refuses the write into shared
+    memory, or the shapes do not fit. Both libraries must do the same."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    found = []
+    for fw in (L, torch):
+        base = fw.tensor([[0.47, -1.0]])[:, :1] if expanded != "(2, 3)" else fw.tensor([[0.5]])
+        x = base.expand(*eval(expanded)) if expanded != "(3, 1, 2)" else \
+            fw.tensor([[[0.47, -1.0]]]).expand(3, 1, 2)
+        try:
+            with fw.no_grad():
+                exec(f"x{index} = x")
+            found.append(("ok", x.tolist()))
+        except RuntimeError:
+            found.append(("raises",))
+    assert found[0] == found[1]
+
+
 def test_a_view_cut_before_its_base_required_grad_stays_stale_until_it_does():
     """Issue 29, program 2310142: a view written in place, then used (squeeze) while its
     base needed no grad, is cut again once the base requires grad (PyTorch regenerates its

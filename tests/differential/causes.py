@@ -255,6 +255,12 @@ CAUSES: list[Cause] = [
           "so it raises, repeats in its own write order, or returns memory it never wrote; "
           "tinygan refuses, deliberately",
           False, lambda f: f.kind == "tinygan_raise" and f.has("left after the cuts")),
+    Cause("refused-write-through-expanded",
+          "a write into an expanded tensor while autograd records it (x.expand(...)[mask] "
+          "= v): PyTorch writes the shared element and its backward then sums over the "
+          "overlap; tinygan refuses, deliberately, saying to write into a .clone()",
+          False, lambda f: f.kind == "tinygan_raise"
+          and f.has("does not write through an expanded tensor")),
     Cause("inplace-on-expanded",
           "an in-place write (fill_, x[i] = v) to the result of expand() raises NumPy's "
           "'assignment destination is read-only'; PyTorch writes (one shared element)",

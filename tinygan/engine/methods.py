@@ -67,10 +67,12 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
         refuse_a_gradient_into_ints("setitem", self, value)
     if not mask_fill:   # a gather index may write into an expanded tensor (index_put_)
         source = _copied_from(given, region) if basic else value
-        if (basic and _is_expanded(self.array) and isinstance(source, type(self.array))
-                and source.dtype == self.dtype and _same_walk(region, source)
+        if (basic and _is_expanded(self.array) and source is not None
+                and given.dtype == self.dtype and _same_walk(region, source)
                 and not (is_grad_enabled() and self.requires_grad)):
-            return   # x[:] = x: PyTorch's copy_ sees the very same elements and stops there
+            # x[:] = x, x[None] = x: PyTorch's copy_ sees the very same elements (the value
+            # expanded as PyTorch expands it: a _MemoryWalk) and stops there
+            return
         check_no_overlap("setitem", self, (source,), internal_ok=not basic, region=region,
                          same_ok=basic)
         if not basic:
