@@ -264,3 +264,37 @@ def test_pooling_of_empty_and_small_inputs_as_pytorch(probe):
                 assert ours[0] == "raises", (shape, ours, theirs)
             else:
                 assert ours == theirs, (shape, ours, theirs)
+
+
+@pytest.mark.parametrize("loss", ["nll_loss", "cross_entropy", "cross_entropy smoothed"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_class_losses_with_special_weights_as_pytorch(loss, reduction):
+    """nll_loss and cross_entropy with an inf, NaN or zero class weight, targets ignored or
+    not, float32 and float64: the loss, its gradient and the second derivative of the
+    gradient's squared norm as PyTorch's (issue 29, special values: an ignored row took
+    w[0] * 0 = NaN into cross_entropy's mean; nll_loss's zero second derivative came back
+    through its own composite as 0 * inf; label smoothing divided its two parts together,
+    inf where PyTorch's 0 / 0 is NaN)."""
+    import itertools
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    for w0, ignore, dtype in itertools.product((float("inf"), 2.0, float("nan"), 0.0, None),
+                                              (-100, 0, 3), ("float64", "float32")):
+        found = []
+        for L in (tinygan, torch):
+            F = L.nn.functional
+            x = L.tensor([[-0.0, 1.22, -0.3, -0.4], [0.31, 0.48, 1.72, -0.0]],
+                         dtype=getattr(L, dtype), requires_grad=True)
+            target = L.tensor([3, 0])
+            weight = None if w0 is None else L.tensor([w0, 1.0, 0.94, 0.35],
+                                                      dtype=getattr(L, dtype))
+            extra = {"label_smoothing": 0.2} if loss.endswith("smoothed") else {}
+            fn = F.nll_loss if loss == "nll_loss" else F.cross_entropy
+            y = fn(x, target, weight=weight, reduction=reduction, ignore_index=ignore,
+                   **extra).sum()
+            (g,) = L.autograd.grad(y, [x], create_graph=True)
+            (h,) = L.autograd.grad((g * g).sum(), [x], allow_unused=True)
+            found.append([np.nan_to_num(np.asarray(v.tolist(), dtype=float), nan=7.0)
+                          for v in (y, g, h)])
+        for ours, theirs in zip(*found):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{w0}, ignore {ignore}, {dtype}")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import warnings
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -466,3 +468,37 @@ def test_half_var_and_std_differentiate_in_half_as_pytorch(op, seed, dim):
     (y1, g1), (y2, g2) = results
     np.testing.assert_array_equal(y1, y2)
     np.testing.assert_allclose(g1, g2, rtol=2e-3, atol=2e-3)
+
+
+NORM_SHAPES = [((1,), None), ((1, 3), 0), ((2, 1, 3), 1), ((1, 1), (0, 1)), ((1, 1), None),
+               ((3, 1), None), ((1, 1, 2), (0, 1)), ((1, 2), 1), ((), None), ((0, 1), 1),
+               ((2, 2), 1)]
+
+
+@pytest.mark.parametrize("p", [2, 1, 3, float("inf"), 0.5, 0, "fro", -1.5, 1.5])
+def test_norms_of_single_elements_and_special_values_as_pytorch(p):
+    """A norm over dims of size 1 is PyTorch's |x| (no square: 2.3e29 does not overflow in
+    float32, issue 29 with special values), while its derivatives stay the norm's (which
+    may overflow there, as PyTorch's do). Values, first and second derivatives for 0, -0,
+    NaN, inf, huge, tiny and ordinary values, every shape and keepdim."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    from tests.differential.execute import _values
+    for value in (2.3e29, 0.0, -0.0, float("nan"), -3.0, 1e-30, float("inf")):
+        for (shape, dim), keepdim, dtype in itertools.product(NORM_SHAPES, (False, True),
+                                                              ("float32", "float64")):
+            found = []
+            for L in (torch, tinygan):
+                x = L.full(shape, value, dtype=getattr(L, dtype), requires_grad=True)
+                y = L.norm(x, p=p) if dim is None else L.norm(x, p=p, dim=dim,
+                                                              keepdim=keepdim)
+                (g,) = L.autograd.grad(y.sum(), [x], create_graph=True, allow_unused=True)
+                (h,) = L.autograd.grad((g * g).sum(), [x], allow_unused=True) \
+                    if g is not None and g.requires_grad else (None,)
+                found.append([None if t is None else
+                              np.nan_to_num(np.asarray(_values(t), dtype=float), nan=7.0)
+                              for t in (y, g, h)])
+            for ours, theirs in zip(*found):
+                assert (ours is None) == (theirs is None)
+                if ours is not None:
+                    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7,
+                                               err_msg=f"{value} {shape} {dim} {dtype}")

@@ -150,3 +150,30 @@ def test_submodules_are_reachable_from_the_top_level():
     wrapped = nn.DataParallel(net, device_ids=[0])
     assert list(wrapped.state_dict()) == ["module.weight", "module.bias"]
     np.testing.assert_array_equal(to_np(wrapped(x)), to_np(net(x)))
+
+
+FACTORIES = ["zeros(2)", "ones(2)", "full((2,), 1.5)", "full((2,), 1)", "empty(2)",
+             "arange(3.0)", "arange(3)", "linspace(0, 1, 3)", "eye(2)", "rand(2)", "randn(2)",
+             "zeros_like(t)", "ones_like(t)", "full_like(t, 2.0)", "empty_like(t)",
+             "rand_like(t)", "randn_like(t)", "tensor([1.0])", "tensor([1])",
+             "as_tensor([1.0])", "randint(0, 3, (2,))", "randperm(3)"]
+FACTORY_KEYWORDS = ["requires_grad=True", "dtype=L.float64", "device='cpu'",
+                    "dtype=L.int64, requires_grad=True"]
+
+
+@pytest.mark.parametrize("call", FACTORIES)
+def test_factories_take_pytorchs_keywords(call):
+    """Every factory with requires_grad=, dtype= and device= as PyTorch's: the same dtype,
+    requires_grad and shape, or an error in both (an int tensor cannot require grad: a
+    RuntimeError in both). full/arange/linspace/eye lacked requires_grad, the *_like ones
+    device, randn_like dtype and requires_grad."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    for keywords in FACTORY_KEYWORDS:
+        found = []
+        for L in (torch, tinygan):
+            try:
+                y = eval(f"L.{call[:-1]}, {keywords})", {"L": L, "t": L.ones(2)})
+                found.append((str(y.dtype).split(".")[-1], bool(y.requires_grad), tuple(y.shape)))
+            except (RuntimeError, TypeError) as error:
+                found.append(type(error).__name__)
+        assert found[0] == found[1], (call, keywords, found)

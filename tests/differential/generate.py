@@ -19,6 +19,11 @@ from tests.differential.execute import _readable
 from tests.differential.program import InputSpec, Program, Step, namespace
 
 FLOATS = ("float32", "float32", "float32", "float64")
+# A float input sometimes holds values at the edges of arithmetic, where libraries part
+# most easily (what NaN, inf and -0.0 do through each op and its gradient)
+SPECIAL_CHANCE = 0.04
+SPECIALS = (float("nan"), float("inf"), float("-inf"), -0.0, 0.0, 1e30, -1e30)
+SPECIALS_POSITIVE = (float("nan"), float("inf"), 1e30, 1e-30)
 ALL_DTYPES = ("float32", "float32", "float32", "float64", "int64", "int32", "bool")
 KEEP_RAISING = 0.3     # chance that a step PyTorch rejects is kept (as the last step)
 
@@ -75,7 +80,12 @@ class Context:
         if dtype.startswith("int"):
             return self.rng.integers(max(low, 0) if positive else low, high, shape)
         v = np.round(self.rng.standard_normal(shape), 2)
-        return np.round(np.abs(v) + 0.1, 2) if positive else v
+        v = np.round(np.abs(v) + 0.1, 2) if positive else v
+        if v.size and self.rng.random() < SPECIAL_CHANCE:   # NaN, infinities, -0.0, huge
+            flat = v.reshape(-1)
+            for k in self.rng.choice(flat.size, size=min(flat.size, 2), replace=False):
+                flat[k] = self.choice(SPECIALS_POSITIVE if positive else SPECIALS)
+        return v
 
     def shape(self, ndim: int | None = None) -> tuple[int, ...]:
         if ndim is None:

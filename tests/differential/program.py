@@ -31,8 +31,9 @@ class InputSpec:
             data = repr(vals.astype(bool).tolist())
         elif self.dtype.startswith("int"):
             data = repr(vals.astype(np.int64).tolist())
-        else:
+        else:   # (NaN and inf written as float('nan'), float('inf'): runnable as printed)
             data = repr(np.round(vals.astype(np.float64), 2).tolist())
+            data = re.sub(r"\bnan\b", "float('nan')", re.sub(r"\binf\b", "float('inf')", data))
         grad = ", requires_grad=True" if self.requires_grad else ""
         return f"L.tensor({data}, dtype=L.{self.dtype}{grad})"
 

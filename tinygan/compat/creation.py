@@ -87,11 +87,13 @@ def empty(*shape: Any, dtype: Any = None, requires_grad: bool = False, device: A
     return _factory("zeros", shape, dtype, requires_grad, device)
 
 
-def full(shape: Sequence[int], value: float, dtype: Any = None, device: Any = None) -> Tensor:
+def full(shape: Sequence[int], value: float, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
     """The dtype, when not given, comes from the value as in PyTorch: a bool gives bool, an
     int int64, a float the default float dtype."""
     xp = _xp(device)
-    return Tensor(xp.full(tuple(shape), value, dtype=dtype or _number_dtype(value)))
+    return Tensor(xp.full(tuple(shape), value, dtype=dtype or _number_dtype(value)),
+                  requires_grad=requires_grad)
 
 
 def _number_dtype(*values: Any) -> Any:
@@ -104,7 +106,8 @@ def _number_dtype(*values: Any) -> Any:
     return backend.DEFAULT_DTYPE
 
 
-def arange(*args: Any, dtype: Any = None, device: Any = None) -> Tensor:
+def arange(*args: Any, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
     """0, 1, ... (int64) or, when any of start/end/step is a float, the default float dtype."""
     xp = _xp(device)
     values = [a.item() if isinstance(a, Tensor) else a for a in args]
@@ -114,19 +117,26 @@ def arange(*args: Any, dtype: Any = None, device: Any = None) -> Tensor:
     if dtype is None:
         dtype = np.int64 if _number_dtype(*values) != backend.DEFAULT_DTYPE else \
             backend.DEFAULT_DTYPE
-    return Tensor(xp.arange(*values, dtype=dtype))
+    return Tensor(xp.arange(*values, dtype=dtype), requires_grad=requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _like(t: Tensor, device_: Any) -> Any:
+    """The array module of a ``*_like`` result: ``t``'s device unless one is given."""
+    return backend.get_array_module(t.array) if device_ is None else _xp(device_)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None,
+               memory_format: Any = None) -> Tensor:
     """Zeros of ``t``'s shape, dtype and device."""
-    xp = backend.get_array_module(t.array)
-    return Tensor(xp.zeros(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+    return Tensor(_like(t, device).zeros(t.shape, dtype=dtype or t.dtype),
+                  requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None,
+              memory_format: Any = None) -> Tensor:
     """Ones of ``t``'s shape, dtype and device."""
-    xp = backend.get_array_module(t.array)
-    return Tensor(xp.ones(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+    return Tensor(_like(t, device).ones(t.shape, dtype=dtype or t.dtype),
+                  requires_grad=requires_grad)
 
 
 def _generator(generator: Generator | None) -> Generator:
@@ -142,11 +152,14 @@ def randn(*shape: Any, generator: Generator | None = None, dtype: Any = None,
                   requires_grad=requires_grad)
 
 
-def randn_like(t: Tensor, generator: Generator | None = None) -> Tensor:
+def randn_like(t: Tensor, generator: Generator | None = None, dtype: Any = None,
+               requires_grad: bool = False, device: Any = None,
+               memory_format: Any = None) -> Tensor:
     """Standard normal samples of ``t``'s shape and dtype, on ``t``'s device."""
     if t.numel() == 0:   # nothing to draw: PyTorch returns the empty tensor, whatever dtype
-        return empty_like(t)
-    return randn(*t.shape, generator=generator, dtype=t.dtype, device=t.device)
+        return empty_like(t, dtype=dtype, requires_grad=requires_grad, device=device)
+    return randn(*t.shape, generator=generator, dtype=dtype or t.dtype,
+                 requires_grad=requires_grad, device=device or t.device)
 
 
 def rand(*shape: Any, generator: Generator | None = None, dtype: Any = None,
@@ -202,36 +215,43 @@ bool_ = np.bool_
 half, double, long, short = float16, float64, int64, int16
 
 
-def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None,
+               memory_format: Any = None) -> Tensor:
     """Like ``t`` in shape, dtype and device (PyTorch leaves it uninitialised: zeros here)."""
-    return zeros_like(t, dtype=dtype, requires_grad=requires_grad)
+    return zeros_like(t, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
-def full_like(t: Tensor, fill_value: float, dtype: Any = None,
-              requires_grad: bool = False) -> Tensor:
+def full_like(t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False,
+              device: Any = None, memory_format: Any = None) -> Tensor:
     """``fill_value`` everywhere, in ``t``'s shape, dtype and device."""
-    xp = backend.get_array_module(t.array)
-    return Tensor(xp.full(t.shape, fill_value, dtype=dtype or t.dtype),
+    return Tensor(_like(t, device).full(t.shape, fill_value, dtype=dtype or t.dtype),
                   requires_grad=requires_grad)
 
 
 def rand_like(t: Tensor, dtype: Any = None, generator: Generator | None = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, device: Any = None,
+              memory_format: Any = None) -> Tensor:
     """Uniform [0, 1) samples in ``t``'s shape (and dtype), on ``t``'s device."""
     return rand(*t.shape, generator=generator, dtype=dtype or t.dtype,
-                requires_grad=requires_grad, device=t.device)
+                requires_grad=requires_grad, device=device or t.device)
 
 
 def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
-             device: Any = None) -> Tensor:
+             device: Any = None, requires_grad: bool = False) -> Tensor:
     """A random ordering of 0..n-1 (int64), e.g. to shuffle a dataset by hand."""
     gen = _generator(generator)
-    return Tensor(gen.permutation(int(n), device=device).astype(dtype or np.int64))
+    return Tensor(gen.permutation(int(n), device=device).astype(dtype or np.int64),
+                  requires_grad=requires_grad)
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
-             device: Any = None) -> Tensor:
+             device: Any = None, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from start to end, both included (a latent walk)."""
+    values = _linspace(start, end, steps, dtype, device)
+    return values.requires_grad_(True) if requires_grad else values
+
+
+def _linspace(start: float, end: float, steps: int, dtype: Any, device: Any) -> Tensor:
     if dtype is not None and np.dtype(dtype) == np.bool_:
         if steps > 1:
             raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'; make "
@@ -245,8 +265,11 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None,
     return Tensor(_xp(device).linspace(start, end, steps, dtype=dtype or backend.DEFAULT_DTYPE))
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None) -> Tensor:
-    return Tensor(_xp(device).eye(n, m, dtype=dtype or backend.DEFAULT_DTYPE))
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    """The n x m identity matrix (m = n by default)."""
+    return Tensor(_xp(device).eye(n, m, dtype=dtype or backend.DEFAULT_DTYPE),
+                  requires_grad=requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:

@@ -1902,6 +1902,20 @@ def _var_or_std(op: type, name: str, x: Tensor, dim: Any, keepdim: bool, unbiase
     return op(axis, keepdim, dof, dim is None or x.ndim == 0)(x)
 
 
+def _one_element_each(x: Any, axis: Any) -> bool:
+    """Whether every norm is of a single element (the reduced dims all have size 1)."""
+    return builtins.all(x.shape[a] == 1 for a in _axes(axis, x.ndim))
+
+
+def _abs_as_reduced(x: Any, axis: Any, keepdims: bool) -> Any:
+    """|x| in the reduced shape: PyTorch's norm of one element is the element's absolute
+    value, so 2.3e29 does not overflow through its square in float32. (Its gradient stays
+    the norm's formula, which may still overflow there, as PyTorch's does.)"""
+    y = xp_of(x).abs(x)
+    return y if keepdims else y.reshape(tuple(n for i, n in enumerate(x.shape)
+                                              if i not in _axes(axis, x.ndim)))
+
+
 class Norm2(Function):
     """The Euclidean norm ||x|| over ``axis``: d||x||/dx = x / ||x||, taken as 0 where the
     norm is 0 (as PyTorch), so a zero vector gives a zero gradient, not NaN. As in PyTorch,
@@ -1911,6 +1925,8 @@ class Norm2(Function):
     def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
+        if _one_element_each(x, self.axis):
+            return _abs_as_reduced(x, self.axis, self.keepdims)
         return xp_of(x).sqrt((x * x).sum(axis=self.axis, keepdims=self.keepdims))
 
     def backward(self, gy):
@@ -1934,10 +1950,13 @@ class NormP(Function):
     def __init__(self, p, axis, keepdims): self.p, self.axis, self.keepdims = p, axis, keepdims
 
     def forward(self, x):
+        if _one_element_each(x, self.axis):
+            return _abs_as_reduced(x, self.axis, self.keepdims)
         xp = xp_of(x)
         with np.errstate(divide="ignore"):
             return (xp.abs(x) ** self.p).sum(axis=self.axis, keepdims=self.keepdims) ** (
                 1.0 / self.p)
+
 
     def backward(self, gy):
         x, p = self.inputs[0], self.p
@@ -2480,23 +2499,32 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average:
     # where a -inf elsewhere in the row would make 0 * -inf = NaN)
     picked = take_along_dim(logp, Tensor(xp.expand_dims(safe, 1)), 1).squeeze(1) \
         if n_classes else sum(logp, 1) * 0.0   # (no classes: every target was ignored)
+    # each counted row's class weight; an ignored row's weight chosen out as 0 (not
+    # multiplied by 0: an inf or NaN class weight would make it NaN, and the mean with it)
     w_rows = Tensor(counted.astype(x.dtype)) if w is None else \
-        getitem(w, Tensor(safe)) * Tensor(counted.astype(x.dtype))
-    per = -picked * w_rows
-    if label_smoothing:    # the uniform part: every class's log-probability, weighted
-        spread = -sum(logp if w is None else logp * w, 1) * Tensor(counted.astype(x.dtype))
-        per = per * (1 - label_smoothing) + spread * (label_smoothing / n_classes)
+        where(Tensor(counted), getitem(w, Tensor(safe)), 0.0)
     # ignored rows chosen out (not multiplied by 0): when every row is ignored the mean
     # is 0/0 = NaN, and its gradient must still be 0, as PyTorch's
-    per = where(counted, per, 0.0)
+    per = where(counted, -picked * w_rows, 0.0)
     total = sum(w_rows)
     if reduction == "none" and (label_smoothing or logits.ndim > 1):
         loss = reshape(per, rows_shape)
-    elif label_smoothing:
-        loss = sum(per) if reduction == "sum" else sum(per) / total
     else:   # PyTorch's nll_loss accumulates from 0 by subtraction (a 0 loss is +0.0), for
         loss = 0.0 - sum(-per)   # one sample too; it negates each term only for "none"
         loss = loss if reduction != "mean" else loss / total
+    if label_smoothing:
+        # the uniform part, every class's log-probability (weighted), reduced on its own
+        # and added as PyTorch does: (1 - e) nll + e / C smooth, each already divided by
+        # the counted weight (so a zero total gives NaN from 0 / 0, as there)
+        spread = where(Tensor(counted), -sum(logp if w is None else logp * w, 1), 0.0)
+        if reduction == "none":
+            smooth = reshape(spread, rows_shape)
+        elif reduction == "sum":
+            smooth = sum(spread)
+        else:
+            smooth = sum(spread) / (total if w is not None else
+                                    Tensor(np.asarray(counted.sum(), dtype=x.dtype)))
+        loss = loss * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
     # what PyTorch's nll_loss keeps besides its own input
     return keeps(loss, target, w, name="CrossEntropyLoss",
                  refuse_later=((nll_name(logits).replace("forward", "backward"), "weight", w),))

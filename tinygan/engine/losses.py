@@ -47,7 +47,9 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,  # noqa: 
                    input, target, weight, name="NLLLoss",
                    refuse_later=((F.nll_name(input).replace("forward", "backward"), "weight",
                                   weight),),
-                   gives_zeros=True)   # nll_loss_backward's derivative: zeros for the input
+                   gives_zeros=True,   # nll_loss_backward's derivative: zeros for the input
+                   reads_value=False)  # (it reads the input, not the loss: zeros sent back
+    # through the loss's own composite graph would meet an inf class weight as 0 * inf)
 
 
 def _nll(input: Tensor, target: Any, weight: Any, ignore_index: int,  # noqa: A002

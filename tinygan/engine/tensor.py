@@ -100,9 +100,9 @@ class Tensor:
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.array = _to_array(data, dtype)
-        if requires_grad and self.array.dtype.kind != "f":
-            raise TypeError(f"only floating-point tensors can require gradients, "
-                            f"got dtype {self.array.dtype}")
+        if requires_grad and self.array.dtype.kind != "f":   # (PyTorch's RuntimeError)
+            raise RuntimeError(f"Only Tensors of floating point dtype can require "
+                               f"gradients, got dtype {self.array.dtype}")
         self.requires_grad = bool(requires_grad)
         self.grad: Tensor | None = None
         self.creator: Function | None = None
@@ -249,8 +249,8 @@ class Tensor:
 
     def requires_grad_(self, mode: bool = True) -> Tensor:
         if mode and self.dtype.kind != "f":
-            raise TypeError(f"only floating-point tensors can require gradients, "
-                            f"got dtype {self.dtype}")
+            raise RuntimeError(f"Only Tensors of floating point dtype can require "
+                               f"gradients, got dtype {self.dtype}")
         self.requires_grad = mode
         if mode:   # asked for in so many words: a leaf whose gradient is kept, even if it is
             self._made_without_grad = False   # a view made under no_grad (as PyTorch)
