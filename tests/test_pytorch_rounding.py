@@ -416,13 +416,15 @@ def test_addcmul_addcdiv_keep_only_what_the_wanted_gradients_read():
             z.sum().backward()
 
 
-@pytest.mark.parametrize("name, most", [("exp", 0.02), ("tanh", 0.005), ("sigmoid", 0.06),
+@pytest.mark.parametrize("name, most", [("exp", 0.02), ("tanh", 0.015), ("sigmoid", 0.06),
                                         ("log1p", 0.01), ("log", 0.10)])
 def test_float32_transcendentals_round_as_pytorchs(name, most):
     """exp, tanh, sigmoid's e^-x, log1p and log of float32 are computed in float64 and
-    rounded once: PyTorch's results in all but ``most`` of random inputs (measured: 1%, 0.15%,
-    4%, 0.6% and 8%; PyTorch's own float32 log is not always correctly rounded), where NumPy's
-    float32 functions differed in 39%, 22%, 16%, 7% and 14% of them."""
+    rounded once: PyTorch's results in all but ``most`` of random inputs, where NumPy's
+    float32 functions differed in 39%, 22-32%, 16%, 7-11% and 14-16% of them. PyTorch's
+    own vectorised kernels (SLEEF) round differently on different processors: measured
+    1.0%, 0.15%, 4%, 0.6% and 8% on an AMD EPYC, 1.1%, 0.63%, 3.9%, 0.5% and 0.04% on an
+    Intel Xeon (both AVX-512); the bounds hold on both."""
     rng = np.random.default_rng(3)
     x = (rng.standard_normal(50000) * 4).astype(np.float32)
     if name.startswith("log"):

@@ -10,6 +10,7 @@ version, so only the bookkeeping differs) and runs backward, in both libraries.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 
 import numpy as np
 import pytest
@@ -349,3 +350,31 @@ def test_a_product_of_zeros_has_pytorchs_sign_over_random_shapes():
         ours = _signs_of_zero(tinygan, values, layouts, requires_grad, op)
         assert ours == theirs, ([v.shape for v in values], layouts, requires_grad, op)
         checked += 1
+
+
+@pytest.mark.cpu_only
+def test_an_empty_batched_product_of_two_dtypes_as_pytorch():
+    """PyTorch's batched matmul returns zeros of the second operand's dtype, before its
+    dtype check, when there is nothing to add (an empty result or no inner terms); its mm,
+    mv and dot refuse (issue 29, seeds 4100764 and 4112275). The dtype, shape,
+    requires_grad and the first operand's gradient, over shapes and requires_grad."""
+    import torch
+    shapes = [((2, 2, 0), (2, 0, 3)), ((0, 0, 2), (1, 2, 1)), ((1, 0, 2), (2, 3)),
+              ((0, 2, 2), (2, 2)), ((2, 2), (0, 2, 2)), ((2, 0, 2), (2, 2, 1)),
+              ((3,), (2, 3, 0)), ((2, 3, 0), (0,)), ((0, 2), (2, 3)), ((0, 1), (1, 1, 1)),
+              ((2, 2), (1, 2, 0)), ((0, 2, 2), (0, 2, 2)), ((2, 2, 2), (2, 2, 2))]
+    for (sa, sb), wants, (da, db) in itertools.product(
+            shapes, (False, True), [("float32", "float64"), ("float64", "float32"),
+                                    ("int64", "float32")]):
+        found = []
+        for fw in (torch, tinygan):
+            a = fw.zeros(sa, dtype=getattr(fw, da), requires_grad=wants and da != "int64")
+            try:
+                y = a @ fw.zeros(sb, dtype=getattr(fw, db))
+            except RuntimeError:
+                found.append("raises")
+                continue
+            g = fw.autograd.grad(y.sum(), [a])[0] if y.requires_grad else None
+            found.append((str(y.dtype).split(".")[-1], tuple(y.shape), y.requires_grad,
+                          None if g is None else (str(g.dtype).split(".")[-1], tuple(g.shape))))
+        assert found[0] == found[1], (sa, sb, wants, da, db, found)

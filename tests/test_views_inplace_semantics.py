@@ -447,3 +447,40 @@ def test_an_in_place_op_on_an_empty_piece_of_an_expanded_tensor(op, create_graph
         (g,) = fw.autograd.grad(loss, [x], create_graph=create_graph)
         grads.append(g.tolist())
     assert grads[0] == pytest.approx(grads[1], rel=1e-6)
+
+
+_ELEMENTWISE = {
+    "tanh": lambda L, v: L.tanh(v), "exp": lambda L, v: L.exp(v), "sqrt": lambda L, v: L.sqrt(v),
+    "neg": lambda L, v: v.neg(), "abs": lambda L, v: v.abs(), "relu": lambda L, v: v.relu(),
+    "float": lambda L, v: v.float(), "double": lambda L, v: v.double(),
+    "long": lambda L, v: v.long(), "bool": lambda L, v: v.bool(), "clone": lambda L, v: v.clone(),
+    "* 2": lambda L, v: v * 2, "+ 1": lambda L, v: v + 1, "== 0": lambda L, v: v == 0,
+    "* itself": lambda L, v: v * v, "clamp": lambda L, v: v.clamp(0, 1),
+    "where": lambda L, v: L.where(v > 0, v, v), "** 2": lambda L, v: v ** 2,
+    "+ a transposed one": lambda L, v: v + L.ones(tuple(v.shape)[::-1], dtype=v.dtype).permute(
+        *range(v.ndim - 1, -1, -1)),
+}
+
+
+@pytest.mark.parametrize("op", sorted(_ELEMENTWISE))
+def test_an_elementwise_result_of_an_expanded_tensor_is_laid_out_as_pytorchs(op):
+    """PyTorch lays out an elementwise result by its operands' strides, skipping broadcast
+    (stride 0) dims: tanh of an expanded tensor is contiguous there, and view(-1) works.
+    NumPy made such dims the fastest (issue 29, seed 4114800: is_contiguous() differed,
+    and view() refused where PyTorch runs). Shapes, dtypes, every op above."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    for base, shape in [((4,), (2, 4)), ((2, 1), (2, 3)), ((1, 3), (2, 3)),
+                        ((2, 1, 3), (2, 4, 3)), ((3, 1, 1), (3, 2, 2)),
+                        ((1, 1, 3, 1), (2, 2, 3, 2))]:
+        for dtype in ("bool", "float32", "int64"):
+            found = []
+            for fw in (L, torch):
+                v = fw.ones(base, dtype=getattr(fw, dtype)).expand(*shape)
+                try:
+                    y = _ELEMENTWISE[op](fw, v)
+                except RuntimeError:
+                    found.append("raises")
+                    continue
+                found.append((y.is_contiguous(), tuple(y.view(-1).shape) if y.is_contiguous()
+                              else None))
+            assert found[0] == found[1], (base, shape, dtype, found)

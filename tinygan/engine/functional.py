@@ -32,6 +32,7 @@ from tinygan.devices import backend
 from tinygan.fast import sum_kernel
 from tinygan.devices.random import default_generator
 from tinygan.engine.fma import fused
+from tinygan.engine.layout import as_elementwise_result
 from tinygan.engine.tensor import (Function, Tensor, _as_tensor, is_grad_enabled,
                                    result_type, wrap_dim)
 
@@ -939,6 +940,11 @@ class MatMul(Function):
 
 def matmul(a: Any, b: Any) -> Tensor:
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
+    if a.dtype != b.dtype and _empty_batched_product(a, b):
+        # PyTorch's batched kernel returns before its dtype check when there is nothing to
+        # add up (an empty result, or no inner terms): zeros of b's dtype, which b's cast
+        # copy of a gives here (its gradient is cast back to a's dtype)
+        a = cast(a, b.dtype)
     _same_dtype("matmul", a, b)
     if a.dtype == np.bool_ and (a.ndim == b.ndim == 1 or (a.numel() and b.numel())):
         # (PyTorch's kernels refuse bools; with an empty operand it returns before them)
@@ -954,6 +960,25 @@ def matmul(a: Any, b: Any) -> Tensor:
     if kept_a != "itself" or kept_b != "itself":
         a, b = as_multiplied(a, kept_a, b), as_multiplied(b, kept_b, a)
     return MatMul(one_term_product(a.shape, path))(a, b)
+
+
+def _empty_batched_product(a: Tensor, b: Tensor) -> bool:
+    """Whether PyTorch's matmul goes to its batched kernel (bmm: neither a single mm, mv nor
+    dot, ``_matmul_keeps``) with an empty result or no inner terms."""
+    if a.ndim == 0 or b.ndim == 0 or (a.ndim <= 2 and b.ndim <= 2):
+        return False
+    inner = a.shape[-1]
+    if inner != (b.shape[-2] if b.ndim > 1 else b.shape[0]):
+        return False
+    try:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2] if b.ndim > 1 else ())
+    except ValueError:
+        return False
+    rows = a.shape[-2] if a.ndim > 1 else 1
+    cols = b.shape[-1] if b.ndim > 1 else 1
+    if not (inner == 0 or 0 in batch or rows == 0 or cols == 0):
+        return False
+    return _matmul_keeps(a, b)[2] is None and builtins.min(a.ndim, b.ndim) > 1
 
 
 def one_term_product(a_shape: tuple, path: tuple | None) -> bool:
@@ -2050,7 +2075,7 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
     if x.dtype == dtype:
         return x
     if dtype.kind not in "fc":                 # x.long(), x.bool(): a constant, no gradient
-        return Tensor(x.array.astype(dtype))
+        return Tensor(as_elementwise_result(x.array.astype(dtype), [x.array]))
     return Cast(dtype)(x)
 
 

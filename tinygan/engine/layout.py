@@ -35,3 +35,60 @@ def laid_out_like(result: Any, source: Any) -> Any:
     if result.ndim == 4 and suggests_channels_last(source):
         return result.transpose(0, 2, 3, 1).copy(order="C").transpose(0, 3, 1, 2)
     return result if result.flags.c_contiguous else result.copy(order="C")
+
+
+def _broadcast_steps(array: Any, shape: tuple) -> tuple:
+    """``array``'s strides (in bytes) as an operand of a result of ``shape``: dims it lacks,
+    and dims of size 1 stretched to more, step by 0."""
+    lead = len(shape) - array.ndim
+    steps = [0] * lead
+    for size, step, n in zip(array.shape, array.strides, shape[lead:]):
+        steps.append(0 if size == 1 and n != 1 else step)
+    return tuple(steps)
+
+
+def _fastest_first(shape: tuple, operands: list) -> list:
+    """PyTorch's TensorIterator order of the dims, fastest first (reorder_dimensions): from
+    the last dim, a dim moves ahead of another when the first operand whose strides tell
+    them apart (neither 0) steps less along it; ties keep the row-major order."""
+    steps = [_broadcast_steps(a, shape) for a in operands]
+
+    def swap(dim0: int, dim1: int) -> bool:   # whether dim1 must come before dim0
+        for st in steps:
+            s0, s1 = st[dim0], st[dim1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return s0 > s1
+            if shape[dim0] != shape[dim1]:
+                return shape[dim0] > shape[dim1]
+        return False
+    order = list(range(len(shape)))[::-1]
+    for i in range(1, len(order)):            # insertion sort, as PyTorch's
+        for j in range(i, 0, -1):
+            if swap(order[j - 1], order[j]):
+                order[j - 1], order[j] = order[j], order[j - 1]
+            else:
+                break
+    return order
+
+
+def as_elementwise_result(result: Any, operands: list) -> Any:
+    """A new result of an elementwise op laid out as PyTorch's TensorIterator lays it out.
+    NumPy's order='K' follows its operands too, but takes a broadcast (stride-0) dim for
+    the fastest, where PyTorch skips such dims and keeps row-major order: tanh of an
+    expanded tensor is contiguous there (is_contiguous(), view() can tell). Only a result
+    that is not row-major and has a broadcast operand is looked at (and copied if needed)."""
+    if result.ndim < 2 or result.flags.c_contiguous or not any(
+            any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape))
+            or a.ndim < result.ndim for a in operands if hasattr(a, "strides")):
+        return result
+    order = _fastest_first(result.shape, [a for a in operands if hasattr(a, "strides")])
+    # the result's own order, fastest first (size-1 dims do not matter)
+    own = sorted((d for d in range(result.ndim) if result.shape[d] > 1),
+                 key=lambda d: result.strides[d])
+    if own == [d for d in order if result.shape[d] > 1]:
+        return result
+    slowest_first = order[::-1]
+    laid = result.transpose(slowest_first).copy(order="C")
+    return laid.transpose([slowest_first.index(d) for d in range(result.ndim)])

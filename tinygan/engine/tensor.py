@@ -33,6 +33,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.devices.random import default_generator
+from tinygan.engine.layout import as_elementwise_result
 
 # ---------------------------------------------------------------------------------------
 # Switching graph recording on and off
@@ -578,7 +579,11 @@ class Function:
             for t in tensors:   # a view whose base was written in place since: catch up
                 if t._base is not None and t._graph_version != t._version[0]:
                     _refresh_view(t)
-        out = Tensor(self.forward(*(t.array for t in tensors)))
+        result = self.forward(*(t.array for t in tensors))
+        if not self.is_view and getattr(result, "flags", None) is not None \
+                and not result.flags.c_contiguous:   # (engine/layout.py: rare, and cheap)
+            result = as_elementwise_result(result, [t.array for t in tensors])
+        out = Tensor(result)
         if self.is_view:
             src = tensors[0]
             out._version = src._version             # one memory, one counter
