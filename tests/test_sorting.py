@@ -200,3 +200,23 @@ def test_sort_signatures_as_pytorchs(torch):
             except TypeError:
                 found.append("TypeError")
         assert found[0] == found[1], call
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (3,), (2, 3)])
+@pytest.mark.parametrize("op", ["sort", "topk"])
+def test_changing_the_returned_indices_refuses_backward_as_pytorch(op, shape):
+    """sort and topk keep the indices they return, for every shape: writing into them
+    before backward is refused (issue 29, seed 4214308: a 0-d tensor's sort kept none)."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    found = []
+    for fw in (tinygan, torch):
+        x = fw.tensor(np.arange(float(np.prod(shape))).reshape(shape) * 0.7 - 1,
+                      requires_grad=True)
+        values, indices = x.sort(dim=-1) if op == "sort" else x.topk(1)
+        indices.mul_(1)
+        try:
+            values.sum().backward()
+            found.append("runs")
+        except RuntimeError as error:
+            found.append("refused" if "inplace" in str(error) else str(error))
+    assert found[0] == found[1] == "refused"

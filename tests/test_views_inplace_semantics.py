@@ -484,3 +484,61 @@ def test_an_elementwise_result_of_an_expanded_tensor_is_laid_out_as_pytorchs(op)
                 found.append((y.is_contiguous(), tuple(y.view(-1).shape) if y.is_contiguous()
                               else None))
             assert found[0] == found[1], (base, shape, dtype, found)
+
+
+def _laid_out_tensors(fw):
+    a = fw.arange(24.0).reshape(2, 3, 4)
+    image = fw.arange(24.0).reshape(1, 2, 3, 4)
+    stored_channels_last = image.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
+    return {"row-major": a, "transposed": a.transpose(0, 2), "permuted": a.permute(1, 2, 0),
+            "sliced": a[:, ::2], "transposed and sliced": a.transpose(0, 2)[::2],
+            "expanded": fw.ones(3, 1).expand(3, 4), "expanded and transposed":
+            fw.ones(3, 1).expand(3, 4).t(), "channels-last": stored_channels_last,
+            "channels-last and sliced": stored_channels_last[..., ::2], "0-d": a[0, 0, 0],
+            "image": image}
+
+
+_FORMATS = {
+    "clone": lambda fw, v: v.clone(), "zeros_like": lambda fw, v: fw.zeros_like(v),
+    "full_like": lambda fw, v: fw.full_like(v, 2.0), "randn_like": lambda fw, v: fw.randn_like(v),
+    "double": lambda fw, v: v.double(), "contiguous": lambda fw, v: v.contiguous(),
+    "clone, contiguous_format": lambda fw, v: v.clone(memory_format=fw.contiguous_format),
+    "contiguous, channels_last": lambda fw, v: v.contiguous(memory_format=fw.channels_last)
+    if v.dim() == 4 else v,
+}
+
+
+@pytest.mark.parametrize("op", sorted(_FORMATS))
+def test_copies_keep_the_layout_pytorch_keeps(op):
+    """clone and the *_like factories keep the input's dim order (PyTorch's preserve_format:
+    a transposed tensor's clone is transposed, so view() refuses it there, and a
+    channels-last image stays channels-last), contiguous() is row-major, and
+    contiguous(memory_format=channels_last) stores (N, H, W, C) (a rewrite found with the
+    special-value programs: seed 7301156, a reshape of a transposed clone). is_contiguous
+    in both formats, against PyTorch, for every layout above."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    for name in _laid_out_tensors(torch):
+        found = []
+        for fw in (torch, L):
+            y = _FORMATS[op](fw, _laid_out_tensors(fw)[name])
+            found.append((y.is_contiguous(), y.is_contiguous(memory_format=fw.channels_last)
+                          if y.dim() == 4 else None, tuple(y.shape)))
+        assert found[0] == found[1], (name, found)
+
+
+@pytest.mark.parametrize("write", ["x[:] = x[0:1]", "x.copy_(x[0:1].expand(3))",
+                                   "x[1:] = x[0:1]", "x[:2] = x[2:3]"])
+def test_a_copy_from_a_location_that_only_copies_itself_runs_as_pytorchs(write):
+    """x[:] = x[0:1]: x[0] is copied onto itself, so every other element reads it unchanged
+    in whatever order PyTorch writes them; tinygan refused it as order-dependent (issue 29,
+    seed 4208549). Arithmetic in place (x += x[0:1]) still changes x[0], and stays refused."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    found = []
+    for fw in (L, torch):
+        x = fw.tensor([-0.01, -1.77, 2.5], dtype=fw.float64)
+        exec(write)
+        found.append(x.tolist())
+    assert found[0] == found[1]
+    with pytest.raises(RuntimeError, match="depends on the order"):
+        x = L.tensor([-0.01, -1.77, 2.5], dtype=L.float64)
+        x[:] += x[0:1].expand(3)

@@ -13,6 +13,7 @@ from tinygan.compat.creation import (arange, as_tensor, bool_, cat, device, doub
                               int8, int16, int32, int64, is_tensor, linspace, long, ones,
                               ones_like, rand, rand_like, randint, randn, randn_like, randperm,
                               short, stack, tensor, uint8, zeros, zeros_like)
+from tinygan.compat.creation import channels_last, contiguous_format, preserve_format  # noqa
 from tinygan.devices.random import Generator, default_generator, manual_seed
 from tinygan.devices.random import initial_seed, seed  # issue 33: a fresh seed per process
 from tinygan.engine.tensor import (Parameter, Tensor, enable_grad, grad, is_grad_enabled, no_grad,

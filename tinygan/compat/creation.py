@@ -11,6 +11,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.devices.random import Generator, default_generator
+from tinygan.engine.layout import empty_preserving
 from tinygan.engine.tensor import Tensor
 from tinygan.engine.tensor import _shape_args
 from tinygan.engine.functional import concatenate as cat, stack  # noqa: F401  (re-exported)
@@ -120,23 +121,30 @@ def arange(*args: Any, dtype: Any = None, device: Any = None,
     return Tensor(xp.arange(*values, dtype=dtype), requires_grad=requires_grad)
 
 
-def _like(t: Tensor, device_: Any) -> Any:
-    """The array module of a ``*_like`` result: ``t``'s device unless one is given."""
-    return backend.get_array_module(t.array) if device_ is None else _xp(device_)
+def _filled_like(t: Tensor, value: Any, dtype: Any, device_: Any,
+                 requires_grad: bool) -> Tensor:
+    """``value`` everywhere in ``t``'s shape, on ``t``'s device unless one is given, laid
+    out as ``t`` is where PyTorch's preserve_format keeps it (engine/layout.py)."""
+    dtype = dtype or t.dtype
+    if device_ is None or backend.normalize_device(device_) == t.device:
+        data = empty_preserving(t.array, dtype)
+        data[...] = value
+    else:
+        data = _xp(device_).empty(t.shape, dtype=dtype)
+        data[...] = value
+    return Tensor(data, requires_grad=requires_grad)
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None,
                memory_format: Any = None) -> Tensor:
     """Zeros of ``t``'s shape, dtype and device."""
-    return Tensor(_like(t, device).zeros(t.shape, dtype=dtype or t.dtype),
-                  requires_grad=requires_grad)
+    return _filled_like(t, 0, dtype, device, requires_grad)
 
 
 def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None,
               memory_format: Any = None) -> Tensor:
     """Ones of ``t``'s shape, dtype and device."""
-    return Tensor(_like(t, device).ones(t.shape, dtype=dtype or t.dtype),
-                  requires_grad=requires_grad)
+    return _filled_like(t, 1, dtype, device, requires_grad)
 
 
 def _generator(generator: Generator | None) -> Generator:
@@ -155,11 +163,12 @@ def randn(*shape: Any, generator: Generator | None = None, dtype: Any = None,
 def randn_like(t: Tensor, generator: Generator | None = None, dtype: Any = None,
                requires_grad: bool = False, device: Any = None,
                memory_format: Any = None) -> Tensor:
-    """Standard normal samples of ``t``'s shape and dtype, on ``t``'s device."""
+    """Standard normal samples of ``t``'s shape and dtype, on ``t``'s device (laid out as
+    ``t``, as PyTorch's preserve_format)."""
     if t.numel() == 0:   # nothing to draw: PyTorch returns the empty tensor, whatever dtype
         return empty_like(t, dtype=dtype, requires_grad=requires_grad, device=device)
-    return randn(*t.shape, generator=generator, dtype=dtype or t.dtype,
-                 requires_grad=requires_grad, device=device or t.device)
+    drawn = randn(*t.shape, generator=generator, dtype=dtype or t.dtype, device=device or t.device)
+    return _filled_like(t, drawn.array, dtype or t.dtype, device, requires_grad)
 
 
 def rand(*shape: Any, generator: Generator | None = None, dtype: Any = None,
@@ -213,6 +222,9 @@ uint8 = np.uint8
 bool_ = np.bool_
 # PyTorch's short names: torch.float is float32, torch.double float64, torch.long int64...
 half, double, long, short = float16, float64, int64, int16
+# memory formats (clone, contiguous, is_contiguous, *_like take them as PyTorch's do)
+contiguous_format, preserve_format, channels_last = \
+    "contiguous_format", "preserve_format", "channels_last"
 
 
 def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None,
@@ -224,16 +236,16 @@ def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device
 def full_like(t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False,
               device: Any = None, memory_format: Any = None) -> Tensor:
     """``fill_value`` everywhere, in ``t``'s shape, dtype and device."""
-    return Tensor(_like(t, device).full(t.shape, fill_value, dtype=dtype or t.dtype),
-                  requires_grad=requires_grad)
+    return _filled_like(t, fill_value, dtype, device, requires_grad)
 
 
 def rand_like(t: Tensor, dtype: Any = None, generator: Generator | None = None,
               requires_grad: bool = False, device: Any = None,
               memory_format: Any = None) -> Tensor:
-    """Uniform [0, 1) samples in ``t``'s shape (and dtype), on ``t``'s device."""
-    return rand(*t.shape, generator=generator, dtype=dtype or t.dtype,
-                requires_grad=requires_grad, device=device or t.device)
+    """Uniform [0, 1) samples in ``t``'s shape (and dtype), on ``t``'s device (laid out
+    as ``t``, as PyTorch's preserve_format)."""
+    drawn = rand(*t.shape, generator=generator, dtype=dtype or t.dtype, device=device or t.device)
+    return _filled_like(t, drawn.array, dtype or t.dtype, device, requires_grad)
 
 
 def randperm(n: int, generator: Generator | None = None, dtype: Any = None,

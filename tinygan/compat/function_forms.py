@@ -54,7 +54,7 @@ def _plus_scaled(op: str, input: Any, other: Any, alpha: Any) -> Tensor:  # noqa
                            f"floating point number (alpha={alpha}, dtype {wide})")
     if wide.kind == "b":                     # a or (alpha and b): bools stay bools
         return fn(a, F.mul(b, bool(alpha)))
-    return fn(a, F.mul(F.cast(b, wide), alpha))
+    return F.scaled_add(F.cast(a, wide), F.cast(b, wide), alpha, negated=op == "sub")
 
 
 def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:  # noqa: A002

@@ -31,8 +31,8 @@ from tinygan import fast
 from tinygan.devices import backend
 from tinygan.fast import sum_kernel
 from tinygan.devices.random import default_generator
-from tinygan.engine.fma import fused
-from tinygan.engine.layout import as_elementwise_result
+from tinygan.engine.fma import VECTOR_BYTES, fused
+from tinygan.engine.layout import as_elementwise_result, copy_preserving
 from tinygan.engine.tensor import (Function, Tensor, _as_tensor, is_grad_enabled,
                                    result_type, wrap_dim)
 
@@ -432,14 +432,20 @@ def take_along_dim(x: Tensor, indices: Tensor, dim: int) -> Tensor:
 
 
 class Clone(Function):
-    """A copy in new memory; the gradient passes through unchanged."""
+    """A copy in new memory, laid out as PyTorch's clone lays it out (a transposed tensor's
+    clone is transposed too: engine/layout.py), or row-major (``contiguous()``); the
+    gradient passes through unchanged."""
+    def __init__(self, row_major: bool = False): self.row_major = row_major
     def saves(self): return ()
-    def forward(self, x): return x.copy()
+
+    def forward(self, x):
+        return x.copy(order="C") if self.row_major else copy_preserving(x)
     def backward(self, gy): return gy                       # d copy(x)/dx = 1
 
 
-def clone(x: Tensor) -> Tensor:
-    return Clone()(x)
+def clone(x: Tensor, memory_format: Any = None) -> Tensor:
+    """A copy (``memory_format=tinygan.contiguous_format``: a row-major one)."""
+    return Clone(row_major=memory_format == "contiguous_format")(x)
 
 
 class Concatenate(Function):
@@ -586,6 +592,47 @@ def sub(a: Any, b: Any) -> Tensor:
                            f"{a.shape}, {b.shape}); to invert a mask use ~mask or "
                            f"logical_not(), to compare masks use ^ (xor)")
     return _binary(Sub, a, b)
+
+
+class ScaledAdd(Function):
+    """y = a + alpha b (``add(a, b, alpha=)``; ``sub`` passes -alpha), the product and the
+    sum rounded once, as PyTorch's kernel computes it (a fused multiply-add: engine/fma.py),
+    alpha in the result's dtype. dy/da = 1, dy/db = alpha."""
+    def __init__(self, alpha: Any, negated: bool = False):
+        self.alpha, self.negated = alpha, negated
+    def saves(self): return ()
+
+    def forward(self, a, b):
+        work_a, work_b = in_opmath(a), in_opmath(b)
+        alpha = -self.alpha if self.negated else self.alpha
+        # (alpha is rounded to the tensors' dtype first: a half's alpha is a half)
+        scale = work_b.dtype.type(b.dtype.type(alpha)) if work_b.dtype.kind in "fc" else alpha
+        y = fused(work_b, scale, work_a).astype(a.dtype, copy=False)
+        if a.dtype != np.float16:
+            return y
+        # half: PyTorch's vector loop (whole vectors of a row) works in float32 as above, its
+        # scalar loop (the rest) in half arithmetic, rounding the product first
+        scalar = xp_of(y).broadcast_to(a + b.dtype.type(alpha) * b, y.shape)
+        if not y.ndim:
+            return scalar.copy()
+        block = VECTOR_BYTES // a.itemsize
+        flat = a.shape == b.shape == y.shape and a.flags.c_contiguous and b.flags.c_contiguous
+        rows = y.reshape(1, -1) if flat else y   # (one run when PyTorch merges the dims)
+        whole = rows.shape[-1] // block * block
+        out = xp_of(y).array(rows, copy=True)
+        out[..., whole:] = scalar.reshape(rows.shape)[..., whole:]
+        return out.reshape(y.shape)
+
+    def backward(self, gy):  # PyTorch's: grad for a; grad * alpha (or -grad * alpha) for b
+        a, b = self.inputs
+        gb = sum_to((-gy if self.negated else gy) * self.alpha, b.shape) \
+            if self.needs_input_grad[1] else None
+        return sum_to(gy, a.shape), gb
+
+
+def scaled_add(a: Tensor, b: Tensor, alpha: Any, negated: bool = False) -> Tensor:
+    """a + alpha b (or a - alpha b) in one rounding; a and b of one dtype."""
+    return ScaledAdd(alpha, negated)(a, b)
 
 
 class Mul(Function):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinygan.devices import backend
+
 
 def suggests_channels_last(array: Any) -> bool:
     """PyTorch's is_channels_last_strides_2d: whether a 4-D array's strides order its dims
@@ -92,3 +94,28 @@ def as_elementwise_result(result: Any, operands: list) -> Any:
     slowest_first = order[::-1]
     laid = result.transpose(slowest_first).copy(order="C")
     return laid.transpose([slowest_first.index(d) for d in range(result.ndim)])
+
+
+def empty_preserving(array: Any, dtype: Any = None) -> Any:
+    """A new uninitialised array shaped like ``array``, laid out as PyTorch's
+    memory_format=torch.preserve_format lays it out (clone, zeros_like, randn_like ...):
+    dense, with the dims in the order of ``array``'s strides (a transposed tensor's clone
+    is transposed; a sliced one's is dense in the same order: NumPy's order="K"), except
+    where a dim is broadcast (stride 0): then channels-last when the strides suggest it,
+    else row-major."""
+    xp = backend.get_array_module(array)
+    dtype = array.dtype if dtype is None else dtype
+    if array.ndim >= 2 and not array.flags.c_contiguous and all(
+            st > 0 for st, n in zip(array.strides, array.shape) if n > 1):
+        return xp.empty_like(array, dtype=dtype, order="K")
+    if array.ndim == 4 and suggests_channels_last(array):
+        return xp.empty(array.shape[:1] + array.shape[2:] + array.shape[1:2],
+                        dtype=dtype).transpose(0, 3, 1, 2)
+    return xp.empty(array.shape, dtype=dtype)
+
+
+def copy_preserving(array: Any) -> Any:
+    """A copy of ``array`` in ``empty_preserving``'s layout (PyTorch's clone)."""
+    out = empty_preserving(array)
+    out[...] = array
+    return out

@@ -432,11 +432,21 @@ def unsqueeze(self, dim=None, *, axis=None):
 def contiguous(self, memory_format: Any = None):
     """self when its elements already lie in row-major order in memory, else a row-major
     copy (the gradient passes through). A transposed or expanded tensor is not contiguous;
-    ``view`` needs one that is."""
-    return self if self.is_contiguous() else F.clone(self)
+    ``view`` needs one that is. ``memory_format=tinygan.channels_last``: an (N, C, H, W)
+    tensor stored as (N, H, W, C) instead."""
+    if memory_format == "channels_last":
+        if self.ndim != 4:
+            raise RuntimeError(f"required rank 4 tensor to use channels_last format, got "
+                               f"shape {self.shape}")
+        if self.is_contiguous(memory_format):
+            return self
+        return permute(permute(self, 0, 2, 3, 1).contiguous(), 0, 3, 1, 2)
+    return self if self.is_contiguous() else F.clone(self, memory_format="contiguous_format")
 
 
 def is_contiguous(self, memory_format: Any = None) -> bool:
+    if memory_format == "channels_last":
+        return self.ndim == 4 and bool(self.array.transpose(0, 2, 3, 1).flags.c_contiguous)
     return bool(self.array.flags.c_contiguous)
 
 

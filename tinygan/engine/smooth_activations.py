@@ -27,21 +27,7 @@ from tinygan.engine.tensor import Function, Tensor
 
 xp_of = backend.get_array_module
 
-# The width of the vectors PyTorch's CPU kernels use here: 64 bytes where the CPU has the
-# AVX-512 subsets PyTorch requires for its AVX512 kernels, else 32 (AVX2).
-def _vector_bytes() -> int:
-    try:   # NumPy's own reading of the CPU's features (NumPy 2, then 1)
-        from numpy._core._multiarray_umath import __cpu_features__ as features
-    except ImportError:
-        try:
-            from numpy.core._multiarray_umath import __cpu_features__ as features
-        except ImportError:
-            return 32
-    avx512 = ("AVX512F", "AVX512BW", "AVX512VL", "AVX512DQ")
-    return 64 if all(features.get(f) for f in avx512) else 32
-
-
-VECTOR_BYTES = _vector_bytes()
+from tinygan.engine.fma import VECTOR_BYTES  # noqa: E402  (the vector loops' width)
 
 
 def _floats_only(op: str, kernel: str, x: Tensor) -> None:

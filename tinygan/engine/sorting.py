@@ -72,9 +72,11 @@ def sort(x: Tensor, *positional: Any, dim: int = -1, descending: bool = False,
         descending = positional[1] if len(positional) > 1 else descending
     stable = bool(stable)
     d = wrap_dim(dim, x.ndim, "sort")
-    if x.ndim == 0:                                       # one element: nothing to move
-        xp = backend.get_array_module(x.array)
-        return SortResult(F.clone(x), Tensor(xp.zeros((), dtype=xp.int64)))
+    if x.ndim == 0:            # one element: nothing to move, but the index is kept as
+        xp = backend.get_array_module(x.array)   # for any other shape (seed 4214308)
+        index_tensor = Tensor(xp.zeros((), dtype=xp.int64))
+        return SortResult(F.keeps(F.clone(x), index_tensor, name="SortBackward0",
+                                  one_node=False), index_tensor)
     indices = _order(x.array, d, bool(descending))
     if not stable:
         indices = _replayed(x, d, indices, indices, every_row=False,

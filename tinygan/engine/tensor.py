@@ -849,7 +849,7 @@ def _shares_elements(a: Any, b: Any) -> bool:
     return a0 < b1 and b0 < a1
 
 
-def _reads_a_written_element(written: Any, read: Any) -> bool:
+def _reads_a_written_element(written: Any, read: Any, copy: bool = False) -> bool:
     """Whether some element is read (at one index of the result) from a memory location that
     another index writes: then the order of the writes decides the answer. An element that
     reads only its own location (x += x, a column plus the row through its first element)
@@ -870,7 +870,11 @@ def _reads_a_written_element(written: Any, read: Any) -> bool:
     except ValueError:
         return True
     w, r = places(written, shape), places(read, shape)
-    return bool((np.isin(r, w) & (r != w)).any())
+    # every written location changes (x += ...), but for a copy only where its element
+    # reads another location: x[:] = x[0:1] copies x[0] onto itself first, and the others
+    # read it unchanged, in any order
+    changed = w[r != w] if copy else w
+    return bool((np.isin(r, changed) & (r != w)).any())
 
 
 def _same_walk(a: Any, b: Any) -> bool:
@@ -927,7 +931,8 @@ def check_no_overlap(name: str, target: Tensor, sources: Sequence[Any],
                                f"{target.shape}) refer to a single memory location; pass a "
                                f".clone() of the input")
         if overlap == "too hard" and (name != "setitem" or region is not None) \
-                and _shares_elements(written, array) and _reads_a_written_element(written, array):
+                and _shares_elements(written, array) \
+                and _reads_a_written_element(written, array, name in ("setitem", "copy_")):
             # PyTorch does not check these, and writes element by element in its own order:
             # an element read after it was written gives a value tinygan cannot reproduce.
             # (An advanced-index write, x[idx] = v, is left alone: tinygan has always read
