@@ -179,7 +179,6 @@ def test_float32_rounding_is_told_from_a_wrong_value_by_a_float64_run():
     """A float32 value that differs beyond the tolerance is "rounding" only where tinygan's
     largest error against the program run in float64 is at most twice PyTorch's own."""
     import numpy as np
-    import torch
     import tinygan
     from tests.differential.execute import _rounding
     from tests.differential.program import InputSpec, Program, Step
@@ -202,7 +201,6 @@ def test_a_wrong_pytorch_gradient_is_told_by_finite_differences():
     not PyTorch's is "torch_wrong"; the other way round, or with a detach on the way
     (finite differences see through it, autograd does not), it is not."""
     import numpy as np
-    import torch
     import tinygan
     from tests.differential.execute import _torch_wrong
     from tests.differential.program import InputSpec, Program, Step

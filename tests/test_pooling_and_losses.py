@@ -280,19 +280,19 @@ def test_class_losses_with_special_weights_as_pytorch(loss, reduction):
     for w0, ignore, dtype in itertools.product((float("inf"), 2.0, float("nan"), 0.0, None),
                                               (-100, 0, 3), ("float64", "float32")):
         found = []
-        for L in (tinygan, torch):
-            F = L.nn.functional
-            x = L.tensor([[-0.0, 1.22, -0.3, -0.4], [0.31, 0.48, 1.72, -0.0]],
-                         dtype=getattr(L, dtype), requires_grad=True)
-            target = L.tensor([3, 0])
-            weight = None if w0 is None else L.tensor([w0, 1.0, 0.94, 0.35],
-                                                      dtype=getattr(L, dtype))
+        for fw in (tinygan, torch):
+            F = fw.nn.functional
+            x = fw.tensor([[-0.0, 1.22, -0.3, -0.4], [0.31, 0.48, 1.72, -0.0]],
+                         dtype=getattr(fw, dtype), requires_grad=True)
+            target = fw.tensor([3, 0])
+            weight = None if w0 is None else fw.tensor([w0, 1.0, 0.94, 0.35],
+                                                      dtype=getattr(fw, dtype))
             extra = {"label_smoothing": 0.2} if loss.endswith("smoothed") else {}
             fn = F.nll_loss if loss == "nll_loss" else F.cross_entropy
             y = fn(x, target, weight=weight, reduction=reduction, ignore_index=ignore,
                    **extra).sum()
-            (g,) = L.autograd.grad(y, [x], create_graph=True)
-            (h,) = L.autograd.grad((g * g).sum(), [x], allow_unused=True)
+            (g,) = fw.autograd.grad(y, [x], create_graph=True)
+            (h,) = fw.autograd.grad((g * g).sum(), [x], allow_unused=True)
             found.append([np.nan_to_num(np.asarray(v.tolist(), dtype=float), nan=7.0)
                           for v in (y, g, h)])
         for ours, theirs in zip(*found):
