@@ -298,3 +298,15 @@ def test_class_losses_with_special_weights_as_pytorch(loss, reduction):
         for ours, theirs in zip(*found):
             np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6,
                                        err_msg=f"{w0}, ignore {ignore}, {dtype}")
+
+
+def test_nll_loss_refuses_a_weight_of_another_dtype_as_pytorch():
+    """PyTorch's nll_loss needs the class weights in the input's dtype ("expected scalar
+    type Float but found Double"); tinygan computed (issue 29, seed 4303557)."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    for reduction in ("none", "mean", "sum"):
+        for fw in (tinygan, torch):
+            with pytest.raises(RuntimeError):
+                fw.nn.functional.nll_loss(fw.tensor([[-0.25, 0.1]]), fw.tensor([0]),
+                                          weight=fw.tensor([1.47, 0.5], dtype=fw.float64),
+                                          reduction=reduction)

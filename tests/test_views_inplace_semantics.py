@@ -542,3 +542,36 @@ def test_a_copy_from_a_location_that_only_copies_itself_runs_as_pytorchs(write):
     with pytest.raises(RuntimeError, match="depends on the order"):
         x = L.tensor([-0.01, -1.77, 2.5], dtype=L.float64)
         x[:] += x[0:1].expand(3)
+
+
+@pytest.mark.parametrize("op", ["amax", "sum", "mean", "matmul vector", "vector matmul",
+                                "max"])
+def test_reductions_and_products_of_expanded_and_permuted_tensors(op):
+    """The layout PyTorch gives an elementwise result applies to elementwise ops only: a
+    reduction or a matrix product of an expanded, permuted tensor (operands that do not
+    broadcast to the result) raised an IndexError in the layout check (issue 29, seeds
+    4305074, 4308088, 4318525). Values and shapes against PyTorch, floats, ints, bools."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    for dtype in ("float32", "int64", "bool"):
+        if dtype == "bool" and op not in ("amax", "max") or dtype != "float32" and op == "mean":
+            continue
+        _reduced_or_multiplied(op, dtype, torch)
+
+
+def _reduced_or_multiplied(op, dtype, torch):
+    found = []
+    for fw in (L, torch):
+        base = fw.tensor([[[[0.5], [-1.0], [2.0]], [[1.5], [0.25], [-0.5]]]])
+        base = base.to(getattr(fw, dtype)) if dtype != "bool" else base > 0
+        x = base.expand(3, 2, 3, 3).permute(2, 3, 0, 1)          # (3, 3, 3, 2)
+        if op in ("amax", "sum", "mean"):
+            y = getattr(x.unsqueeze(-5), op)(dim=-2)
+        elif op == "max":
+            y = x.max(dim=1)[0]
+        elif op == "matmul vector":
+            y = x @ fw.tensor([1.0, -2.0]).to(x.dtype)
+        else:
+            y = fw.tensor([1.0, -2.0, 0.5]).to(x.dtype) @ x.transpose(0, -1)
+        found.append((tuple(y.shape), np.asarray(y.tolist(), dtype=float)))
+    assert found[0][0] == found[1][0]
+    np.testing.assert_allclose(found[0][1], found[1][1], rtol=1e-6)

@@ -81,11 +81,18 @@ def as_elementwise_result(result: Any, operands: list) -> Any:
     the fastest, where PyTorch skips such dims and keeps row-major order: tanh of an
     expanded tensor is contiguous there (is_contiguous(), view() can tell). Only a result
     that is not row-major and has a broadcast operand is looked at (and copied if needed)."""
+    arrays = [a for a in operands if hasattr(a, "strides")]
     if result.ndim < 2 or result.flags.c_contiguous or not any(
             any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape))
-            or a.ndim < result.ndim for a in operands if hasattr(a, "strides")):
+            or a.ndim < result.ndim for a in arrays):
         return result
-    order = _fastest_first(result.shape, [a for a in operands if hasattr(a, "strides")])
+    # only an elementwise op's operands broadcast to its result (a reduction's, a matrix
+    # product's do not: their results keep the layout their own kernels gave them)
+    for a in arrays:
+        if a.ndim > result.ndim or any(n not in (1, m) for n, m in
+                                       zip(a.shape[::-1], result.shape[::-1])):
+            return result
+    order = _fastest_first(result.shape, arrays)
     # the result's own order, fastest first (size-1 dims do not matter)
     own = sorted((d for d in range(result.ndim) if result.shape[d] > 1),
                  key=lambda d: result.strides[d])

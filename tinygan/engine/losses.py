@@ -42,6 +42,10 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,  # noqa: 
         loss = sum_n w[t_n] (-x[n, t_n]) / sum_n w[t_n]
     """
     F.refuse_gradient_of(F.nll_name(input), "weight", weight)
+    if isinstance(weight, Tensor) and isinstance(input, Tensor) and weight.dtype != input.dtype:
+        raise RuntimeError(f"nll_loss: expected the weight's dtype {weight.dtype} to be the "
+                           f"input's {input.dtype} (PyTorch: expected scalar type ... but "
+                           f"found ...); convert it with weight.to(input.dtype)")
     return F.keeps(_nll(input, target, weight, ignore_index,   # PyTorch keeps all three
                         F.legacy_reduction(size_average, reduce, reduction)),
                    input, target, weight, name="NLLLoss",
