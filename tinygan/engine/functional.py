@@ -605,8 +605,10 @@ class ScaledAdd(Function):
     def forward(self, a, b):
         work_a, work_b = in_opmath(a), in_opmath(b)
         alpha = -self.alpha if self.negated else self.alpha
+        if a.dtype.kind not in "fc":   # integers wrap around, as C's (-2 as a uint8 is 254)
+            return a + b * xp_of(b).asarray(alpha).astype(b.dtype)
         # (alpha is rounded to the tensors' dtype first: a half's alpha is a half)
-        scale = work_b.dtype.type(b.dtype.type(alpha)) if work_b.dtype.kind in "fc" else alpha
+        scale = work_b.dtype.type(b.dtype.type(alpha))
         y = fused(work_b, scale, work_a).astype(a.dtype, copy=False)
         if a.dtype != np.float16:
             return y
