@@ -58,8 +58,10 @@ class Linear(Function):
 @replaces(F.linear_plain)
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``linear_plain``'s fast form (the checks are done by ``functional.linear``)."""
-    kept_x, _, path = F._matmul_keeps(x, weight.transpose(-1, -2))
-    if x.ndim != 2:   # PyTorch multiplies (and keeps) a view or a copy of x, as the plain form
+    if x.ndim == 2:   # the common case: one mm of (N, in) and (in, out)
+        path = ("mm", x.shape[0], weight.shape[0])
+    else:             # PyTorch multiplies (and keeps) a view or a copy of x, as the plain form
+        kept_x, _, path = F._matmul_keeps(x, weight.transpose(-1, -2))
         x = F.as_multiplied(x, kept_x, weight)
     # and W^T, a view of the weight made here
     weight = F.as_multiplied(weight, "view", x)
