@@ -2597,7 +2597,7 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average:
             smooth = sum(spread)
         else:
             smooth = sum(spread) / (total if w is not None else
-                                    Tensor(np.asarray(counted.sum(), dtype=x.dtype)))
+                                    Tensor(xp.asarray(counted.sum(), dtype=x.dtype)))
         loss = loss * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
     # what PyTorch's nll_loss keeps besides its own input
     return keeps(loss, target, w, name="CrossEntropyLoss",
