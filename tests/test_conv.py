@@ -478,3 +478,21 @@ def test_the_backward_builds_each_operand_once_and_shares_it(monkeypatch, transp
     y.sum().backward()
     assert calls == {"im2col": 1, "as_matrix": 1}
     assert x.grad.shape == x.shape and w.grad.shape == w.shape
+
+
+@pytest.mark.cpu_only
+def test_an_inf_weight_meets_the_padding_as_in_pytorchs_cpu_kernels():
+    """A batch of two runs in oneDNN's direct kernel, which never multiplies the padding
+    (the inf tap lands on real pixels only at the bottom right); one image runs in PyTorch's
+    own im2col kernel, where 0 * inf = NaN (values printed by torch 2.13,
+    engine/conv_padding_skip.py)."""
+    x = tinygan.tensor([[[[-1.13]]], [[[0.09]]]])
+    w = tinygan.tensor([[[[math.inf, -0.47], [0.42, -0.17]]]])
+    pair = F.conv2d(x, w, padding=1).numpy()
+    np.testing.assert_allclose(pair, [[[[0.1921, -0.4746], [0.5311, -np.inf]]],
+                                      [[[-0.0153, 0.0378], [-0.0423, np.inf]]]], rtol=1e-6)
+    single = F.conv2d(x[:1], w, padding=1).numpy()
+    assert np.isnan(single[0, 0, 0]).all() and np.isnan(single[0, 0, 1, 0])
+    assert single[0, 0, 1, 1] == -np.inf
+    # float64 always runs PyTorch's own kernel: the padding is multiplied
+    assert np.isnan(F.conv2d(x.double(), w.double(), padding=1).numpy()[0, 0, 0, 0])

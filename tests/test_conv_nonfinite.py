@@ -9,12 +9,17 @@ output_padding, batch sizes that pick PyTorch's oneDNN kernel or its own), puts 
 into the incoming gradient or the input, and checks which gradient entries are NaN, inf or
 finite, and the finite ones' values, against PyTorch's.
 
-One pairing is left out: the weight gradient where PyTorch runs a float32 convolution with
-oneDNN and the padding faces a NaN or an inf. oneDNN then picks, by its own heuristics on the
-machine's instruction set, a kernel that multiplies the padded zeros (its gemm kernel, as
-tinygan and PyTorch's other kernels do) or one that never reads them (its direct jit kernel),
-and no rule outside oneDNN tells which: of 353 such random convolutions on this machine, 121
-skipped the padding. The input gradient and the output are compared there too.
+NaNs and infs in the weight meet the padding in the forward pass: PyTorch's float32 CPU
+convolution then runs oneDNN's direct kernel (which never reads the padding) or a kernel
+that multiplies the padded zeros, by rules measured and written down in
+tinygan/engine/conv_padding_skip.py, which tinygan follows.
+
+Two pairings are left out. The weight gradient where PyTorch runs a float32 convolution with
+oneDNN and the padding faces a NaN or an inf: oneDNN's choice of kernel there follows other
+rules, not pinned down (of 353 such random convolutions on the AMD machine, 121 skipped the
+padding). And a transposed convolution with a NaN or an inf in its weight: oneDNN's
+deconvolution sometimes multiplies zeros of its own (1 output and 2 input gradients of about
+200 float32 layers), by no rule found. The other outputs and gradients are compared there.
 """
 from __future__ import annotations
 
@@ -57,7 +62,8 @@ def conv_cases(draw):
         weight_shape = (o, c // groups, kh, kw)
     dtype = draw(st.sampled_from(["float32", "float64"]))
     seed = draw(st.integers(0, 2 ** 31 - 1))
-    where = draw(st.sampled_from(["gy", "x", "both"]))
+    # a NaN or an inf in the weight: of the convolution only (see the module's docstring)
+    where = draw(st.sampled_from(["gy", "x", "both"] + ([] if transposed else ["w"])))
     return dict(transposed=transposed, groups=groups, stride=stride, dilation=dilation,
                 padding=padding, output_padding=output_padding, x_shape=(n, c, h, w),
                 weight_shape=weight_shape, bias=draw(st.booleans()), dtype=dtype, seed=seed,
@@ -113,6 +119,8 @@ def test_nonfinite_values_meet_the_structural_zeros_as_in_pytorch(case):
     b = np.round(rng.uniform(-1, 1, o), 2).astype(dtype) if case["bias"] else None
     if case["where"] in ("x", "both"):
         x = _poison(rng, x)
+    if case["where"] == "w":
+        w = _poison(rng, w)
     y_theirs, _ = _run(torch, torch.nn.functional, case, x, w, b, None)
     gy = np.round(rng.uniform(-1, 1, y_theirs.shape), 2).astype(dtype)
     if case["where"] in ("gy", "both"):

@@ -196,6 +196,32 @@ def test_float32_rounding_is_told_from_a_wrong_value_by_a_float64_run():
 
 @pytest.mark.cpu_only
 @needs_torch
+def test_float16_rounding_is_judged_by_the_float64_run_with_casts_still_copying():
+    """float16 values are judged like float32 ones; in the float64 run a cast that copied
+    (float32 to float16) still copies, so an in-place write on its result leaves the source
+    alone (made float64, .to() would hand back the source itself)."""
+    import numpy as np
+    import tinygan
+    from tests.differential.execute import _float64_reference, _rounding
+    from tests.differential.program import InputSpec, Program, Step
+    program = Program([Step.input("v1", InputSpec(np.array([0.1, 1000.3]), "float32")),
+                       Step("v2 = v1.half()", "cast", ("v2",), ("v1",)),
+                       Step("v2.sub_(1000.0)", "inplace:sub_", (), ("v2",)),
+                       Step("v3 = v1 - 0.0", "binary:-", ("v3",), ("v1",))], seed=-1)
+    assert _float64_reference(program, 3, "v3").tolist() == [0.1, 1000.3]
+    # float16 holds 1000.3 as 1000.5: PyTorch's v2 is [-1000, 0.5], the float64 run's
+    # [-999.9, 0.3]; a value 0.1 off is rounding, one 3.2 off (past the
+    # tolerance for the tensor's largest value too) is not
+    theirs = {"v2": torch.tensor([0.1, 1000.3]).half() - 1000.0}
+    assert theirs["v2"].tolist() == [-1000.0, 0.5]
+    near = {"v2": tinygan.tensor([-1000.0, 0.4], dtype=tinygan.float16)}
+    far = {"v2": tinygan.tensor([-1000.0, 3.5], dtype=tinygan.float16)}
+    assert "float64 answer" in _rounding(program, 2, "v2", near, theirs, False)
+    assert _rounding(program, 2, "v2", far, theirs, False) == ""
+
+
+@pytest.mark.cpu_only
+@needs_torch
 def test_a_wrong_pytorch_gradient_is_told_by_finite_differences():
     """A gradient where finite differences of the program's loss give tinygan's value and
     not PyTorch's is "torch_wrong"; the other way round, or with a detach on the way

@@ -10,8 +10,8 @@ difference ends the run and becomes the program's outcome:
   silent          a step ran in both but some live value differs (the worst kind)
   tinygan_raise    tinygan raised where PyTorch ran
   torch_raise      PyTorch raised where tinygan ran (a missing error in tinygan)
-  rounding         a float32 value differs beyond the tolerance, but tinygan's is no farther
-                   from the float64 answer than PyTorch's own float32 value (``_rounding``):
+  rounding         a float32 (or float16) value differs beyond the tolerance, but tinygan's is
+                   no farther from the float64 answer than PyTorch's own (``_rounding``):
                    not a difference in what is computed, and reported apart
   torch_wrong      a gradient differs, and finite differences of the program's own loss (in
                    float64) give tinygan's value, not PyTorch's (``_torch_wrong``): an error
@@ -274,9 +274,45 @@ def _short(e: BaseException) -> str:
 # PyTorch's own float32 one (or within the tolerance), it is rounding, reported as
 # "rounding", apart from the silent differences; where the two runs' non-finite values
 # differ, it is not. A wrong formula is far from the float64 answer while PyTorch's float32
-# value is near it, and stays "silent".
+# value is near it, and stays "silent". float16 values (and values held to float16's
+# tolerance because a float16 tensor existed) are judged the same way, the program's float16
+# made float64 too.
 _TO_FLOAT64 = (("L.float32", "L.float64"), (".float()", ".double()"),
-               ("FloatTensor", "DoubleTensor"), ("'float32'", "'float64'"))
+               ("FloatTensor", "DoubleTensor"), ("'float32'", "'float64'"),
+               ("L.float16", "L.float64"), (".half()", ".double()"),
+               ("HalfTensor", "DoubleTensor"), ("'float16'", "'float64'"))
+
+
+_CAST = re.compile(r"\b([A-Za-z_]\w*)\.(?:to\(L\.(float16|float32)\)|(half|float)\(\))")
+
+
+def _float64_code(code: str, original: dict) -> str:
+    """``code`` with every float32 and float16 made float64. A cast that copied in the
+    original run (its source had another dtype; ``original`` is that run's namespace before
+    this step) still copies: made float64, its source may already be float64, and .to()
+    would hand back the tensor itself, which a later in-place write would then change."""
+    def cast(match: re.Match) -> str:
+        name, target = match.group(1), match.group(2) or \
+            {"half": "float16", "float": "float32"}[match.group(3)]
+        source = original.get(name)
+        copies = _is_tensor(source) and _dtype_name(source) != target
+        return f"{name}.to(L.float64, copy={copies})"
+    code = _CAST.sub(cast, code)
+    for old, new in _TO_FLOAT64:
+        code = code.replace(old, new)
+    return code
+
+
+def _run_original(code: str, ns: dict, default_dtype: Any) -> Any:
+    """_run_step under the program's own default dtype (the float64 run beside it has
+    switched PyTorch's default to float64)."""
+    torch = _torch()
+    now = torch.get_default_dtype()
+    torch.set_default_dtype(default_dtype)
+    try:
+        return _run_step(code, ns)
+    finally:
+        torch.set_default_dtype(now)
 
 
 def _float64_reference(program: Program, upto: int, where: str) -> Any:
@@ -286,12 +322,12 @@ def _float64_reference(program: Program, upto: int, where: str) -> Any:
     ns = namespace("torch")
     before = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
+    original = namespace("torch")
     try:
         for step in program.steps[:upto + 1]:
-            code = step.code
-            for old, new in _TO_FLOAT64:
-                code = code.replace(old, new)
-            if _run_step(code, ns) is not None:
+            code = _float64_code(step.code, original)
+            if _run_step(code, ns) is not None or \
+                    _run_original(step.code, original, before) is not None:
                 return None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -304,7 +340,7 @@ def _float64_reference(program: Program, upto: int, where: str) -> Any:
 
 def _rounding(program: Program, upto: int, where: str, ours: dict, theirs: dict,
               loose: Any) -> str:
-    """'' unless the difference found at ``where`` is float32 rounding (see above); then
+    """'' unless the difference found at ``where`` is float32 or float16 rounding (see above); then
     the float64 answer at the first element that differed, as text."""
     try:
         with warnings.catch_warnings():
@@ -312,9 +348,11 @@ def _rounding(program: Program, upto: int, where: str, ours: dict, theirs: dict,
             a, b = eval(where, ours), eval(where, theirs)   # noqa: S307
     except Exception:  # noqa: BLE001
         return ""
-    if not (_is_tensor(a) and _is_tensor(b)) or _dtype_name(b) not in ("float32", "float64"):
+    if not (_is_tensor(a) and _is_tensor(b)) or \
+            _dtype_name(b) not in ("float16", "float32", "float64"):
         return ""
-    if _held_to(_dtype_name(b), loose) != "float32":
+    precision = _held_to(_dtype_name(b), loose)   # float16 rounding is judged the same way
+    if precision not in ("float32", "float16"):
         return ""
     r = _float64_reference(program, upto, where)
     if not _is_tensor(r):
@@ -322,7 +360,7 @@ def _rounding(program: Program, upto: int, where: str, ours: dict, theirs: dict,
     a, b, r = (_values(x).astype(np.float64) for x in (a, b, r))
     if not a.shape == b.shape == r.shape:
         return ""
-    rtol, atol = TOLERANCE["float32"]
+    rtol, atol = TOLERANCE[precision]
     bad = ~np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
     if not bad.any() or not np.isfinite(a[bad]).all() or not np.isfinite(b[bad]).all() \
             or not np.isfinite(r[bad]).all():
@@ -348,11 +386,12 @@ def _run_float64(program: Program, upto: int, after: tuple[str, str] = ("", ""))
     before = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     torch.manual_seed(0)
+    original = namespace("torch")
     try:
         for step in program.steps[:upto]:
-            code = step.code
-            for old, new in _TO_FLOAT64:
-                code = code.replace(old, new)
+            code = _float64_code(step.code, original)
+            if _run_original(step.code, original, before) is not None:
+                return None
             if after[0] and after[0] in step.defines:
                 lines = code.split("\n")
                 at = next((k for k, line in enumerate(lines)

@@ -15,6 +15,7 @@ from tinygan.engine.layout import empty_preserving
 from tinygan.engine.tensor import Tensor
 from tinygan.engine.tensor import _shape_args
 from tinygan.engine.functional import concatenate as cat, stack  # noqa: F401  (re-exported)
+from tinygan.compat.ranges import arange, linspace  # noqa: F401  (re-exported)
 
 float32 = np.float32
 float64 = np.float64
@@ -105,20 +106,6 @@ def _number_dtype(*values: Any) -> Any:
     if all(isinstance(v, (int, np.integer)) for v in values):
         return np.int64
     return backend.DEFAULT_DTYPE
-
-
-def arange(*args: Any, dtype: Any = None, device: Any = None,
-           requires_grad: bool = False) -> Tensor:
-    """0, 1, ... (int64) or, when any of start/end/step is a float, the default float dtype."""
-    xp = _xp(device)
-    values = [a.item() if isinstance(a, Tensor) else a for a in args]
-    if dtype is not None and np.dtype(dtype) == np.bool_:
-        raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'; make ints and "
-                                  "compare them")
-    if dtype is None:
-        dtype = np.int64 if _number_dtype(*values) != backend.DEFAULT_DTYPE else \
-            backend.DEFAULT_DTYPE
-    return Tensor(xp.arange(*values, dtype=dtype), requires_grad=requires_grad)
 
 
 def _filled_like(t: Tensor, value: Any, dtype: Any, device_: Any,
@@ -254,27 +241,6 @@ def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
     gen = _generator(generator)
     return Tensor(gen.permutation(int(n), device=device).astype(dtype or np.int64),
                   requires_grad=requires_grad)
-
-
-def linspace(start: float, end: float, steps: int, dtype: Any = None,
-             device: Any = None, requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from start to end, both included (a latent walk)."""
-    values = _linspace(start, end, steps, dtype, device)
-    return values.requires_grad_(True) if requires_grad else values
-
-
-def _linspace(start: float, end: float, steps: int, dtype: Any, device: Any) -> Tensor:
-    if dtype is not None and np.dtype(dtype) == np.bool_:
-        if steps > 1:
-            raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'; make "
-                                      "floats or ints and compare them")
-        return Tensor(_xp(device).full(steps, bool(start)))   # [start] as a bool, or []
-    if dtype is not None and np.dtype(dtype).kind in "biu":
-        # PyTorch: the ends are truncated to integers first, the points computed in floats,
-        # then truncated toward 0: linspace(-0.69, -2, 4) is [0, 0, -1, -2]
-        values = _xp(device).linspace(int(start), int(end), steps, dtype=np.float64)
-        return Tensor(values.astype(dtype))
-    return Tensor(_xp(device).linspace(start, end, steps, dtype=dtype or backend.DEFAULT_DTYPE))
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,

@@ -65,9 +65,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from tinygan import fast
 from tinygan.devices import backend
 from tinygan.engine import functional as F
+from tinygan.engine.conv_padding_skip import pytorch_skips_padding, without_padded_taps
 from tinygan.engine.padding import source_index
 from tinygan.engine.tensor import Function, Tensor, is_grad_enabled
 from tinygan.fast import convolution as kernels    # array work only: imports no engine
@@ -340,14 +343,15 @@ def check_conv_transpose2d(who: str, x: Tensor, weight: Tensor, bias: Tensor | N
 # depthwise convolution of MobileNet). The transposed layer is the same with its own weight
 # layout (C, O/G, kh, kw): W[block g of C] maps input block g to output block g.
 def conv2d_groups(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair,
-                  padding: Pair, dilation: Pair, groups: int) -> Tensor:
+                  padding: Pair, dilation: Pair, groups: int,
+                  skips_padding: bool = False) -> Tensor:
     """conv2d with groups: one ordinary conv2d per block of channels, concatenated."""
     c, o = x.shape[1] // groups, weight.shape[0] // groups
     # each block with its share of the bias, so its gradient comes from the conv's own
     # backward, as PyTorch's (see Function.backward_reads)
-    blocks = [conv2d(x[:, g * c:(g + 1) * c], weight[g * o:(g + 1) * o],
-                     None if bias is None else bias[g * o:(g + 1) * o], stride, padding,
-                     dilation)
+    blocks = [_conv2d_one_group(x[:, g * c:(g + 1) * c], weight[g * o:(g + 1) * o],
+                                None if bias is None else bias[g * o:(g + 1) * o], stride,
+                                padding, dilation, skips_padding)
               for g in range(groups)]
     return F.concatenate(blocks, dim=1)
 
@@ -380,10 +384,12 @@ class Conv2d(Function):
     def saves(self): return (0, 1)   # and keeps them, not the bias (db sums gy alone)
 
     def __init__(self, stride: Pair, padding: Pair, x_columns: Any = None,
-                 dilation: Pair = (1, 1), out_size: Pair | None = None) -> None:
+                 dilation: Pair = (1, 1), out_size: Pair | None = None,
+                 skips_padding: bool = False) -> None:
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.x_columns = x_columns      # im2col(x); None while not built, or image by image
         self.out_size = out_size        # None: conv_output_size's (see ConvTranspose2d.backward)
+        self.skips_padding = skips_padding   # PyTorch's kernel never reads the padding
 
     def forward(self, x, weight, bias=None):
         kernel = weight.shape[2:]
@@ -394,6 +400,8 @@ class Conv2d(Function):
                                              self.dilation)
         y = kernels.conv2d(x, weight, self.stride, self.padding, out_size, self.x_columns,
                            self.dilation)
+        if self.skips_padding:          # only an inf or NaN weight tells (conv_padding_skip.py)
+            y = without_padded_taps(y, x, weight, self.stride, self.padding, self.dilation)
         return y if bias is None else _add_bias(y, bias)
 
     def backward(self, gy):
@@ -427,20 +435,30 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
     stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     padding, extra = resolve_padding("conv2d", padding, weight.shape[2:], stride, dilation)
     check_conv2d("conv2d", x, weight, bias, stride, padding, dilation, groups, extra)
-    if extra != (0, 0):                    # 'same' with an odd total: one more row/column
-        x = pad_image(x, (padding[0], padding[0] + extra[0], padding[1], padding[1] + extra[1]))
-        padding = (0, 0)
+    if extra != (0, 0):   # 'same' with an odd total: as PyTorch, the extra row/column on
+        x = pad_image(x, (0, extra[0], 0, extra[1]))   # the far side is written into x,
+        # and the symmetric part stays padding
     if x.shape[1] == 0:                    # no input channels: PyTorch's empty result
         out = conv_output_size(x.shape[2:], effective_kernel(weight.shape[2:], dilation),
                                stride, padding)
         return NoChannels((x.shape[0], 0) + tuple(out))(
             *((x, weight) if bias is None else (x, weight, bias)))
+    # on the CPU, PyTorch's kernel may leave the padding out (only an inf or NaN weight
+    # can tell): tinygan's default form does as it does (engine/conv_padding_skip.py)
+    skips = xp_of(x.array) is np and pytorch_skips_padding(
+        x.shape, weight.shape, stride, padding, dilation, groups, x.dtype)
     if groups != 1:
-        return conv2d_groups(x, weight, bias, stride, padding, dilation, groups)
+        return conv2d_groups(x, weight, bias, stride, padding, dilation, groups, skips)
+    return _conv2d_one_group(x, weight, bias, stride, padding, dilation, skips)
+
+
+def _conv2d_one_group(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair,
+                      padding: Pair, dilation: Pair, skips_padding: bool = False) -> Tensor:
+    """conv2d of checked arguments and one group, in the plain or the default form."""
     if not fast.FUSED:                                   # the plain form
         return conv2d_plain(x, weight, bias, stride, padding, dilation)
     args = (x, weight) if bias is None else (x, weight, bias)
-    return Conv2d(stride, padding, dilation=dilation)(*args)
+    return Conv2d(stride, padding, dilation=dilation, skips_padding=skips_padding)(*args)
 
 
 class ConvTranspose2d(Function):
@@ -455,10 +473,12 @@ class ConvTranspose2d(Function):
     def saves(self): return (0, 1)   # and keeps them, not the bias (db sums gy alone)
 
     def __init__(self, stride: Pair, padding: Pair, output_padding: Pair,
-                 x_matrix: Any = None, dilation: Pair = (1, 1)) -> None:
+                 x_matrix: Any = None, dilation: Pair = (1, 1),
+                 skips_padding: bool = False) -> None:
         self.stride, self.padding, self.output_padding = stride, padding, output_padding
         self.dilation = dilation
         self.x_matrix = x_matrix        # x as a matrix; None while not built, or image by image
+        self.skips_padding = skips_padding   # PyTorch's dx = conv2d(gy, W) never reads padding
 
     def forward(self, x, weight, bias=None):
         _, out_channels, kh, kw = weight.shape
@@ -483,7 +503,8 @@ class ConvTranspose2d(Function):
         # dilation) adds rows that conv2d's own size formula would count as one more patch
         if x.requires_grad:                                   # dx = conv2d(gy, W)
             gx = Conv2d(self.stride, self.padding, x_columns=gy_columns,
-                        dilation=self.dilation, out_size=x.shape[2:])(gy, weight)
+                        dilation=self.dilation, out_size=x.shape[2:],
+                        skips_padding=self.skips_padding)(gy, weight)
         if weight.requires_grad:                              # dW = conv2d_weight(gy, x)
             gw = Conv2dWeight(kernel, self.stride, self.padding, x_columns=gy_columns,
                               gy_matrix=self.x_matrix, dilation=self.dilation)(gy, x)
@@ -528,8 +549,13 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
     if not fast.FUSED:                                   # the plain form
         return conv_transpose2d_plain(x, weight, bias, stride, padding, output_padding,
                                       dilation)
+    # PyTorch's dx = conv2d(gy, W) may leave the padding out (engine/conv_padding_skip.py)
+    skips = xp_of(x.array) is np and pytorch_skips_padding(
+        x.shape, weight.shape, stride, padding, dilation, groups, x.dtype, transposed=True,
+        out_size=out)
     args = (x, weight) if bias is None else (x, weight, bias)
-    return ConvTranspose2d(stride, padding, output_padding, dilation=dilation)(*args)
+    return ConvTranspose2d(stride, padding, output_padding, dilation=dilation,
+                           skips_padding=skips)(*args)
 
 
 class Conv2dWeight(Function):

@@ -24,7 +24,7 @@ def fused(a: Any, b: Any, c: Any) -> Any:
     Where a value is inf or NaN, the plain a * b + c (the same inf or NaN)."""
     dtype = getattr(a, "dtype", None)
     if dtype == np.float32:
-        return (a.astype(np.float64) * b + c).astype(np.float32)
+        return _to_float32_once(a.astype(np.float64) * b, c)
     if dtype != np.float64:
         return a * b + c
     xp = xp_of(a)
@@ -38,6 +38,25 @@ def fused(a: Any, b: Any, c: Any) -> Any:
         sum_error = (product - (total - back)) + (c - back)
         exact = total + (product_error + sum_error)
     return xp.where(xp.isfinite(exact), exact, product + c)
+
+
+def _to_float32_once(product: Any, c: Any) -> Any:
+    """product + c rounded once to float32, where product (float64) is exact. The float64
+    sum may round, and rounding again to float32 can then land on the other side of a tie
+    (1e30 / 32 * 3 - 4.65). Rounding the float64 sum "to odd" (an inexact sum moved to the
+    odd neighbour on the exact value's side) keeps the information the second rounding
+    needs: float64 has more than twice float32's 24 bits plus two, so the result is the
+    float32 nearest the exact sum (Boldo and Melquiond 2008)."""
+    xp = xp_of(product)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = product + c
+        back = total - product
+        error = (product - (total - back)) + (c - back)   # exact: product + c - total
+        even = (xp.asarray(total).view(np.int64) & 1) == 0
+        towards = xp.where(error > 0, np.inf, -np.inf)
+        odd = xp.where((error != 0) & even & xp.isfinite(total),
+                       xp.nextafter(total, towards), total)
+    return xp.asarray(odd).astype(np.float32)
 
 
 def _split(x: Any) -> tuple[Any, Any]:

@@ -1,0 +1,68 @@
+"""engine/fma.py's fused(a, b, c): a * b + c rounded once, checked against exact arithmetic.
+
+The float32 form computes in float64, where the product is exact but the sum may round; a
+second rounding to float32 can then fall on the wrong side of a tie. The generators draw
+ordinary values and, separately, the values that sit exactly on a float32 tie (3 times an
+odd 24-bit integer, plus a number too small for float64 to keep), where the plain
+float64-then-float32 rounding is wrong half of the time.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from tinygan.engine.fma import fused
+
+
+def _nearest_float32(exact: Fraction) -> np.float32:
+    """The float32 nearest to ``exact``, ties to the even one (IEEE's rounding)."""
+    guess = np.float32(float(exact))
+    candidates = [np.nextafter(guess, np.float32(-np.inf)), guess,
+                  np.nextafter(guess, np.float32(np.inf))]
+    finite = [c for c in candidates if np.isfinite(c)]
+
+    def key(c: np.float32) -> tuple:
+        odd = int(np.array(c).view(np.int32)) & 1
+        return abs(Fraction(float(c)) - exact), odd
+    return min(finite, key=key)
+
+
+def _exact(a: np.float32, b: np.float32, c: np.float32) -> np.float32:
+    return _nearest_float32(Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c)))
+
+
+finite32 = st.floats(-2.0 ** 60, 2.0 ** 60, width=32, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(finite32, finite32, finite32)
+def test_fused_float32_is_the_exact_sum_rounded_once(a, b, c):
+    got = fused(np.array([a], np.float32), np.float32(b), np.float32(c))
+    assert got.dtype == np.float32
+    assert got[0] == _exact(np.float32(a), np.float32(b), np.float32(c)), (a, b, c)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(2 ** 22, (2 ** 25 - 1) // 6), st.integers(-40, 40),
+       st.sampled_from([1, -1]), st.integers(-60, -30), st.sampled_from([1, -1]))
+def test_fused_float32_rounds_ties_by_the_small_addend(half_odd, exponent, sign,
+                                                       tiny_exponent, tiny_sign):
+    # 3 * b with b odd below 2**25 / 3 has 25 significant bits ending in 1: exactly halfway
+    # between two float32 numbers. A c far below float64's last bit of the product decides
+    # the direction; rounding the float64 sum (which drops c) to float32 ties to even.
+    b = np.float32(sign * (2 * half_odd + 1) * 2.0 ** exponent)
+    a = np.float32(3.0)
+    c = np.float32(tiny_sign * 2.0 ** (tiny_exponent + exponent))
+    got = fused(np.array([a], np.float32), b, c)[0]
+    assert got == _exact(a, b, c), (float(b), float(c))
+    assert (float(got) - float(a) * float(b)) * float(c) > 0   # off the tie, towards c
+
+
+def test_fused_keeps_infinities_and_nans():
+    a = np.array([np.inf, 1.0, np.nan, 3e38], np.float32)
+    got = fused(a, np.float32(2.0), np.float32(1.0))
+    assert np.isinf(got[0]) and got[0] > 0
+    assert got[1] == 3.0 and np.isnan(got[2])
+    assert np.isinf(got[3])   # 6e38 overflows float32 after the single rounding
