@@ -222,6 +222,28 @@ def test_float16_rounding_is_judged_by_the_float64_run_with_casts_still_copying(
 
 @pytest.mark.cpu_only
 @needs_torch
+def test_rounding_of_a_tuple_element_is_measured_against_the_whole_tuple():
+    """An element of a tuple one call made (gs[k]) that is 0 in exact arithmetic carries its
+    siblings' rounding: it is judged by PyTorch's largest error over the tuple."""
+    import numpy as np
+    import tinygan
+    from tests.differential.execute import _rounding
+    from tests.differential.program import InputSpec, Program, Step
+    program = Program([Step.input("v1", InputSpec(np.array([1000.01, 1000.0]), "float32")),
+                       Step.input("v2", InputSpec(np.array([0.5]), "float32")),
+                       Step("v3 = (v1[0:1] - v1[1:2], v2 * 0.0)", "tuple", ("v3",),
+                            ("v1", "v2"))], seed=-1)
+    theirs = {"v3": (torch.tensor([1000.01]) - 1000.0, torch.tensor([0.0]))}
+    sibling_error = abs(float(theirs["v3"][0][0]) - (1000.01 - 1000.0))
+    assert sibling_error > 5e-6   # float32 holds 1000.01 only to 1e-5
+    near = {"v3": (tinygan.tensor([0.01]), tinygan.tensor([1.5 * sibling_error]))}
+    far = {"v3": (tinygan.tensor([0.01]), tinygan.tensor([5 * sibling_error]))}
+    assert "gradients of that call" in _rounding(program, 2, "v3[1]", near, theirs, False)
+    assert _rounding(program, 2, "v3[1]", far, theirs, False) == ""
+
+
+@pytest.mark.cpu_only
+@needs_torch
 def test_a_wrong_pytorch_gradient_is_told_by_finite_differences():
     """A gradient where finite differences of the program's loss give tinygan's value and
     not PyTorch's is "torch_wrong"; the other way round, or with a detach on the way

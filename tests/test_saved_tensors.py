@@ -378,3 +378,24 @@ def test_an_empty_batched_product_of_two_dtypes_as_pytorch():
             found.append((str(y.dtype).split(".")[-1], tuple(y.shape), y.requires_grad,
                           None if g is None else (str(g.dtype).split(".")[-1], tuple(g.shape))))
         assert found[0] == found[1], (sa, sb, wants, da, db, found)
+
+
+@pytest.mark.parametrize("mode, refused", [("reflect", True), ("replicate", True),
+                                           ("circular", False), ("zeros", True)])
+def test_a_padded_layers_input_written_before_backward(mode, refused):
+    """nn.Conv2d pads with F.pad, as PyTorch's layer does: the reflect and replicate pads
+    keep their input for backward (PyTorch: ReflectionPad2DBackward reads self), so writing
+    it in place afterwards is refused; the circular pad keeps nothing of it (the
+    convolution keeps the padded copy), zero padding is the convolution's own (it keeps x)."""
+    x = tinygan.tensor(np.linspace(-1, 1, 16).reshape(1, 2, 2, 4).astype(np.float32),
+                       requires_grad=True)
+    layer = tinygan.nn.Conv2d(2, 1, 2, padding=1, padding_mode=mode)
+    y = layer(x)
+    with tinygan.no_grad():
+        x.abs_()
+    if refused:
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+    else:
+        y.sum().backward()
+        assert x.grad.shape == x.shape

@@ -177,3 +177,27 @@ def test_factories_take_pytorchs_keywords(call):
             except (RuntimeError, TypeError) as error:
                 found.append(type(error).__name__)
         assert found[0] == found[1], (call, keywords, found)
+
+
+# ---- dtype= on reductions and softmax, view(dtype) ------------------------------------
+def test_reductions_and_softmax_take_a_dtype_and_give_it_back():
+    x = tinygan.tensor([[100, 2], [100, 4]], dtype=tinygan.int32)
+    assert x.sum(0, dtype=tinygan.int8).tolist() == [-56, 6]   # in int8, as PyTorch: wraps
+    assert tinygan.sum(x, dtype=tinygan.int8).dtype == np.int8
+    assert x.sum(dtype=tinygan.float16).dtype == np.float16
+    assert x.mean(dtype=tinygan.float64).item() == 51.5
+    with pytest.raises(RuntimeError, match="floating-point"):
+        x.mean()
+    y = tinygan.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    for made in (y.softmax(1, dtype=tinygan.float64), y.log_softmax(0, dtype=tinygan.float16)):
+        assert made.requires_grad and made.dtype in (np.float64, np.float16)
+    y.softmax(1, dtype=tinygan.float64)[0, 0].backward()
+    assert y.grad.dtype == np.float32
+
+
+def test_view_of_its_own_dtype_is_a_view_and_of_another_is_refused():
+    x = tinygan.ones(2, 3, requires_grad=True)
+    same = x.view(tinygan.float32)
+    assert same.shape == (2, 3) and same.requires_grad
+    with pytest.raises(NotImplementedError, match=r"\.to\(int32\)"):
+        x.view(tinygan.int32)

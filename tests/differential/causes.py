@@ -68,7 +68,8 @@ def _silent(f: Failure, field: str, *tags: str) -> bool:
 _UNARY_FLOAT = ("L.exp", "L.log", "L.sqrt", "L.sigmoid", "L.tanh", "method:exp", "method:log",
                 "method:sqrt", "method:sigmoid", "method:tanh", "F.sigmoid", "F.tanh",
                 "F.softplus", "F.logsigmoid", "clamp", "grad_mode")
-_PADDED_CONV = re.compile(r"(?:F\.conv\w*|nn\.Conv\w*)\([^\n]*padding=(?!0\b|\(0, 0\))")
+_PADDED_CONV = re.compile(r"(?:F\.conv\w*|nn\.Conv\w*)\([^\n]*(?:padding=(?!0\b|\(0, 0\))|"
+                          r"stride=(?!1\b|\(1, 1\)))")
 _NAN_AGAINST_NUMBER = re.compile(r"\(nan\) vs np\.float\d+\((?!nan)|"
                                  r"\((?!nan)[^)]*\) vs np\.float\d+\(nan\)")
 _INPLACE = ("inplace:", "setitem", "F.relu", "F.leaky_relu", "nn.ReLU", "nn.LeakyReLU", ".relu_")
@@ -189,11 +190,11 @@ CAUSES: list[Cause] = [
           "tinygan; once also the reverse, after an in-place zero_()",
           False, lambda f: _silent(f, "requires_grad", "grad")),
     Cause("conv-nonfinite-padding-gradient",
-          "a gradient through a padded float32 convolution where a NaN or an inf meets the "
-          "padding (in the weight gradient, or a transposed layer's input gradient): which "
-          "oneDNN kernel runs there, one that multiplies the padded zeros as tinygan does or "
-          "one that never reads them, follows oneDNN's rules, not pinned down "
-          "(tests/test_conv_nonfinite.py)",
+          "a gradient through a padded or strided float32 convolution where a NaN or an inf "
+          "meets the padding or the zeros a strided transposed product inserts (the weight "
+          "gradient, a transposed layer's input gradient, second derivatives): which oneDNN "
+          "kernel runs there, one that multiplies those zeros or one that never reads them, "
+          "follows oneDNN's rules, not pinned down (tests/test_conv_nonfinite.py)",
           False, lambda f: f.kind == "silent" and f.tag in ("backward", "grad", "grad2")
           and _PADDED_CONV.search(f.earlier_code) is not None
           and _NAN_AGAINST_NUMBER.search(f.detail) is not None),

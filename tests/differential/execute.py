@@ -370,11 +370,43 @@ def _rounding(program: Program, upto: int, where: str, ours: dict, theirs: dict,
     finite = np.isfinite(a) & np.isfinite(b) & np.isfinite(r)
     ours_off = np.abs(a[finite] - r[finite]).max()
     theirs_off = np.abs(b[finite] - r[finite]).max()
+    scope = "tensor"
     if ours_off > max(2 * theirs_off, atol + rtol * np.abs(r[finite]).max()):
-        return ""
+        # one gradient of a tuple that one backward pass made (gs[k], hs[k]): its
+        # siblings' rounding spreads into it too (a bias gradient that is 0 in exact
+        # arithmetic sums the others' noise), so PyTorch's largest error over the tuple
+        theirs_off = _tuple_error(program, upto, where, theirs, precision)
+        scope = "gradients of that call"
+        if ours_off > 2 * theirs_off:
+            return ""
     first = tuple(int(k) for k in np.argwhere(bad)[0]) if a.ndim else ()
-    return (f"float64 answer {r[first]!r}; largest error over the tensor: tinygan "
+    return (f"float64 answer {r[first]!r}; largest error over the {scope}: tinygan "
             f"{ours_off:.3g}, PyTorch {theirs_off:.3g}")
+
+
+def _tuple_error(program: Program, upto: int, where: str, theirs: dict,
+                 precision: str) -> float:
+    """PyTorch's largest error, against the float64 run, over the tensors of the tuple
+    ``where`` indexes (0 where ``where`` is not an element of a tuple of tensors)."""
+    match = re.fullmatch(r"(\w+)\[\d+\]", where)
+    if not match:
+        return 0.0
+    ours_tuple, reference = theirs.get(match.group(1)), \
+        _float64_reference(program, upto, match.group(1))
+    if not isinstance(ours_tuple, (tuple, list)) or not isinstance(reference, (tuple, list)):
+        return 0.0
+    worst = 0.0
+    for b, r in zip(ours_tuple, reference):
+        if not (_is_tensor(b) and _is_tensor(r)) or \
+                _held_to(_dtype_name(b), precision) != precision:
+            continue
+        b, r = _values(b).astype(np.float64), _values(r).astype(np.float64)
+        if b.shape != r.shape:
+            continue
+        finite = np.isfinite(b) & np.isfinite(r)
+        if finite.any():
+            worst = max(worst, float(np.abs(b[finite] - r[finite]).max()))
+    return worst
 
 
 def _run_float64(program: Program, upto: int, after: tuple[str, str] = ("", "")) -> Any:

@@ -509,6 +509,9 @@ def reduction(ctx: Context) -> Step | None:
     if fn == "norm" and ctx.chance(0.3):
         p = ctx.choice((1, 2, "float('inf')"))
         args.insert(0, f"p={p}")
+    if fn in ("sum", "mean") and ctx.chance(0.15):   # cast first, result in that dtype
+        kinds = ("float64", "float32", "float16") + (("int64", "int8") if fn == "sum" else ())
+        args.append(f"dtype=L.{ctx.choice(kinds)}")
     call = ", ".join(args)
     where = ctx.rng.integers(3)
     if where == 0 and fn in ("sum", "mean", "max", "min", "argmax", "argmin", "norm", "amax",
@@ -615,6 +618,8 @@ def softmax(ctx: Context) -> Step | None:
     code = (f"{out} = F.{fn}({a}, dim={d})", f"{out} = L.{fn}({a}, {d})",
             f"{out} = nn.{'Softmax' if fn == 'softmax' else 'LogSoftmax'}(dim={d})({a})",
             f"{out} = {a}.{fn}({d})")[form]
+    if form != 2 and ctx.chance(0.15):   # computed in another float dtype
+        code = code[:-1] + f", dtype=L.{ctx.choice(('float64', 'float32', 'float16'))})"
     return Step(code, fn, (out,), (a,))
 
 

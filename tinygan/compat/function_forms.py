@@ -21,14 +21,12 @@ def _t(x: Any) -> Tensor:
 
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A002
          dtype: Any = None) -> Tensor:
-    x = _t(input) if dtype is None else _t(input).to(dtype=dtype)
-    return x.mean(dim, keepdim)
+    return _t(input).mean(dim, keepdim, dtype=dtype)
 
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001,A002
         dtype: Any = None) -> Tensor:
-    x = _t(input) if dtype is None else _t(input).to(dtype=dtype)
-    return x.sum(dim, keepdim)
+    return _t(input).sum(dim, keepdim, dtype=dtype)
 
 
 def _is_bool(v: Any) -> bool:

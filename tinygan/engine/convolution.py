@@ -71,7 +71,7 @@ from tinygan import fast
 from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.engine.conv_padding_skip import pytorch_skips_padding, without_padded_taps
-from tinygan.engine.padding import source_index
+from tinygan.engine.padding import pad
 from tinygan.engine.tensor import Function, Tensor, is_grad_enabled
 from tinygan.fast import convolution as kernels    # array work only: imports no engine
 
@@ -214,10 +214,9 @@ def pad_image(x: Tensor, pads: tuple[int, int, int, int], mode: str = "zeros") -
         if mode == "circular" and max(before, after) > size:
             raise ValueError(f"padding_mode='circular': padding ({before}, {after}) must not "
                              f"exceed the input size {size} (input {x.shape})")
-
-    rows = source_index(h, top, bottom, mode, xp)     # (engine/padding.py)
-    cols = source_index(w, left, right, mode, xp)
-    return x[:, :, rows[:, None], cols[None, :]]
+    # F.pad's gather (engine/padding.py), as PyTorch's layers call F.pad: its reflect and
+    # replicate nodes keep x, so writing x in place before backward is refused there too
+    return pad(x, (left, right, top, bottom), mode)
 
 
 def _check_input(who: str, x: Tensor, weight: Tensor, bias: Tensor | None,

@@ -186,14 +186,21 @@ def _keepdim_needs_dim(op: str, dim: Any, axis: Any, keepdim: bool) -> None:
                         f"for every dim kept, give them all: dim=tuple(range(x.ndim))")
 
 
-def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  # noqa: A001
+    """``dtype``: the input is cast to it first (x.sum(dtype=float64) adds in float64),
+    and the result has it."""
     _keepdim_needs_dim("sum", dim, axis, keepdim)
-    return F.sum(self, _pick(dim, axis), _pick(keepdim, keepdims))
+    x = self if dtype is None else self.to(dtype=dtype)
+    total = F.sum(x, _pick(dim, axis), _pick(keepdim, keepdims))
+    # an integer sum is int64 unless a dtype is asked for: then that one (wrapping)
+    return total if dtype is None or total.dtype == dtype else total.to(dtype=dtype)
 
 
-def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    """``dtype``: the input is cast to it first (an int tensor's mean needs a float one)."""
     _keepdim_needs_dim("mean", dim, axis, keepdim)
-    return F.mean(self, _pick(dim, axis), _pick(keepdim, keepdims))
+    x = self if dtype is None else self.to(dtype=dtype)
+    return F.mean(x, _pick(dim, axis), _pick(keepdim, keepdims))
 
 
 _UNSET: Any = object()   # an argument not given (PyTorch's overloads tell these apart)
@@ -291,7 +298,16 @@ def reshape(self, *shape):
 def view(self, *shape):
     """reshape, where PyTorch promises a view of the same memory: where the tensor's strides
     make that impossible (a transposed or expanded tensor, merged across its gaps), PyTorch
-    raises, and so does tinygan, saying to use reshape (which copies)."""
+    raises, and so does tinygan, saying to use reshape (which copies). x.view(dtype) of
+    x's own dtype is x as a view; of another dtype (PyTorch reads the same bits as that
+    type) tinygan refuses."""
+    if len(shape) == 1 and (isinstance(shape[0], np.dtype) or (
+            isinstance(shape[0], type) and issubclass(shape[0], np.generic))):
+        if np.dtype(shape[0]) != self.dtype:
+            raise NotImplementedError(
+                f"view(dtype): tinygan does not reinterpret a {self.dtype} tensor's bits as "
+                f"{np.dtype(shape[0])}; to convert the values, write .to({np.dtype(shape[0])})")
+        shape = (self.shape,)
     out = F.reshape(self, _shape_args(shape))
     if not _viewable(self, out.shape):
         raise RuntimeError(f"view size is not compatible with input tensor's size and stride "
@@ -505,7 +521,17 @@ Tensor.__getitem__, Tensor.__setitem__ = F.getitem, _setitem
 Tensor.add, Tensor.sub = function_forms.add, function_forms.sub
 Tensor.mul, Tensor.div = function_forms.mul, function_forms.div
 Tensor.add_, Tensor.sub_ = add_, sub_           # in place, with alpha as add/sub
-Tensor.softmax, Tensor.log_softmax = F.softmax, F.log_softmax
+def softmax(self, dim=-1, dtype=None, *, axis=None):
+    """Softmax along ``dim``; ``dtype``: the input is cast to it first."""
+    return F.softmax(self if dtype is None else self.to(dtype=dtype), dim, axis=axis)
+
+
+def log_softmax(self, dim=-1, dtype=None, *, axis=None):
+    """log(softmax) along ``dim``; ``dtype``: the input is cast to it first."""
+    return F.log_softmax(self if dtype is None else self.to(dtype=dtype), dim, axis=axis)
+
+
+Tensor.softmax, Tensor.log_softmax = softmax, log_softmax
 Tensor.remainder, Tensor.floor_divide = F.remainder, F.floor_divide
 Tensor.bitwise_not = F.bitwise_not
 Tensor.lerp, Tensor.lerp_ = lerp, lerp_
