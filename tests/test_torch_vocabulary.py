@@ -201,3 +201,26 @@ def test_view_of_its_own_dtype_is_a_view_and_of_another_is_refused():
     assert same.shape == (2, 3) and same.requires_grad
     with pytest.raises(NotImplementedError, match=r"\.to\(int32\)"):
         x.view(tinygan.int32)
+
+
+def test_an_integer_sum_of_a_tensor_that_requires_grad_is_refused_as_in_pytorch():
+    x = tinygan.tensor([[0.46, 1.5]], requires_grad=True)
+    with pytest.raises(RuntimeError, match="Autograd not support dtype: Long"):
+        x.sum(dtype=tinygan.int64)
+    with pytest.raises(RuntimeError, match="Autograd not support dtype: Char"):
+        tinygan.sum(x, 0, dtype=tinygan.int8)
+    assert x.detach().sum(dtype=tinygan.int64).item() == 1   # 0 + 1, truncated first
+    with tinygan.no_grad():
+        assert x.sum(dtype=tinygan.int64).item() == 1
+
+
+@pytest.mark.parametrize("p", [float("inf"), float("-inf"), -1.5, -2])
+def test_norms_without_an_identity_refuse_an_empty_reduction(p):
+    """max, min and negative powers have no value for nothing (PyTorch: linalg.vector_norm
+    raises); an empty result over non-empty reductions is fine, and so are p >= 0."""
+    with pytest.raises(RuntimeError, match="cannot compute the .* norm on an empty tensor"):
+        tinygan.ones(2, 0).norm(p, dim=1)
+    with pytest.raises(RuntimeError, match="on an empty tensor"):
+        tinygan.ones(0, 3).norm(p)
+    assert tinygan.ones(0, 1).norm(p, dim=1).shape == (0,)
+    assert tinygan.ones(2, 0).norm(2, dim=1).tolist() == [0.0, 0.0]

@@ -2090,6 +2090,12 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
     if x.dtype == np.float16:   # PyTorch works in float32 for half and rounds once (|x|^p
         return cast(norm(cast(x, np.float32), p, dim, keepdim), np.float16)   # overflows)
     axis = _normalise_axes(dim, x.ndim, "norm")
+    reduced = range(x.ndim) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+    if isinstance(p, (int, float)) and not isinstance(p, bool) and (
+            p < 0 or p == float("inf")) and (x.numel() == 0 if axis is None else any(
+            x.shape[a] == 0 for a in reduced)):   # a max, min or 1 / sum |x|^p of nothing
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on an empty "
+                           f"tensor because the operation does not have an identity")
     if p in (2, "fro"):
         return Norm2(axis, keepdim)(x)
     if p == 0:   # the number of non-zero entries (NaN counts): a step function
