@@ -66,3 +66,34 @@ def test_fused_keeps_infinities_and_nans():
     assert np.isinf(got[0]) and got[0] > 0
     assert got[1] == 3.0 and np.isnan(got[2])
     assert np.isinf(got[3])   # 6e38 overflows float32 after the single rounding
+
+
+def _nearest_float64(exact: Fraction) -> float:
+    guess = float(exact)   # Python's Fraction -> float rounds correctly, ties to even
+    return guess
+
+
+finite64 = st.floats(-2.0 ** 500, 2.0 ** 500, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(finite64, finite64, finite64)
+def test_fused_float64_is_the_exact_sum_rounded_once(a, b, c):
+    got = fused(np.array([a]), np.float64(b), np.float64(c))[0]
+    exact = _nearest_float64(Fraction(a) * Fraction(b) + Fraction(c))
+    if np.isfinite(exact):
+        assert got == exact, (a, b, c)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(2 ** 51, (2 ** 54 - 4) // 6), st.integers(-40, 40), st.sampled_from([1, -1]),
+       st.integers(-90, -60), st.sampled_from([1, -1]))
+def test_fused_float64_rounds_ties_by_the_small_addend(half_odd, exponent, sign, tiny_exponent,
+                                                       tiny_sign):
+    # 3 * b with b odd below 2**54 / 3 is halfway between two float64 numbers; c, far below
+    # the product's last bit, decides (the plain error-free sums drop it: linspace's
+    # float64 points, 89 down to 3e-303 in 16 steps, were one unit off)
+    b = sign * (2 * half_odd + 1) * 2.0 ** exponent
+    c = tiny_sign * 2.0 ** (tiny_exponent + exponent)
+    got = fused(np.array([3.0]), np.float64(b), np.float64(c))[0]
+    assert got == _nearest_float64(3 * Fraction(b) + Fraction(c)), (b, c)

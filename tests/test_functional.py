@@ -33,7 +33,8 @@ def check_both(fn, *arrays_):
 SMOOTH_UNARY = {
     "exp": F.exp, "sigmoid": F.sigmoid, "tanh": F.tanh, "softplus": F.softplus,
     "log_sigmoid": F.log_sigmoid, "square": lambda x: x ** 2, "cube": lambda x: x ** 3,
-    "neg": lambda x: -x,
+    "neg": lambda x: -x, "sin": tinygan.sin, "cos": tinygan.cos,
+    "flip": lambda x: tinygan.flip(x * x, (0,)),   # (squared: a flip of x alone is linear)
 }
 
 
@@ -61,6 +62,21 @@ def test_log_sqrt_and_powers_on_positive_inputs(data):
 def test_piecewise_ops_away_from_kinks(fn, data):
     a = data.draw(values(data.draw(small_shapes), away_from([0.0, -1.0, 1.0])))
     check_both(fn, a)
+
+
+@pytest.mark.parametrize("fn", [tinygan.floor, tinygan.ceil, tinygan.trunc, tinygan.round,
+                                tinygan.sign, lambda x: tinygan.round(x, decimals=1)],
+                         ids=["floor", "ceil", "trunc", "round", "sign", "round:decimals"])
+@given(data=st.data())
+def test_step_functions_have_zero_gradients_that_need_no_graph(fn, data):
+    """Away from their steps the finite differences are 0, as the gradient is; under
+    create_graph the gradient is a constant (PyTorch's too), so it does not require grad."""
+    steps = [k / 20 for k in range(-60, 61)]   # every multiple of 0.05 in [-3, 3]
+    a = data.draw(values(data.draw(small_shapes), away_from(steps, margin=2e-3)))
+    assert tinygan.gradcheck(fn, [t64(a)])
+    x = t64(a)
+    (g,) = tinygan.grad(fn(x).sum(), [x], create_graph=True)
+    assert not g.requires_grad and not g.numpy().any()
 
 
 # --- binary ops with broadcasting ------------------------------------------------------

@@ -591,6 +591,28 @@ _method("expand_as", unary(min_dims=1), lambda x: x.expand_as(x.unsqueeze(0).exp
     3, *x.shape)))
 _method("contiguous", unary(min_dims=2), lambda x: x.transpose(0, 1).contiguous().view(-1))
 
+# issue 29, the seventh session: sin/cos, the step functions, special values, flip
+def flip_inputs(draw):
+    """A tensor of 1-3 dims and 1 or 2 distinct dims to reverse (negative ones too)."""
+    arrays, _ = unary(min_dims=1)(draw)
+    n = arrays[0].ndim
+    dims = draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=2,
+                         unique_by=lambda d: d % n))
+    return arrays, dict(dims=tuple(dims))
+
+
+for _name in ["sin", "cos"]:
+    _method(_name, unary(-7.0, 7.0), lambda x, _n=_name: getattr(x, _n)())
+for _name in ["floor", "ceil", "trunc", "round", "sign"]:   # steps: gradient 0
+    _method(_name, unary(-3.0, 3.0), lambda x, _n=_name: getattr(x, _n)())
+_method("round:decimals", unary(-3.0, 3.0), lambda x: x.round(decimals=1) * 1,
+        notes="round(x * 10) / 10 in float32 for float32, as PyTorch's kernel")
+for _name in ["isnan", "isinf", "isfinite"]:   # bool results
+    _method(_name, unary(), lambda x, _n=_name: getattr(x, _n)(), grad=())
+_method("flip", flip_inputs, lambda x, dims: x.flip(dims))
+_method("flip:function", flip_inputs, lambda x, dims: (
+    torch if isinstance(x, torch.Tensor) else tinygan).flip(x, dims))
+
 # Public Tensor methods that wrap no differentiable op (facts, conversions, in place)
 NOT_OPS = {"shape", "dtype", "ndim", "device", "is_leaf", "grad_fn", "data", "size", "dim",
            "numel", "element_size", "is_floating_point", "is_cuda", "numpy", "item", "tolist",

@@ -224,3 +224,53 @@ def test_norms_without_an_identity_refuse_an_empty_reduction(p):
         tinygan.ones(0, 3).norm(p)
     assert tinygan.ones(0, 1).norm(p, dim=1).shape == (0,)
     assert tinygan.ones(2, 0).norm(2, dim=1).tolist() == [0.0, 0.0]
+
+
+# ---- sin/cos, the step functions, the special-value tests, flip (values PyTorch gives) -----
+def test_step_functions_at_special_values_and_dtypes():
+    nan, inf = float("nan"), float("inf")
+    x = tinygan.tensor([nan, -0.0, 0.0, -2.5, 2.5, inf, -inf, 0.5, 1.5, -0.4])
+    assert np.array_equal(tinygan.round(x).numpy(),
+                          [nan, -0.0, 0.0, -2.0, 2.0, inf, -inf, 0.0, 2.0, -0.0], equal_nan=True)
+    assert np.signbit(tinygan.round(x).numpy()[9])          # -0.4 rounds to -0
+    assert tinygan.sign(x).tolist()[:3] == [0.0, 0.0, 0.0]   # sign(NaN), sign(-0) are 0
+    assert not np.signbit(tinygan.sign(x).numpy()[1])
+    assert np.array_equal(tinygan.floor(x).numpy()[3:5], [-3.0, 2.0])
+    assert np.array_equal(tinygan.trunc(x).numpy()[3:5], [-2.0, 2.0])
+    assert tinygan.round(tinygan.tensor([1.2345, 125.0]), decimals=2).tolist()[1] == 125.0
+    assert tinygan.round(tinygan.tensor([125.0, 135.0]), decimals=-1).tolist() == [120.0, 140.0]
+    ints = tinygan.tensor([3, -2], dtype=tinygan.int32)
+    assert tinygan.floor(ints).dtype == np.int32 and tinygan.sign(ints).tolist() == [1, -1]
+    assert tinygan.sign(tinygan.tensor([True, False])).dtype == np.bool_
+    with pytest.raises(NotImplementedError, match="Bool"):
+        tinygan.floor(tinygan.tensor([True]))
+    with pytest.raises(NotImplementedError):
+        tinygan.round(ints, decimals=1)
+    assert tinygan.isnan(x).tolist()[:2] == [True, False]
+    assert tinygan.isinf(x).sum().item() == 2 and tinygan.isfinite(x).sum().item() == 7
+    assert tinygan.isfinite(ints).all().item()
+    assert tinygan.sin(ints).dtype == np.float32                # as PyTorch's default float
+    assert abs(tinygan.sin(tinygan.tensor([1e30])).item() - -0.7911634) < 1e-6
+    with pytest.raises(TypeError, match="must be Tensor"):
+        tinygan.sin(0.5)
+
+
+def test_flip_reverses_copies_keeps_the_layout_and_checks_its_dims():
+    x = tinygan.arange(6.0).reshape(2, 3)
+    assert x.flip(0).tolist() == [[3.0, 4.0, 5.0], [0.0, 1.0, 2.0]]
+    assert x.flip(0, 1).tolist() == tinygan.flip(x, (-1, 0)).tolist() == \
+        [[5.0, 4.0, 3.0], [2.0, 1.0, 0.0]]
+    assert x.flip(()).tolist() == x.tolist()
+    flipped = x.t().flip(0)
+    assert flipped.array.strides == (4, 12)   # laid out as x.t() (PyTorch: stride (1, 3))
+    y = x.flip(1)
+    y[0, 0] = 9.0
+    assert x[0, 2].item() == 2.0                            # a copy, not a view
+    with pytest.raises(RuntimeError, match="appears multiple times"):
+        x.flip(0, -2)
+    with pytest.raises(IndexError, match="out of range"):
+        x.flip(2)
+    with pytest.raises(TypeError, match="tuple of ints"):
+        tinygan.flip(x, 0)
+    with pytest.raises(TypeError, match="dims"):
+        x.flip()

@@ -26,6 +26,8 @@ from tinygan.compat.function_forms import (abs, add, amax, amin, argmax, argmin,
 from tinygan.compat.function_forms import eq, ge, gt, le, log1p, lt, mm, ne  # issue 33
 from tinygan.compat.function_forms import bitwise_not, floor_divide, lerp, remainder  # issue 29
 from tinygan.compat.function_forms import reciprocal  # issue 29: what 2 / t computes
+from tinygan.compat.function_forms import (ceil, clone, cos, flip, floor, isfinite, isinf,  # noqa: A004
+                                    isnan, neg, round, sign, sin, trunc)  # issue 29
 from tinygan.engine import functional  # noqa: E402
 from tinygan import cuda  # noqa: E402
 from tinygan.compat.legacy_types import CPU_TYPES as _CPU_TYPES  # noqa: E402
@@ -75,4 +77,6 @@ __all__ = [
     "log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge", "initial_seed", "seed",
     "multiprocessing", "sort", "topk", "remainder", "floor_divide", "bitwise_not", "lerp",
     "reciprocal", "split", "split_with_sizes", "chunk", "unbind", "narrow",
+    "sin", "cos", "floor", "ceil", "trunc", "round", "sign", "isnan", "isinf", "isfinite",
+    "flip", "neg", "clone",
 ]

@@ -451,7 +451,23 @@ def _eval_then_called(program: Program, upto: int) -> bool:
     return first is not None and any(re.search(r"\bm\d+\(", c) for c in lines[first:])
 
 
-def _torch_wrong(program: Program, upto: int, where: str, ours: dict, theirs: dict) -> str:
+def _central_difference(program: Program, upto: int, name: str, root: str, target: str,
+                        k: int, h: float) -> tuple[Any, list]:
+    """(loss(x + h e_k) - loss(x - h e_k)) / 2h for the leaf ``name``, run by PyTorch in
+    float64, and the two losses; (None, []) where a run fails or the slope is not finite."""
+    losses = []
+    for sign in (1, -1):
+        nudge = f"with L.no_grad():\n    {name}.view(-1)[{k}] += {sign * h!r}"
+        ns = _run_float64(program, upto, (root, nudge))
+        if ns is None or not _is_tensor(ns.get(target)):
+            return None, []
+        losses.append(float(ns[target].detach().sum()))
+    slope = (losses[0] - losses[1]) / (2 * h)
+    return (slope, losses) if np.isfinite(slope) else (None, [])
+
+
+def _torch_wrong(program: Program, upto: int, where: str, ours: dict, theirs: dict,
+                 loose: Any = False) -> str:
     """'' unless the gradient ``where`` (``x.grad`` after ``loss.backward()``) is tinygan's
     by central finite differences of ``loss`` in float64 at every element that differs, and
     not PyTorch's; then the finite differences, as text."""
@@ -482,25 +498,32 @@ def _torch_wrong(program: Program, upto: int, where: str, ours: dict, theirs: di
             x = _values(eval(name, theirs)).astype(np.float64).ravel()   # noqa: S307
     except Exception:  # noqa: BLE001
         return ""
-    rtol, atol = TOLERANCE["float32"]
+    # the elements that differ, by the value's own tolerance; float32's judges the slopes,
+    # or for a float64 program the finite differences' own noise (float64's last bit of
+    # the loss, over the step h), so a small float64 gradient can be told apart too
+    exact64 = _held_to(_dtype_name(eval(where, theirs)), loose) == "float64"  # noqa: S307
+    rtol, atol = TOLERANCE["float64" if exact64 else "float32"]
     bad = np.flatnonzero(~np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=True))[:4]
     if not bad.size or not (np.isfinite(a[bad]).all() and np.isfinite(b[bad]).all()):
         return ""
+    rtol, atol = TOLERANCE["float32"]
     found = []
     for k in bad:
         h = 1e-6 * max(1.0, abs(x[k]))
-        losses = []
-        for sign in (1, -1):
-            nudge = f"with L.no_grad():\n    {name}.view(-1)[{int(k)}] += {sign * h!r}"
-            ns = _run_float64(program, upto, (root, nudge))
-            if ns is None or not _is_tensor(ns.get(target)):
-                return ""
-            losses.append(float(ns[target].detach().sum()))
-        slope = (losses[0] - losses[1]) / (2 * h)
-        if not np.isfinite(slope):
+        slope, losses = _central_difference(program, upto, name, root, target, int(k), h)
+        if slope is None:
             return ""
         ours_off, theirs_off = abs(a[k] - slope), abs(b[k] - slope)
-        if ours_off > atol + rtol * abs(slope) or theirs_off < 100 * max(ours_off, atol):
+        if exact64:   # the slope's own error, measured: the same difference over 2h
+            wider, _ = _central_difference(program, upto, name, root, target, int(k), 2 * h)
+            if wider is None:
+                return ""
+            noise = max(abs(wider - slope),
+                        8 * np.finfo(np.float64).eps * max(1.0, *map(abs, losses)) / (2 * h))
+            near, far = noise + 1e-7 * abs(slope), 10 * max(ours_off, noise)
+        else:
+            near, far = atol + rtol * abs(slope), 100 * max(ours_off, atol)
+        if ours_off > near or theirs_off < far:
             return ""
         found.append(f"{slope:.6g}")
     return f"finite differences {', '.join(found)} at flat index {', '.join(map(str, bad))}"
@@ -539,7 +562,7 @@ def run(program: Program) -> Outcome:
                     if reference:
                         kind, detail = "rounding", f"{detail} ({reference})"
                     else:
-                        slopes = _torch_wrong(program, i, where, ours, theirs)
+                        slopes = _torch_wrong(program, i, where, ours, theirs, loose)
                         if slopes:
                             kind, detail = "torch_wrong", f"{detail} ({slopes})"
                 return Outcome(kind, i, step.tag, field, where, detail,

@@ -239,6 +239,9 @@ def binary(ctx: Context) -> Step | None:
 
 
 UNARY = ("exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu", "neg", "reciprocal")
+# sin/cos, the step functions (a zero gradient) and the special-value tests (bool results)
+MORE_UNARY = ("sin", "cos", "floor", "ceil", "round", "trunc", "sign", "isnan", "isinf",
+              "isfinite")
 
 
 @family(10)
@@ -247,7 +250,23 @@ def unary(ctx: Context) -> Step | None:
     if a is None:
         return None
     out = ctx.fresh()
-    r = ctx.rng.integers(4)
+    r = ctx.rng.integers(5)
+    if r == 4:   # the newer names, as methods or functions; round to places; flip
+        t = ctx.t(a)
+        fn = ctx.choice(MORE_UNARY + ("round:decimals", "flip", "neg", "clone"))
+        if fn == "round:decimals":
+            d = ctx.choice((1, 2, -1))
+            code = ctx.choice((f"{out} = {a}.round(decimals={d})",
+                               f"{out} = L.round({a}, decimals={d})"))
+        elif fn == "flip":
+            dims = tuple(sorted({int(ctx.dim(t)) for _ in range(2)})) if t.dim() else ()
+            code = ctx.choice((f"{out} = {a}.flip({', '.join(map(str, dims))})",
+                               f"{out} = L.flip({a}, {dims!r})"))
+        elif fn in ("neg", "clone"):
+            code = f"{out} = L.{fn}({a})"
+        else:
+            code = ctx.choice((f"{out} = {a}.{fn}()", f"{out} = L.{fn}({a})"))
+        return Step(code, f"unary:{fn}", (out,), (a,))
     if r == 0:
         fn = ctx.choice(UNARY)
         code, tag = f"{out} = {a}.{fn}()", f"method:{fn}"

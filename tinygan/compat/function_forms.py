@@ -238,3 +238,40 @@ __all__ = ["log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge",
            "tanh", "relu", "matmul", "pow", "clamp", "clip", "where", "argmax", "argmin",
            "norm", "max", "min", "maximum", "minimum", "amax", "amin", "flatten", "reshape",
            "squeeze", "unsqueeze", "transpose", "softmax", "log_softmax", "numel", "MaxMin"]
+
+
+# ---- sin/cos, the step functions, the special-value tests, flip, neg, clone ---------------
+def _tensor_input(name: str, input: Any) -> Tensor:  # noqa: A002
+    """PyTorch's function forms take a tensor, not a number (torch.sin(0.5) is an error)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    return input
+
+
+def sin(input: Tensor) -> Tensor: return _tensor_input("sin", input).sin()  # noqa: A002,E704
+def cos(input: Tensor) -> Tensor: return _tensor_input("cos", input).cos()  # noqa: A002,E704
+def floor(input: Tensor) -> Tensor: return _tensor_input("floor", input).floor()  # noqa: A002,E704
+def ceil(input: Tensor) -> Tensor: return _tensor_input("ceil", input).ceil()  # noqa: A002,E704
+def trunc(input: Tensor) -> Tensor: return _tensor_input("trunc", input).trunc()  # noqa: A002,E704
+def sign(input: Tensor) -> Tensor: return _tensor_input("sign", input).sign()  # noqa: A002,E704
+def isnan(input: Tensor) -> Tensor: return _tensor_input("isnan", input).isnan()  # noqa: A002,E704
+def isinf(input: Tensor) -> Tensor: return _tensor_input("isinf", input).isinf()  # noqa: A002,E704
+def neg(input: Tensor) -> Tensor: return F.neg(_tensor_input("neg", input))  # noqa: A002,E704
+
+
+def isfinite(input: Tensor) -> Tensor:  # noqa: A002
+    return _tensor_input("isfinite", input).isfinite()
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001,A002
+    return _tensor_input("round", input).round(decimals=decimals)
+
+
+def flip(input: Tensor, dims: Any) -> Tensor:  # noqa: A002
+    from tinygan.engine.flip import flip as flipped
+    return flipped(_tensor_input("flip", input), dims)
+
+
+def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:  # noqa: A002
+    return _tensor_input("clone", input).clone(memory_format=memory_format)

@@ -17,14 +17,16 @@ xp_of = backend.get_array_module
 
 
 def fused(a: Any, b: Any, c: Any) -> Any:
-    """a * b + c with one rounding. float32: in float64, where the product is exact.
-    float64: the product's rounding error recovered exactly (Dekker's split of each factor
-    into two halves whose products are exact), then added back with c's (Knuth's two-sum);
-    the sum of the parts rounds as the fused operation does, but for rare double roundings.
-    Where a value is inf or NaN, the plain a * b + c (the same inf or NaN)."""
+    """a * b + c with one rounding. float32: in float64, where the product is exact, rounded
+    to odd and then to float32. float64: the product's rounding error recovered exactly
+    (Dekker's split of each factor into two halves whose products are exact), c added by
+    Knuth's two-sum, the two small parts summed and rounded to odd, and the total rounded
+    once more (Boldo and Melquiond's emulation of the fused operation). Where a value is
+    inf or NaN, the plain a * b + c (the same inf or NaN)."""
     dtype = getattr(a, "dtype", None)
     if dtype == np.float32:
-        return _to_float32_once(a.astype(np.float64) * b, c)
+        total, error = _two_sum(a.astype(np.float64) * b, c)
+        return _rounded_to_odd(total, error).astype(np.float32)
     if dtype != np.float64:
         return a * b + c
     xp = xp_of(a)
@@ -33,30 +35,32 @@ def fused(a: Any, b: Any, c: Any) -> Any:
         a_hi, a_lo = _split(a)
         b_hi, b_lo = _split(b)
         product_error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-        total = product + c
-        back = total - product
-        sum_error = (product - (total - back)) + (c - back)
-        exact = total + (product_error + sum_error)
+        total, sum_error = _two_sum(product, c)    # a*b + c = total + sum_error + product_error
+        small, smaller = _two_sum(sum_error, product_error)
+        exact = total + _rounded_to_odd(small, smaller)
     return xp.where(xp.isfinite(exact), exact, product + c)
 
 
-def _to_float32_once(product: Any, c: Any) -> Any:
-    """product + c rounded once to float32, where product (float64) is exact. The float64
-    sum may round, and rounding again to float32 can then land on the other side of a tie
-    (1e30 / 32 * 3 - 4.65). Rounding the float64 sum "to odd" (an inexact sum moved to the
-    odd neighbour on the exact value's side) keeps the information the second rounding
-    needs: float64 has more than twice float32's 24 bits plus two, so the result is the
-    float32 nearest the exact sum (Boldo and Melquiond 2008)."""
-    xp = xp_of(product)
+def _two_sum(x: Any, y: Any) -> tuple[Any, Any]:
+    """(s, e) with s = x + y rounded and s + e = x + y exactly (Knuth)."""
     with np.errstate(over="ignore", invalid="ignore"):
-        total = product + c
-        back = total - product
-        error = (product - (total - back)) + (c - back)   # exact: product + c - total
-        even = (xp.asarray(total).view(np.int64) & 1) == 0
-        towards = xp.where(error > 0, np.inf, -np.inf)
-        odd = xp.where((error != 0) & even & xp.isfinite(total),
-                       xp.nextafter(total, towards), total)
-    return xp.asarray(odd).astype(np.float32)
+        s = x + y
+        back = s - x
+        return s, (x - (s - back)) + (y - back)
+
+
+def _rounded_to_odd(s: Any, e: Any) -> Any:
+    """s + e rounded "to odd", where s is s + e rounded to nearest: an inexact s moved to
+    its neighbour on the exact value's side when its last bit is even. Rounding that again
+    (to float32, or after one more addition) cannot fall on the wrong side of a tie, which
+    a second rounding to nearest can (1e30 / 32 * 3 - 4.65 in float32): a double rounding
+    through round-to-odd is exact (Boldo and Melquiond 2008, "Emulation of FMA and
+    correctly rounded sums: proved algorithms using rounding to odd")."""
+    xp = xp_of(s)
+    with np.errstate(over="ignore", invalid="ignore"):
+        even = (xp.asarray(s, dtype=np.float64).view(np.int64) & 1) == 0
+        towards = xp.where(e > 0, np.inf, -np.inf)
+        return xp.where((e != 0) & even & xp.isfinite(s), xp.nextafter(s, towards), s)
 
 
 def _split(x: Any) -> tuple[Any, Any]:

@@ -20,7 +20,8 @@ from tinygan.compat.legacy_types import tensor_type
 from tinygan.compat import function_forms
 from tinygan.devices import backend
 from tinygan.engine import functional as F
-from tinygan.engine import pieces, sorting, tiling
+from tinygan.engine import flip as flipping, pieces, rounding, sorting, special_values, \
+    tiling, trigonometric
 from tinygan.multiprocessing import is_shared, share_tensor_
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, check_no_overlap, \
     check_gather_write_order, \
@@ -578,3 +579,25 @@ Tensor.split_with_sizes = pieces.split_with_sizes
 Tensor.clone, Tensor.to = F.clone, to
 Tensor.type = tensor_type      # PyTorch's legacy type names: tinygan/compat/legacy_types.py
 Tensor.share_memory_, Tensor.is_shared = share_tensor_, is_shared   # tinygan/multiprocessing.py
+
+
+# ---- sin/cos, the step functions, the special-value tests, flip ---------------------------
+def flip(self, *dims):
+    """x reversed along ``dims``: x.flip(0), x.flip(0, 1) or x.flip((0, 1))."""
+    if not dims:
+        raise TypeError('flip() missing 1 required positional arguments: "dims"')
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    return flipping.flip(self, dims)
+
+
+def round(self, decimals=0):  # noqa: A001 - PyTorch's method name
+    """Each element to the nearest whole number (halves to even), or to ``decimals``."""
+    return rounding.round(self, decimals=decimals)
+
+
+Tensor.sin, Tensor.cos = trigonometric.sin, trigonometric.cos
+Tensor.floor, Tensor.ceil, Tensor.trunc = rounding.floor, rounding.ceil, rounding.trunc
+Tensor.round, Tensor.sign, Tensor.flip = round, rounding.sign, flip
+Tensor.isnan, Tensor.isinf = special_values.isnan, special_values.isinf
+Tensor.isfinite = special_values.isfinite
