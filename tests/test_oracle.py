@@ -614,7 +614,8 @@ _method("flip:function", flip_inputs, lambda x, dims: (
     torch if isinstance(x, torch.Tensor) else tinygan).flip(x, dims))
 
 # Public Tensor methods that wrap no differentiable op (facts, conversions, in place)
-NOT_OPS = {"shape", "dtype", "ndim", "device", "is_leaf", "grad_fn", "data", "size", "dim",
+NOT_OPS = {"new_zeros", "new_ones", "new_full", "new_empty", "new_tensor",   # factories
+           "shape", "dtype", "ndim", "device", "is_leaf", "grad_fn", "data", "size", "dim",
            "numel", "element_size", "is_floating_point", "is_cuda", "numpy", "item", "tolist",
            "requires_grad_", "cuda", "long", "int", "bool", "short", "byte", "char", "any",
            "all", "argmax", "argmin",

@@ -274,3 +274,18 @@ def test_flip_reverses_copies_keeps_the_layout_and_checks_its_dims():
         tinygan.flip(x, 0)
     with pytest.raises(TypeError, match="dims"):
         x.flip()
+
+
+def test_new_tensors_take_the_dtype_and_device_of_the_tensor_they_are_made_from():
+    x = tinygan.ones(2, 3, dtype=tinygan.float64)
+    assert x.new_zeros(2).dtype == np.float64 and x.new_ones((1, 2)).shape == (1, 2)
+    assert x.new_full((2,), 3).tolist() == [3.0, 3.0]
+    assert x.new_tensor([1, 2]).dtype == np.float64        # not int64: the tensor's dtype
+    assert x.new_empty(2, 2).shape == (2, 2)
+    assert x.new_ones(3, dtype=tinygan.int32).dtype == np.int32
+    made = x.new_zeros(2, requires_grad=True)
+    assert made.requires_grad and made.is_leaf
+    copied = x.new_tensor(tinygan.tensor([1.5], requires_grad=True))
+    assert not copied.requires_grad and copied.dtype == np.float64
+    with pytest.raises(TypeError, match="tuple of ints"):
+        x.new_full(2, 3)

@@ -548,9 +548,22 @@ def creation(ctx: Context) -> Step | None:
     out = ctx.fresh()
     shape = ctx.shape(ctx.choice((1, 2)))
     dims = ", ".join(map(str, shape))
-    r = ctx.rng.integers(10)
+    r = ctx.rng.integers(11)
     dtype = ctx.choice(("", ", dtype=L.float64", ", dtype=L.int64", ", dtype=L.bool",
                         ", dtype=L.int32", "", ""))
+    if r == 10:   # a new tensor like a made one: its dtype and device unless given
+        a = ctx.pick()
+        if a is None:
+            return None
+        fn = ctx.choice(("new_zeros", "new_ones", "new_full", "new_empty", "new_tensor"))
+        kwargs = dtype if ctx.chance(0.3) else ""
+        code = {"new_zeros": f"{out} = {a}.new_zeros({dims}{kwargs})",
+                "new_ones": f"{out} = {a}.new_ones({shape!r}{kwargs})",
+                "new_full": f"{out} = {a}.new_full({shape!r}, {ctx.scalar()}{kwargs})",
+                "new_empty": f"{out} = {a}.new_empty({dims}{kwargs}).fill_(1)",
+                "new_tensor": f"{out} = {a}.new_tensor("
+                              f"{ctx.values(shape, 'float32').tolist()!r}{kwargs})"}[fn]
+        return Step(code, f"create:{fn}", (out,), (a,))
     if r == 0:
         code = f"{out} = L.{ctx.choice(('zeros', 'ones'))}({dims}{dtype})"
     elif r == 1:

@@ -601,3 +601,50 @@ Tensor.floor, Tensor.ceil, Tensor.trunc = rounding.floor, rounding.ceil, roundin
 Tensor.round, Tensor.sign, Tensor.flip = round, rounding.sign, flip
 Tensor.isnan, Tensor.isinf = special_values.isnan, special_values.isinf
 Tensor.isfinite = special_values.isfinite
+
+
+# ---- new tensors like this one: x.new_ones(n) makes labels of x's dtype and device ---------
+def _new_filled(self, shape, fill, dtype, device, requires_grad):
+    xp = backend.module_for_device(self.device if device is None else device)
+    dtype = self.dtype if dtype is None else np.dtype(dtype)
+    data = xp.empty(tuple(int(n) for n in shape), dtype=dtype)
+    if fill is not None:
+        data[...] = fill
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    """Zeros of ``size`` with this tensor's dtype and device (unless given)."""
+    return _new_filled(self, _shape_args(size), 0, dtype, device, requires_grad)
+
+
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    """Ones of ``size`` with this tensor's dtype and device (unless given)."""
+    return _new_filled(self, _shape_args(size), 1, dtype, device, requires_grad)
+
+
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+    """An uninitialised tensor of ``size`` with this tensor's dtype and device."""
+    return _new_filled(self, _shape_args(size), None, dtype, device, requires_grad)
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    """``fill_value`` everywhere in ``size`` (a tuple or list), this tensor's dtype and
+    device unless given."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"new_full(): argument 'size' must be tuple of ints, not "
+                        f"{type(size).__name__}")
+    return _new_filled(self, size, fill_value, dtype, device, requires_grad)
+
+
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    """A copy of ``data`` (a list, number, array or tensor) with this tensor's dtype and
+    device unless given: x.new_tensor([1, 2]) of a float32 x is float32, not int64."""
+    values = backend.to_numpy(data.detach().array) if isinstance(data, Tensor) else data
+    xp = backend.module_for_device(self.device if device is None else device)
+    array = xp.array(values, dtype=self.dtype if dtype is None else np.dtype(dtype))
+    return Tensor(array, requires_grad=requires_grad)
+
+
+Tensor.new_zeros, Tensor.new_ones, Tensor.new_empty = new_zeros, new_ones, new_empty
+Tensor.new_full, Tensor.new_tensor = new_full, new_tensor
