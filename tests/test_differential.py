@@ -244,6 +244,34 @@ def test_rounding_of_a_tuple_element_is_measured_against_the_whole_tuple():
 
 @pytest.mark.cpu_only
 @needs_torch
+def test_a_gradient_that_depends_on_pytorchs_layout_is_told_by_contiguous_gradients():
+    """PyTorch 2.13's BatchNorm backward misreads a permuted gradient (bias.grad should be
+    the per-channel sum 2 * w); with every gradient made contiguous by a hook PyTorch gives
+    tinygan's value: "torch_wrong", even with an inf in the loss, where finite differences
+    cannot judge. A value that no layout gives stays silent."""
+    import numpy as np
+    import tinygan
+    from tests.differential.execute import _contiguous_gradients
+    from tests.differential.program import InputSpec, Program, Step
+    x = np.array([[[[-1.29, 1.63]], [[2.96, 1.69]], [[-1.51, -0.86]], [[-1.63, -0.02]]]])
+    program = Program([
+        Step.input("v1", InputSpec(x, "float64", True)),
+        Step("m2 = nn.BatchNorm2d(4, dtype=L.float64)\nv2 = m2(v1)", "nn.BatchNorm2d",
+             ("m2", "v2"), ("v1",)),
+        Step.input("v3", InputSpec(np.array([2.05, -0.52, -0.21, -1.89]), "float64")),
+        Step("loss = (v2.permute(3, 0, 2, 1) * v3).sum() + float('inf')", "loss",
+             ("loss",), ("v2", "v3")),
+        Step("loss.backward()", "backward", (), ("loss",))], seed=-1)
+    bn = tinygan.nn.BatchNorm2d(4, dtype=tinygan.float64)
+    bn.bias.grad = tinygan.tensor(2 * np.array([2.05, -0.52, -0.21, -1.89]))
+    assert "contiguous" in _contiguous_gradients(program, 4, "m2.bias.grad", {"m2": bn},
+                                                 False)
+    bn.bias.grad = tinygan.tensor([1.0, 2.0, 3.0, 4.0], dtype=tinygan.float64)
+    assert _contiguous_gradients(program, 4, "m2.bias.grad", {"m2": bn}, False) == ""
+
+
+@pytest.mark.cpu_only
+@needs_torch
 def test_a_wrong_pytorch_gradient_is_told_by_finite_differences():
     """A gradient where finite differences of the program's loss give tinygan's value and
     not PyTorch's is "torch_wrong"; the other way round, or with a detach on the way

@@ -529,6 +529,36 @@ def _torch_wrong(program: Program, upto: int, where: str, ours: dict, theirs: di
     return f"finite differences {', '.join(found)} at flat index {', '.join(map(str, bad))}"
 
 
+def _contiguous_gradients(program: Program, upto: int, where: str, ours: dict,
+                          loose: Any) -> str:
+    """'' unless PyTorch gives tinygan's value once every gradient that reaches a tensor of
+    the program is made contiguous first (a hook on each); then that value, as text. The
+    layout of a gradient cannot change a derivative, so a difference that goes away there
+    is PyTorch's: its BatchNorm and InstanceNorm backward, handed a permuted gradient,
+    give wrong weight and input gradients (tests/test_pytorch_formulas.py). This judges
+    programs whose loss is inf or NaN too, where finite differences cannot."""
+    torch = _torch()
+    ns, hooked = namespace("torch"), set()
+    for step in program.steps[:upto + 1]:
+        if _run_step(step.code, ns) is not None:
+            return ""
+        for value in list(ns.values()):
+            if isinstance(value, torch.Tensor) and value.requires_grad and \
+                    value.grad_fn is not None and id(value) not in hooked:
+                value.register_hook(lambda g: g.contiguous())
+                hooked.add(id(value))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a, b = eval(where, ours), eval(where, ns)   # noqa: S307
+    except Exception:  # noqa: BLE001
+        return ""
+    if not (_is_tensor(a) and _is_tensor(b)) or _diff_arrays(
+            _values(a), _values(b), _dtype_name(b), loose):
+        return ""
+    return "PyTorch's own value once every gradient is made contiguous"
+
+
 def run(program: Program) -> Outcome:
     """Run ``program`` in both libraries, comparing after every step."""
     import tinygan
@@ -562,7 +592,8 @@ def run(program: Program) -> Outcome:
                     if reference:
                         kind, detail = "rounding", f"{detail} ({reference})"
                     else:
-                        slopes = _torch_wrong(program, i, where, ours, theirs, loose)
+                        slopes = _torch_wrong(program, i, where, ours, theirs, loose) or \
+                            _contiguous_gradients(program, i, where, ours, loose)
                         if slopes:
                             kind, detail = "torch_wrong", f"{detail} ({slopes})"
                 return Outcome(kind, i, step.tag, field, where, detail,
