@@ -399,3 +399,20 @@ def test_a_padded_layers_input_written_before_backward(mode, refused):
     else:
         y.sum().backward()
         assert x.grad.shape == x.shape
+
+
+def test_a_half_input_to_a_float_batchnorm_is_kept_for_backward():
+    """PyTorch's BatchNorm of a half input with float32 parameters keeps the half input
+    (tinygan normalises a float32 copy): writing the input in place before backward is
+    refused there, and so here (the 4,612,968th program of issue 29's long runs)."""
+    x = tinygan.tensor([[[-2.0], [-2.0], [-1.0]], [[0.0], [3.0], [0.0]]],
+                       dtype=tinygan.float16)
+    bn = tinygan.nn.BatchNorm1d(3)
+    y = bn(x)
+    tinygan.nn.ELU(0.5, True)(x)                      # in place on the kept input
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+    fresh = bn(tinygan.tensor([[[-2.0], [1.0], [-1.0]], [[0.5], [3.0], [0.0]]],
+                              dtype=tinygan.float16))
+    fresh.sum().backward()
+    assert fresh.dtype == np.float16 and bn.weight.grad.dtype == np.float32

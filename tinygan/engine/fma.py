@@ -24,9 +24,10 @@ def fused(a: Any, b: Any, c: Any) -> Any:
     once more (Boldo and Melquiond's emulation of the fused operation). Where a value is
     inf or NaN, the plain a * b + c (the same inf or NaN)."""
     dtype = getattr(a, "dtype", None)
-    if dtype == np.float32:
-        total, error = _two_sum(a.astype(np.float64) * b, c)
-        return _rounded_to_odd(total, error).astype(np.float32)
+    if dtype == np.float32:   # (a smaller b or c widened first: NumPy's broadcasting
+        # loops over mixed dtypes are slow)
+        return _to_float32_once(a.astype(np.float64) * _wide(b, a.size),
+                                _wide(c, a.size))
     if dtype != np.float64:
         return a * b + c
     xp = xp_of(a)
@@ -39,6 +40,38 @@ def fused(a: Any, b: Any, c: Any) -> Any:
         small, smaller = _two_sum(sum_error, product_error)
         exact = total + _rounded_to_odd(small, smaller)
     return xp.where(xp.isfinite(exact), exact, product + c)
+
+
+def _wide(v: Any, size: int) -> Any:
+    """v as float64 where it is a number or smaller than ``size`` (broadcast)."""
+    if not hasattr(v, "astype"):
+        return np.float64(v)
+    return v.astype(np.float64) if v.size < size else v
+
+
+def _to_float32_once(product: Any, c: Any) -> Any:
+    """product + c (product float64 and exact) rounded once to float32. The float64 sum
+    rounds first; rounding it again to float32 is wrong only where the float64 sum sits
+    exactly halfway between two float32 numbers (its 29 extra bits 1000...0) and was
+    inexact: there, and only there, the sum is rounded to odd first. The search for those
+    sums runs block by block on the CPU, its temporaries small enough to stay in cache
+    (whole arrays of them cost more than the sum itself)."""
+    xp = xp_of(product)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = xp.ascontiguousarray(product + c)
+        bits = total.reshape(-1).view(np.int64)
+        block = bits.size if xp is not np else _BLOCK
+        for start in range(0, bits.size, block):
+            halfway = (bits[start:start + block] & 0x1FFFFFFF) == 0x10000000
+            if halfway.any():
+                at = xp.unravel_index(xp.nonzero(halfway)[0] + start, total.shape)
+                s, e = _two_sum(xp.broadcast_to(product, total.shape)[at],
+                                xp.broadcast_to(c, total.shape)[at])
+                total[at] = _rounded_to_odd(s, e)
+    return total.astype(np.float32)
+
+
+_BLOCK = 1 << 15   # elements per block of the halfway search (256 KiB of float64)
 
 
 def _two_sum(x: Any, y: Any) -> tuple[Any, Any]:

@@ -111,9 +111,12 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     stats_dtype = next((t.dtype for t in (weight, running_mean) if t is not None),
                        np.dtype(backend.DEFAULT_DTYPE))
     if input.dtype == np.float16 and stats_dtype != np.float16:
-        # PyTorch normalises half inputs in float32 (its statistics too), returns half
-        return batch_norm(input.float(), running_mean, running_var, weight, bias, training,
-                          momentum, eps, who=who).half()
+        # PyTorch normalises half inputs in float32 (its statistics too), returns half; its
+        # one node keeps the half input itself (the float32 copy here is the engine's), so
+        # writing that input in place before backward is refused, as there
+        out = batch_norm(input.float(), running_mean, running_var, weight, bias, training,
+                         momentum, eps, who=who).half()
+        return keeps(out, input, name="NativeBatchNormBackward0", one_node=False)
     for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
                     ("running_var", running_var)):
         if t is not None and t.numel() != input.shape[1]:
