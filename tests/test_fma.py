@@ -97,3 +97,15 @@ def test_fused_float64_rounds_ties_by_the_small_addend(half_odd, exponent, sign,
     c = tiny_sign * 2.0 ** (tiny_exponent + exponent)
     got = fused(np.array([3.0]), np.float64(b), np.float64(c))[0]
     assert got == _nearest_float64(3 * Fraction(b) + Fraction(c)), (b, c)
+
+
+def test_fused_keeps_shapes_and_layouts():
+    """0-d arrays stay 0-d (a lerp or an addcmul of 0-d tensors), numbers stay numbers, a
+    transposed array keeps its shape (the tie search reads a flattened copy)."""
+    assert fused(np.array(1.5, np.float32), np.float32(2), np.float32(1)).shape == ()
+    assert float(fused(np.float32(1.5), np.float32(2), np.float32(1))) == 4.0
+    x = np.arange(12, dtype=np.float32).reshape(3, 4).T
+    np.testing.assert_array_equal(fused(x, np.float32(2), np.float32(1)), 2 * x + 1)
+    b = np.float32(11184809.0)                           # 3 * b: halfway between two floats
+    tie = fused(np.array([[3.0], [1.0]], np.float32).T, b, np.float32(2.0 ** -30))
+    assert tie.shape == (1, 2) and tie[0, 0] == np.float32(33554428.0)

@@ -289,3 +289,11 @@ def test_new_tensors_take_the_dtype_and_device_of_the_tensor_they_are_made_from(
     assert not copied.requires_grad and copied.dtype == np.float64
     with pytest.raises(TypeError, match="tuple of ints"):
         x.new_full(2, 3)
+
+
+def test_true_division_of_integers_by_a_negative_number_is_in_floats():
+    """uint8 / -2: PyTorch makes both floats first (-0.5); wrapping -2 into uint8 first
+    gave 1 / 254 (program 4,637,106 of issue 29's long runs)."""
+    v = tinygan.tensor([1, 0, 200], dtype=tinygan.uint8)
+    assert tinygan.div(v, -2).tolist() == (v / -2).tolist() == [-0.5, -0.0, -100.0]
+    assert (-2 / v).tolist()[0] == -2.0 and (v / -2).dtype == np.float32

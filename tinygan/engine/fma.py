@@ -58,8 +58,10 @@ def _to_float32_once(product: Any, c: Any) -> Any:
     (whole arrays of them cost more than the sum itself)."""
     xp = xp_of(product)
     with np.errstate(over="ignore", invalid="ignore"):
-        total = xp.ascontiguousarray(product + c)
-        bits = total.reshape(-1).view(np.int64)
+        total = product + c
+        if xp.ndim(total) == 0:   # one number: round it to odd directly
+            return _rounded_to_odd(*_two_sum(product, c)).astype(np.float32)
+        bits = total.reshape(-1).view(np.int64)   # (a copy where total is not contiguous)
         block = bits.size if xp is not np else _BLOCK
         for start in range(0, bits.size, block):
             halfway = (bits[start:start + block] & 0x1FFFFFFF) == 0x10000000

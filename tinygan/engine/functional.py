@@ -689,6 +689,11 @@ def reciprocal(x: Tensor) -> Tensor:
 
 def div(a: Any, b: Any) -> Tensor:
     """True division: two int/bool operands give the default float dtype (7 / 2 = 3.5)."""
+    if all(v.dtype.kind not in "fc" if isinstance(v, Tensor) else
+           isinstance(v, (bool, int, np.integer)) for v in (a, b)):
+        # both integers: the tensors become floats first, so a Python number becomes that
+        # float as itself (a uint8 tensor / -2 is -0.5, as PyTorch's, not 1 / 254)
+        a, b = (_floating(v) if isinstance(v, Tensor) else v for v in (a, b))
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
     if a.dtype.kind not in "fc" and b.dtype.kind not in "fc":
         a, b = _floating(a), _floating(b)
