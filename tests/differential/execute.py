@@ -338,16 +338,25 @@ def _float64_reference(program: Program, upto: int, where: str) -> Any:
         torch.set_default_dtype(before)
 
 
+def _read(where: str, *namespaces: dict) -> tuple | None:
+    """The value of ``where`` (a name, attribute or index the tester wrote) in each
+    namespace, warnings silenced; None where any of them cannot give it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return tuple(eval(where, ns) for ns in namespaces)   # noqa: S307
+    except Exception:  # noqa: BLE001 - no value, no verdict
+        return None
+
+
 def _rounding(program: Program, upto: int, where: str, ours: dict, theirs: dict,
               loose: Any) -> str:
     """'' unless the difference found at ``where`` is float32 or float16 rounding (see above); then
     the float64 answer at the first element that differed, as text."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            a, b = eval(where, ours), eval(where, theirs)   # noqa: S307
-    except Exception:  # noqa: BLE001
+    read = _read(where, ours, theirs)
+    if read is None:
         return ""
+    a, b = read
     if not (_is_tensor(a) and _is_tensor(b)) or \
             _dtype_name(b) not in ("float16", "float32", "float64"):
         return ""
@@ -547,12 +556,10 @@ def _contiguous_gradients(program: Program, upto: int, where: str, ours: dict,
                     value.grad_fn is not None and id(value) not in hooked:
                 value.register_hook(lambda g: g.contiguous())
                 hooked.add(id(value))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            a, b = eval(where, ours), eval(where, ns)   # noqa: S307
-    except Exception:  # noqa: BLE001
+    read = _read(where, ours, ns)
+    if read is None:
         return ""
+    a, b = read
     if not (_is_tensor(a) and _is_tensor(b)) or _diff_arrays(
             _values(a), _values(b), _dtype_name(b), loose):
         return ""

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygan.engine import functional as F
+from tinygan.engine import flip as flipping, functional as F
 from tinygan.engine.tensor import Tensor
 from tinygan.engine.tensor import MaxMin
 
@@ -269,8 +269,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001,A002
 
 
 def flip(input: Tensor, dims: Any) -> Tensor:  # noqa: A002
-    from tinygan.engine.flip import flip as flipped
-    return flipped(_tensor_input("flip", input), dims)
+    return flipping.flip(_tensor_input("flip", input), dims)
 
 
 def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:  # noqa: A002
