@@ -6,6 +6,7 @@ it was read; casts to int/bool leave the graph; dtype inference as PyTorch's.
 """
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import tinygan as L
 
@@ -575,3 +576,42 @@ def _reduced_or_multiplied(op, dtype, torch):
         found.append((tuple(y.shape), np.asarray(y.tolist(), dtype=float)))
     assert found[0][0] == found[1][0]
     np.testing.assert_allclose(found[0][1], found[1][1], rtol=1e-6)
+
+
+_BOUNDS = st.sampled_from((None, 0, 1, -2, 2, 3, 5))
+
+
+@st.composite
+def _basic_indices(draw):
+    """A basic index of a (2, 3) tensor: slices (any bounds and steps 1, 2 or None) and at
+    most one ..., which may or may not select the whole tensor."""
+    items = [slice(draw(_BOUNDS), draw(_BOUNDS), draw(st.sampled_from((None, 1, 2))))
+             for _ in range(draw(st.integers(0, 2)))]
+    if draw(st.booleans()):
+        items.insert(draw(st.integers(0, len(items))), Ellipsis)
+    return tuple(items)
+
+
+@settings(max_examples=80)
+@given(_basic_indices(), st.sampled_from(("number", "0-d tensor", "row")))
+def test_a_write_to_the_whole_tensor_is_a_fill_or_copy_of_it(index, value_kind):
+    """x[...] = v and x[:, 0:] = v make no view in PyTorch: it fills (or copies into) x
+    itself, so the old values get zeros_like(grad), which do not require grad, and a
+    create_graph gradient reaching x's inputs only through them does not either. A
+    region (x[1:] = v, x[-2:] = v) goes through a view (CopySlices): there it does.
+    (4664490, 4677645: tinygan wrote every whole-tensor index as a region.)"""
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (L, torch):
+        x = lib.tensor([[1., -2., 3.], [0.5, 4., -1.]], requires_grad=True)
+        y = x * 2.0   # (its backward does not read x: only the write decides)
+        value = {"number": 0.5, "0-d tensor": lib.tensor(0.5),
+                 "row": lib.tensor([0.5, 1.5, 2.5])}[value_kind]
+        try:
+            y[index] = value
+        except (RuntimeError, IndexError, ValueError):
+            results.append("raises")
+            continue
+        (g,) = lib.autograd.grad((y * y).sum(), x, create_graph=True)
+        results.append((g.requires_grad, g.detach().numpy().tolist()))
+    assert results[0] == results[1], index

@@ -17,6 +17,7 @@ xp_of = backend.get_array_module
 
 class Flip(Function):
     """y = x reversed along ``axes``; dx = gy reversed along the same axes."""
+    result_layout = "own"
     def __init__(self, axes: tuple[int, ...]) -> None: self.axes = axes
     def saves(self): return ()
 

@@ -32,7 +32,8 @@ from tinygan.devices import backend
 from tinygan.fast import sum_kernel
 from tinygan.devices.random import default_generator
 from tinygan.engine.fma import VECTOR_BYTES, fused
-from tinygan.engine.layout import as_elementwise_result, copy_preserving
+from tinygan.engine.layout import as_elementwise_result, copy_preserving, row_major, \
+    suggests_channels_last
 from tinygan.engine.tensor import (Function, Tensor, _as_tensor, is_grad_enabled,
                                    result_type, wrap_dim)
 
@@ -435,6 +436,7 @@ class Clone(Function):
     """A copy in new memory, laid out as PyTorch's clone lays it out (a transposed tensor's
     clone is transposed too: engine/layout.py), or row-major (``contiguous()``); the
     gradient passes through unchanged."""
+    result_layout = "own"
     def __init__(self, row_major: bool = False): self.row_major = row_major
     def saves(self): return ()
 
@@ -449,9 +451,18 @@ def clone(x: Tensor, memory_format: Any = None) -> Tensor:
 
 
 class Concatenate(Function):
+    result_layout = "own"
     def __init__(self, axis): self.axis = axis
     def saves(self): return ()
-    def forward(self, *xs): return xp_of(xs[0]).concatenate(xs, axis=self.axis)
+    def forward(self, *xs):
+        # PyTorch's cat: channels-last when every input suggests it, else row-major
+        xp = xp_of(xs[0])
+        if not all(suggests_channels_last(x) for x in xs):
+            return row_major(xp.concatenate(xs, axis=self.axis))
+        shape = list(xs[0].shape)
+        shape[self.axis] = builtins.sum(x.shape[self.axis] for x in xs)
+        out = xp.empty((shape[0], shape[2], shape[3], shape[1]), xs[0].dtype)
+        return xp.concatenate(xs, axis=self.axis, out=out.transpose(0, 3, 1, 2))
 
     def backward(self, gy):  # each input gets its own slice of gy back
         grads, start = [], 0
@@ -522,13 +533,20 @@ cat = concatenate
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
-    """Join same-shaped tensors along a new dim (composite: unsqueeze, then cat)."""
+    """Join same-shaped tensors along a new dim. Composite, as PyTorch's: before the last
+    dim, cat along ``dim`` and split it in two (a view, so the result is laid out as cat
+    lays it out: channels-last inputs give a channels-last-like result); at the end,
+    unsqueeze each and cat."""
     axis = dim if axis is None else axis
     tensors = [_as_tensor(t, like=tensors) for t in tensors]
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
     axis = wrap_dim(axis, tensors[0].ndim + 1, "stack")
-    return concatenate([t.unsqueeze(axis) for t in tensors], axis)
+    shape = tensors[0].shape
+    if axis == len(shape) or builtins.any(t.shape != shape for t in tensors):
+        return concatenate([t.unsqueeze(axis) for t in tensors], axis)   # (it names shapes)
+    joined = concatenate(tensors, axis)
+    return reshape(joined, shape[:axis] + (len(tensors),) + shape[axis:])
 
 
 # =======================================================================================
@@ -598,6 +616,7 @@ class ScaledAdd(Function):
     """y = a + alpha b (``add(a, b, alpha=)``; ``sub`` passes -alpha), the product and the
     sum rounded once, as PyTorch's kernel computes it (a fused multiply-add: engine/fma.py),
     alpha in the result's dtype. dy/da = 1, dy/db = alpha."""
+    result_layout = "elementwise"   # (built row-major: see Function)
     def __init__(self, alpha: Any, negated: bool = False):
         self.alpha, self.negated = alpha, negated
     def saves(self): return ()
@@ -966,6 +985,7 @@ class MatMul(Function):
     wider than a row and a column (``one_term_product``); each element is then the single
     product a_i1 b_1j, written as it is, so -0.0 stays -0.0 (BLAS adds the products to
     +0.0, and 1 / y would show +inf for PyTorch's -inf)."""
+    result_layout = "row-major"
     def __init__(self, one_term: bool = False):
         self.one_term = one_term
 
@@ -1613,6 +1633,7 @@ class Lerp(Function):
     Backward, PyTorch's formulas: dx = g (1 - w), dend = g w, dw = g (end - x), each read
     from the inputs when backward runs (a weight that is given requires_grad_() afterwards
     still reaches a second derivative, as in PyTorch)."""
+    result_layout = "elementwise"   # (built row-major: see Function)
     def __init__(self, weight: Any = None) -> None:
         self.weight = weight   # a Python number, or None: the weight is the third input
 
@@ -1658,6 +1679,7 @@ class _Addc(Function):
     factors are computed in their own dtypes (a bool ``a`` times 2.17 is float32 there):
         addcmul: dx = g,  da = g (b value),  db = g (a value)
         addcdiv: dx = g,  da = g (value / b),  db = -g ((a value) / (b b))"""
+    result_layout = "elementwise"   # (built row-major: see Function)
     def __init__(self, value: Any, mul: bool, dtype: Any) -> None:
         self.value, self.mul, self.dtype = value, mul, dtype
 
@@ -1738,6 +1760,7 @@ def _normalise_axes(axis: Any, ndim: int, op: str) -> Any:
 
 
 class Sum(Function):
+    result_layout = "row-major"
     def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims
     def saves(self): return ()
     def forward(self, x):   # ints and bools sum to int64 (PyTorch; NumPy gives uint64 for uint8)
@@ -1771,6 +1794,7 @@ def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *,
 class AMax(Function):
     """The largest (or smallest) value over ``axis``. The gradient goes to the extreme
     element(s); ties share it equally (as torch.amax)."""
+    result_layout = "row-major"
     saves_output = True
 
     def __init__(self, axis, keepdims, largest):
@@ -1796,6 +1820,7 @@ class ExtremeOfAll(Function):
     elsewhere: chosen, not multiplied, so a NaN or inf gradient stays on the winners
     (PyTorch's evenly_distribute_backward). amax multiplies by the share instead, so there
     a NaN gradient reaches every element, in both libraries."""
+    result_layout = "row-major"
     saves_output = True
     def __init__(self, largest): self.largest = largest
 
@@ -1934,6 +1959,7 @@ def _var_backward(g: Tensor, x: Tensor, axis: Any, keepdims: bool, dof: float,
 
 class Var(Function):
     """The variance over ``axis``: sum (x - mean)^2 / (n - correction)."""
+    result_layout = "row-major"
     def __init__(self, axis, keepdims, dof, whole):
         self.axis, self.keepdims, self.dof, self.whole = axis, keepdims, dof, whole
 
@@ -1947,6 +1973,7 @@ class Std(Function):
     """The standard deviation, sqrt(var). Its gradient is PyTorch's std_backward: the
     variance's gradient fed with g / (2 std), that taken as 0 where std = 0, so a constant x
     gets a zero gradient, not sqrt's infinite slope at 0. PyTorch keeps x and the result."""
+    result_layout = "row-major"
     saves_output = True
     def __init__(self, axis, keepdims, dof, whole):
         self.axis, self.keepdims, self.dof, self.whole = axis, keepdims, dof, whole
@@ -2000,6 +2027,7 @@ class Norm2(Function):
     norm is 0 (as PyTorch), so a zero vector gives a zero gradient, not NaN. As in PyTorch,
     x / ||x|| is computed and then masked, so the second derivative there is NaN (the mask
     stops the gradient, but 1 / ||x|| = inf still multiplies the zero it lets through)."""
+    result_layout = "row-major"
     saves_output = True
     def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims
 
@@ -2025,6 +2053,7 @@ class NormP(Function):
     p < 1      sgn(x) |x|^(p-1) (0 where x = 0) * g * ||x||^(1-p)  (no mask on the norm)
     1 < p < 2  sgn(x) |x|^(p-1) * [g / ||x||^(p-1), 0 where the norm is 0]
     p > 2      x |x|^(p-2)      * [g / ||x||^(p-1), 0 where the norm is 0]"""
+    result_layout = "row-major"
     saves_output = True
     def __init__(self, p, axis, keepdims): self.p, self.axis, self.keepdims = p, axis, keepdims
 
@@ -2053,6 +2082,7 @@ class NormP(Function):
 class CountNonzero(Function):
     """The "0-norm": how many entries are not 0. It is in the graph (requires grad when x
     does), but, as in PyTorch, its backward gives x no gradient at all (None, not zeros)."""
+    result_layout = "row-major"
     saves_output = True   # PyTorch's norm keeps x and the result, even for ord 0
     def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims
     def forward(self, x):
@@ -2065,6 +2095,7 @@ class NormInf(Function):
     formula: the gradient is shared evenly by the elements whose |x| is the norm, and by
     the NaNs, times sgn(x) (0 for a NaN):  g sgn(x) mask / sum(mask). So a NaN in a row
     makes the norm NaN but its gradient 0, not NaN (amax's share would give NaN)."""
+    result_layout = "row-major"
     saves_output = True
     backward_reads = (0,)             # PyTorch's backward reads x (through sgn, whose own
     backward_reads_give_zeros = True  # derivative is 0)
@@ -2393,6 +2424,7 @@ class _AlongAxis(Function):
     """softmax and log_softmax: one row-wise op along ``axis``, keeping its result (both
     backward formulas read it). An empty input gives an empty result; the values are
     computed in ``along`` on the raw arrays (half data in float32, rounded once)."""
+    result_layout = "row-major"
     saves_output = True
     def __init__(self, axis): self.axis = axis
     def saves(self): return ()

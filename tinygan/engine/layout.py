@@ -39,6 +39,15 @@ def laid_out_like(result: Any, source: Any) -> Any:
     return result if result.flags.c_contiguous else result.copy(order="C")
 
 
+def row_major(array: Any) -> Any:
+    """``array`` itself when row-major, else a row-major copy: the layout PyTorch gives a
+    reduction's result (sum, amax, std, argmax, all ... allocate it row-major whatever the
+    input's strides) and softmax's. NumPy's reductions follow the input's memory order
+    instead, so a reduction of a transposed tensor would come out transposed. (Not
+    ascontiguousarray: that makes a 0-d array 1-d.)"""
+    return array if array.flags.c_contiguous else array.copy(order="C")
+
+
 def _broadcast_steps(array: Any, shape: tuple) -> tuple:
     """``array``'s strides (in bytes) as an operand of a result of ``shape``: dims it lacks,
     and dims of size 1 stretched to more, step by 0."""
@@ -50,41 +59,60 @@ def _broadcast_steps(array: Any, shape: tuple) -> tuple:
 
 
 def _fastest_first(shape: tuple, operands: list) -> list:
-    """PyTorch's TensorIterator order of the dims, fastest first (reorder_dimensions): from
-    the last dim, a dim moves ahead of another when the first operand whose strides tell
-    them apart (neither 0) steps less along it; ties keep the row-major order."""
+    """PyTorch's order of the dims for a new result, fastest first: TensorIterator's
+    reorder_dimensions (and, for one operand, empty_like's infer_dense_strides). Start from
+    row-major (the last dim fastest) and insertion-sort: a dim moves ahead of another when
+    the first operand whose strides tell them apart (neither 0) steps less along it (equal
+    steps: when it is the shorter dim). A broadcast (stride-0) step says nothing: the pair
+    is passed over, not stopped at, so a dim can move past it."""
     steps = [_broadcast_steps(a, shape) for a in operands]
 
-    def swap(dim0: int, dim1: int) -> bool:   # whether dim1 must come before dim0
+    def compare(dim0: int, dim1: int) -> int:   # 1: dim1 goes first; -1: dim0 does; 0: ?
         for st in steps:
             s0, s1 = st[dim0], st[dim1]
             if s0 == 0 or s1 == 0:
                 continue
             if s0 != s1:
-                return s0 > s1
-            if shape[dim0] != shape[dim1]:
-                return shape[dim0] > shape[dim1]
-        return False
+                return 1 if s0 > s1 else -1
+            if shape[dim0] > shape[dim1]:
+                return 1
+        return 0
     order = list(range(len(shape)))[::-1]
-    for i in range(1, len(order)):            # insertion sort, as PyTorch's
-        for j in range(i, 0, -1):
-            if swap(order[j - 1], order[j]):
-                order[j - 1], order[j] = order[j], order[j - 1]
-            else:
+    for i in range(1, len(order)):
+        moving = i
+        for j in range(i - 1, -1, -1):   # (an ambiguous pair is passed, as in PyTorch)
+            c = compare(order[j], order[moving])
+            if c > 0:
+                order[j], order[moving] = order[moving], order[j]
+                moving = j
+            elif c < 0:
                 break
     return order
 
 
+def _in_order(xp: Any, shape: tuple, dtype: Any, fastest_first: list) -> Any:
+    """A new dense array of ``shape`` whose dims lie in memory in the given order."""
+    slowest_first = fastest_first[::-1]
+    laid = xp.empty(tuple(shape[d] for d in slowest_first), dtype=dtype)
+    return laid.transpose([slowest_first.index(d) for d in range(len(shape))])
+
+
+def _own_order(array: Any) -> list:
+    """The dims of size > 1 of ``array``, fastest first (its memory order)."""
+    return sorted((d for d in range(array.ndim) if array.shape[d] > 1),
+                  key=lambda d: array.strides[d])
+
+
 def as_elementwise_result(result: Any, operands: list) -> Any:
-    """A new result of an elementwise op laid out as PyTorch's TensorIterator lays it out.
-    NumPy's order='K' follows its operands too, but takes a broadcast (stride-0) dim for
-    the fastest, where PyTorch skips such dims and keeps row-major order: tanh of an
-    expanded tensor is contiguous there (is_contiguous(), view() can tell). Only a result
-    that is not row-major and has a broadcast operand is looked at (and copied if needed)."""
+    """A new result of an elementwise op laid out as PyTorch's TensorIterator lays it out
+    (``_fastest_first`` over its operands). NumPy's order='K' follows the operands too, but
+    takes a broadcast (stride-0) dim for the fastest, where PyTorch skips such dims and
+    keeps row-major order: tanh of an expanded tensor is contiguous there
+    (is_contiguous(), view() can tell); and an op that builds its result itself (lerp,
+    addcmul: engine/fma.py) makes it row-major. Copied only where the orders differ."""
     arrays = [a for a in operands if hasattr(a, "strides")]
-    if result.ndim < 2 or result.flags.c_contiguous or not any(
-            any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape))
-            or a.ndim < result.ndim for a in arrays):
+    if result.ndim < 2 or result.flags.c_contiguous and all(
+            a.flags.c_contiguous for a in arrays):
         return result
     # only an elementwise op's operands broadcast to its result (a reduction's, a matrix
     # product's do not: their results keep the layout their own kernels gave them)
@@ -93,32 +121,39 @@ def as_elementwise_result(result: Any, operands: list) -> Any:
                                        zip(a.shape[::-1], result.shape[::-1])):
             return result
     order = _fastest_first(result.shape, arrays)
-    # the result's own order, fastest first (size-1 dims do not matter)
-    own = sorted((d for d in range(result.ndim) if result.shape[d] > 1),
-                 key=lambda d: result.strides[d])
-    if own == [d for d in order if result.shape[d] > 1]:
+    if _own_order(result) == [d for d in order if result.shape[d] > 1]:
         return result
-    slowest_first = order[::-1]
-    laid = result.transpose(slowest_first).copy(order="C")
-    return laid.transpose([slowest_first.index(d) for d in range(result.ndim)])
+    laid = _in_order(backend.get_array_module(result), result.shape, result.dtype, order)
+    laid[...] = result
+    return laid
+
+
+def _dense(array: Any) -> bool:
+    """PyTorch's is_non_overlapping_and_dense: the elements fill a block of memory with no
+    gap and no overlap, in some order of the dims (a transposed tensor: yes; a sliced
+    x[:, ::2] or an expanded one: no)."""
+    expected = array.itemsize
+    for d in _own_order(array):
+        if array.strides[d] != expected:
+            return False
+        expected *= array.shape[d]
+    return True
 
 
 def empty_preserving(array: Any, dtype: Any = None) -> Any:
-    """A new uninitialised array shaped like ``array``, laid out as PyTorch's
-    memory_format=torch.preserve_format lays it out (clone, zeros_like, randn_like ...):
-    dense, with the dims in the order of ``array``'s strides (a transposed tensor's clone
-    is transposed; a sliced one's is dense in the same order: NumPy's order="K"), except
-    where a dim is broadcast (stride 0): then channels-last when the strides suggest it,
-    else row-major."""
+    """A new uninitialised array shaped like ``array``, laid out as PyTorch's empty_like
+    with memory_format=torch.preserve_format lays it out (clone, zeros_like, randn_like,
+    sort ...): a dense ``array``'s strides are kept (a transposed tensor's clone is
+    transposed); otherwise (sliced, expanded) a dense layout with the dims in the order
+    of ``array``'s strides, stride-0 dims left where row-major order puts them
+    (infer_dense_strides: ``_fastest_first`` with one operand)."""
     xp = backend.get_array_module(array)
     dtype = array.dtype if dtype is None else dtype
-    if array.ndim >= 2 and not array.flags.c_contiguous and all(
-            st > 0 for st, n in zip(array.strides, array.shape) if n > 1):
+    if array.ndim < 2 or array.flags.c_contiguous or array.size == 0:
+        return xp.empty(array.shape, dtype=dtype)
+    if _dense(array):
         return xp.empty_like(array, dtype=dtype, order="K")
-    if array.ndim == 4 and suggests_channels_last(array):
-        return xp.empty(array.shape[:1] + array.shape[2:] + array.shape[1:2],
-                        dtype=dtype).transpose(0, 3, 1, 2)
-    return xp.empty(array.shape, dtype=dtype)
+    return _in_order(xp, array.shape, dtype, _fastest_first(array.shape, [array]))
 
 
 def copy_preserving(array: Any) -> Any:

@@ -81,7 +81,36 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
     if _is_expanded(self.array):
         _index_put_into_expanded(self, index, value)   # (the region alone is written)
         return
+    if basic and _whole(self, raw):
+        # x[...] = v, x[:] = v, x[0:, :] = v: PyTorch's indexing hands back x itself, not a
+        # view, and writes it as x.fill_(v) (a number or a 0-d tensor) or x.copy_(v). The
+        # old values then get zeros that lead nowhere (zeros_like), where a write into a
+        # region passes the gradient on around it: a grad(create_graph=True) can tell
+        if not isinstance(given, Tensor) or given.ndim == 0 and self.ndim:
+            self.fill_(given)
+        else:   # (expanded first, as PyTorch's copy_to: its overlap check sees that)
+            self.copy_(value if value.shape == self.shape else value.expand(self.shape))
+        return
     self._inplace("setitem", lambda old: F.index_put(old, index, value))
+
+
+def _whole(t: Tensor, raw: tuple) -> bool:
+    """Whether a basic index selects all of ``t`` the way PyTorch's indexing recognises it
+    (and then skips making a view): only ``...`` and slices that start at 0 (or None),
+    stop at or past the end (or None) with step 1 (or None). x[-2:] of a length-2 dim
+    is all of it too, but PyTorch makes a view there, so it does not count."""
+    if raw.count(Ellipsis) > 1 or any(isinstance(i, bool) for i in raw):
+        return False
+    at = raw.index(Ellipsis) if Ellipsis in raw else len(raw)
+    dims = list(range(at)) + list(range(t.ndim - (len(raw) - at - 1), t.ndim))
+    items = raw[:at] + raw[at + 1:]
+    if len(items) > t.ndim:
+        return False
+    for d, item in zip(dims, items):
+        if not (isinstance(item, slice) and item.start in (None, 0) and item.step in (None, 1)
+                and (item.stop is None or item.stop >= t.shape[d])):
+            return False
+    return True
 
 
 def _without_leading_ones(shape: tuple) -> tuple:

@@ -50,6 +50,7 @@ def source_index(size: int, before: int, after: int, mode: str, xp: Any) -> Any:
 class ConstantPad(Function):
     """y = x with ``pads`` (before, after) per dim, first dim first, filled with ``value``;
     negative sizes cut. Backward: the same op with the sizes negated (and 0 as the fill)."""
+    result_layout = "own"   # (as x: see forward)
 
     def __init__(self, pads: tuple[tuple[int, int], ...], value: Any) -> None:
         self.pads, self.value = pads, value
@@ -178,6 +179,7 @@ class PadGather(GetItem):
     whenever x does, and a second grad() of it runs (to zeros, in x's direction) rather
     than raise; ``backward_reads`` gives tinygan's the same link (engine/tensor.py). That
     node keeps x, so writing x in place before backward is refused, as in PyTorch."""
+    result_layout = "own"
     backward_reads, backward_reads_give_zeros = (0,), True
 
     def saves(self): return (0,)

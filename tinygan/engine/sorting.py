@@ -28,6 +28,7 @@ from typing import Any
 
 from tinygan.devices import backend
 from tinygan.engine import functional as F
+from tinygan.engine.layout import empty_preserving
 from tinygan.engine.tensor import Tensor, wrap_dim
 from tinygan.engine.tie_order import LONGEST, pytorch_sort_order, pytorch_topk_order
 
@@ -81,7 +82,7 @@ def sort(x: Tensor, *positional: Any, dim: int = -1, descending: bool = False,
     if not stable:
         indices = _replayed(x, d, indices, indices, every_row=False,
                             order=lambda row: pytorch_sort_order(row, bool(descending)))
-    return _with_indices(SortResult, x, indices, d, "SortBackward0")
+    return _with_indices(SortResult, x, indices, d, "SortBackward0", laid_out_like_x=True)
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
@@ -135,10 +136,24 @@ def _replayed(x: Tensor, d: int, indices: Any, full_order: Any, every_row: bool,
     return xp.ascontiguousarray(indices)
 
 
-def _with_indices(result: Any, x: Tensor, indices: Any, d: int, name: str) -> Any:
+def _with_indices(result: Any, x: Tensor, indices: Any, d: int, name: str,
+                  laid_out_like_x: bool = False) -> Any:
     """(values, indices): the values gathered through the indices, which their gradient
     reads. PyTorch keeps the indices it returns for that: writing into them before backward
-    is refused there (the gradient would go to the wrong places), and so it is here."""
+    is refused there (the gradient would go to the wrong places), and so it is here.
+    ``laid_out_like_x``: both results in x's memory order (PyTorch's sort allocates them
+    with empty_like(x): a transposed x gives transposed results); else row-major (topk)."""
+    if laid_out_like_x:
+        indices = copy_like(indices, x.array)
     index_tensor = Tensor(indices)
     values = F.take_along_dim(x, indices, d)
+    if laid_out_like_x:   # (a new array nothing else holds: its layout is ours to choose)
+        values.array = copy_like(values.array, x.array)
     return result(F.keeps(values, index_tensor, name=name, one_node=False), index_tensor)
+
+
+def copy_like(array: Any, like: Any) -> Any:
+    """``array``'s values in the layout PyTorch's empty_like(like) gives (engine/layout.py)."""
+    out = empty_preserving(like, dtype=array.dtype)
+    out[...] = array
+    return out

@@ -33,7 +33,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.devices.random import default_generator
-from tinygan.engine.layout import as_elementwise_result
+from tinygan.engine.layout import as_elementwise_result, row_major
 
 # ---------------------------------------------------------------------------------------
 # Switching graph recording on and off
@@ -322,14 +322,14 @@ class Tensor:
     def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         axis = None if dim is None else wrap_dim(dim, self.ndim, "any")
         found = self.array.any(axis=axis, keepdims=keepdim)   # uint8 in, uint8 out (PyTorch)
-        return Tensor(backend.get_array_module(self.array).asarray(
-            found, dtype=np.uint8 if self.dtype == np.uint8 else bool))
+        return Tensor(row_major(backend.get_array_module(self.array).asarray(
+            found, dtype=np.uint8 if self.dtype == np.uint8 else bool)))
 
     def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         axis = None if dim is None else wrap_dim(dim, self.ndim, "all")
         found = self.array.all(axis=axis, keepdims=keepdim)
-        return Tensor(backend.get_array_module(self.array).asarray(
-            found, dtype=np.uint8 if self.dtype == np.uint8 else bool))
+        return Tensor(row_major(backend.get_array_module(self.array).asarray(
+            found, dtype=np.uint8 if self.dtype == np.uint8 else bool)))
 
     def argmax(self, dim=None, keepdim=False, *, axis=None):
         return _arg(self, _pick(dim, axis), keepdim, "argmax")
@@ -529,6 +529,18 @@ class Parameter(Tensor):
 # ---------------------------------------------------------------------------------------
 # Function: one node of the graph
 # ---------------------------------------------------------------------------------------
+def _laid_out(rule: str, result: Any, inputs: tuple) -> Any:
+    """A Function's new ``result`` in the layout PyTorch gives it (see
+    Function.result_layout); a row-major result of row-major inputs is left alone (the
+    common case, and cheap to tell)."""
+    if rule == "own" or result.flags.c_contiguous and (
+            rule != "elementwise" or all(t.array.flags.c_contiguous for t in inputs)):
+        return result
+    if rule == "row-major":
+        return row_major(result)
+    return as_elementwise_result(result, [t.array for t in inputs])
+
+
 class Function:
     """One differentiable operation.
 
@@ -545,6 +557,11 @@ class Function:
     used = False            # set by a backward without retain_graph: a second one is refused
     saves_output = False    # e.g. exp: (e^x)' = e^x reads the output
     is_view = False         # the output shares the first input's memory (reshape, transpose)
+    # the layout PyTorch gives the result (engine/layout.py): "numpy" (NumPy's, fixed where
+    # it differs from TensorIterator's), "row-major" (reductions, softmax, matrix products),
+    # "elementwise" (an elementwise op whose forward builds its result row-major: laid out
+    # by TensorIterator's rule from its operands), "own" (forward lays it out itself: cat)
+    result_layout = "numpy"
     # PyTorch computes the backward of some ops as one node that reads the gradient and
     # these inputs (convolution_backward reads x and W; abs reads x through sgn(x)): with
     # create_graph, each gradient it returns requires grad when any of them does, even one
@@ -580,9 +597,8 @@ class Function:
                 if t._base is not None and t._graph_version != t._version[0]:
                     _refresh_view(t)
         result = self.forward(*(t.array for t in tensors))
-        if not self.is_view and getattr(result, "flags", None) is not None \
-                and not result.flags.c_contiguous:   # (engine/layout.py: rare, and cheap)
-            result = as_elementwise_result(result, [t.array for t in tensors])
+        if not self.is_view and getattr(result, "flags", None) is not None:
+            result = _laid_out(self.result_layout, result, tensors)
         out = Tensor(result)
         if self.is_view:
             src = tensors[0]
@@ -1279,7 +1295,7 @@ def _arg(t: Tensor, dim: Any, keepdim: bool, name: str, bool_ok: bool = False) -
     d = wrap_dim(dim, t.ndim, name)
     if t.ndim == 0:   # a 0-d tensor: its one element is at index 0, and it stays 0-d
         return Tensor(xp.zeros((), dtype=np.int64))
-    out = xp.asarray(getattr(t.array, name)(axis=d), dtype=np.int64)
+    out = row_major(xp.asarray(getattr(t.array, name)(axis=d), dtype=np.int64))
     return Tensor(xp.expand_dims(out, d) if keepdim else out)
 
 

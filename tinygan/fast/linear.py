@@ -26,6 +26,8 @@ class Linear(Function):
     A gradient nobody needs is not computed: for the first layer, fed with data, that
     skips the matmul gy W, as large as the forward product.
     """
+    result_layout = "row-major"
+
     def __init__(self, one_term: bool = False):
         self.one_term = one_term   # one input feature: the products as they are (MatMul)
 
