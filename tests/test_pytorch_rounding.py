@@ -339,6 +339,48 @@ def test_sums_add_in_pytorchs_order():
             assert tinygan.tensor(x).mean().item() == torch.tensor(x).mean().item()
 
 
+def _leading_cases(seed, count):
+    """Sums over a leading run of dims (x.sum(0), a bias gradient): the column counts
+    around PyTorch's vector blocks (4 columns; one vector; 4 vectors), rows up to a few
+    hundred, some with +-1e30 pairs that cancel, so the order shows in every bit."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        columns = int(rng.choice([2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 65]))
+        rows = int(rng.integers(1, 300))
+        lead = [rows] if rng.random() < 0.6 else [max(rows // 7, 1), 7]
+        dtype = rng.choice([np.float32, np.float64])
+        x = np.round(rng.standard_normal(lead + [columns]), 2)
+        if rng.random() < 0.5:
+            x.reshape(-1, columns)[rng.integers(0, x.size // columns, 2), :] = [[1e30], [-1e30]]
+        else:
+            x = x * 10.0 ** rng.integers(-3, 8, size=x.shape)
+        if x.size < 32768:
+            yield x.astype(dtype), tuple(range(len(lead)))
+
+
+def test_sums_over_leading_dims_add_in_pytorchs_order():
+    """PyTorch adds the rows of a sum over leading dims down each column, in blocks of
+    columns (sum_kernel.leading_sum); NumPy's row-by-row order differed in 316 of 1,566
+    such sums, and a Linear layer's bias gradient (BLAS's 1^T gy) gave 0 where PyTorch
+    gave 0.6133 after +-1e30 cancelled (program 4676790)."""
+    for x, dims in _leading_cases(2, 400):
+        ours = tinygan.tensor(x).sum(dim=dims).numpy()
+        theirs = torch.tensor(x).sum(dim=dims).numpy()
+        assert _same(ours, theirs), (x.shape, x.dtype, dims)
+    for x, dims in _leading_cases(3, 60):   # the bias gradients of Linear and of x + b
+        x = x.reshape(-1, x.shape[-1])
+        grads = []
+        for lib in (tinygan, torch):
+            b = lib.zeros(x.shape[-1], dtype=lib.float64 if x.dtype == np.float64
+                          else lib.float32, requires_grad=True)
+            w = lib.ones(x.shape[-1], 1, dtype=b.dtype)
+            out = lib.nn.functional.linear(lib.tensor(x) @ w, w, b)   # (rows, columns)
+            (out * lib.tensor(x)).sum().backward()
+            (lib.tensor(x) + b).mul(lib.tensor(x)).sum().backward()
+            grads.append(b.grad.numpy())
+        assert _same(grads[0], grads[1]), x.shape
+
+
 def test_sum_kernel_is_a_sum():
     """Without PyTorch's order in view: the kernel's result is NumPy's sum to rounding."""
     from tinygan.fast import sum_kernel
@@ -347,6 +389,11 @@ def test_sum_kernel_is_a_sum():
         tol = 1e-4 if x.dtype == np.float32 else 1e-12
         np.testing.assert_allclose(ours, x.astype(np.float64).sum(axis=dims), rtol=tol,
                                    atol=tol * float(np.abs(x).sum() + 1))
+    rng = np.random.default_rng(4)
+    for _ in range(100):
+        x = rng.standard_normal((int(rng.integers(1, 200)), int(rng.integers(2, 70))))
+        np.testing.assert_allclose(sum_kernel.leading_sum(x), x.sum(axis=0), rtol=1e-12,
+                                   atol=1e-12 * float(np.abs(x).sum() + 1))
 
 
 @pytest.mark.parametrize("mul", [True, False], ids=["addcmul_", "addcdiv_"])

@@ -32,8 +32,8 @@ from tinygan.devices import backend
 from tinygan.fast import sum_kernel
 from tinygan.devices.random import default_generator
 from tinygan.engine.fma import VECTOR_BYTES, fused
-from tinygan.engine.layout import as_elementwise_result, copy_preserving, row_major, \
-    suggests_channels_last
+from tinygan.engine.layout import view_strides, as_advanced_index_result, \
+    as_elementwise_result, copy_preserving, row_major, suggests_channels_last
 from tinygan.engine.tensor import (Function, Tensor, _as_tensor, is_grad_enabled,
                                    result_type, wrap_dim)
 
@@ -202,7 +202,12 @@ class SumTo(Function):
         lead = x.ndim - len(self.shape)
         axes = tuple(range(lead)) + tuple(
             i + lead for i, s in enumerate(self.shape) if s == 1 and x.shape[i + lead] != 1)
-        y = x.sum(axis=axes, keepdims=True) if axes else x
+        if not axes:
+            return x
+        if sum_kernel.applies(x, axes):   # PyTorch's order (sum_to is a sum there too)
+            y = sum_kernel.pytorch_sum(x, axes, keepdims=True)
+        else:
+            y = x.sum(axis=axes, keepdims=True)
         return y.reshape(self.shape) if lead else y
 
     def backward(self, gy): return broadcast_to(gy, self.inputs[0].shape)  # d(sum)/dx_i = 1
@@ -220,14 +225,40 @@ class Reshape(Function):
     def forward(self, x):
         try:
             y = x.reshape(self.shape)
-            if y.size and not np.may_share_memory(x, y):
-                self.is_view = False   # NumPy had to copy (a transposed input): not a view
-            return y
         except ValueError:
             raise ValueError(f"reshape/view: cannot reshape a tensor of shape {x.shape} "
                              f"({x.size} elements) into {self.shape}") from None
+        if y.size and not np.may_share_memory(x, y):
+            self.is_view = False   # NumPy had to copy (a transposed input): not a view
+        elif y.size and 1 in self.shape:
+            # a size-1 dim's stride is never stepped along, so NumPy and PyTorch choose it
+            # differently; PyTorch's layout rules read it (engine/layout.py): use its own
+            steps = view_strides(x.shape, [st // x.itemsize for st in x.strides], y.shape)
+            y = self.restrided(y, [st * x.itemsize for st in steps])
+        return y
+
+    @staticmethod
+    def restrided(y: Any, strides: Any) -> Any:
+        """The same elements of ``y`` (a view) described with other ``strides``."""
+        if tuple(strides) == tuple(y.strides):
+            return y
+        return xp_of(y).lib.stride_tricks.as_strided(y, y.shape, tuple(strides))
 
     def backward(self, gy): return reshape(gy, self.inputs[0].shape)  # same numbers, old shape
+
+
+class Unsqueeze(Reshape):
+    """x with a new dim of size 1 at ``dim``, as a view. Its stride is PyTorch's choice:
+    the span of the dim it is put before (1 element when it is put last)."""
+    def __init__(self, shape, dim): self.shape, self.dim = tuple(shape), dim
+
+    def forward(self, x):
+        y = x.reshape(self.shape)
+        if not y.size or not np.may_share_memory(x, y):
+            return y
+        d = self.dim
+        span = x.shape[d] * x.strides[d] if d < x.ndim else x.itemsize
+        return self.restrided(y, tuple(x.strides[:d]) + (span,) + tuple(x.strides[d:]))
 
 
 class ResultReshape(Reshape):
@@ -270,6 +301,8 @@ def transpose(x: Tensor, axes: Sequence[int] | None = None) -> Tensor:
 
 
 class GetItem(Function):
+    result_layout = "own"   # (a gather index: see _laid_out_as_pytorch_index)
+
     def __init__(self, index):
         self.index = index
         self.is_view = _is_basic_index(index)  # slices and ints give views, arrays copies
@@ -284,7 +317,9 @@ class GetItem(Function):
     def forward(self, x, *index_tensors):
         if self.is_view and isinstance(self.view_index, tuple):
             return cut_as_pytorch(x, self.view_index)   # (PyTorch's strides for new axes)
-        return x[self.view_index]
+        if self.is_view or self.result_layout == "row-major":
+            return x[self.view_index]
+        return _laid_out_as_pytorch_index(x, self.view_index)
 
     def backward(self, gy):
         return (GetItemGrad(self.index, self.inputs[0].shape)(gy),) + \
@@ -303,6 +338,45 @@ class GetItemGrad(Function):
         return gx
 
     def backward(self, ggx): return getitem(ggx, self.index)
+
+
+def _laid_out_as_pytorch_index(x: Any, index: Any) -> Any:
+    """x[index] for an index with arrays (a gather), laid out as PyTorch's result
+    (engine/layout.py): the basic parts (ints, slices, None, ...) cut x first, a bool mask
+    stands for its nonzero() columns, and each array keeps the dim it indexes."""
+    items = index if isinstance(index, tuple) else (index,)
+    result = x[index]
+    if any(isinstance(i, bool) for i in items) or builtins.sum(i is Ellipsis for i in items) > 1:
+        return result
+    xp = xp_of(x)
+    arrays = [None if i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))
+              else xp.asarray(i) for i in items]
+    spelled = builtins.sum(0 if i is None or i is Ellipsis else
+                           a.ndim if a is not None and a.dtype == np.bool_ else 1
+                           for i, a in zip(items, arrays))
+    basic, positions, indices = [], [], []
+    for item, a in zip(items, arrays):
+        if item is Ellipsis:
+            basic += [slice(None)] * (x.ndim - spelled)
+        elif a is None or a.ndim == 0 and a.dtype != np.bool_:   # (a 0-d array: an int)
+            basic.append(item if a is None else int(a))
+        elif a.dtype == np.bool_:   # as torch.nonzero's columns (strides: the mask's ndim)
+            found = xp.stack(xp.nonzero(a), axis=1) if a.ndim else None
+            if found is None:
+                return result
+            for j in range(a.ndim):
+                positions.append(builtins.sum(1 for b in basic if b is None or
+                                              isinstance(b, slice)))
+                indices.append(found[:, j])
+                basic.append(slice(None))
+        else:
+            positions.append(builtins.sum(1 for b in basic if b is None or isinstance(b, slice)))
+            indices.append(a)
+            basic.append(slice(None))
+    if not indices:
+        return result
+    return as_advanced_index_result(result, cut_as_pytorch(x, tuple(basic)), positions,
+                                    indices)
 
 
 def cut_as_pytorch(array: Any, raw: tuple) -> Any:
@@ -429,7 +503,9 @@ def take_along_dim(x: Tensor, indices: Tensor, dim: int) -> Tensor:
     xp = xp_of(idx)
     grids = list(xp.ix_(*[xp.arange(s) for s in idx.shape]))
     grids[wrap_dim(dim, x.ndim, "take_along_dim")] = idx
-    return getitem(x, tuple(grids))
+    gather = GetItem(tuple(grids))
+    gather.result_layout = "row-major"   # (PyTorch's take_along_dim is a gather: row-major)
+    return gather(x)
 
 
 class Clone(Function):
@@ -461,8 +537,10 @@ class Concatenate(Function):
             return row_major(xp.concatenate(xs, axis=self.axis))
         shape = list(xs[0].shape)
         shape[self.axis] = builtins.sum(x.shape[self.axis] for x in xs)
-        out = xp.empty((shape[0], shape[2], shape[3], shape[1]), xs[0].dtype)
-        return xp.concatenate(xs, axis=self.axis, out=out.transpose(0, 3, 1, 2))
+        stored = [0] + list(range(2, len(shape))) + [1]    # (N, H, W, C) or (N, D, H, W, C)
+        out = xp.empty([shape[d] for d in stored], xs[0].dtype)
+        return xp.concatenate(xs, axis=self.axis,
+                              out=out.transpose([stored.index(d) for d in range(len(shape))]))
 
     def backward(self, gy):  # each input gets its own slice of gy back
         grads, start = [], 0
@@ -1771,7 +1849,7 @@ class Sum(Function):
                                 _axes(self.axis, x.ndim)):
             # PyTorch's order of additions (see tinygan/fast/sum_kernel.py): the same sum,
             # the same last bits, so a sum that cancels prints PyTorch's rounding noise
-            y = sum_kernel.trailing_sum(x, axes, self.keepdims)
+            y = sum_kernel.pytorch_sum(x, axes, self.keepdims)
         else:
             y = x.sum(axis=self.axis, keepdims=self.keepdims,
                       dtype=np.int64 if x.dtype.kind in "biu" else None)

@@ -14,15 +14,16 @@ from tinygan.devices import backend
 
 
 def suggests_channels_last(array: Any) -> bool:
-    """PyTorch's is_channels_last_strides_2d: whether a 4-D array's strides order its dims
-    C, W, H, N from the fastest to the slowest (ambiguous cases count as row-major)."""
-    if array.ndim != 4:
+    """PyTorch's is_channels_last_strides_2d (and _3d): whether a 4-D array's strides order
+    its dims C, W, H, N from the fastest to the slowest (a 5-D one's C, W, H, D, N), so
+    that PyTorch suggests channels-last for it (ambiguous cases count as row-major)."""
+    if array.ndim not in (4, 5):
         return False
     sizes, strides = array.shape, [s // array.itemsize for s in array.strides]
     if strides[1] == 0:
         return False
     smallest = 0
-    for d in (1, 3, 2, 0):
+    for d in (1, 3, 2, 0) if array.ndim == 4 else (1, 4, 3, 2, 0):
         if sizes[d] == 0 or strides[d] < smallest:
             return False
         if d == 0 and smallest == strides[1]:   # N111 and the like: row-major
@@ -161,3 +162,70 @@ def copy_preserving(array: Any) -> Any:
     out = empty_preserving(array)
     out[...] = array
     return out
+
+
+class _Strided:
+    """An operand as TensorIterator sees it: a shape and byte strides, no data."""
+    def __init__(self, shape: tuple, strides: tuple) -> None:
+        self.shape, self.strides, self.ndim = tuple(shape), tuple(strides), len(shape)
+
+
+def view_strides(shape: tuple, strides: tuple, new_shape: tuple) -> tuple:
+    """The strides PyTorch's view gives ``new_shape`` of an array of ``shape`` and
+    ``strides`` (its computeStride; size-1 dims get the span of what follows them), or
+    row-major ones where no view exists (reshape copies then)."""
+    row_major_steps = [1] * len(new_shape)
+    for d in range(len(new_shape) - 2, -1, -1):
+        row_major_steps[d] = row_major_steps[d + 1] * new_shape[d + 1]
+    if not shape:
+        return tuple(row_major_steps)
+    out = [0] * len(new_shape)
+    view_d, base, tensor_numel, view_numel = len(new_shape) - 1, strides[-1], 1, 1
+    for d in range(len(shape) - 1, -1, -1):
+        tensor_numel *= shape[d]
+        if d == 0 or shape[d - 1] != 1 and strides[d - 1] != tensor_numel * base:
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                out[view_d] = view_numel * base
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return tuple(row_major_steps)
+            if d > 0:
+                base, tensor_numel, view_numel = strides[d - 1], 1, 1
+    return tuple(out) if view_d == -1 else tuple(row_major_steps)
+
+
+def as_advanced_index_result(result: Any, sliced: Any, positions: list, indices: list) -> Any:
+    """``sliced[...indices at positions...]`` (NumPy's result, row-major) laid out as
+    PyTorch's advanced indexing lays it out. PyTorch computes it with TensorIterator over
+    the source, restrided so the indexed dims step 0 and the index dims take their place,
+    and the index tensors, broadcast together and reshaped to the result's dims; the
+    result's dim order is ``_fastest_first`` of those operands. Indexed dims that are not
+    next to each other go to the front first (as NumPy does with the values)."""
+    if result.ndim < 2 or result.size == 0:
+        return result
+    xp = backend.get_array_module(result)
+    indices = xp.broadcast_arrays(*indices)
+    shape, strides = list(sliced.shape), list(sliced.strides)
+    if positions != list(range(positions[0], positions[0] + len(positions))):
+        order = positions + [d for d in range(sliced.ndim) if d not in positions]
+        shape, strides = [shape[d] for d in order], [strides[d] for d in order]
+        positions = list(range(len(positions)))
+    before, after = positions[0], len(shape) - positions[-1] - 1
+    index_shape = list(indices[0].shape)
+    out_shape = tuple(shape[:before] + index_shape + shape[positions[-1] + 1:])
+    if out_shape != result.shape:
+        return result   # (a case not followed here: NumPy's layout stays)
+    operands = [_Strided(out_shape, strides[:before] + [0] * len(index_shape)
+                         + strides[positions[-1] + 1:])]
+    for index in indices:   # each seen as (1, ..., its shape, ..., 1) by a view
+        steps = [s // index.itemsize for s in index.strides]
+        seen_as = (1,) * before + tuple(index_shape) + (1,) * after
+        view = view_strides(index.shape, steps, seen_as)
+        operands.append(_Strided(seen_as, tuple(s * index.itemsize for s in view)))
+    order = _fastest_first(out_shape, operands)
+    if _own_order(result) == [d for d in order if out_shape[d] > 1]:
+        return result
+    laid = _in_order(xp, out_shape, result.dtype, order)
+    laid[...] = result
+    return laid

@@ -480,7 +480,7 @@ def squeeze(self, dim=None, *, axis=None):
 
 def unsqueeze(self, dim=None, *, axis=None):
     d = wrap_dim(_pick(dim, axis), self.ndim + 1, "unsqueeze")
-    return F.reshape(self, self.shape[:d] + (1,) + self.shape[d:])
+    return F.Unsqueeze(self.shape[:d] + (1,) + self.shape[d:], d)(self)
 
 
 def contiguous(self, memory_format: Any = None):

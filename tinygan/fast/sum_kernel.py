@@ -22,6 +22,14 @@ PyTorch's order, for one contiguous row x of n numbers (float32: 8-lane vectors;
 4. Finally a scalar, starting at 0, takes the numbers past the last whole vector, then the
    8 (or 4) lanes, one after another.
 
+A sum over the *leading* dims of a contiguous (n, C) block (a bias gradient, x.sum(0))
+goes down the columns instead ("vectorized_outer_sum" / "scalar_outer_sum"): with C at
+least one vector, the columns in whole blocks of 4 vectors (or, below one vector, of 4
+columns) add their n rows one after another, cascaded as in 3 (no 4 accumulators); the
+other columns take the 4-accumulator scheme of 1 along their rows. PyTorch splits such a
+sum across threads by columns once it has 32,768 numbers, which changes the blocks: only
+smaller ones are followed here.
+
 The result equals NumPy's sum up to rounding; tests/test_pytorch_rounding.py checks it is
 PyTorch's to the bit on random lengths and rows.
 """
@@ -98,16 +106,46 @@ def row_sums(x: np.ndarray) -> np.ndarray:
 
 def applies(x: np.ndarray, axes: tuple[int, ...] | None) -> bool:
     """Whether PyTorch's order is known here: a contiguous float32/float64 NumPy array summed
-    over a trailing run of its dims (or all of them), rows of 1..MOST numbers."""
+    over a trailing run of its dims (or all of them), rows of 1..MOST numbers, or over a
+    leading run, fewer than MOST numbers in all."""
     if type(x) is not np.ndarray or x.dtype not in LANES or not x.flags.c_contiguous:
         return False
     if axes == () and x.ndim:
         return False
-    axes = tuple(range(x.ndim)) if axes is None else axes
-    if tuple(sorted(axes)) != tuple(range(x.ndim - len(axes), x.ndim)):
+    axes = tuple(range(x.ndim)) if axes is None else tuple(sorted(axes))
+    if axes == tuple(range(len(axes))) and len(axes) < x.ndim:
+        return 0 < x.size < MOST
+    if axes != tuple(range(x.ndim - len(axes), x.ndim)):
         return False
     n = int(np.prod([x.shape[a] for a in axes]))
     return 0 < n <= MOST and x.size > 0
+
+
+def pytorch_sum(x: np.ndarray, axes: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
+    """x summed over ``axes`` (where ``applies``) in PyTorch's order."""
+    axes = tuple(range(x.ndim)) if axes is None else tuple(sorted(axes))
+    if axes != tuple(range(len(axes))) or len(axes) == x.ndim:
+        return trailing_sum(x, axes, keepdims)
+    kept = x.shape[len(axes):]
+    sums = leading_sum(x.reshape(-1, int(np.prod(kept)))).reshape(kept)
+    return sums.reshape((1,) * len(axes) + kept) if keepdims else sums
+
+
+def leading_sum(x: np.ndarray) -> np.ndarray:
+    """x (n, C), contiguous, fewer than MOST numbers -> (C,): each column's sum in PyTorch's
+    order for a reduction over the rows (the module docstring)."""
+    n, columns = x.shape
+    if columns == 1:   # one column: a contiguous row after all
+        return row_sums(x.reshape(1, n))
+    lanes = LANES[x.dtype]
+    # the columns summed as whole blocks (of 4 vectors, or 4 columns), rows in turn
+    block = (columns // (4 * lanes)) * 4 * lanes if columns >= lanes else (columns // 4) * 4
+    sums = np.empty(columns, x.dtype)
+    if block:
+        sums[:block] = _accumulate(x[:, :block])
+    if block < columns:   # the rest with 4 accumulators along each column
+        sums[block:] = _row_sum(np.ascontiguousarray(x[None, :, block:]))[0]
+    return sums
 
 
 def trailing_sum(x: np.ndarray, axes: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
