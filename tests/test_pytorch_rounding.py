@@ -381,6 +381,38 @@ def test_sums_over_leading_dims_add_in_pytorchs_order():
         assert _same(grads[0], grads[1]), x.shape
 
 
+def test_sums_over_leading_and_trailing_dims_add_in_pytorchs_order():
+    """x.sum((0, 2, 3)), and so a float64 convolution's bias gradient: each row of the
+    trailing dims summed, the rows added in turn (sum_kernel.outer_and_inner_sum; the
+    bias gradient of program 4688807 was 2.1e11 against PyTorch's -2.8e10)."""
+    rng = np.random.default_rng(6)
+    for _ in range(300):
+        ndim = int(rng.integers(3, 6))
+        shape = tuple(int(rng.integers(1, 7)) for _ in range(ndim))
+        lead = int(rng.integers(1, ndim - 1))
+        dims = tuple(range(lead)) + tuple(range(int(rng.integers(lead + 1, ndim)), ndim))
+        dtype = rng.choice([np.float32, np.float64])
+        x = np.round(rng.standard_normal(shape), 2) * 10.0 ** rng.integers(-3, 8, size=shape)
+        if rng.random() < 0.3:
+            x.reshape(-1)[rng.integers(0, x.size, 2)] = [1e30, -1e30]
+        x = x.astype(dtype)
+        ours = tinygan.tensor(x).sum(dim=dims).numpy()
+        assert _same(ours, torch.tensor(x).sum(dim=dims).numpy()), (shape, dtype, dims)
+    for _ in range(40):
+        n, c, o, k = (int(v) for v in rng.integers(1, 5, size=4))
+        x = rng.standard_normal((n, c, 6, 5))
+        out_shape = (n, o, 6 + 3 - k, 5 + 3 - k)
+        g = np.round(rng.standard_normal(out_shape), 2) * 10.0 ** rng.integers(
+            -3, 8, size=out_shape)
+        g.reshape(-1)[rng.integers(0, g.size, 2)] = [1e30, -1e30]
+        grads = []
+        for lib in (tinygan, torch):
+            conv = lib.nn.Conv2d(c, o, k, padding=1).double()
+            conv(lib.tensor(x)).backward(lib.tensor(g))
+            grads.append(conv.bias.grad.numpy())
+        assert _same(grads[0], grads[1]), (n, c, o, k)
+
+
 def test_sum_kernel_is_a_sum():
     """Without PyTorch's order in view: the kernel's result is NumPy's sum to rounding."""
     from tinygan.fast import sum_kernel

@@ -615,3 +615,85 @@ def test_a_write_to_the_whole_tensor_is_a_fill_or_copy_of_it(index, value_kind):
         (g,) = lib.autograd.grad((y * y).sum(), x, create_graph=True)
         results.append((g.requires_grad, g.detach().numpy().tolist()))
     assert results[0] == results[1], index
+
+
+def _probe(f):
+    try:
+        value = f()
+    except RuntimeError:
+        return "raises"
+    return value if isinstance(value, bool) else value is None
+
+
+@settings(max_examples=60)
+@given(st.sampled_from(("leaf", "view given requires_grad_()", "non-leaf", "no grad")),
+       st.sampled_from(((slice(1, None),), (0,), (Ellipsis, slice(-8, None)), (slice(None),))),
+       st.sampled_from(("nothing", "the view", "the base")), st.booleans())
+def test_views_made_under_no_grad_as_pytorch(base_kind, index, written, write_in_no_grad):
+    """A view taken under no_grad() requires grad when the tensor under all its views does
+    (a view that was given requires_grad_() passes nothing on: 4689166); after an in-place
+    write, asking for its place in the graph (grad_fn, is_leaf, using it) raises in
+    PyTorch when that tensor requires grad, and now in tinygan too."""
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (L, torch):
+        if base_kind == "leaf":
+            base = lib.zeros(3, 2, requires_grad=True)
+        elif base_kind == "view given requires_grad_()":
+            base = lib.zeros(3, 2).view(3, 2).requires_grad_()
+        elif base_kind == "non-leaf":
+            base = lib.zeros(3, 2, requires_grad=True) * 1
+        else:
+            base = lib.zeros(3, 2)
+        with lib.no_grad():
+            view = base[index]
+            before = view.requires_grad
+        target = {"the view": view, "the base": base, "nothing": None}[written]
+        if target is not None:
+            try:
+                if write_in_no_grad:
+                    with lib.no_grad():
+                        target.relu_()
+                else:
+                    target.relu_()
+            except RuntimeError:
+                seen.append("write raises")
+                continue
+        seen.append((before, _probe(lambda: view.requires_grad),
+                     _probe(lambda: view.is_leaf), _probe(lambda: view.grad_fn),
+                     _probe(lambda: (view * 2).requires_grad)))
+    assert seen[0] == seen[1], (base_kind, index, written, write_in_no_grad)
+
+
+def test_the_originals_of_cast_operands_are_kept_for_remainders_gradient():
+    """x.remainder(y) of float32 x and float64 y computes on a float64 copy of x; PyTorch
+    keeps x itself for y's gradient, so changing x in place before backward raises there
+    (4684585), and here too."""
+    x = L.tensor([0.73])
+    y = L.tensor([0.47], dtype=L.float64, requires_grad=True)
+    z = x.remainder(y)
+    x.clip_(0.98, 1.01)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()
+
+
+def test_an_empty_integer_division_by_zero_computes_nothing_and_raises_nothing():
+    """PyTorch raises ZeroDivisionError as it computes an element: none of an empty
+    result (4687143)."""
+    empty, zero = L.tensor([[-2]]).split_with_sizes([1, 0], -2)[-1], L.tensor([[3, 0]])
+    assert empty.remainder(zero).shape == (0, 2)
+    assert (empty // zero).shape == (0, 2)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        L.tensor([[1]]).remainder(zero)
+
+
+def test_an_empty_batched_product_with_a_bool_result_refuses_autograd():
+    """float64 @ bool with nothing to add: PyTorch's batched kernel returns bool zeros, and
+    with an input that requires grad raises 'Autograd not support dtype: Bool'
+    (4699989)."""
+    a = L.zeros(1, 1, 0, dtype=L.float64)
+    b = L.zeros(1, 0, 1, dtype=L.bool)
+    assert (a @ b).dtype == L.bool
+    a.requires_grad_()
+    with pytest.raises(RuntimeError, match="Autograd not support dtype: Bool"):
+        a @ b

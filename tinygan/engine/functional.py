@@ -816,7 +816,8 @@ class DivRounded(Function):
 
     def forward(self, a, b):
         xp = xp_of(a)
-        if a.dtype.kind not in "fc" and not bool((b != 0).all()):
+        if a.dtype.kind not in "fc" and a.size and b.size and not bool((b != 0).all()):
+            # (PyTorch raises as it computes an element: an empty result computes none)
             raise RuntimeError("ZeroDivisionError: div, an integer division by zero")
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.mode == "floor":   # Python's floor division: exact, from fmod (7.0 // 0.1)
@@ -850,11 +851,16 @@ def floor_divide(a: Any, b: Any) -> Tensor:
 
 
 def _rounded(op: Function, name: str, a: Any, b: Any) -> Tensor:
-    a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
-    wide = result_type(a, b)
-    a, b = cast(a, wide), cast(b, wide)
+    given = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
+    wide = result_type(*given)
+    a, b = cast(given[0], wide), cast(given[1], wide)
     refuse_kinds(name, a, "b")
-    return op(a, b)
+    out = op(a, b)
+    # the op keeps its cast copies; PyTorch keeps the tensors it was given, so changing one
+    # of those in place before backward is refused there: watch them (as _binary does)
+    watched = [t for i, (t, used) in enumerate(zip(given, (a, b)))
+               if t is not used and out.creator is op and i in op.saves()]
+    return keeps(out, *watched, name=op.name, one_node=False) if watched else out
 
 
 class Remainder(Function):
@@ -864,7 +870,8 @@ class Remainder(Function):
         return (0, 1) if self.needs_input_grad[1] else ()
 
     def forward(self, a, b):
-        if a.dtype.kind not in "fc" and not bool((b != 0).all()):
+        if a.dtype.kind not in "fc" and a.size and b.size and not bool((b != 0).all()):
+            # (PyTorch raises as it computes an element: an empty result computes none)
             raise RuntimeError("ZeroDivisionError: remainder, an integer division by zero")
         xp = xp_of(a)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -1090,12 +1097,26 @@ class MatMul(Function):
         return ga, gb
 
 
+# PyTorch's names of the integer dtypes, in its errors
+_TORCH_NAMES = {np.dtype(np.int64): "Long", np.dtype(np.int32): "Int", np.dtype(np.int16): "Short",
+                np.dtype(np.int8): "Char", np.dtype(np.uint8): "Byte", np.dtype(np.bool_): "Bool"}
+
+
+def refuse_integer_output(dtype: Any) -> None:
+    """PyTorch's error when a differentiable op, with an input that requires grad, would
+    give an integer or bool result (one that cannot carry a gradient)."""
+    raise RuntimeError(f"Autograd not support dtype: {_TORCH_NAMES[np.dtype(dtype)]}")
+
+
 def matmul(a: Any, b: Any) -> Tensor:
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
     if a.dtype != b.dtype and _empty_batched_product(a, b):
         # PyTorch's batched kernel returns before its dtype check when there is nothing to
         # add up (an empty result, or no inner terms): zeros of b's dtype, which b's cast
         # copy of a gives here (its gradient is cast back to a's dtype)
+        if b.dtype.kind in "biu" and is_grad_enabled() and (a.requires_grad or
+                                                            b.requires_grad):
+            refuse_integer_output(b.dtype)
         a = cast(a, b.dtype)
     _same_dtype("matmul", a, b)
     if a.dtype == np.bool_ and (a.ndim == b.ndim == 1 or (a.numel() and b.numel())):

@@ -216,18 +216,13 @@ def _keepdim_needs_dim(op: str, dim: Any, axis: Any, keepdim: bool) -> None:
                         f"for every dim kept, give them all: dim=tuple(range(x.ndim))")
 
 
-# PyTorch's names of the integer dtypes, in its errors
-_TORCH_NAMES = {np.dtype(np.int64): "Long", np.dtype(np.int32): "Int", np.dtype(np.int16): "Short",
-                np.dtype(np.int8): "Char", np.dtype(np.uint8): "Byte", np.dtype(np.bool_): "Bool"}
-
-
 def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  # noqa: A001
     """``dtype``: the input is cast to it first (x.sum(dtype=float64) adds in float64),
     and the result has it."""
     _keepdim_needs_dim("sum", dim, axis, keepdim)
     if dtype is not None and np.dtype(dtype).kind in "biu" and self.requires_grad and \
             is_grad_enabled():   # one node of PyTorch's: its output would need a gradient
-        raise RuntimeError(f"Autograd not support dtype: {_TORCH_NAMES[np.dtype(dtype)]}")
+        F.refuse_integer_output(dtype)
     x = self if dtype is None else self.to(dtype=dtype)
     total = F.sum(x, _pick(dim, axis), _pick(keepdim, keepdims))
     # an integer sum is int64 unless a dtype is asked for: then that one (wrapping)

@@ -608,9 +608,11 @@ class Function:
             _remember_view(out._base, out)
             out._multi_output = src._multi_output   # (engine/pieces.py: PyTorch's rule)
             out._view_made_in_no_grad = not _grad_enabled
-            if not _grad_enabled and src.requires_grad:
+            if not _grad_enabled and out._base.requires_grad:
                 # PyTorch: a view taken under no_grad() of a tensor that requires grad says it
-                # requires grad too, but no gradient ever reaches it or through it
+                # requires grad too, but no gradient ever reaches it or through it. What
+                # counts is the first base (a view of a view: the tensor under both), so a
+                # view that was given requires_grad_() of its own passes on nothing
                 out.requires_grad, out._made_without_grad = True, True
         if _grad_enabled and any(t.requires_grad for t in tensors):
             out.requires_grad = True
@@ -1420,8 +1422,9 @@ def _refresh_views_of(base: Tensor) -> None:
     is cut again from it, so ``view.requires_grad`` and ``view.grad_fn`` are right at once."""
     for ref in base._views or ():
         view = ref()
-        if view is not None and not view._multi_output:   # (those raise when next used)
-            _refresh_view(view)
+        if view is not None and not view._multi_output and not (
+                view._view_made_in_no_grad and base.requires_grad):   # (those raise when
+            _refresh_view(view)                                         # next used)
 
 
 def _refresh_view(view: Tensor) -> None:
@@ -1433,6 +1436,12 @@ def _refresh_view(view: Tensor) -> None:
     if view._multi_output and base.requires_grad:
         _refuse_multi_output("using it", view, "is used after its base or another view of "
                              "its base was modified in place")
+    if view._view_made_in_no_grad and base.requires_grad:
+        raise RuntimeError(
+            f"A view was created in no_grad mode and its base or another view of its base "
+            f"has been modified inplace (view shape {view.shape}); its place in the graph is "
+            f"then ambiguous, as in PyTorch: make the view and the in-place change both "
+            f"inside no_grad() (and do not use the view for gradients), or both outside it")
     view._graph_version = view._version[0]   # (it is cut again once the base requires grad)
     if not base.requires_grad:
         return

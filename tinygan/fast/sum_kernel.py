@@ -22,6 +22,8 @@ PyTorch's order, for one contiguous row x of n numbers (float32: 8-lane vectors;
 4. Finally a scalar, starting at 0, takes the numbers past the last whole vector, then the
    8 (or 4) lanes, one after another.
 
+A sum over leading *and* trailing dims, (A, C, R) -> (C,) (x.sum((0, 2, 3)), a convolution's
+bias gradient), sums each row of R as above and adds the rows into the result in turn.
 A sum over the *leading* dims of a contiguous (n, C) block (a bias gradient, x.sum(0))
 goes down the columns instead ("vectorized_outer_sum" / "scalar_outer_sum"): with C at
 least one vector, the columns in whole blocks of 4 vectors (or, below one vector, of 4
@@ -113,22 +115,55 @@ def applies(x: np.ndarray, axes: tuple[int, ...] | None) -> bool:
     if axes == () and x.ndim:
         return False
     axes = tuple(range(x.ndim)) if axes is None else tuple(sorted(axes))
-    if axes == tuple(range(len(axes))) and len(axes) < x.ndim:
-        return 0 < x.size < MOST
-    if axes != tuple(range(x.ndim - len(axes), x.ndim)):
-        return False
-    n = int(np.prod([x.shape[a] for a in axes]))
-    return 0 < n <= MOST and x.size > 0
+    lead, trail = _runs(axes, x.ndim)
+    if lead + trail != len(axes) or x.size == 0:
+        return False   # (reduced dims on both sides of a kept one and elsewhere: not known)
+    if lead and len(axes) < x.ndim and int(np.prod(x.shape[x.ndim - trail:])) == 1:
+        return x.size < MOST   # (over leading dims only: see leading_sum)
+    n = int(np.prod(x.shape[x.ndim - trail:]))
+    return 0 < n <= MOST
+
+
+def _runs(axes: tuple[int, ...], ndim: int) -> tuple[int, int]:
+    """How many of the sorted ``axes`` form a run from dim 0, and how many of the rest a
+    run to the last dim."""
+    lead = 0
+    while lead < len(axes) and axes[lead] == lead:
+        lead += 1
+    trail = 0
+    while trail < len(axes) - lead and axes[len(axes) - 1 - trail] == ndim - 1 - trail:
+        trail += 1
+    return lead, trail
 
 
 def pytorch_sum(x: np.ndarray, axes: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
     """x summed over ``axes`` (where ``applies``) in PyTorch's order."""
     axes = tuple(range(x.ndim)) if axes is None else tuple(sorted(axes))
-    if axes != tuple(range(len(axes))) or len(axes) == x.ndim:
+    lead, trail = _runs(axes, x.ndim)
+    if len(axes) == x.ndim or not lead:
         return trailing_sum(x, axes, keepdims)
-    kept = x.shape[len(axes):]
-    sums = leading_sum(x.reshape(-1, int(np.prod(kept)))).reshape(kept)
-    return sums.reshape((1,) * len(axes) + kept) if keepdims else sums
+    kept = x.shape[lead:x.ndim - trail]
+    before, inside = int(np.prod(x.shape[:lead])), int(np.prod(kept))
+    after = int(np.prod(x.shape[x.ndim - trail:]))   # (dims of size 1 reduce nothing)
+    if after == 1:
+        sums = leading_sum(x.reshape(before, inside))
+    elif before == 1:
+        sums = row_sums(x.reshape(inside, after))
+    else:
+        sums = outer_and_inner_sum(x.reshape(before, inside, after))
+    sums = sums.reshape(kept)
+    return sums.reshape((1,) * lead + kept + (1,) * trail) if keepdims else sums
+
+
+def outer_and_inner_sum(x: np.ndarray) -> np.ndarray:
+    """x (A, C, R), contiguous -> (C,): sums over A and R (an image batch's bias gradient,
+    x.sum((0, 2, 3))). PyTorch sums each row of R numbers (the module docstring) and adds
+    the rows to the result one after another, starting from 0, for a = 0, 1, ..."""
+    a, c, r = x.shape
+    if c == 1:   # nothing kept apart: one long contiguous row
+        return row_sums(x.reshape(1, -1))
+    rows = row_sums(x.reshape(a * c, r)).reshape(a, c)
+    return _in_order(np.concatenate([np.zeros((1, c), x.dtype), rows]))
 
 
 def leading_sum(x: np.ndarray) -> np.ndarray:
