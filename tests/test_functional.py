@@ -35,6 +35,18 @@ SMOOTH_UNARY = {
     "log_sigmoid": F.log_sigmoid, "square": lambda x: x ** 2, "cube": lambda x: x ** 3,
     "neg": lambda x: -x, "sin": tinygan.sin, "cos": tinygan.cos,
     "flip": lambda x: tinygan.flip(x * x, (0,)),   # (squared: a flip of x alone is linear)
+    # issue 29, the eighth session (each squared where the op alone is linear in x)
+    "cumsum": lambda x: tinygan.cumsum(x * x, -1) if x.ndim else tinygan.cumsum(x * x, 0),
+    "logsumexp": lambda x: tinygan.logsumexp(x, tuple(range(x.ndim))),
+    "logsumexp keepdim": lambda x: tinygan.logsumexp(x, -1 if x.ndim else 0, keepdim=True),
+    "tril": lambda x: tinygan.tril((x * x).reshape(x.numel(), 1) * x.reshape(1, -1), -1),
+    "triu": lambda x: ((x * x).reshape(x.numel(), 1) * x.reshape(1, -1)).triu(1),
+    "masked_fill": lambda x: (x * x).masked_fill(   # (a fixed mask: every other element)
+        tinygan.arange(x.numel()).reshape(x.shape) % 2 == 0, 0.5),
+    "square method": lambda x: x.square(),
+    "clamp_min": lambda x: (x * x + 1.0).clamp_min(0.5)     # always above: x^2 + 1
+    + (-x * x - 1.0).clamp_min(-0.5),                        # always below: the bound
+    "bmm": lambda x: tinygan.bmm(x.reshape(1, -1, 1), (x * x).reshape(1, 1, -1)),
 }
 
 

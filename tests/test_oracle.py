@@ -613,6 +613,65 @@ _method("flip", flip_inputs, lambda x, dims: x.flip(dims))
 _method("flip:function", flip_inputs, lambda x, dims: (
     torch if isinstance(x, torch.Tensor) else tinygan).flip(x, dims))
 
+# issue 29, the eighth session: running sums, log-sum-exp, triangles, masks, bits and logic
+def dim_inputs(draw):
+    """A tensor of 0-3 dims and one of its dims (negative ones too)."""
+    arrays, _ = unary(min_dims=0)(draw)
+    n = max(arrays[0].ndim, 1)
+    return arrays, dict(dim=draw(st.integers(-n, n - 1)), keepdim=draw(st.booleans()))
+
+
+def matrix_inputs(draw):
+    """A tensor of 2-4 dims and a diagonal offset for tril/triu."""
+    arrays, _ = unary(min_dims=2)(draw)
+    return arrays, dict(diagonal=draw(st.integers(-3, 3)))
+
+
+def mask_inputs(draw):
+    """A tensor, a bool mask that broadcasts with it, and a number to fill with."""
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
+                                                    max_side=4)).input_shapes
+    mask = draw(hnp.arrays(np.bool_, shapes[1]))
+    return [_floats(draw, shapes[0])], dict(mask=mask, value=draw(st.sampled_from(
+        [0.0, -1.5, 2, float("inf")])))
+
+
+def batch_inputs(draw):
+    b, n, m, p = (draw(st.integers(1, 3)) for _ in range(4))
+    return [_floats(draw, (b, n, m)), _floats(draw, (b, m, p))], {}
+
+
+def _lib(x):
+    return torch if isinstance(x, torch.Tensor) else tinygan
+
+
+_method("cumsum", dim_inputs, lambda x, dim, keepdim: x.cumsum(dim))
+_method("logsumexp", dim_inputs, lambda x, dim, keepdim: x.logsumexp(dim, keepdim))
+_method("logsumexp:function", dim_inputs, lambda x, dim, keepdim: _lib(x).logsumexp(
+    x, (dim,), keepdim))
+_method("tril", matrix_inputs, lambda x, diagonal: x.tril(diagonal))
+_method("triu", matrix_inputs, lambda x, diagonal: _lib(x).triu(x, diagonal))
+_method("masked_fill", mask_inputs, lambda x, mask, value: x.masked_fill(
+    _lib(x).tensor(mask), value))
+_method("masked_fill:tensor value", mask_inputs, lambda x, mask, value: (x * 1).masked_fill_(
+    _lib(x).tensor(mask).expand(x.shape) if np.broadcast_shapes(mask.shape, x.shape) == x.shape
+    else _lib(x).tensor(True), x.sum() * value))
+_method("clamp_min", unary(away_from=[0.5]), lambda x: x.clamp_min(0.5))
+_method("clamp_max", binary(), lambda a, b: a.clamp_max(b))
+_method("square", unary(), lambda x: x.square())
+_method("matmul", binary(), lambda a, b: a.reshape(-1).matmul(b.reshape(-1)[:1].expand(
+    a.numel())))
+_method("bmm", batch_inputs, lambda a, b: a.bmm(b))
+_method("maximum", binary(), lambda a, b: a.maximum(b))
+_method("minimum", binary(), lambda a, b: a.minimum(b))
+for _name in ["bitwise_and", "bitwise_or", "bitwise_xor"]:   # integers and masks: no gradient
+    _method(_name, binary(), lambda a, b, _n=_name: getattr((a > 0), _n)(b < 1) * 1 + getattr(
+        (a * 4).long(), _n)((b * 4).long()), grad=(), second=False)
+for _name in ["logical_and", "logical_or", "logical_xor"]:
+    _method(_name, binary(), lambda a, b, _n=_name: getattr(a.round(), _n)(b.round()), grad=(),
+            second=False)
+_method("logical_not", unary(), lambda x: x.round().logical_not(), grad=(), second=False)
+
 # Public Tensor methods that wrap no differentiable op (facts, conversions, in place)
 NOT_OPS = {"new_zeros", "new_ones", "new_full", "new_empty", "new_tensor",   # factories
            "shape", "dtype", "ndim", "device", "is_leaf", "grad_fn", "data", "size", "dim",
@@ -625,7 +684,9 @@ NOT_OPS = {"new_zeros", "new_ones", "new_full", "new_empty", "new_tensor",   # f
            "eq", "ne", "lt", "le", "gt", "ge", "is_cpu", "is_xpu", "is_mps", "is_meta",
            "is_xla", "is_ipu", "is_vulkan", "is_mtia", "is_maia", "is_mkldnn", "is_sparse",
            "is_sparse_csr", "is_quantized", "is_nested", "is_shared",
-           "is_contiguous"}   # (a fact: tested in test_pieces_and_padding.py)
+           "is_contiguous",   # (a fact: tested in test_pieces_and_padding.py)
+           "retain_grad", "retains_grad",   # (autograd bookkeeping: test_torch_vocabulary.py)
+           "stride"}   # (refused: see methods.stride)
 
 
 OPERATORS = {"__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",

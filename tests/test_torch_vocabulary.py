@@ -297,3 +297,109 @@ def test_true_division_of_integers_by_a_negative_number_is_in_floats():
     v = tinygan.tensor([1, 0, 200], dtype=tinygan.uint8)
     assert tinygan.div(v, -2).tolist() == (v / -2).tolist() == [-0.5, -0.0, -100.0]
     assert (-2 / v).tolist()[0] == -2.0 and (v / -2).dtype == np.float32
+
+
+# ---- issue 29, the eighth session: names PyTorch code reaches for --------------------------
+def _both(build):
+    """build(lib) in tinygan and in PyTorch: the results, or the exception type raised."""
+    torch = pytest.importorskip("torch")
+    out = []
+    for lib in (tinygan, torch):
+        try:
+            value = build(lib)
+        except (RuntimeError, TypeError, IndexError, ValueError, NotImplementedError) as e:
+            out.append(("raises", type(e).__name__ if not isinstance(e, (RuntimeError,
+                        NotImplementedError)) else "RuntimeError"))
+            continue
+        out.append(value)
+    return out
+
+
+def _facts(t):
+    return (str(t.dtype).replace("torch.", ""), tuple(t.shape), t.detach().numpy().tolist(),
+            t.requires_grad)
+
+
+def test_retain_grad_keeps_a_non_leaf_gradient_as_pytorch():
+    """After grad() and each backward(), summed; after an in-place write, the gradient at the
+    write's node; a leaf keeps its own anyway; no grad, no retaining."""
+    def build(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 2
+        y.retain_grad()
+        z = (y * y).sum()
+        lib.autograd.grad(z, x, retain_graph=True)
+        seen = [y.grad.tolist(), y.retains_grad, x.retains_grad]
+        z.backward(retain_graph=True)
+        z.backward()
+        seen.append(y.grad.tolist())
+        w = x * 3
+        w.retain_grad()
+        w.mul_(2)
+        w.sum().backward()
+        seen.append(w.grad.tolist())
+        try:
+            lib.tensor([1.0]).retain_grad()
+        except RuntimeError:
+            seen.append("refused")
+        return seen
+    ours, theirs = _both(build)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("expression", [
+    "b & b", "b | b", "b ^ b", "i & 6", "6 & i", "b & 1", "b & True", "u & 3", "u & i",
+    "i & b", "f & b", "b & 1.5", "i | True", "lib.bitwise_and(i, 6)", "i.bitwise_or(b)",
+    "lib.logical_and(f, b)", "f.logical_or(f)", "lib.logical_not(f)", "lib.logical_xor(i, 0)",
+    "lib.logical_xor(i, b)", "i.logical_not()"])
+def test_bitwise_and_logical_ops_as_pytorch(expression):
+    def build(lib):
+        names = dict(lib=lib, b=lib.tensor([True, False]), i=lib.tensor([3, 5]),
+                     u=lib.tensor([3, 5], dtype=lib.uint8), f=lib.tensor([1.0, float("nan")]))
+        return _facts(eval(expression, names))
+    ours, theirs = _both(build)
+    assert ours == theirs
+
+
+def test_in_place_bitwise_operators_write_the_tensor_itself():
+    m = tinygan.tensor([True, True])
+    alias = m
+    m &= tinygan.tensor([True, False])
+    assert m is alias and m.tolist() == [True, False]
+    m |= tinygan.tensor([False, True])
+    m ^= tinygan.tensor([True, True])
+    assert alias.tolist() == [False, False]
+
+
+@pytest.mark.parametrize("expression", [
+    "lib.bmm(a, c)", "a.bmm(c)", "lib.bmm(a[0], c[0])", "lib.bmm(a, c[:, :1])",
+    "lib.bmm(a, c.double())", "lib.bmm(a.expand(2, 2, 3), c)",
+    "f.masked_fill(f > 0, 2)", "f.masked_fill(f > 0, lib.tensor(3.0))",
+    "f.masked_fill((f > 0).reshape(3, 1), 1.0)", "f.reshape(3, 1).masked_fill_(f > 0, 1.0)",
+    "f.masked_fill(f > 0, lib.tensor([1.0]))", "f.masked_fill((f > 0).long(), 1)",
+    "i.masked_fill(i > 1, 2.7)", "lib.masked_fill(i, i > 1, True)",
+    "lib.tensor(1.0).masked_fill(f > 0, 5.0)",
+    "i.clamp_min(0.5)", "lib.clamp_max(f, lib.tensor(0.0))", "i.square()", "(i > 1).square()",
+    "f.cumsum(0)", "i.cumsum(-1)", "lib.cumsum(f, 0, dtype=lib.float64)", "f.cumsum(1)",
+    "f.logsumexp(0)", "lib.logsumexp(f.reshape(3, 1), (0, 1), keepdim=True)",
+    "i.logsumexp(0)", "lib.tensor([]).logsumexp(0)", "f.tril()", "c.tril(-1)", "c.triu(1)"])
+def test_the_eighth_sessions_names_as_pytorch(expression):
+    """Values, dtype and shape, or both raise (the errors of the shapes and dtypes)."""
+    def build(lib):
+        names = dict(lib=lib, a=lib.tensor([[[1.0, 2.0, 3.0]]]),
+                     c=lib.tensor([[[1.0], [0.5], [-1.0]]]), f=lib.tensor([0.5, -1.5, 2.0]),
+                     i=lib.tensor([1, -2, 3]))
+        return _facts(eval(expression, names))
+    ours, theirs = _both(build)
+    assert ours == theirs
+
+
+def test_masked_fill_gives_the_value_the_gradient_of_the_filled_places():
+    def build(lib):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        v = lib.tensor(0.5, dtype=lib.float64, requires_grad=True)
+        y = (x * 1).masked_fill_(lib.tensor([True, False, True]), v)
+        (y * lib.tensor([1.0, 2.0, 3.0])).sum().backward()
+        return x.grad.tolist(), v.grad.tolist(), str(v.grad.dtype).replace("torch.", "")
+    ours, theirs = _both(build)
+    assert ours == theirs

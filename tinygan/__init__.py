@@ -28,6 +28,11 @@ from tinygan.compat.function_forms import bitwise_not, floor_divide, lerp, remai
 from tinygan.compat.function_forms import reciprocal  # issue 29: what 2 / t computes
 from tinygan.compat.function_forms import (ceil, clone, cos, flip, floor, isfinite, isinf,  # noqa: A004
                                     isnan, neg, round, sign, sin, trunc)  # issue 29
+from tinygan.compat.function_forms import (bmm, clamp_max, clamp_min, cumsum, logsumexp,  # noqa: E402
+                                            masked_fill, square)  # issue 29
+from tinygan.engine.logic import (bitwise_and, bitwise_or, bitwise_xor, logical_and,  # noqa: E402
+                                  logical_not, logical_or, logical_xor)
+from tinygan.engine.triangular import tril, triu  # noqa: E402
 from tinygan.engine import functional  # noqa: E402
 from tinygan import cuda  # noqa: E402
 from tinygan.compat.legacy_types import CPU_TYPES as _CPU_TYPES  # noqa: E402
@@ -79,4 +84,7 @@ __all__ = [
     "reciprocal", "split", "split_with_sizes", "chunk", "unbind", "narrow",
     "sin", "cos", "floor", "ceil", "trunc", "round", "sign", "isnan", "isinf", "isfinite",
     "flip", "neg", "clone",
+    "cumsum", "logsumexp", "tril", "triu", "bmm", "masked_fill", "clamp_min", "clamp_max",
+    "square", "bitwise_and", "bitwise_or", "bitwise_xor", "logical_and", "logical_or",
+    "logical_xor", "logical_not",
 ]

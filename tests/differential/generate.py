@@ -595,6 +595,79 @@ def creation(ctx: Context) -> Step | None:
     return Step(code, f"create:{code.split('L.')[1].split('(')[0]}", (out,), ())
 
 
+@family(6)
+def eighth_session_names(ctx: Context) -> Step | None:
+    """cumsum, logsumexp, tril/triu, masked_fill(_), clamp_min/max, square, bmm, the
+    bitwise operators and the logical functions, as methods and as functions."""
+    a = ctx.pick()
+    if a is None:
+        return None
+    t = ctx.t(a)
+    out = ctx.fresh()
+    d = ctx.dim(t)
+    fn = ctx.choice(("cumsum", "logsumexp", "triangle", "masked_fill", "masked_fill_",
+                     "clamp_min", "square", "bmm", "bitwise", "logical"))
+    uses: tuple[str, ...] = (a,)
+    if fn == "cumsum":
+        dtype = f", dtype=L.{ctx.choice(('float64', 'float32', 'int64'))}" \
+            if ctx.chance(0.2) else ""
+        code = ctx.choice((f"{out} = {a}.cumsum({d}{dtype})", f"{out} = L.cumsum({a}, {d}{dtype})"))
+    elif fn == "logsumexp":
+        keep = ctx.choice(("", ", keepdim=True", ", True"))
+        dims = d if ctx.chance(0.6) or t.dim() < 2 else (0, -1)
+        code = ctx.choice((f"{out} = {a}.logsumexp({dims}{keep})",
+                           f"{out} = L.logsumexp({a}, {dims}{keep})"))
+    elif fn == "triangle":
+        name, k = ctx.choice(("tril", "triu")), int(ctx.rng.integers(-2, 3))
+        code = ctx.choice((f"{out} = {a}.{name}({k})", f"{out} = L.{name}({a}, diagonal={k})",
+                           f"{out} = L.{name}({a})"))
+    elif fn in ("masked_fill", "masked_fill_"):
+        shape = ctx.broadcastable(tuple(t.shape)) if ctx.chance(0.8) else tuple(t.shape)
+        mask = ctx.add_input(shape, "bool" if ctx.chance(0.95) else "int64")
+        value = ctx.scalar("fib") if ctx.chance(0.7) else ctx.add_input(
+            (), str(t.dtype)[6:] if ctx.chance(0.8) else ctx.choice(FLOATS))
+        uses += _uses(mask, value)
+        if fn == "masked_fill":
+            code = ctx.choice((f"{out} = {a}.masked_fill({mask}, {value})",
+                               f"{out} = L.masked_fill({a}, {mask}, {value})"))
+        else:
+            return _maybe_no_grad(ctx, Step(f"{a}.masked_fill_({mask}, {value})",
+                                            "inplace:masked_fill_", (), uses))
+    elif fn == "clamp_min":
+        name = ctx.choice(("clamp_min", "clamp_max"))
+        bound = ctx.scalar("fi") if ctx.chance(0.6) else _other(ctx, a)
+        uses += _uses(bound)
+        code = ctx.choice((f"{out} = {a}.{name}({bound})", f"{out} = L.{name}({a}, {bound})"))
+    elif fn == "square":
+        code = ctx.choice((f"{out} = {a}.square()", f"{out} = L.square({a})"))
+    elif fn == "bmm":
+        if t.dim() != 3:
+            return None
+        dtype = str(t.dtype)[6:] if ctx.chance(0.9) else ctx.choice(FLOATS)
+        b = ctx.add_input((t.shape[0] if ctx.chance(0.9) else 2, t.shape[2],
+                           int(ctx.rng.integers(1, 4))), dtype)
+        uses += (b,)
+        code = ctx.choice((f"{out} = {a}.bmm({b})", f"{out} = L.bmm({a}, {b})"))
+    elif fn == "bitwise":
+        other = _other(ctx, a) if ctx.chance(0.6) else ctx.scalar("ib")
+        uses += _uses(other)
+        op = ctx.choice(("&", "|", "^"))
+        name = {"&": "bitwise_and", "|": "bitwise_or", "^": "bitwise_xor"}[op]
+        code = ctx.choice((f"{out} = {a} {op} {other}", f"{out} = L.{name}({a}, {other})",
+                           f"{out} = {other} {op} {a}" if other[:1] != "v" else
+                           f"{out} = {a}.{name}({other})"))
+    else:
+        name = ctx.choice(("logical_and", "logical_or", "logical_xor", "logical_not"))
+        if name == "logical_not":
+            code = ctx.choice((f"{out} = {a}.logical_not()", f"{out} = L.logical_not({a})"))
+        else:
+            other = _other(ctx, a)
+            uses += _uses(other)
+            code = ctx.choice((f"{out} = {a}.{name}({other})",
+                               f"{out} = L.{name}({a}, {other})"))
+    return Step(code, f"new:{fn}", (out,), uses)
+
+
 @family(7)
 def matmul(ctx: Context) -> Step | None:
     a = ctx.pick(lambda t: t.dim() >= 1)

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygan.engine import flip as flipping, functional as F
+from tinygan.engine import cumulative, flip as flipping, functional as F, \
+    logsumexp as log_sum_exp
 from tinygan.engine.tensor import Tensor
 from tinygan.engine.tensor import MaxMin
 
@@ -274,3 +275,47 @@ def flip(input: Tensor, dims: Any) -> Tensor:  # noqa: A002
 
 def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:  # noqa: A002
     return _tensor_input("clone", input).clone(memory_format=memory_format)
+
+
+# ---- issue 29, the eighth session -----------------------------------------------------------
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+    """Batched matrix product: (B, n, m) @ (B, m, p) -> (B, n, p). Unlike matmul, both must
+    be 3-D with the same batch size (no broadcasting), as in PyTorch."""
+    for name, t in (("batch1", input), ("batch2", mat2)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"bmm(): argument '{'input' if name == 'batch1' else 'mat2'}' "
+                            f"must be Tensor, not {type(t).__name__}")
+        if t.ndim != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor (got shape {t.shape})")
+    expected = [input.shape[0], input.shape[2]]
+    if list(mat2.shape[:2]) != expected:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"{expected} but got: {list(mat2.shape[:2])}.")
+    if input.dtype != mat2.dtype:
+        raise RuntimeError(f"bmm: expected scalar type {input.dtype} but found {mat2.dtype} "
+                           f"(shapes {input.shape}, {mat2.shape}); convert one with .to()")
+    return F.matmul(input, mat2)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A002
+    return cumulative.cumsum(input, dim, dtype=dtype)
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:  # noqa: A002
+    return log_sum_exp.logsumexp(input, dim, keepdim)
+
+
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:  # noqa: A002
+    return _t(input).masked_fill(mask, value)
+
+
+def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A001,A002
+    return _t(input).clamp_min(min)
+
+
+def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A001,A002
+    return _t(input).clamp_max(max)
+
+
+def square(input: Tensor) -> Tensor:  # noqa: A002
+    return _t(input).square()

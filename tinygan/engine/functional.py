@@ -32,8 +32,8 @@ from tinygan.devices import backend
 from tinygan.fast import sum_kernel
 from tinygan.devices.random import default_generator
 from tinygan.engine.fma import VECTOR_BYTES, fused
-from tinygan.engine.layout import view_strides, as_advanced_index_result, \
-    as_elementwise_result, copy_preserving, row_major, suggests_channels_last
+from tinygan.engine.layout import as_advanced_index_result, as_elementwise_result, \
+    copy_preserving, row_major, suggests_channels_last
 from tinygan.engine.tensor import (Function, Tensor, _as_tensor, is_grad_enabled,
                                    result_type, wrap_dim)
 
@@ -217,6 +217,31 @@ def sum_to(x: Tensor, shape: Sequence[int]) -> Tensor:
     return x if x.shape == tuple(shape) else SumTo(shape)(x)
 
 
+def view_strides(shape: tuple, strides: tuple, new_shape: tuple) -> tuple:
+    """The strides PyTorch's view gives ``new_shape`` of an array of ``shape`` and
+    ``strides`` (its computeStride; size-1 dims get the span of what follows them), or
+    row-major ones where no view exists (reshape copies then)."""
+    row_major_steps = [1] * len(new_shape)
+    for d in range(len(new_shape) - 2, -1, -1):
+        row_major_steps[d] = row_major_steps[d + 1] * new_shape[d + 1]
+    if not shape:
+        return tuple(row_major_steps)
+    out = [0] * len(new_shape)
+    view_d, base, tensor_numel, view_numel = len(new_shape) - 1, strides[-1], 1, 1
+    for d in range(len(shape) - 1, -1, -1):
+        tensor_numel *= shape[d]
+        if d == 0 or shape[d - 1] != 1 and strides[d - 1] != tensor_numel * base:
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                out[view_d] = view_numel * base
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return tuple(row_major_steps)
+            if d > 0:
+                base, tensor_numel, view_numel = strides[d - 1], 1, 1
+    return tuple(out) if view_d == -1 else tuple(row_major_steps)
+
+
 class Reshape(Function):
     is_view = True  # a view whenever the memory allows it (conservatively: always)
     def __init__(self, shape): self.shape = tuple(shape)
@@ -230,9 +255,10 @@ class Reshape(Function):
                              f"({x.size} elements) into {self.shape}") from None
         if y.size and not np.may_share_memory(x, y):
             self.is_view = False   # NumPy had to copy (a transposed input): not a view
-        elif y.size and 1 in self.shape:
+        elif y.size and 1 in self.shape and (1 in x.shape or not x.flags.c_contiguous):
             # a size-1 dim's stride is never stepped along, so NumPy and PyTorch choose it
-            # differently; PyTorch's layout rules read it (engine/layout.py): use its own
+            # differently (from a row-major x with no size-1 dim, both take the row-major
+            # one); PyTorch's layout rules read it (engine/layout.py): use its own
             steps = view_strides(x.shape, [st // x.itemsize for st in x.strides], y.shape)
             y = self.restrided(y, [st * x.itemsize for st in steps])
         return y

@@ -170,31 +170,6 @@ class _Strided:
         self.shape, self.strides, self.ndim = tuple(shape), tuple(strides), len(shape)
 
 
-def view_strides(shape: tuple, strides: tuple, new_shape: tuple) -> tuple:
-    """The strides PyTorch's view gives ``new_shape`` of an array of ``shape`` and
-    ``strides`` (its computeStride; size-1 dims get the span of what follows them), or
-    row-major ones where no view exists (reshape copies then)."""
-    row_major_steps = [1] * len(new_shape)
-    for d in range(len(new_shape) - 2, -1, -1):
-        row_major_steps[d] = row_major_steps[d + 1] * new_shape[d + 1]
-    if not shape:
-        return tuple(row_major_steps)
-    out = [0] * len(new_shape)
-    view_d, base, tensor_numel, view_numel = len(new_shape) - 1, strides[-1], 1, 1
-    for d in range(len(shape) - 1, -1, -1):
-        tensor_numel *= shape[d]
-        if d == 0 or shape[d - 1] != 1 and strides[d - 1] != tensor_numel * base:
-            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
-                out[view_d] = view_numel * base
-                view_numel *= new_shape[view_d]
-                view_d -= 1
-            if view_numel != tensor_numel:
-                return tuple(row_major_steps)
-            if d > 0:
-                base, tensor_numel, view_numel = strides[d - 1], 1, 1
-    return tuple(out) if view_d == -1 else tuple(row_major_steps)
-
-
 def as_advanced_index_result(result: Any, sliced: Any, positions: list, indices: list) -> Any:
     """``sliced[...indices at positions...]`` (NumPy's result, row-major) laid out as
     PyTorch's advanced indexing lays it out. PyTorch computes it with TensorIterator over
@@ -218,6 +193,7 @@ def as_advanced_index_result(result: Any, sliced: Any, positions: list, indices:
         return result   # (a case not followed here: NumPy's layout stays)
     operands = [_Strided(out_shape, strides[:before] + [0] * len(index_shape)
                          + strides[positions[-1] + 1:])]
+    from tinygan.engine.functional import view_strides   # (reshape's rule lives there)
     for index in indices:   # each seen as (1, ..., its shape, ..., 1) by a view
         steps = [s // index.itemsize for s in index.strides]
         seen_as = (1,) * before + tuple(index_shape) + (1,) * after

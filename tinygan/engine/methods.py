@@ -22,6 +22,7 @@ from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.engine import flip as flipping, pieces, rounding, sorting, special_values, \
     tiling, trigonometric
+from tinygan.engine import cumulative, logic, logsumexp as log_sum_exp, triangular
 from tinygan.multiprocessing import is_shared, share_tensor_
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, check_no_overlap, \
     check_gather_write_order, \
@@ -672,3 +673,116 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
 
 Tensor.new_zeros, Tensor.new_ones, Tensor.new_empty = new_zeros, new_ones, new_empty
 Tensor.new_full, Tensor.new_tensor = new_full, new_tensor
+
+
+# ---- issue 29, the eighth session: names PyTorch code reaches for ---------------------------
+# (running sums, log-sum-exp, triangles: engine/cumulative.py, logsumexp.py, triangular.py;
+# the bitwise and logical ops: engine/logic.py)
+def cumsum(self, dim=None, *, dtype=None):
+    if dim is None:
+        raise TypeError('cumsum() missing 1 required positional arguments: "dim"')
+    return cumulative.cumsum(self, dim, dtype=dtype)
+
+
+def logsumexp(self, dim=None, keepdim=False):
+    if dim is None:
+        raise TypeError('logsumexp() missing 1 required positional arguments: "dim"')
+    return log_sum_exp.logsumexp(self, dim, keepdim)
+
+
+def masked_fill_(self, mask, value):
+    """self[mask] = value, in place: ``mask`` a bool tensor that broadcasts to self's shape,
+    ``value`` a number or a 0-d tensor (which then gets the sum of the gradient where the
+    mask is set). As PyTorch's, self's gradient is zero where the mask is set."""
+    _check_mask_fill("masked_fill_", mask, value)
+    try:
+        target = np.broadcast_shapes(mask.shape, self.shape)
+    except ValueError:
+        target = None
+    if target != self.shape:
+        raise RuntimeError(f"masked_fill_: output with shape {list(self.shape)} doesn't match "
+                           f"the broadcast shape of the mask {list(mask.shape)}")
+    if isinstance(value, Tensor) and value.dtype != self.dtype:
+        refuse_a_gradient_into_ints("masked_fill_", self, value)   # (as fill_: see there)
+        value = F.cast(value, self.dtype)            # (a float64 value's gradient: float64)
+    _setitem(self, mask if mask.shape == self.shape else mask.expand(self.shape), value)
+    return self
+
+
+def masked_fill(self, mask, value):
+    """A copy of self with ``value`` where ``mask`` is set (both broadcast: the result has
+    their common shape, laid out row-major as PyTorch's)."""
+    _check_mask_fill("masked_fill", mask, value)
+    if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled() and \
+            self.dtype.kind in "biu":
+        F.refuse_integer_output(self.dtype)   # (PyTorch's one node: an integer result)
+    shape = tuple(np.broadcast_shapes(mask.shape, self.shape))
+    out = F.clone(self.expand(shape), memory_format="contiguous_format")
+    return masked_fill_(out, mask, value)
+
+
+def _check_mask_fill(op, mask, value):
+    if not isinstance(mask, Tensor) or mask.dtype != np.bool_:
+        raise RuntimeError(f"{op} only supports boolean masks, but got mask with dtype "
+                           f"{getattr(mask, 'dtype', type(mask).__name__)}; write mask.bool() "
+                           f"or a comparison (x > 0)")
+    if isinstance(value, Tensor) and value.ndim:
+        raise RuntimeError(f"{op} only supports a 0-dimensional value tensor, but got tensor "
+                           f"with {value.ndim} dimension(s) (shape {value.shape})")
+
+
+def clamp_min(self, min):  # noqa: A002 - PyTorch's name
+    return F.clip(self, min, None)
+
+
+def clamp_max(self, max):  # noqa: A002
+    return F.clip(self, None, max)
+
+
+def square(self):
+    """x * x, as PyTorch's (pow(x, 2): an int or bool tensor gives int64)."""
+    return F.pow(self, 2)
+
+
+def retain_grad(self):
+    """Keep this non-leaf tensor's gradient in ``.grad`` when a backward pass (or
+    autograd.grad) goes through it, summed over passes as a leaf's. A leaf keeps its own
+    anyway; a tensor that does not require grad has none to keep."""
+    if not self.requires_grad:
+        raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+    if self.creator is not None:
+        self.retains_grad = True
+
+
+def stride(self, dim=None):
+    """Refused: tinygan lays every result out in memory as PyTorch does along the dims that
+    are longer than 1 (tests/test_result_layout.py), but a size-1 dim's stride, which
+    nothing ever steps along, is often NumPy's choice, not PyTorch's; a number that is
+    sometimes wrong would be worse than none."""
+    raise NotImplementedError(
+        "Tensor.stride(): tinygan does not report strides (a size-1 dim's can differ from "
+        "PyTorch's); to ask whether a view() will work, use is_contiguous(), or reshape()")
+
+
+Tensor.stride = stride
+Tensor.cumsum, Tensor.logsumexp = cumsum, logsumexp
+Tensor.tril, Tensor.triu = triangular.tril, triangular.triu
+Tensor.masked_fill, Tensor.masked_fill_ = masked_fill, masked_fill_
+Tensor.clamp_min, Tensor.clamp_max, Tensor.square = clamp_min, clamp_max, square
+Tensor.matmul, Tensor.bmm = F.matmul, function_forms.bmm
+Tensor.maximum, Tensor.minimum = function_forms.maximum, function_forms.minimum
+Tensor.__and__, Tensor.__or__, Tensor.__xor__ = logic.bitwise_and, logic.bitwise_or, \
+    logic.bitwise_xor
+Tensor.__rand__, Tensor.__ror__, Tensor.__rxor__ = logic.bitwise_and, logic.bitwise_or, \
+    logic.bitwise_xor
+Tensor.bitwise_and, Tensor.bitwise_or, Tensor.bitwise_xor = logic.bitwise_and, \
+    logic.bitwise_or, logic.bitwise_xor
+Tensor.logical_and, Tensor.logical_or = logic.logical_and, logic.logical_or
+Tensor.logical_xor, Tensor.logical_not = logic.logical_xor, logic.logical_not
+Tensor.__iand__ = lambda self, other: self._inplace(
+    "bitwise_and_", lambda t: logic.bitwise_and(t, other), reads=(other,))
+Tensor.__ior__ = lambda self, other: self._inplace(
+    "bitwise_or_", lambda t: logic.bitwise_or(t, other), reads=(other,))
+Tensor.__ixor__ = lambda self, other: self._inplace(
+    "bitwise_xor_", lambda t: logic.bitwise_xor(t, other), reads=(other,))
+Tensor.retain_grad = retain_grad

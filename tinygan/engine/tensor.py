@@ -95,6 +95,7 @@ class Tensor:
     _view_op: "Function | None" = None
     _graph_version = 0
     _views: "list | None" = None   # on a base: weak references to its views
+    retains_grad = False           # a non-leaf whose gradient is kept (retain_grad())
     _made_without_grad = False     # a view taken under no_grad() of a tensor requiring grad
     _view_made_in_no_grad = False  # any view taken under no_grad() (PyTorch's CreationMeta)
     _multi_output = False          # a piece of split/chunk/unbind, or a view of one
@@ -770,6 +771,8 @@ def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
                 found[wanted_at[id(fn)]] = g_out
             if runs is not None and id(fn) not in runs:
                 continue   # grad(): nothing wanted lies behind this node
+            if g_out is not None:
+                _keep_if_retained(fn, g_out)
             if g_out is None:
                 fn.check_saved_versions()
                 if not retain_graph:
@@ -798,6 +801,16 @@ def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
                     wanted_at is None or id(out) in wanted_at):
                 found[out] = grads[id(out)]
     return found
+
+
+def _keep_if_retained(fn: Function, g: Tensor) -> None:
+    """x.retain_grad(): the whole gradient of x's node, once it is summed, goes to x.grad too
+    (added to what an earlier pass left there). Only the node x is the output of *now*: after
+    an in-place write, that is the write's node, as in PyTorch."""
+    out = fn._output() if getattr(fn, "_output", None) is not None else None
+    if out is None or not out.retains_grad or out.creator is not fn:
+        return
+    out.grad = g.clone(memory_format="contiguous_format") if out.grad is None else out.grad + g
 
 
 def _address(array: Any) -> int:
