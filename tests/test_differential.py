@@ -130,6 +130,9 @@ def test_a_planted_silent_difference_is_found_and_shrunk(monkeypatch):
     small, again = shrink(program, outcome)
     assert again.signature() == outcome.signature() and len(small.steps) <= 3
     assert "exp()" in small.render("tinygan") and "import torch" in small.render("torch")
+    # and in random programs, where exp is drawn as a method or as a function (planted in
+    # both: the function form calls functional.exp)
+    monkeypatch.setattr(functional, "exp", lambda x: true_exp(x) * 1.001)
     found = [run(generate(seed)) for seed in range(60)]
     assert any(o.kind == "silent" and "exp" in o.tag for o in found)
 

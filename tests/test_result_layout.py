@@ -84,6 +84,17 @@ OPS = {
     "index with two lists": lambda x, d, k: x[[0, -1], :, [0, 0]] if x.dim() > 2 else x[[0], [0]],
     "index with a mask": lambda x, d, k: x[x.sum(-1) > 0],
     "index with an int tensor and a slice": lambda x, d, k: x[..., _lib(x)[0].tensor([[0], [0]])],
+    # the eighth session's names
+    "cumsum": lambda x, d, k: x.cumsum(d),
+    "logsumexp": lambda x, d, k: x.logsumexp(d, keepdim=k),
+    "tril": lambda x, d, k: x.tril(),
+    "triu, above the diagonal": lambda x, d, k: _lib(x)[0].triu(x, 1),
+    "masked_fill": lambda x, d, k: x.masked_fill(x > 0, 0.5),
+    "masked_fill with a broadcast mask": lambda x, d, k: x.masked_fill(x[:1] > 0, 0.5),
+    "square": lambda x, d, k: x.square(),
+    "clamp_min": lambda x, d, k: x.clamp_min(0.0),
+    "bitwise and of masks": lambda x, d, k: (x > 0) & (x < 1),
+    "logical_not": lambda x, d, k: x.logical_not(),
     # empty_like's rule
     "clone": lambda x, d, k: x.clone(),
     "zeros_like": lambda x, d, k: _lib(x)[0].zeros_like(x),

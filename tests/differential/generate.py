@@ -598,7 +598,8 @@ def creation(ctx: Context) -> Step | None:
 @family(6)
 def eighth_session_names(ctx: Context) -> Step | None:
     """cumsum, logsumexp, tril/triu, masked_fill(_), clamp_min/max, square, bmm, the
-    bitwise operators and the logical functions, as methods and as functions."""
+    bitwise operators and the logical functions, as methods and as functions; and
+    retain_grad(), whose .grad the executor compares with every other tensor's."""
     a = ctx.pick()
     if a is None:
         return None
@@ -606,7 +607,7 @@ def eighth_session_names(ctx: Context) -> Step | None:
     out = ctx.fresh()
     d = ctx.dim(t)
     fn = ctx.choice(("cumsum", "logsumexp", "triangle", "masked_fill", "masked_fill_",
-                     "clamp_min", "square", "bmm", "bitwise", "logical"))
+                     "clamp_min", "square", "bmm", "bitwise", "logical", "retain_grad"))
     uses: tuple[str, ...] = (a,)
     if fn == "cumsum":
         dtype = f", dtype=L.{ctx.choice(('float64', 'float32', 'int64'))}" \
@@ -656,6 +657,8 @@ def eighth_session_names(ctx: Context) -> Step | None:
         code = ctx.choice((f"{out} = {a} {op} {other}", f"{out} = L.{name}({a}, {other})",
                            f"{out} = {other} {op} {a}" if other[:1] != "v" else
                            f"{out} = {a}.{name}({other})"))
+    elif fn == "retain_grad":   # (the executor compares every tensor's .grad after backward)
+        code = f"{a}.retain_grad()\n{out} = {a}.retains_grad"
     else:
         name = ctx.choice(("logical_and", "logical_or", "logical_xor", "logical_not"))
         if name == "logical_not":

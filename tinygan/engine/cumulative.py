@@ -25,6 +25,8 @@ _CARRIED = {np.dtype(np.float16): np.float32, np.dtype(np.float32): np.float64,
 
 class Cumsum(Function):
     """y = running sum of x along ``axis``; dx = the reversed running sum of gy."""
+    result_layout = "row-major"   # (PyTorch's cumsum writes a row-major result)
+
     def __init__(self, axis: int) -> None: self.axis = axis
     def saves(self): return ()
 

@@ -1610,6 +1610,13 @@ def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
                             f"{type(min).__name__} and {type(max).__name__}; make the number "
                             f"a tensor too (tinygan.tensor(...))")
         return _clip_by_tensors(x, min, max)
+    if x.dtype == np.bool_ and all(v is None or isinstance(v, (bool, np.bool_))
+                                   for v in (min, max)):   # a bool result: no such kernel
+        kernel = "clamp" if min is not None and max is not None else \
+            "clamp_min" if min is not None else "clamp_max"
+        raise NotImplementedError(f'"{kernel}_scalar_cpu" not implemented for \'Bool\' (a '
+                                  f"bool tensor clamped by bools, as in PyTorch); for masks "
+                                  f"write x & max or x | min")
     if x.dtype.kind not in "fc" and any(isinstance(v, float) for v in (min, max)):
         x = _floating(x)   # an int tensor clamped at 1.57 is float32, as in PyTorch
     elif x.dtype.kind in "iu":   # int bounds are read in x's dtype (-1 is 255 for uint8)

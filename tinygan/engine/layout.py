@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from tinygan.devices import backend
 
 
@@ -47,6 +49,22 @@ def row_major(array: Any) -> Any:
     instead, so a reduction of a transposed tensor would come out transposed. (Not
     ascontiguousarray: that makes a 0-d array 1-d.)"""
     return array if array.flags.c_contiguous else array.copy(order="C")
+
+
+def with_row_major_steps(array: Any) -> Any:
+    """A row-major ``array`` described with the strides PyTorch gives a new row-major
+    tensor: a size-1 dim steps over everything after it. NumPy marks an array row-major
+    whatever its size-1 dims' strides are (they are never stepped along), and a kernel's
+    reshapes and transposes leave other values there; PyTorch's overlap check compares
+    them (x[:, None] = x is refused or not by them)."""
+    steps, step = [0] * array.ndim, array.itemsize
+    for d in range(array.ndim - 1, -1, -1):
+        steps[d] = step
+        step *= array.shape[d]
+    if tuple(steps) == tuple(array.strides) or array.size == 0:
+        return array
+    return backend.get_array_module(array).lib.stride_tricks.as_strided(
+        array, array.shape, tuple(steps))
 
 
 def _broadcast_steps(array: Any, shape: tuple) -> tuple:
@@ -149,11 +167,15 @@ def empty_preserving(array: Any, dtype: Any = None) -> Any:
     of ``array``'s strides, stride-0 dims left where row-major order puts them
     (infer_dense_strides: ``_fastest_first`` with one operand)."""
     xp = backend.get_array_module(array)
-    dtype = array.dtype if dtype is None else dtype
-    if array.ndim < 2 or array.flags.c_contiguous or array.size == 0:
+    dtype = np.dtype(array.dtype if dtype is None else dtype)
+    if array.ndim < 2 or array.size == 0:
         return xp.empty(array.shape, dtype=dtype)
-    if _dense(array):
-        return xp.empty_like(array, dtype=dtype, order="K")
+    if _dense(array):   # the very strides, size-1 dims' included (PyTorch: empty_strided)
+        if array.flags.c_contiguous and 1 not in array.shape:
+            return xp.empty(array.shape, dtype=dtype)
+        steps = tuple(st // array.itemsize * dtype.itemsize for st in array.strides)
+        return xp.lib.stride_tricks.as_strided(xp.empty(array.size, dtype=dtype),
+                                               array.shape, steps)
     return _in_order(xp, array.shape, dtype, _fastest_first(array.shape, [array]))
 
 

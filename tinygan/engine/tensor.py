@@ -33,7 +33,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.devices.random import default_generator
-from tinygan.engine.layout import as_elementwise_result, row_major
+from tinygan.engine.layout import as_elementwise_result, row_major, with_row_major_steps
 
 # ---------------------------------------------------------------------------------------
 # Switching graph recording on and off
@@ -534,9 +534,11 @@ def _laid_out(rule: str, result: Any, inputs: tuple) -> Any:
     """A Function's new ``result`` in the layout PyTorch gives it (see
     Function.result_layout); a row-major result of row-major inputs is left alone (the
     common case, and cheap to tell)."""
-    if rule == "own" or result.flags.c_contiguous and (
-            rule != "elementwise" or all(t.array.flags.c_contiguous for t in inputs)):
+    if rule == "own":
         return result
+    if result.flags.c_contiguous and (
+            rule != "elementwise" or all(t.array.flags.c_contiguous for t in inputs)):
+        return with_row_major_steps(result) if 1 in result.shape else result
     if rule == "row-major":
         return row_major(result)
     return as_elementwise_result(result, [t.array for t in inputs])

@@ -16,6 +16,8 @@ xp_of = backend.get_array_module
 class Triangle(Function):
     """y = x with the entries outside the triangle set to 0 (chosen, not multiplied: an inf
     outside gives 0, not NaN); dx = the same triangle of gy."""
+    result_layout = "row-major"   # (PyTorch's tril/triu write a row-major result)
+
     def __init__(self, upper: bool, diagonal: int) -> None:
         self.upper, self.diagonal = upper, diagonal
 
