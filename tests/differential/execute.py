@@ -552,8 +552,9 @@ def _contiguous_gradients(program: Program, upto: int, where: str, ours: dict,
         if _run_step(step.code, ns) is not None:
             return ""
         for value in list(ns.values()):
-            if isinstance(value, torch.Tensor) and value.requires_grad and \
-                    value.grad_fn is not None and id(value) not in hooked:
+            if isinstance(value, torch.Tensor) and _readable(value) and \
+                    value.requires_grad and value.grad_fn is not None and \
+                    id(value) not in hooked:   # (a view PyTorch refuses to read: skipped)
                 value.register_hook(lambda g: g.contiguous())
                 hooked.add(id(value))
     read = _read(where, ours, ns)

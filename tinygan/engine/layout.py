@@ -51,22 +51,6 @@ def row_major(array: Any) -> Any:
     return array if array.flags.c_contiguous else array.copy(order="C")
 
 
-def with_row_major_steps(array: Any) -> Any:
-    """A row-major ``array`` described with the strides PyTorch gives a new row-major
-    tensor: a size-1 dim steps over everything after it. NumPy marks an array row-major
-    whatever its size-1 dims' strides are (they are never stepped along), and a kernel's
-    reshapes and transposes leave other values there; PyTorch's overlap check compares
-    them (x[:, None] = x is refused or not by them)."""
-    steps, step = [0] * array.ndim, array.itemsize
-    for d in range(array.ndim - 1, -1, -1):
-        steps[d] = step
-        step *= array.shape[d]
-    if tuple(steps) == tuple(array.strides) or array.size == 0:
-        return array
-    return backend.get_array_module(array).lib.stride_tricks.as_strided(
-        array, array.shape, tuple(steps))
-
-
 def _broadcast_steps(array: Any, shape: tuple) -> tuple:
     """``array``'s strides (in bytes) as an operand of a result of ``shape``: dims it lacks,
     and dims of size 1 stretched to more, step by 0."""

@@ -33,7 +33,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.devices.random import default_generator
-from tinygan.engine.layout import as_elementwise_result, row_major, with_row_major_steps
+from tinygan.engine.layout import as_elementwise_result, row_major
 
 # ---------------------------------------------------------------------------------------
 # Switching graph recording on and off
@@ -530,6 +530,22 @@ class Parameter(Tensor):
 # ---------------------------------------------------------------------------------------
 # Function: one node of the graph
 # ---------------------------------------------------------------------------------------
+def _with_row_major_steps(array: Any) -> Any:
+    """A row-major ``array`` described with the strides PyTorch gives a new row-major
+    tensor: a size-1 dim steps over everything after it. NumPy marks an array row-major
+    whatever its size-1 dims' strides are (they are never stepped along), and a kernel's
+    reshapes and transposes leave other values there; PyTorch's overlap check compares
+    them (x[:, None] = x is refused or not by them)."""
+    steps, step = [0] * array.ndim, array.itemsize
+    for d in range(array.ndim - 1, -1, -1):
+        steps[d] = step
+        step *= array.shape[d]
+    if tuple(steps) == tuple(array.strides) or array.size == 0:
+        return array
+    return backend.get_array_module(array).lib.stride_tricks.as_strided(
+        array, array.shape, tuple(steps))
+
+
 def _laid_out(rule: str, result: Any, inputs: tuple) -> Any:
     """A Function's new ``result`` in the layout PyTorch gives it (see
     Function.result_layout); a row-major result of row-major inputs is left alone (the
@@ -538,7 +554,7 @@ def _laid_out(rule: str, result: Any, inputs: tuple) -> Any:
         return result
     if result.flags.c_contiguous and (
             rule != "elementwise" or all(t.array.flags.c_contiguous for t in inputs)):
-        return with_row_major_steps(result) if 1 in result.shape else result
+        return _with_row_major_steps(result) if 1 in result.shape else result
     if rule == "row-major":
         return row_major(result)
     return as_elementwise_result(result, [t.array for t in inputs])

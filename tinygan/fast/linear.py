@@ -12,7 +12,7 @@ import numpy as np
 from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.engine.tensor import Function, Tensor
-from tinygan.fast import replaces
+from tinygan.fast import replaces, sum_kernel
 
 xp_of = backend.get_array_module
 
@@ -51,8 +51,13 @@ class Linear(Function):
         if len(self.inputs) == 2:
             return gx, gW
         gb = None
-        if need[2]:  # the batch sum, added in PyTorch's order (its bias gradient is a sum)
-            gb = F.sum(gy_rows, 0)
+        if need[2]:  # the batch sum: in PyTorch's order where tinygan knows it (a smaller
+            # batch: fast/sum_kernel.py), else as the product 1^T gy, which BLAS runs faster
+            if sum_kernel.applies(gy_rows.array, (0,)):
+                gb = F.sum(gy_rows, 0)
+            else:
+                ones = Tensor(xp_of(gy.array).ones(gy_rows.shape[0], dtype=gy.dtype))
+                gb = F.matmul(ones, gy_rows)
         return gx, gW, gb
 
 

@@ -30,12 +30,15 @@ least one vector, the columns in whole blocks of 4 vectors (or, below one vector
 columns) add their n rows one after another, cascaded as in 3 (no 4 accumulators); the
 other columns take the 4-accumulator scheme of 1 along their rows. PyTorch splits such a
 sum across threads by columns once it has 32,768 numbers, which changes the blocks: only
-smaller ones are followed here.
+smaller ones are followed here (and, as they cost more here than NumPy's sum, so are the
+sums over leading and trailing dims: a small batch's bias gradient, not a DCGAN's).
 
 The result equals NumPy's sum up to rounding; tests/test_pytorch_rounding.py checks it is
 PyTorch's to the bit on random lengths and rows.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -65,11 +68,24 @@ def _accumulate(groups: np.ndarray) -> np.ndarray:
     m = groups.shape[0]
     power = max(4, _ceil_log2(m) // _LEVELS)
     step, mask = 1 << power, (1 << power) - 1
+    if 0 < m < step:   # no whole block: one running sum, then the three empty levels
+        return _in_order(groups) + groups.dtype.type(0)   # (0 + ... turns -0.0 into 0.0)
     zero = np.zeros(groups.shape[1:], groups.dtype)
     acc = [zero.copy() for _ in range(_LEVELS)]
+    whole = m // step
+    blocks = groups[:whole * step].reshape((whole, step) + groups.shape[1:])
+    if zero.size > 1 and blocks.flags.c_contiguous:   # each block's own sum, all at once
+        block_sums = np.add.reduce(blocks, axis=1)    # (row by row, as _in_order)
+    else:
+        block_sums = [_in_order(block) for block in blocks]
+    if 0 < whole < step and not isinstance(block_sums, list):
+        # (fewer blocks than fill the second level: they add up there one after another,
+        # the rows past them run on at the first, and the two meet at the end)
+        rest = _in_order(np.concatenate([zero[None], groups[whole * step:]]))
+        return (rest + _in_order(block_sums)) + groups.dtype.type(0)
     i = 0
-    while i + step <= m:          # a whole block: summed alone, then carried up
-        acc[0] = _in_order(groups[i:i + step])
+    for block_sum in block_sums:  # a whole block: summed alone, then carried up
+        acc[0] = block_sum
         i += step
         for j in range(1, _LEVELS):
             acc[j] = acc[j] + acc[j - 1]
@@ -118,9 +134,9 @@ def applies(x: np.ndarray, axes: tuple[int, ...] | None) -> bool:
     lead, trail = _runs(axes, x.ndim)
     if lead + trail != len(axes) or x.size == 0:
         return False   # (reduced dims on both sides of a kept one and elsewhere: not known)
-    if lead and len(axes) < x.ndim and int(np.prod(x.shape[x.ndim - trail:])) == 1:
-        return x.size < MOST   # (over leading dims only: see leading_sum)
-    n = int(np.prod(x.shape[x.ndim - trail:]))
+    if lead and len(axes) < x.ndim:   # over leading dims (and trailing ones): see
+        return x.size < MOST          # leading_sum and outer_and_inner_sum
+    n = int(math.prod(x.shape[x.ndim - trail:]))
     return 0 < n <= MOST
 
 
@@ -143,8 +159,8 @@ def pytorch_sum(x: np.ndarray, axes: tuple[int, ...] | None, keepdims: bool) -> 
     if len(axes) == x.ndim or not lead:
         return trailing_sum(x, axes, keepdims)
     kept = x.shape[lead:x.ndim - trail]
-    before, inside = int(np.prod(x.shape[:lead])), int(np.prod(kept))
-    after = int(np.prod(x.shape[x.ndim - trail:]))   # (dims of size 1 reduce nothing)
+    before, inside = int(math.prod(x.shape[:lead])), int(math.prod(kept))
+    after = int(math.prod(x.shape[x.ndim - trail:]))   # (dims of size 1 reduce nothing)
     if after == 1:
         sums = leading_sum(x.reshape(before, inside))
     elif before == 1:
@@ -187,7 +203,7 @@ def trailing_sum(x: np.ndarray, axes: tuple[int, ...] | None, keepdims: bool) ->
     """x summed over ``axes`` (a trailing run, see ``applies``) in PyTorch's order."""
     axes = tuple(range(x.ndim)) if axes is None else tuple(sorted(axes))
     kept = x.shape[:x.ndim - len(axes)]
-    sums = row_sums(x.reshape(int(np.prod(kept)), -1)).reshape(kept)
+    sums = row_sums(x.reshape(int(math.prod(kept)), -1)).reshape(kept)
     if keepdims:
         sums = sums.reshape(kept + (1,) * len(axes))
     return sums
