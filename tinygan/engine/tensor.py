@@ -616,8 +616,11 @@ class Function:
                 if t._base is not None and t._graph_version != t._version[0]:
                     _refresh_view(t)
         result = self.forward(*(t.array for t in tensors))
-        if not self.is_view and getattr(result, "flags", None) is not None:
-            result = _laid_out(self.result_layout, result, tensors)
+        rule = self.result_layout   # (engine/layout.py; most results need no look)
+        if not self.is_view and rule != "own" and getattr(result, "flags", None) is not None \
+                and (rule == "elementwise" or 1 in result.shape
+                     or not result.flags.c_contiguous):
+            result = _laid_out(rule, result, tensors)
         out = Tensor(result)
         if self.is_view:
             src = tensors[0]
