@@ -42,7 +42,7 @@ SMOOTH_UNARY = {
     "tril": lambda x: tinygan.tril((x * x).reshape(x.numel(), 1) * x.reshape(1, -1), -1),
     "triu": lambda x: ((x * x).reshape(x.numel(), 1) * x.reshape(1, -1)).triu(1),
     "masked_fill": lambda x: (x * x).masked_fill(   # (a fixed mask: every other element)
-        tinygan.arange(x.numel()).reshape(x.shape) % 2 == 0, 0.5),
+        tinygan.arange(x.numel(), device=x.device).reshape(x.shape) % 2 == 0, 0.5),
     "square method": lambda x: x.square(),
     "clamp_min": lambda x: (x * x + 1.0).clamp_min(0.5)     # always above: x^2 + 1
     + (-x * x - 1.0).clamp_min(-0.5),                        # always below: the bound

@@ -1313,8 +1313,8 @@ def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:
         if isinstance(b, float):
             left, right = left.astype(np.float32), np.float32(b)
         elif left.dtype.kind != "b":
-            with np.errstate(over="ignore"):
-                right = np.array(b).astype(left.dtype)
+            with np.errstate(over="ignore"):   # (a scalar, not a 0-d array: a NumPy array
+                right = np.array(b).astype(left.dtype)[()]   # beside a device one is refused)
     return Tensor(xp.asarray(getattr(xp, ufunc.__name__)(left, right)))
 
 
