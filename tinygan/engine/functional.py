@@ -1125,7 +1125,9 @@ class MatMul(Function):
 
 # PyTorch's names of the integer dtypes, in its errors
 _TORCH_NAMES = {np.dtype(np.int64): "Long", np.dtype(np.int32): "Int", np.dtype(np.int16): "Short",
-                np.dtype(np.int8): "Char", np.dtype(np.uint8): "Byte", np.dtype(np.bool_): "Bool"}
+                np.dtype(np.int8): "Char", np.dtype(np.uint8): "Byte", np.dtype(np.bool_): "Bool",
+                np.dtype(np.float32): "Float", np.dtype(np.float64): "Double",
+                np.dtype(np.float16): "Half"}
 
 
 def refuse_integer_output(dtype: Any) -> None:

@@ -19,7 +19,6 @@ from tinygan.engine import functional as F
 from tinygan.engine.tensor import Tensor
 
 xp_of = backend.get_array_module
-_TORCH_NAMES = {"f": "Float", "d": "Double", "e": "Half"}
 
 
 def _bitwise(op: str, a: Any, b: Any) -> Tensor:
@@ -27,7 +26,7 @@ def _bitwise(op: str, a: Any, b: Any) -> Tensor:
     wide = F.result_type(a, b)
     if wide.kind not in "biu":
         raise NotImplementedError(f'"{op}_cpu" not implemented for '
-                                  f"'{_TORCH_NAMES.get(wide.char, str(wide))}' (dtypes "
+                                  f"'{F._TORCH_NAMES.get(wide, str(wide))}' (dtypes "
                                   f"{a.dtype}, {b.dtype}, shapes {a.shape}, {b.shape}); "
                                   f"for masks of floats compare first, e.g. (x > 0) & (y > 0)")
     xp = xp_of(a.array)
