@@ -109,3 +109,18 @@ def test_fused_keeps_shapes_and_layouts():
     b = np.float32(11184809.0)                           # 3 * b: halfway between two floats
     tie = fused(np.array([[3.0], [1.0]], np.float32).T, b, np.float32(2.0 ** -30))
     assert tie.shape == (1, 2) and tie[0, 0] == np.float32(33554428.0)
+
+
+small_or_zero = st.one_of(st.sampled_from([0.0, -0.0]), st.integers(-1000, 1000).map(float))
+
+
+@settings(max_examples=300, deadline=None)
+@given(small_or_zero, small_or_zero, st.sampled_from(["minus the product", "0.0", "-0.0"]),
+       st.sampled_from([np.float32, np.float64]))
+def test_fused_zero_results_keep_ieees_sign(a, b, addend, dtype):
+    """A zero result is signed as IEEE's a * b + c signs it: -0 only when the product and
+    c are both -0 (Linear's one-feature product, x * 0 + -0.0: the float64 form gave +0)."""
+    c = {"minus the product": -(a * b), "0.0": 0.0, "-0.0": -0.0}[addend]
+    expected = dtype(a) * dtype(b) + dtype(c)          # exact: small integers and zeros
+    got = fused(np.array([a], dtype), dtype(b), dtype(c))[0]
+    assert got == expected and np.signbit(got) == np.signbit(expected), (a, b, c)

@@ -607,3 +607,30 @@ def test_add_and_sub_with_alpha_round_once_as_pytorchs(dtype):
             found.append([np.asarray(t.tolist()) for t in (y, *grads)])
         for ours, theirs in zip(*found):
             np.testing.assert_array_equal(ours, theirs, err_msg=f"{op} {alpha} {sa} {sb}")
+
+
+def test_linear_with_one_input_feature_rounds_once_as_pytorchs_addmm():
+    """F.linear with one input feature, several rows and several outputs: PyTorch's addmm
+    runs its own loop there, out = b then out += x W^T, the multiply and add fused (one
+    rounding); other shapes go to BLAS. Drawn shapes, dtypes and special values (signed
+    zeros, infinities, NaN, 1e30), compared bit for bit; the plain x * w + b differed in
+    one element in three (issue 29's long run, program 4752530: a ne() after Linear(1, 2))."""
+    rng = np.random.default_rng(11)
+    specials = [np.inf, -np.inf, np.nan, 0.0, -0.0, 1e30, -1e30, 1e-30]
+    for _ in range(600):
+        rows, outs = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+        dtype = str(rng.choice(["float32", "float64"]))
+        x = np.round(rng.uniform(-2, 2, (rows, 1)), 2)
+        w = np.round(rng.uniform(-1, 1, (outs, 1)), 2)
+        b = np.round(rng.uniform(-1, 1, outs), 2)
+        for a in (x, w, b):
+            if rng.random() < 0.3:
+                a.flat[rng.integers(a.size)] = specials[rng.integers(len(specials))]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ours = tinygan.nn.functional.linear(*(tinygan.tensor(a, dtype=dtype)
+                                                  for a in (x, w, b))).numpy()
+        theirs = torch.nn.functional.linear(*(torch.tensor(a, dtype=getattr(torch, dtype))
+                                              for a in (x, w, b))).numpy()
+        np.testing.assert_array_equal(ours, theirs, err_msg=f"{x}, {w}, {b}")
+        np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))

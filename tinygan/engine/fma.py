@@ -22,7 +22,8 @@ def fused(a: Any, b: Any, c: Any) -> Any:
     (Dekker's split of each factor into two halves whose products are exact), c added by
     Knuth's two-sum, the two small parts summed and rounded to odd, and the total rounded
     once more (Boldo and Melquiond's emulation of the fused operation). Where a value is
-    inf or NaN, the plain a * b + c (the same inf or NaN)."""
+    inf or NaN, or the result zero, the plain a * b + c (the same inf or NaN, the same sign
+    of zero)."""
     dtype = getattr(a, "dtype", None)
     if dtype == np.float32:   # (a smaller b or c widened first: NumPy's broadcasting
         # loops over mixed dtypes are slow)
@@ -39,7 +40,8 @@ def fused(a: Any, b: Any, c: Any) -> Any:
         total, sum_error = _two_sum(product, c)    # a*b + c = total + sum_error + product_error
         small, smaller = _two_sum(sum_error, product_error)
         exact = total + _rounded_to_odd(small, smaller)
-    return xp.where(xp.isfinite(exact), exact, product + c)
+    # inf or NaN, or an exact zero: a * b + c itself (the zero signed by IEEE's rules)
+    return xp.where(xp.isfinite(exact) & (exact != 0), exact, product + c)
 
 
 def _wide(v: Any, size: int) -> Any:

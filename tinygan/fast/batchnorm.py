@@ -15,6 +15,7 @@ import numpy as np
 from tinygan.devices import backend
 from tinygan.engine.tensor import Function, Tensor, is_grad_enabled
 from tinygan.fast import batchnorm_kernel as kernel
+from tinygan.fast import batchnorm_second_derivative as second
 from tinygan.fast import replaces
 from tinygan.nn.batchnorm import normalise_batch as plain
 
@@ -41,16 +42,16 @@ class BatchNormBatchStats(Function):
         dL/dbeta  = sum g            dL/dgamma = sum g x_hat
         dL/dx     = gamma / (n sqrt(var_B + eps)) * (n g - sum g - x_hat * sum g x_hat)
 
-    The last line is what the plain graph adds up through mu_B and var_B. An ordinary
-    backward computes it from the saved x_hat; with create_graph it recomputes x_hat from x
-    in Tensor ops, so the gradient has a graph of its own (second derivatives).
+    The last line is what the plain graph adds up through mu_B and var_B. With
+    create_graph each of the three is a node of its own, whose backward is the second
+    derivative in closed form (batchnorm_second_derivative.py).
     """
     backward_reads = (0, 1)   # PyTorch: native_batch_norm_backward reads x and gamma
 
     def __init__(self, axes: tuple[int, ...], eps: float) -> None:
         self.axes, self.eps = axes, eps
 
-    def saves(self):  # x (x_hat is recomputed from it for second derivatives) and gamma
+    def saves(self):  # x and gamma (the gradients' own nodes read them again)
         return range(min(2, len(self.inputs)))
 
     def _stat_shape(self, x) -> tuple[int, ...]:
@@ -88,66 +89,44 @@ class BatchNormBatchStats(Function):
 
     def backward(self, gy):
         x = self.inputs[0]
-        n = x.numel() // x.shape[1]
-        stat = self._stat_shape(x)
         affine = len(self.inputs) == 3
         if self.as_pytorch:   # PyTorch's kernel, on arrays
             x3 = np.ascontiguousarray(x.array).reshape(x.shape[0], x.shape[1], -1)
             g3 = np.ascontiguousarray(gy.array).reshape(x3.shape)
             gamma = self.inputs[1].array if affine else None
-            exact = kernel.gradients(x3, g3, gamma, self.mean.reshape(-1),
-                                     self.inv_std.reshape(-1))
-            exact = (exact[0].reshape(x.shape),) + exact[1:]
-            if not is_grad_enabled():
-                grads = [Tensor(a) for a in exact]
-                grads[0] = grads[0] if self.needs_input_grad[0] else None
-                return tuple(grads[:len(self.inputs)])
-            # create_graph: the formula below gives the graph (second derivatives), the
-            # kernel the values (the same numbers but for the last bits)
-            formula = self._formula(gy, n, stat, affine)
-            return tuple(KernelValue(a)(t) for a, t in zip(exact, formula))
+            gx, g_gamma, g_beta = kernel.gradients(x3, g3, gamma, self.mean.reshape(-1),
+                                                   self.inv_std.reshape(-1))
+            gx = gx.reshape(x.shape)
+        else:
+            gx, g_gamma, g_beta = self._closed_form(gy.array)
         if not is_grad_enabled():   # the ordinary backward: arrays, no graph
-            g, x_hat = gy.array, self.x_hat
-            sum_g = g.sum(axis=self.axes, keepdims=True)
-            sum_g_x_hat = (g * x_hat).sum(axis=self.axes, keepdims=True)
-            gx = None
-            if self.needs_input_grad[0]:   # not for a batch of data
-                scale = self.inv_std / n
-                if affine:
-                    scale = scale * self.inputs[1].array.reshape(stat)
-                gx = x_hat * sum_g_x_hat          # scale * (n g - sum g - x_hat sum g x_hat),
-                gx += sum_g                       # in place on one new array
-                gx -= n * g
-                gx *= -scale
-                gx = Tensor(gx)
-            if not affine:
-                return (gx,)
-            return gx, Tensor(sum_g_x_hat.reshape(-1)), Tensor(sum_g.reshape(-1))
-        return self._formula(gy, n, stat, affine)
-
-    def _formula(self, gy: Tensor, n: int, stat: tuple, affine: bool) -> tuple:
-        """create_graph: the same formula, on an x_hat recomputed from x with Tensor ops."""
-        x = self.inputs[0]
-        mean = x.mean(axis=self.axes, keepdims=True)
-        centred = x - mean
-        inv_std = ((centred * centred).mean(axis=self.axes, keepdims=True) + self.eps) ** -0.5
-        x_hat = centred * inv_std
-        sum_g = gy.sum(axis=self.axes, keepdims=True)
-        sum_g_x_hat = (gy * x_hat).sum(axis=self.axes, keepdims=True)
-        scale = inv_std / n
+            grads = [Tensor(gx) if self.needs_input_grad[0] else None]
+            return tuple(grads + ([Tensor(g_gamma), Tensor(g_beta)] if affine else []))
+        # create_graph: each gradient a node whose own derivative is the closed-form second
+        # derivative (batchnorm_second_derivative.py); beta's, a sum of gy, differentiates
+        # as the sum it is
+        stats = second.Statistics(x.numel() // x.shape[1], self.eps, self.axes, self.mean,
+                                  self.inv_std)
+        grads = [second.InputGradient(gx, stats)(*self.inputs[:2], gy)
+                 if self.needs_input_grad[0] else None]
         if affine:
-            scale = scale * self.inputs[1].reshape(stat)
-        gx = scale * (n * gy - sum_g - x_hat * sum_g_x_hat)
-        if not affine:
-            return (gx,)
+            grads += [second.GammaGradient(g_gamma, stats)(x, gy),
+                      second.KernelValue(g_beta)(gy.sum(axis=self.axes))]
+        return tuple(grads)
+
+    def _closed_form(self, g: Any) -> tuple[Any, Any, Any]:
+        """dL/dx, dL/dgamma, dL/dbeta as arrays, by the formulas in the class text (the
+        inputs too large for PyTorch's order, or on a device)."""
+        x_hat, n = self.x_hat, self.inputs[0].numel() // self.inputs[0].shape[1]
+        sum_g = g.sum(axis=self.axes, keepdims=True)
+        sum_g_x_hat = (g * x_hat).sum(axis=self.axes, keepdims=True)
+        gx = None
+        if self.needs_input_grad[0]:   # not for a batch of data
+            scale = self.inv_std / n
+            if len(self.inputs) == 3:
+                scale = scale * self.inputs[1].array.reshape(self._stat_shape(x_hat))
+            gx = x_hat * sum_g_x_hat          # scale * (n g - sum g - x_hat sum g x_hat),
+            gx += sum_g                       # in place on one new array
+            gx -= n * g
+            gx *= -scale
         return gx, sum_g_x_hat.reshape(-1), sum_g.reshape(-1)
-
-
-class KernelValue(Function):
-    """A gradient from the formula's Tensor ops, its values replaced by the kernel's (equal
-    but for the last bits): first derivatives as PyTorch's kernel gives them, second ones
-    through the formula's graph (the derivative of the same function)."""
-    def __init__(self, value: Any) -> None: self.value = value
-    def saves(self): return ()
-    def forward(self, t): return self.value
-    def backward(self, gy): return gy

@@ -11,6 +11,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.engine import functional as F
+from tinygan.engine.fma import fused
 from tinygan.engine.tensor import Function, Tensor
 from tinygan.fast import replaces, sum_kernel
 
@@ -36,6 +37,15 @@ class Linear(Function):
         return (1,) * need[0] + (0,) * need[1]
 
     def forward(self, x, W, b=None):
+        if b is not None and x.ndim == 2 and x.shape[1] == 1 and type(x) is np.ndarray:
+            # addmm with one input feature. With several rows and outputs PyTorch runs its own
+            # loop, out = b then out += x W^T, which its compiler fuses into one rounding;
+            # otherwise BLAS, whose float32 kernel adds x_i1 W_j1 to b_j as it is (-0 + -0
+            # stays -0), and whose float64 one starts the product from +0 (-0 becomes +0)
+            if self.one_term:
+                return fused(x, W.T, b)
+            if x.dtype == np.float32:
+                return x * W.T + b
         y = x * W.T if self.one_term else x @ W.T
         if b is not None:
             y += b
