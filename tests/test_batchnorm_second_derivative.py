@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import tinygan
-from tinygan import nn as tnn
 from tinygan.engine.gradcheck import gradcheck, gradgradcheck
 from tests.helpers import t64
 
