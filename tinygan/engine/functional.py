@@ -116,7 +116,8 @@ class Keeps(Function):
         if not self.one_node:                                              # see Function
             return None
         return tuple(range(0 if self.reads_value else 1, len(self.inputs)))
-    def forward(self, y, *watched): return y.copy()   # its own memory: writing to it in
+    result_layout = "own"   # the composite's result is laid out as PyTorch's: y's layout
+    def forward(self, y, *watched): return copy_preserving(y)   # (its own memory)
     def backward(self, gy):   # (its own memory: writing to it in place is safe)
         for function, argument, t in self.refuse_later:
             refuse_gradient_of(function, argument, t)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from tinygan.devices import backend
+from tinygan.engine.layout import laid_out_like
 from tinygan.engine.tensor import Function, Tensor, is_grad_enabled
 from tinygan.fast import batchnorm_kernel as kernel
 from tinygan.fast import batchnorm_second_derivative as second
@@ -28,7 +29,10 @@ def normalise_batch(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor
         return plain(x, axes, eps, weight, bias)         # promotion, as PyTorch's
     node = BatchNormBatchStats(axes, eps)
     y = node(x) if weight is None else node(x, weight, bias)
-    return y, node.mean.reshape(-1), node.squares
+    mean = node.mean.reshape(-1)
+    if node.statistics_in_float64:   # (PyTorch's generic loops: its running update too)
+        mean = mean.astype(np.float64)
+    return y, mean, node.squares
 
 
 class BatchNormBatchStats(Function):
@@ -47,6 +51,7 @@ class BatchNormBatchStats(Function):
     derivative in closed form (batchnorm_second_derivative.py).
     """
     backward_reads = (0, 1)   # PyTorch: native_batch_norm_backward reads x and gamma
+    result_layout = "own"     # channels-last for a channels-last input, as PyTorch's
 
     def __init__(self, axes: tuple[int, ...], eps: float) -> None:
         self.axes, self.eps = axes, eps
@@ -64,14 +69,22 @@ class BatchNormBatchStats(Function):
         # and the formulas as written below run, equal but for the last bits
         self.as_pytorch = (isinstance(x, np.ndarray) and x.dtype in (np.float32, np.float64)
                            and x.size <= kernel.EXACT_MOST)
-        if self.as_pytorch:
-            x3 = np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
-            mean, var_sum = kernel.statistics(x3)
-            y, inv_std = kernel.normalise(x3, mean, var_sum, self.eps, gamma, beta)
+        self.statistics_in_float64 = False
+        if self.as_pytorch:   # which of its kernels PyTorch runs depends on x's layout
+            self.layout = kernel.memory_format(x)
+            if self.layout is None:   # its generic loops
+                mean, var_sum, inv_std = kernel.strided_statistics(x, self.eps)
+                self.statistics_in_float64 = True
+                y = kernel.strided_normalise(x, mean, inv_std, gamma, beta)
+            else:
+                x3 = self._as_kernel_reads(x)
+                mean, var_sum = kernel.statistics(x3)
+                y, inv_std = kernel.normalise(x3, mean, var_sum, self.eps, gamma, beta)
+                y = self._as_input_shape(y, x)
             stat = self._stat_shape(x)
             self.mean, self.inv_std = mean.reshape(stat), inv_std.reshape(stat)
             self.squares = var_sum     # the sum of squared deviations, for the running variance
-            return y.reshape(x.shape)
+            return kernel.laid_out(y, x)   # channels-last or row-major, as PyTorch's
         self.mean = x.mean(axis=self.axes, keepdims=True)
         x_hat = x - self.mean
         self.squares = (x_hat * x_hat).sum(axis=self.axes, keepdims=True)
@@ -81,22 +94,41 @@ class BatchNormBatchStats(Function):
         x_hat *= self.inv_std
         self.x_hat = x_hat
         if gamma is None:
-            return x_hat.copy()
+            return laid_out_like(x_hat.copy(), x)
         stat = self._stat_shape(x)
         y = x_hat * gamma.reshape(stat)
         y += beta.reshape(stat)
-        return y
+        return laid_out_like(y, x)
+
+    def _as_kernel_reads(self, a: Any) -> Any:
+        """a (N, C, ...) as the kernel reads it: (N, C, pixels), or for a channels-last
+        layout (N H W, C, 1), rows of C values (batchnorm_kernel.as_rows)."""
+        if self.layout == "channels_last":
+            return kernel.as_rows(a)
+        return np.ascontiguousarray(a).reshape(a.shape[0], a.shape[1], -1)
+
+    def _as_input_shape(self, a3: Any, x: Any) -> Any:
+        """``_as_kernel_reads`` undone, for a result of the kernel."""
+        if self.layout == "channels_last":
+            return kernel.from_rows(a3, x)
+        return a3.reshape(x.shape)
 
     def backward(self, gy):
         x = self.inputs[0]
         affine = len(self.inputs) == 3
-        if self.as_pytorch:   # PyTorch's kernel, on arrays
-            x3 = np.ascontiguousarray(x.array).reshape(x.shape[0], x.shape[1], -1)
-            g3 = np.ascontiguousarray(gy.array).reshape(x3.shape)
+        if self.as_pytorch:   # PyTorch's kernels, on arrays: the one for x's layout when
+            # the incoming gradient has it too, else its generic loops
             gamma = self.inputs[1].array if affine else None
-            gx, g_gamma, g_beta = kernel.gradients(x3, g3, gamma, self.mean.reshape(-1),
-                                                   self.inv_std.reshape(-1))
-            gx = gx.reshape(x.shape)
+            mean, inv_std = self.mean.reshape(-1), self.inv_std.reshape(-1)
+            if kernel.kernel_reads_both(x.array, gy.array):
+                gx, g_gamma, g_beta = kernel.gradients(
+                    self._as_kernel_reads(x.array), self._as_kernel_reads(gy.array), gamma,
+                    mean, inv_std)
+                gx = self._as_input_shape(gx, x.array)
+            else:
+                gx, g_gamma, g_beta = kernel.strided_gradients(x.array, gy.array, gamma, mean,
+                                                               inv_std)
+            gx = kernel.laid_out(gx, x.array)
         else:
             gx, g_gamma, g_beta = self._closed_form(gy.array)
         if not is_grad_enabled():   # the ordinary backward: arrays, no graph

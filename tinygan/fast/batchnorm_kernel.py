@@ -13,18 +13,22 @@ PyTorch's CPU kernels, for an input laid out (N, C, S) (S: the pixels of one cha
 
 - statistics: sums in float64 (one element after another; for float32 data the order no
   longer shows once rounded), mean = sum / n rounded to the data's type; var_sum = sum of
-  (x - mean)^2 (each square in the data's type; in float64 for one-pixel float32 images
-  with no more rows than threads, as that loop compiles). Images with
-  one pixel (S = 1, BatchNorm1d) go the channels-last way: each of the threads sums its
-  block of rows in the data's type (the square fused into the running sum), and the
-  threads' partial sums are added in float64 (with no more rows than threads, the squares
-  are taken in float64);
+  (x - mean)^2 (each square in the data's type). Images with one pixel (S = 1,
+  BatchNorm1d) and batches stored channels-last go the channels-last way, rows of C values:
+  each of the threads sums its block of rows in the data's type (the square fused into the
+  running sum), and the threads' partial sums are added in float64 (with no more rows than
+  threads, the mean is taken in float64 at once and the squares in one block);
 - normalising: alpha = invstd * weight, beta = bias - mean * alpha (fused), y = x * alpha
   + beta (fused), with invstd = 1 / sqrt(var_sum / n + eps) in float64;
 - gradients: per image, sum dy and sum (x - mean) dy over the pixels in vectors of 8
-  lanes (4 for float64) added lane by lane, then across lanes in a fixed tree, the images'
-  sums added in float64; then dx = ((dy - sum / n) - (x - mean) k) invstd w with
-  k = dotp invstd^2 / n (the last product fused).
+  lanes (4 for float64) added lane by lane, then across lanes (float32 in a fixed tree,
+  float64 one lane after another), the images' sums added in float64; then
+  dx = ((dy - sum / n) - (x - mean) k) invstd w with k = dotp invstd^2 / n (the last
+  product fused).
+
+Which kernel runs depends on how the input (and, in backward, the incoming gradient) is
+laid out in memory: row-major, channels-last, or neither (PyTorch's generic loops, which
+round otherwise): see the end of this file.
 
 The thread count is PyTorch's default here, the machine's cores (``threads``). The order
 costs extra passes over memory, so batchnorm.py takes it for inputs of up to EXACT_MOST
@@ -39,6 +43,8 @@ from typing import Any
 import numpy as np
 
 from tinygan.engine.fma import fused
+from tinygan.engine.layout import _fastest_first, suggests_channels_last
+from tinygan.fast import sum_kernel
 
 LANES = {np.dtype(np.float32): 8, np.dtype(np.float64): 4}   # one 256-bit vector
 EXACT_MOST = 1 << 16   # the largest input (elements) BatchNorm computes in PyTorch's order
@@ -73,14 +79,18 @@ def statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     dtype = x.dtype
     n_batch, channels, pixels = x.shape
     n = n_batch * pixels
-    if pixels == 1 and n > threads():          # channels-last, with per-thread partial sums
+    if pixels == 1:                            # channels-last, with per-thread partial sums
         rows = x[:, :, 0]
-        total = np.zeros(channels)
-        for start, end in _blocks(n):          # (cumsum adds one row after another)
-            total += np.cumsum(rows[start:end], axis=0, dtype=dtype)[-1]
-        mean = (total / n).astype(dtype)
+        if n > threads():
+            total = np.zeros(channels)
+            for start, end in _blocks(n):      # (cumsum adds one row after another)
+                total += np.cumsum(rows[start:end], axis=0, dtype=dtype)[-1]
+            mean = (total / n).astype(dtype)
+        else:   # no more rows than threads (measured): the mean in float64 at once, and the
+            # squared deviations below in one block
+            mean = (rows.sum(axis=0, dtype=np.float64) / n).astype(dtype)
         spread = np.zeros(channels)
-        for start, end in _blocks(n):
+        for start, end in _blocks(n) if n > threads() else [(0, n)]:
             block = np.zeros(channels, dtype)
             for row in rows[start:end]:
                 d = row - mean
@@ -92,8 +102,7 @@ def statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # rounded to float32, so NumPy's own order will do (no copy into PyTorch's order)
         mean = (x.sum(axis=(0, 2), dtype=np.float64) / n).astype(dtype)
         d = x - mean[None, :, None]
-        squares = d * d if pixels > 1 else np.square(d, dtype=np.float64)
-        return mean, squares.sum(axis=(0, 2), dtype=np.float64).astype(dtype)
+        return mean, (d * d).sum(axis=(0, 2), dtype=np.float64).astype(dtype)
     flat = x.transpose(1, 0, 2).reshape(channels, n)   # each channel's values, in order
     mean = (_running_sum(flat, 1) / n).astype(dtype)
     d = flat - mean[:, None]
@@ -116,8 +125,14 @@ def normalise(x: np.ndarray, mean: np.ndarray, var_sum: np.ndarray, eps: float,
 
 
 def _lane_sum(v: np.ndarray) -> np.ndarray:
-    """The horizontal sum of one vector (last axis): lane i adds lane i ^ 4, then i ^ 2,
-    then i ^ 1 (PyTorch's shuffles); lane 0 holds the result."""
+    """The horizontal sum of one vector (last axis). float32: lane i adds lane i ^ 4, then
+    i ^ 2, then i ^ 1 (PyTorch's shuffles); lane 0 holds the result. float64 has no such
+    shortcut in PyTorch: lanes 1, 2, 3 are added to lane 0 one after another."""
+    if v.dtype == np.float64:
+        total = v[..., 0]
+        for lane in range(1, v.shape[-1]):
+            total = total + v[..., lane]
+        return total
     step = v.shape[-1] // 2
     while step >= 1:
         v = v + v[..., np.arange(v.shape[-1]) ^ step]
@@ -182,3 +197,131 @@ def gradients(x: np.ndarray, gy: np.ndarray, weight: np.ndarray | None, mean: np
                   gy - grad_mean.reshape(shape))        # (dy - grad_mean) - (x - mean) k
     gx = inner * invstd.reshape(shape) * w.reshape(shape)
     return gx, (dotp * invstd).astype(dtype), total.astype(dtype)
+
+
+# ---- which kernel: PyTorch reads the layout of the input (and of the incoming gradient) ----
+# Its kernels above serve a row-major input ("contiguous") and, through the one-pixel form,
+# an image batch stored channels-last: rows of C values, one per pixel (``as_rows``). Any
+# other strides (a transposed batch, an expanded gradient) take its generic loops (the
+# ``strided_*`` functions below), which add in another order and group the formulas
+# otherwise, so the last bits differ, and where a sum cancels, more than the last bits.
+
+def memory_format(a: np.ndarray) -> str | None:
+    """Which of PyTorch's batch-norm kernels reads ``a``: "contiguous" (row-major, checked
+    first), "channels_last" (a 4-D or 5-D batch stored with the channels last), or None
+    (other strides: its generic loops)."""
+    if a.flags.c_contiguous:
+        return "contiguous"
+    if a.ndim in (4, 5) and np.moveaxis(a, 1, -1).flags.c_contiguous:
+        return "channels_last"
+    return None
+
+
+def kernel_reads_both(x: np.ndarray, gy: np.ndarray) -> bool:
+    """Whether PyTorch's backward runs x's kernel (else its generic loops): x and the
+    incoming gradient both dense in one of its layouts, and suggesting the same one (a
+    row-major array suggesting row-major, measured: a one-channel batch stored
+    channels-last is both)."""
+    def suggested(a: np.ndarray) -> bool:
+        return suggests_channels_last(a) and not a.flags.c_contiguous
+    return (memory_format(x) is not None and memory_format(gy) is not None
+            and suggested(x) == suggested(gy))
+
+
+def laid_out(result: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A result (the output, or x's gradient) in the layout PyTorch's batch norm gives it:
+    its kernels, channels-last unless x is row-major; its generic loops, channels-last
+    when x's strides suggest it."""
+    kind = memory_format(x)
+    if kind == "channels_last" or (kind is None and suggests_channels_last(x)):
+        return np.moveaxis(np.ascontiguousarray(np.moveaxis(result, 1, -1)), -1, 1)
+    return np.ascontiguousarray(result)
+
+
+def as_rows(a: np.ndarray) -> np.ndarray:
+    """A channels-last batch (N, C, H, W) as (N H W, C, 1): its pixels as rows of C values,
+    in memory order (the one-pixel form, which the kernels above treat channels-last)."""
+    return np.moveaxis(a, 1, -1).reshape(-1, a.shape[1], 1)
+
+
+def from_rows(rows: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``as_rows`` undone: (N H W, C, 1) -> like's shape, stored channels-last."""
+    shape = (like.shape[0],) + like.shape[2:] + (like.shape[1],)
+    return np.moveaxis(rows.reshape(shape), -1, 1)
+
+
+def _per_channel(arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Each array (N, C, ...) as (C, n): every channel's values in the order PyTorch's
+    generic loops visit them (TensorIterator's order of the other dims, fastest first by
+    the strides of the operands, the first operand deciding)."""
+    others = [a[:, 0] for a in arrays]                           # dims N, 2, 3, ...
+    slowest_first = _fastest_first(others[0].shape, others)[::-1]
+    return [np.moveaxis(a, 1, 0).transpose([0] + [1 + d for d in slowest_first])
+            .reshape(a.shape[1], -1) for a in arrays]
+
+
+def _running_sums(terms: np.ndarray) -> np.ndarray:
+    """(C, n) -> (C,): float64 sums along each row, one term after another (a scalar loop,
+    which the compiler does not fuse here)."""
+    if terms.shape[1] == 0:
+        return np.zeros(terms.shape[0])
+    return np.cumsum(terms, axis=1, dtype=np.float64)[:, -1]
+
+
+def pytorch_channel_sum(a: np.ndarray) -> np.ndarray:
+    """at::sum over every dim but the channels (N, C, ...) -> (C,), in a's dtype: PyTorch's
+    sum kernel over a's memory order (fast/sum_kernel.py), where that order is known."""
+    slowest_first = _fastest_first(a.shape, [a])[::-1]
+    laid = np.ascontiguousarray(a.transpose(slowest_first))
+    axes = tuple(i for i, d in enumerate(slowest_first) if d != 1)
+    if sum_kernel.applies(laid, axes):
+        return sum_kernel.pytorch_sum(laid, axes, False)
+    return laid.sum(axis=axes)
+
+
+def strided_statistics(x: np.ndarray, eps: float) -> tuple[Any, Any, Any]:
+    """PyTorch's generic loops: the mean (C,) by at::mean (its sum kernel, then / n), the
+    sum of squared deviations in float64 (one after another), invstd = 1 / sqrt(var + eps)
+    in float64. Returns mean, var_sum (float64), invstd,
+    the first and last in x's dtype."""
+    dtype = x.dtype
+    n = x.size // x.shape[1]
+    mean = pytorch_channel_sum(x) / dtype.type(n)
+    (values,) = _per_channel([x])
+    d = values - mean.astype(np.float64)[:, None]       # float64: exact for float32 data
+    var_sum = _running_sums(d * d)
+    invstd = (1 / np.sqrt(var_sum / n + eps)).astype(dtype)
+    return mean, var_sum, invstd
+
+
+def strided_normalise(x: np.ndarray, mean: np.ndarray, invstd: np.ndarray,
+                      weight: np.ndarray | None, bias: np.ndarray | None) -> np.ndarray:
+    """y = ((x - mean) invstd) w + b, each step rounded (PyTorch's generic loop; without
+    affine, x_hat itself)."""
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    y = (x - mean.reshape(shape)) * invstd.reshape(shape)
+    if weight is not None:
+        y = y * weight.reshape(shape) + bias.reshape(shape)
+    return y
+
+
+def strided_gradients(x: np.ndarray, gy: np.ndarray, weight: np.ndarray | None,
+                      mean: np.ndarray, invstd: np.ndarray) -> tuple[Any, Any, Any]:
+    """native_batch_norm_backward's generic loops: sum dy by at::sum; dotp = sum of
+    (x - mean) dy (each product rounded in x's dtype) in float64, one after another;
+    k = dotp invstd^2 / n;
+    dx = ((dy - sum / n) - (x - mean) k) invstd w, dweight = dotp invstd, dbias = sum."""
+    dtype = x.dtype
+    n = x.size // x.shape[1]
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    total = pytorch_channel_sum(gy)
+    xs, gs = _per_channel([x, gy])
+    centred = xs - mean[:, None]
+    dotp = _running_sums(centred * gs)
+    k = dotp.astype(dtype) * invstd * invstd / dtype.type(n)
+    grad_mean = total / dtype.type(n)
+    w = np.ones_like(invstd) if weight is None else weight
+    gx = (((gy - grad_mean.reshape(shape)) - (x - mean.reshape(shape)) * k.reshape(shape))
+          * invstd.reshape(shape) * w.reshape(shape))
+    return gx, (dotp * invstd).astype(dtype), total
+

@@ -31,7 +31,8 @@ def normalise_batch(x: Tensor, axes: tuple[int, ...], eps: float, weight: Tensor
     """Training mode, the plain form: x (N, C, ...) normalised with the statistics of the
     batch over ``axes`` (all but the channel axis), then scaled by weight (C,) and shifted by
     bias (C,) when given. Returns y (like x), and the batch mean and the sum of squared
-    deviations as raw (C,) arrays, for the running statistics."""
+    deviations as raw (C,) arrays, for the running statistics (float64 ones are averaged
+    in float64: the fast form's, for a strided input, as PyTorch's generic loops)."""
     stat_shape = tuple(1 if axis in axes else size for axis, size in enumerate(x.shape))
     mean = x.mean(axis=axes, keepdims=True)
     centred = x - mean
@@ -161,6 +162,16 @@ def _update_running_stats(running_mean: Tensor, running_var: Tensor, mean: Any, 
     momentum in the statistics' dtype; the unbiased variance, squares / (n - 1), in float64,
     to which the running part (rounded once) is added there."""
     rm, rv = running_mean.array, running_var.array
+    if mean.dtype == np.float64 and rm.dtype != np.float64:
+        # statistics kept in float64 (PyTorch's generic loops, for a strided input): the
+        # update in float64 too, rounded once
+        m = float(momentum)
+        rm[...] = (m * mean + (1 - m) * rm.astype(np.float64)).astype(rm.dtype)
+        unbiased = squares.astype(np.float64) / (n - 1)
+        rv[...] = (m * unbiased + (1 - m) * rv.astype(np.float64)).astype(rv.dtype)
+        for buffer in (running_mean, running_var):
+            buffer._bump_version()
+        return
     m = rm.dtype.type(momentum)
     rm[...] = (1 - m) * rm + m * mean.astype(rm.dtype)
     unbiased = (squares / rv.dtype.type(n - 1)).astype(np.float64)
