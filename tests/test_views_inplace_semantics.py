@@ -697,3 +697,46 @@ def test_an_empty_batched_product_with_a_bool_result_refuses_autograd():
     a.requires_grad_()
     with pytest.raises(RuntimeError, match="Autograd not support dtype: Bool"):
         a @ b
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.integers(1, 3), min_size=1, max_size=3),
+       st.sampled_from(("as made", "permuted", "clone of permuted", "expanded",
+                        "slice of expanded")),
+       st.sampled_from(("x[:] = x", "x[...] = x", "x.copy_(x)", "x.fill_(0.5)",
+                        "x.sigmoid_()", "x[0:1] = x[0:1]")))
+def test_writes_of_a_tensor_into_itself_and_into_expanded_memory(shape, made, write):
+    """A tensor written with its very self copies nothing in PyTorch, whatever its layout
+    (x[:] = x of a permuted (1, 2) tensor raised an overlap error: tinygan compared an
+    expanded copy of the value, 4793965), and an in-place op on a piece of an expanded
+    tensor that shares no element writes (NumPy's read-only broadcast memory was refused
+    when the tensor under it had been laid out by as_strided: 4796433, 4799447)."""
+    torch = pytest.importorskip("torch")
+    outcomes = []
+    for lib in (L, torch):
+        base = lib.tensor(np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape) / 7)
+        x = {"as made": lambda: base,
+             "permuted": lambda: base.permute(*range(len(shape))[::-1]),
+             "clone of permuted": lambda: base.permute(*range(len(shape))[::-1]).clone(),
+             "expanded": lambda: base[..., :1].expand(*shape[:-1], 3),
+             "slice of expanded": lambda: base[..., :1].expand(2, *shape[:-1], 3)[1]}[made]()
+        with lib.no_grad():
+            try:
+                exec(write, {"x": x})
+            except RuntimeError:
+                outcomes.append("raises")
+                continue
+        outcomes.append((np.array(base.tolist()), np.array(x.tolist())))
+    assert isinstance(outcomes[0], str) == isinstance(outcomes[1], str), outcomes
+    if not isinstance(outcomes[0], str):
+        for ours, theirs in zip(*outcomes):   # (sigmoid's last bit is PyTorch's SLEEF's)
+            np.testing.assert_allclose(ours, theirs, rtol=1e-14, atol=0)
+
+
+def test_copying_an_expanded_tensor_into_itself_under_autograd_is_refused_by_name():
+    """With a gradient recorded, x.copy_(x) into an expanded x is a write through an
+    expanded tensor, which tinygan refuses deliberately (PyTorch's backward then sums over
+    the overlap), saying so, not with an overlap error (4783945)."""
+    v = L.tensor([-0.29], requires_grad=True).amin(dim=0, keepdim=True).expand(3)
+    with pytest.raises(RuntimeError, match="does not write through an expanded tensor"):
+        v.copy_(v)

@@ -183,8 +183,13 @@ def writable_alias(a: np.ndarray) -> np.ndarray | None:
     np.broadcast_to returns: several elements, one memory location; CuPy's broadcast
     views are writable), or None when the memory itself is read-only."""
     owner = a
-    while isinstance(owner.base, np.ndarray):   # the array that owns the memory
-        owner = owner.base
+    while True:   # down to the array that owns the memory
+        base = owner.base
+        if not isinstance(base, np.ndarray):   # (as_strided's stand-in keeps its array)
+            base = getattr(base, "base", None)
+        if not isinstance(base, np.ndarray):
+            break
+        owner = base
     if not (owner.flags.writeable and owner.flags.c_contiguous):
         return None
     offset = a.__array_interface__["data"][0] - owner.__array_interface__["data"][0]

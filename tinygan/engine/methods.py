@@ -89,6 +89,8 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
         # region passes the gradient on around it: a grad(create_graph=True) can tell
         if not isinstance(given, Tensor) or given.ndim == 0 and self.ndim:
             self.fill_(given)
+        elif given.shape == self.shape:   # PyTorch's copy_to: the same sizes, as they are
+            self.copy_(given)             # (x[:] = x copies nothing)
         else:   # (expanded first, as PyTorch's copy_to: its overlap check sees that)
             self.copy_(value if value.shape == self.shape else value.expand(self.shape))
         return

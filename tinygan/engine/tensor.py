@@ -439,6 +439,10 @@ class Tensor:
         if same_data and not (is_grad_enabled() and (self.requires_grad or src.requires_grad)):
             self._bump_version()   # PyTorch: the very same data, nothing to copy (even into
             return self            # an expanded tensor, which it would refuse otherwise)
+        if same_data and _is_expanded(a):   # ... and its graph then sums over the overlap
+            raise RuntimeError(f"copy_: tinygan does not write through an expanded tensor "
+                               f"(shape {self.shape}) where a gradient is recorded; write "
+                               f"into a .clone() of it")
         return self._inplace("copy_", lambda t: src.to(
             dtype=self.dtype, device=self.device).expand(self.shape), overwrite=True,
             reads=(src,))
