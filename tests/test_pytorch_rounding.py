@@ -738,3 +738,21 @@ def test_float64_batch_norm_gradients_add_lanes_as_pytorch():
         ours = batchnorm_kernel.gradients(x, g, w, mean.numpy(), invstd.numpy())
         for name, a, c in zip(["dx", "dweight", "dbias"], ours, theirs):
             assert np.array_equal(a, c.numpy()), (name, shape)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "bool"])
+def test_a_half_mean_sums_a_float32_copy(dtype):
+    """mean(dtype=float16) sums the input in float32 and rounds the mean to half once, as
+    PyTorch: a half copy first turned -1e30 into -inf, and inf + -inf into NaN where
+    PyTorch's mean is inf (issue 29's long run, program 4794797)."""
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        x = rng.standard_normal((3, 4)) * rng.choice([1.0, 1e5, 1e30])
+        x.flat[rng.integers(12)] = rng.choice([np.inf, -1e30, 7e4])
+        results = []
+        for lib in (tinygan, torch):
+            t = lib.tensor(x).to(getattr(lib, dtype))
+            results.append([np.asarray(t.mean(*dim, dtype=lib.float16).tolist())
+                            for dim in ((), (0,), (1,))])
+        for ours, theirs in zip(*results):
+            np.testing.assert_array_equal(ours, theirs)

@@ -740,3 +740,28 @@ def test_copying_an_expanded_tensor_into_itself_under_autograd_is_refused_by_nam
     v = L.tensor([-0.29], requires_grad=True).amin(dim=0, keepdim=True).expand(3)
     with pytest.raises(RuntimeError, match="does not write through an expanded tensor"):
         v.copy_(v)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(("narrow empty", "narrow", "slice empty", "slice", "select")),
+       st.booleans(), st.sampled_from(("exp", "log_softmax", "mul")))
+def test_a_view_written_under_no_grad_gives_pytorchs_gradient(view, write, op):
+    """A view written in place (here under no_grad) is cut again from its base when next
+    used, as PyTorch regenerates it: as_strided, whose backward gives an empty view's base
+    plain zeros, so a create_graph gradient through it does not require grad (4795968:
+    tinygan's replayed narrow passed the graph on)."""
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (L, torch):
+        x = lib.tensor([0.09, -1.75, -0.11, -1.29], requires_grad=True)
+        v = {"narrow empty": lambda: lib.narrow(x, 0, 2, 0), "narrow": lambda: lib.narrow(x, 0, 1, 2),
+             "slice empty": lambda: x[3:1], "slice": lambda: x[1:], "select": lambda: x[2]}[view]()
+        if write:
+            with lib.no_grad():
+                v.clamp_(-0.95, -0.12)
+        y = {"exp": lambda: v.exp(), "log_softmax": lambda: v.log_softmax(-1) if v.ndim else v * 1,
+             "mul": lambda: v * v}[op]()
+        (g,) = lib.autograd.grad((y * 1.5).sum(), [x], create_graph=True)
+        results.append((g.requires_grad, np.asarray(g.tolist())))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-5, atol=1e-7)

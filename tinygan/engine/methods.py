@@ -233,8 +233,13 @@ def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
 
 
 def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
-    """``dtype``: the input is cast to it first (an int tensor's mean needs a float one)."""
+    """``dtype``: the input is cast to it first (an int tensor's mean needs a float one);
+    a half one is summed from a float32 copy instead and rounded at the end, as PyTorch
+    (a half copy of float64 data could overflow: -1e30 is -inf in half)."""
     _keepdim_needs_dim("mean", dim, axis, keepdim)
+    if dtype is not None and np.dtype(dtype) == np.float16 and self.dtype != np.float16:
+        return mean(self, dim, keepdim, dtype=np.float32, axis=axis,
+                    keepdims=keepdims).to(dtype=dtype)
     x = self if dtype is None else self.to(dtype=dtype)
     return F.mean(x, _pick(dim, axis), _pick(keepdim, keepdims))
 

@@ -1484,11 +1484,24 @@ def _refresh_view(view: Tensor) -> None:
     if not base.requires_grad:
         return
     with enable_grad():   # (also when asked for under no_grad: the graph is the base's)
-        fresh = _replay(_view_chain(view), base)
+        fresh = _EmptyCut(view.shape)(base) if view.numel() == 0 else \
+            _replay(_view_chain(view), base)
     view.creator, view.requires_grad = fresh.creator, fresh.requires_grad
     if fresh.creator is not None:
         fresh.creator._output = weakref.ref(view)
         fresh.creator._output_version = view._version[0]
+
+
+class _EmptyCut(Function):
+    """An empty view cut again from its base. PyTorch regenerates a view as as_strided,
+    whose backward gives the base of an empty view plain zeros: a gradient with no graph
+    (and with create_graph, one that does not require grad)."""
+    def __init__(self, shape: tuple) -> None: self.shape = shape
+    def saves(self): return ()
+    def forward(self, base): return backend.get_array_module(base).empty(self.shape, base.dtype)
+    def backward(self, gy):
+        base = self.inputs[0].array
+        return Tensor(backend.get_array_module(base).zeros(base.shape, base.dtype))
 
 
 def _refuse_multi_output(name: str, view: Tensor, what: str) -> None:
