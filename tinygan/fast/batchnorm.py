@@ -52,6 +52,9 @@ class BatchNormBatchStats(Function):
     """
     backward_reads = (0, 1)   # PyTorch: native_batch_norm_backward reads x and gamma
     result_layout = "own"     # channels-last for a channels-last input, as PyTorch's
+    # set for a half batch normalised here in float32: PyTorch's second derivative of it
+    # works in half (batchnorm_second_derivative.Statistics)
+    second_derivative_dtype: Any = None
 
     def __init__(self, axes: tuple[int, ...], eps: float) -> None:
         self.axes, self.eps = axes, eps
@@ -138,7 +141,7 @@ class BatchNormBatchStats(Function):
         # derivative (batchnorm_second_derivative.py); beta's, a sum of gy, differentiates
         # as the sum it is
         stats = second.Statistics(x.numel() // x.shape[1], self.eps, self.axes, self.mean,
-                                  self.inv_std)
+                                  self.inv_std, self.second_derivative_dtype)
         grads = [second.InputGradient(gx, stats)(*self.inputs[:2], gy)
                  if self.needs_input_grad[0] else None]
         if affine:

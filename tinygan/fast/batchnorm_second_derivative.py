@@ -60,8 +60,21 @@ class Statistics:
     channel, eps, the axes, and mu and s = 1 / sqrt(var + eps) as saved, (1, C, 1, ...)."""
 
     def __init__(self, n: int, eps: float, axes: tuple[int, ...], mean: Any,
-                 inv_std: Any) -> None:
+                 inv_std: Any, dtype: Any = None) -> None:
         self.n, self.eps, self.axes, self.mean, self.inv_std = n, eps, axes, mean, inv_std
+        # the dtype the formulas run in, when not x's: a half batch is normalised in
+        # float32, but PyTorch's second derivative of it works in half (where s^3 overflows
+        # for a channel of equal values, and inf * 0 gives NaN)
+        self.dtype = dtype
+
+    def cast(self, *tensors: Tensor) -> list[Tensor]:
+        """The tensors in the formulas' dtype."""
+        return [t if self.dtype is None else t.to(self.dtype) for t in tensors]
+
+    def back(self, grads: list, inputs: tuple) -> tuple:
+        """Each gradient in its input's dtype again."""
+        return tuple(g if g is None or self.dtype is None else g.to(t.dtype)
+                     for g, t in zip(grads, inputs))
 
     def of(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """mu and s as Tensors. Recording a graph (a third derivative), each is recomputed
@@ -91,7 +104,7 @@ class InputGradient(Function):
     def forward(self, *arrays): return self.value
 
     def backward(self, big_g: Tensor):
-        x, g = self.inputs[0], self.inputs[-1]
+        x, g, big_g = self.stats.cast(self.inputs[0], self.inputs[-1], big_g)
         affine = len(self.inputs) == 3
         w = self.inputs[1].reshape(self.stats.mean.shape) if affine else 1.0
         n = self.stats.n
@@ -112,7 +125,7 @@ class InputGradient(Function):
             grads[1] = channel_sum(big_g * first_backward(g, 1.0, d, s, n), keepdim=False)
         if self.needs_input_grad[-1]:
             grads[-1] = first_backward(big_g, w, d, s, n)
-        return tuple(grads)
+        return self.stats.back(grads, self.inputs)
 
 
 class GammaGradient(Function):
@@ -124,7 +137,7 @@ class GammaGradient(Function):
     def forward(self, x, g): return self.value
 
     def backward(self, big_gg: Tensor):
-        x, g = self.inputs
+        x, g, big_gg = self.stats.cast(*self.inputs, big_gg)
         n = self.stats.n
         mu, s = self.stats.of(x)
         d = x - mu
@@ -137,4 +150,4 @@ class GammaGradient(Function):
             gx = big_gg * ((term0 + term1) + term2)
         if self.needs_input_grad[1]:
             gg = (big_gg * d) * s
-        return gx, gg
+        return self.stats.back([gx, gg], self.inputs)

@@ -116,7 +116,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         # one node keeps the half input itself (the float32 copy here is the engine's), so
         # writing that input in place before backward is refused, as there
         out = batch_norm(input.float(), running_mean, running_var, weight, bias, training,
-                         momentum, eps, who=who).half()
+                         momentum, eps, who=who)
+        if hasattr(out.creator, "second_derivative_dtype"):   # the fused node: its second
+            out.creator.second_derivative_dtype = np.dtype(np.float16)   # derivative in half
+        out = out.half()
         return keeps(out, input, name="NativeBatchNormBackward0", one_node=False)
     for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
                     ("running_var", running_var)):
