@@ -458,20 +458,27 @@ def _positive_steps(index: Any) -> None:
                              "in PyTorch; index with tinygan.arange(n - 1, -1, -1) instead)")
 
 
+def _index_tensors(index: Any) -> tuple:
+    """The tensors of an index that an indexing node keeps (a 0-d integer tensor reads as
+    an int)."""
+    return tuple(p for p in (index if isinstance(index, tuple) else (index,))
+                 if isinstance(p, Tensor) and not (p.ndim == 0 and p.dtype.kind in "iu"))
+
+
 def getitem(x: Tensor, index: Any) -> Tensor:
     _positive_steps(index)
-    kept = tuple(p for p in (index if isinstance(index, tuple) else (index,))
-                 if isinstance(p, Tensor) and not (p.ndim == 0 and p.dtype.kind in "iu"))
-    return GetItem(_raw_index(index))(x, *kept)   # (a 0-d integer tensor reads as an int)
+    return GetItem(_raw_index(index))(x, *_index_tensors(index))
 
 
 class IndexPut(Function):
     """y = x with y[index] = v (what ``x[index] = v`` computes, out of place).
     dL/dx = gy with the overwritten places zeroed; dL/dv = gy[index], summed to v's shape."""
     def __init__(self, index): self.index = index
-    def saves(self): return ()
+    # index tensors come as extra inputs, kept as GetItem keeps them (PyTorch's
+    # IndexPutBackward0 saves them: changing one in place before backward is refused)
+    def saves(self): return range(2, len(self.inputs))
 
-    def forward(self, x, v):
+    def forward(self, x, v, *index_tensors):
         y = x.copy()
         try:
             y[self.index] = v
@@ -483,10 +490,11 @@ class IndexPut(Function):
         return y
 
     def backward(self, gy):
-        x, v = self.inputs
+        x, v = self.inputs[:2]
         kept = xp_of(gy.array).ones(x.shape, dtype=bool)
         kept[self.index] = False     # chosen, not multiplied: a NaN there stays out of dL/dx
-        return where(kept, gy, 0.0), sum_to(getitem(gy, self.index), v.shape)
+        return (where(kept, gy, 0.0), sum_to(getitem(gy, self.index), v.shape)) + \
+            (None,) * (len(self.inputs) - 2)
 
 
 def _index_put_casts(index: Any, value: Tensor) -> bool:
@@ -519,7 +527,7 @@ def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     value = _as_tensor(value, like=(x,))
     if value.dtype != x.dtype:
         value = cast(value, x.dtype)
-    return IndexPut(_raw_index(index))(x, value)
+    return IndexPut(_raw_index(index))(x, value, *_index_tensors(index))
 
 
 def take_along_dim(x: Tensor, indices: Tensor, dim: int) -> Tensor:
