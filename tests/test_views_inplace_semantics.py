@@ -806,3 +806,40 @@ def test_index_tensors_changed_before_backward_are_refused(op, kind, change):
     assert isinstance(outcomes[0], str) == isinstance(outcomes[1], str), outcomes
     if not isinstance(outcomes[0], str):
         np.testing.assert_allclose(outcomes[0], outcomes[1], rtol=1e-6)
+
+
+_VIEW_OR_NOT = {
+    "stack": lambda lib, a, b: lib.stack([a, b], 1),
+    "stack last": lambda lib, a, b: lib.stack([a, b], -1),
+    "cat": lambda lib, a, b: lib.cat([a, b], 0),
+    "view of cat": lambda lib, a, b: lib.cat([a, b], 0).view(1, 4, 3),
+    "reshape of cat": lambda lib, a, b: lib.cat([a, b], 0).reshape(12),
+    "transpose": lambda lib, a, b: (b * 2).transpose(0, 1),
+    "flatten": lambda lib, a, b: (b * 2).flatten(),
+    "unsqueeze": lambda lib, a, b: (b * 2).unsqueeze(0),
+    "narrow": lambda lib, a, b: lib.narrow(b * 2, 1, 0, 2),
+    "index": lambda lib, a, b: (b * 2)[1:],
+    "contiguous": lambda lib, a, b: (b * 2).contiguous(),
+    "clone": lambda lib, a, b: (b * 2).clone(),
+    "permute": lambda lib, a, b: (b * 2).permute(1, 0),
+    "squeeze": lambda lib, a, b: (b * 2).unsqueeze(1).squeeze(1),
+}
+
+
+@pytest.mark.parametrize("op", sorted(_VIEW_OR_NOT))
+def test_which_results_are_views_in_the_graph(op):
+    """An in-place write into a view reaches the base through CopySlices; into any other
+    result it is an ordinary in-place write. Which results are views follows PyTorch's
+    autograd, not the memory: stack splits cat's result in two without copying, but is one
+    op there (StackBackward0), so a fill_ of its result leaves a gradient that does not
+    require grad (4815808: tinygan made it a view of cat's result)."""
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (L, torch):
+        a = lib.tensor([[1., 2., 3.], [4., 5., 6.]])
+        b = lib.tensor([[7., 8., 9.], [1., 2., 3.]], requires_grad=True)
+        y = _VIEW_OR_NOT[op](lib, a, b)
+        y.fill_(-1.31)
+        (g,) = lib.autograd.grad((y.square() * 0.8).sum(), [b], create_graph=True)
+        seen.append((y._base is not None, g.requires_grad, g.tolist()))
+    assert seen[0] == seen[1]

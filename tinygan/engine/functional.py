@@ -646,8 +646,8 @@ cat = concatenate
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
-    """Join same-shaped tensors along a new dim. Composite, as PyTorch's: before the last
-    dim, cat along ``dim`` and split it in two (a view, so the result is laid out as cat
+    """Join same-shaped tensors along a new dim, as PyTorch's: before the last dim, cat
+    along ``dim`` and split it in two (in cat's memory, so the result is laid out as cat
     lays it out: channels-last inputs give a channels-last-like result); at the end,
     unsqueeze each and cat."""
     axis = dim if axis is None else axis
@@ -659,7 +659,18 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -
     if axis == len(shape) or builtins.any(t.shape != shape for t in tensors):
         return concatenate([t.unsqueeze(axis) for t in tensors], axis)   # (it names shapes)
     joined = concatenate(tensors, axis)
-    return reshape(joined, shape[:axis] + (len(tensors),) + shape[axis:])
+    return _Stacked(shape[:axis] + (len(tensors),) + shape[axis:])(joined)
+
+
+class _Stacked(Function):
+    """cat's result with its dim split in two, for stack: cat's memory, not copied, but not
+    a view of it in the graph. PyTorch's stack is one op (StackBackward0), so an in-place
+    write into its result is an ordinary in-place write, not one through a view."""
+    result_layout = "own"
+    def __init__(self, shape: tuple) -> None: self.shape = shape
+    def saves(self): return ()
+    def forward(self, joined): return joined.reshape(self.shape)
+    def backward(self, gy): return gy.reshape(self.inputs[0].shape)
 
 
 # =======================================================================================
