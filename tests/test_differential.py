@@ -176,6 +176,25 @@ def test_whole_programs_agree_with_pytorch_except_known_causes():
     assert not message, "\n\n".join(message)
 
 
+WIDE_BUDGET = 300
+
+
+@pytest.mark.cpu_only
+@needs_torch
+def test_programs_with_wide_inputs_agree_with_pytorch(monkeypatch):
+    """The same generator with its "wide" inputs (generate.Variant: unrounded values scaled
+    by 1e-3 to 100, special values twice as often, longer dims), a budget of its own: no
+    silent difference and no missing error. (Found by it and fixed: nothing yet; a float32
+    LSTM with saturated gates and a logsigmoid underflowing to a subnormal, in a 3,000-program
+    run, are left: LONG_RUNS.md.)"""
+    from tests.differential import generate
+    from tests.differential.campaign import campaign, example
+    monkeypatch.setattr(generate, "variant", generate.VARIANTS["wide"])
+    bad = [(program, outcome) for _, program, outcome, _ in campaign(range(WIDE_BUDGET))
+           if outcome.kind in ("silent", "torch_raise")]
+    assert not bad, example(*bad[0])
+
+
 @pytest.mark.cpu_only
 @needs_torch
 def test_float32_rounding_is_told_from_a_wrong_value_by_a_float64_run():

@@ -5,6 +5,7 @@
     python -m tests.differential --show 1234            # one program, both snippets
     python -m tests.differential --n 800 --causes       # the cause names found, one a line
                                                         # (to refresh KNOWN_FAILURES)
+    python -m tests.differential --variant wide --n 3000   # unrounded values, longer dims
 
 Prints the outcome table and, per cause, a count and a shrunk example as a tinygan snippet
 next to the PyTorch one. ``--markdown FILE`` writes the same as a report.
@@ -15,6 +16,7 @@ import argparse
 import sys
 import time
 
+from tests.differential import generate
 from tests.differential.campaign import campaign, report, show
 
 
@@ -28,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", default=None, help="write the report to this file")
     parser.add_argument("--causes", action="store_true",
                         help="print only the names of the causes found")
+    parser.add_argument("--variant", default="default", choices=sorted(generate.VARIANTS),
+                        help="how inputs are drawn (generate.Variant)")
     args = parser.parse_args(argv)
+    generate.variant = generate.VARIANTS[args.variant]
     if args.show is not None:
         print(show(args.show))
         return 0
@@ -38,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(sorted({cause for _, _, _, cause in results if cause})))
         return 0
     text = report(results, examples=args.examples,
-                  title=f"{args.n} programs, seeds {args.seed}..{args.seed + args.n - 1}, "
+                  title=f"{args.n} programs ({args.variant} inputs), seeds {args.seed}.."
+                        f"{args.seed + args.n - 1}, "
                         f"{time.time() - start:.0f} s")
     print(text)
     if args.markdown:

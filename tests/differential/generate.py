@@ -28,6 +28,24 @@ ALL_DTYPES = ("float32", "float32", "float32", "float64", "int64", "int32", "boo
 KEEP_RAISING = 0.3     # chance that a step PyTorch rejects is kept (as the last step)
 
 
+class Variant:
+    """How inputs are drawn. The default: values rounded to two decimals (so programs print
+    short), dims of 1 to 4. "wide" (``--variant wide``): values kept as drawn and scaled by
+    1e-3 to 100 (saturated gates, underflows, sums that cancel far from 0), special values
+    twice as often, dims up to 39 (11 in 3-D and 4-D tensors): longer sums and batches."""
+    round_to: int | None = 2
+    scales: tuple = (1.0,)
+    special_chance = SPECIAL_CHANCE
+    longest = (4, 4)          # (1-D and 2-D, 3-D and 4-D)
+
+
+VARIANTS = {"default": Variant()}
+VARIANTS["wide"] = Variant()
+VARIANTS["wide"].round_to, VARIANTS["wide"].scales = None, (1.0, 1.0, 3.0, 1e-3, 100.0)
+VARIANTS["wide"].special_chance, VARIANTS["wide"].longest = 2 * SPECIAL_CHANCE, (39, 11)
+variant = VARIANTS["default"]   # (the CLI's --variant sets it)
+
+
 class Context:
     """The program so far, and the PyTorch namespace it ran in."""
 
@@ -79,9 +97,14 @@ class Context:
             return self.rng.integers(0, high, shape)
         if dtype.startswith("int"):
             return self.rng.integers(max(low, 0) if positive else low, high, shape)
-        v = np.round(self.rng.standard_normal(shape), 2)
-        v = np.round(np.abs(v) + 0.1, 2) if positive else v
-        if v.size and self.rng.random() < SPECIAL_CHANCE:   # NaN, infinities, -0.0, huge
+        v = self.rng.standard_normal(shape)
+        if variant.round_to is None:
+            v = v * float(self.choice(variant.scales))
+            v = np.abs(v) + 0.1 if positive else v
+        else:
+            v = np.round(v, variant.round_to)
+            v = np.round(np.abs(v) + 0.1, variant.round_to) if positive else v
+        if v.size and self.rng.random() < variant.special_chance:   # NaN, inf, -0.0, huge
             flat = v.reshape(-1)
             for k in self.rng.choice(flat.size, size=min(flat.size, 2), replace=False):
                 flat[k] = self.choice(SPECIALS_POSITIVE if positive else SPECIALS)
@@ -90,7 +113,8 @@ class Context:
     def shape(self, ndim: int | None = None) -> tuple[int, ...]:
         if ndim is None:
             ndim = int(self.choice((0, 1, 1, 2, 2, 2, 3, 3, 4)))
-        return tuple(int(self.rng.integers(1, 5)) for _ in range(ndim))
+        longest = variant.longest[0 if ndim <= 2 else 1]
+        return tuple(int(self.rng.integers(1, longest + 1)) for _ in range(ndim))
 
     def add_input(self, shape: tuple[int, ...], dtype: str, requires_grad: bool | None = None,
                   positive: bool = False, values: np.ndarray | None = None) -> str:
