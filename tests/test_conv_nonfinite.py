@@ -14,12 +14,17 @@ convolution then runs oneDNN's direct kernel (which never reads the padding) or 
 that multiplies the padded zeros, by rules measured and written down in
 tinygan/engine/conv_padding_skip.py, which tinygan follows.
 
-Two pairings are left out. The weight gradient where PyTorch runs a float32 convolution with
+Three pairings are left out. The weight gradient where PyTorch runs a float32 convolution with
 oneDNN and the padding faces a NaN or an inf: oneDNN's choice of kernel there follows other
 rules, not pinned down (of 353 such random convolutions on the AMD machine, 121 skipped the
 padding). And a transposed convolution with a NaN or an inf in its weight: oneDNN's
 deconvolution sometimes multiplies zeros of its own (1 output and 2 input gradients of about
-200 float32 layers), by no rule found. The other outputs and gradients are compared there.
+200 float32 layers), by no rule found. And the input gradient of a strided convolution
+whose weight holds a NaN or an inf: PyTorch's kernel there sometimes multiplies the zeros
+between the spread-out gradient's entries by the inf (a NaN where tinygan, which scatters
+the gradient, has a finite value): tinygan's NaNs are PyTorch's in 214 of 226 random such
+layers, and no rule was found for the other 12 (a full correlation over the spread,
+padded gradient matches fewer: 48). The other outputs and gradients are compared there.
 """
 from __future__ import annotations
 
@@ -132,7 +137,16 @@ def test_nonfinite_values_meet_the_structural_zeros_as_in_pytorch(case):
                                   grads_theirs):
         if name == "weight.grad" and _onednn_may_skip_padding(case, x, w, gy):
             continue
+        if name == "x.grad" and _strided_input_gradient_of_a_nonfinite_weight(case, w):
+            continue
         _assert_close(ours, theirs, name)
+
+
+def _strided_input_gradient_of_a_nonfinite_weight(case, w) -> bool:
+    """The third pairing left out (see the module's docstring): x's gradient of a strided
+    convolution whose weight holds a NaN or an inf."""
+    return (not case["transposed"] and case["stride"] != (1, 1)
+            and not np.isfinite(w).all())
 
 
 def _onednn_may_skip_padding(case, x, w, gy) -> bool:
