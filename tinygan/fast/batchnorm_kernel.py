@@ -260,14 +260,6 @@ def _per_channel(arrays: list[np.ndarray]) -> list[np.ndarray]:
             .reshape(a.shape[1], -1) for a in arrays]
 
 
-def _running_sums(terms: np.ndarray) -> np.ndarray:
-    """(C, n) -> (C,): float64 sums along each row, one term after another (a scalar loop,
-    which the compiler does not fuse here)."""
-    if terms.shape[1] == 0:
-        return np.zeros(terms.shape[0])
-    return np.cumsum(terms, axis=1, dtype=np.float64)[:, -1]
-
-
 def pytorch_channel_sum(a: np.ndarray) -> np.ndarray:
     """at::sum over every dim but the channels (N, C, ...) -> (C,), in a's dtype: PyTorch's
     sum kernel over a's memory order (fast/sum_kernel.py), where that order is known."""
@@ -289,7 +281,7 @@ def strided_statistics(x: np.ndarray, eps: float) -> tuple[Any, Any, Any]:
     mean = pytorch_channel_sum(x) / dtype.type(n)
     (values,) = _per_channel([x])
     d = values - mean.astype(np.float64)[:, None]       # float64: exact for float32 data
-    var_sum = _running_sums(d * d)
+    var_sum = _running_sum(d * d, 1)   # (a scalar loop the compiler does not fuse)
     invstd = (1 / np.sqrt(var_sum / n + eps)).astype(dtype)
     return mean, var_sum, invstd
 
@@ -317,7 +309,7 @@ def strided_gradients(x: np.ndarray, gy: np.ndarray, weight: np.ndarray | None,
     total = pytorch_channel_sum(gy)
     xs, gs = _per_channel([x, gy])
     centred = xs - mean[:, None]
-    dotp = _running_sums(centred * gs)
+    dotp = _running_sum(centred * gs, 1)
     k = dotp.astype(dtype) * invstd * invstd / dtype.type(n)
     grad_mean = total / dtype.type(n)
     w = np.ones_like(invstd) if weight is None else weight

@@ -172,13 +172,11 @@ def _update_running_stats(running_mean: Tensor, running_var: Tensor, mean: Any, 
         rm[...] = (m * mean + (1 - m) * rm.astype(np.float64)).astype(rm.dtype)
         unbiased = squares.astype(np.float64) / (n - 1)
         rv[...] = (m * unbiased + (1 - m) * rv.astype(np.float64)).astype(rv.dtype)
-        for buffer in (running_mean, running_var):
-            buffer._bump_version()
-        return
-    m = rm.dtype.type(momentum)
-    rm[...] = (1 - m) * rm + m * mean.astype(rm.dtype)
-    unbiased = (squares / rv.dtype.type(n - 1)).astype(np.float64)
-    rv[...] = (m * unbiased + ((1 - m) * rv).astype(np.float64)).astype(rv.dtype)
+    else:
+        m = rm.dtype.type(momentum)
+        rm[...] = (1 - m) * rm + m * mean.astype(rm.dtype)
+        unbiased = (squares / rv.dtype.type(n - 1)).astype(np.float64)
+        rv[...] = (m * unbiased + ((1 - m) * rv).astype(np.float64)).astype(rv.dtype)
     for buffer in (running_mean, running_var):
         buffer._bump_version()   # an eval-mode graph that read them must not run stale
 
