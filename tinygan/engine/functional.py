@@ -32,6 +32,7 @@ from tinygan.devices import backend
 from tinygan.fast import sum_kernel
 from tinygan.devices.random import default_generator
 from tinygan.engine.fma import VECTOR_BYTES, fused
+from tinygan.engine.vector_loop import vector_loop_mask
 from tinygan.engine.layout import as_advanced_index_result, as_elementwise_result, \
     copy_preserving, row_major, suggests_channels_last
 from tinygan.engine.tensor import (Function, Tensor, _as_tensor, is_grad_enabled,
@@ -757,16 +758,13 @@ class ScaledAdd(Function):
             return y
         # half: PyTorch's vector loop (whole vectors of a row) works in float32 as above, its
         # scalar loop (the rest) in half arithmetic, rounding the product first
+        # (which elements each loop takes: engine/vector_loop.py; a turn of its vector loop
+        # takes one vector of halves, measured)
         scalar = xp_of(y).broadcast_to(a + b.dtype.type(alpha) * b, y.shape)
         if not y.ndim:
             return scalar.copy()
-        block = VECTOR_BYTES // a.itemsize
-        flat = a.shape == b.shape == y.shape and a.flags.c_contiguous and b.flags.c_contiguous
-        rows = y.reshape(1, -1) if flat else y   # (one run when PyTorch merges the dims)
-        whole = rows.shape[-1] // block * block
-        out = xp_of(y).array(rows, copy=True)
-        out[..., whole:] = scalar.reshape(rows.shape)[..., whole:]
-        return out.reshape(y.shape)
+        vector = vector_loop_mask(y.shape, [a, b], a.itemsize, VECTOR_BYTES // a.itemsize)
+        return xp_of(y).where(vector, y, scalar)
 
     def backward(self, gy):  # PyTorch's: grad for a; grad * alpha (or -grad * alpha) for b
         a, b = self.inputs

@@ -27,7 +27,7 @@ from tinygan.engine.tensor import Function, Tensor
 
 xp_of = backend.get_array_module
 
-from tinygan.engine.fma import VECTOR_BYTES  # noqa: E402  (the vector loops' width)
+from tinygan.engine.vector_loop import vector_loop_mask  # noqa: E402
 
 
 def _floats_only(op: str, kernel: str, x: Tensor) -> None:
@@ -55,6 +55,22 @@ def silu(x: Tensor) -> Tensor:
     """x sigmoid(x), elementwise; shape and dtype of x (float)."""
     _floats_only("silu", "silu_cpu", x)
     return SiLU()(x)
+
+
+def _curve_side(on_curve: Any, gy: Any, x: Any) -> Any:
+    """Where PyTorch's elu_backward takes the curve: x <= 0 (``on_curve``), and at x = NaN
+    wherever its vector loop computes the element. Its two loops disagree there: the vector
+    loop picks the curve where x > 0 is false, the scalar loop picks g where x <= 0 is
+    false; which loop takes an element depends on its place and the operands' strides
+    (engine/vector_loop.py). Both backward forms (from x, and from the result y of elu_)
+    share the rule."""
+    if x.dtype.kind != "f":
+        return on_curve
+    nan = xp_of(x).isnan(x)
+    if not nan.any():
+        return on_curve
+    shape = np.broadcast_shapes(gy.shape, x.shape)
+    return on_curve | (nan & vector_loop_mask(shape, [gy, x], x.dtype.itemsize))
 
 
 class ELU(Function):
@@ -86,15 +102,7 @@ class ELUGrad(Function):
         with np.errstate(over="ignore", invalid="ignore"):
             curve = F.in_opmath(gy) * work.dtype.type(self.alpha) * \
                 F._rounded_once(xp.exp, work)
-        on_curve = work <= 0
-        if x.dtype.kind == "f" and x.flags.c_contiguous and gy.shape == x.shape:
-            # At x = NaN PyTorch's two loops disagree: its vector loop (whole blocks of two
-            # vectors: 32 float32s with AVX-512, 16 with AVX2) picks the curve where x > 0 is
-            # false, its scalar loop (the rest) picks g where x <= 0 is false. So does this.
-            block = 2 * VECTOR_BYTES // x.dtype.itemsize
-            flat = on_curve.reshape(-1)
-            whole = flat.size // block * block
-            flat[:whole] |= xp.isnan(work.reshape(-1)[:whole])
+        on_curve = _curve_side(work <= 0, gy, x)
         return xp.where(on_curve, curve, gy).astype(gy.dtype, copy=False)
 
     def backward(self, gg):
@@ -117,7 +125,14 @@ class ELUOfResult(ELU):
     y + alpha elsewhere. Changing y in place before backward is then refused."""
     saves_output = True
     def saves(self): return ()
-    def backward(self, gy): return ELUResultGrad(self.alpha)(gy, self.output)
+
+    def backward(self, gy):
+        # y and x share their signs only for alpha >= 0: PyTorch's backward refuses the rest
+        if self.alpha < 0:
+            raise RuntimeError(f"In-place elu backward calculation is triggered with a "
+                               f"negative slope (alpha={self.alpha}), which is not "
+                               f"supported; use inplace=False")
+        return ELUResultGrad(self.alpha)(gy, self.output)
 
 
 class ELUResultGrad(Function):
@@ -131,7 +146,8 @@ class ELUResultGrad(Function):
     def forward(self, gy, y):
         work = F.in_opmath(y)
         curve = F.in_opmath(gy) * (work + work.dtype.type(self.alpha))
-        return xp_of(y).where(work <= 0, curve, gy).astype(gy.dtype, copy=False)
+        on_curve = _curve_side(work <= 0, gy, y)
+        return xp_of(y).where(on_curve, curve, gy).astype(gy.dtype, copy=False)
 
     def backward(self, gg):
         gy, y = self.inputs
