@@ -57,7 +57,8 @@ def test_an_interrupted_run_resumes_bit_for_bit(tmp_path, capsys, monkeypatch):
         np.testing.assert_array_equal(a[k], b[k])
     report = json.loads((resumed / "metrics.json").read_text())
     assert report["step"] == 24 and len(report["history"]["d_loss"]) == 24
-    assert main(["train", "--out", str(resumed), "--resume", "--steps", "30", "--quiet"]) == 0
+    assert main(["train", "--out", str(resumed), "--resume", "--steps", "30", "--quiet",
+                 "--no-film"]) == 0
     assert json.loads((resumed / "metrics.json").read_text())["step"] == 30   # extended
 
 
@@ -69,7 +70,7 @@ def test_train_then_resume_on_each_backend(tmp_path, capsys, monkeypatch, each_b
     from tinygan.gan.trainer import GANTrainer
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     common = ["--data", "ring", "--steps", "20", "--batch-size", "16", "--ckpt-every", "10",
-              "--quiet"]
+              "--quiet", "--no-film"]   # (the film across a resume: the test above)
     assert main(["train", "--out", str(straight)] + common) == 0
     original = GANTrainer.train_step
 
@@ -82,7 +83,7 @@ def test_train_then_resume_on_each_backend(tmp_path, capsys, monkeypatch, each_b
     assert main(["train", "--out", str(resumed)] + common) == 130
     monkeypatch.undo()
     assert json.loads(np.load(resumed / "checkpoint.npz")["__meta__"].tobytes())["step"] == 10
-    assert main(["train", "--out", str(resumed), "--resume", "--quiet"]) == 0
+    assert main(["train", "--out", str(resumed), "--resume", "--quiet", "--no-film"]) == 0
     capsys.readouterr()
     a, b = np.load(straight / "checkpoint.npz"), np.load(resumed / "checkpoint.npz")
     assert sorted(a.files) == sorted(b.files) and len(a.files) > 10
@@ -98,7 +99,7 @@ def test_train_then_resume_on_each_backend(tmp_path, capsys, monkeypatch, each_b
 def test_sample_writes_npy_in_data_coordinates_and_png(tmp_path, capsys):
     run_dir = tmp_path / "g"
     assert main(["train", "--data", "gauss1d", "--steps", "10", "--out", str(run_dir),
-                 "--quiet"]) == 0
+                 "--quiet", "--no-film"]) == 0
     assert (run_dir / "figure1.png").is_file()
     npy, png = tmp_path / "s.npy", tmp_path / "s.png"
     assert main(["sample", "--run", str(run_dir), "--n", "50", "--seed", "3", "--out",

@@ -78,7 +78,7 @@ def test_check_resume_names_the_flag():
 def test_flags_are_recorded_and_resume_bit_for_bit(tmp_path, capsys, monkeypatch):
     from tinygan.gan.trainer import GANTrainer
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    common = ["--steps", "12", "--batch-size", "16", "--ckpt-every", "4", "--quiet"]
+    common = ["--steps", "12", "--batch-size", "16", "--ckpt-every", "4", "--quiet", "--no-film"]
     assert main(["train", "--out", str(straight)] + common + STABILISERS) == 0
     report = json.loads((straight / "metrics.json").read_text())
     config = report["config"]
@@ -96,9 +96,11 @@ def test_flags_are_recorded_and_resume_bit_for_bit(tmp_path, capsys, monkeypatch
     monkeypatch.setattr(GANTrainer, "train_step", interrupted_at_step_6)
     assert main(["train", "--out", str(resumed)] + common + STABILISERS) == 130
     monkeypatch.undo()
-    code = main(["train", "--out", str(resumed), "--resume", "--ema", "0.5", "--quiet"])
+    code = main(["train", "--out", str(resumed), "--resume", "--ema", "0.5", "--quiet",
+                 "--no-film"])
     assert code == 1 and "--ema 0.5 differs from the run's 0.99" in capsys.readouterr().err
-    assert main(["train", "--out", str(resumed), "--resume", "--spectral-norm", "--quiet"]) == 0
+    assert main(["train", "--out", str(resumed), "--resume", "--spectral-norm", "--quiet",
+                 "--no-film"]) == 0
     a, b = np.load(straight / "checkpoint.npz"), np.load(resumed / "checkpoint.npz")
     keys = [k for k in a.files if k.startswith(("G/", "D/", "G_ema/", "opt_"))]
     assert any(k.startswith("G_ema/") for k in keys) and any("weight_u" in k for k in keys)

@@ -34,7 +34,9 @@ pytestmark = pytest.mark.host_only
 
 
 REPO = Path(__file__).resolve().parents[1]
-SMALL = ["--steps", "30", "--batch-size", "16", "--ckpt-every", "10", "--quiet"]
+# (no film: drawing its frames is most of a short run's time; the film's own write is
+# killed once below, and test_lab checks what it holds)
+SMALL = ["--steps", "30", "--batch-size", "16", "--ckpt-every", "10", "--quiet", "--no-film"]
 PNG_END = b"IEND\xaeB`\x82"
 
 
@@ -134,14 +136,14 @@ def test_a_second_writer_is_refused_and_a_killed_writers_lock_is_stale(tmp_path,
     folder = tmp_path / "run"
     first = subprocess.Popen([sys.executable, "-m", "tinygan", "train", "--out", str(folder),
                               "--steps", "100000", "--batch-size", "8", "--ckpt-every", "20",
-                              "--quiet"], env=child_env(), cwd=tmp_path,
+                              "--quiet", "--no-film"], env=child_env(), cwd=tmp_path,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_for(folder / "tinygan.lock")
         code, _, err = run(["train", "--out", str(folder)] + SMALL, capsys)
         one_line_error(err, "is in use by another tinygan train", f"pid {first.pid} on host")
         _wait_for(folder / "checkpoint.npz")
-        code, _, err = run(["train", "--out", str(folder), "--resume", "--quiet"], capsys)
+        code, _, err = run(["train", "--out", str(folder), "--resume", "--quiet", "--no-film"], capsys)
         one_line_error(err, "is in use", f"pid {first.pid}")
     finally:
         first.send_signal(signal.SIGKILL)
@@ -150,7 +152,7 @@ def test_a_second_writer_is_refused_and_a_killed_writers_lock_is_stale(tmp_path,
     step = read_checkpoint(str(folder / "checkpoint.npz"))[1]["step"]
     assert step % 20 == 0 and step > 0                          # the first run's model is kept
     code, _, err = run(["train", "--out", str(folder), "--resume", "--steps", str(step + 5),
-                        "--quiet"], capsys)
+                        "--quiet", "--no-film"], capsys)
     assert code == 0 and f"took over the stale lock of pid {first.pid}" in err
     assert assert_whole(folder) == (step + 5, step + 5)
     assert not (folder / "tinygan.lock").exists() and temporaries(folder) == []
@@ -212,7 +214,7 @@ def test_a_full_disk_names_the_file_and_the_step_and_keeps_the_last_checkpoint(
     assert code == 1 and temporaries(folder) == [] and not (folder / "tinygan.lock").exists()
     assert read_checkpoint(str(folder / "checkpoint.npz"))[1]["step"] == kept
     assert json.loads((folder / "metrics.json").read_text())["step"] == kept
-    assert main(["train", "--out", str(folder), "--resume", "--quiet"]) == 0   # disk freed
+    assert main(["train", "--out", str(folder), "--resume", "--quiet", "--no-film"]) == 0   # disk freed
     assert assert_whole(folder) == (30, 30)
     capsys.readouterr()
 
@@ -230,7 +232,7 @@ def test_a_real_full_disk_on_a_small_tmpfs(tmp_path, capsys):
         pytest.skip("mounting a tmpfs needs root")
     probe = tmp_path / "probe"
     assert main(["train", "--out", str(probe), "--steps", "10", "--batch-size", "16",
-                 "--quiet"]) == 0
+                 "--quiet", "--no-film"]) == 0
     ckpt_size = (probe / "checkpoint.npz").stat().st_size
     disk = tmp_path / "disk"     # room for one checkpoint and a half: the second one fails
     _mount_tmpfs(disk, int(1.5 * ckpt_size) // 4096 * 4096)
@@ -292,15 +294,19 @@ def kill_during(target, nth, moment, argv, cwd):
 @pytest.mark.parametrize("target, nth, moment", [
     ("checkpoint.npz", 2, "mid-write"), ("checkpoint.npz", 2, "before-rename"),
     ("metrics.json", 2, "mid-write"), ("metrics.json", 4, "mid-write"),
-    ("curves.png", 1, "mid-write")])   # every picture is written by viz through one path
+    ("curves.png", 1, "mid-write"),    # every picture is written by viz through one path
+    ("film.gif", 1, "mid-write")])     # the film, by its own call of the same writer
 def test_kill_9_during_a_write_loses_nothing_and_resume_completes(tmp_path, capsys, target,
                                                                   nth, moment):
     folder = tmp_path / "run"
-    kill_during(target, nth, moment, ["train", "--out", str(folder)] + SMALL, tmp_path)
+    small = [a for a in SMALL if a != "--no-film"] if target.startswith("film") else SMALL
+    kill_during(target, nth, moment, ["train", "--out", str(folder)] + small, tmp_path)
     ckpt_step, report_step = assert_whole(folder)   # nothing half-written under a real name
     assert temporaries(folder) != []                 # the killed write's own file, only
     assert report_step <= ckpt_step                  # metrics.json never runs ahead
-    code, _, err = run(["train", "--out", str(folder), "--resume", "--quiet"], capsys)
+    assert not (folder / "film.gif").exists()        # no half film under its real name
+    code, _, err = run(["train", "--out", str(folder), "--resume", "--quiet"] +
+                       small[len(SMALL) - 1:], capsys)    # (with the film, if killed in it)
     assert code == 0 and "temporary file(s) a killed run left" in err
     assert assert_whole(folder) == (30, 30) and temporaries(folder) == []
 
@@ -327,14 +333,14 @@ def test_evaluations_made_before_an_interruption_are_kept(tmp_path, capsys, monk
         return original(self)
 
     argv = ["train", "--out", str(folder), "--steps", "200", "--batch-size", "8",
-            "--ckpt-every", "25", "--quiet"]
+            "--ckpt-every", "25", "--quiet", "--no-film"]
     monkeypatch.setattr(GANTrainer, "train_step", interrupted_at_step_130)
     code, _, err = run(argv, capsys)
     monkeypatch.undo()
     assert code == 130 and "interrupted at step 130" in err and "step 125" in err
     assert [e["step"] for e in json.loads((folder / "metrics.json").read_text())[
         "evaluations"]] == [20, 40, 60, 80, 100, 120]
-    assert main(["train", "--out", str(folder), "--resume", "--quiet"]) == 0
+    assert main(["train", "--out", str(folder), "--resume", "--quiet", "--no-film"]) == 0
     report = json.loads((folder / "metrics.json").read_text())
     assert [e["step"] for e in report["evaluations"]] == list(range(20, 201, 20))
     assert report["step"] == 200 and temporaries(folder) == []
@@ -371,7 +377,7 @@ def test_a_divergent_learning_rate_stops_and_keeps_only_finite_checkpoints(
                                                      lr_decay=False))
     folder = tmp_path / "run"
     code, _, err = run(["train", "--loss", loss, "--out", str(folder), "--steps", "40",
-                        "--batch-size", "16", "--ckpt-every", "5", "--quiet"], capsys)
+                        "--batch-size", "16", "--ckpt-every", "5", "--quiet", "--no-film"], capsys)
     assert code == 1
     message = [line for line in err.splitlines() if "training stopped at step" in line]
     assert len(message) == 1
@@ -464,7 +470,7 @@ def test_a_nan_checkpoint_is_refused_by_sample_and_resume(tmp_path, capsys, fini
     code, _, err = run(["sample", "--run", str(folder), "--n", "10", "--out", str(out)], capsys)
     one_line_error(err, "G/net.0.weight is not finite", "1 of")
     assert code == 1 and not out.exists()
-    code, _, err = run(["train", "--out", str(folder), "--resume", "--steps", "40", "--quiet"],
+    code, _, err = run(["train", "--out", str(folder), "--resume", "--steps", "40", "--quiet", "--no-film"],
                        capsys)
     one_line_error(err, "G/net.0.weight is not finite")
     with pytest.raises(CheckpointError, match="not finite"):
@@ -479,7 +485,7 @@ def test_a_checkpoint_without_a_run_config_is_refused_in_one_line(tmp_path, caps
     code, _, err = run(["sample", "--run", str(folder), "--n", "5", "--out",
                         str(tmp_path / "x.npy")], capsys)
     one_line_error(err, "holds no `tinygan train` run config")
-    code, _, err = run(["train", "--resume", "--out", str(folder)], capsys)
+    code, _, err = run(["train", "--resume", "--out", str(folder), "--no-film"], capsys)
     one_line_error(err, "holds no `tinygan train` run config")
 
 
@@ -491,7 +497,7 @@ def test_a_wrong_shaped_optimizer_state_names_the_checkpoint_and_parameter(tmp_p
         arrays = {k: npz[k] for k in npz.files}
     arrays["opt_d/state/2/exp_avg"] = np.zeros((3, 3), np.float32)
     np.savez(path, **arrays)
-    code, _, err = run(["train", "--out", str(folder), "--resume", "--steps", "40", "--quiet"],
+    code, _, err = run(["train", "--out", str(folder), "--resume", "--steps", "40", "--quiet", "--no-film"],
                        capsys)
     one_line_error(err, str(path), "opt_d state 'exp_avg' of parameter 2 has shape (3, 3)")
 
@@ -588,7 +594,7 @@ def test_counts_below_one_are_refused(argv, expected, capsys):
 def test_resume_refuses_a_total_below_the_runs_step(tmp_path, capsys, finished_run):
     folder = finished_run
     before = (folder / "metrics.json").read_bytes()
-    code, _, err = run(["train", "--out", str(folder), "--resume", "--steps", "20"], capsys)
+    code, _, err = run(["train", "--out", str(folder), "--resume", "--steps", "20", "--no-film"], capsys)
     one_line_error(err, "the run is already at step 30")
     assert (folder / "metrics.json").read_bytes() == before
 
@@ -658,12 +664,12 @@ def test_a_corrupt_metrics_json_is_named_and_rebuilt_from_the_checkpoint(tmp_pat
                                                                          finished_run):
     folder = finished_run
     (folder / "metrics.json").write_text('{"step": 30, "history": {"d_loss": [1.0,')
-    code, _, err = run(["train", "--out", str(folder), "--resume", "--steps", "40", "--quiet"],
+    code, _, err = run(["train", "--out", str(folder), "--resume", "--steps", "40", "--quiet", "--no-film"],
                        capsys)
     assert code == 0 and f"{folder / 'metrics.json'} was missing or unreadable" in err
     assert assert_whole(folder) == (40, 40)
     (folder / "metrics.json").write_text('"a string"')          # valid JSON, wrong shape
-    code, _, err = run(["train", "--out", str(folder), "--resume", "--steps", "41", "--quiet"],
+    code, _, err = run(["train", "--out", str(folder), "--resume", "--steps", "41", "--quiet", "--no-film"],
                        capsys)
     assert code == 0 and "rewritten from the checkpoint" in err
 

@@ -274,7 +274,7 @@ def test_grader_scores_and_explains(release, tmp_path):
     (subs / "dave" / "04_autograd.ipynb").write_text(json.dumps(nb))
     out = tmp_path / "graded"
     done = subprocess.run([sys.executable, str(release / "autograder" / "grade.py"), str(subs),
-                           str(out), "--cell-timeout", "20"],
+                           str(out), "--cell-timeout", "10"],
                           capture_output=True, text=True, timeout=600,
                           env={**__import__("os").environ, "TINYGAN_SOLUTIONS": "1"})
     assert done.returncode == 0, done.stderr[-3000:]
@@ -304,7 +304,7 @@ def test_grader_scores_and_explains(release, tmp_path):
     # dave: nothing for a broken file, a looping cell interrupted, a dead kernel: no crash
     dave = (out / "feedback" / "dave.md").read_text()
     assert "not a valid Jupyter notebook" in dave
-    assert "died" in dave and "ran longer than 20 s and was interrupted" in dave
+    assert "died" in dave and "ran longer than 10 s and was interrupted" in dave
     assert sum(p for p, _ in score["dave"].values()) == 0
     assert lines[3].startswith("dave: 0 / 9")
 
