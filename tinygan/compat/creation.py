@@ -13,7 +13,7 @@ from tinygan.devices import backend
 from tinygan.devices.random import Generator, default_generator
 from tinygan.engine.layout import empty_preserving
 from tinygan.engine.tensor import Tensor
-from tinygan.engine.tensor import _shape_args
+from tinygan.engine.tensor import _shape_args, checked_scalar
 from tinygan.engine.functional import concatenate as cat, stack  # noqa: F401  (re-exported)
 from tinygan.compat.ranges import arange, linspace  # noqa: F401  (re-exported)
 
@@ -94,7 +94,8 @@ def full(shape: Sequence[int], value: float, dtype: Any = None, device: Any = No
     """The dtype, when not given, comes from the value as in PyTorch: a bool gives bool, an
     int int64, a float the default float dtype."""
     xp = _xp(device)
-    return Tensor(xp.full(tuple(shape), value, dtype=dtype or _number_dtype(value)),
+    dtype = dtype or _number_dtype(value.item() if isinstance(value, Tensor) else value)
+    return Tensor(xp.full(tuple(shape), checked_scalar(value, dtype), dtype=dtype),
                   requires_grad=requires_grad)
 
 
@@ -223,7 +224,8 @@ def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device
 def full_like(t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False,
               device: Any = None, memory_format: Any = None) -> Tensor:
     """``fill_value`` everywhere, in ``t``'s shape, dtype and device."""
-    return _filled_like(t, fill_value, dtype, device, requires_grad)
+    return _filled_like(t, checked_scalar(fill_value, dtype or t.dtype), dtype, device,
+                        requires_grad)
 
 
 def rand_like(t: Tensor, dtype: Any = None, generator: Generator | None = None,

@@ -35,7 +35,7 @@ from tinygan.engine.fma import VECTOR_BYTES, fused
 from tinygan.engine.vector_loop import vector_loop_mask
 from tinygan.engine.layout import as_advanced_index_result, as_elementwise_result, \
     copy_preserving, row_major, suggests_channels_last
-from tinygan.engine.tensor import (Function, Tensor, _as_tensor, is_grad_enabled,
+from tinygan.engine.tensor import (Function, Tensor, _as_tensor, checked_scalar, is_grad_enabled,
                                    result_type, wrap_dim)
 
 __all__ = [
@@ -1639,9 +1639,13 @@ def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
                                   f"write x & max or x | min")
     if x.dtype.kind not in "fc" and any(isinstance(v, float) for v in (min, max)):
         x = _floating(x)   # an int tensor clamped at 1.57 is float32, as in PyTorch
-    elif x.dtype.kind in "iu":   # int bounds are read in x's dtype (-1 is 255 for uint8)
-        min, max = (v if v is None else np.array(int(v)).astype(x.dtype).item()
-                    for v in (min, max))
+    elif x.dtype == np.bool_ and any(isinstance(v, (int, np.integer)) and not isinstance(
+            v, (bool, np.bool_)) for v in (min, max)):
+        x = cast(x, np.int64)   # a bool tensor clamped at 2 is int64
+    # the bounds are read in x's dtype with PyTorch's overflow check (-1 is 255 for uint8,
+    # 300 raises there; 1e5 raises for half)
+    min, max = (v if v is None else checked_scalar(v, x.dtype) for v in (min, max))
+    min, max = (v.item() if isinstance(v, np.generic) else v for v in (min, max))
     return Clip(min, max)(x)
 
 
@@ -1750,10 +1754,14 @@ class Where(Function):
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """torch.where(condition, a, b): a where the (bool) condition holds, b elsewhere."""
     cond = condition.array if isinstance(condition, Tensor) else condition
+    numbers = [v for v in (a, b) if not isinstance(v, Tensor)]
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
     if a.dtype != b.dtype:
         wide = result_type(a, b)
         a, b = cast(a, wide), cast(b, wide)
+    for v in numbers:   # a number, in the result's dtype, with PyTorch's overflow check
+        # (measured: not for half, where it rounds to inf; an int must still unpack)
+        checked_scalar(v, a.dtype if a.dtype != np.float16 else np.float64)
     kept = (condition,) if isinstance(condition, Tensor) else ()   # see Where
     return Where(xp_of(a.array).asarray(cond, dtype=bool))(a, b, *kept)
 

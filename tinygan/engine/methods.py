@@ -25,6 +25,7 @@ from tinygan.engine import flip as flipping, pieces, rounding, sorting, special_
 from tinygan.engine import cumulative, logic, logsumexp as log_sum_exp, triangular
 from tinygan.multiprocessing import is_shared, share_tensor_
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, check_no_overlap, \
+    checked_scalar, \
     check_gather_write_order, \
     _address, _is_expanded, _same_walk, _tensors, _writable, is_grad_enabled, parse_to_args, \
     refuse_a_gradient_into_ints, wrap_dim
@@ -62,8 +63,16 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
         raw = F._raw_index(index)
         raw = raw if isinstance(raw, tuple) else (raw,)
         region = F.cut_as_pytorch(self.array, raw)
+    if not isinstance(given, Tensor):
+        # a number: PyTorch makes a tensor of self's dtype from it, with Scalar::to's
+        # overflow check (not for half, measured: there it rounds, to inf if need be)
+        checked = checked_scalar(given, self.dtype if self.dtype != np.float16 else
+                                 np.float64, ints_below=2 ** 63)
+        value = given = checked if self.dtype != np.float16 else given
     mask_fill = (isinstance(index, Tensor) and index.dtype == np.bool_
                  and isinstance(value, Tensor) and value.ndim == 0)   # PyTorch's masked_fill_
+    if mask_fill:
+        checked_scalar(value, self.dtype)   # (it fills with value.item(), checked)
     if mask_fill or (basic and region.shape != () and isinstance(given, Tensor)
                      and given.ndim == 0):   # PyTorch fills these: see the refusal
         refuse_a_gradient_into_ints("setitem", self, value)
@@ -641,7 +650,7 @@ def _new_filled(self, shape, fill, dtype, device, requires_grad):
     dtype = self.dtype if dtype is None else np.dtype(dtype)
     data = xp.empty(tuple(int(n) for n in shape), dtype=dtype)
     if fill is not None:
-        data[...] = fill
+        data[...] = checked_scalar(fill, dtype)
     return Tensor(data, requires_grad=requires_grad)
 
 
@@ -709,6 +718,9 @@ def masked_fill_(self, mask, value):
     if target != self.shape:
         raise RuntimeError(f"masked_fill_: output with shape {list(self.shape)} doesn't match "
                            f"the broadcast shape of the mask {list(mask.shape)}")
+    if isinstance(value, Tensor) and value.ndim == 0 or not isinstance(value, Tensor):
+        checked = checked_scalar(value, self.dtype)   # (PyTorch fills with value.item())
+        value = value if isinstance(value, Tensor) else checked
     if isinstance(value, Tensor) and value.dtype != self.dtype:
         refuse_a_gradient_into_ints("masked_fill_", self, value)   # (as fill_: see there)
         value = F.cast(value, self.dtype)            # (a float64 value's gradient: float64)

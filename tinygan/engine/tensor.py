@@ -457,7 +457,11 @@ class Tensor:
                 return self._inplace("fill_", lambda t: value.to(
                     dtype=self.dtype, device=self.device).expand(self.shape),
                     overwrite=True, reads=(value,))
-            value = value.item()
+            # (PyTorch converts it unchecked, as C casts: -1.0 or -1 is 255 in uint8)
+            with np.errstate(invalid="ignore", over="ignore"):
+                value = backend.to_numpy(value.array).astype(self.dtype)[()]
+        else:   # a number is checked (engine/tensor.py's checked_scalar)
+            value = checked_scalar(value, self.dtype)
         xp = backend.get_array_module(self.array)
         return self._inplace("fill_", lambda t: xp.full(self.shape, value, dtype=self.dtype),
                              overwrite=True)
@@ -1140,6 +1144,59 @@ def _to_array(data: Any, dtype: Any) -> Any:
     elif not hasattr(data, "dtype") and np.dtype(dtype).kind in "iu":
         data = checked_integers(data, np.dtype(dtype))
     return backend.asarray(data, dtype)  # Python lists and numbers: the default device
+
+
+def checked_scalar(value: Any, dtype: Any, ints_below: int = 2 ** 64) -> Any:
+    """One number bound for ``dtype`` by a fill (``fill_``, ``masked_fill_``, ``full``,
+    ``x[i] = number``; a 0-d tensor by its ``.item()`` where PyTorch reads it so: not in
+    ``fill_``), converted as PyTorch's
+    Scalar::to does it, with its overflow check: a float must lie within an integer dtype's
+    range (NaN never does, -0.9 is below uint8's 0) and is then cut toward zero; an int must
+    fit, except that a negative int wraps into an unsigned dtype down to -max (-1 is 255 in
+    uint8); a finite float beyond float16's or float32's largest number overflows (inf and
+    NaN do not); bool takes anything. A Python int PyTorch cannot unpack (below -2^63, or
+    not below ``ints_below``: 2^64 for a Scalar argument, 2^63 for x[i] = n) raises first.
+    Returns the value for NumPy to write (a NumPy scalar of ``dtype`` for the integer
+    dtypes), or raises PyTorch's error."""
+    dtype = np.dtype(dtype)
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise TypeError(f"a fill value must be a number or a 0-d tensor, not a tensor of "
+                            f"shape {tuple(value.shape)}: write t.item() or t[0]")
+        value = value.item()
+    if isinstance(value, int) and not isinstance(value, bool) and \
+            not -2 ** 63 <= value < ints_below:
+        raise RuntimeError(f"Overflow when unpacking long: {value} does not fit a 64-bit "
+                           f"integer")
+    if dtype.kind == "b":
+        return bool(value)   # nonzero (NaN too) is True, however small or large
+    if isinstance(value, (bool, np.bool_)):
+        return value
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if isinstance(value, (int, np.integer)):   # compared exactly, as integers
+            v = int(value)
+            fits = (-info.max <= v <= info.max) if info.min == 0 else info.min <= v <= info.max
+            converted = (lambda: np.array(v, dtype=np.int64).astype(dtype)[()])
+        else:   # compared as doubles: C++ turns the limits into doubles
+            v = float(value)
+            fits = v == v and float(info.min) <= v <= float(info.max)
+            converted = (lambda: np.array(v).astype(dtype)[()])
+        if fits:
+            with np.errstate(invalid="ignore", over="ignore"):
+                return converted()
+    elif dtype.kind == "f" and dtype.itemsize < 8:
+        try:
+            v = float(value)
+        except OverflowError:   # an int too large even for a double
+            v = None
+        if v is not None and (v != v or abs(v) <= float(np.finfo(dtype).max)
+                              or abs(v) == float("inf")):
+            return v
+    else:
+        return float(value) if isinstance(value, int) else value   # (2^63 is a float64 too)
+    raise RuntimeError(f"value cannot be converted to type {dtype} without overflow: "
+                       f"{value!r}")
 
 
 def checked_integers(data: Any, dtype: np.dtype) -> Any:
