@@ -843,3 +843,47 @@ def test_which_results_are_views_in_the_graph(op):
         (g,) = lib.autograd.grad((y.square() * 0.8).sum(), [b], create_graph=True)
         seen.append((y._base is not None, g.requires_grad, g.tolist()))
     assert seen[0] == seen[1]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.sampled_from(("leaf", "non-leaf")), st.sampled_from(("split", "chunk", "unbind",
+                                                               "split sizes")),
+       st.sampled_from(("nothing", "the base", "an empty slice of the base", "the piece",
+                        "another piece")),
+       st.booleans(), st.booleans())
+def test_pieces_of_split_chunk_unbind_after_writes_as_pytorch(base_kind, maker, written,
+                                                              write_in_no_grad, then_requires):
+    """A piece of split/chunk/unbind whose base (or a sibling) was written in place: PyTorch
+    refuses the piece when it is next used for gradients (grad_fn, is_leaf, an op), not
+    when its base is later given requires_grad_() (the long run, 4892686 and 4895437:
+    tinygan refused at requires_grad_())."""
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (L, torch):
+        base = lib.tensor([[-0.1, 0.49, -1.31, 1.18], [0.3, -0.2, 0.7, 1.5]])
+        if base_kind == "non-leaf":
+            base = base.requires_grad_() * 1
+        pieces = {"split": lambda: base.split(1, 0), "chunk": lambda: base.chunk(2, 1),
+                  "unbind": lambda: base.unbind(1),
+                  "split sizes": lambda: base.split([0, 2], 0)}[maker]()
+        piece = pieces[-1]
+        target = {"nothing": None, "the base": base, "the piece": piece,
+                  "an empty slice of the base": base[2:, 0], "another piece": pieces[0]}[written]
+        outcome = []
+        try:
+            if target is not None:
+                if write_in_no_grad:
+                    with lib.no_grad():
+                        target.clamp_(-0.5, 0.5)
+                else:
+                    target.clamp_(-0.5, 0.5)
+            outcome.append("written")
+            if then_requires and base_kind == "leaf":
+                base.requires_grad_()
+                outcome.append("requires grad")
+        except RuntimeError:
+            outcome.append("raises")
+        outcome += [_probe(lambda: piece.requires_grad), _probe(lambda: piece.is_leaf),
+                    _probe(lambda: piece.grad_fn), _probe(lambda: (piece * 2).requires_grad)]
+        seen.append(outcome)
+    assert seen[0] == seen[1], (base_kind, maker, written, write_in_no_grad, then_requires)

@@ -261,6 +261,9 @@ class Tensor:
             if view is None or view.creator is not None:
                 continue
             if view._graph_version != view._version[0]:
+                if view._multi_output:   # a piece of split/chunk/unbind: PyTorch refuses it
+                    view.requires_grad = True   # when it is next used, not here
+                    continue
                 _refresh_view(view)   # written in place since it was cut: PyTorch cuts it
                 continue              # again from the base, so it leads back to it now
             # PyTorch: a view taken before says it requires grad now, but it stays a leaf
