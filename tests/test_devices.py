@@ -268,10 +268,13 @@ def test_outside_backend_no_file_asks_numpy_or_cupy(path):
     assert not ASKS_WHICH_MODULE.findall(code)
 
 
-def test_writing_a_python_list_into_a_device_tensor(cuda):
-    """PyTorch: ``cuda_tensor[:] = [[3.0, 4.0]]`` converts the list on the tensor's device."""
+def test_writing_values_into_a_device_tensor(cuda):
+    """``t[:] = [[3.0, 4.0]]`` is refused, as PyTorch refuses it ("can't assign a list");
+    a tensor made from the list is written on the tensor's device."""
     layer = nn.Linear(2, 1).to("cuda")
-    layer.weight.data[:] = [[3.0, 4.0]]
+    with pytest.raises(TypeError, match="can't assign a list"):
+        layer.weight.data[:] = [[3.0, 4.0]]
+    layer.weight.data[:] = tinygan.tensor([[3.0, 4.0]], device="cuda")
     assert backend.to_numpy(layer.weight.array).tolist() == [[3.0, 4.0]]
 
 

@@ -721,6 +721,48 @@ def test_half_add_with_alpha_in_drawn_layouts_bit_for_bit():
                                       err_msg=f"{op} {alpha} {shape} {perm} {b_shape} {swap}")
 
 
+HALF_WITH_A_NUMBER = {
+    "x * s": lambda lib, x, s: x * s, "s * x": lambda lib, x, s: s * x,
+    "x / s": lambda lib, x, s: x / s, "s / x": lambda lib, x, s: s / x,
+    "x.mul(s)": lambda lib, x, s: x.mul(s), "x.div(s)": lambda lib, x, s: x.div(s),
+    "x.mul_(s)": lambda lib, x, s: (x * 1).mul_(s), "x /= s": lambda lib, x, s: _idiv(x * 1, s),
+    "x * 0-d float64": lambda lib, x, s: x * lib.tensor(s, dtype=lib.float64),
+    "x / 0-d int64": lambda lib, x, s: x / lib.tensor(int(s * 10) or 3),
+    "where(x > 0, x * s, x)": lambda lib, x, s: lib.where(x > 0, x * s, x),
+    "leaky_relu": lambda lib, x, s: lib.nn.functional.leaky_relu(x, s),
+    "leaky_relu_": lambda lib, x, s: lib.nn.functional.leaky_relu(x * 1, abs(s), inplace=True),
+    "LeakyReLU": lambda lib, x, s: lib.nn.LeakyReLU(s)(x),
+}
+
+
+def _idiv(x, s):
+    x /= s
+    return x
+
+
+@pytest.mark.parametrize("op", list(HALF_WITH_A_NUMBER))
+def test_half_with_a_number_rounds_once_from_float32_as_pytorchs(op):
+    """A half tensor times (or over) a number: PyTorch's kernel keeps the number as a
+    float32, not rounded to half, and rounds the float32 result once; leaky_relu keeps its
+    slope so too. Values and gradients (a half upstream gradient) bit for bit, over sizes
+    that fill whole vectors and leave tails, and numbers that half cannot hold exactly;
+    rounding the number to half first differed in one element in five."""
+    rng = np.random.default_rng(7)
+    for n, s in itertools.product((1, 7, 16, 33, 64, 100), (0.3, -1.7, 0.01, 3.0, 1e-3)):
+        x0 = rng.normal(size=n).astype(np.float16)
+        w0 = rng.normal(size=n).astype(np.float16)
+        found = []
+        for lib in (torch, tinygan):
+            x = lib.tensor(x0, requires_grad=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                y = HALF_WITH_A_NUMBER[op](lib, x, s)
+                g, = lib.autograd.grad(y, x, lib.tensor(w0))
+            found.append([t.detach().numpy().view(np.uint16) for t in (y, g)])
+        for ours, theirs in zip(found[1], found[0]):
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"{op} {n} {s}")
+
+
 def test_linear_with_one_input_feature_rounds_once_as_pytorchs_addmm():
     """F.linear with one input feature, several rows and several outputs: PyTorch's addmm
     runs its own loop there, out = b then out += x W^T, the multiply and add fused (one

@@ -92,3 +92,16 @@ def test_numbers_written_by_fills_convert_as_pytorchs(op):
         if not same:
             differ.append((dtype, v, form, theirs, ours))
     assert not differ, f"{len(differ)} differ, e.g. {differ[:3]}"
+
+
+@pytest.mark.parametrize("value", [[1, 2, 3], (1, 2, 3), np.array([1, 2, 3])],
+                         ids=["list", "tuple", "array"])
+def test_lists_tuples_and_arrays_written_by_index_are_refused_as_pytorch(value):
+    """x[0] = [1, 2, 3] raises a TypeError in PyTorch ("can't assign a list"): only numbers
+    and tensors are written by index. tinygan wrote them (chapter 8 did so)."""
+    for lib in (torch, tinygan):
+        x = lib.zeros(2, 3, dtype=lib.uint8)
+        with pytest.raises(TypeError, match="can't assign a"):
+            x[0] = value
+        x[0] = lib.tensor([1, 2, 3], dtype=lib.uint8)
+        assert x.tolist() == [[1, 2, 3], [0, 0, 0]]

@@ -133,7 +133,7 @@ assert all(abs(e - t) < 0.25 * t for e, t in zip(estimates["wgan-gp"], critic_th
 # %%
 g = tg.Generator(0)
 critic = nn.Linear(2, 1)
-critic.weight.data[:] = [[3.0, 4.0]]
+critic.weight.data[:] = tg.tensor([[3.0, 4.0]])
 real, fake = tg.randn(64, 2, generator=g), tg.randn(64, 2, generator=g)
 gp = gradient_penalty(critic, real, fake, g)
 gp.backward()

@@ -796,7 +796,49 @@ class Mul(Function):
         return (sum_to(gy * b, a.shape) if need_a else None), gb
 
 
-def mul(a: Any, b: Any) -> Tensor: return _binary(Mul, a, b)
+def mul(a: Any, b: Any) -> Tensor:
+    if _half_and_number(b, a):   # 0.3 * x is x.__rmul__(0.3): the number second
+        return HalfByNumber(_number_of(a), divide=False)(b)
+    if _half_and_number(a, b):
+        return HalfByNumber(_number_of(b), divide=False)(a)
+    return _binary(Mul, a, b)
+
+
+class HalfByNumber(Function):
+    """x * s or x / s for a half tensor x and a number s (a Python number, or a 0-d tensor
+    of another dtype): PyTorch's CPU kernel keeps s as a float32 (its arithmetic type for
+    half) rather than rounding it to half first, and rounds the float32 result to half
+    once; its gradient, g * s or g / s, is the same kernel. (0.3 is 0.2998 in half, and
+    the product of a half and that differs in the last bit about one time in five.)"""
+    def __init__(self, number: float, divide: bool) -> None:
+        self.number, self.divide = number, divide
+
+    def saves(self): return ()
+
+    def forward(self, x):
+        s, work = np.float32(self.number), x.astype(np.float32)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            return (work / s if self.divide else work * s).astype(x.dtype)
+
+    def backward(self, gy): return HalfByNumber(self.number, self.divide)(gy)
+
+
+def _half_and_number(x: Any, number: Any) -> bool:
+    """Whether PyTorch computes x * number (or x / number) by HalfByNumber's rule: x a half
+    tensor, the number a Python int or float, or a 0-d tensor of another dtype that needs
+    no gradient beside a tensor of one or more dims (else the 0-d tensor is made half
+    first, as any operand)."""
+    if not isinstance(x, Tensor) or x.dtype != np.float16:
+        return False
+    if isinstance(number, Tensor):
+        return number.ndim == 0 and x.ndim > 0 and number.dtype != np.float16 and \
+            number.dtype.kind in "iuf" and not number.requires_grad
+    return isinstance(number, (int, float, np.integer, np.floating)) and \
+        not isinstance(number, (bool, np.bool_))
+
+
+def _number_of(number: Any) -> float:
+    return float(number.item()) if isinstance(number, Tensor) else float(number)
 
 
 class Div(Function):
@@ -835,6 +877,8 @@ def div(a: Any, b: Any) -> Tensor:
         # both integers: the tensors become floats first, so a Python number becomes that
         # float as itself (a uint8 tensor / -2 is -0.5, as PyTorch's, not 1 / 254)
         a, b = (_floating(v) if isinstance(v, Tensor) else v for v in (a, b))
+    if _half_and_number(a, b):
+        return HalfByNumber(_number_of(b), divide=True)(a)
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
     if a.dtype.kind not in "fc" and b.dtype.kind not in "fc":
         a, b = _floating(a), _floating(b)
@@ -1512,6 +1556,9 @@ class LeakyReLU(Function):
 
     def forward(self, x):
         xp, slope = xp_of(x), x.dtype.type(self.slope)
+        if x.dtype == np.float16:   # PyTorch: the slope a float32, the product rounded once
+            work = x.astype(np.float32)
+            return xp.where(work > 0, work, work * np.float32(self.slope)).astype(x.dtype)
         y = xp.multiply(x, slope, out=xp.empty_like(x))
         if 0 <= self.slope <= 1:
             return xp.maximum(y, x, out=y)                   # in place: no second array
@@ -1519,6 +1566,8 @@ class LeakyReLU(Function):
 
     def backward(self, gy):
         x = self.mask_source().array                         # 1 where x > 0, slope elsewhere
+        if x.dtype == np.float16:   # (as forward: g * slope rounded once from float32)
+            return where(Tensor(x > 0), gy, HalfByNumber(self.slope, divide=False)(gy))
         return gy * _same_dtype_const(x, xp_of(x).where(x > 0, 1, self.slope))
 
 

@@ -53,6 +53,9 @@ def _rpow(self: Tensor, base: Any) -> Tensor:
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
     """``t[index] = value``: in place, through the differentiable ``index_put``."""
+    if isinstance(value, (list, tuple, np.ndarray)):   # PyTorch takes numbers and tensors
+        raise TypeError(f"can't assign a {type(value).__name__} to a tensor (shape "
+                        f"{self.shape}): write t[index] = tinygan.tensor(value)")
     given = value
     if isinstance(value, Tensor) and value.ndim and value.shape[0] == 1:
         # PyTorch drops the value's leading size-1 dims first: x[0] = t of shape (1, 1) works

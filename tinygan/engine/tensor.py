@@ -1162,6 +1162,8 @@ def checked_scalar(value: Any, dtype: Any, ints_below: int = 2 ** 64) -> Any:
     Returns the value for NumPy to write (a NumPy scalar of ``dtype`` for the integer
     dtypes), or raises PyTorch's error."""
     dtype = np.dtype(dtype)
+    if not isinstance(value, (Tensor, int, float, np.number, np.bool_)):
+        return value   # (lists and arrays: the caller's own conversion)
     if isinstance(value, Tensor):
         if value.ndim:
             raise TypeError(f"a fill value must be a number or a 0-d tensor, not a tensor of "

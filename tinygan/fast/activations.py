@@ -82,6 +82,9 @@ class LeakyReLUGrad(Function):
 
     def forward(self, gy, x):
         xp, slope = xp_of(x), x.dtype.type(self.slope)
+        if x.dtype == np.float16:   # PyTorch: g * slope in float32, rounded once to half
+            factor = xp.where(x > 0, np.float32(1), np.float32(self.slope))
+            return (factor * gy.astype(np.float32)).astype(gy.dtype)
         if 0 <= self.slope <= 1:
             d = xp.greater(x, 0, out=xp.empty_like(x))
             if self.slope > 0:
