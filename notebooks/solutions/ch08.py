@@ -7,7 +7,7 @@ from tinygan.gan.losses import get_loss, gradient_penalty
 def exercise_8_1() -> float:
     g = tg.Generator(0)
     critic = nn.Linear(2, 1)
-    critic.weight.data[:] = [[1.0, 1.0]]          # grad_x f = w everywhere, ||w|| = sqrt 2
+    critic.weight.data[:] = tg.tensor([[1.0, 1.0]])   # grad_x f = w everywhere, ||w|| = sqrt 2
     real, fake = tg.randn(16, 2, generator=g), tg.randn(16, 2, generator=g)
     return gradient_penalty(critic, real, fake, g).item()
 

@@ -420,7 +420,7 @@ def check_8_1(answer: Any) -> None:
     from tinygan.gan.penalties import gradient_penalty
     g = tg.Generator(0)
     critic = nn.Linear(2, 1).double()
-    critic.weight.data[:] = [[1.0, 1.0]]
+    critic.weight.data[:] = tg.tensor([[1.0, 1.0]], dtype=tg.float64)
     real = tg.randn(16, 2, generator=g, dtype=tg.float64)
     fake = tg.randn(16, 2, generator=g, dtype=tg.float64)
     penalty = gradient_penalty(critic, real, fake, g).item()
