@@ -11,8 +11,9 @@ test_pytorch_rounding.py); float64 ones agree to the last bit or so.
 
 PyTorch's CPU kernels, for an input laid out (N, C, S) (S: the pixels of one channel):
 
-- statistics: sums in float64 (one element after another; for float32 data the order no
-  longer shows once rounded), mean = sum / n rounded to the data's type; var_sum = sum of
+- statistics: sums in float64, one element after another (for float32 data the order
+  shows only where values cancel: 1e30 and -1e30 in one channel), mean = sum / n rounded
+  to the data's type; var_sum = sum of
   (x - mean)^2 (each square in the data's type). Images with one pixel (S = 1,
   BatchNorm1d) and batches stored channels-last go the channels-last way, rows of C values:
   each of the threads sums its block of rows in the data's type (the square fused into the
@@ -97,12 +98,8 @@ def statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                 block = fused(d, d, block)      # buffer + (x - mean)^2, one rounding
             spread += block
         return mean, spread.astype(dtype)
-    if dtype == np.float32:
-        # float64 sums of float32 values: their order no longer shows once the result is
-        # rounded to float32, so NumPy's own order will do (no copy into PyTorch's order)
-        mean = (x.sum(axis=(0, 2), dtype=np.float64) / n).astype(dtype)
-        d = x - mean[None, :, None]
-        return mean, (d * d).sum(axis=(0, 2), dtype=np.float64).astype(dtype)
+    # one element after another, also for float32 data: where values cancel (1e30 and
+    # -1e30 in one channel) the order decides which of the others survive (4905938)
     flat = x.transpose(1, 0, 2).reshape(channels, n)   # each channel's values, in order
     mean = (_running_sum(flat, 1) / n).astype(dtype)
     d = flat - mean[:, None]
