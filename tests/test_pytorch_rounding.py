@@ -862,3 +862,37 @@ def test_a_half_mean_sums_a_float32_copy(dtype):
                             for dim in ((), (0,), (1,))])
         for ours, theirs in zip(*results):
             np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_logsigmoid_and_its_derivatives_as_pytorchs_kernel(dtype):
+    """F.logsigmoid is min(x, 0) - log1p(e^-|x|) with e^-|x| kept for backward, its
+    gradient g sigma(-x) in PyTorch's grouping and its second derivative PyTorch's
+    log_sigmoid_double_backward, g gg (sigma(x) - 1) sigma(x): the composite -softplus(-x)
+    gave -0.0 at x = inf (4928077: 1 / logsigmoid(inf) was -inf) and second derivatives of
+    1e-17 where PyTorch's sigma(x) rounds to 1 and gives 0. Drawn values with infinities
+    and large ones: zeros, their signs and the non-finite places exactly, the rest to a
+    few units in the last place (PyTorch's vector exp and log1p are SLEEF's, a last bit
+    from the correctly rounded ones; x whose e^-|x| is subnormal in float32 left out:
+    PyTorch's vector exp flushes it to 0)."""
+    rng = np.random.default_rng(4928077)
+    specials = [np.inf, -np.inf, 0.0, -0.0, 20.0, 50.0, 90.0, -90.0, 1e30, -1e30]
+    for _ in range(60):
+        x0 = np.round(rng.normal(scale=float(rng.choice([1, 10, 40])), size=7), 2)
+        x0[rng.integers(0, 7, 2)] = rng.choice(specials, 2)
+        if dtype == "float32":
+            x0 = x0[(np.abs(x0) < 87) | (np.abs(x0) > 104)]
+        w0 = np.round(rng.normal(size=x0.size), 2)
+        found = []
+        for lib in (torch, tinygan):
+            x = lib.tensor(x0, dtype=getattr(lib, dtype), requires_grad=True)
+            y = lib.nn.functional.logsigmoid(x)
+            g, = lib.autograd.grad((y * lib.tensor(w0, dtype=x.dtype)).sum(), x,
+                                   create_graph=True)
+            h, = lib.autograd.grad((g * g).sum(), x)
+            found.append([t.detach().numpy() for t in (y, g, h)])
+        for ours, theirs in zip(found[1], found[0]):
+            for exact in (lambda a: a == 0, np.signbit, np.isnan, np.isposinf, np.isneginf):
+                np.testing.assert_array_equal(exact(ours), exact(theirs), err_msg=f"{x0}")
+            np.testing.assert_allclose(ours, theirs, rtol=4 * np.finfo(dtype).eps, atol=0,
+                                       err_msg=f"{x0}")

@@ -1631,11 +1631,47 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return Softplus(beta, threshold)(x)
 
 
+class LogSigmoid(Function):
+    """log sigma(x) = min(x, 0) - log(1 + z), z = e^-|x|: stable for large |x| (no e^x
+    overflows), and written as PyTorch's kernel writes it, so its zeros are +0.0 where z
+    underflows (4928077: 1 / logsigmoid(inf) was -inf against PyTorch's inf when this was
+    -softplus(-x)). z is kept for backward, as PyTorch keeps it (its "buffer")."""
+    def forward(self, x):
+        xp, work = xp_of(x), in_opmath(x)
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = _rounded_once(xp.exp, -xp.abs(work))
+            y = xp.minimum(work, 0) - _rounded_once(xp.log1p, z)
+        self.buffer = z.astype(x.dtype, copy=False)
+        return y.astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        return LogSigmoidGrad()(gy, self.inputs[0], Tensor(self.buffer))
+
+
+class LogSigmoidGrad(Function):
+    """PyTorch's log_sigmoid_backward: g (m - s z / (1 + z)) with m, s = 1, 1 where x < 0
+    and 0, -1 elsewhere (that is g sigma(-x)). Its own derivatives, as PyTorch's: to g,
+    the same function; to x, gg g (sigma(x) - 1) sigma(x) (log_sigmoid_double_backward)."""
+    def saves(self): return (1, 2)
+
+    def forward(self, gy, x, z):
+        xp, work, zw = xp_of(x), in_opmath(x), in_opmath(z)
+        negative = work < 0
+        m, s = xp.where(negative, 1, 0).astype(work.dtype), xp.where(negative, 1, -1).astype(
+            work.dtype)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return ((m - s * (zw / (1 + zw))) * in_opmath(gy)).astype(gy.dtype, copy=False)
+
+    def backward(self, gg):
+        gy, x, z = self.inputs
+        sig = sigmoid(x)
+        return LogSigmoidGrad()(gg, x, z), gg * gy * (sig - 1) * sig, None
+
+
 def log_sigmoid(x: Tensor) -> Tensor:
-    """log sigma(x) = -softplus(-x), stable for large |x|."""
+    """log sigma(x), elementwise (LogSigmoid); shape and dtype of x (float)."""
     refuse_kinds("log_sigmoid", x, "biu")
-    # PyTorch's log_sigmoid is one op that keeps x (the composite keeps only -x)
-    return keeps(-softplus(-x), x, name="LogSigmoid", one_node=False)
+    return LogSigmoid()(x)
 
 
 def _keeping_zeros(y: Any, x: Any, bound: Any) -> Any:
