@@ -847,7 +847,8 @@ def test_which_results_are_views_in_the_graph(op):
 
 @settings(max_examples=120, deadline=None)
 @given(st.sampled_from(("leaf", "non-leaf")), st.sampled_from(("split", "chunk", "unbind",
-                                                               "split sizes")),
+                                                               "split sizes",
+                                                               "no_grad view")),
        st.sampled_from(("nothing", "the base", "an empty slice of the base", "the piece",
                         "another piece")),
        st.booleans(), st.booleans())
@@ -856,15 +857,18 @@ def test_pieces_of_split_chunk_unbind_after_writes_as_pytorch(base_kind, maker, 
     """A piece of split/chunk/unbind whose base (or a sibling) was written in place: PyTorch
     refuses the piece when it is next used for gradients (grad_fn, is_leaf, an op), not
     when its base is later given requires_grad_() (the long run, 4892686 and 4895437:
-    tinygan refused at requires_grad_())."""
+    tinygan refused at requires_grad_()); so too a view made under no_grad (4941583)."""
     torch = pytest.importorskip("torch")
     seen = []
     for lib in (L, torch):
         base = lib.tensor([[-0.1, 0.49, -1.31, 1.18], [0.3, -0.2, 0.7, 1.5]])
         if base_kind == "non-leaf":
             base = base.requires_grad_() * 1
+        def no_grad_views():
+            with lib.no_grad():
+                return base[:1], base.T
         pieces = {"split": lambda: base.split(1, 0), "chunk": lambda: base.chunk(2, 1),
-                  "unbind": lambda: base.unbind(1),
+                  "unbind": lambda: base.unbind(1), "no_grad view": no_grad_views,
                   "split sizes": lambda: base.split([0, 2], 0)}[maker]()
         piece = pieces[-1]
         target = {"nothing": None, "the base": base, "the piece": piece,

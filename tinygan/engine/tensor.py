@@ -261,8 +261,10 @@ class Tensor:
             if view is None or view.creator is not None:
                 continue
             if view._graph_version != view._version[0]:
-                if view._multi_output:   # a piece of split/chunk/unbind: PyTorch refuses it
-                    view.requires_grad = True   # when it is next used, not here
+                if view._multi_output or view._view_made_in_no_grad:
+                    # a piece of split/chunk/unbind, or a view made under no_grad: PyTorch
+                    # refuses it when it is next used, not here
+                    view.requires_grad = True
                     continue
                 _refresh_view(view)   # written in place since it was cut: PyTorch cuts it
                 continue              # again from the base, so it leads back to it now
