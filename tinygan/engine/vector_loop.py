@@ -39,12 +39,11 @@ def _row(shape: tuple, operands: list, itemsize: int) -> tuple[list, bool]:
     if not order:
         return [], False
     steps = [_broadcast_steps(a, shape) for a in operands]
-    row, extent = [order[0]], shape[order[0]]
+    row = [order[0]]
     for d in order[1:]:
         # the result steps through the merged dims as through one by construction
         if all(st[row[-1]] * shape[row[-1]] == st[d] for st in steps):
             row.append(d)
-            extent *= shape[d]
         else:
             break
     first = [st[order[0]] for st in steps]
