@@ -891,3 +891,41 @@ def test_pieces_of_split_chunk_unbind_after_writes_as_pytorch(base_kind, maker, 
                     _probe(lambda: piece.grad_fn), _probe(lambda: (piece * 2).requires_grad)]
         seen.append(outcome)
     assert seen[0] == seen[1], (base_kind, maker, written, write_in_no_grad, then_requires)
+
+
+@pytest.mark.parametrize("op", ["max dim", "min dim indices", "max_pool2d of one image",
+                                "avg_pool2d of one image", "adaptive_avg_pool2d of one image",
+                                "empty conv_transpose2d", "conv2d of one image"])
+def test_an_ops_result_is_a_view_only_where_pytorchs_is(op):
+    """Long run 4958933: ``v = x.max(dim)[0]`` was a view of the op's own keepdim result, so
+    ``w = v.T; v.requires_grad_()`` left w not requiring grad (its base was the hidden
+    intermediate), as PyTorch's w does. Whether the result is a view, then what its own
+    view says after requires_grad_() and after an in-place write, as PyTorch."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(2, 4, 5)), rng.normal(size=(2, 3, 2, 2))
+    seen = []
+    for lib in (L, torch):
+        F = lib.nn.functional
+        t = lib.tensor(x, dtype=lib.float32)
+        result = {"max dim": lambda: t.max(1)[0], "min dim indices": lambda: t.min(-1)[1],
+                  "max_pool2d of one image": lambda: F.max_pool2d(t, 2),
+                  "avg_pool2d of one image": lambda: F.avg_pool2d(t, 2),
+                  "adaptive_avg_pool2d of one image": lambda: F.adaptive_avg_pool2d(t, 2),
+                  "empty conv_transpose2d": lambda: F.conv_transpose2d(
+                      lib.stack([t[:, :1, :1]] * 2), lib.tensor(w, dtype=lib.float32),
+                      padding=1),
+                  "conv2d of one image": lambda: F.conv2d(
+                      t, lib.tensor(w, dtype=lib.float32).transpose(0, 1))}[op]()
+        is_view = result._is_view() if lib is torch else result._base is not None
+        later_view = result.T if result.ndim == 2 else result.unsqueeze(0)
+        if result.is_floating_point():
+            result.requires_grad_()
+            after_requires = later_view.requires_grad
+            with lib.no_grad():
+                result.mul_(2)
+            written = later_view.requires_grad, later_view.is_leaf
+        else:
+            after_requires = written = None
+        seen.append((is_view, after_requires, written, later_view.tolist()))
+    assert seen[0] == seen[1]

@@ -164,6 +164,12 @@ CAUSES: list[Cause] = [
           "same shape, .data) returns the input itself: is_leaf True where PyTorch's view is a "
           "new non-leaf tensor (and later in-place writes hit the input directly)",
           False, lambda f: _silent(f, "is_leaf") and f.detail.startswith("True vs False")),
+    Cause("result-is-a-hidden-view",
+          "an op PyTorch gives a tensor of its own (max/min with a dim, a pool of one image "
+          "(C, H, W), an empty transposed convolution) returns a view of an intermediate it "
+          "made: later views, in-place writes and requires_grad_() then reach that "
+          "intermediate, not the result",
+          False, lambda f: _silent(f, "view")),
     Cause("no-grad-view-requires-grad",
           "a view taken under no_grad()/set_grad_enabled(False) of a tensor that requires grad: "
           "PyTorch's view reports requires_grad=True (a leaf), tinygan's False",

@@ -127,11 +127,19 @@ def _diff_arrays(a: np.ndarray, b: np.ndarray, dtype: str, loose: Any = False) -
     return f"at {list(i)}: {a[i]!r} vs {b[i]!r}"
 
 
-def compare(ours: Any, theirs: Any, where: str, loose: Any = False
+GRADIENT_NAMES = ("gs", "gp", "hs")   # what the grad steps define (generate.py)
+
+
+def compare(ours: Any, theirs: Any, where: str, loose: Any = False, views: bool = True
             ) -> tuple[str, str, str] | None:
     """The first difference between a tinygan value and a PyTorch value, as
     (field, where, 'tinygan ... vs torch ...'), or None. ``loose``: the lowest float
-    precision seen so far, which values of higher precision may descend from (TOLERANCE)."""
+    precision seen so far, which values of higher precision may descend from (TOLERANCE).
+    ``views``: also refuse a tinygan tensor that is a view where PyTorch's is a tensor of
+    its own (then writes into it, its later views and requires_grad_() reach an
+    intermediate the op made, not it). Not for gradients, whose views are autograd's own
+    business in both; nor the other way round, where PyTorch's op returns a view of an
+    intermediate of its own (matmul's folded batch) that no program can reach."""
     torch = _torch()
     if _is_tensor(theirs) or _is_tensor(ours):
         if not (_is_tensor(theirs) and _is_tensor(ours)):
@@ -143,6 +151,8 @@ def compare(ours: Any, theirs: Any, where: str, loose: Any = False
             return ("shape", where, f"{tuple(ours.shape)} vs {tuple(theirs.shape)}")
         if bool(ours.requires_grad) != bool(theirs.requires_grad):
             return ("requires_grad", where, f"{ours.requires_grad} vs {theirs.requires_grad}")
+        if views and ours._base is not None and not theirs._is_view():
+            return ("view", where, "a view vs a tensor of its own")
         if bool(ours.is_leaf) != bool(theirs.is_leaf):
             return ("is_leaf", where, f"{ours.is_leaf} vs {theirs.is_leaf}")
         text = _diff_arrays(_values(ours), _values(theirs), d2, loose)
@@ -153,7 +163,7 @@ def compare(ours: Any, theirs: Any, where: str, loose: Any = False
             return ("grad", where + ".grad", f"{'None' if g1 is None else 'a tensor'} vs "
                                              f"{'None' if g2 is None else 'a tensor'}")
         if g1 is not None:
-            found = compare(g1, g2, where + ".grad", loose)
+            found = compare(g1, g2, where + ".grad", loose, views=False)
             if found:
                 return ("grad", found[1], f"{found[0]}: {found[2]}")
         return None
@@ -182,7 +192,7 @@ def compare(ours: Any, theirs: Any, where: str, loose: Any = False
         if len(ours) != len(theirs):
             return ("length", where, f"{len(ours)} vs {len(theirs)}")
         for i, (a, b) in enumerate(zip(ours, theirs)):
-            found = compare(a, b, f"{where}[{i}]", loose)
+            found = compare(a, b, f"{where}[{i}]", loose, views)
             if found:
                 return found
         return None
@@ -589,7 +599,8 @@ def run(program: Program) -> Outcome:
                 return Outcome("silent", i, step.tag, "missing", name, "absent vs present",
                                _operands(step, theirs))
             try:
-                found = compare(ours[name], theirs[name], name, loose)
+                found = compare(ours[name], theirs[name], name, loose,
+                                views=name not in GRADIENT_NAMES)
             except Exception as e:  # noqa: BLE001 - tinygan failed to give a value back
                 found = ("access", name, f"tinygan: {_short(e)}")
             if found:

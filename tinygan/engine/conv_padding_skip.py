@@ -6,9 +6,10 @@ every tap, padded or not, as PyTorch's own CPU kernel (slow_conv2d) does; but a 
 convolution on PyTorch's CPU usually runs in oneDNN, whose direct kernels never read the
 padding, so the same output is a number there. Which kernel runs follows two rules:
 
-1. PyTorch's (aten/src/ATen/native/Convolution.cpp, ``use_mkldnn``): float32, and a batch
-   of more than one image, groups > 1, a kernel larger than 3 x 3, or more than 20480 input
-   numbers.
+1. PyTorch's (aten/src/ATen/native/Convolution.cpp, ``use_mkldnn``; ``pytorch_runs_onednn``
+   below): float16 on a CPU with AVX512-FP16; float32 with a batch of more than one image,
+   groups > 1, a kernel larger than 3 x 3, or more than 20480 input numbers (a 1 x 1 kernel
+   also needs a stride, a dilation, a batch of 16 or more than one thread).
 2. oneDNN's, measured against torch 2.13 on an AVX-512 machine with random geometries
    (the generator in tests/test_conv_nonfinite.py): its direct kernel runs where on every
    side the padding is narrower than the dilated kernel, and the left and right padding
@@ -26,9 +27,28 @@ from typing import Any
 
 import numpy as np
 
-from tinygan.engine.fma import VECTOR_BYTES
+from tinygan.engine.fma import VECTOR_BYTES, cpu_has
+from tinygan.fast.batchnorm_kernel import threads   # PyTorch's default thread count
 
 Pair = tuple[int, int]
+
+
+def pytorch_runs_onednn(x_shape: tuple, weight_shape: tuple, stride: Pair, dilation: Pair,
+                        groups: int, dtype: Any) -> bool:
+    """Whether PyTorch's CPU convolution of x (N, C, H, W) with weight (.., .., kh, kw) runs
+    in oneDNN (its ``use_mkldnn``), for conv2d and conv_transpose2d alike. It matters beyond
+    speed: oneDNN also accepts a transposed convolution whose output is empty, which
+    PyTorch's own kernel refuses as too small."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float16:   # PyTorch's mkldnn_fp16_device_check
+        return cpu_has("AVX512FP16") or cpu_has("AMX_FP16")
+    if dtype != np.float32:
+        return False
+    n, c, h, w = x_shape
+    kh, kw = weight_shape[-2:]
+    worth_it = (stride != (1, 1) or dilation != (1, 1) or n >= 16 or (kh, kw) != (1, 1)
+                or threads() > 1)
+    return worth_it and (groups > 1 or (kh > 3 and kw > 3) or n > 1 or n * c * h * w > 20480)
 
 
 def pytorch_skips_padding(x_shape: tuple, weight_shape: tuple, stride: Pair, padding: Pair,
@@ -42,7 +62,7 @@ def pytorch_skips_padding(x_shape: tuple, weight_shape: tuple, stride: Pair, pad
     o, c_per_group, kh, kw = weight_shape
     if np.dtype(dtype) != np.float32 or padding == (0, 0):
         return False
-    if not (groups > 1 or (kh > 3 and kw > 3) or n > 1 or n * c * h * w > 20480):
+    if not pytorch_runs_onednn(x_shape, weight_shape, stride, dilation, groups, dtype):
         return False                                     # PyTorch's own im2col kernel
     if transposed:   # the convolution that runs: gy (N, O, Ho, Wo) -> (N, C, H, W)
         n, c, h, w = (n, c_per_group * groups) + tuple(out_size)

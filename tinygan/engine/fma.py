@@ -107,18 +107,24 @@ def _split(x: Any) -> tuple[Any, Any]:
     return hi, x - hi
 
 
-# The width of the vectors PyTorch's CPU kernels use here: 64 bytes where the CPU has the
-# AVX-512 subsets PyTorch requires for its AVX512 kernels, else 32 (AVX2).
-def _vector_bytes() -> int:
+def cpu_has(feature: str) -> bool:
+    """Whether the CPU has an instruction set extension, as NumPy reads them ("AVX512F",
+    "AVX512FP16", ...); False where NumPy cannot say."""
     try:   # NumPy's own reading of the CPU's features (NumPy 2, then 1)
         from numpy._core._multiarray_umath import __cpu_features__ as features
     except ImportError:
         try:
             from numpy.core._multiarray_umath import __cpu_features__ as features
         except ImportError:
-            return 32
+            return False
+    return bool(features.get(feature))
+
+
+# The width of the vectors PyTorch's CPU kernels use here: 64 bytes where the CPU has the
+# AVX-512 subsets PyTorch requires for its AVX512 kernels, else 32 (AVX2).
+def _vector_bytes() -> int:
     avx512 = ("AVX512F", "AVX512BW", "AVX512VL", "AVX512DQ")
-    return 64 if all(features.get(f) for f in avx512) else 32
+    return 64 if all(cpu_has(f) for f in avx512) else 32
 
 
 VECTOR_BYTES = _vector_bytes()

@@ -24,8 +24,8 @@ from tinygan.engine import flip as flipping, pieces, rounding, sorting, special_
     tiling, trigonometric
 from tinygan.engine import cumulative, logic, logsumexp as log_sum_exp, triangular
 from tinygan.multiprocessing import is_shared, share_tensor_
-from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, check_no_overlap, \
-    checked_scalar, \
+from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, as_result, \
+    check_no_overlap, checked_scalar, \
     check_gather_write_order, \
     _address, _is_expanded, _same_walk, _tensors, _writable, is_grad_enabled, parse_to_args, \
     refuse_a_gradient_into_ints, wrap_dim
@@ -329,7 +329,7 @@ def _max_or_min(t: Tensor, dim: Any, keepdim: bool, largest: bool):
     indices = _arg(t, d, True, "argmax" if largest else "argmin", bool_ok=True)
     values = F.take_along_dim(t, indices, d)
     if not keepdim:
-        values, indices = values.squeeze(d), indices.squeeze(d)
+        values, indices = as_result(values.squeeze(d)), as_result(indices.squeeze(d))
     return MaxMin(values, indices)
 
 

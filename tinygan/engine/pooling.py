@@ -18,7 +18,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.engine import functional as F
-from tinygan.engine.tensor import Function, Tensor
+from tinygan.engine.tensor import Function, Tensor, as_result
 
 Pair = tuple[int, int]
 
@@ -136,7 +136,7 @@ def max_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
     flat = (xp.arange(n * c).reshape(n, c, 1, 1) * (h * w) + plane).astype(xp.int64)
     y = Gather(flat, chosen_from_x=True)(x)
     if single:
-        y, plane = y.squeeze(0), plane[0]
+        y, plane = as_result(y.squeeze(0)), plane[0]   # (PyTorch: not a view)
     return (y, Tensor(plane.astype(xp.int64))) if return_indices else y
 
 
@@ -302,7 +302,7 @@ def avg_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
     else:
         divisor = (bottom - top)[:, None] * (right - left)[None, :]
     y = AvgPool(Windows(top, bottom, left, right, divisor, False, *origins))(x)
-    return y.squeeze(0) if single else y
+    return as_result(y.squeeze(0)) if single else y
 
 
 def adaptive_avg_pool2d(input: Tensor,  # noqa: A002 - PyTorch's name
@@ -346,7 +346,7 @@ def adaptive_avg_pool2d(input: Tensor,  # noqa: A002 - PyTorch's name
     right = -(-((np.arange(ow) + 1) * w) // max(ow, 1))
     y = AvgPool(Windows(top, bottom, left, right, None, two_steps=True),
                 nonempty_from=2 if single else 1)(x)
-    return y.squeeze(0) if single else y
+    return as_result(y.squeeze(0)) if single else y
 
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]

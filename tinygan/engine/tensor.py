@@ -1509,6 +1509,20 @@ def _write_through_view(view: Tensor, new: Tensor) -> Tensor:
     return view
 
 
+def as_result(t: Tensor) -> Tensor:
+    """``t`` as an op's own result, where a composite op's last step cut it as a view of an
+    intermediate the caller never sees (a batch of one dropped by ``squeeze(0)``, the kept
+    dim of max(dim) squeezed out). PyTorch's op returns a tensor of its own: its later views
+    are views of it, and ``requires_grad_()``, ``_base`` and in-place writes concern it
+    alone. The memory and the version counter stay shared with the intermediate, which
+    nothing else can reach now (and whose saved uses must still see a write into ``t``)."""
+    if t._base is not None:
+        for name in ("_base", "_view_src", "_view_op", "_graph_version", "_multi_output",
+                     "_view_made_in_no_grad"):
+            t.__dict__.pop(name, None)   # back to the class defaults: not a view
+    return t
+
+
 def _remember_view(base: Tensor, view: Tensor) -> None:
     """Note a new view of ``base`` (weakly: a view nobody holds is freed as usual)."""
     if base._views is None:
