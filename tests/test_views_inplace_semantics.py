@@ -929,3 +929,20 @@ def test_an_ops_result_is_a_view_only_where_pytorchs_is(op):
             after_requires = written = None
         seen.append((is_view, after_requires, written, later_view.tolist()))
     assert seen[0] == seen[1]
+
+
+def test_fill_with_a_value_in_the_memory_it_fills_as_pytorch():
+    """Long run 7600166: ``v6 = v5[None]; v6[:] = v5`` (v5 0-d, requiring grad) was refused
+    as an overlapping write; PyTorch's fill_ clones a value that aliases the tensor first."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    seen = []
+    for lib in (L, torch):
+        leaf = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        x = leaf * 1
+        x[0:2].fill_(x[2])
+        norm = (leaf * 2).sum()
+        row = norm[None]
+        row[:] = norm
+        (x.sum() + row.sum()).backward()
+        seen.append((x.tolist(), row.tolist(), leaf.grad.tolist()))
+    assert seen[0] == seen[1]

@@ -170,6 +170,12 @@ CAUSES: list[Cause] = [
           "made: later views, in-place writes and requires_grad_() then reach that "
           "intermediate, not the result",
           False, lambda f: _silent(f, "view")),
+    Cause("result-layout",
+          "an op's result laid out in memory otherwise than PyTorch's (TensorIterator orders "
+          "the dims by the first operand whose strides tell them apart, a size-1 dim's stride "
+          "included; some kernels allocate row-major): is_contiguous() answers otherwise, and "
+          "view() raises in one library only",
+          False, lambda f: _silent(f, "strides")),
     Cause("no-grad-view-requires-grad",
           "a view taken under no_grad()/set_grad_enabled(False) of a tensor that requires grad: "
           "PyTorch's view reports requires_grad=True (a leaf), tinygan's False",

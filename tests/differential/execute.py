@@ -130,6 +130,11 @@ def _diff_arrays(a: np.ndarray, b: np.ndarray, dtype: str, loose: Any = False) -
 GRADIENT_NAMES = ("gs", "gp", "hs")   # what the grad steps define (generate.py)
 
 
+def _strides_read(shape: Any, strides: Any, unit: int) -> tuple:
+    """The strides, in elements, of the dims a program can step along (longer than 1)."""
+    return tuple(st // unit for n, st in zip(shape, strides) if n > 1)
+
+
 def compare(ours: Any, theirs: Any, where: str, loose: Any = False, views: bool = True
             ) -> tuple[str, str, str] | None:
     """The first difference between a tinygan value and a PyTorch value, as
@@ -137,9 +142,11 @@ def compare(ours: Any, theirs: Any, where: str, loose: Any = False, views: bool 
     precision seen so far, which values of higher precision may descend from (TOLERANCE).
     ``views``: also refuse a tinygan tensor that is a view where PyTorch's is a tensor of
     its own (then writes into it, its later views and requires_grad_() reach an
-    intermediate the op made, not it). Not for gradients, whose views are autograd's own
-    business in both; nor the other way round, where PyTorch's op returns a view of an
-    intermediate of its own (matmul's folded batch) that no program can reach."""
+    intermediate the op made, not it), and one laid out in memory otherwise (then
+    is_contiguous() answers otherwise, and view() raises in one library only). Not for
+    gradients, whose views and layouts are autograd's own business in both; nor the other
+    way round, where PyTorch's op returns a view of an intermediate of its own (matmul's
+    folded batch) that no program can reach."""
     torch = _torch()
     if _is_tensor(theirs) or _is_tensor(ours):
         if not (_is_tensor(theirs) and _is_tensor(ours)):
@@ -153,6 +160,12 @@ def compare(ours: Any, theirs: Any, where: str, loose: Any = False, views: bool 
             return ("requires_grad", where, f"{ours.requires_grad} vs {theirs.requires_grad}")
         if views and ours._base is not None and not theirs._is_view():
             return ("view", where, "a view vs a tensor of its own")
+        if views and ours.numel() > 1:   # the layout, which is_contiguous() and view() read
+            mine, yours = _strides_read(ours.shape, ours.array.strides, ours.array.itemsize), \
+                _strides_read(theirs.shape, theirs.stride(), 1)
+            if mine != yours:
+                return ("strides", where, f"{mine} vs {yours} (the strides of dims longer "
+                                          f"than 1)")
         if bool(ours.is_leaf) != bool(theirs.is_leaf):
             return ("is_leaf", where, f"{ours.is_leaf} vs {theirs.is_leaf}")
         text = _diff_arrays(_values(ours), _values(theirs), d2, loose)

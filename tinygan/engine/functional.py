@@ -34,7 +34,7 @@ from tinygan.devices.random import default_generator
 from tinygan.engine.fma import VECTOR_BYTES, fused
 from tinygan.engine.vector_loop import vector_loop_mask
 from tinygan.engine.layout import as_advanced_index_result, as_elementwise_result, \
-    copy_preserving, row_major, suggests_channels_last
+    copy_preserving, laid_out_like, row_major, suggests_channels_last
 from tinygan.engine.tensor import (Function, Tensor, _as_tensor, checked_scalar, is_grad_enabled,
                                    result_type, wrap_dim)
 
@@ -549,10 +549,14 @@ class Clone(Function):
     clone is transposed too: engine/layout.py), or row-major (``contiguous()``); the
     gradient passes through unchanged."""
     result_layout = "own"
-    def __init__(self, row_major: bool = False): self.row_major = row_major
+
+    def __init__(self, row_major: bool = False, like: Any = None):
+        self.row_major, self.like = row_major, like   # like: an image op's source array
     def saves(self): return ()
 
     def forward(self, x):
+        if self.like is not None:   # as PyTorch lays out an image op's result (layout.py)
+            return laid_out_like(x.copy(order="C"), self.like)
         return x.copy(order="C") if self.row_major else copy_preserving(x)
     def backward(self, gy): return gy                       # d copy(x)/dx = 1
 
@@ -1057,9 +1061,11 @@ class Pow(Function):
 class PowTensor(Function):
     """a ** b, both tensors: d/da = b a^(b-1);  d/db = a^b log a, taken as 0 where a = 0 and
     b >= 0 (PyTorch's choice: 0^b is flat in b there for b > 0)."""
-    def __init__(self, exponent_was_bool: bool = False):
+    def __init__(self, exponent_was_bool: bool = False, base_was_a_number: bool = False):
         # PyTorch's backward computes b - 1 in b's own dtype, and refuses it for bools
         self.exponent_was_bool = exponent_was_bool
+        if base_was_a_number:   # pow(Scalar, Tensor) allocates its result row-major
+            self.result_layout = "row-major"
 
     # b's gradient reads a^b, the output; PyTorch keeps it whichever side needs a gradient,
     # so changing a ** b in place before backward is refused even when b needs none
@@ -1115,7 +1121,7 @@ class RefusedBackward(Function):
 def pow_of_a_python_bool(base: Any, exponent: Tensor) -> Tensor:
     """True ** x (or torch.pow(True, x)): the value is PyTorch's, and so is the failure of its
     gradient (PyTorch 2.13's backward stops at an internal assert on a bool Scalar base)."""
-    out = pow(_as_tensor(base, like=(exponent,)), exponent)
+    out = pow(base, exponent)
     if not (is_grad_enabled() and out.requires_grad):
         return out
     return RefusedBackward(f"pow backward: the base is the Python bool {base!r}, whose "
@@ -1138,7 +1144,7 @@ def pow(x: Any, c: Any) -> Tensor:
     refuse_kinds("pow", cast(a, wide), "b")           # bool ** bool tensor: PyTorch refuses
     was_bool = b.dtype == np.bool_
     wide_a, wide_b = cast(a, wide), cast(b, wide)
-    out = PowTensor(was_bool)(wide_a, wide_b)
+    out = PowTensor(was_bool, base_was_a_number=not isinstance(x, Tensor))(wide_a, wide_b)
     if wide_a is a and wide_b is b:
         return out
     # PyTorch keeps the operands as given (a float64 0-d exponent of a float32 base), not
@@ -1636,6 +1642,8 @@ class LogSigmoid(Function):
     overflows), and written as PyTorch's kernel writes it, so its zeros are +0.0 where z
     underflows (4928077: 1 / logsigmoid(inf) was -inf against PyTorch's inf when this was
     -softplus(-x)). z is kept for backward, as PyTorch keeps it (its "buffer")."""
+    result_layout = "row-major"   # (PyTorch's kernel allocates it so, whatever x's layout)
+
     def forward(self, x):
         xp, work = xp_of(x), in_opmath(x)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -1826,9 +1834,12 @@ class Where(Function):
     """condition ? a : b, elementwise; the gradient goes to the side that was chosen. A
     condition given as a Tensor comes as a third input that backward keeps (PyTorch's where
     saves it: changing it in place before backward is refused), with no gradient."""
+    result_layout = "own"   # PyTorch's operands: the condition first, then a and b
     def __init__(self, condition): self.condition = condition
     def saves(self): return (2,) if len(self.inputs) == 3 else ()
-    def forward(self, a, b, *condition): return xp_of(a).where(self.condition, a, b)
+
+    def forward(self, a, b, *condition):
+        return as_elementwise_result(xp_of(a).where(self.condition, a, b), [self.condition, a, b])
 
     def backward(self, gy):
         a, b = self.inputs[:2]   # chosen, not multiplied by 0/1: an inf in gy stays on its side
@@ -2556,14 +2567,19 @@ class BCEWithLogits(Function):
     pw times: (1 - t) x - (1 + (pw - 1) t) log sigma(x), and, as PyTorch writes them,
         dL/dx = ((pw t + 1 - t) sigma(x) - pw t) g,   dL/dt = (log sigma(-x) - pw log sigma(x)) g
     (g multiplied last: an infinite g gives an infinite gradient, not inf - inf = NaN)."""
+    # laid out as PyTorch's, which starts from (1 - t) and writes the rest into it in place
+    result_layout = "own"
+
     def saves(self): return (0, 1) if len(self.inputs) == 2 else (0, 1, 2)
 
     def forward(self, x, t, pw=None):
         xp = xp_of(x)
         if pw is None:
-            return (1 - t) * x + xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
-        log_sigmoid_x = xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
-        return (1 - t) * x - ((pw - 1) * t + 1) * log_sigmoid_x
+            loss = (1 - t) * x + xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+        else:
+            log_sigmoid_x = xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+            loss = (1 - t) * x - ((pw - 1) * t + 1) * log_sigmoid_x
+        return as_elementwise_result(loss, [t])
 
     def backward(self, gy):
         x, t = self.inputs[:2]
@@ -2776,7 +2792,7 @@ def one_hot(labels: Any, num_classes: int = -1, dtype: Any = None) -> Tensor:
     # zeros with a 1 at each label: memory for the result only (an identity matrix to index
     # would be num_classes^2, 5 TB for a label of 800,000)
     xp = xp_of(raw)
-    return Tensor((raw[..., None] == xp.arange(num_classes)).astype(dtype or np.int64))
+    return Tensor(row_major((raw[..., None] == xp.arange(num_classes)).astype(dtype or np.int64)))
 
 
 def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average: Any = None,

@@ -42,6 +42,23 @@ def laid_out_like(result: Any, source: Any) -> Any:
     return result if result.flags.c_contiguous else result.copy(order="C")
 
 
+def strictly_row_major(array: Any) -> bool:
+    """Row-major with the strides PyTorch's row-major tensor has, a size-1 dim's included:
+    the product of the sizes after it. NumPy's flag passes over size-1 dims (never stepped
+    along); TensorIterator reads their strides when operands broadcast, so a row-major
+    operand with other size-1 strides can give a result that is not row-major."""
+    if not array.flags.c_contiguous:
+        return False
+    if 1 not in array.shape:
+        return True
+    step = array.itemsize
+    for n, st in zip(reversed(array.shape), reversed(array.strides)):
+        if st != step:
+            return False
+        step *= n
+    return True
+
+
 def row_major(array: Any) -> Any:
     """``array`` itself when row-major, else a row-major copy: the layout PyTorch gives a
     reduction's result (sum, amax, std, argmax, all ... allocate it row-major whatever the
@@ -107,15 +124,20 @@ def _own_order(array: Any) -> list:
 
 
 def as_elementwise_result(result: Any, operands: list) -> Any:
-    """A new result of an elementwise op laid out as PyTorch's TensorIterator lays it out
-    (``_fastest_first`` over its operands). NumPy's order='K' follows the operands too, but
-    takes a broadcast (stride-0) dim for the fastest, where PyTorch skips such dims and
-    keeps row-major order: tanh of an expanded tensor is contiguous there
-    (is_contiguous(), view() can tell); and an op that builds its result itself (lerp,
-    addcmul: engine/fma.py) makes it row-major. Copied only where the orders differ."""
+    """A new result of an elementwise op laid out as PyTorch's TensorIterator lays it out.
+    NumPy's order='K' follows the operands too, but differently: it takes a broadcast
+    (stride-0) dim for the fastest, where PyTorch passes over such dims, and it picks
+    row-major where operands disagree, where PyTorch follows the first that tells two dims
+    apart. TensorIterator's two ways (``operands``: the op's tensors in PyTorch's order, a
+    Python number among them as a 0-d array):
+    - operands all of the result's shape (its "fast set-up"): all row-major (size-1 dims'
+      strides not read) gives a row-major result; all dense with the very same strides,
+      those strides; otherwise the second way;
+    - dims ordered by ``_fastest_first`` (a size-1 dim's stride read too), each size-1 dim
+      given the product of the sizes before it in that order.
+    Copied only where the memory order differs."""
     arrays = [a for a in operands if hasattr(a, "strides")]
-    if result.ndim < 2 or result.flags.c_contiguous and all(
-            a.flags.c_contiguous for a in arrays):
+    if result.ndim < 2:
         return result
     # only an elementwise op's operands broadcast to its result (a reduction's, a matrix
     # product's do not: their results keep the layout their own kernels gave them)
@@ -123,12 +145,40 @@ def as_elementwise_result(result: Any, operands: list) -> Any:
         if a.ndim > result.ndim or any(n not in (1, m) for n, m in
                                        zip(a.shape[::-1], result.shape[::-1])):
             return result
+    xp = backend.get_array_module(result)
+    if arrays and all(a.shape == result.shape for a in arrays):
+        if all(a.flags.c_contiguous for a in arrays):
+            return _restrided(xp, result, list(range(result.ndim))[::-1])
+        first = tuple(st // arrays[0].itemsize for st in arrays[0].strides)
+        if _dense(arrays[0]) and all(_dense(a) and tuple(
+                st // a.itemsize for st in a.strides) == first for a in arrays[1:]):
+            steps = tuple(st * result.itemsize for st in first)
+            if steps == result.strides or result.size == 0:
+                return result
+            laid = xp.lib.stride_tricks.as_strided(xp.empty(result.size, result.dtype),
+                                                   result.shape, steps)
+            laid[...] = result
+            return laid
+    elif result.flags.c_contiguous and all(strictly_row_major(a) for a in arrays):
+        return _restrided(xp, result, list(range(result.ndim))[::-1])
     order = _fastest_first(result.shape, arrays)
     if _own_order(result) == [d for d in order if result.shape[d] > 1]:
-        return result
-    laid = _in_order(backend.get_array_module(result), result.shape, result.dtype, order)
+        return _restrided(xp, result, order)
+    laid = _in_order(xp, result.shape, result.dtype, order)
     laid[...] = result
     return laid
+
+
+def _restrided(xp: Any, result: Any, fastest_first: list) -> Any:
+    """``result``, dense with its dims in memory in the order ``fastest_first`` (only its
+    size-1 dims' strides may change, which no element is read through): each size-1 dim
+    given the product of the sizes before it, as PyTorch sets it."""
+    steps, step = [0] * result.ndim, result.itemsize
+    for d in fastest_first:
+        steps[d], step = step, step * result.shape[d]
+    if result.size == 0 or tuple(steps) == result.strides:
+        return result
+    return xp.lib.stride_tricks.as_strided(result, result.shape, tuple(steps))
 
 
 def _dense(array: Any) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 from tinygan.devices import backend
 from tinygan.engine import functional as F
+from tinygan.engine.layout import as_elementwise_result
 from tinygan.engine.tensor import Tensor
 
 xp_of = backend.get_array_module
@@ -30,8 +31,8 @@ def _bitwise(op: str, a: Any, b: Any) -> Tensor:
                                   f"{a.dtype}, {b.dtype}, shapes {a.shape}, {b.shape}); "
                                   f"for masks of floats compare first, e.g. (x > 0) & (y > 0)")
     xp = xp_of(a.array)
-    return Tensor(getattr(xp, op)(a.array.astype(wide, copy=False),
-                                  b.array.astype(wide, copy=False)))
+    result = getattr(xp, op)(a.array.astype(wide, copy=False), b.array.astype(wide, copy=False))
+    return Tensor(as_elementwise_result(result, [a.array, b.array]))   # (PyTorch's layout)
 
 
 def bitwise_and(input: Any, other: Any) -> Tensor:  # noqa: A002 - PyTorch's names
@@ -59,7 +60,8 @@ def _truth(op: str, name: str, x: Any) -> Any:
 def _logical(op: str, combine: str, input: Any, other: Any) -> Tensor:  # noqa: A002
     a, b = _truth(op, "input", input), _truth(op, "other", other)
     try:
-        return Tensor(getattr(xp_of(a), combine)(a, b))
+        result = getattr(xp_of(a), combine)(a, b)
+        return Tensor(as_elementwise_result(result, [input.array, other.array]))
     except ValueError:
         raise RuntimeError(f"{op}: the shapes {input.shape} and {other.shape} do not "
                            f"broadcast") from None

@@ -48,7 +48,7 @@ def _rpow(self: Tensor, base: Any) -> Tensor:
     """base ** t: the number becomes a constant tensor (2 ** int tensor stays int64)."""
     if isinstance(base, (bool, np.bool_)):
         return F.pow_of_a_python_bool(base, self)
-    return F.pow(F._as_tensor(base, like=(self,)), self)
+    return F.pow(base, self)   # (a number base: PyTorch's pow(Scalar, Tensor))
 
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
@@ -374,12 +374,15 @@ def _viewable(t: Tensor, new_shape: tuple) -> bool:
     PyTorch's rule. The old dims fall into chunks, each contiguous in memory (a dim's
     stride is the next one's stride times its size); the new dims must split every chunk
     exactly, none spanning two. Size-1 dims never matter, so they are dropped first.
-    Checked on views of C-contiguous memory, whose strides are PyTorch's too; a tensor
-    whose own layout NumPy chose (an op's result) is taken as viewable, as it usually is
-    in PyTorch, rather than refused where PyTorch might not."""
-    if t.numel() == 0 or t._base is None or not t._base.array.flags.c_contiguous:
+    An op's result is laid out as PyTorch lays it out (engine/layout.py: a transposed
+    input's sum is transposed too, so viewing it flat raises in both); one whose strides
+    no PyTorch result has (a NumPy broadcast's 0, a flip's negative step: tinygan's own
+    shortcuts) is taken as viewable, as its PyTorch twin would be."""
+    if t.numel() == 0:
         return True
     old = [(n, st // t.array.itemsize) for n, st in zip(t.shape, t.array.strides) if n != 1]
+    if t._base is None and any(st <= 0 for _, st in old):
+        return True
     new = [n for n in new_shape if n != 1]
     while old:   # take the last chunk of old dims: each stride = next stride * next size
         chunk, numel = 1, 1

@@ -44,7 +44,8 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
     n = len(lead)
     grouped = F.reshape(input, (*lead, c // (r * r), r, r, h, w))
     moved = F.transpose(grouped, tuple(range(n)) + tuple(n + k for k in (0, 3, 1, 4, 2)))
-    return F.clone(F.reshape(moved, (*lead, c // (r * r), h * r, w * r)))   # (a new tensor)
+    # a new tensor, laid out as PyTorch's: channels-last if the input is, else row-major
+    return F.Clone(like=input.array)(F.reshape(moved, (*lead, c // (r * r), h * r, w * r)))
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
@@ -62,4 +63,4 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A0
     n = len(lead)
     split = F.reshape(input, (*lead, c, h // r, r, w // r, r))
     moved = F.transpose(split, tuple(range(n)) + tuple(n + k for k in (0, 2, 4, 1, 3)))
-    return F.clone(F.reshape(moved, (*lead, c * r * r, h // r, w // r)))
+    return F.Clone(like=input.array)(F.reshape(moved, (*lead, c * r * r, h // r, w // r)))

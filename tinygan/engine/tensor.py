@@ -33,7 +33,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.devices.random import default_generator
-from tinygan.engine.layout import as_elementwise_result, row_major
+from tinygan.engine.layout import as_elementwise_result, row_major, strictly_row_major
 
 # ---------------------------------------------------------------------------------------
 # Switching graph recording on and off
@@ -459,6 +459,9 @@ class Tensor:
                                    f"tensor with {value.ndim} dimensions (shape {value.shape})")
             refuse_a_gradient_into_ints("fill_", self, value)
             if is_grad_enabled() and value.requires_grad:   # its gradient: the sum of them
+                if backend.get_array_module(self.array).may_share_memory(self.array,
+                                                                         value.array):
+                    value = value.clone()   # PyTorch too: a value in the memory it fills
                 return self._inplace("fill_", lambda t: value.to(
                     dtype=self.dtype, device=self.device).expand(self.shape),
                     overwrite=True, reads=(value,))
@@ -566,7 +569,7 @@ def _laid_out(rule: str, result: Any, inputs: tuple) -> Any:
     if rule == "own":
         return result
     if result.flags.c_contiguous and (
-            rule != "elementwise" or all(t.array.flags.c_contiguous for t in inputs)):
+            rule == "row-major" or all(strictly_row_major(t.array) for t in inputs)):
         return _with_row_major_steps(result) if 1 in result.shape else result
     if rule == "row-major":
         return row_major(result)
@@ -632,7 +635,8 @@ class Function:
         rule = self.result_layout   # (engine/layout.py; most results need no look)
         if not self.is_view and rule != "own" and getattr(result, "flags", None) is not None \
                 and (rule == "elementwise" or 1 in result.shape
-                     or not result.flags.c_contiguous):
+                     or not result.flags.c_contiguous
+                     or not all(strictly_row_major(t.array) for t in tensors)):
             result = _laid_out(rule, result, tensors)
         out = Tensor(result)
         if self.is_view:
@@ -1383,7 +1387,10 @@ def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:
         elif left.dtype.kind != "b":
             with np.errstate(over="ignore"):   # (a scalar, not a 0-d array: a NumPy array
                 right = np.array(b).astype(left.dtype)[()]   # beside a device one is refused)
-    return Tensor(xp.asarray(getattr(xp, ufunc.__name__)(left, right)))
+    result = xp.asarray(getattr(xp, ufunc.__name__)(left, right))
+    # laid out as PyTorch's, whose operands are a and b (a number as a 0-d tensor)
+    operands = [t.array if isinstance(t, Tensor) else np.empty(()) for t in (a, b)]
+    return Tensor(as_elementwise_result(result, operands))
 
 
 def _arg(t: Tensor, dim: Any, keepdim: bool, name: str, bool_ok: bool = False) -> Tensor:

@@ -24,6 +24,8 @@ from tinygan.engine.tensor import Function, Tensor, _shape_args
 
 
 class Repeat(Function):
+    result_layout = "row-major"   # (PyTorch's repeat allocates it so, whatever x's layout)
+
     def __init__(self, repeats: tuple[int, ...]) -> None:
         self.repeats = repeats
 

@@ -47,6 +47,8 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None,  # noq
         padding_idx = padding_idx % weight.shape[0]
         used = Tensor(backend.get_array_module(idx.array).asarray(idx.array != padding_idx))
         rows = F.where(used.unsqueeze(-1), rows, rows.detach())   # same values, no gradient
+    if not rows.array.flags.c_contiguous:   # PyTorch's embedding allocates it row-major,
+        rows = F.clone(rows, memory_format="contiguous_format")   # whatever input's layout
     # PyTorch's embedding keeps the indices for backward: changing them in place before
     # backward raises there (the gradient would land in the wrong rows)
     return F.keeps(rows, input if isinstance(input, Tensor) else None, name="Embedding",
