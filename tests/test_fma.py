@@ -11,7 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from tinygan.engine.fma import fused
 
@@ -78,6 +78,7 @@ finite64 = st.floats(-2.0 ** 500, 2.0 ** 500, allow_nan=False, allow_infinity=Fa
 
 @settings(max_examples=400, deadline=None)
 @given(finite64, finite64, finite64)
+@example(0.0005, 2.225073858507e-311, 0.0)   # a subnormal product (a full-suite run found it)
 def test_fused_float64_is_the_exact_sum_rounded_once(a, b, c):
     got = fused(np.array([a]), np.float64(b), np.float64(c))[0]
     exact = _nearest_float64(Fraction(a) * Fraction(b) + Fraction(c))
@@ -124,3 +125,28 @@ def test_fused_zero_results_keep_ieees_sign(a, b, addend, dtype):
     expected = dtype(a) * dtype(b) + dtype(c)          # exact: small integers and zeros
     got = fused(np.array([a], dtype), dtype(b), dtype(c))[0]
     assert got == expected and np.signbit(got) == np.signbit(expected), (a, b, c)
+
+
+@st.composite
+def near_underflow(draw):
+    """(a, b, c) with a * b and c between 2^-1100 and 2^-940: around the smallest normal
+    float64 (2^-1022) and the subnormals below it."""
+    mantissa = st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False)
+    e_sum = draw(st.integers(-1100, -940))
+    e_a = draw(st.integers(max(e_sum - 1000, -1070), min(e_sum + 1000, 1000)))
+    a = float(np.ldexp(draw(mantissa), e_a))
+    b = float(np.ldexp(draw(mantissa), e_sum - e_a))
+    c = float(np.ldexp(draw(mantissa), draw(st.integers(-1100, -940))))
+    return a, b, c
+
+
+@settings(max_examples=300, deadline=None)
+@given(near_underflow())
+def test_fused_float64_rounds_once_near_underflow(case):
+    """Products and sums near and below the smallest normal float64, where Dekker's split
+    loses the product's error: rounded once from the exact value all the same."""
+    a, b, c = case
+    got = fused(np.array([a]), np.float64(b), np.float64(c))[0]
+    exact = _nearest_float64(Fraction(a) * Fraction(b) + Fraction(c))
+    if np.isfinite(exact) and exact != 0:
+        assert got == exact, (a, b, c)

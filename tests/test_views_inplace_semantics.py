@@ -946,3 +946,26 @@ def test_fill_with_a_value_in_the_memory_it_fills_as_pytorch():
         (x.sum() + row.sum()).backward()
         seen.append((x.tolist(), row.tolist(), leaf.grad.tolist()))
     assert seen[0] == seen[1]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "uint8", "bool"])
+@pytest.mark.parametrize("write", ["copy_", "fill_", "setitem", "add_"])
+def test_a_no_grad_view_written_by_a_tensor_that_requires_grad_as_pytorch(dtype, write):
+    """Long run 4942723: a bool view made under no_grad, then copy_ of a float that
+    requires grad, under grad mode: tinygan refused it as PyTorch refuses it for a float
+    view; an int or bool view records nothing, and PyTorch writes."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    seen = []
+    for lib in (L, torch):
+        base = lib.tensor([1, 0, 1, 1], dtype=getattr(lib, dtype))
+        with lib.no_grad():
+            view = base[::2]
+        value = lib.tensor(0.75, requires_grad=True)
+        try:
+            {"copy_": lambda: view.copy_(value), "fill_": lambda: view.fill_(value),
+             "setitem": lambda: view.__setitem__(0, value),
+             "add_": lambda: view.add_(value)}[write]()
+            seen.append((base.tolist(), view.requires_grad, base.requires_grad))
+        except RuntimeError:
+            seen.append("raises")
+    assert seen[0] == seen[1]

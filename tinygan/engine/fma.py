@@ -7,6 +7,7 @@ arithmetic bit for bit (bilinear resampling, BatchNorm, addcmul_), it calls ``fu
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,29 @@ def fused(a: Any, b: Any, c: Any) -> Any:
         small, smaller = _two_sum(sum_error, product_error)
         exact = total + _rounded_to_odd(small, smaller)
     # inf or NaN, or an exact zero: a * b + c itself (the zero signed by IEEE's rules)
-    return xp.where(xp.isfinite(exact) & (exact != 0), exact, product + c)
+    result = xp.where(xp.isfinite(exact) & (exact != 0), exact, product + c)
+    # Dekker's split needs a product far enough from underflow for its error to be a
+    # float64 too: below 2^-968, with c as small (a larger c swamps the product anyway),
+    # the few such elements are computed exactly, in Python's fractions, and rounded once
+    tiny = (abs(product) < 2.0 ** -968) & (abs(c) < 2.0 ** -900)
+    if bool(tiny.any()):
+        result = _exactly_where(tiny, result, a, b, c)
+    return result
+
+
+def _exactly_where(mask: Any, result: Any, a: Any, b: Any, c: Any) -> Any:
+    """``result`` with a * b + c rounded once from its exact value where ``mask`` holds
+    (Python's Fraction to float rounds correctly, subnormals included)."""
+    xp = xp_of(result)
+    result = backend.to_numpy(result).copy()
+    shape = result.shape
+    a, b, c, mask = (np.broadcast_to(backend.to_numpy(xp.asarray(v)), shape)
+                     for v in (a, b, c, mask))
+    for at in map(tuple, np.argwhere(mask)):
+        exact = Fraction(float(a[at])) * Fraction(float(b[at])) + Fraction(float(c[at]))
+        if exact != 0:   # (an exact zero keeps IEEE's sign, as above)
+            result[at] = float(exact)
+    return xp.asarray(result)
 
 
 def _wide(v: Any, size: int) -> Any:

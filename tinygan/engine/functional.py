@@ -1061,9 +1061,11 @@ class Pow(Function):
 class PowTensor(Function):
     """a ** b, both tensors: d/da = b a^(b-1);  d/db = a^b log a, taken as 0 where a = 0 and
     b >= 0 (PyTorch's choice: 0^b is flat in b there for b > 0)."""
-    def __init__(self, exponent_was_bool: bool = False, base_was_a_number: bool = False):
-        # PyTorch's backward computes b - 1 in b's own dtype, and refuses it for bools
-        self.exponent_was_bool = exponent_was_bool
+    def __init__(self, exponent_dtype: Any = None, base_was_a_number: bool = False):
+        # PyTorch's backward computes b - 1 in b's own dtype (a uint8 0 - 1 wraps to 255, so
+        # a^255 can overflow where the gradient is chosen 0: NaN in the second derivative,
+        # long run 4955749), and refuses it for bools
+        self.exponent_dtype = None if exponent_dtype is None else np.dtype(exponent_dtype)
         if base_was_a_number:   # pow(Scalar, Tensor) allocates its result row-major
             self.result_layout = "row-major"
 
@@ -1088,14 +1090,21 @@ class PowTensor(Function):
     def backward(self, gy):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
-        if need_a and self.exponent_was_bool:
+        if need_a and self.exponent_dtype == np.bool_:
             raise RuntimeError("pow backward: Subtraction, the `-` operator, with a bool tensor "
                                "is not supported (the exponent is a bool tensor, as PyTorch "
                                "refuses it here); give the exponent as floats: b.float()")
         # b a^(b-1), chosen as 0 where b = 0 (PyTorch's rule: a^0 is flat in a, even at a = 0
         # where 0 * 0^-1 is NaN)
-        ga = sum_to(where(b.array == 0, 0.0, gy * (b * pow(a, b - 1))), a.shape) \
-            if need_a else None
+        ga = None
+        if need_a:
+            if self.exponent_dtype is not None and self.exponent_dtype.kind in "iu":
+                with np.errstate(over="ignore"):   # (an integer b needs no gradient itself)
+                    below = Tensor((b.array.astype(self.exponent_dtype)
+                                    - self.exponent_dtype.type(1)).astype(b.dtype))
+            else:
+                below = b - 1
+            ga = sum_to(where(b.array == 0, 0.0, gy * (b * pow(a, below))), a.shape)
         gb = None
         if need_b:   # 0 where flat, chosen *after* log 0 = -inf, as PyTorch: so a second
             flat = (a.array == 0) & (b.array >= 0)   # derivative there is NaN in both
@@ -1142,9 +1151,8 @@ def pow(x: Any, c: Any) -> Tensor:
     a, b = _as_tensor(x, like=(x, c)), c
     wide = result_type(a, b)
     refuse_kinds("pow", cast(a, wide), "b")           # bool ** bool tensor: PyTorch refuses
-    was_bool = b.dtype == np.bool_
     wide_a, wide_b = cast(a, wide), cast(b, wide)
-    out = PowTensor(was_bool, base_was_a_number=not isinstance(x, Tensor))(wide_a, wide_b)
+    out = PowTensor(b.dtype, base_was_a_number=not isinstance(x, Tensor))(wide_a, wide_b)
     if wide_a is a and wide_b is b:
         return out
     # PyTorch keeps the operands as given (a float64 0-d exponent of a float32 base), not
@@ -2411,9 +2419,10 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
 class Cast(Function):
     """A change of dtype. Only float-to-float casts are differentiable: a cast to an integer
     or bool dtype rounds the values away, so (as in PyTorch) its result leaves the graph."""
+    result_layout = "own"   # (as x's: PyTorch's to(dtype) preserves the layout)
     def __init__(self, dtype): self.dtype = np.dtype(dtype)
     def saves(self): return ()
-    def forward(self, x): return x.astype(self.dtype)
+    def forward(self, x): return copy_preserving(x, self.dtype)
     def backward(self, gy): return cast(gy, self.inputs[0].dtype)   # the identity, cast back
 
 
@@ -2422,7 +2431,7 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
     if x.dtype == dtype:
         return x
     if dtype.kind not in "fc":                 # x.long(), x.bool(): a constant, no gradient
-        return Tensor(as_elementwise_result(x.array.astype(dtype), [x.array]))
+        return Tensor(copy_preserving(x.array, dtype))
     return Cast(dtype)(x)
 
 

@@ -213,10 +213,13 @@ def empty_preserving(array: Any, dtype: Any = None) -> Any:
     return _in_order(xp, array.shape, dtype, _fastest_first(array.shape, [array]))
 
 
-def copy_preserving(array: Any) -> Any:
-    """A copy of ``array`` in ``empty_preserving``'s layout (PyTorch's clone)."""
-    out = empty_preserving(array)
-    out[...] = array
+def copy_preserving(array: Any, dtype: Any = None) -> Any:
+    """A copy of ``array`` in ``empty_preserving``'s layout (PyTorch's clone), converted to
+    ``dtype`` if given (PyTorch's ``to(dtype)``, whose _to_copy lays it out the same way)."""
+    if array.ndim < 2 or array.size == 0 or strictly_row_major(array):
+        return array.astype(array.dtype if dtype is None else dtype)   # (row-major too)
+    out = empty_preserving(array, dtype)
+    out[...] = array   # (converted as astype converts: towards 0, nonzero is True)
     return out
 
 

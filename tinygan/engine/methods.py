@@ -106,7 +106,8 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
         else:   # (expanded first, as PyTorch's copy_to: its overlap check sees that)
             self.copy_(value if value.shape == self.shape else value.expand(self.shape))
         return
-    self._inplace("setitem", lambda old: F.index_put(old, index, value))
+    self._inplace("setitem", lambda old: F.index_put(old, index, value), reads=(value,),
+                  overlap_checked=True)
 
 
 def _whole(t: Tensor, raw: tuple) -> bool:

@@ -345,22 +345,28 @@ class Tensor:
 
     # ---- in place: each ends in _inplace, which writes and bumps the version -------------
     def _inplace(self, name: str, new_value: Callable[[Any], Any],
-                 overwrite: bool = False, reads: Sequence[Any] = ()) -> Tensor:
+                 overwrite: bool = False, reads: Sequence[Any] = (),
+                 overlap_checked: bool = False) -> Tensor:
         """Replace this tensor's values by ``new_value(old)``, in its own memory.
 
         Under autograd the graph is rewired as PyTorch does it: the old value keeps its place
         as a node of its own (ops that read it earlier still point at that node), and this
         tensor becomes the output of the new op. A write through a view changes its base
-        too: see ``_write_through_view``.
+        too: see ``_write_through_view``. ``reads``: the other tensors the op reads;
+        ``overlap_checked``: their memory was checked against the region written already
+        (x[index] = v: the region, not all of x).
         """
-        check_no_overlap(name, self, reads, name == "fill_")
+        if not overlap_checked:
+            check_no_overlap(name, self, reads, name == "fill_")
         recording = is_grad_enabled()
         base = self._base
         # PyTorch refuses an in-place op under autograd on a view made under no_grad() when
-        # the view or what the op reads requires grad (the graph it would need is ambiguous)
+        # the view or what the op reads requires grad (the graph it would need is ambiguous);
+        # an int or bool view records nothing, whatever it reads (long run 4942723)
+        reads_grad = self.dtype.kind in "fc" and any(
+            isinstance(r, Tensor) and r.requires_grad for r in reads)
         if recording and (self._made_without_grad or self._view_made_in_no_grad and (
-                self.requires_grad or any(isinstance(r, Tensor) and r.requires_grad
-                                          for r in reads))):
+                self.requires_grad or reads_grad)):
             raise RuntimeError(
                 f"{name}: a view was created in no_grad mode and is being modified in place "
                 f"with grad mode enabled (shape {self.shape}); do both inside no_grad(), or "
@@ -646,7 +652,8 @@ class Function:
             out._view_src, out._view_op, out._graph_version = src, self, src._version[0]
             _remember_view(out._base, out)
             out._multi_output = src._multi_output   # (engine/pieces.py: PyTorch's rule)
-            out._view_made_in_no_grad = not _grad_enabled
+            # (a view of such a view is one too, as PyTorch's CreationMeta passes on)
+            out._view_made_in_no_grad = not _grad_enabled or src._view_made_in_no_grad
             if not _grad_enabled and out._base.requires_grad:
                 # PyTorch: a view taken under no_grad() of a tensor that requires grad says it
                 # requires grad too, but no gradient ever reaches it or through it. What
