@@ -248,3 +248,27 @@ def test_ops_of_two_layouts_lay_out_their_result_as_pytorch(case):
             answers.append((tuple(out.shape), out.is_contiguous(), flat,
                             _read(out.shape, _strides(out)) if out.numel() else ()))
         assert answers[0] == answers[1], (name, case, answers)
+
+
+@settings(max_examples=300, deadline=None)
+@given(two_layouts())
+def test_the_row_major_shortcut_agrees_with_the_general_rule(case):
+    """engine/tensor.py's ``_kept_row_major`` skips engine/layout.py where TensorIterator
+    keeps a result row-major in any case: wherever it says so, the general rule
+    (``as_elementwise_result``) lays the same result out row-major too, size-1 strides and
+    all (its fast form, tested equal to the plain one)."""
+    from tinygan.engine import layout
+    from tinygan.engine.tensor import _kept_row_major, _with_row_major_steps
+    shape, (p1, s1, c1), (p2, s2, c2), dtype = case
+    values = np.zeros(tuple(n * 2 for n in shape), dtype)
+    x, y = _laid(tinygan, values, p1, s1, c1), _laid(tinygan, values, p2, s2, c2)
+    try:
+        out_shape = np.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+        return   # (the permutations made shapes that do not broadcast)
+    for inputs in ((x, y), (y, x), (x,), (x, tinygan.tensor(2.0, dtype=dtype))):
+        if not _kept_row_major(out_shape, inputs):
+            continue
+        result = _with_row_major_steps(np.zeros(out_shape, dtype))
+        general = layout.as_elementwise_result(result, [t.array for t in inputs])
+        assert general.strides == result.strides, (case, [t.array.strides for t in inputs])

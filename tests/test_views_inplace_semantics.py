@@ -740,6 +740,11 @@ def test_copying_an_expanded_tensor_into_itself_under_autograd_is_refused_by_nam
     v = L.tensor([-0.29], requires_grad=True).amin(dim=0, keepdim=True).expand(3)
     with pytest.raises(RuntimeError, match="does not write through an expanded tensor"):
         v.copy_(v)
+    # and as x[None, :] = x (long run 4996399; PyTorch's backward then fails there)
+    w = L.stack([L.tensor(-0.16, requires_grad=True)] * 2).expand(2, 2)
+    with pytest.raises(RuntimeError, match="setitem: tinygan does not write through an "
+                                           "expanded tensor"):
+        w[None, :] = w
 
 
 @settings(max_examples=60, deadline=None)

@@ -82,11 +82,16 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
     if not mask_fill:   # a gather index may write into an expanded tensor (index_put_)
         source = _copied_from(given, region) if basic else value
         if (basic and _is_expanded(self.array) and source is not None
-                and given.dtype == self.dtype and _same_walk(region, source)
-                and not (is_grad_enabled() and self.requires_grad)):
+                and given.dtype == self.dtype and _same_walk(region, source)):
             # x[:] = x, x[None] = x: PyTorch's copy_ sees the very same elements (the value
             # expanded as PyTorch expands it: a _MemoryWalk) and stops there
-            return
+            if not (is_grad_enabled() and self.requires_grad):
+                return
+            # ... but records the copy, whose backward then sums over the shared elements
+            # (long run 4996399: twice the gradient); as copy_ does, tinygan refuses
+            raise RuntimeError(f"setitem: tinygan does not write through an expanded tensor "
+                               f"(shape {self.shape}) where a gradient is recorded; write "
+                               f"into a .clone() of it")
         check_no_overlap("setitem", self, (source,), internal_ok=not basic, region=region,
                          same_ok=basic)
         if not basic:

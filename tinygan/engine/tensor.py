@@ -33,7 +33,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.devices.random import default_generator
-from tinygan.engine.layout import as_elementwise_result, row_major, strictly_row_major
+from tinygan.engine.layout import as_elementwise_result, row_major
 
 # ---------------------------------------------------------------------------------------
 # Switching graph recording on and off
@@ -568,14 +568,36 @@ def _with_row_major_steps(array: Any) -> Any:
         array, array.shape, tuple(steps))
 
 
+def _kept_row_major(shape: tuple, inputs: Sequence[Tensor]) -> bool:
+    """Whether PyTorch's TensorIterator leaves an elementwise result of ``shape`` row-major
+    whatever the rest of its rule says (engine/layout.py): every input steps, along the dims
+    it steps at all, no faster along an earlier dim than along a later one (a tie: the
+    later dim no longer). Then no input ever asks its sort of the dims for a swap. The
+    common case in training, told here without the general rule; an input that does not
+    broadcast to ``shape`` (not an elementwise op) leaves the result as NumPy made it."""
+    for t in inputs:
+        a, lead = t.array, len(shape) - t.ndim
+        if lead < 0 or any(n not in (1, m) for n, m in zip(a.shape, shape[lead:])):
+            continue
+        last_step = last_size = None
+        for size, step, n in zip(a.shape, a.strides, shape[lead:]):
+            if step == 0 or (size == 1 and n != 1):
+                continue   # a broadcast dim: TensorIterator passes over it
+            if last_step is not None and (step > last_step or step == last_step
+                                          and n > last_size):
+                return False
+            last_step, last_size = step, n
+    return True
+
+
 def _laid_out(rule: str, result: Any, inputs: tuple) -> Any:
     """A Function's new ``result`` in the layout PyTorch gives it (see
-    Function.result_layout); a row-major result of row-major inputs is left alone (the
-    common case, and cheap to tell)."""
+    Function.result_layout); a row-major result of inputs laid out row-major (or as good
+    as: ``_kept_row_major``) is left alone, the common case and cheap to tell."""
     if rule == "own":
         return result
     if result.flags.c_contiguous and (
-            rule == "row-major" or all(strictly_row_major(t.array) for t in inputs)):
+            rule == "row-major" or _kept_row_major(result.shape, inputs)):
         return _with_row_major_steps(result) if 1 in result.shape else result
     if rule == "row-major":
         return row_major(result)
@@ -642,7 +664,7 @@ class Function:
         if not self.is_view and rule != "own" and getattr(result, "flags", None) is not None \
                 and (rule == "elementwise" or 1 in result.shape
                      or not result.flags.c_contiguous
-                     or not all(strictly_row_major(t.array) for t in tensors)):
+                     or not _kept_row_major(result.shape, tensors)):
             result = _laid_out(rule, result, tensors)
         out = Tensor(result)
         if self.is_view:
