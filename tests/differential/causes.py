@@ -282,7 +282,8 @@ CAUSES: list[Cause] = [
           "dense block (x.pow_(x[:, 1])): PyTorch does not check and writes element by "
           "element, so its answer depends on its loop order; tinygan refuses, deliberately, "
           "saying to clone the input",
-          False, lambda f: f.kind == "tinygan_raise" and f.has("depends on the order")),
+          False, lambda f: f.kind == "tinygan_raise"
+          and f.has("depends on the order", "reads memory that the written-to tensor")),
     Cause("refused-circular-pad-past-cuts",
           "F.pad(mode='circular') whose padding is wider than what its negative padding "
           "leaves of the dim: PyTorch 2.13 copies between overlapping pieces of its output, "

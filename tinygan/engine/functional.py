@@ -707,6 +707,7 @@ def _same_dtype(op: str, *tensors: Tensor) -> None:
 
 
 class Add(Function):
+    elementwise = True
     def saves(self): return ()  # the gradient of a sum needs no values, only shapes
     def forward(self, a, b): return a + b
 
@@ -720,6 +721,7 @@ def add(a: Any, b: Any) -> Tensor: return _binary(Add, a, b)
 
 
 class Sub(Function):
+    elementwise = True
     def saves(self): return ()
     def forward(self, a, b): return a - b
 
@@ -783,6 +785,7 @@ def scaled_add(a: Tensor, b: Tensor, alpha: Any, negated: bool = False) -> Tenso
 
 
 class Mul(Function):
+    elementwise = True
     def saves(self):  # a's gradient reads b, b's reads a
         need_a, need_b = self.needs_input_grad
         return (1,) * need_a + (0,) * need_b
@@ -814,6 +817,7 @@ class HalfByNumber(Function):
     half) rather than rounding it to half first, and rounds the float32 result to half
     once; its gradient, g * s or g / s, is the same kernel. (0.3 is 0.2998 in half, and
     the product of a half and that differs in the last bit about one time in five.)"""
+    elementwise = True
     def __init__(self, number: float, divide: bool) -> None:
         self.number, self.divide = number, divide
 
@@ -846,6 +850,7 @@ def _number_of(number: Any) -> float:
 
 
 class Div(Function):
+    elementwise = True
     def saves(self): return (0, 1) if self.needs_input_grad[1] else (1,)
     def forward(self, a, b): return a / b
 
@@ -863,6 +868,7 @@ class Reciprocal(Function):
     """1 / x. It keeps its result, not x: d(1/x)/dx = -1/x^2 = -y^2. Python's ``2 / t`` is
     2 * reciprocal(t) (PyTorch's ``__rtruediv__``), so changing t in place before backward
     is fine there, as in PyTorch, where ``a / t`` would refuse."""
+    elementwise = True
     saves_output = True
     def saves(self): return ()
     def forward(self, x): return 1 / x
@@ -894,6 +900,7 @@ class DivRounded(Function):
     of a and b, so both gradients are 0, as in PyTorch's ``div(rounding_mode=)``; its
     ``//`` (floor_divide) has no derivative at all in PyTorch, so ``differentiable=False``
     makes backward refuse, as PyTorch's does."""
+    elementwise = True
     def __init__(self, mode, differentiable=True):
         self.mode, self.differentiable = mode, differentiable
 
@@ -958,6 +965,7 @@ def _rounded(op: Function, name: str, a: Any, b: Any) -> Tensor:
 class Remainder(Function):
     """a % b with the sign of b (Python's and PyTorch's ``remainder``): a - floor(a / b) b.
     d/da = 1; d/db = -floor(a / b)."""
+    elementwise = True
     def saves(self):   # only b's gradient reads them: PyTorch keeps a and b for it alone
         return (0, 1) if self.needs_input_grad[1] else ()
 
@@ -995,6 +1003,7 @@ def bitwise_not(x: Tensor) -> Tensor:
 
 
 class Neg(Function):
+    elementwise = True
     def saves(self): return ()
     def forward(self, x): return -x
     def backward(self, gy): return -gy                      # (-x)' = -1
@@ -1033,6 +1042,7 @@ def _full(xp: Any, a: Any, shape: tuple) -> Any:
 
 class Pow(Function):
     """x ** c for a constant exponent c: d/dx = c x^(c-1)."""
+    elementwise = True
     def __init__(self, c): self.c = c
     def forward(self, x):
         if x.dtype == np.bool_:            # bool ** True is x, bool ** False is all True
@@ -1061,6 +1071,7 @@ class Pow(Function):
 class PowTensor(Function):
     """a ** b, both tensors: d/da = b a^(b-1);  d/db = a^b log a, taken as 0 where a = 0 and
     b >= 0 (PyTorch's choice: 0^b is flat in b there for b > 0)."""
+    elementwise = True
     def __init__(self, exponent_dtype: Any = None, base_was_a_number: bool = False):
         # PyTorch's backward computes b - 1 in b's own dtype (a uint8 0 - 1 wraps to 255, so
         # a^255 can overflow where the gradient is chosen 0: NaN in the second derivative,
@@ -1430,6 +1441,7 @@ def _rounded_once(fn: Any, x: Any) -> Any:
 
 
 class Exp(Function):
+    elementwise = True
     saves_output = True
     def saves(self): return ()
     def forward(self, x): return _rounded_once(xp_of(x).exp, x)
@@ -1440,6 +1452,7 @@ def exp(x: Tensor) -> Tensor: return Exp()(_floating(x))
 
 
 class Log(Function):
+    elementwise = True
     def forward(self, x): return _rounded_once(xp_of(x).log, x)
     def backward(self, gy): return gy / self.inputs[0]       # (log x)' = 1/x
 
@@ -1450,6 +1463,7 @@ def log(x: Tensor) -> Tensor: return Log()(_floating(x))
 class Log1p(Function):
     """y = log(1 + x), accurate where x is tiny (1 + x would round x away).
     (log(1 + x))' = 1 / (1 + x)."""
+    elementwise = True
     def forward(self, x): return _rounded_once(xp_of(x).log1p, x)
     def backward(self, gy): return gy / (self.inputs[0] + 1)
 
@@ -1463,6 +1477,7 @@ def log1p(x: Tensor) -> Tensor:
 
 
 class Sqrt(Function):
+    elementwise = True
     saves_output = True
     def saves(self): return ()
     def forward(self, x): return xp_of(x).sqrt(x)
@@ -1473,6 +1488,7 @@ def sqrt(x: Tensor) -> Tensor: return Sqrt()(_floating(x))
 
 
 class Abs(Function):
+    elementwise = True
     backward_reads, backward_reads_give_zeros = (0,), True   # PyTorch: grad * sgn(x), sgn a node of x
     def forward(self, x): return xp_of(x).abs(x)
     def backward(self, gy):
@@ -1495,6 +1511,7 @@ class Sigmoid(Function):
     the tails agree with PyTorch's to the last bit (sigma(-97) is 0 in both, where a
     two-branch e / (1 + e) would give 7.5e-43). Half precision is computed in float32 and
     rounded once, as PyTorch's half kernels do."""
+    elementwise = True
     saves_output = True
     def saves(self): return ()
 
@@ -1512,6 +1529,7 @@ def sigmoid(x: Tensor) -> Tensor: return fast.form(Sigmoid)()(_floating(x))
 
 
 class Tanh(Function):
+    elementwise = True
     saves_output = True
     def saves(self): return ()
     def forward(self, x): return _rounded_once(xp_of(x).tanh, x)
@@ -1524,6 +1542,7 @@ def tanh(x: Tensor) -> Tensor: return fast.form(Tanh)()(_floating(x))
 
 
 class ReLU(Function):
+    elementwise = True
     backward_reads, backward_reads_give_zeros = (0,), True   # PyTorch: threshold_backward(grad, y)
     saves_output = True    # y > 0 exactly where x > 0: backward reads y, as PyTorch's does
     def saves(self): return ()
@@ -1549,6 +1568,7 @@ class LeakyReLU(Function):
     For the usual 0 <= slope <= 1 the forward is a maximum, which NumPy runs several times
     faster than ``where`` on data of mixed signs (no branch to mispredict): y = max(x, slope x).
     """
+    elementwise = True
     backward_reads, backward_reads_give_zeros = (0,), True   # PyTorch: leaky_relu_backward(grad, x)
 
     def __init__(self, slope, in_place: bool = False):
@@ -1597,6 +1617,7 @@ class Softplus(Function):
     (the two agree there to float precision, and e^(beta x) would overflow), as PyTorch
     computes it: e^z and log1p each rounded once (z = beta x). The derivative is
     sigmoid(beta x), or 1 past the threshold (``SoftplusGrad``)."""
+    elementwise = True
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         self.beta, self.threshold = beta, threshold
 
@@ -1616,6 +1637,7 @@ class SoftplusGrad(Function):
     threshold. Its own derivatives, as PyTorch's: to g, the same function; to x,
     g' g sigmoid'(z) beta where z < threshold (strictly: at z = threshold the forward is
     still the curve, but PyTorch's second derivative is already 0 there, and so is this)."""
+    elementwise = True
     def __init__(self, beta: float, threshold: float) -> None:
         self.beta, self.threshold = beta, threshold
 
@@ -1668,6 +1690,7 @@ class LogSigmoidGrad(Function):
     """PyTorch's log_sigmoid_backward: g (m - s z / (1 + z)) with m, s = 1, 1 where x < 0
     and 0, -1 elsewhere (that is g sigma(-x)). Its own derivatives, as PyTorch's: to g,
     the same function; to x, gg g (sigma(x) - 1) sigma(x) (log_sigmoid_double_backward)."""
+    elementwise = True
     def saves(self): return (1, 2)
 
     def forward(self, gy, x, z):
@@ -1704,6 +1727,7 @@ def _keeping_zeros(y: Any, x: Any, bound: Any) -> Any:
 
 
 class Clip(Function):
+    elementwise = True
     def __init__(self, low, high): self.low, self.high = low, high
 
     def forward(self, x):
@@ -1756,6 +1780,7 @@ class ClampByTensors(Function):
     with one bound, x where x >= low (x <= high), the bound where x < low (x > high); with
     both, x where low <= x <= high, low where not x >= low, high where not x <= high (so a
     NaN's gradient goes to the bounds)."""
+    elementwise = True
     def __init__(self, has_low: bool, has_high: bool):
         self.has_low, self.has_high = has_low, has_high
 
@@ -1810,6 +1835,7 @@ class Extreme(Function):
     """max(a, b) (or min) elementwise; a NaN on either side wins, as in PyTorch. The gradient
     goes to the side that was chosen and is halved at a tie (PyTorch's rule: the
     subgradient in the middle); at a NaN both sides get it."""
+    elementwise = True
     def __init__(self, largest): self.largest = largest
     def saves(self): return (0, 1)
 
@@ -2473,6 +2499,7 @@ class BinaryCrossEntropy(Function):
 
     d/dp = (p - t) / (p (1 - p)), with the denominator kept >= 1e-12 (PyTorch's epsilon).
     """
+    elementwise = True
     def forward(self, p, t):
         xp = xp_of(p)
         with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped: expected
@@ -2502,6 +2529,7 @@ class BinaryCrossEntropyGrad(Function):
 
     Differentiating the first line op by op gives the same values save for where e sits: a
     relative 2e / p, 2e-9 for p = 1e-3, which a float64 comparison sees."""
+    elementwise = True
     EPS = 1e-12
 
     @staticmethod
@@ -2653,6 +2681,7 @@ def mse_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any = Non
 class SquaredError(Function):
     """(x - t)^2 elementwise: d/dx = 2 (x - t), d/dt = -2 (x - t). One node that keeps x
     and t, as PyTorch's mse_loss does: changing either in place before backward is caught."""
+    elementwise = True
     def forward(self, x, t):
         d = x - t
         return d * d

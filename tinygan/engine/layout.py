@@ -139,12 +139,13 @@ def as_elementwise_result(result: Any, operands: list) -> Any:
     arrays = [a for a in operands if hasattr(a, "strides")]
     if result.ndim < 2:
         return result
-    # only an elementwise op's operands broadcast to its result (a reduction's, a matrix
-    # product's do not: their results keep the layout their own kernels gave them)
-    for a in arrays:
-        if a.ndim > result.ndim or any(n not in (1, m) for n, m in
-                                       zip(a.shape[::-1], result.shape[::-1])):
+    # only an elementwise op's result is its operands broadcast together (a reduction's,
+    # a pool's, a matrix product's is not: theirs keep the layout their kernels gave them)
+    try:
+        if np.broadcast_shapes(*(a.shape for a in arrays)) != result.shape:
             return result
+    except ValueError:
+        return result
     xp = backend.get_array_module(result)
     if arrays and all(a.shape == result.shape for a in arrays):
         if all(a.flags.c_contiguous for a in arrays):

@@ -18,6 +18,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.engine import functional as F
+from tinygan.engine.layout import laid_out_like
 from tinygan.engine.tensor import Function, Tensor, as_result
 
 Pair = tuple[int, int]
@@ -64,14 +65,19 @@ class Gather(Function):
     change to x in place before backward makes it stale: x's version is then checked, and
     backward refuses, as PyTorch's max_pool2d does. The gradient itself needs only the
     index."""
-    def __init__(self, index, chosen_from_x=False):
+    def __init__(self, index, chosen_from_x=False, image_layout=False):
         self.index, self.chosen_from_x = index, chosen_from_x
+        if image_layout:   # a pool's result: laid out as PyTorch's image kernels lay it out
+            self.result_layout = "own"
         # max pooling: PyTorch's backward node reads x (see Function.backward_reads)
         self.backward_reads = (0,) if chosen_from_x else None
         self.backward_reads_give_zeros = True
 
     def saves(self): return (0,) if self.chosen_from_x else ()
-    def forward(self, x): return x.reshape(-1)[self.index]
+    def forward(self, x):
+        y = x.reshape(-1)[self.index]
+        return laid_out_like(y, x) if self.result_layout == "own" else y
+
     def backward(self, gy): return ScatterAdd(self.index, self.inputs[0].shape)(gy)
 
 
@@ -134,10 +140,13 @@ def max_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
     col = cols_d[xp.arange(ow)[None, :], best % k[1]]
     plane = r * w + col                                        # position in the H*W plane
     flat = (xp.arange(n * c).reshape(n, c, 1, 1) * (h * w) + plane).astype(xp.int64)
-    y = Gather(flat, chosen_from_x=True)(x)
+    y = Gather(flat, chosen_from_x=True, image_layout=not single)(x)
     if single:
         y, plane = as_result(y.squeeze(0)), plane[0]   # (PyTorch: not a view)
-    return (y, Tensor(plane.astype(xp.int64))) if return_indices else y
+    if not return_indices:
+        return y
+    indices = plane.astype(xp.int64)
+    return y, Tensor(indices if single else laid_out_like(indices, x.array))   # (as y)
 
 
 def _winners(xp: Any, windows: Any, valid: Any) -> Any:
@@ -216,8 +225,13 @@ class AvgPool(Function):
     from this one on, as PyTorch's does (1 for a batch; 2 for a single (C, H, W) image,
     whose C PyTorch's check takes for the batch)."""
     backward_reads, backward_reads_give_zeros = (0,), True   # PyTorch's backward reads x
-    def __init__(self, windows: Windows, nonempty_from: int | None = None) -> None:
-        self.windows, self.nonempty_from = windows, nonempty_from
+    result_layout = "own"   # channels-last for a batch that suggests it, else row-major
+
+    def __init__(self, windows: Windows, nonempty_from: int | None = None,
+                 image_layout: bool = True) -> None:
+        # image_layout False: one (C, H, W) image given a batch of one, row-major as PyTorch
+        self.windows, self.nonempty_from, self.image_layout = windows, nonempty_from, \
+            image_layout
     def saves(self): return (0,)   # (for its shape: PyTorch keeps x, so x's writes are caught)
 
     def forward(self, x):
@@ -227,7 +241,8 @@ class AvgPool(Function):
                          dtype=work.dtype)
         for rows, cols, inside in self.windows.offsets():
             total += xp.where(xp.asarray(inside), work[:, :, rows, cols], 0)
-        return self.windows.divide(total).astype(x.dtype, copy=False)
+        y = self.windows.divide(total).astype(x.dtype, copy=False)
+        return laid_out_like(y, x) if self.image_layout else y
 
     def backward(self, gy):
         if self.nonempty_from is not None and 0 in gy.shape[self.nonempty_from:]:
@@ -301,7 +316,8 @@ def avg_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
         divisor = padded_size
     else:
         divisor = (bottom - top)[:, None] * (right - left)[None, :]
-    y = AvgPool(Windows(top, bottom, left, right, divisor, False, *origins))(x)
+    y = AvgPool(Windows(top, bottom, left, right, divisor, False, *origins),
+                image_layout=not single)(x)
     return as_result(y.squeeze(0)) if single else y
 
 
@@ -345,7 +361,7 @@ def adaptive_avg_pool2d(input: Tensor,  # noqa: A002 - PyTorch's name
     bottom = -(-((np.arange(oh) + 1) * h) // max(oh, 1))
     right = -(-((np.arange(ow) + 1) * w) // max(ow, 1))
     y = AvgPool(Windows(top, bottom, left, right, None, two_steps=True),
-                nonempty_from=2 if single else 1)(x)
+                nonempty_from=2 if single else 1, image_layout=not single)(x)
     return as_result(y.squeeze(0)) if single else y
 
 

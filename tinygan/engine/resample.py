@@ -34,6 +34,7 @@ from tinygan import fast
 from tinygan.devices import backend
 from tinygan.engine.fma import fused
 from tinygan.engine.functional import in_opmath, refuse_kinds
+from tinygan.engine.layout import laid_out_like
 from tinygan.engine.tensor import Function, Tensor
 
 xp_of = backend.get_array_module
@@ -223,6 +224,7 @@ class Resample(Function):
     """y = x resampled along its last k axes, by the taps of each axis (see above): width
     first, then height. Linear in x, so backward is the adjoint, ResampleAdjoint.
     ``as_pytorch``: the forward sums (bi)linear taps as PyTorch's kernels do (see above)."""
+    result_layout = "own"   # laid out in forward, as PyTorch lays out an image op's result
 
     def __init__(self, taps: Sequence[Taps], as_pytorch: bool = False) -> None:
         self.taps, self.as_pytorch = list(taps), as_pytorch
@@ -237,11 +239,11 @@ class Resample(Function):
             wide = in_opmath(x)   # (half: in float32, rounded once)
             y = (bilinear_as_pytorch(wide, self.taps) if k == 2 else
                  linear_as_pytorch(wide, self.taps[0]))
-            return xp_of(x).ascontiguousarray(y.astype(x.dtype, copy=False))
+            return laid_out_like(y.astype(x.dtype, copy=False), x)
         y = x
         for axis in reversed(range(k)):                      # the last axis first
             y = _gather(y, x.ndim - k + axis, self.taps[axis])
-        return xp_of(x).ascontiguousarray(y)
+        return laid_out_like(y, x)   # (channels-last if the image suggests it, as PyTorch)
 
     def backward(self, gy):
         return ResampleAdjoint(self.taps, self.in_sizes)(gy)

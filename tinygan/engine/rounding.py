@@ -26,6 +26,7 @@ xp_of = backend.get_array_module
 
 class StepFunction(Function):
     """y = rule(x) for a piecewise-constant rule; dy/dx = 0 (a constant: no graph)."""
+    elementwise = True
     def __init__(self, rule: Callable[[Any], Any]) -> None: self.rule = rule
     def saves(self): return ()
     def forward(self, x): return self.rule(x)

@@ -39,6 +39,7 @@ def _floats_only(op: str, kernel: str, x: Tensor) -> None:
 
 class SiLU(Function):
     """y = x / (1 + e^-x). Backward: g s (1 + x (1 - s)), PyTorch's silu_backward."""
+    elementwise = True
     def forward(self, x):
         work = F.in_opmath(x)
         with np.errstate(over="ignore"):
@@ -75,6 +76,7 @@ def _curve_side(on_curve: Any, gy: Any, x: Any) -> Any:
 
 class ELU(Function):
     """y = x where x > 0, alpha (e^x - 1) elsewhere (e^x - 1 as expm1, rounded once)."""
+    elementwise = True
     def __init__(self, alpha: float) -> None:
         self.alpha = alpha
 
@@ -92,6 +94,7 @@ class ELUGrad(Function):
     """PyTorch's elu_backward: g alpha e^x where x <= 0, g elsewhere. Its derivatives, as
     PyTorch's: to g, the same function; to x, g' g alpha e^x where x < 0 (strictly: at
     x = 0 the first derivative takes the curve's side, the second is already 0)."""
+    elementwise = True
     def __init__(self, alpha: float) -> None:
         self.alpha = alpha
 
@@ -123,6 +126,7 @@ class ELUOfResult(ELU):
     """elu_ (in place, ``inplace=True``): the input is overwritten, so backward reads the
     result y instead, as PyTorch's elu_ does: dy/dx = 1 where y > 0, and alpha e^x =
     y + alpha elsewhere. Changing y in place before backward is then refused."""
+    elementwise = True
     saves_output = True
     def saves(self): return ()
 
@@ -138,6 +142,7 @@ class ELUOfResult(ELU):
 class ELUResultGrad(Function):
     """PyTorch's elu_backward from the result: g (y + alpha) where y <= 0, g elsewhere. Its
     derivatives: to g, the same function; to y, gg g where y < 0."""
+    elementwise = True
     def __init__(self, alpha: float) -> None:
         self.alpha = alpha
 

@@ -573,12 +573,19 @@ def _kept_row_major(shape: tuple, inputs: Sequence[Tensor]) -> bool:
     whatever the rest of its rule says (engine/layout.py): every input steps, along the dims
     it steps at all, no faster along an earlier dim than along a later one (a tie: the
     later dim no longer). Then no input ever asks its sort of the dims for a swap. The
-    common case in training, told here without the general rule; an input that does not
-    broadcast to ``shape`` (not an elementwise op) leaves the result as NumPy made it."""
-    for t in inputs:
+    common case in training, told here without the general rule. An op whose result is
+    not its inputs broadcast together is not elementwise (a pool, a convolution): its
+    result stays as its own kernel made it."""
+    odd = [t for t in inputs if not (t.array.flags.c_contiguous and 1 not in t.shape)]
+    if not odd:   # (row-major with no size-1 dim: the plainest case, told first)
+        return True
+    try:
+        if np.broadcast_shapes(*(t.shape for t in inputs)) != tuple(shape):
+            return True
+    except ValueError:
+        return True
+    for t in odd:
         a, lead = t.array, len(shape) - t.ndim
-        if lead < 0 or any(n not in (1, m) for n, m in zip(a.shape, shape[lead:])):
-            continue
         last_step = last_size = None
         for size, step, n in zip(a.shape, a.strides, shape[lead:]):
             if step == 0 or (size == 1 and n != 1):
@@ -590,14 +597,16 @@ def _kept_row_major(shape: tuple, inputs: Sequence[Tensor]) -> bool:
     return True
 
 
-def _laid_out(rule: str, result: Any, inputs: tuple) -> Any:
+def _laid_out(rule: str, result: Any, inputs: tuple, elementwise: bool = False) -> Any:
     """A Function's new ``result`` in the layout PyTorch gives it (see
-    Function.result_layout); a row-major result of inputs laid out row-major (or as good
-    as: ``_kept_row_major``) is left alone, the common case and cheap to tell."""
+    Function.result_layout and .elementwise); a row-major result is left alone where its
+    inputs are laid out row-major (or as good as: ``_kept_row_major``), the common case and
+    cheap to tell, or where the op is not elementwise."""
     if rule == "own":
         return result
     if result.flags.c_contiguous and (
-            rule == "row-major" or _kept_row_major(result.shape, inputs)):
+            rule == "row-major" or not (elementwise or rule == "elementwise")
+            or _kept_row_major(result.shape, inputs)):
         return _with_row_major_steps(result) if 1 in result.shape else result
     if rule == "row-major":
         return row_major(result)
@@ -625,6 +634,10 @@ class Function:
     # "elementwise" (an elementwise op whose forward builds its result row-major: laid out
     # by TensorIterator's rule from its operands), "own" (forward lays it out itself: cat)
     result_layout = "numpy"
+    # an elementwise op (its operands broadcast together, one value from each): with the
+    # "numpy" rule, its result is laid out by TensorIterator's rule also where NumPy's is
+    # row-major but its operands are not (x.T - y follows x.T in PyTorch)
+    elementwise = False
     # PyTorch computes the backward of some ops as one node that reads the gradient and
     # these inputs (convolution_backward reads x and W; abs reads x through sgn(x)): with
     # create_graph, each gradient it returns requires grad when any of them does, even one
@@ -664,8 +677,8 @@ class Function:
         if not self.is_view and rule != "own" and getattr(result, "flags", None) is not None \
                 and (rule == "elementwise" or 1 in result.shape
                      or not result.flags.c_contiguous
-                     or not _kept_row_major(result.shape, tensors)):
-            result = _laid_out(rule, result, tensors)
+                     or self.elementwise and not _kept_row_major(result.shape, tensors)):
+            result = _laid_out(rule, result, tensors, self.elementwise)
         out = Tensor(result)
         if self.is_view:
             src = tensors[0]

@@ -31,12 +31,14 @@ def _in_working_precision(fn: Any, x: Any) -> Any:
 
 class Sin(Function):
     """y = sin x. Backward: gy * cos x (it keeps x, as PyTorch's)."""
+    elementwise = True
     def forward(self, x): return _in_working_precision(xp_of(x).sin, x)
     def backward(self, gy): return gy * cos(self.inputs[0])
 
 
 class Cos(Function):
     """y = cos x. Backward: gy * -sin x (it keeps x, as PyTorch's)."""
+    elementwise = True
     def forward(self, x): return _in_working_precision(xp_of(x).cos, x)
     def backward(self, gy): return gy * -sin(self.inputs[0])
 

@@ -25,6 +25,7 @@ xp_of = backend.get_array_module
 
 class SigmoidGrad(Function):
     """dL/dx = gy y (1 - y) for y = sigma(x)  (sigma' = sigma (1 - sigma))."""
+    elementwise = True
     def forward(self, gy, y):
         d = 1 - y                                            # one array, three passes
         d *= y
@@ -38,6 +39,7 @@ class SigmoidGrad(Function):
 
 class TanhGrad(Function):
     """dL/dx = gy (1 - y^2) for y = tanh(x)  (tanh' = 1 - tanh^2)."""
+    elementwise = True
     def forward(self, gy, y):
         d = xp_of(y).multiply(y, y, out=xp_of(y).empty_like(y))   # one array, three passes
         xp_of(y).subtract(1, d, out=d)
@@ -54,6 +56,7 @@ class ReLUGrad(Function):
     test is written that way round, so where y is NaN (relu of a NaN) the gradient passes.
     [not y <= 0] * gy is ten times faster than a masked copy, but 0 * inf is NaN: where that
     can have happened it chooses instead (on a GPU always, to avoid a host sync)."""
+    elementwise = True
     def forward(self, gy, y):
         xp = xp_of(y)
         d = xp.less_equal(y, 0, out=xp.empty_like(y))   # 1.0 where y <= 0
@@ -78,6 +81,7 @@ class LeakyReLUGrad(Function):
     into the slope when 0 < slope <= 1. The factor does not depend on gy and is piecewise
     constant in x, so the second derivative is the same op applied to gg, and 0 for x.
     """
+    elementwise = True
     def __init__(self, slope): self.slope = slope
 
     def forward(self, gy, x):
@@ -103,19 +107,23 @@ class LeakyReLUGrad(Function):
 # ---- the activations with these backward ops (same names, so grad_fn reads the same) ------
 @replaces(F.Sigmoid)
 class Sigmoid(F.Sigmoid):
+    elementwise = True
     def backward(self, gy): return SigmoidGrad()(gy, self.output)
 
 
 @replaces(F.Tanh)
 class Tanh(F.Tanh):
+    elementwise = True
     def backward(self, gy): return TanhGrad()(gy, self.output)
 
 
 @replaces(F.ReLU)
 class ReLU(F.ReLU):
+    elementwise = True
     def backward(self, gy): return ReLUGrad()(gy, self.output)
 
 
 @replaces(F.LeakyReLU)
 class LeakyReLU(F.LeakyReLU):
+    elementwise = True
     def backward(self, gy): return LeakyReLUGrad(self.slope)(gy, self.mask_source())

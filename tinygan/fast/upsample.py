@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from tinygan.engine import resample as plain
+from tinygan.engine.layout import laid_out_like
 from tinygan.engine.tensor import Function, Tensor
 from tinygan.fast import replaces
 
@@ -18,6 +19,7 @@ from tinygan.fast import replaces
 class NearestRepeat(Function):
     """Nearest upsampling by integer factors = repeat each pixel s times per axis.
     Equal to Resample with the nearest taps; backward sums each s x s block."""
+    result_layout = "own"   # as Resample's: channels-last if the image suggests it
 
     def __init__(self, factors: Sequence[int]) -> None:
         self.factors = tuple(factors)
@@ -26,10 +28,10 @@ class NearestRepeat(Function):
         return ()
 
     def forward(self, x):
-        k = len(self.factors)
+        k, image = len(self.factors), x
         for axis, s in enumerate(self.factors):
             x = x.repeat(s, axis=x.ndim - k + axis)
-        return x
+        return laid_out_like(x, image)
 
     def backward(self, gy):
         return RepeatSum(self.factors)(gy)
