@@ -153,11 +153,10 @@ def as_elementwise_result(result: Any, operands: list) -> Any:
         first = tuple(st // arrays[0].itemsize for st in arrays[0].strides)
         if _dense(arrays[0]) and all(_dense(a) and tuple(
                 st // a.itemsize for st in a.strides) == first for a in arrays[1:]):
-            steps = tuple(st * result.itemsize for st in first)
-            if steps == result.strides or result.size == 0:
+            if tuple(st * result.itemsize for st in first) == result.strides \
+                    or result.size == 0:
                 return result
-            laid = xp.lib.stride_tricks.as_strided(xp.empty(result.size, result.dtype),
-                                                   result.shape, steps)
+            laid = empty_preserving(arrays[0], result.dtype)   # (those very strides)
             laid[...] = result
             return laid
     elif result.flags.c_contiguous and all(strictly_row_major(a) for a in arrays):
