@@ -1,7 +1,7 @@
 """Every differentiable op passes gradcheck and gradgradcheck on hypothesis-drawn inputs."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays, broadcastable_shapes
 
 import tinygan
@@ -115,6 +115,57 @@ def test_matmul_including_batched_and_vectors(data):
     check_both(F.matmul, a, b)
     check_both(F.matmul, data.draw(values((k,))), b)  # vector @ matrix
     check_both(F.matmul, a, data.draw(values((k,))))  # matrix @ vector
+    # a batch on the right beside a matrix or a vector on the left: PyTorch folds the batch
+    # of b^T into rows, and a's gradient is one product over the batch and the rows
+    wide = data.draw(st.sampled_from([(2,), (2, 1), (1, 2)]))
+    b_batched = data.draw(values(wide + (k, n)))
+    check_both(F.matmul, data.draw(values((m, k))), b_batched)
+    check_both(F.matmul, data.draw(values((k,))), b_batched)
+
+
+def _special_floats(shape: tuple) -> st.SearchStrategy:
+    """float32 arrays that mix ordinary values with 1e30 (whose products overflow), inf
+    and NaN: where the order of a sum shows in its inf and NaN."""
+    pool = st.sampled_from([0.1, -0.7, 1.3, 3.7e-3, 1e30, -1e30, float("inf"),
+                            -float("inf"), float("nan")])
+    return arrays(np.float32, shape, elements=pool)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_a_folded_products_other_operand_gets_its_gradient_from_one_product(data):
+    """Where PyTorch folds a batch into the rows of one matrix (functional._matmul_keeps),
+    the operand beside the batch is used once per row, and PyTorch's mm backward adds its
+    gradient in one product whose inner sum runs over the batch and the rows together.
+    tinygan adds in that same grouping (MatMul.folded), not per batch and then over the
+    batch: in float32 the grouping shows where a product overflows beside an inf (issue 29's
+    program 5045861: NaN against PyTorch's -inf)."""
+    m, k, n = (data.draw(st.integers(1, 3)) for _ in range(3))
+    batch = data.draw(st.sampled_from([(2,), (3,), (2, 2)]))
+    vector = data.draw(st.booleans())
+    batched_left = data.draw(st.booleans())
+    small_shape = (k,) if vector else ((k, n) if batched_left else (m, k))
+    big_shape = batch + ((m, k) if batched_left else (k, n))
+    big = data.draw(_special_floats(big_shape))
+    small = data.draw(_special_floats(small_shape))
+    a, b = (big, small) if batched_left else (small, big)
+    ta = tinygan.tensor(a, requires_grad=True)
+    tb = tinygan.tensor(b, requires_grad=True)
+    with np.errstate(all="ignore"):
+        y = ta @ tb
+    gy = data.draw(_special_floats(tuple(y.shape)))
+    with np.errstate(all="ignore"):
+        y.backward(tinygan.tensor(gy))
+        if batched_left:   # y_rows = a_rows @ b, so dL/db = a_rows^T @ gy_rows
+            a_rows = a.reshape(-1, k)
+            expected = a_rows.T @ gy.reshape(-1) if vector else a_rows.T @ gy.reshape(-1, n)
+            got = tb.grad.numpy()
+        else:              # y^T = (b^T)_rows @ a^T, so dL/da = (gy^T)_rows^T @ (b^T)_rows
+            bt_rows = np.swapaxes(b, -1, -2).reshape(-1, k)
+            expected = bt_rows.T @ gy.reshape(-1) if vector else \
+                np.swapaxes(gy, -1, -2).reshape(-1, m).T @ bt_rows
+            got = ta.grad.numpy()
+    np.testing.assert_array_equal(got, expected.reshape(got.shape))
 
 
 @given(data=st.data())

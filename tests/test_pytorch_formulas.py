@@ -588,3 +588,28 @@ def test_bce_with_logits_is_pytorchs_formula_in_the_tails(dtype):
     if dtype == "float32":   # 4 units in the last place of the larger term
         bound = 4 * np.finfo(np.float32).eps * (np.abs(x) + 1)
         assert (np.abs(ours.astype(np.float64) - theirs) <= bound).all()
+
+
+def test_a_batched_products_small_operand_sums_its_gradient_in_one_product_as_pytorch():
+    """Long run 5045861: v3 (2, 2) @ v1 (4, 2, 2, 2), v1 holding -inf and -1e30, and an
+    upstream gradient near 1e30. PyTorch folds v1's batch into one matrix, so v3's gradient
+    is one product over all 16 rows, where a fused multiply-add absorbs the overflowing
+    1e30 * 1e30 into the -inf already summed: -inf. tinygan summed one product per batch
+    and then the batch, inf + -inf: NaN. Now one product, as PyTorch's."""
+    big = np.array([[[[-0.72, 0.57], [0.26, 1.68]], [[-1.98, -np.inf], [-0.21, -0.45]]],
+                    [[[-0.19, -0.68], [-1.22, -0.43]], [[-0.09, -0.71], [-0.61, 0.32]]],
+                    [[[1.64, -0.99], [-0.57, -0.81]], [[0.97, -1e30], [-1.68, -1.36]]],
+                    [[[1.1, 0.4], [0.92, -0.46]], [[1.08, -0.79], [0.62, 0.65]]]])
+    small = np.array([[-0.37, -0.46], [1.01, 0.6]])
+    upstream = np.array([[-0.48], [0.0], [1e30]])           # a column times each result
+    weights = np.random.default_rng(5045861).uniform(-1, 1, (4, 2, 2, 3, 2)).round(2)
+    grads = []
+    for lib in (tinygan, torch):
+        a = lib.tensor(small.tolist(), dtype=lib.float32, requires_grad=True)
+        b = lib.tensor(big.tolist(), dtype=lib.float32, requires_grad=True)
+        with np.errstate(all="ignore"):
+            y = lib.matmul(lib.tensor(upstream.tolist(), dtype=lib.float32),
+                           lib.unsqueeze(a @ b, 3))
+            (y * lib.tensor(weights.tolist(), dtype=lib.float32)).sum().backward()
+        grads.append(np.array(a.grad.tolist()))
+    np.testing.assert_array_equal(grads[0], grads[1])

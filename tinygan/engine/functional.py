@@ -1182,10 +1182,17 @@ class MatMul(Function):
     ``one_term``: the product has one inner term (k = 1) and PyTorch runs it as one mm
     wider than a row and a column (``one_term_product``); each element is then the single
     product a_i1 b_1j, written as it is, so -0.0 stays -0.0 (BLAS adds the products to
-    +0.0, and 1 / y would show +inf for PyTorch's -inf)."""
+    +0.0, and 1 / y would show +inf for PyTorch's -inf).
+
+    ``folded``: "a" or "b" where PyTorch folded that operand's batch into the rows of one
+    matrix (``_matmul_keeps``); the other operand, used once per batch, then gets its
+    gradient from one product whose inner sum runs over the batch and the rows together,
+    as PyTorch's mm backward adds them, not from one product per batch summed afterwards.
+    The sum is the same; its order is not (in float32, an overflowing product after a -inf
+    is absorbed by a fused multiply-add in one product, and gives NaN beside it)."""
     result_layout = "row-major"
-    def __init__(self, one_term: bool = False):
-        self.one_term = one_term
+    def __init__(self, one_term: bool = False, folded: str | None = None):
+        self.one_term, self.folded = one_term, folded
 
     def saves(self):
         need_a, need_b = self.needs_input_grad
@@ -1203,10 +1210,27 @@ class MatMul(Function):
         cols = b if b.ndim > 1 else reshape(b, (-1, 1))
         batch = np.broadcast_shapes(rows.shape[:-2], cols.shape[:-2])
         gy = reshape(gy, batch + (rows.shape[-2], cols.shape[-1]))   # the dropped axes back
-        ga = reshape(sum_to(matmul(gy, cols.transpose(-1, -2)), rows.shape), a.shape) \
-            if need_a else None
-        gb = reshape(sum_to(matmul(rows.transpose(-1, -2), gy), cols.shape), b.shape) \
-            if need_b else None
+        if self.folded == "a" and need_b:
+            # a's batch was folded into rows, y_rows = a_rows @ b: dL/db = a_rows^T @ gy_rows
+            # (an mv where b is a vector, as PyTorch's)
+            a_rows = reshape(a, (-1, a.shape[-1]))
+            gy_rows = reshape(gy, (-1,) if b.ndim == 1 else (a_rows.shape[0], -1))
+            gb = reshape(matmul(a_rows.transpose(-1, -2), gy_rows), b.shape)
+        else:
+            gb = reshape(sum_to(matmul(rows.transpose(-1, -2), gy), cols.shape), b.shape) \
+                if need_b else None
+        if self.folded == "b" and need_a:
+            # y^T = b^T @ a^T with b^T's batch folded into rows: (b^T)_rows @ a^T, so
+            # dL/da = (gy^T)_rows^T @ (b^T)_rows
+            bt_rows = reshape(b.transpose(-1, -2), (-1, b.shape[-2]))
+            if a.ndim == 1:   # y = b^T-rows @ a, an mv: dL/da = (b^T)_rows^T @ gy
+                ga = matmul(bt_rows.transpose(-1, -2), reshape(gy, (-1,)))
+            else:
+                gyt_rows = reshape(gy.transpose(-1, -2), (bt_rows.shape[0], -1))
+                ga = reshape(matmul(gyt_rows.transpose(-1, -2), bt_rows), a.shape)
+        else:
+            ga = reshape(sum_to(matmul(gy, cols.transpose(-1, -2)), rows.shape), a.shape) \
+                if need_a else None
         return ga, gb
 
 
@@ -1247,7 +1271,7 @@ def matmul(a: Any, b: Any) -> Tensor:
     kept_a, kept_b, path = _matmul_keeps(a, b)
     if kept_a != "itself" or kept_b != "itself":
         a, b = as_multiplied(a, kept_a, b), as_multiplied(b, kept_b, a)
-    return MatMul(one_term_product(a.shape, path))(a, b)
+    return MatMul(one_term_product(a.shape, path), path[3] if path else None)(a, b)
 
 
 def _empty_batched_product(a: Tensor, b: Tensor) -> bool:
@@ -1270,7 +1294,7 @@ def _empty_batched_product(a: Tensor, b: Tensor) -> bool:
 
 
 def one_term_product(a_shape: tuple, path: tuple | None) -> bool:
-    """Whether PyTorch's matmul, on this ``path`` (``_matmul_keeps``: ("mm", rows, cols) for
+    """Whether PyTorch's matmul, on this ``path`` (``_matmul_keeps``: ("mm", rows, cols, _) for
     a single mm, None for dot, mv and bmm), runs an mm with one inner term and more than
     one row and column: its kernel then writes each product as it is (MatMul)."""
     return path is not None and a_shape[-1] == 1 and path[1] > 1 and path[2] > 1
@@ -1294,7 +1318,9 @@ def _matmul_keeps(a: Tensor, b: Tensor) -> tuple[str, str, tuple | None]:
     """What PyTorch's matmul multiplies, and keeps for backward, of each operand: "itself",
     a "view" of it made on the way (changing the operand in place is still refused), or a
     "copy" (then changing the operand is allowed: backward reads the old values); and the
-    kernel it ends in: ("mm", rows, cols) for one matrix product, None for dot, mv or bmm.
+    kernel it ends in: ("mm", rows, cols, folded) for one matrix product, ("mv", rows, 1,
+    folded) for a folded batch times a vector, None for dot, an unfolded mv, or bmm;
+    ``folded`` names the operand, "a" or "b", whose batch became rows (None: no fold).
     The decision follows PyTorch 2.13's ``_matmul_impl`` step by step, on shapes and strides:
 
     - matrices and vectors go to dot, mv or mm as they are; a vector on the left is
@@ -1319,7 +1345,7 @@ def _matmul_keeps(a: Tensor, b: Tensor) -> tuple[str, str, tuple | None]:
 def _small_product(shape_a: tuple, shape_b: tuple) -> tuple[str, str, tuple | None]:
     """Two operands of at most 2 dims: dot, mv, or mm (a vector on the left as a row)."""
     da, db = len(shape_a), len(shape_b)
-    path = ("mm", shape_a[0] if da == 2 else 1, shape_b[1]) if db == 2 else None
+    path = ("mm", shape_a[0] if da == 2 else 1, shape_b[1], None) if db == 2 else None
     return ("view" if da == 1 and db == 2 else "itself"), "itself", path
 
 
@@ -1349,8 +1375,10 @@ def _matmul_keeps_of(a: tuple, b: tuple) -> tuple[str, str, tuple | None]:
         if folds:
             folded = "view" if merges(t1_shape[:-1], t1_steps[:-1]) else "copy"
             # one mm of the folded rows (an mv where the smaller operand is a vector)
-            path = None if builtins.min(da, db) == 1 else (
-                "mm", int(np.prod(t1_shape[:-1])), shape_a[-2] if transpose else shape_b[-1])
+            rows_folded = int(np.prod(t1_shape[:-1]))
+            path = ("mv", rows_folded, 1, "b" if transpose else "a") if builtins.min(da, db) == 1 \
+                else ("mm", rows_folded, shape_a[-2] if transpose else shape_b[-1],
+                      "b" if transpose else "a")
             if transpose:
                 return ("view" if da == 2 else "itself"), folded, path
             return folded, "itself", path
@@ -1394,7 +1422,7 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
     if a.dtype == np.bool_ and a.numel() and b.numel():   # (as matmul: PyTorch's kernel)
         raise RuntimeError(f"mm: not implemented for bool tensors (shapes {a.shape}, "
                            f"{b.shape}); convert them with .long() or .float()")
-    return MatMul(one_term_product(a.shape, ("mm", a.shape[0], b.shape[1])))(a, b)
+    return MatMul(one_term_product(a.shape, ("mm", a.shape[0], b.shape[1], None)))(a, b)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

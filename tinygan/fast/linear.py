@@ -75,7 +75,7 @@ class Linear(Function):
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``linear_plain``'s fast form (the checks are done by ``functional.linear``)."""
     if x.ndim == 2:   # the common case: one mm of (N, in) and (in, out)
-        path = ("mm", x.shape[0], weight.shape[0])
+        path = ("mm", x.shape[0], weight.shape[0], None)
     else:             # PyTorch multiplies (and keeps) a view or a copy of x, as the plain form
         kept_x, _, path = F._matmul_keeps(x, weight.transpose(-1, -2))
         x = F.as_multiplied(x, kept_x, weight)
