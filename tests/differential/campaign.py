@@ -17,7 +17,10 @@ LABELS = {"agree": "agree", "both_raise": "both raise",
           "rounding": "float32 rounding: tinygan no farther from the float64 answer than "
                       "PyTorch's float32 (not counted as a difference)",
           "torch_wrong": "PyTorch's gradient is not the derivative: finite differences give "
-                         "tinygan's (not counted as a difference)"}
+                         "tinygan's (not counted as a difference)",
+          "ill_conditioned": "ill-conditioned: PyTorch's own value moves as far when the "
+                             "inputs move by a unit or two in their last place (not counted "
+                             "as a difference)"}
 
 
 def campaign(seeds: Iterable[int], progress: IO[str] | None = None

@@ -88,6 +88,13 @@ CAUSES: list[Cause] = [
           "its CPU BatchNorm/InstanceNorm backward on transposed strides, InstanceNorm's "
           "second derivative with respect to its weight; tinygan does not copy them",
           False, lambda f: f.kind == "torch_wrong"),
+    Cause("ill-conditioned",
+          "a value whose rounding the inputs' last bits decide: PyTorch's own moves as far "
+          "when every float input and parameter moves by a unit or two in its last place "
+          "(+-1e30 cancelling in a float64 sum, a division by a value that rounds near 0, "
+          "the second derivative of a normalised constant); not a difference in what is "
+          "computed",
+          False, lambda f: f.kind == "ill_conditioned"),
     # ---- silent differences --------------------------------------------------------------
     Cause("cast-keeps-graph",
           "a cast to an integer or bool dtype (.long(), .int(), .bool(), .to/.type/.type_as, "
