@@ -974,3 +974,57 @@ def test_a_no_grad_view_written_by_a_tensor_that_requires_grad_as_pytorch(dtype,
         except RuntimeError:
             seen.append("raises")
     assert seen[0] == seen[1]
+
+
+def _unflatten_outcome(lib, values: np.ndarray, transposed: bool, dim, sizes, as_function):
+    """What x.unflatten(dim, sizes) gives: its shape, values, strides read by view(-1)
+    (whether it can), whether a write through it reaches x, and x's gradient; or the kind
+    of error."""
+    x = lib.tensor(values, requires_grad=True)
+    base = x.transpose(0, 1) if transposed else x * 1
+    try:
+        y = lib.unflatten(base, dim, sizes) if as_function else base.unflatten(dim, sizes)
+    except (RuntimeError, IndexError) as e:
+        return "raises", type(e).__name__ if isinstance(e, IndexError) else "RuntimeError"
+    except TypeError:
+        return "raises", "TypeError"
+    try:
+        y.view(-1)
+        flat = "view(-1) works"
+    except RuntimeError:
+        flat = "view(-1) refused"
+    (y * lib.arange(y.numel(), dtype=y.dtype).reshape(y.shape)).sum().backward()
+    with lib.no_grad():
+        z = base.detach().clone()
+        zu = z.unflatten(dim, sizes)
+        zu.fill_(7.0)
+        reaches = bool((z == 7.0).all()) if z.numel() else None
+    return (tuple(y.shape), y.detach().tolist(), flat, reaches, x.grad.tolist())
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_unflatten_splits_a_dim_as_pytorch(data):
+    """Tensor.unflatten and unflatten(input, dim, sizes), drawn: shapes with empty dims,
+    transposed inputs, dims in and out of range, sizes with one -1, two, 0, a negative
+    size, a wrong product, none at all, or not ints. The result is a view of the input
+    (a write reaches it), with PyTorch's shape, values, gradient and strides, or both
+    raise (TypeError for sizes that are not ints, IndexError for a dim out of range)."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    shape = tuple(data.draw(st.lists(st.sampled_from([0, 1, 2, 3, 4, 6]), min_size=0,
+                                     max_size=3)))
+    transposed = len(shape) >= 2 and data.draw(st.booleans())
+    values = np.arange(np.prod(shape), dtype=np.float64).reshape(
+        (shape[1], shape[0]) + shape[2:] if transposed else shape) / 4
+    ndim = len(shape)
+    dim = data.draw(st.integers(-ndim - 1, ndim))
+    size = shape[dim] if -ndim <= dim < ndim else 4
+    size = 1 if ndim == 0 else size
+    splits = [(size,), (1, size), (size, 1), (-1,), (-1, 1), (2, -1), (-1, 2), (3, -1),
+              (-1, -1), (0, -1), (-1, 0), (0, size), (2, 3), (), (-2, -2), (1, -1, 1)]
+    sizes = data.draw(st.sampled_from(splits + [(2.0, 2), (True, size), size]))
+    sizes = list(sizes) if isinstance(sizes, tuple) and data.draw(st.booleans()) else sizes
+    as_function = data.draw(st.booleans())
+    ours = _unflatten_outcome(L, values, transposed, dim, sizes, as_function)
+    theirs = _unflatten_outcome(torch, values, transposed, dim, sizes, as_function)
+    assert ours == theirs, (shape, transposed, dim, sizes)

@@ -26,6 +26,7 @@ from tinygan.compat.function_forms import (abs, add, amax, amin, argmax, argmin,
 from tinygan.compat.function_forms import eq, ge, gt, le, log1p, lt, mm, ne  # issue 33
 from tinygan.compat.function_forms import bitwise_not, floor_divide, lerp, remainder  # issue 29
 from tinygan.compat.function_forms import reciprocal  # issue 29: what 2 / t computes
+from tinygan.compat.function_forms import unflatten  # issue 29: nn.Unflatten's op
 from tinygan.compat.function_forms import (ceil, clone, cos, flip, floor, isfinite, isinf,  # noqa: A004
                                     isnan, neg, round, sign, sin, trunc)  # issue 29
 from tinygan.compat.function_forms import (bmm, clamp_max, clamp_min, cumsum, logsumexp,  # noqa: E402
@@ -77,7 +78,7 @@ __all__ = [
     "ShortTensor", "IntTensor", "LongTensor", "BoolTensor",
     "mean", "sum", "add", "sub", "mul", "div", "exp", "log", "sqrt", "abs", "sigmoid", "tanh",
     "relu", "matmul", "pow", "clamp", "clip", "where", "argmax", "argmin", "norm", "max", "min",
-    "maximum", "minimum", "amax", "amin", "flatten", "reshape", "squeeze", "unsqueeze",
+    "maximum", "minimum", "amax", "amin", "flatten", "unflatten", "reshape", "squeeze", "unsqueeze",
     "transpose", "softmax", "log_softmax", "numel",
     "log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge", "initial_seed", "seed",
     "multiprocessing", "sort", "topk", "remainder", "floor_divide", "bitwise_not", "lerp",

@@ -1113,6 +1113,13 @@ def misc(ctx: Context) -> Step | None:
     if r == 10 and t.dim() >= 2:
         n = t.shape[1]
         split = (1, n) if ctx.chance(0.5) else (n, 1)
+        form = ctx.choice(("layer", "method", "function"))
+        if form == "method":   # (a -1 for the size worked out from the rest)
+            split = (-1,) + split[1:] if ctx.chance(0.3) else split
+            return Step(f"{out} = {a}.unflatten(1, {split!r})", "unflatten", (out,), (a,))
+        if form == "function":
+            return Step(f"{out} = L.unflatten({a}, -{t.dim() - 1}, {split!r})", "unflatten",
+                        (out,), (a,))
         return Step(f"{out} = nn.Unflatten(1, {split!r})({a})", "nn.Unflatten", (out,), (a,))
     if r == 11 and t.dim() == 4:
         mod = ctx.choice(("nn.UpsamplingNearest2d(scale_factor=2)",

@@ -194,6 +194,11 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:  # 
     return _t(input).flatten(start_dim, end_dim)
 
 
+def unflatten(input: Tensor, dim: int, sizes: Any) -> Tensor:  # noqa: A002
+    from tinygan.engine.methods import split_dim   # (methods imports this module)
+    return split_dim(_t(input), dim, sizes)
+
+
 def reshape(input: Tensor, shape: Any) -> Tensor:  # noqa: A002
     return _t(input).reshape(shape)
 
@@ -237,8 +242,9 @@ def ge(input: Tensor, other: Any) -> Tensor: return _t(input) >= other  # noqa: 
 __all__ = ["log1p", "mm", "eq", "ne", "lt", "le", "gt", "ge",
            "mean", "sum", "add", "sub", "mul", "div", "exp", "log", "sqrt", "reciprocal", "abs", "sigmoid",
            "tanh", "relu", "matmul", "pow", "clamp", "clip", "where", "argmax", "argmin",
-           "norm", "max", "min", "maximum", "minimum", "amax", "amin", "flatten", "reshape",
-           "squeeze", "unsqueeze", "transpose", "softmax", "log_softmax", "numel", "MaxMin"]
+           "norm", "max", "min", "maximum", "minimum", "amax", "amin", "flatten", "unflatten",
+           "reshape", "squeeze", "unsqueeze", "transpose", "softmax", "log_softmax", "numel",
+           "MaxMin"]
 
 
 # ---- sin/cos, the step functions, the special-value tests, flip, neg, clone ---------------

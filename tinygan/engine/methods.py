@@ -456,6 +456,51 @@ def flatten(self, start_dim: int = 0, end_dim: int = -1):
     return F.reshape(self, self.shape[:start] + (merged,) + self.shape[end + 1:])
 
 
+def unflatten(self, dim: int, sizes: Any):
+    """Split dim ``dim`` into ``sizes`` (one of them may be -1, worked out from the rest):
+    (N, C*H*W).unflatten(1, (C, H, W)) -> (N, C, H, W). Splitting a dim never needs a copy,
+    so the result is a view, as PyTorch's. (The method refuses empty sizes before it looks
+    at dim; the function form ``unflatten(x, dim, sizes)`` checks dim first, as PyTorch's.)"""
+    if not isinstance(sizes, Tensor) and not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    return split_dim(self, dim, sizes)
+
+
+def split_dim(x: Tensor, dim: int, sizes: Any) -> Tensor:
+    """unflatten's work, its checks in PyTorch's order: the sizes' type, the dim, then
+    the sizes' values."""
+    if isinstance(sizes, (bool, int, np.integer)) or not isinstance(sizes, (tuple, list)) \
+            or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool)
+                       for n in sizes):
+        raise TypeError(f"unflatten(): argument 'sizes' must be a tuple of ints, got "
+                        f"{sizes!r}")
+    sizes = [int(n) for n in sizes]
+    d = wrap_dim(dim, x.ndim, "unflatten")
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    if x.ndim == 0:   # (PyTorch's message; a RuntimeError there)
+        raise RuntimeError(f"unflatten: Dimension specified as {dim} but tensor has no "
+                           f"dimensions")
+    length = x.shape[d]
+    for i, n in enumerate(sizes):
+        if n < -1:
+            raise RuntimeError(f"unflatten: invalid shape dimension {n} at index {i} of "
+                               f"shape {sizes}")
+    if sizes.count(-1) > 1:
+        raise RuntimeError(f"unflatten: only one dimension can be inferred, got sizes {sizes}")
+    known = int(np.prod([n for n in sizes if n != -1]))
+    if -1 in sizes and known == 0 and length == 0:
+        raise RuntimeError(f"unflatten: cannot split a dim of 0 elements into {sizes}: the "
+                           f"-1 could be any size; write it out")
+    fits = (known != 0 and length % known == 0) if -1 in sizes else known == length
+    if not fits:
+        raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the size "
+                           f"of dim {dim} ({length}) in the input tensor")
+    if -1 in sizes:
+        sizes[sizes.index(-1)] = length // known
+    return F.reshape(x, x.shape[:d] + tuple(sizes) + x.shape[d + 1:])
+
+
 def transpose(self, *dims):
     """Two dims: swap them (PyTorch). No dims: reverse all; a full order: NumPy's."""
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
@@ -619,6 +664,7 @@ Tensor.sort, Tensor.topk = sorting.sort, sorting.topk
 # shapes
 Tensor.reshape, Tensor.view = reshape, view
 Tensor.view_as, Tensor.expand, Tensor.flatten = view_as, expand, flatten
+Tensor.unflatten = unflatten
 Tensor.transpose, Tensor.permute, Tensor.T, Tensor.t = transpose, permute, property(_T), t
 Tensor.squeeze, Tensor.unsqueeze = squeeze, unsqueeze
 Tensor.expand_as, Tensor.repeat = expand_as, tiling.repeat

@@ -38,8 +38,7 @@ class Unflatten(Module):
         return self.unflattened_size
 
     def forward(self, x: Tensor) -> Tensor:
-        dim = self.dim % x.ndim
-        return x.reshape(x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
+        return x.unflatten(self.dim, self.unflattened_size)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
