@@ -531,6 +531,7 @@ _method("view", reshape_inputs, lambda x, shape: x.view(*shape))
 _method("view_as", unary(min_dims=1), lambda x: x.view_as(x.reshape(-1)))
 _method("expand", unary(min_dims=1), lambda x: x.unsqueeze(0).expand(2, *x.shape))
 _method("flatten", unary(min_dims=1), lambda x: x.flatten(0, -1))
+_method("unflatten", unary(min_dims=1), lambda x: x.unflatten(-1, (1, -1)).unflatten(0, (-1,)))
 _method("transpose", transpose_inputs,
         lambda x, axes: x.transpose(axes[0], axes[-1]) if len(axes) > 1 else x)
 _method("permute", transpose_inputs, lambda x, axes: x.permute(*axes))

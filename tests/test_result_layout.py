@@ -74,6 +74,11 @@ OPS = {
     "leaky_relu": lambda x, d, k: _lib(x)[1].leaky_relu(x, 0.2),
     "mse_loss, no reduction": lambda x, d, k: _lib(x)[1].mse_loss(x, x * 0.5, reduction="none"),
     "pad": lambda x, d, k: _lib(x)[1].pad(x, (1, 0)),
+    # padding that only cuts, or does nothing, is a clone of the cut input (long run
+    # 5083063: (0, 0) of a transposed matrix came out row-major)
+    "pad by nothing": lambda x, d, k: _lib(x)[1].pad(x, (0, 0), value=1.5),
+    "pad that cuts": lambda x, d, k: _lib(x)[1].pad(x, (0, -1, -1, 0)),
+    "pad that cuts and pads": lambda x, d, k: _lib(x)[1].pad(x, (1, -1)),
     # views with size-1 dims (their strides feed the rules above), and gathers: PyTorch's
     # index kernel lays its result out by TensorIterator over x, restrided, and the indices
     "unsqueeze, then clone": lambda x, d, k: x.unsqueeze(d).clone(),

@@ -19,7 +19,7 @@ LABELS = {"agree": "agree", "both_raise": "both raise",
           "torch_wrong": "PyTorch's gradient is not the derivative: finite differences give "
                          "tinygan's (not counted as a difference)",
           "ill_conditioned": "ill-conditioned: PyTorch's own value moves as far when the "
-                             "inputs move by a unit or two in their last place (not counted "
+                             "inputs move by a few units in their last place (not counted "
                              "as a difference)"}
 
 

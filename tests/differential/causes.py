@@ -90,7 +90,7 @@ CAUSES: list[Cause] = [
           False, lambda f: f.kind == "torch_wrong"),
     Cause("ill-conditioned",
           "a value whose rounding the inputs' last bits decide: PyTorch's own moves as far "
-          "when every float input and parameter moves by a unit or two in its last place "
+          "when every float input and parameter moves by a few units in its last place "
           "(+-1e30 cancelling in a float64 sum, a division by a value that rounds near 0, "
           "the second derivative of a normalised constant); not a difference in what is "
           "computed",

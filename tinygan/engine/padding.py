@@ -28,7 +28,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.engine.functional import GetItem
-from tinygan.engine.layout import laid_out_like
+from tinygan.engine.layout import copy_preserving, laid_out_like
 from tinygan.engine.tensor import Function, Tensor
 
 MODES = ("constant", "reflect", "replicate", "circular")
@@ -62,6 +62,9 @@ class ConstantPad(Function):
         shape = tuple(n + a + b for n, (a, b) in zip(x.shape, self.pads))
         y = xp.full(shape, self.value, dtype=x.dtype)
         source = tuple(slice(max(-a, 0), n - max(-b, 0)) for n, (a, b) in zip(x.shape, self.pads))
+        if all(a <= 0 and b <= 0 for a, b in self.pads):
+            # only cuts (or nothing): PyTorch clones the cut input, keeping its layout
+            return copy_preserving(x[source])
         target = tuple(slice(max(a, 0), m - max(b, 0)) for m, (a, b) in zip(shape, self.pads))
         y[target] = x[source]
         return laid_out_like(y, x)   # channels-last in, channels-last out (engine/layout.py)
