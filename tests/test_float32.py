@@ -90,7 +90,8 @@ def test_seed_style_step_with_batchnorm_dropout_sigmoid_bce_stays_float32(float6
                 optim.RMSprop(D.parameters(), lr=1e-3, centered=True, momentum=0.5)):
         for _ in range(2):
             x = tinygan.randn(6, 12, generator=gen)
-            loss = criterion(D(x), tinygan.ones(6, 1) * 0.9) + F.mse_loss(x.mean(), 0.0)
+            loss = criterion(D(x), tinygan.ones(6, 1) * 0.9) + F.mse_loss(x.mean(),
+                                                                          tinygan.tensor(0.0))
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -391,7 +391,7 @@ def test_clamp_refuses_a_tensor_bound_beside_a_number():
     """PyTorch's clamp takes two tensor bounds or two numbers; a tensor min with a float max
     is a TypeError there (issue 29's tester found tinygan accepting it)."""
     x = tinygan.tensor([0.5, 2.0])
-    with pytest.raises(TypeError, match="both be Tensors or both numbers"):
+    with pytest.raises(TypeError, match="both as tensors or both as numbers"):
         tinygan.clamp(x, min=tinygan.tensor([0.0, 0.0]), max=1.0)
     with pytest.raises(TypeError):
         torch.clamp(torch.tensor([0.5, 2.0]), min=torch.tensor([0.0, 0.0]), max=1.0)

@@ -13,7 +13,7 @@ from tinygan.devices import backend
 from tinygan.devices.random import Generator, default_generator
 from tinygan.engine.layout import empty_preserving
 from tinygan.engine.tensor import Tensor
-from tinygan.engine.tensor import _shape_args, checked_scalar
+from tinygan.engine.tensor import _shape_args, checked_scalar, number_argument
 from tinygan.engine.functional import concatenate as cat, stack  # noqa: F401  (re-exported)
 from tinygan.compat.ranges import arange, linspace  # noqa: F401  (re-exported)
 
@@ -89,13 +89,18 @@ def empty(*shape: Any, dtype: Any = None, requires_grad: bool = False, device: A
     return _factory("zeros", shape, dtype, requires_grad, device)
 
 
-def full(shape: Sequence[int], value: float, dtype: Any = None, device: Any = None,
+def full(size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
-    """The dtype, when not given, comes from the value as in PyTorch: a bool gives bool, an
-    int int64, a float the default float dtype."""
+    """``fill_value`` everywhere in a tensor of ``size``. The dtype, when not given, comes
+    from the value as in PyTorch: a bool gives bool, an int int64, a float the default
+    float dtype."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{type(size).__name__}")
+    value = number_argument("full", "fill_value", fill_value)
     xp = _xp(device)
-    dtype = dtype or _number_dtype(value.item() if isinstance(value, Tensor) else value)
-    return Tensor(xp.full(tuple(shape), checked_scalar(value, dtype), dtype=dtype),
+    dtype = dtype or _number_dtype(value)
+    return Tensor(xp.full(_shape_args(tuple(size)), checked_scalar(value, dtype), dtype=dtype),
                   requires_grad=requires_grad)
 
 
@@ -123,16 +128,18 @@ def _filled_like(t: Tensor, value: Any, dtype: Any, device_: Any,
     return Tensor(data, requires_grad=requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None,
+def zeros_like(input: Tensor, *, dtype: Any = None,  # noqa: A002
+               requires_grad: bool = False, device: Any = None,
                memory_format: Any = None) -> Tensor:
-    """Zeros of ``t``'s shape, dtype and device."""
-    return _filled_like(t, 0, dtype, device, requires_grad)
+    """Zeros of ``input``'s shape, dtype and device."""
+    return _filled_like(input, 0, dtype, device, requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None,
+def ones_like(input: Tensor, *, dtype: Any = None,  # noqa: A002
+              requires_grad: bool = False, device: Any = None,
               memory_format: Any = None) -> Tensor:
-    """Ones of ``t``'s shape, dtype and device."""
-    return _filled_like(t, 1, dtype, device, requires_grad)
+    """Ones of ``input``'s shape, dtype and device."""
+    return _filled_like(input, 1, dtype, device, requires_grad)
 
 
 def _generator(generator: Generator | None) -> Generator:
@@ -148,7 +155,7 @@ def randn(*shape: Any, generator: Generator | None = None, dtype: Any = None,
                   requires_grad=requires_grad)
 
 
-def randn_like(t: Tensor, generator: Generator | None = None, dtype: Any = None,
+def randn_like(t: Tensor, *, generator: Generator | None = None, dtype: Any = None,
                requires_grad: bool = False, device: Any = None,
                memory_format: Any = None) -> Tensor:
     """Standard normal samples of ``t``'s shape and dtype, on ``t``'s device (laid out as
@@ -215,20 +222,23 @@ contiguous_format, preserve_format, channels_last = \
     "contiguous_format", "preserve_format", "channels_last"
 
 
-def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None,
-               memory_format: Any = None) -> Tensor:
-    """Like ``t`` in shape, dtype and device (PyTorch leaves it uninitialised: zeros here)."""
-    return zeros_like(t, dtype=dtype, requires_grad=requires_grad, device=device)
+def empty_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False,  # noqa: A002
+               device: Any = None, memory_format: Any = None) -> Tensor:
+    """Like ``input`` in shape, dtype and device (PyTorch leaves it uninitialised: zeros
+    here)."""
+    return zeros_like(input, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
-def full_like(t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False,
-              device: Any = None, memory_format: Any = None) -> Tensor:
-    """``fill_value`` everywhere, in ``t``'s shape, dtype and device."""
-    return _filled_like(t, checked_scalar(fill_value, dtype or t.dtype), dtype, device,
+def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None,  # noqa: A002
+              requires_grad: bool = False, device: Any = None,
+              memory_format: Any = None) -> Tensor:
+    """``fill_value`` everywhere, in ``input``'s shape, dtype and device."""
+    value = number_argument("full_like", "fill_value", fill_value)
+    return _filled_like(input, checked_scalar(value, dtype or input.dtype), dtype, device,
                         requires_grad)
 
 
-def rand_like(t: Tensor, dtype: Any = None, generator: Generator | None = None,
+def rand_like(t: Tensor, *, dtype: Any = None, generator: Generator | None = None,
               requires_grad: bool = False, device: Any = None,
               memory_format: Any = None) -> Tensor:
     """Uniform [0, 1) samples in ``t``'s shape (and dtype), on ``t``'s device (laid out
@@ -245,9 +255,10 @@ def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
                   requires_grad=requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
+def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
     """The n x m identity matrix (m = n by default)."""
+    n, m = _shape_args((n,))[0], None if m is None else _shape_args((m,))[0]
     return Tensor(_xp(device).eye(n, m, dtype=dtype or backend.DEFAULT_DTYPE),
                   requires_grad=requires_grad)
 

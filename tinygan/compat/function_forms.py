@@ -12,7 +12,7 @@ import numpy as np
 
 from tinygan.engine import cumulative, flip as flipping, functional as F, \
     logsumexp as log_sum_exp
-from tinygan.engine.tensor import Tensor
+from tinygan.engine.tensor import Tensor, number_argument
 from tinygan.engine.tensor import MaxMin
 
 
@@ -20,14 +20,22 @@ def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A002
+_UNSET: Any = object()   # not given: PyTorch's overloads (sum(), sum(dim, keepdim)) differ
+
+
+def _given(**arguments: Any) -> dict:
+    """The arguments the caller gave, for the method to tell its overloads apart."""
+    return {k: v for k, v in arguments.items() if v is not _UNSET}
+
+
+def mean(input: Tensor, dim: Any = _UNSET, keepdim: Any = _UNSET, *,  # noqa: A002
          dtype: Any = None) -> Tensor:
-    return _t(input).mean(dim, keepdim, dtype=dtype)
+    return _t(input).mean(**_given(dim=dim, keepdim=keepdim), dtype=dtype)
 
 
-def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001,A002
+def sum(input: Tensor, dim: Any = _UNSET, keepdim: Any = _UNSET, *,  # noqa: A001,A002
         dtype: Any = None) -> Tensor:
-    return _t(input).sum(dim, keepdim, dtype=dtype)
+    return _t(input).sum(**_given(dim=dim, keepdim=keepdim), dtype=dtype)
 
 
 def _is_bool(v: Any) -> bool:
@@ -39,6 +47,7 @@ def _plus_scaled(op: str, input: Any, other: Any, alpha: Any) -> Tensor:  # noqa
     two tensors alone decide (PyTorch: alpha never promotes; a float alpha is refused for
     integer results and a bool alpha for non-bool ones)."""
     fn = F.add if op == "add" else F.sub
+    alpha = number_argument(op, "alpha", alpha)
     if alpha == 1 and isinstance(alpha, (int, np.integer)) and not isinstance(alpha, bool):
         return fn(input, other)              # (a float 1.0 is still refused for ints below)
     if op == "sub" and (_is_bool(input) or _is_bool(other)):
@@ -126,6 +135,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
     indices where it holds, one int64 tensor per dimension (as ``nonzero(as_tuple=True)``)."""
     if input is None and other is None:
         raw = condition.array if isinstance(condition, Tensor) else condition
+        raw = raw.reshape(1) if raw.ndim == 0 else raw   # (a 0-d one reads as one element)
         return tuple(Tensor(i.astype("int64")) for i in raw.nonzero())
     if not isinstance(condition, Tensor):   # PyTorch: the condition must be a (bool) tensor
         raise TypeError(f"where(): argument 'condition' must be Tensor, not "
@@ -143,6 +153,12 @@ def argmin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # 
 
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False,  # noqa: A002
          dtype: Any = None) -> Tensor:
+    if dtype is not None and _t(input).dtype.kind != "f":   # (PyTorch checks the input)
+        F._need_float("norm", _t(input))
+    if dtype is not None and np.promote_types(_t(input).dtype, dtype) != np.dtype(dtype):
+        raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({_t(input).dtype}) "
+                           f"should be convertible without narrowing to the specified dtype "
+                           f"({np.dtype(dtype)})")
     x = _t(input) if dtype is None else _t(input).to(dtype=dtype)
     return x.norm(2 if p == "fro" else p, dim, keepdim)
 
@@ -152,15 +168,18 @@ def _extreme(name: str, input: Tensor, dim: Any, keepdim: bool) -> Any:  # noqa:
     torch.max(a, b): the elementwise maximum (as torch.maximum)."""
     x = _t(input)
     if isinstance(dim, Tensor):          # torch.max(a, b) is torch.maximum(a, b)
+        if keepdim is not _UNSET:
+            raise TypeError(f"{name}(): with a tensor as the second argument ({name} of two "
+                            f"tensors) there is no keepdim")
         return F.maximum(x, dim) if name == "max" else F.minimum(x, dim)
-    return getattr(x, name)(dim, keepdim) if dim is not None or keepdim else getattr(x, name)()
+    return getattr(x, name)(**_given(dim=dim, keepdim=keepdim))
 
 
-def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001,A002
+def max(input: Tensor, dim: Any = _UNSET, keepdim: Any = _UNSET) -> Any:  # noqa: A001,A002
     return _extreme("max", input, dim, keepdim)
 
 
-def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001,A002
+def min(input: Tensor, dim: Any = _UNSET, keepdim: Any = _UNSET) -> Any:  # noqa: A001,A002
     return _extreme("min", input, dim, keepdim)
 
 
@@ -174,12 +193,12 @@ def _tensor_argument(op: str, name: str, value: Any) -> Tensor:
 
 def maximum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     return _extreme("max", _tensor_argument("maximum", "input", input),
-                    _tensor_argument("maximum", "other", other), False)
+                    _tensor_argument("maximum", "other", other), _UNSET)
 
 
 def minimum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     return _extreme("min", _tensor_argument("minimum", "input", input),
-                    _tensor_argument("minimum", "other", other), False)
+                    _tensor_argument("minimum", "other", other), _UNSET)
 
 
 def amax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
@@ -203,8 +222,8 @@ def reshape(input: Tensor, shape: Any) -> Tensor:  # noqa: A002
     return _t(input).reshape(shape)
 
 
-def squeeze(input: Tensor, dim: Any = None) -> Tensor:  # noqa: A002
-    return _t(input).squeeze(dim)
+def squeeze(input: Tensor, dim: Any = _UNSET) -> Tensor:  # noqa: A002
+    return _t(input).squeeze(**_given(dim=dim))
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:  # noqa: A002
@@ -271,7 +290,7 @@ def isfinite(input: Tensor) -> Tensor:  # noqa: A002
     return _tensor_input("isfinite", input).isfinite()
 
 
-def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001,A002
+def round(input: Tensor, *, decimals: int | None = None) -> Tensor:  # noqa: A001,A002
     return _tensor_input("round", input).round(decimals=decimals)
 
 

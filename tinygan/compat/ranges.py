@@ -28,7 +28,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.engine.fma import fused
-from tinygan.engine.tensor import Tensor
+from tinygan.engine.tensor import Tensor, number_argument
 
 # PyTorch's name for each dtype in its conversion errors
 _CPP_NAMES = {np.dtype(np.float16): "c10::Half", np.dtype(np.float32): "float",
@@ -85,8 +85,9 @@ def arange(*args: Any, start: Any = None, end: Any = None, step: Any = None,
     if named["end"] is None or (named["start"] is None and named["step"] is not None):
         raise TypeError("arange() takes arange(end), arange(start, end) or "
                         "arange(start, end, step)")
-    start, end, step = (_number(named[k]) if named[k] is not None else default
-                        for k, default in (("start", 0), ("end", None), ("step", 1)))
+    start, end, step = (number_argument("arange", k, named[k]) if named[k] is not None
+                        else default for k, default in (("start", 0), ("end", None),
+                                                        ("step", 1)))
     if dtype is None:
         floats = any(isinstance(v, (float, np.floating)) for v in (start, end, step))
         dtype = backend.DEFAULT_DTYPE if floats else np.int64
@@ -144,7 +145,7 @@ def _registers(n: int, width: int, xp: Any) -> tuple[Any, Any]:
     return first, k - first
 
 
-def linspace(start: Any, end: Any, steps: int, dtype: Any = None, device: Any = None,
+def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from start to end, both included (a latent walk).
     Shape: (steps,)."""

@@ -49,6 +49,9 @@ def cumsum(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
         raise TypeError(f"cumsum(): argument 'input' must be Tensor, not {type(x).__name__}")
     axis = wrap_dim(dim, x.ndim, "cumsum")
     if dtype is not None:
+        if np.dtype(dtype) == np.bool_ and x.numel():   # (PyTorch has no bool running sum)
+            raise NotImplementedError('"cumsum_out_cpu" not implemented for \'Bool\' (a '
+                                      'dtype=bool running sum); ask for dtype=int64')
         if np.dtype(dtype).kind in "biu" and x.requires_grad and is_grad_enabled():
             F.refuse_integer_output(dtype)   # (PyTorch's op would need an integer gradient)
         x = F.cast(x, np.dtype(dtype))

@@ -36,7 +36,7 @@ from tinygan.engine.vector_loop import vector_loop_mask
 from tinygan.engine.layout import as_advanced_index_result, as_elementwise_result, \
     copy_preserving, laid_out_like, row_major, suggests_channels_last
 from tinygan.engine.tensor import (Function, Tensor, _as_tensor, checked_scalar, is_grad_enabled,
-                                   result_type, wrap_dim)
+                                   number_argument, result_type, result_type_of, wrap_dim)
 
 __all__ = [
     # shapes
@@ -592,7 +592,20 @@ class Concatenate(Function):
         return tuple(grads)
 
 
+def _tensor_sequence(op: str, tensors: Any) -> None:
+    """cat and stack take a tuple or list of tensors, as PyTorch's (a tensor alone, or a
+    number among them, is a TypeError there)."""
+    if not isinstance(tensors, (tuple, list)):
+        raise TypeError(f"{op}(): argument 'tensors' (position 1) must be tuple of Tensors, "
+                        f"not {type(tensors).__name__}; write {op}([x, y])")
+    for k, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}(): expected Tensor as element {k} in argument 0, but got "
+                            f"{type(t).__name__}")
+
+
 def concatenate(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    _tensor_sequence("cat", tensors)
     if any(t.ndim != 1 or t.shape[0] for t in tensors if isinstance(t, Tensor)):
         # PyTorch skips 1-D empty tensors (shape (0,)) among others: cat([x, tensor([])]);
         # their dtypes still count in the result's (cat([int64 [1], float32 []]) is float32)
@@ -655,8 +668,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -
     along ``dim`` and split it in two (in cat's memory, so the result is laid out as cat
     lays it out: channels-last inputs give a channels-last-like result); at the end,
     unsqueeze each and cat."""
+    _tensor_sequence("stack", tensors)
     axis = dim if axis is None else axis
-    tensors = [_as_tensor(t, like=tensors) for t in tensors]
+    tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
     axis = wrap_dim(axis, tensors[0].ndim + 1, "stack")
@@ -950,6 +964,12 @@ def floor_divide(a: Any, b: Any) -> Tensor:
 
 
 def _rounded(op: Function, name: str, a: Any, b: Any) -> Tensor:
+    if isinstance(op, DivRounded) and _half_and_number(a, b):
+        # a half tensor divided by a number: PyTorch's kernel works in float32 (the number
+        # kept a float32, not rounded to half) and rounds the result to half once (its
+        # remainder rounds the number to half first: measured, 2,000 values each)
+        return cast(_rounded(op, name, cast(a, np.float32),
+                             _as_tensor(np.float32(_number_of(b)))), np.float16)
     given = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
     wide = result_type(*given)
     a, b = cast(given[0], wide), cast(given[1], wide)
@@ -964,8 +984,15 @@ def _rounded(op: Function, name: str, a: Any, b: Any) -> Tensor:
 
 class Remainder(Function):
     """a % b with the sign of b (Python's and PyTorch's ``remainder``): a - floor(a / b) b.
-    d/da = 1; d/db = -floor(a / b)."""
+    d/da = 1; d/db = -floor(a / b).
+
+    ``given_b``: b as the caller gave it, before its cast to the result's dtype. PyTorch's
+    backward divides a by that one: a float32 0-d b beside a half a then divides in
+    float32 (HalfByNumber's rule), not in half as the forward's cast copy would."""
     elementwise = True
+    def __init__(self, given_b: Tensor | None = None) -> None:
+        self.given_b = given_b
+
     def saves(self):   # only b's gradient reads them: PyTorch keeps a and b for it alone
         return (0, 1) if self.needs_input_grad[1] else ()
 
@@ -986,12 +1013,16 @@ class Remainder(Function):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
         ga = sum_to(gy, a.shape) if need_a else None
-        gb = sum_to(-gy * div_rounded(a, b, "floor"), b.shape) if need_b else None
+        if need_b:   # (floor's derivative is 0: the quotient is a constant either way)
+            divisor = b if self.given_b is None else self.given_b.detach()
+            gb = sum_to(-gy * div_rounded(a.detach(), divisor, "floor"), b.shape)
+        else:
+            gb = None
         return ga, gb
 
 
 def remainder(a: Any, b: Any) -> Tensor:
-    return _rounded(Remainder(), "remainder", a, b)
+    return _rounded(Remainder(b if isinstance(b, Tensor) else None), "remainder", a, b)
 
 
 def bitwise_not(x: Tensor) -> Tensor:
@@ -1113,6 +1144,9 @@ class PowTensor(Function):
                 with np.errstate(over="ignore"):   # (an integer b needs no gradient itself)
                     below = Tensor((b.array.astype(self.exponent_dtype)
                                     - self.exponent_dtype.type(1)).astype(b.dtype))
+            elif self.exponent_dtype is not None and self.exponent_dtype != b.dtype:
+                # a float32 b beside a float64 a: b - 1 rounded in float32, as PyTorch's
+                below = cast(cast(b, self.exponent_dtype) - 1, b.dtype)
             else:
                 below = b - 1
             ga = sum_to(where(b.array == 0, 0.0, gy * (b * pow(a, below))), a.shape)
@@ -1553,7 +1587,7 @@ class Sigmoid(Function):
         return gy * y * (1 - y)                              # sigma' = sigma (1 - sigma)
 
 
-def sigmoid(x: Tensor) -> Tensor: return fast.form(Sigmoid)()(_floating(x))
+def sigmoid(input: Tensor) -> Tensor: return fast.form(Sigmoid)()(_floating(input))  # noqa: A002
 
 
 class Tanh(Function):
@@ -1566,7 +1600,7 @@ class Tanh(Function):
         return gy * (1 - y * y)                              # tanh' = 1 - tanh^2
 
 
-def tanh(x: Tensor) -> Tensor: return fast.form(Tanh)()(_floating(x))
+def tanh(input: Tensor) -> Tensor: return fast.form(Tanh)()(_floating(input))  # noqa: A002
 
 
 class ReLU(Function):
@@ -1622,7 +1656,7 @@ class LeakyReLU(Function):
             work = x.astype(np.float32)
             return xp.where(work > 0, work, work * np.float32(self.slope)).astype(x.dtype)
         y = xp.multiply(x, slope, out=xp.empty_like(x))
-        if 0 <= self.slope <= 1:
+        if 0 < self.slope <= 1:   # (not 0: there inf * 0 is NaN, and max(NaN, inf) NaN)
             return xp.maximum(y, x, out=y)                   # in place: no second array
         return xp.where(x > 0, x, y)
 
@@ -1636,6 +1670,7 @@ class LeakyReLU(Function):
 def leaky_relu(x: Tensor, negative_slope: float = 0.01, in_place: bool = False) -> Tensor:
     """``in_place``: the op behind ``leaky_relu_`` (see LeakyReLU); the write itself is the
     caller's (Tensor._inplace)."""
+    negative_slope = number_argument("leaky_relu", "negative_slope", negative_slope)
     refuse_kinds("leaky_relu", x, "biu")
     return fast.form(LeakyReLU)(negative_slope, in_place)(x)
 
@@ -1691,6 +1726,8 @@ class SoftplusGrad(Function):
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(beta x)) / beta, and x where beta x > threshold, as PyTorch."""
+    beta = number_argument("softplus", "beta", beta)
+    threshold = number_argument("softplus", "threshold", threshold)
     refuse_kinds("softplus", x, "biu")
     return Softplus(beta, threshold)(x)
 
@@ -1759,9 +1796,13 @@ class Clip(Function):
     def __init__(self, low, high): self.low, self.high = low, high
 
     def forward(self, x):
-        y = xp_of(x).clip(x, self.low, self.high)
-        for bound in (self.low, self.high):
-            y = y if bound is None else _keeping_zeros(y, x, bound)
+        # min(max(x, low), high), one bound after the other as PyTorch's clamp, so a low
+        # above high gives high everywhere; x itself where it equals a bound (-0.0 stays)
+        xp, y = xp_of(x), x
+        if self.low is not None:
+            y = _keeping_zeros(xp.maximum(y, self.low), y, self.low)
+        if self.high is not None:
+            y = _keeping_zeros(xp.minimum(y, self.high), y, self.high)
         return y
 
     def backward(self, gy):  # 1 inside the interval, 0 where the value was clipped
@@ -1778,11 +1819,16 @@ def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        if not all(isinstance(v, Tensor) or v is None for v in (min, max)):
-            raise TypeError(f"clamp: min and max must both be Tensors or both numbers, got "
-                            f"{type(min).__name__} and {type(max).__name__}; make the number "
-                            f"a tensor too (tinygan.tensor(...))")
-        return _clip_by_tensors(x, min, max)
+        # PyTorch's two overloads: clamp(Tensor? min, Tensor? max) and clamp(Scalar? min,
+        # Scalar? max), where a 0-d tensor that does not require grad reads as a number
+        if all(isinstance(v, Tensor) or v is None for v in (min, max)):
+            return _clip_by_tensors(x, min, max)
+        if not all(v.ndim == 0 and not v.requires_grad for v in (min, max)
+                   if isinstance(v, Tensor)):
+            raise TypeError(f"clamp() received an invalid combination of arguments: min "
+                            f"{type(min).__name__}, max {type(max).__name__}; give both as "
+                            f"tensors or both as numbers")
+        min, max = (v.item() if isinstance(v, Tensor) else v for v in (min, max))
     if x.dtype == np.bool_ and all(v is None or isinstance(v, (bool, np.bool_))
                                    for v in (min, max)):   # a bool result: no such kernel
         kernel = "clamp" if min is not None and max is not None else \
@@ -1806,8 +1852,8 @@ class ClampByTensors(Function):
     """clamp(x, low, high) with tensor bounds (either may be absent): min(max(x, low), high),
     a NaN in x staying NaN. The gradient goes where the value came from, by PyTorch's masks:
     with one bound, x where x >= low (x <= high), the bound where x < low (x > high); with
-    both, x where low <= x <= high, low where not x >= low, high where not x <= high (so a
-    NaN's gradient goes to the bounds)."""
+    both, x where low <= x <= high, low where x < low < high, high where x > high or
+    high < low (then high is the value everywhere); a NaN in x sends its gradient nowhere."""
     elementwise = True
     def __init__(self, has_low: bool, has_high: bool):
         self.has_low, self.has_high = has_low, has_high
@@ -1833,7 +1879,10 @@ class ClampByTensors(Function):
         ge = xa >= low.array if low is not None else None
         le = xa <= high.array if high is not None else None
         if low is not None and high is not None:
-            grads = [where(ge & le, gy, 0.0), where(~ge, gy, 0.0), where(~le, gy, 0.0)]
+            below_beneath = (xa < low.array) & (low.array < high.array)
+            above_or_crossed = (xa > high.array) | (high.array < low.array)
+            grads = [where(ge & le, gy, 0.0), where(below_beneath, gy, 0.0),
+                     where(above_or_crossed, gy, 0.0)]
         elif low is not None:
             grads = [where(ge, gy, 0.0), where(xa < low.array, gy, 0.0)]
         else:
@@ -1847,8 +1896,7 @@ def _clip_by_tensors(x: Tensor, low: Any, high: Any) -> Tensor:
             and low is not None and high is not None:
         refuse_kinds("clamp_cpu", x, "b")
     bounds = [_as_tensor(b, like=(x,)) for b in (low, high) if b is not None]
-    for b in bounds:                           # PyTorch's promotion over all three
-        x = cast(x, result_type(x, b))
+    x = cast(x, result_type_of(x, *bounds))    # PyTorch's promotion over all three
     shape = np.broadcast_shapes(x.shape, *(b.shape for b in bounds))
     wide = x.dtype
     x = broadcast_to(x, shape)                 # the result has the broadcast shape
@@ -1911,6 +1959,11 @@ class Where(Function):
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """torch.where(condition, a, b): a where the (bool) condition holds, b elsewhere."""
+    if isinstance(condition, Tensor) and condition.dtype not in (np.bool_, np.uint8):
+        # (uint8 still passes in PyTorch 2.13, with a deprecation warning)
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                           f"tensor with dtype {condition.dtype} (shape {condition.shape}); "
+                           f"write where(condition != 0, ...)")
     cond = condition.array if isinstance(condition, Tensor) else condition
     numbers = [v for v in (a, b) if not isinstance(v, Tensor)]
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
@@ -2071,6 +2124,10 @@ def _normalise_axes(axis: Any, ndim: int, op: str) -> Any:
         return None
     if isinstance(axis, (tuple, list)):
         axes = tuple(wrap_dim(a, ndim, op) for a in axis)
+        for k, a in enumerate(axes):
+            if a in axes[:k]:
+                raise RuntimeError(f"{op}: dim {a} appears multiple times in the list of "
+                                   f"dims {tuple(axis)}")
     else:
         axes = wrap_dim(axis, ndim, op)
     # a 0-d tensor accepts dim 0 and -1 (PyTorch): reducing it over "all" of its no axes
@@ -2194,6 +2251,8 @@ def _divisor(x: Tensor, axis: Any, unbiased: bool, correction: Any) -> tuple[int
     count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
     if correction is None:
         correction = 1 if unbiased else 0
+    if count == 0:   # no samples: the mean is NaN, and so is the spread (PyTorch's 0 / 0)
+        return count, 0
     return count, count - correction
 
 
@@ -2439,8 +2498,10 @@ class NormInf(Function):
 
 def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
     """The p-norm over ``dim`` (all elements when None): p = 2 (default, "fro"), 1, inf, or
-    any p > 0 (a composite: (sum |x|^p)^(1/p))."""
+    any p > 0 (a composite: (sum |x|^p)^(1/p)). p=None is 2, a bool p its 0 or 1, as
+    PyTorch reads them."""
     _need_float("norm", x)
+    p = 2 if p is None else int(p) if isinstance(p, (bool, np.bool_)) else p
     if x.dtype == np.float16:   # PyTorch works in float32 for half and rounds once (|x|^p
         return cast(norm(cast(x, np.float32), p, dim, keepdim), np.float16)   # overflows)
     axis = _normalise_axes(dim, x.ndim, "norm")
@@ -2595,28 +2656,46 @@ def _weighted(loss: Tensor, weight: Any) -> Tensor:
 
 
 def legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
-    """PyTorch's old loss flags, still accepted there (with a deprecation warning):
-    reduce=False means 'none'; otherwise size_average=False means 'sum', else 'mean'."""
+    """PyTorch's old loss flags, still accepted there (with a deprecation warning), read
+    by their truth value as PyTorch reads them (0 is false; a tensor of many values is
+    ambiguous): a false reduce means 'none'; otherwise a false size_average means 'sum',
+    else 'mean'. Either one given overrides ``reduction``."""
     if size_average is None and reduce is None:
         return reduction
-    if reduce is False:
-        return "none"
-    return "sum" if size_average is False else "mean"
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if size_average and reduce:
+        return "mean"
+    return "sum" if reduce else "none"
 
 
-def binary_cross_entropy(p: Tensor, target: Any, weight: Any = None, size_average: Any = None,
-                         reduce: Any = None, reduction: str = "mean") -> Tensor:
-    """BCE on probabilities p in [0, 1] (after a Sigmoid), each element's loss times
-    ``weight`` when given. Prefer the logits version."""
+def _loss_tensors(op: str, **arguments: Any) -> None:
+    """A loss's target (and weights) must be tensors: PyTorch reads their .size() (a
+    number there is an AttributeError; here a TypeError that says what to write)."""
+    for name, value in arguments.items():
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"{op}(): {name} must be a Tensor, not {type(value).__name__}; "
+                            f"write tinygan.full_like(input, {value!r})")
+
+
+def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,  # noqa: A002
+                         size_average: Any = None, reduce: Any = None,
+                         reduction: str = "mean") -> Tensor:
+    """BCE on probabilities p = ``input`` in [0, 1] (after a Sigmoid), each element's loss
+    times ``weight`` when given. Prefer the logits version."""
+    p = input
     reduction = legacy_reduction(size_average, reduce, reduction)
+    _loss_tensors("binary_cross_entropy", target=target, weight=weight)
     refuse_gradient_of("binary_cross_entropy", "weight", weight)
-    target = _as_tensor(target, like=(p,))
     _check_same_shape("binary_cross_entropy", p, target)
     _same_dtype("binary_cross_entropy", p, target)
+    refuse_kinds("binary_cross_entropy", p, "biu")
     # checked on p's device without a host sync; NaN fails it too, as in PyTorch
     backend.check((p.array >= 0) & (p.array <= 1),
                   "binary_cross_entropy: input must be probabilities in [0, 1]; "
                   "for raw scores use binary_cross_entropy_with_logits")
+    backend.check((target.array >= 0) & (target.array <= 1),
+                  "binary_cross_entropy: all elements of target should be between 0 and 1")
     return keeps(_reduce(_weighted(BinaryCrossEntropy()(p, target), weight), reduction),
                  weight, name="BinaryCrossEntropy",   # PyTorch keeps the weight too
                  refuse_later=(("binary_cross_entropy_backward", "weight", weight),))
@@ -2660,16 +2739,19 @@ class BCEWithLogits(Function):
         return gx, gt, None
 
 
-def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = None,
-                                     size_average: Any = None, reduce: Any = None,
-                                     reduction: str = "mean", pos_weight: Any = None) -> Tensor:
-    """BCE from logits: the stable form of BCE(sigmoid(x), t); prefer it to the two steps.
-    ``pos_weight`` (one per class, last dim) scales the positive term:
+def binary_cross_entropy_with_logits(input: Tensor, target: Any,  # noqa: A002
+                                     weight: Any = None, size_average: Any = None,
+                                     reduce: Any = None, reduction: str = "mean",
+                                     pos_weight: Any = None) -> Tensor:
+    """BCE from logits x = ``input``: the stable form of BCE(sigmoid(x), t); prefer it to
+    the two steps. ``pos_weight`` (one per class, last dim) scales the positive term:
     -[pw t log sigma(x) + (1 - t) log(1 - sigma(x))] = (1 - t) x + (1 + (pw - 1) t) softplus(-x)."""
+    logits = input
     reduction = legacy_reduction(size_average, reduce, reduction)
+    _loss_tensors("binary_cross_entropy_with_logits", target=target, weight=weight,
+                  pos_weight=pos_weight)
     for name, value in (("weight", weight), ("pos_weight", pos_weight)):
         refuse_gradient_of("binary_cross_entropy_with_logits", name, value)
-    target = _as_tensor(target, like=(logits,))
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
     refuse_kinds("log_sigmoid", logits, "biu")
     if target.dtype.kind not in "fc":
@@ -2692,11 +2774,16 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = 
                  weight, pos_weight, name="BinaryCrossEntropyWithLogits")   # PyTorch's keeps all
 
 
-def mse_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
-             reduction: str = "mean") -> Tensor:
+def mse_loss(input: Tensor, target: Any, size_average: Any = None,  # noqa: A002
+             reduce: Any = None, reduction: str = "mean", weight: Any = None) -> Tensor:
     """Mean squared error. Shapes that differ are broadcast, with PyTorch's warning (it is
-    almost always a bug: (N, 1) against (N,) gives an (N, N) loss)."""
+    almost always a bug: (N, 1) against (N,) gives an (N, N) loss). ``weight`` (input's
+    shape) scales each squared error; "mean" then divides by the weights' sum."""
+    x = input
     reduction = legacy_reduction(size_average, reduce, reduction)
+    if weight is not None:
+        return weighted_loss("mse_loss", x, target, weight, reduction,
+                             lambda d: pow(d, 2))
     target = _regression_target("mse_loss", x, target)
     wide = _broadcast_result_type(x, target)   # a bool or int side is read as the float one's
     if wide.kind not in "fc":
@@ -2706,6 +2793,25 @@ def mse_loss(x: Tensor, target: Any, size_average: Any = None, reduce: Any = Non
         return loss    # SquaredError keeps x and target itself
     # PyTorch's mse_loss is one op that promotes inside: it keeps the tensors it was given
     return keeps(loss, x, target, name="MSELoss", one_node=False)
+
+
+def weighted_loss(op: str, input: Tensor, target: Any, weight: Tensor, reduction: str,  # noqa: A002
+                  error: Any) -> Tensor:
+    """mse_loss and l1_loss with ``weight``, PyTorch's composite: error(input - target) *
+    weight, then summed, or summed and divided by sum(weight) for "mean"."""
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: Weights and input must have the same size (weight "
+                         f"{tuple(weight.shape)}, input {tuple(input.shape)})")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', "
+                         f"'mean', 'sum'.")
+    target = _regression_target(op, input, target)
+    shape = np.broadcast_shapes(input.shape, target.shape)
+    weighted = error(broadcast_to(input, shape) - broadcast_to(target, shape)) * weight
+    if reduction == "none":
+        return weighted
+    total = sum(weighted)
+    return total if reduction == "sum" else total / sum(weight)
 
 
 class SquaredError(Function):
@@ -2726,16 +2832,21 @@ class SquaredError(Function):
 def _broadcast_result_type(x: Tensor, target: Tensor) -> Any:
     """The dtype of a loss of x and target: PyTorch broadcasts the two first, so a 0-d
     float64 target against a float32 vector makes float64 (result_type alone: float32)."""
-    if x.dtype.kind == target.dtype.kind and (x.ndim or target.ndim):
-        return np.promote_types(x.dtype, target.dtype)
+    if _KIND_RANK[x.dtype.kind] == _KIND_RANK[target.dtype.kind] and (x.ndim or target.ndim):
+        return np.promote_types(x.dtype, target.dtype)   # (int64 with uint8: both "int")
     return result_type(x, target)
+
+
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}   # PyTorch's categories
 
 
 def _regression_target(op: str, x: Tensor, target: Any) -> Tensor:
     """The target of an elementwise loss (mse_loss, l1_loss) as a Tensor. Shapes that differ
     are broadcast, with PyTorch's warning (it is almost always a bug: (N, 1) against (N,)
     gives an (N, N) loss); shapes that do not broadcast raise."""
-    target = _as_tensor(target, like=(x,))
+    if not isinstance(target, Tensor):   # (PyTorch reads target.size(): a tensor only)
+        raise TypeError(f"{op}(): the target must be a Tensor, not {type(target).__name__}; "
+                        f"write tinygan.full_like(input, {target!r})")
     if x.shape != target.shape:
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
                       f"size ({x.shape}). This will likely lead to incorrect results due to "
@@ -2826,32 +2937,36 @@ def log_softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
 
 
 def _log_softmax(x: Tensor, dim: int = -1, axis: int | None = None) -> Tensor:
-    _need_float("log_softmax", x)
     axis = wrap_dim(dim if axis is None else axis, x.ndim, "log_softmax")
+    if x.numel() == 0 and x.dtype.kind not in "fc":
+        return clone(x)   # (PyTorch's kernel returns before its dtype check: nothing to do)
+    _need_float("log_softmax", x)
     axis = axis if x.ndim else None   # a 0-d tensor: dim 0 or -1 means its one element
     return LogSoftmax(axis)(x)
 
 
 def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     """exp(x_i) / sum_j exp(x_j) along ``dim``, one op (Softmax)."""
-    _need_float("softmax", x)
     axis = wrap_dim(dim if axis is None else axis, x.ndim, "softmax")
+    if x.numel() == 0 and x.dtype.kind not in "fc":
+        return clone(x)   # (PyTorch's kernel returns before its dtype check: nothing to do)
+    _need_float("softmax", x)
     axis = axis if x.ndim else None
     return Softmax(axis)(x)
 
 
-def one_hot(labels: Any, num_classes: int = -1, dtype: Any = None) -> Tensor:
-    """labels: (N,) ints -> (N, num_classes) tensor of 0s and 1s: int64 as PyTorch's, or
-    ``dtype`` (a float dtype to feed it to a layer). ``num_classes=-1`` (the default): the
-    largest label + 1, as PyTorch."""
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """labels (N,) ints -> (N, num_classes) int64 tensor of 0s and 1s, as PyTorch's (to feed
+    it to a layer, .float() it). ``num_classes=-1`` (the default): the largest label + 1."""
+    labels = tensor
     raw = backend.asarray(labels.array if isinstance(labels, Tensor) else labels)
     if isinstance(labels, Tensor) and raw.dtype != np.int64:
         raise RuntimeError(f"one_hot is only applicable to index tensor of dtype int64, got "
                            f"{raw.dtype}; use labels.long()")
+    if raw.size == 0 and num_classes <= 0:   # (0 too, as PyTorch's check reads)
+        raise RuntimeError("one_hot: can not infer the number of classes from an empty "
+                           "tensor; pass num_classes=")
     if num_classes == -1:
-        if raw.size == 0:
-            raise RuntimeError("one_hot: can not infer the number of classes from an empty "
-                               "tensor; pass num_classes=")
         num_classes = int(raw.max()) + 1
     if raw.size:   # checked on the labels' device, without a host sync
         backend.check((raw >= 0) & (raw < num_classes),
@@ -2860,12 +2975,12 @@ def one_hot(labels: Any, num_classes: int = -1, dtype: Any = None) -> Tensor:
     # zeros with a 1 at each label: memory for the result only (an identity matrix to index
     # would be num_classes^2, 5 TB for a label of 800,000)
     xp = xp_of(raw)
-    return Tensor(row_major((raw[..., None] == xp.arange(num_classes)).astype(dtype or np.int64)))
+    return Tensor(row_major((raw[..., None] == xp.arange(num_classes)).astype(np.int64)))
 
 
-def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average: Any = None,
-                  ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(input: Tensor, target: Any, weight: Any = None,  # noqa: A002
+                  size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Multiclass cross-entropy from logits, PyTorch's arguments and defaults.
 
     logits: (N, C), (C,) for one sample, or (N, C, d1, ...) (a class score per position).
@@ -2875,6 +2990,7 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, size_average:
     (1 - e) target + e / C. "mean" divides by the summed weights of the counted targets
     (by N for probability targets), as PyTorch.
     """
+    logits = input
     reduction = legacy_reduction(size_average, reduce, reduction)
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
@@ -2985,16 +3101,27 @@ def nll_name(logits: Tensor) -> str:
 # =======================================================================================
 # Dropout
 # =======================================================================================
+def check_dropout_arguments(p: Any, training: Any) -> None:
+    """PyTorch's checks, before anything else (in eval mode too): p in [0, 1] (a NaN gets
+    past its Python test and is refused by its kernel, a RuntimeError), training a bool."""
+    if not isinstance(training, (bool, np.bool_)):
+        raise TypeError(f"dropout(): argument 'train' (position 3) must be bool, not "
+                        f"{type(training).__name__}")
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if p != p:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator: Any = None) -> Tensor:
     """Inverted dropout: in training, zero each element with probability p and scale the
     survivors by 1/(1 - p), so the expected value is unchanged and eval needs no rescaling.
     In evaluation it is the identity."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1], got {p}")
+    check_dropout_arguments(p, training)
     if not training or p == 0.0:
         return x
-    if p == 1.0:
-        return x * 0.0
+    if p == 1.0:   # x times a zero of its own dtype (a bool stays bool, a NaN NaN)
+        return x * Tensor(xp_of(x.array).zeros((), dtype=x.dtype))
     gen = generator or default_generator()
     keep = gen.bernoulli(x.shape, 1.0 - p, dtype=x.dtype, device=x.device)
     return x * _same_dtype_const(x.array, keep * (1.0 / (1.0 - p)))

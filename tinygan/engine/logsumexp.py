@@ -69,7 +69,15 @@ def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"logsumexp(): argument 'input' must be Tensor, not "
                         f"{type(x).__name__}")
+    if dim is None:   # (required, an int or a tuple of them)
+        raise TypeError("logsumexp(): argument 'dim' (position 2) must be tuple of ints, "
+                        "not NoneType; for every dim write dim=tuple(range(x.ndim))")
     x = F._floating(x)
+    if isinstance(dim, (tuple, list)) and not dim and x.numel() and x.ndim and not keepdim:
+        # dim=() is every dim; PyTorch 2.13 fails to write that result without keepdim
+        raise RuntimeError(f"logsumexp: output with shape [] doesn't match the broadcast "
+                           f"shape {[1] * x.ndim} (PyTorch 2.13, dim=() without keepdim); "
+                           f"give the dims: dim=tuple(range(x.ndim))")
     axes = F._normalise_axes(dim, x.ndim, "logsumexp")
     axes = tuple(range(x.ndim)) if axes is None else (
         (axes,) if isinstance(axes, int) else tuple(sorted(set(axes))))

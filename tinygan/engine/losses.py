@@ -16,9 +16,13 @@ from tinygan.engine.tensor import Tensor
 
 
 def l1_loss(input: Tensor, target: Any, size_average: Any = None,  # noqa: A002
-            reduce: Any = None, reduction: str = "mean") -> Tensor:
+            reduce: Any = None, reduction: str = "mean", weight: Any = None) -> Tensor:
     """|input - target|, averaged (or summed, or kept per element). Its gradient is
-    sign(input - target), 0 where they are equal, as PyTorch's."""
+    sign(input - target), 0 where they are equal, as PyTorch's. ``weight`` (input's shape)
+    scales each error; "mean" then divides by the weights' sum."""
+    if weight is not None:
+        return F.weighted_loss("l1_loss", input, target, weight,
+                               F.legacy_reduction(size_average, reduce, reduction), F.abs)
     target = F._regression_target("l1_loss", input, target)   # broadcast, warning, as mse_loss
     if np.bool_ in (input.dtype, target.dtype):
         F.sub(input, target)                  # refuses, as PyTorch's l1_loss does for bools
@@ -41,6 +45,7 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,  # noqa: 
 
         loss = sum_n w[t_n] (-x[n, t_n]) / sum_n w[t_n]
     """
+    F._loss_tensors(F.nll_name(input), target=target, weight=weight)
     F.refuse_gradient_of(F.nll_name(input), "weight", weight)
     if isinstance(weight, Tensor) and isinstance(input, Tensor) and weight.dtype != input.dtype:
         raise RuntimeError(f"nll_loss: expected the weight's dtype {weight.dtype} to be the "

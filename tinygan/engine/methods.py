@@ -25,7 +25,7 @@ from tinygan.engine import flip as flipping, pieces, rounding, sorting, special_
 from tinygan.engine import cumulative, logic, logsumexp as log_sum_exp, triangular
 from tinygan.multiprocessing import is_shared, share_tensor_
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, as_result, \
-    check_no_overlap, checked_scalar, \
+    check_no_overlap, checked_scalar, number_argument, \
     check_gather_write_order, \
     _address, _is_expanded, _same_walk, _tensors, _writable, is_grad_enabled, parse_to_args, \
     refuse_a_gradient_into_ints, wrap_dim
@@ -197,12 +197,12 @@ def _index_put_into_expanded(self: Tensor, index: Any, value: Any) -> None:
 
 
 # ---- conversions ------------------------------------------------------------------------
-def add_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
+def add_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     return self._inplace("add_", lambda t: function_forms.add(t, other, alpha=alpha),
                          reads=(other,))
 
 
-def sub_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
+def sub_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     return self._inplace("sub_", lambda t: function_forms.sub(t, other, alpha=alpha),
                          reads=(other,))
 
@@ -230,17 +230,25 @@ def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
 
 
 # ---- reductions (``dim``/``keepdim`` as PyTorch, ``axis``/``keepdims`` as NumPy) ---------
-def _keepdim_needs_dim(op: str, dim: Any, axis: Any, keepdim: bool) -> None:
-    """PyTorch has no sum(keepdim=True) without a dim (a TypeError: no such signature)."""
-    if keepdim and dim is None and axis is None:
-        raise TypeError(f"{op}(): keepdim=True needs a dim, e.g. x.{op}(dim=0, keepdim=True); "
-                        f"for every dim kept, give them all: dim=tuple(range(x.ndim))")
+_UNSET: Any = object()   # an argument not given (PyTorch's overloads tell these apart)
 
 
-def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  # noqa: A001
+def _keepdim_needs_dim(op: str, dim: Any, axis: Any, keepdim: Any) -> tuple[Any, bool]:
+    """(dim, keepdim) with the defaults filled in. PyTorch's overloads of sum, mean, max
+    and min are sum() and sum(dim, keepdim=False): keepdim without a dim matches neither
+    (a TypeError); dim=None, given, is every dim."""
+    if keepdim is not _UNSET and dim is _UNSET and axis is None:
+        raise TypeError(f"{op}() received an invalid combination of arguments - got "
+                        f"(keepdim={keepdim}): keepdim needs a dim, e.g. "
+                        f"x.{op}(dim=0, keepdim={keepdim}), or dim=None for all of them")
+    return (None if dim is _UNSET else dim), (False if keepdim is _UNSET else keepdim)
+
+
+def sum(self, dim=_UNSET, keepdim=_UNSET, *, dtype=None, axis=None,  # noqa: A001
+        keepdims=None):
     """``dtype``: the input is cast to it first (x.sum(dtype=float64) adds in float64),
     and the result has it."""
-    _keepdim_needs_dim("sum", dim, axis, keepdim)
+    dim, keepdim = _keepdim_needs_dim("sum", dim, axis, keepdim)
     if dtype is not None and np.dtype(dtype).kind in "biu" and self.requires_grad and \
             is_grad_enabled():   # one node of PyTorch's: its output would need a gradient
         F.refuse_integer_output(dtype)
@@ -250,19 +258,16 @@ def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     return total if dtype is None or total.dtype == dtype else total.to(dtype=dtype)
 
 
-def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+def mean(self, dim=_UNSET, keepdim=_UNSET, *, dtype=None, axis=None, keepdims=None):
     """``dtype``: the input is cast to it first (an int tensor's mean needs a float one);
     a half one is summed from a float32 copy instead and rounded at the end, as PyTorch
     (a half copy of float64 data could overflow: -1e30 is -inf in half)."""
-    _keepdim_needs_dim("mean", dim, axis, keepdim)
+    dim, keepdim = _keepdim_needs_dim("mean", dim, axis, keepdim)
     if dtype is not None and np.dtype(dtype) == np.float16 and self.dtype != np.float16:
         return mean(self, dim, keepdim, dtype=np.float32, axis=axis,
                     keepdims=keepdims).to(dtype=dtype)
     x = self if dtype is None else self.to(dtype=dtype)
     return F.mean(x, _pick(dim, axis), _pick(keepdim, keepdims))
-
-
-_UNSET: Any = object()   # an argument not given (PyTorch's overloads tell these apart)
 
 
 def _spread_arguments(op: str, dim: Any, unbiased: Any, keepdim: Any,
@@ -276,6 +281,8 @@ def _spread_arguments(op: str, dim: Any, unbiased: Any, keepdim: Any,
             raise TypeError(f"{op}(): a bool first argument is `unbiased`; give the dim as "
                             f"an int: x.{op}(dim, unbiased, keepdim)")
         dim, unbiased = _UNSET, dim
+    if correction is not None:   # a number (PyTorch's Scalar), not a tensor of any dtype
+        number_argument(op, "correction", correction)
     if unbiased is not _UNSET and correction is not None:
         raise TypeError(f"{op}() received an invalid combination of arguments: unbiased and "
                         f"correction together; give one (correction=0 is unbiased=False)")
@@ -292,6 +299,8 @@ def var(self, dim=_UNSET, unbiased=_UNSET, keepdim=_UNSET, *, correction=None, a
     """Variance; unbiased (divides by n - 1) by default, as torch.Tensor.var;
     ``correction=c`` divides by n - c."""
     dim, unbiased, keepdim = _spread_arguments("var", dim, unbiased, keepdim, correction)
+    correction = None if correction is None else number_argument("var", "correction",
+                                                                 correction)
     return F.var(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased,
                  correction=correction)
 
@@ -299,6 +308,8 @@ def var(self, dim=_UNSET, unbiased=_UNSET, keepdim=_UNSET, *, correction=None, a
 def std(self, dim=_UNSET, unbiased=_UNSET, keepdim=_UNSET, *, correction=None, axis=None,
         keepdims=None):
     dim, unbiased, keepdim = _spread_arguments("std", dim, unbiased, keepdim, correction)
+    correction = None if correction is None else number_argument("std", "correction",
+                                                                 correction)
     return F.std(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased,
                  correction=correction)
 
@@ -312,16 +323,24 @@ def amin(self, dim=None, keepdim=False):
     return F.amin(self, dim, keepdim)
 
 
-def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+def max(self, dim=_UNSET, keepdim=_UNSET, *, axis=None, keepdims=None):  # noqa: A001
     """No dim: the largest element. A dim: ``(values, indices)`` along it, as PyTorch;
     the gradient goes to the element at each index."""
-    _keepdim_needs_dim("max", dim, axis, keepdim)
+    dim, keepdim = _int_dim_or_none("max", dim, axis, keepdim)
     return _max_or_min(self, _pick(dim, axis), _pick(keepdim, keepdims), largest=True)
 
 
-def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
-    _keepdim_needs_dim("min", dim, axis, keepdim)
+def min(self, dim=_UNSET, keepdim=_UNSET, *, axis=None, keepdims=None):  # noqa: A001
+    dim, keepdim = _int_dim_or_none("min", dim, axis, keepdim)
     return _max_or_min(self, _pick(dim, axis), _pick(keepdim, keepdims), largest=False)
+
+
+def _int_dim_or_none(op: str, dim: Any, axis: Any, keepdim: Any) -> tuple[Any, bool]:
+    """max() and max(dim: int, keepdim=False): dim=None, given, is refused as PyTorch's."""
+    if dim is None:
+        raise TypeError(f"{op}(): argument 'dim' must be int, not NoneType (for the "
+                        f"{op} of every element write x.{op}())")
+    return _keepdim_needs_dim(op, dim, axis, keepdim)
 
 
 def _max_or_min(t: Tensor, dim: Any, keepdim: bool, largest: bool):
@@ -351,6 +370,7 @@ def _new_view(self: Tensor, out: Tensor) -> Tensor:
 
 
 def reshape(self, *shape):
+    _size_given("reshape", shape, "shape")
     return _new_view(self, F.reshape(self, _shape_args(shape)))
 
 
@@ -360,6 +380,7 @@ def view(self, *shape):
     raises, and so does tinygan, saying to use reshape (which copies). x.view(dtype) of
     x's own dtype is x as a view; of another dtype (PyTorch reads the same bits as that
     type) tinygan refuses."""
+    _size_given("view", shape, "shape")
     if len(shape) == 1 and (isinstance(shape[0], np.dtype) or (
             isinstance(shape[0], type) and issubclass(shape[0], np.generic))):
         if np.dtype(shape[0]) != self.dtype:
@@ -502,9 +523,11 @@ def split_dim(x: Tensor, dim: int, sizes: Any) -> Tensor:
 
 
 def transpose(self, *dims):
-    """Two dims: swap them (PyTorch). No dims: reverse all; a full order: NumPy's."""
-    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-        dims = tuple(dims[0])
+    """Swap two dims: x.transpose(dim0, dim1), a view (x.T and x.permute for more)."""
+    if len(dims) != 2:
+        raise TypeError(f"transpose() takes the two dims to swap, got {len(dims)} "
+                        f"argument(s); for another order of all the dims write "
+                        f"x.permute(...)")
     if len(dims) == 2 and self.ndim == 0:   # dims 0/-1 of a 0-d tensor: itself, as a view
         for d in dims:
             wrap_dim(d, 0, "transpose")
@@ -537,13 +560,24 @@ def t(self):
     return F.transpose(self, None) if self.ndim == 2 else F.Reshape(self.shape)(self)
 
 
-def squeeze(self, dim=None, *, axis=None):
-    dim, shape = _pick(dim, axis), self.shape
+def squeeze(self, dim=_UNSET, *, axis=None):
+    """Drop dims of size 1: all of them, the one ``dim`` names, or those of a tuple of
+    dims (a named dim longer than 1 stays). A view."""
+    if dim is None:   # (PyTorch has squeeze() and squeeze(dim), no squeeze(None))
+        raise TypeError("squeeze(): argument 'dim' must be an int or a tuple of ints, not "
+                        "None; for every size-1 dim write x.squeeze()")
+    dim, shape = _pick(None if dim is _UNSET else dim, axis), self.shape
     if dim is None:
         new = tuple(s for s in shape if s != 1)
     else:
-        d = wrap_dim(dim, self.ndim, "squeeze") if self.ndim else 0
-        new = shape[:d] + shape[d + 1:] if self.ndim and shape[d] == 1 else shape
+        listed = [wrap_dim(d, self.ndim, "squeeze")
+                  for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+        for k, d in enumerate(listed):
+            if d in listed[:k]:
+                raise RuntimeError(f"squeeze: dim {d} appears multiple times in the list of "
+                                   f"dims {tuple(dim)}")
+        dims = set(listed)
+        new = tuple(n for k, n in enumerate(shape) if not (k in dims and n == 1))
     return _new_view(self, F.reshape(self, new))
 
 
@@ -577,10 +611,12 @@ def expand_as(self, other):
     return expand(self, other.shape)
 
 
-def addcmul_(self, a, b, value: float = 1):
+def addcmul_(self, tensor1, tensor2, *, value: float = 1):
     """self += value * a * b: for a floating result one node with PyTorch's arithmetic
     (functional.addc); for an integer one the plain composite, a b's dtype first."""
+    a, b = tensor1, tensor2
     _tensors("addcmul_", tensor1=a, tensor2=b)
+    value = number_argument("addcmul_", "value", value)
     if self.dtype.kind in "biu":   # PyTorch reads value in the tensor's dtype: -0.03 is 0
         value = int(value)
 
@@ -590,9 +626,11 @@ def addcmul_(self, a, b, value: float = 1):
     return self._inplace("addcmul_", new, reads=(a, b))
 
 
-def addcdiv_(self, a, b, value: float = 1):
+def addcdiv_(self, tensor1, tensor2, *, value: float = 1):
     """self += value * a / b (floating: functional.addc); integer division is refused."""
+    a, b = tensor1, tensor2
     _tensors("addcdiv_", tensor1=a, tensor2=b)
+    value = number_argument("addcdiv_", "value", value)
     if a.dtype.kind in "biu" and b.dtype.kind in "biu":
         raise RuntimeError(f"addcdiv_: integer division is not supported (tensor1 "
                            f"{a.dtype}, tensor2 {b.dtype}), as in PyTorch; for a true "
@@ -628,14 +666,23 @@ Tensor.__getitem__, Tensor.__setitem__ = F.getitem, _setitem
 Tensor.add, Tensor.sub = function_forms.add, function_forms.sub
 Tensor.mul, Tensor.div = function_forms.mul, function_forms.div
 Tensor.add_, Tensor.sub_ = add_, sub_           # in place, with alpha as add/sub
-def softmax(self, dim=-1, dtype=None, *, axis=None):
-    """Softmax along ``dim``; ``dtype``: the input is cast to it first."""
+def softmax(self, dim=None, dtype=None, *, axis=None):
+    """Softmax along ``dim`` (required, as in PyTorch); ``dtype``: the input is cast to it
+    first."""
+    _dim_required("softmax", dim, axis)
     return F.softmax(self if dtype is None else self.to(dtype=dtype), dim, axis=axis)
 
 
-def log_softmax(self, dim=-1, dtype=None, *, axis=None):
-    """log(softmax) along ``dim``; ``dtype``: the input is cast to it first."""
+def log_softmax(self, dim=None, dtype=None, *, axis=None):
+    """log(softmax) along ``dim`` (required); ``dtype``: the input is cast to it first."""
+    _dim_required("log_softmax", dim, axis)
     return F.log_softmax(self if dtype is None else self.to(dtype=dtype), dim, axis=axis)
+
+
+def _dim_required(op: str, dim: Any, axis: Any) -> None:
+    if dim is None and axis is None:
+        raise TypeError(f'{op}() missing 1 required positional arguments: "dim" (the dim '
+                        f'that sums to 1: x.{op}(dim=-1) for the last)')
 
 
 Tensor.softmax, Tensor.log_softmax = softmax, log_softmax
@@ -690,7 +737,7 @@ def flip(self, *dims):
     return flipping.flip(self, dims)
 
 
-def round(self, decimals=0):  # noqa: A001 - PyTorch's method name
+def round(self, *, decimals=None):  # noqa: A001 - PyTorch's method name
     """Each element to the nearest whole number (halves to even), or to ``decimals``."""
     return rounding.round(self, decimals=decimals)
 
@@ -703,6 +750,13 @@ Tensor.isfinite = special_values.isfinite
 
 
 # ---- new tensors like this one: x.new_ones(n) makes labels of x's dtype and device ---------
+def _size_given(op: str, size: tuple, name: str = "size") -> None:
+    """PyTorch's reshape, view, new_zeros/new_ones/new_empty need a size (x.new_ones(())
+    is a 0-d one, x.reshape(()) too)."""
+    if not size:
+        raise TypeError(f'{op}() missing 1 required positional arguments: "{name}"')
+
+
 def _new_filled(self, shape, fill, dtype, device, requires_grad):
     xp = backend.module_for_device(self.device if device is None else device)
     dtype = self.dtype if dtype is None else np.dtype(dtype)
@@ -714,16 +768,19 @@ def _new_filled(self, shape, fill, dtype, device, requires_grad):
 
 def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
     """Zeros of ``size`` with this tensor's dtype and device (unless given)."""
+    _size_given("new_zeros", size)
     return _new_filled(self, _shape_args(size), 0, dtype, device, requires_grad)
 
 
 def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
     """Ones of ``size`` with this tensor's dtype and device (unless given)."""
+    _size_given("new_ones", size)
     return _new_filled(self, _shape_args(size), 1, dtype, device, requires_grad)
 
 
 def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
     """An uninitialised tensor of ``size`` with this tensor's dtype and device."""
+    _size_given("new_empty", size)
     return _new_filled(self, _shape_args(size), None, dtype, device, requires_grad)
 
 
@@ -733,6 +790,7 @@ def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=F
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"new_full(): argument 'size' must be tuple of ints, not "
                         f"{type(size).__name__}")
+    fill_value = number_argument("new_full", "fill_value", fill_value)
     return _new_filled(self, size, fill_value, dtype, device, requires_grad)
 
 

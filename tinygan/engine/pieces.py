@@ -89,6 +89,9 @@ def split(tensor: Tensor, split_size_or_sections: int | Sequence[int],
 def split_with_sizes(tensor: Tensor, split_sizes: Sequence[int],
                      dim: int = 0) -> tuple[Tensor, ...]:
     d = _check_split_input("split_with_sizes", tensor, dim)
+    if not isinstance(split_sizes, (tuple, list)):
+        raise TypeError(f"split_with_sizes(): argument 'split_sizes' (position 1) must be "
+                        f"tuple of ints, not {type(split_sizes).__name__}")
     sizes = [_int("split_with_sizes", "split_sizes", s) for s in split_sizes]
     if any(s < 0 for s in sizes):
         raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "

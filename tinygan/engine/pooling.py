@@ -331,6 +331,11 @@ def adaptive_avg_pool2d(input: Tensor,  # noqa: A002 - PyTorch's name
     if not isinstance(input, Tensor):
         raise TypeError(f"adaptive_avg_pool2d: the input must be a Tensor, not "
                         f"{type(input).__name__}")
+    sides = output_size if isinstance(output_size, (tuple, list)) else (output_size,)
+    if not all(s is None or (isinstance(s, (int, np.integer)) and not isinstance(s, bool))
+               for s in sides):
+        raise TypeError(f"adaptive_avg_pool2d(): argument 'output_size' must be tuple of "
+                        f"ints, not {output_size!r}")
     if not isinstance(output_size, (int, np.integer)) and input.ndim < 3:
         raise ValueError(f"adaptive_avg_pool2d: Input dimension should be at least 3, got "
                          f"shape {input.shape}")

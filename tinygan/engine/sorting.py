@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any
 
+import numpy as np
+
 from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.engine.layout import empty_preserving
@@ -56,7 +58,10 @@ def _check(op: str, x: Any) -> None:
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
 
 
-def sort(x: Tensor, *positional: Any, dim: int = -1, descending: bool = False,
+_UNSET: Any = object()   # not given (PyTorch refuses dim=None, given)
+
+
+def sort(x: Tensor, *positional: Any, dim: Any = _UNSET, descending: Any = _UNSET,
          stable: bool | None = None) -> SortResult:
     """x sorted along ``dim``: ``(values, indices)``, both of x's shape, with
     ``values = x.take_along_dim(indices, dim)`` (gradients flow to x through the values).
@@ -69,8 +74,17 @@ def sort(x: Tensor, *positional: Any, dim: int = -1, descending: bool = False,
                             f"stable= given, dim and descending go by name too (got "
                             f"{len(positional)} more positional); write "
                             f"sort(x, dim=..., descending=..., stable=...)")
+        if dim is not _UNSET or (len(positional) == 2 and descending is not _UNSET):
+            raise TypeError("sort() got dim or descending both by position and by name")
         dim = positional[0]
         descending = positional[1] if len(positional) > 1 else descending
+    dim = -1 if dim is _UNSET else dim
+    descending = False if descending is _UNSET else descending
+    if not isinstance(descending, (bool, np.bool_)):
+        raise TypeError(f"sort(): argument 'descending' must be bool, not "
+                        f"{type(descending).__name__}")
+    if dim is None:
+        raise TypeError("sort(): argument 'dim' must be int, not NoneType")
     stable = bool(stable)
     d = wrap_dim(dim, x.ndim, "sort")
     if x.ndim == 0:            # one element: nothing to move, but the index is kept as

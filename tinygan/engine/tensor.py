@@ -249,7 +249,11 @@ class Tensor:
         out._version = self._version
         return out
 
-    def requires_grad_(self, mode: bool = True) -> Tensor:
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"requires_grad_(): argument 'requires_grad' (position 1) must be "
+                            f"bool, not {type(requires_grad).__name__}")
+        mode = bool(requires_grad)
         if mode and self.dtype.kind != "f":
             raise RuntimeError(f"Only Tensors of floating point dtype can require "
                                f"gradients, got dtype {self.dtype}")
@@ -320,20 +324,29 @@ class Tensor:
     __hash__ = object.__hash__  # tensors are graph nodes: hash by identity
 
     def __bool__(self) -> bool:
-        if self.array.size != 1:
-            raise ValueError("the truth value of a tensor with more than one element is "
-                             "ambiguous; use (t > 0).any() or .all() on the comparison")
+        if self.array.size != 1:   # (a RuntimeError, as PyTorch's)
+            raise RuntimeError(f"Boolean value of Tensor with "
+                               f"{'no values' if self.array.size == 0 else 'more than one value'}"
+                               f" is ambiguous (shape {self.shape}); use (t > 0).any() or "
+                               f".all() on the comparison")
         return bool(backend.to_numpy(self.array.reshape(-1)[:1])[0])
 
-    def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        axis = None if dim is None else wrap_dim(dim, self.ndim, "any")
-        found = self.array.any(axis=axis, keepdims=keepdim)   # uint8 in, uint8 out (PyTorch)
-        return Tensor(row_major(backend.get_array_module(self.array).asarray(
-            found, dtype=np.uint8 if self.dtype == np.uint8 else bool)))
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Whether any element is nonzero, over ``dim`` (an int, a tuple of them, or None
+        for all; () reduces nothing, as PyTorch's). uint8 in, uint8 out; else bool."""
+        return self._any_or_all("any", dim, keepdim)
 
-    def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        axis = None if dim is None else wrap_dim(dim, self.ndim, "all")
-        found = self.array.all(axis=axis, keepdims=keepdim)
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Whether every element is nonzero, over ``dim`` (as ``any``)."""
+        return self._any_or_all("all", dim, keepdim)
+
+    def _any_or_all(self, op: str, dim: Any, keepdim: bool) -> Tensor:
+        from tinygan.engine.functional import _normalise_axes
+        if isinstance(dim, (tuple, list)) and not dim:   # (): nothing reduced
+            axis: Any = ()
+        else:
+            axis = None if dim is None else _normalise_axes(dim, self.ndim, op)
+        found = getattr(self.array, op)(axis=axis, keepdims=keepdim)
         return Tensor(row_major(backend.get_array_module(self.array).asarray(
             found, dtype=np.uint8 if self.dtype == np.uint8 else bool)))
 
@@ -1197,6 +1210,24 @@ def _to_array(data: Any, dtype: Any) -> Any:
     return backend.asarray(data, dtype)  # Python lists and numbers: the default device
 
 
+def number_argument(op: str, name: str, value: Any) -> Any:
+    """An argument PyTorch types as a number (a Scalar: alpha, a fill value, correction):
+    a Python number as it is, a 0-d tensor that does not require grad as its ``.item()``
+    (PyTorch's parser reads one so), anything else refused with PyTorch's TypeError."""
+    if isinstance(value, Tensor):
+        if value.ndim or value.requires_grad:
+            raise TypeError(f"{op}(): argument '{name}' must be Number, not Tensor (shape "
+                            f"{tuple(value.shape)}, requires_grad={value.requires_grad}): "
+                            f"pass a Python number, e.g. t.item()")
+        return value.item()
+    if isinstance(value, np.generic):
+        return value.item()
+    if not isinstance(value, (bool, int, float, complex)):
+        raise TypeError(f"{op}(): argument '{name}' must be Number, not "
+                        f"{type(value).__name__}")
+    return value
+
+
 def checked_scalar(value: Any, dtype: Any, ints_below: int = 2 ** 64) -> Any:
     """One number bound for ``dtype`` by a fill (``fill_``, ``masked_fill_``, ``full``,
     ``x[i] = number``; a 0-d tensor by its ``.item()`` where PyTorch reads it so: not in
@@ -1390,9 +1421,20 @@ def _pick(a: Any, b: Any) -> Any:
 
 
 def _shape_args(shape: tuple) -> tuple[int, ...]:
+    """A size given as f(2, 3) or f((2, 3)); an integer tensor of one element counts as
+    its number, as PyTorch reads it (any other tensor is refused)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
+        shape = tuple(shape[0])
+    return tuple(_size_entry(n) for n in shape)
+
+
+def _size_entry(n: Any) -> Any:
+    if not isinstance(n, Tensor):
+        return n
+    if n.dtype.kind in "iu" and n.numel() == 1:
+        return int(n.item())
+    raise TypeError(f"a size must be a tuple of ints, not a {n.dtype} Tensor of shape "
+                    f"{n.shape}; write its number (t.item())")
 
 
 def _raw(x: Any) -> Any:
@@ -1411,6 +1453,37 @@ def result_type(a: Tensor, b: Tensor) -> Any:
     if (a.ndim == 0) != (b.ndim == 0):
         return b.dtype if a.ndim == 0 else a.dtype
     return np.promote_types(a.dtype, b.dtype)
+
+
+def _promote(a: Any, b: Any) -> Any:
+    """PyTorch's promote_types: of two categories (bool < int < float) the higher's dtype
+    (int64 with float16 is float16, where NumPy says float64); of one, the wider."""
+    if a is None or b is None:
+        return b if a is None else a
+    ka, kb = _KIND_ORDER[np.dtype(a).kind], _KIND_ORDER[np.dtype(b).kind]
+    if ka != kb:
+        return np.dtype(a if ka > kb else b)
+    return np.promote_types(a, b)
+
+
+def result_type_of(*tensors: Tensor) -> Any:
+    """PyTorch's result type of several tensors (clamp's x and its two bounds): the
+    dimensioned ones promoted together, the 0-d ones together, then the 0-d result counts
+    only where it is of a higher category (a float32 0-d bound makes a uint8 x float32; a
+    float64 one leaves a float16 x float16)."""
+    dimensioned = zero_d = None
+    for t in tensors:
+        if t.ndim:
+            dimensioned = _promote(dimensioned, t.dtype)
+        else:
+            zero_d = _promote(zero_d, t.dtype)
+    if dimensioned is None or zero_d is None:
+        return dimensioned if zero_d is None else zero_d
+    if dimensioned.kind in "fc":
+        return dimensioned
+    if dimensioned.kind == "b" or zero_d.kind in "fc":
+        return _promote(dimensioned, zero_d)
+    return dimensioned
 
 
 def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:

@@ -43,7 +43,7 @@ def _with_labels(module: nn.Module, x: Tensor, labels: Any) -> Tensor:
         if labels is None:
             raise ValueError(f"{type(module).__name__} is conditional on {module.num_classes} "
                              f"classes: call it with labels, e.g. model(x, labels)")
-        code = F.one_hot(labels, module.num_classes, dtype=x.dtype)
+        code = F.one_hot(labels, module.num_classes).to(x.dtype)
         if code.shape[0] != x.shape[0]:
             raise ValueError(f"{type(module).__name__}: {x.shape[0]} inputs but "
                              f"{code.shape[0]} labels")

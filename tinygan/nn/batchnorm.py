@@ -109,6 +109,20 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     training=True: with the batch's statistics (over N and the pixels), and, where running
     statistics are given, updated in place: running = (1 - momentum) running + momentum batch
     (the running variance unbiased). training=False: with the running statistics."""
+    training = bool(training)   # (read first, as PyTorch's `if training:`)
+    if input.numel() == 0:   # PyTorch's early return, which keeps the graph: x * w[0] + b[0]
+        out = input.clone()
+        out = out if weight is None else out * weight[0]
+        return out if bias is None else out + bias[0]
+    if input.dtype.kind in "biu":   # (PyTorch's kernels are for floats)
+        name = backend.TORCH_DTYPE_NAMES.get(input.dtype.name, input.dtype.name)
+        raise NotImplementedError(f'"{who}" not implemented for \'{name}\' (an input of shape '
+                                  f'{input.shape}); convert it with .float()')
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if isinstance(t, Tensor) and t.dtype.kind not in "fc":
+            raise RuntimeError(f"{who}: expected scalar type {input.dtype} but found "
+                               f"{t.dtype} ({name}); give it as floats")
     stats_dtype = next((t.dtype for t in (weight, running_mean) if t is not None),
                        np.dtype(backend.DEFAULT_DTYPE))
     if input.dtype == np.float16 and stats_dtype != np.float16:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 
+from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.nn.activation import check_inplace, torch_signature
 from tinygan.nn.module import Module
@@ -55,10 +56,16 @@ def dropout_channels(x: Tensor, p: float, training: bool,
     x: (N, C, ...). The mask has shape (N, C, 1, ..., 1) and broadcasts over the spatial
     dimensions, so the gradient of a dropped channel is zero everywhere.
     """
+    F.check_dropout_arguments(p, training)
     if not training or p == 0.0:
         return x
+    if x.numel() == 0:   # (nothing to draw: PyTorch's kernel hands back an empty copy)
+        return F.clone(x)
+    if p == 1.0:   # x times a zero of its own dtype (a bool stays bool, a NaN NaN)
+        return x * Tensor(backend.get_array_module(x.array).zeros((), dtype=x.dtype))
     if x.ndim < 2:
-        raise ValueError(f"dropout2d: expected an input of shape (N, C, H, W), got {x.shape}")
+        raise RuntimeError(f"dropout2d: Feature dropout requires at least 2 dimensions in "
+                           f"the input, got shape {x.shape}")
     if x.ndim == 2:                          # PyTorch drops single elements then, and warns
         warnings.warn("dropout2d: Received a 2-D input to dropout2d, which is deprecated and "
                       "will result in an error in a future release. To retain the behavior "
@@ -68,8 +75,6 @@ def dropout_channels(x: Tensor, p: float, training: bool,
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
                       "channel-wise 1D dropout behavior is desired - input is interpreted as "
                       "shape (N, C, L).", UserWarning, stacklevel=3)
-    if p == 1.0:
-        return x * 0.0
     mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)
     keep = (generator or default_generator()).bernoulli(mask_shape, 1.0 - p, dtype=x.dtype,
                                                         device=x.device)

@@ -39,6 +39,8 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None,  # noq
     first rescaled in place to norm at most max_norm (as PyTorch)."""
     if scale_grad_by_freq:
         raise NotImplementedError("embedding: scale_grad_by_freq is not supported by tinygan")
+    if weight.ndim != 2:
+        raise RuntimeError(f"embedding: 'weight' must be 2-D, got shape {weight.shape}")
     idx = _check_indices(input, weight.shape[0])
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)

@@ -15,6 +15,7 @@ from tinygan.engine.functional import (binary_cross_entropy, binary_cross_entrop
                                 sigmoid, softplus, tanh)
 from tinygan.engine.convolution import conv2d, conv_transpose2d  # noqa: F401,E402
 from tinygan.engine.tensor import Tensor
+from tinygan.engine.tensor import number_argument as _number_argument
 from tinygan.engine.resample import interpolate  # noqa: F401,E402
 from tinygan.nn.embedding import embedding  # noqa: F401,E402
 from tinygan.engine.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401,E402
@@ -57,6 +58,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """x for x > 0, alpha (e^x - 1) otherwise; ``inplace=True`` overwrites input."""
     _inplace_flag("elu", inplace)
+    alpha = _number_argument("elu", "alpha", alpha)
     if inplace:
         return _smooth.elu_(input, alpha)
     return _smooth.elu(input, alpha)
@@ -65,6 +67,9 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
             inplace: bool = False, generator: Any = None) -> Tensor:
     _inplace_flag("dropout", inplace)
+    if inplace and training and p != 0 and input.numel():   # (as dropout2d)
+        _core.check_dropout_arguments(p, training)
+        return input._inplace("dropout_", lambda t: _core.dropout(t, p, training, generator))
     return _core.dropout(input, p, training, generator)
 
 
@@ -72,6 +77,11 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A00
               inplace: bool = False, generator: Any = None) -> Tensor:
     from tinygan.nn.dropout import dropout_channels
     _inplace_flag("dropout2d", inplace)
+    if inplace and training and p != 0 and input.numel():   # (Tensor._inplace: a leaf that
+        # requires grad refuses it; with nothing to drop PyTorch leaves the input alone)
+        _core.check_dropout_arguments(p, training)
+        return input._inplace("dropout2d_", lambda t: dropout_channels(t, p, training,
+                                                                         generator))
     return dropout_channels(input, p, training, generator)
 
 
