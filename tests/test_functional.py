@@ -140,8 +140,8 @@ def test_a_folded_products_other_operand_gets_its_gradient_from_one_product(data
     tinygan adds in that same grouping (MatMul.folded), not per batch and then over the
     batch: in float32 the grouping shows where a product overflows beside an inf (issue 29's
     program 5045861: NaN against PyTorch's -inf)."""
-    m, k, n = (data.draw(st.integers(1, 3)) for _ in range(3))
-    batch = data.draw(st.sampled_from([(2,), (3,), (2, 2)]))
+    m, k, n = (data.draw(st.integers(0, 3)) for _ in range(3))   # (0: empty, long run
+    batch = data.draw(st.sampled_from([(2,), (3,), (2, 2), (0,), (2, 0)]))   # 5107994)
     vector = data.draw(st.booleans())
     batched_left = data.draw(st.booleans())
     small_shape = (k,) if vector else ((k, n) if batched_left else (m, k))
@@ -156,14 +156,17 @@ def test_a_folded_products_other_operand_gets_its_gradient_from_one_product(data
     gy = data.draw(_special_floats(tuple(y.shape)))
     with np.errstate(all="ignore"):
         y.backward(tinygan.tensor(gy))
+        count = int(np.prod(big_shape[:-1 if batched_left else -2])) * (
+            1 if batched_left else n)
         if batched_left:   # y_rows = a_rows @ b, so dL/db = a_rows^T @ gy_rows
-            a_rows = a.reshape(-1, k)
-            expected = a_rows.T @ gy.reshape(-1) if vector else a_rows.T @ gy.reshape(-1, n)
+            a_rows = a.reshape(count, k)
+            expected = a_rows.T @ gy.reshape(count) if vector else \
+                a_rows.T @ gy.reshape(count, n)
             got = tb.grad.numpy()
         else:              # y^T = (b^T)_rows @ a^T, so dL/da = (gy^T)_rows^T @ (b^T)_rows
-            bt_rows = np.swapaxes(b, -1, -2).reshape(-1, k)
-            expected = bt_rows.T @ gy.reshape(-1) if vector else \
-                np.swapaxes(gy, -1, -2).reshape(-1, m).T @ bt_rows
+            bt_rows = np.swapaxes(b, -1, -2).reshape(count, k)
+            expected = bt_rows.T @ gy.reshape(count) if vector else \
+                np.swapaxes(gy, -1, -2).reshape(count, m).T @ bt_rows
             got = ta.grad.numpy()
     np.testing.assert_array_equal(got, expected.reshape(got.shape))
 

@@ -1246,9 +1246,11 @@ class MatMul(Function):
         gy = reshape(gy, batch + (rows.shape[-2], cols.shape[-1]))   # the dropped axes back
         if self.folded == "a" and need_b:
             # a's batch was folded into rows, y_rows = a_rows @ b: dL/db = a_rows^T @ gy_rows
-            # (an mv where b is a vector, as PyTorch's)
-            a_rows = reshape(a, (-1, a.shape[-1]))
-            gy_rows = reshape(gy, (-1,) if b.ndim == 1 else (a_rows.shape[0], -1))
+            # (an mv where b is a vector, as PyTorch's; every size written out: a batch may
+            # be empty, and -1 is ambiguous then)
+            count = int(np.prod(a.shape[:-1]))
+            a_rows = reshape(a, (count, a.shape[-1]))
+            gy_rows = reshape(gy, (count,) if b.ndim == 1 else (count, b.shape[-1]))
             gb = reshape(matmul(a_rows.transpose(-1, -2), gy_rows), b.shape)
         else:
             gb = reshape(sum_to(matmul(rows.transpose(-1, -2), gy), cols.shape), b.shape) \
@@ -1256,11 +1258,12 @@ class MatMul(Function):
         if self.folded == "b" and need_a:
             # y^T = b^T @ a^T with b^T's batch folded into rows: (b^T)_rows @ a^T, so
             # dL/da = (gy^T)_rows^T @ (b^T)_rows
-            bt_rows = reshape(b.transpose(-1, -2), (-1, b.shape[-2]))
+            count = int(np.prod(b.shape[:-2])) * b.shape[-1]
+            bt_rows = reshape(b.transpose(-1, -2), (count, b.shape[-2]))
             if a.ndim == 1:   # y = b^T-rows @ a, an mv: dL/da = (b^T)_rows^T @ gy
-                ga = matmul(bt_rows.transpose(-1, -2), reshape(gy, (-1,)))
+                ga = matmul(bt_rows.transpose(-1, -2), reshape(gy, (count,)))
             else:
-                gyt_rows = reshape(gy.transpose(-1, -2), (bt_rows.shape[0], -1))
+                gyt_rows = reshape(gy.transpose(-1, -2), (count, a.shape[-2]))
                 ga = reshape(matmul(gyt_rows.transpose(-1, -2), bt_rows), a.shape)
         else:
             ga = reshape(sum_to(matmul(gy, cols.transpose(-1, -2)), rows.shape), a.shape) \
