@@ -12,7 +12,7 @@ import numpy as np
 
 from tinygan.engine import cumulative, flip as flipping, functional as F, \
     logsumexp as log_sum_exp
-from tinygan.engine.tensor import Tensor, number_argument
+from tinygan.engine.tensor import NOT_GIVEN, Tensor, number_argument
 from tinygan.engine.tensor import MaxMin
 
 
@@ -20,20 +20,19 @@ def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-_UNSET: Any = object()   # not given: PyTorch's overloads (sum(), sum(dim, keepdim)) differ
 
 
 def _given(**arguments: Any) -> dict:
     """The arguments the caller gave, for the method to tell its overloads apart."""
-    return {k: v for k, v in arguments.items() if v is not _UNSET}
+    return {k: v for k, v in arguments.items() if v is not NOT_GIVEN}
 
 
-def mean(input: Tensor, dim: Any = _UNSET, keepdim: Any = _UNSET, *,  # noqa: A002
+def mean(input: Tensor, dim: Any = NOT_GIVEN, keepdim: Any = NOT_GIVEN, *,  # noqa: A002
          dtype: Any = None) -> Tensor:
     return _t(input).mean(**_given(dim=dim, keepdim=keepdim), dtype=dtype)
 
 
-def sum(input: Tensor, dim: Any = _UNSET, keepdim: Any = _UNSET, *,  # noqa: A001,A002
+def sum(input: Tensor, dim: Any = NOT_GIVEN, keepdim: Any = NOT_GIVEN, *,  # noqa: A001,A002
         dtype: Any = None) -> Tensor:
     return _t(input).sum(**_given(dim=dim, keepdim=keepdim), dtype=dtype)
 
@@ -168,18 +167,18 @@ def _extreme(name: str, input: Tensor, dim: Any, keepdim: bool) -> Any:  # noqa:
     torch.max(a, b): the elementwise maximum (as torch.maximum)."""
     x = _t(input)
     if isinstance(dim, Tensor):          # torch.max(a, b) is torch.maximum(a, b)
-        if keepdim is not _UNSET:
+        if keepdim is not NOT_GIVEN:
             raise TypeError(f"{name}(): with a tensor as the second argument ({name} of two "
                             f"tensors) there is no keepdim")
         return F.maximum(x, dim) if name == "max" else F.minimum(x, dim)
     return getattr(x, name)(**_given(dim=dim, keepdim=keepdim))
 
 
-def max(input: Tensor, dim: Any = _UNSET, keepdim: Any = _UNSET) -> Any:  # noqa: A001,A002
+def max(input: Tensor, dim: Any = NOT_GIVEN, keepdim: Any = NOT_GIVEN) -> Any:  # noqa: A001,A002
     return _extreme("max", input, dim, keepdim)
 
 
-def min(input: Tensor, dim: Any = _UNSET, keepdim: Any = _UNSET) -> Any:  # noqa: A001,A002
+def min(input: Tensor, dim: Any = NOT_GIVEN, keepdim: Any = NOT_GIVEN) -> Any:  # noqa: A001,A002
     return _extreme("min", input, dim, keepdim)
 
 
@@ -193,12 +192,12 @@ def _tensor_argument(op: str, name: str, value: Any) -> Tensor:
 
 def maximum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     return _extreme("max", _tensor_argument("maximum", "input", input),
-                    _tensor_argument("maximum", "other", other), _UNSET)
+                    _tensor_argument("maximum", "other", other), NOT_GIVEN)
 
 
 def minimum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     return _extreme("min", _tensor_argument("minimum", "input", input),
-                    _tensor_argument("minimum", "other", other), _UNSET)
+                    _tensor_argument("minimum", "other", other), NOT_GIVEN)
 
 
 def amax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
@@ -222,7 +221,7 @@ def reshape(input: Tensor, shape: Any) -> Tensor:  # noqa: A002
     return _t(input).reshape(shape)
 
 
-def squeeze(input: Tensor, dim: Any = _UNSET) -> Tensor:  # noqa: A002
+def squeeze(input: Tensor, dim: Any = NOT_GIVEN) -> Tensor:  # noqa: A002
     return _t(input).squeeze(**_given(dim=dim))
 
 

@@ -25,7 +25,7 @@ from tinygan.engine import flip as flipping, pieces, rounding, sorting, special_
 from tinygan.engine import cumulative, logic, logsumexp as log_sum_exp, triangular
 from tinygan.multiprocessing import is_shared, share_tensor_
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, as_result, \
-    check_no_overlap, checked_scalar, number_argument, \
+    check_no_overlap, checked_scalar, number_argument, NOT_GIVEN, \
     check_gather_write_order, \
     _address, _is_expanded, _same_walk, _tensors, _writable, is_grad_enabled, parse_to_args, \
     refuse_a_gradient_into_ints, wrap_dim
@@ -230,21 +230,20 @@ def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
 
 
 # ---- reductions (``dim``/``keepdim`` as PyTorch, ``axis``/``keepdims`` as NumPy) ---------
-_UNSET: Any = object()   # an argument not given (PyTorch's overloads tell these apart)
 
 
 def _keepdim_needs_dim(op: str, dim: Any, axis: Any, keepdim: Any) -> tuple[Any, bool]:
     """(dim, keepdim) with the defaults filled in. PyTorch's overloads of sum, mean, max
     and min are sum() and sum(dim, keepdim=False): keepdim without a dim matches neither
     (a TypeError); dim=None, given, is every dim."""
-    if keepdim is not _UNSET and dim is _UNSET and axis is None:
+    if keepdim is not NOT_GIVEN and dim is NOT_GIVEN and axis is None:
         raise TypeError(f"{op}() received an invalid combination of arguments - got "
                         f"(keepdim={keepdim}): keepdim needs a dim, e.g. "
                         f"x.{op}(dim=0, keepdim={keepdim}), or dim=None for all of them")
-    return (None if dim is _UNSET else dim), (False if keepdim is _UNSET else keepdim)
+    return (None if dim is NOT_GIVEN else dim), (False if keepdim is NOT_GIVEN else keepdim)
 
 
-def sum(self, dim=_UNSET, keepdim=_UNSET, *, dtype=None, axis=None,  # noqa: A001
+def sum(self, dim=NOT_GIVEN, keepdim=NOT_GIVEN, *, dtype=None, axis=None,  # noqa: A001
         keepdims=None):
     """``dtype``: the input is cast to it first (x.sum(dtype=float64) adds in float64),
     and the result has it."""
@@ -258,7 +257,7 @@ def sum(self, dim=_UNSET, keepdim=_UNSET, *, dtype=None, axis=None,  # noqa: A00
     return total if dtype is None or total.dtype == dtype else total.to(dtype=dtype)
 
 
-def mean(self, dim=_UNSET, keepdim=_UNSET, *, dtype=None, axis=None, keepdims=None):
+def mean(self, dim=NOT_GIVEN, keepdim=NOT_GIVEN, *, dtype=None, axis=None, keepdims=None):
     """``dtype``: the input is cast to it first (an int tensor's mean needs a float one);
     a half one is summed from a float32 copy instead and rounded at the end, as PyTorch
     (a half copy of float64 data could overflow: -1e30 is -inf in half)."""
@@ -277,24 +276,24 @@ def _spread_arguments(op: str, dim: Any, unbiased: Any, keepdim: Any,
     So x.var(False) is the biased variance of everything; unbiased with keepdim needs a
     dim, and unbiased with correction is refused (PyTorch: TypeError, no such signature)."""
     if isinstance(dim, (bool, np.bool_)):          # x.var(False): the flag, not a dim
-        if unbiased is not _UNSET or keepdim is not _UNSET:
+        if unbiased is not NOT_GIVEN or keepdim is not NOT_GIVEN:
             raise TypeError(f"{op}(): a bool first argument is `unbiased`; give the dim as "
                             f"an int: x.{op}(dim, unbiased, keepdim)")
-        dim, unbiased = _UNSET, dim
+        dim, unbiased = NOT_GIVEN, dim
     if correction is not None:   # a number (PyTorch's Scalar), not a tensor of any dtype
         number_argument(op, "correction", correction)
-    if unbiased is not _UNSET and correction is not None:
+    if unbiased is not NOT_GIVEN and correction is not None:
         raise TypeError(f"{op}() received an invalid combination of arguments: unbiased and "
                         f"correction together; give one (correction=0 is unbiased=False)")
-    if dim is _UNSET and unbiased is not _UNSET and keepdim is not _UNSET:
+    if dim is NOT_GIVEN and unbiased is not NOT_GIVEN and keepdim is not NOT_GIVEN:
         raise TypeError(f"{op}() received an invalid combination of arguments - got "
                         f"(unbiased=bool, keepdim=bool): with keepdim, give the dim too: "
                         f"x.{op}(dim=None, unbiased={unbiased}, keepdim={keepdim})")
-    return (None if dim is _UNSET else dim, True if unbiased is _UNSET else bool(unbiased),
-            False if keepdim is _UNSET else keepdim)
+    return (None if dim is NOT_GIVEN else dim, True if unbiased is NOT_GIVEN else bool(unbiased),
+            False if keepdim is NOT_GIVEN else keepdim)
 
 
-def var(self, dim=_UNSET, unbiased=_UNSET, keepdim=_UNSET, *, correction=None, axis=None,
+def var(self, dim=NOT_GIVEN, unbiased=NOT_GIVEN, keepdim=NOT_GIVEN, *, correction=None, axis=None,
         keepdims=None):
     """Variance; unbiased (divides by n - 1) by default, as torch.Tensor.var;
     ``correction=c`` divides by n - c."""
@@ -305,7 +304,7 @@ def var(self, dim=_UNSET, unbiased=_UNSET, keepdim=_UNSET, *, correction=None, a
                  correction=correction)
 
 
-def std(self, dim=_UNSET, unbiased=_UNSET, keepdim=_UNSET, *, correction=None, axis=None,
+def std(self, dim=NOT_GIVEN, unbiased=NOT_GIVEN, keepdim=NOT_GIVEN, *, correction=None, axis=None,
         keepdims=None):
     dim, unbiased, keepdim = _spread_arguments("std", dim, unbiased, keepdim, correction)
     correction = None if correction is None else number_argument("std", "correction",
@@ -323,14 +322,14 @@ def amin(self, dim=None, keepdim=False):
     return F.amin(self, dim, keepdim)
 
 
-def max(self, dim=_UNSET, keepdim=_UNSET, *, axis=None, keepdims=None):  # noqa: A001
+def max(self, dim=NOT_GIVEN, keepdim=NOT_GIVEN, *, axis=None, keepdims=None):  # noqa: A001
     """No dim: the largest element. A dim: ``(values, indices)`` along it, as PyTorch;
     the gradient goes to the element at each index."""
     dim, keepdim = _int_dim_or_none("max", dim, axis, keepdim)
     return _max_or_min(self, _pick(dim, axis), _pick(keepdim, keepdims), largest=True)
 
 
-def min(self, dim=_UNSET, keepdim=_UNSET, *, axis=None, keepdims=None):  # noqa: A001
+def min(self, dim=NOT_GIVEN, keepdim=NOT_GIVEN, *, axis=None, keepdims=None):  # noqa: A001
     dim, keepdim = _int_dim_or_none("min", dim, axis, keepdim)
     return _max_or_min(self, _pick(dim, axis), _pick(keepdim, keepdims), largest=False)
 
@@ -560,13 +559,13 @@ def t(self):
     return F.transpose(self, None) if self.ndim == 2 else F.Reshape(self.shape)(self)
 
 
-def squeeze(self, dim=_UNSET, *, axis=None):
+def squeeze(self, dim=NOT_GIVEN, *, axis=None):
     """Drop dims of size 1: all of them, the one ``dim`` names, or those of a tuple of
     dims (a named dim longer than 1 stays). A view."""
     if dim is None:   # (PyTorch has squeeze() and squeeze(dim), no squeeze(None))
         raise TypeError("squeeze(): argument 'dim' must be an int or a tuple of ints, not "
                         "None; for every size-1 dim write x.squeeze()")
-    dim, shape = _pick(None if dim is _UNSET else dim, axis), self.shape
+    dim, shape = _pick(None if dim is NOT_GIVEN else dim, axis), self.shape
     if dim is None:
         new = tuple(s for s in shape if s != 1)
     else:

@@ -31,7 +31,7 @@ import numpy as np
 from tinygan.devices import backend
 from tinygan.engine import functional as F
 from tinygan.engine.layout import empty_preserving
-from tinygan.engine.tensor import Tensor, wrap_dim
+from tinygan.engine.tensor import NOT_GIVEN, Tensor, wrap_dim
 from tinygan.engine.tie_order import LONGEST, pytorch_sort_order, pytorch_topk_order
 
 # torch.return_types.sort / topk: a named pair, so ``values, indices = x.sort()`` and
@@ -58,10 +58,9 @@ def _check(op: str, x: Any) -> None:
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
 
 
-_UNSET: Any = object()   # not given (PyTorch refuses dim=None, given)
 
 
-def sort(x: Tensor, *positional: Any, dim: Any = _UNSET, descending: Any = _UNSET,
+def sort(x: Tensor, *positional: Any, dim: Any = NOT_GIVEN, descending: Any = NOT_GIVEN,
          stable: bool | None = None) -> SortResult:
     """x sorted along ``dim``: ``(values, indices)``, both of x's shape, with
     ``values = x.take_along_dim(indices, dim)`` (gradients flow to x through the values).
@@ -74,12 +73,12 @@ def sort(x: Tensor, *positional: Any, dim: Any = _UNSET, descending: Any = _UNSE
                             f"stable= given, dim and descending go by name too (got "
                             f"{len(positional)} more positional); write "
                             f"sort(x, dim=..., descending=..., stable=...)")
-        if dim is not _UNSET or (len(positional) == 2 and descending is not _UNSET):
+        if dim is not NOT_GIVEN or (len(positional) == 2 and descending is not NOT_GIVEN):
             raise TypeError("sort() got dim or descending both by position and by name")
         dim = positional[0]
         descending = positional[1] if len(positional) > 1 else descending
-    dim = -1 if dim is _UNSET else dim
-    descending = False if descending is _UNSET else descending
+    dim = -1 if dim is NOT_GIVEN else dim
+    descending = False if descending is NOT_GIVEN else descending
     if not isinstance(descending, (bool, np.bool_)):
         raise TypeError(f"sort(): argument 'descending' must be bool, not "
                         f"{type(descending).__name__}")

@@ -1210,6 +1210,16 @@ def _to_array(data: Any, dtype: Any) -> Any:
     return backend.asarray(data, dtype)  # Python lists and numbers: the default device
 
 
+class _NotGiven:
+    """The default of an argument whose absence PyTorch tells apart from None: sum() and
+    sum(dim=None, keepdim=True) are two of its overloads, sort(dim=None) is refused."""
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Any = _NotGiven()
+
+
 def number_argument(op: str, name: str, value: Any) -> Any:
     """An argument PyTorch types as a number (a Scalar: alpha, a fill value, correction):
     a Python number as it is, a 0-d tensor that does not require grad as its ``.item()``
