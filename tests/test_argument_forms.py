@@ -200,3 +200,17 @@ def test_clamp_by_tensors_promotes_as_pytorch_over_every_dtype_and_rank():
                     if got[0] != got[1]:
                         differ.append((dx, dl, dh, sx, sl, sh, got))
     assert not differ, differ[:5]
+
+
+def test_remainders_first_derivative_is_in_the_graph_as_pytorchs():
+    """Long run 5120315 (after the divisor change above): grad(create_graph=True) of
+    x % y gives y a gradient, -floor(x / y), that requires grad in PyTorch (the floor
+    division is a node there, of zero derivative); it must here too, or a second grad()
+    of it raises in one library only."""
+    seen = []
+    for lib in (tinygan, torch):
+        x = lib.tensor(2.92, requires_grad=True)
+        y = lib.tensor(-1.54, requires_grad=True)
+        gx, gy = lib.autograd.grad((x % y).sum(), [x, y], create_graph=True)
+        seen.append((gx.requires_grad, gy.requires_grad, float(gy)))
+    assert seen[0] == seen[1]

