@@ -114,6 +114,18 @@ ROWS = {
         L.ones(2, 3, dtype=L.int64), L.zeros(3), L.ones(3)),
     "adaptive_avg_pool2d to a bool size": lambda L: L.nn.functional.adaptive_avg_pool2d(
         L.ones(1, 2, 2), True),
+    "adaptive_avg_pool2d of an int tensor": lambda L: L.nn.functional.adaptive_avg_pool2d(
+        L.ones(1, 2, 3, dtype=L.int64), 2),
+    "addcmul_ of uint8 by -1.5": lambda L: L.tensor([1, 2], dtype=L.uint8).addcmul_(
+        L.tensor([1, 1], dtype=L.uint8), L.tensor([3, 4], dtype=L.uint8), value=-1.5),
+    "linear with a vector weight": lambda L: L.nn.functional.linear(L.ones(2, 3), L.ones(3)),
+    "addcmul_ of int64 by an int32 0-d and a uint8": lambda L: L.tensor([2, 1]).addcmul_(
+        L.tensor(-3, dtype=L.int32), L.tensor([2, 4], dtype=L.uint8)),
+    "bce with logits and a bool pos_weight": lambda L: (
+        L.nn.functional.binary_cross_entropy_with_logits(L.tensor([0.5]), L.tensor([1.0]),
+                                                         pos_weight=L.tensor(False))),
+    "linear with a vector weight and a bias": lambda L: L.nn.functional.linear(
+        L.ones(2, 3), L.ones(3), L.tensor(1.0)),
     # values
     "clamp with its low bound above its high": lambda L: L.tensor([3, 0, 2], dtype=L.uint8
                                                                   ).clamp(3, 1),

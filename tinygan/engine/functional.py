@@ -1491,6 +1491,15 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                          f"tensor; the weight has shape {weight.shape}")
     _same_dtype("linear", *((x, weight) if bias is None else (x, weight, bias)))
     refuse_kinds("addmm_impl_cpu_", x, "b")
+    if weight.ndim != 2:   # PyTorch's: a vector weight is a dot or an mv (x @ w), no bias
+        if weight.ndim != 1:   # beside a batch (its addmm wants a matrix); 0-d or 3-D, none
+            raise RuntimeError(f"linear: t() expects a tensor with <= 2 dimensions, but "
+                               f"the weight has shape {weight.shape}")
+        if bias is not None and x.ndim >= 2:
+            raise RuntimeError(f"linear: mat2 must be a matrix, got 1-D tensor (weight of "
+                               f"shape {weight.shape}, with a bias, input {x.shape})")
+        y = matmul(x, weight)
+        return y if bias is None else y + bias
     if x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, but the "
                          f"weight of shape {weight.shape} expects {weight.shape[1]}")
@@ -2773,6 +2782,10 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any,  # noqa: A002
     reduction = legacy_reduction(size_average, reduce, reduction)
     _loss_tensors("binary_cross_entropy_with_logits", target=target, weight=weight,
                   pos_weight=pos_weight)
+    if isinstance(pos_weight, Tensor) and pos_weight.dtype == np.bool_:   # (pos_weight - 1)
+        raise RuntimeError("binary_cross_entropy_with_logits: Subtraction, the `-` operator, "
+                           "with a bool tensor is not supported (pos_weight - 1 of a bool "
+                           "pos_weight); give it as floats")
     for name, value in (("weight", weight), ("pos_weight", pos_weight)):
         refuse_gradient_of("binary_cross_entropy_with_logits", name, value)
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)

@@ -25,7 +25,7 @@ from tinygan.engine import flip as flipping, pieces, rounding, sorting, special_
 from tinygan.engine import cumulative, logic, logsumexp as log_sum_exp, triangular
 from tinygan.multiprocessing import is_shared, share_tensor_
 from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, as_result, \
-    check_no_overlap, checked_scalar, number_argument, NOT_GIVEN, \
+    check_no_overlap, checked_scalar, number_argument, NOT_GIVEN, result_type_of, \
     check_gather_write_order, \
     _address, _is_expanded, _same_walk, _tensors, _writable, is_grad_enabled, parse_to_args, \
     refuse_a_gradient_into_ints, wrap_dim
@@ -612,16 +612,21 @@ def expand_as(self, other):
 
 def addcmul_(self, tensor1, tensor2, *, value: float = 1):
     """self += value * a * b: for a floating result one node with PyTorch's arithmetic
-    (functional.addc); for an integer one the plain composite, a b's dtype first."""
+    (functional.addc); for an integer one the plain composite, in the dtype the three
+    tensors promote to together (an int32 0-d a times a uint8 b beside int64 self is an
+    int64 product, not a uint8 one that wraps)."""
     a, b = tensor1, tensor2
     _tensors("addcmul_", tensor1=a, tensor2=b)
     value = number_argument("addcmul_", "value", value)
-    if self.dtype.kind in "biu":   # PyTorch reads value in the tensor's dtype: -0.03 is 0
-        value = int(value)
+    if self.dtype.kind in "biu":   # PyTorch reads value in the tensor's dtype: -0.03 is 0,
+        value = int(checked_scalar(value, self.dtype))   # -1.5 into uint8 overflows
 
     def new(t):
         y = F.addc(t, a, b, value, True)
-        return t + value * (a * b) if y is None else y
+        if y is not None:
+            return y
+        wide = result_type_of(t, a, b)
+        return t + value * (F.cast(a, wide) * F.cast(b, wide))
     return self._inplace("addcmul_", new, reads=(a, b))
 
 

@@ -332,6 +332,11 @@ def adaptive_avg_pool2d(input: Tensor,  # noqa: A002 - PyTorch's name
         raise TypeError(f"adaptive_avg_pool2d: the input must be a Tensor, not "
                         f"{type(input).__name__}")
     sides = output_size if isinstance(output_size, (tuple, list)) else (output_size,)
+    if input.dtype.kind in "biu" and 0 not in sides:
+        # (PyTorch's kernels are for floats; an empty output is made without one)
+        name = backend.TORCH_DTYPE_NAMES.get(input.dtype.name, input.dtype.name)
+        raise NotImplementedError(f'"adaptive_avg_pool2d" not implemented for \'{name}\' (an '
+                                  f'input of shape {input.shape}); convert it with .float()')
     if not all(s is None or (isinstance(s, (int, np.integer)) and not isinstance(s, bool))
                for s in sides):
         raise TypeError(f"adaptive_avg_pool2d(): argument 'output_size' must be tuple of "
