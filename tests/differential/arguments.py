@@ -228,35 +228,26 @@ def draw_call(rng: np.random.Generator, names: list[tuple[str, Any]]) -> Call:
 
 def _names() -> list[tuple[str, Any]]:
     import tinygan
-    found = []
-    for n in sorted(tinygan.__all__):
-        fn = getattr(tinygan, n, None)
-        if n in SKIPPED or not callable(fn) or isinstance(fn, type) or n.endswith("_like") \
-                and n.startswith(("rand", "empty")):
-            continue
-        try:
-            inspect.signature(fn)
-        except (TypeError, ValueError):
-            continue
-        found.append((f"L.{n}", fn))
     import torch
-    functional = tinygan.nn.functional
-    for n in sorted(dir(functional)):   # (those PyTorch's nn.functional has too)
-        fn = getattr(functional, n)
-        if n.startswith("_") or n in SKIPPED or not inspect.isfunction(fn) or \
-                not hasattr(torch.nn.functional, n):
-            continue
-        found.append((f"F.{n}", fn))
-    for n in sorted(dir(tinygan.Tensor)):
-        fn = getattr(tinygan.Tensor, n)
+
+    def drawable(n: str, fn: Any) -> bool:
         if n.startswith("_") or n in SKIPPED or not callable(fn) or isinstance(fn, type):
-            continue
+            return False
         try:
             inspect.signature(fn)
         except (TypeError, ValueError):
-            continue
-        found.append((f"Tensor.{n}", fn))
-    return found
+            return False
+        return True
+
+    functional = tinygan.nn.functional
+    return ([(f"L.{n}", getattr(tinygan, n)) for n in sorted(tinygan.__all__)
+             if drawable(n, getattr(tinygan, n, None))] +
+            # nn.functional: the names PyTorch's has too
+            [(f"F.{n}", getattr(functional, n)) for n in sorted(dir(functional))
+             if drawable(n, getattr(functional, n)) and hasattr(torch.nn.functional, n)
+             and inspect.isfunction(getattr(functional, n))] +
+            [(f"Tensor.{n}", getattr(tinygan.Tensor, n)) for n in sorted(dir(tinygan.Tensor))
+             if drawable(n, getattr(tinygan.Tensor, n))])
 
 
 def _values(x: Any) -> Any:
