@@ -31,7 +31,9 @@ def _outcome(lib, row):
         if isinstance(r, (tinygan.Tensor, torch.Tensor)):
             values = np.asarray(r.detach().tolist() if isinstance(r, torch.Tensor)
                                 else r.tolist(), dtype=np.float64)
-            shown = np.where(np.isnan(values), "nan", np.round(values, 5).astype(str))
+            # six significant digits: float32's last bit differs in order of rounding
+            shown = np.vectorize(lambda v: f"{v:.6g}", otypes=[str])(values) if values.size \
+                else values.astype(str)
             out.append((str(r.dtype).split(".")[-1], tuple(r.shape), shown.tolist()))
         else:
             out.append(r)
@@ -121,6 +123,10 @@ ROWS = {
     "linear with a vector weight": lambda L: L.nn.functional.linear(L.ones(2, 3), L.ones(3)),
     "addcmul_ of int64 by an int32 0-d and a uint8": lambda L: L.tensor([2, 1]).addcmul_(
         L.tensor(-3, dtype=L.int32), L.tensor([2, 4], dtype=L.uint8)),
+    "bce with logits and a uint8 pos_weight of 0": lambda L: (
+        L.nn.functional.binary_cross_entropy_with_logits(
+            L.tensor([[-2.01, 0.99]]), L.tensor([[0.09, -1.71]]),
+            pos_weight=L.tensor([[4, 0]], dtype=L.uint8), reduction="none")),
     "bce with logits and a bool pos_weight": lambda L: (
         L.nn.functional.binary_cross_entropy_with_logits(L.tensor([0.5]), L.tensor([1.0]),
                                                          pos_weight=L.tensor(False))),

@@ -2805,6 +2805,11 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any,  # noqa: A002
         if np.broadcast_shapes(pw.shape, logits.shape) != logits.shape:
             raise RuntimeError(f"binary_cross_entropy_with_logits: pos_weight of shape "
                                f"{pw.shape} does not broadcast to the input's {logits.shape}")
+        if pw.dtype.kind in "iu":
+            # PyTorch takes pos_weight - 1 in pos_weight's own dtype: a uint8 0 wraps to
+            # 255 there (exact as a float, as any int here, so + 1 and BCEWithLogits's - 1
+            # give it back)
+            pw = cast(pw - 1, wide) + 1
         loss = BCEWithLogits()(logits, target, cast(pw, wide))
     return keeps(cast(_reduce(_weighted(loss, weight), reduction), out_dtype), logits, target,
                  weight, pos_weight, name="BinaryCrossEntropyWithLogits")   # PyTorch's keeps all
