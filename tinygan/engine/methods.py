@@ -641,6 +641,14 @@ def addcdiv_(self, tensor1, tensor2, *, value: float = 1):
                            f"division write tensor1.float(), for a floor division "
                            f"t.add_(value * tensor1.div(tensor2, rounding_mode='floor'))")
 
+    if b.dtype.kind in "biu" and a.requires_grad and is_grad_enabled():
+        # PyTorch computes tensor1's gradient, value / tensor2, into tensor2's integer dtype
+        # and fails there; the forward runs, so the refusal waits for a backward
+        a = F.RefusedBackward(f"addcdiv_ backward: result type {a.dtype} can't be cast to "
+                              f"the desired output type {b.dtype} (tensor1's gradient, "
+                              f"value / tensor2, of an integer tensor2); give tensor2 as "
+                              f"floats")(a)
+
     def new(t):
         y = F.addc(t, a, b, value, False)
         return t + value * (a / b) if y is None else y
