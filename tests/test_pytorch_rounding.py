@@ -896,3 +896,29 @@ def test_logsigmoid_and_its_derivatives_as_pytorchs_kernel(dtype):
                 np.testing.assert_array_equal(exact(ours), exact(theirs), err_msg=f"{x0}")
             np.testing.assert_allclose(ours, theirs, rtol=4 * np.finfo(dtype).eps, atol=0,
                                        err_msg=f"{x0}")
+
+
+@pytest.mark.parametrize("form", ["x * s", "s * x", "x / s"])
+@pytest.mark.parametrize("needs_grad", [False, True])
+def test_half_with_a_0d_tensor_as_pytorchs(form, needs_grad):
+    """A half x with a 0-d float32 tensor s: PyTorch's kernel reads s as a float32 where it
+    is the second operand, whether or not s requires grad (914 of 4,000 products differed
+    where s required grad and tinygan rounded it to half), and rounds it to half where it
+    is the first (s * x); x's gradient, g * s, has s second. Values and x's gradient bit
+    for bit; s's gradient, a sum of 4,000 halves, within its last bit."""
+    rng = np.random.default_rng(5)
+    v = np.round(rng.normal(0, 2, 4000), 3)
+    w = rng.normal(0, 1, 4000)
+    found = []
+    for lib in (tinygan, torch):
+        x = lib.tensor(v, dtype=lib.float16, requires_grad=True)
+        s = lib.tensor(0.3, requires_grad=needs_grad)
+        y = {"x * s": lambda: x * s, "s * x": lambda: s * x, "x / s": lambda: x / s}[form]()
+        leaves = [x, s] if needs_grad else [x]
+        grads = lib.autograd.grad((y * lib.tensor(w, dtype=lib.float16)).sum(), leaves)
+        found.append([np.asarray(t.detach().numpy(), dtype=np.float64) for t in (y, *grads)])
+    (y1, gx1, *gs1), (y2, gx2, *gs2) = found
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(gx1, gx2)
+    if needs_grad:
+        np.testing.assert_allclose(gs1[0], gs2[0], rtol=2 ** -10)
