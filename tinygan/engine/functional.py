@@ -821,9 +821,9 @@ def mul(a: Any, b: Any) -> Tensor:
     if not isinstance(a, Tensor) and _half_and_number(b, a):   # 0.3 * x: x.__rmul__(0.3),
         return _half_by(b, a, divide=False)   # the number second (a 0-d tensor first is
         # made half first in PyTorch: its kernel reads only a second operand as a scalar)
-    if _half_by_a_cpu_scalar(a, b):
+    if _half_and_number(a, b):
         return _half_by(a, b, divide=False)
-    if isinstance(a, Tensor) and _half_by_a_cpu_scalar(b, a):
+    if isinstance(a, Tensor) and _half_and_number(b, a):
         return ScalarFirstByHalf()(a, b)
     return _binary(Mul, a, b)
 
@@ -901,25 +901,18 @@ class HalfByNumber(Function):
 
 
 def _half_and_number(x: Any, number: Any) -> bool:
-    """Whether PyTorch computes x * number (or x / number) by HalfByNumber's rule: x a half
-    tensor, the number a Python int or float, or a 0-d tensor of another dtype that needs
-    no gradient beside a tensor of one or more dims (else the 0-d tensor is made half
-    first, as any operand)."""
+    """Whether PyTorch computes x * number (or x / number, x // number) by HalfByNumber's
+    rule: x a half tensor with dims, the number second, a Python int or float or a 0-d
+    tensor of another dtype, one that requires grad too (PyTorch's kernel reads it as a
+    float32 all the same: measured, 4,000 values); else it is made half first, as any
+    operand."""
     if not isinstance(x, Tensor) or x.dtype != np.float16:
         return False
     if isinstance(number, Tensor):
         return number.ndim == 0 and x.ndim > 0 and number.dtype != np.float16 and \
-            number.dtype.kind in "iuf" and not number.requires_grad
+            number.dtype.kind in "iuf"
     return isinstance(number, (int, float, np.integer, np.floating)) and \
         not isinstance(number, (bool, np.bool_))
-
-
-def _half_by_a_cpu_scalar(x: Any, number: Any) -> bool:
-    """_half_and_number, a 0-d tensor that requires grad included: PyTorch's rounded
-    division reads such a divisor as a float32 too (measured, 4,000 values)."""
-    if isinstance(number, Tensor) and number.requires_grad:
-        return _half_and_number(x, number.detach())
-    return _half_and_number(x, number)
 
 
 def _number_of(number: Any) -> float:
@@ -964,7 +957,7 @@ def div(a: Any, b: Any) -> Tensor:
         # both integers: the tensors become floats first, so a Python number becomes that
         # float as itself (a uint8 tensor / -2 is -0.5, as PyTorch's, not 1 / 254)
         a, b = (_floating(v) if isinstance(v, Tensor) else v for v in (a, b))
-    if _half_by_a_cpu_scalar(a, b):
+    if _half_and_number(a, b):
         return _half_by(a, b, divide=True)
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
     if a.dtype.kind not in "fc" and b.dtype.kind not in "fc":
@@ -1027,7 +1020,7 @@ def floor_divide(a: Any, b: Any) -> Tensor:
 
 
 def _rounded(op: Function, name: str, a: Any, b: Any) -> Tensor:
-    if isinstance(op, DivRounded) and _half_by_a_cpu_scalar(a, b):
+    if isinstance(op, DivRounded) and _half_and_number(a, b):
         # a half tensor divided by a number or a 0-d tensor (one that requires grad too):
         # PyTorch's kernel works in float32 (the number kept a float32, not rounded to
         # half) and rounds the result to half once (its remainder rounds the number to
