@@ -569,13 +569,11 @@ def squeeze(self, dim=NOT_GIVEN, *, axis=None):
     if dim is None:
         new = tuple(s for s in shape if s != 1)
     else:
-        listed = [wrap_dim(d, self.ndim, "squeeze")
-                  for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
-        for k, d in enumerate(listed):
-            if d in listed[:k]:
-                raise RuntimeError(f"squeeze: dim {d} appears multiple times in the list of "
-                                   f"dims {tuple(dim)}")
-        dims = set(listed)
+        # the reductions' dims (wrapped, a repeat refused); () names none here, not all
+        axes = () if isinstance(dim, (tuple, list)) and not dim else \
+            F._normalise_axes(dim, self.ndim, "squeeze")
+        dims = range(self.ndim) if axes is None else \
+            (axes if isinstance(axes, tuple) else (axes,))
         new = tuple(n for k, n in enumerate(shape) if not (k in dims and n == 1))
     return _new_view(self, F.reshape(self, new))
 
