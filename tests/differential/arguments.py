@@ -92,9 +92,39 @@ def _dim(rng: np.random.Generator) -> Value:
     return Value("py", None, "None")
 
 
+# how often a parameter gets a value of another kind than its own: None, a string, a 0-d
+# or one-element tensor, a float, an int, a bool, a list (PyTorch's parser refuses most of
+# them: keepdim=1, dim=1.0, dtype='float64', other=[1.0]; and takes some NumPy would not:
+# dim=torch.tensor(1))
+WRONG_KIND = 0.1
+
+
+def _wrong_kind(rng: np.random.Generator) -> Value:
+    """A value of a kind drawn without looking at the parameter."""
+    r = int(rng.integers(8))
+    if r == 0:
+        return Value("py", None, "None")
+    if r == 1:
+        return Value("py", "a", "'a'")
+    if r == 2:
+        return _tensor(rng, (), None)
+    if r == 3:
+        return _tensor(rng, (1,), None)
+    if r == 4:
+        return Value("py", 1.5, "1.5")
+    if r == 5:
+        return Value("py", 1, "1")
+    if r == 6:
+        v = bool(rng.random() < 0.5)
+        return Value("py", v, repr(v))
+    return Value("py", [1], "[1]")
+
+
 def _draw(rng: np.random.Generator, name: str, first: Value | None) -> Value:
     """An argument for a parameter called ``name`` (PyTorch's names: dim, keepdim ...)."""
     shape = first.data[0].shape if first is not None and first.kind == "tensor" else (2, 3)
+    if rng.random() < WRONG_KIND:
+        return _wrong_kind(rng)
     if name in ("dim", "axis", "dims", "start_dim", "end_dim", "dim0", "dim1"):
         return _dim(rng)
     if name in ("keepdim", "keepdims", "largest", "sorted", "descending", "stable",
@@ -204,7 +234,7 @@ def draw_call(rng: np.random.Generator, names: list[tuple[str, Any]]) -> Call:
             continue
         if p.kind is p.VAR_POSITIONAL:
             v = _draw(rng, "shape", first)
-            if rng.random() < 0.5:        # view(2, 3) or view((2, 3))
+            if v.kind == "shape" and rng.random() < 0.5:   # view(2, 3) or view((2, 3))
                 args.append(("*", v))
                 star = True
             else:
@@ -217,7 +247,7 @@ def draw_call(rng: np.random.Generator, names: list[tuple[str, Any]]) -> Call:
         # (a number where a tensor usually goes is passed by position: PyTorch's overloads
         # for numbers there, where(cond, 2, y), name no keyword)
         keyword = p.kind is p.KEYWORD_ONLY or (optional and rng.random() < 0.5 and not (
-            v.kind == "py" and p.name in ("input", "other")))
+            v.kind == "py" and p.name in ("input", "other")) and p.kind is not p.POSITIONAL_ONLY)
         if keyword and any(key is None for key, _ in args[len(args):]):
             keyword = True
         if not keyword and any(key not in (None, "*") for key, _ in args):
@@ -412,7 +442,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--wrong-kinds", type=float, default=WRONG_KIND,
+                        help="the share of arguments drawn of another kind (default %(default)s)")
     args = parser.parse_args()
+    globals()["WRONG_KIND"] = args.wrong_kinds
     names = _names()
     found: dict[str, list] = {}
     for seed in range(args.seed, args.seed + args.n):

@@ -11,6 +11,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.devices.random import Generator, default_generator
+from tinygan.engine.arguments import dtype_or_none, index
 from tinygan.engine.layout import empty_preserving
 from tinygan.engine.tensor import Tensor
 from tinygan.engine.tensor import _shape_args, checked_scalar, number_argument
@@ -51,6 +52,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
 
     On ``device``; when None, a Tensor's or device array's own device, and the default
     device for host data (lists, numbers, NumPy arrays), as ``torch.tensor`` does."""
+    dtype = dtype_or_none("tensor", "dtype", dtype)
     raw = data.array if isinstance(data, Tensor) else data
     if device is None and not isinstance(data, Tensor) and backend.device_of(raw) == "cpu":
         device = backend.default_device()   # host data goes to the default device (PyTorch)
@@ -72,6 +74,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def _factory(fill: str, shape: Sequence, dtype: Any, requires_grad: bool, device_: Any):
+    dtype = dtype_or_none(fill, "dtype", dtype)
     xp = _xp(device_)
     data = getattr(xp, fill)(_shape_args(tuple(shape)), dtype=dtype or backend.DEFAULT_DTYPE)
     return Tensor(data, requires_grad=requires_grad)
@@ -98,6 +101,7 @@ def full(size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any
         raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{type(size).__name__}")
     value = number_argument("full", "fill_value", fill_value)
+    dtype = dtype_or_none("full", "dtype", dtype)
     xp = _xp(device)
     dtype = dtype or _number_dtype(value)
     return Tensor(xp.full(_shape_args(tuple(size)), checked_scalar(value, dtype), dtype=dtype),
@@ -118,7 +122,7 @@ def _filled_like(t: Tensor, value: Any, dtype: Any, device_: Any,
                  requires_grad: bool) -> Tensor:
     """``value`` everywhere in ``t``'s shape, on ``t``'s device unless one is given, laid
     out as ``t`` is where PyTorch's preserve_format keeps it (engine/layout.py)."""
-    dtype = dtype or t.dtype
+    dtype = dtype_or_none("full_like", "dtype", dtype) or t.dtype
     if device_ is None or backend.normalize_device(device_) == t.device:
         data = empty_preserving(t.array, dtype)
         data[...] = value
@@ -234,6 +238,7 @@ def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None,  # noqa: A00
               memory_format: Any = None) -> Tensor:
     """``fill_value`` everywhere, in ``input``'s shape, dtype and device."""
     value = number_argument("full_like", "fill_value", fill_value)
+    dtype = dtype_or_none("full_like", "dtype", dtype)
     return _filled_like(input, checked_scalar(value, dtype or input.dtype), dtype, device,
                         requires_grad)
 
@@ -258,7 +263,8 @@ def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
     """The n x m identity matrix (m = n by default)."""
-    n, m = _shape_args((n,))[0], None if m is None else _shape_args((m,))[0]
+    n, m = index("eye", "n", n), None if m is None else index("eye", "m", m)
+    dtype = dtype_or_none("eye", "dtype", dtype)
     return Tensor(_xp(device).eye(n, m, dtype=dtype or backend.DEFAULT_DTYPE),
                   requires_grad=requires_grad)
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from tinygan.engine import cumulative, flip as flipping, functional as F, \
     logsumexp as log_sum_exp
+from tinygan.engine.arguments import dtype_or_none, integer
 from tinygan.engine.tensor import NOT_GIVEN, Tensor, number_argument
 from tinygan.engine.tensor import MaxMin
 
@@ -129,16 +130,18 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
 clip = clamp
 
 
-def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
+def where(condition: Any, input: Any = NOT_GIVEN, other: Any = NOT_GIVEN) -> Any:  # noqa: A002
     """``where(cond, a, b)``: a where cond holds, else b. ``where(cond)`` alone: the
     indices where it holds, one int64 tensor per dimension (as ``nonzero(as_tuple=True)``)."""
-    if input is None and other is None:
+    if input is NOT_GIVEN and other is NOT_GIVEN:
         raw = condition.array if isinstance(condition, Tensor) else condition
         raw = raw.reshape(1) if raw.ndim == 0 else raw   # (a 0-d one reads as one element)
         return tuple(Tensor(i.astype("int64")) for i in raw.nonzero())
     if not isinstance(condition, Tensor):   # PyTorch: the condition must be a (bool) tensor
         raise TypeError(f"where(): argument 'condition' must be Tensor, not "
                         f"{type(condition).__name__}; write tinygan.tensor({condition!r})")
+    if input is NOT_GIVEN or other is NOT_GIVEN:
+        raise TypeError("where() takes where(condition) or where(condition, input, other)")
     return F.where(condition, input, other)
 
 
@@ -152,6 +155,7 @@ def argmin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # 
 
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False,  # noqa: A002
          dtype: Any = None) -> Tensor:
+    dtype = dtype_or_none("norm", "dtype", dtype)
     if dtype is not None and _t(input).dtype.kind != "f":   # (PyTorch checks the input)
         F._need_float("norm", _t(input))
     if dtype is not None and np.promote_types(_t(input).dtype, dtype) != np.dtype(dtype):
@@ -162,24 +166,16 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
     return x.norm(2 if p == "fro" else p, dim, keepdim)
 
 
-def _extreme(name: str, input: Tensor, dim: Any, keepdim: bool) -> Any:  # noqa: A002
+def max(input: Tensor, other_or_dim: Any = NOT_GIVEN, /, keepdim: Any = NOT_GIVEN, *,  # noqa: A001,A002
+        dim: Any = NOT_GIVEN, other: Any = NOT_GIVEN) -> Any:
     """torch.max(x): the largest element; torch.max(x, dim): (values, indices);
-    torch.max(a, b): the elementwise maximum (as torch.maximum)."""
-    x = _t(input)
-    if isinstance(dim, Tensor):          # torch.max(a, b) is torch.maximum(a, b)
-        if keepdim is not NOT_GIVEN:
-            raise TypeError(f"{name}(): with a tensor as the second argument ({name} of two "
-                            f"tensors) there is no keepdim")
-        return F.maximum(x, dim) if name == "max" else F.minimum(x, dim)
-    return getattr(x, name)(**_given(dim=dim, keepdim=keepdim))
+    torch.max(a, b): the elementwise maximum (as torch.maximum). Tensor.max chooses."""
+    return _t(input).max(other_or_dim, keepdim, dim=dim, other=other)
 
 
-def max(input: Tensor, dim: Any = NOT_GIVEN, keepdim: Any = NOT_GIVEN) -> Any:  # noqa: A001,A002
-    return _extreme("max", input, dim, keepdim)
-
-
-def min(input: Tensor, dim: Any = NOT_GIVEN, keepdim: Any = NOT_GIVEN) -> Any:  # noqa: A001,A002
-    return _extreme("min", input, dim, keepdim)
+def min(input: Tensor, other_or_dim: Any = NOT_GIVEN, /, keepdim: Any = NOT_GIVEN, *,  # noqa: A001,A002
+        dim: Any = NOT_GIVEN, other: Any = NOT_GIVEN) -> Any:
+    return _t(input).min(other_or_dim, keepdim, dim=dim, other=other)
 
 
 def _tensor_argument(op: str, name: str, value: Any) -> Tensor:
@@ -191,13 +187,13 @@ def _tensor_argument(op: str, name: str, value: Any) -> Tensor:
 
 
 def maximum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
-    return _extreme("max", _tensor_argument("maximum", "input", input),
-                    _tensor_argument("maximum", "other", other), NOT_GIVEN)
+    return F.maximum(_tensor_argument("maximum", "input", input),
+                     _tensor_argument("maximum", "other", other))
 
 
 def minimum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
-    return _extreme("min", _tensor_argument("minimum", "input", input),
-                    _tensor_argument("minimum", "other", other), NOT_GIVEN)
+    return F.minimum(_tensor_argument("minimum", "input", input),
+                     _tensor_argument("minimum", "other", other))
 
 
 def amax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
@@ -218,10 +214,15 @@ def unflatten(input: Tensor, dim: int, sizes: Any) -> Tensor:  # noqa: A002
 
 
 def reshape(input: Tensor, shape: Any) -> Tensor:  # noqa: A002
+    if not isinstance(shape, (tuple, list)):   # (x.reshape(6) is fine; torch.reshape(x, 6)
+        raise TypeError(f"reshape(): argument 'shape' (position 2) must be tuple of ints, "
+                        f"not {type(shape).__name__}")   # is not)
     return _t(input).reshape(shape)
 
 
 def squeeze(input: Tensor, dim: Any = NOT_GIVEN) -> Tensor:  # noqa: A002
+    if isinstance(dim, Tensor):   # (torch.squeeze's dim: a 0-d integer tensor, as an int;
+        dim = integer("squeeze", "dim", dim)   # the method takes any one-element tensor)
     return _t(input).squeeze(**_given(dim=dim))
 
 
@@ -234,13 +235,11 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:  # noqa: A002
 
 
 def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
-    x = _t(input) if dtype is None else _t(input).to(dtype=dtype)
-    return F.softmax(x, dim)
+    return _t(input).softmax(dim, dtype)
 
 
 def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
-    x = _t(input) if dtype is None else _t(input).to(dtype=dtype)
-    return F.log_softmax(x, dim)
+    return _t(input).log_softmax(dim, dtype)
 
 
 def numel(input: Tensor) -> int:  # noqa: A002
@@ -249,8 +248,8 @@ def numel(input: Tensor) -> int:  # noqa: A002
 
 def log1p(input: Tensor) -> Tensor: return F.log1p(_t(input))  # noqa: A002,E704
 def mm(input: Tensor, mat2: Tensor) -> Tensor: return F.mm(input, mat2)  # noqa: A002,E704
-def eq(input: Tensor, other: Any) -> Tensor: return _t(input) == other  # noqa: A002,E704
-def ne(input: Tensor, other: Any) -> Tensor: return _t(input) != other  # noqa: A002,E704
+def eq(input: Tensor, other: Any) -> Tensor: return _t(input).eq(other)  # noqa: A002,E704
+def ne(input: Tensor, other: Any) -> Tensor: return _t(input).ne(other)  # noqa: A002,E704
 def lt(input: Tensor, other: Any) -> Tensor: return _t(input) < other  # noqa: A002,E704
 def le(input: Tensor, other: Any) -> Tensor: return _t(input) <= other  # noqa: A002,E704
 def gt(input: Tensor, other: Any) -> Tensor: return _t(input) > other  # noqa: A002,E704
@@ -289,7 +288,7 @@ def isfinite(input: Tensor) -> Tensor:  # noqa: A002
     return _tensor_input("isfinite", input).isfinite()
 
 
-def round(input: Tensor, *, decimals: int | None = None) -> Tensor:  # noqa: A001,A002
+def round(input: Tensor, *, decimals: Any = NOT_GIVEN) -> Tensor:  # noqa: A001,A002
     return _tensor_input("round", input).round(decimals=decimals)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from tinygan.devices import backend
+from tinygan.engine.arguments import flag
 from tinygan.engine.tensor import Tensor, checked_integers
 
 
@@ -94,6 +95,7 @@ def tensor_type(self: Tensor, dtype: Any = None, non_blocking: bool = False,
     """``t.type()``: the type's name, e.g. ``'torch.FloatTensor'`` (``'torch.cuda...'`` on
     the GPU). ``t.type(torch.LongTensor)``, ``t.type('torch.DoubleTensor')`` or
     ``t.type(torch.float64)``: a cast (and a move for a cuda type), differentiable."""
+    flag("type", "non_blocking", non_blocking)
     if dtype is None:
         name = _BY_DTYPE.get(np.dtype(self.dtype))
         if name is None:
@@ -108,6 +110,9 @@ def tensor_type(self: Tensor, dtype: Any = None, non_blocking: bool = False,
         dtype = (CUDA_TYPES if cuda else CPU_TYPES)[name]
     if isinstance(dtype, LegacyTensorType):
         return self.to("cuda" if dtype.is_cuda else "cpu", dtype=dtype.dtype)
+    if not isinstance(dtype, (type, np.dtype)):   # (not a tensor: to(t) would take its dtype)
+        raise TypeError(f"type(): dtype must be a type, str, or dtype object, not "
+                        f"{type(dtype).__name__}")
     return self.to(dtype=dtype)
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from tinygan.devices import backend
+from tinygan.engine.arguments import dtype_or_none, integer
 from tinygan.engine.fma import fused
 from tinygan.engine.tensor import Tensor, number_argument
 
@@ -41,9 +42,14 @@ def _xp(device: Any = None):
     return backend.xp() if device is None else backend.module_for_device(device)
 
 
-def _number(value: Any) -> Any:
-    """A Python number from a number or a one-element tensor."""
-    return value.item() if isinstance(value, Tensor) else value
+def _number(value: Any, name: str) -> Any:
+    """A Python number from a number or a 0-d tensor (a list is refused)."""
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"linspace only supports 0-dimensional start and end tensors, "
+                               f"but got {name} with {value.ndim} dimension(s)")
+        return value.item()
+    return number_argument("linspace", name, value)
 
 
 def _converted(value: Any, dtype: np.dtype) -> Any:
@@ -88,6 +94,7 @@ def arange(*args: Any, start: Any = None, end: Any = None, step: Any = None,
     start, end, step = (number_argument("arange", k, named[k]) if named[k] is not None
                         else default for k, default in (("start", 0), ("end", None),
                                                         ("step", 1)))
+    dtype = dtype_or_none("arange", "dtype", dtype)
     if dtype is None:
         floats = any(isinstance(v, (float, np.floating)) for v in (start, end, step))
         dtype = backend.DEFAULT_DTYPE if floats else np.int64
@@ -149,14 +156,11 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
              requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from start to end, both included (a latent walk).
     Shape: (steps,)."""
-    if isinstance(steps, Tensor) or not isinstance(steps, (int, np.integer)) or \
-            isinstance(steps, bool):
-        raise TypeError(f"linspace(): argument 'steps' must be int, not "
-                        f"{type(steps).__name__}")
+    steps = integer("linspace", "steps", steps)
     if steps < 0:
         raise RuntimeError("linspace(): number of steps must be non-negative")
-    start, end = _number(start), _number(end)
-    dtype = np.dtype(dtype or backend.DEFAULT_DTYPE)
+    start, end = _number(start, "start"), _number(end, "end")
+    dtype = np.dtype(dtype_or_none("linspace", "dtype", dtype) or backend.DEFAULT_DTYPE)
     xp = _xp(device)
     if dtype == np.bool_:
         if steps > 1:

@@ -15,6 +15,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.engine import functional as F
+from tinygan.engine.arguments import dtype_or_none
 from tinygan.engine.flip import flip
 from tinygan.engine.tensor import Function, Tensor, is_grad_enabled, wrap_dim
 
@@ -48,6 +49,7 @@ def cumsum(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"cumsum(): argument 'input' must be Tensor, not {type(x).__name__}")
     axis = wrap_dim(dim, x.ndim, "cumsum")
+    dtype = dtype_or_none("cumsum", "dtype", dtype)
     if dtype is not None:
         if np.dtype(dtype) == np.bool_ and x.numel():   # (PyTorch has no bool running sum)
             raise NotImplementedError('"cumsum_out_cpu" not implemented for \'Bool\' (a '

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from tinygan.devices import backend
+from tinygan.engine.arguments import index
 from tinygan.engine.layout import empty_preserving
 from tinygan.engine.tensor import Function, Tensor
 
@@ -40,6 +41,7 @@ def flip(x: Tensor, dims: Sequence[int]) -> Tensor:
 def _axes(dims: Sequence[Any], ndim: int) -> tuple[int, ...]:
     axes = []
     for d in dims:
+        d = index("flip", "dims", d, bools=True)   # (an int, or a tensor of one element)
         low, high = -max(ndim, 1), max(ndim, 1) - 1
         if not low <= d <= high:
             raise IndexError(f"Dimension out of range (expected to be in range of "

@@ -32,10 +32,12 @@ from tinygan.devices import backend
 from tinygan.fast import sum_kernel
 from tinygan.devices.random import default_generator
 from tinygan.engine.fma import VECTOR_BYTES, fused
+from tinygan.engine.arguments import flag, index, integer
 from tinygan.engine.vector_loop import vector_loop_mask
 from tinygan.engine.layout import as_advanced_index_result, as_elementwise_result, \
     copy_preserving, laid_out_like, row_major, suggests_channels_last
-from tinygan.engine.tensor import (Function, Tensor, _as_tensor, checked_scalar, is_grad_enabled,
+from tinygan.engine.tensor import (Function, Tensor, _as_tensor, check_operands, checked_scalar,
+                                   is_grad_enabled,
                                    number_argument, result_type, result_type_of, wrap_dim)
 
 __all__ = [
@@ -695,7 +697,8 @@ class _Stacked(Function):
 # =======================================================================================
 # Arithmetic (with broadcasting: each gradient is summed back to its input's shape)
 # =======================================================================================
-def _binary(op: Any, a: Any, b: Any) -> Tensor:
+def _binary(op: Any, a: Any, b: Any, name: str = "") -> Tensor:
+    check_operands(name or op.__name__.lower(), a, b)   # (Add: add)
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
     if a.dtype == b.dtype:
         return op()(a, b)
@@ -1353,6 +1356,7 @@ def refuse_integer_output(dtype: Any) -> None:
 
 
 def matmul(a: Any, b: Any) -> Tensor:
+    check_operands("matmul", a, b)
     a, b = _as_tensor(a, like=(a, b)), _as_tensor(b, like=(a, b))
     if a.dtype != b.dtype and _empty_batched_product(a, b):
         # PyTorch's batched kernel returns before its dtype check when there is nothing to
@@ -1543,10 +1547,17 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         if weight.ndim != 1:   # beside a batch (its addmm wants a matrix); 0-d or 3-D, none
             raise RuntimeError(f"linear: t() expects a tensor with <= 2 dimensions, but "
                                f"the weight has shape {weight.shape}")
-        if bias is not None and x.ndim >= 2:
+        contiguous = x.array.flags.c_contiguous
+        if bias is not None and (x.ndim == 2 or (contiguous and (bias.ndim == 1 or
+                                                                 x.ndim == 3))):
+            # (PyTorch's fused addmm paths, whose second matrix is this vector)
             raise RuntimeError(f"linear: mat2 must be a matrix, got 1-D tensor (weight of "
-                               f"shape {weight.shape}, with a bias, input {x.shape})")
+                               f"shape {weight.shape}, with a bias of shape {bias.shape}, "
+                               f"input {x.shape})")
         y = matmul(x, weight)
+        if bias is not None and np.broadcast_shapes(y.shape, bias.shape) != y.shape:
+            raise RuntimeError(f"linear: output with shape {list(y.shape)} doesn't match the "
+                               f"broadcast shape of the bias {list(bias.shape)}")
         return y if bias is None else y + bias
     if x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, but the "
@@ -1909,6 +1920,9 @@ def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
                             f"{type(min).__name__}, max {type(max).__name__}; give both as "
                             f"tensors or both as numbers")
         min, max = (v.item() if isinstance(v, Tensor) else v for v in (min, max))
+    # a number bound: PyTorch's Scalar (a list or a string is refused)
+    min, max = (v if v is None else number_argument("clamp", name, v)
+                for name, v in (("min", min), ("max", max)))
     if x.dtype == np.bool_ and all(v is None or isinstance(v, (bool, np.bool_))
                                    for v in (min, max)):   # a bool result: no such kernel
         kernel = "clamp" if min is not None and max is not None else \
@@ -2013,11 +2027,11 @@ class Extreme(Function):
 
 
 def maximum(a: Tensor, b: Tensor) -> Tensor:
-    return _binary(lambda: Extreme(True), a, b)
+    return _binary(lambda: Extreme(True), a, b, "maximum")
 
 
 def minimum(a: Tensor, b: Tensor) -> Tensor:
-    return _binary(lambda: Extreme(False), a, b)
+    return _binary(lambda: Extreme(False), a, b, "minimum")
 
 
 class Where(Function):
@@ -2194,16 +2208,23 @@ def _keepdims_shape(shape: tuple, axes: tuple) -> tuple:
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
-def _numpy_names(dim: Any, keepdim: bool, axis: Any, keepdims: Any) -> tuple[Any, bool]:
-    """Reductions take PyTorch's dim/keepdim or NumPy's axis/keepdims."""
-    return (dim if axis is None else axis), bool(keepdim if keepdims is None else keepdims)
+def _numpy_names(op: str, dim: Any, keepdim: bool, axis: Any, keepdims: Any
+                 ) -> tuple[Any, bool]:
+    """Reductions take PyTorch's dim/keepdim (keepdim a bool, as PyTorch's parser checks)
+    or NumPy's axis/keepdims."""
+    keepdim = flag(op, "keepdim", keepdim) if keepdims is None else bool(keepdims)
+    return (dim if axis is None else axis), keepdim
 
 
 def _normalise_axes(axis: Any, ndim: int, op: str) -> Any:
-    if axis is None or axis == ():    # dim=() means every dim, as in PyTorch
+    """dim as PyTorch's reductions take it (an int, a tuple or list of them, or a
+    one-element integer tensor), each wrapped into [0, ndim); None for every dim."""
+    if axis is None or (isinstance(axis, (tuple, list)) and not axis):   # dim=(): every dim
         return None
+    if isinstance(axis, Tensor):   # (a list of dims may be one tensor of one element)
+        axis = index(op, "dim", axis, bools=True)
     if isinstance(axis, (tuple, list)):
-        axes = tuple(wrap_dim(a, ndim, op) for a in axis)
+        axes = tuple(wrap_dim(index(op, "dim", a, bools=True), ndim, op) for a in axis)
         for k, a in enumerate(axes):
             if a in axes[:k]:
                 raise RuntimeError(f"{op}: dim {a} appears multiple times in the list of "
@@ -2242,7 +2263,7 @@ class Sum(Function):
 
 def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *,
         axis: Any = None, keepdims: bool | None = None) -> Tensor:  # noqa: A001
-    dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
+    dim, keepdim = _numpy_names("sum", dim, keepdim, axis, keepdims)
     return Sum(_normalise_axes(dim, x.ndim, "sum"), keepdim)(x)
 
 
@@ -2291,13 +2312,13 @@ class ExtremeOfAll(Function):
 
 def amax(x: Tensor, dim: Any = None, keepdim: bool = False, *,
          axis: Any = None, keepdims: bool | None = None) -> Tensor:
-    dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
+    dim, keepdim = _numpy_names("amax", dim, keepdim, axis, keepdims)
     return fast.form(AMax)(_normalise_axes(dim, x.ndim, "amax"), keepdim, True)(x)
 
 
 def amin(x: Tensor, dim: Any = None, keepdim: bool = False, *,
          axis: Any = None, keepdims: bool | None = None) -> Tensor:
-    dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
+    dim, keepdim = _numpy_names("amin", dim, keepdim, axis, keepdims)
     return fast.form(AMax)(_normalise_axes(dim, x.ndim, "amin"), keepdim, False)(x)
 
 
@@ -2314,7 +2335,7 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *,
          axis: Any = None, keepdims: bool | None = None) -> Tensor:
     """Composite: the sum over the count (divided, not times 1/count: PyTorch divides, and
     the two round differently, 1.26 / 3 = 0.42 but 1.26 * (1/3) = 0.42000002 in float32)."""
-    dim, keepdim = _numpy_names(dim, keepdim, axis, keepdims)
+    dim, keepdim = _numpy_names("mean", dim, keepdim, axis, keepdims)
     _need_float("mean", x)
     if x.dtype == np.float16:   # PyTorch works in float32 for half and rounds once
         return cast(mean(cast(x, np.float32), dim, keepdim), np.float16)
@@ -2458,6 +2479,7 @@ def std(x: Tensor, dim: Any = None, keepdim: bool = False, unbiased: bool = True
 
 def _var_or_std(op: type, name: str, x: Tensor, dim: Any, keepdim: bool, unbiased: bool,
                 correction: Any) -> Tensor:
+    keepdim, unbiased = flag(name, "keepdim", keepdim), flag(name, "unbiased", unbiased)
     _need_float(name, x)   # (half: the value in float32, rounded once; its gradient in
     axis = _normalise_axes(dim, x.ndim, name)   # half, as PyTorch's backward formula runs)
     _, dof = _divisor(x, axis, unbiased, correction)
@@ -2580,8 +2602,10 @@ def norm(x: Tensor, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tenso
     """The p-norm over ``dim`` (all elements when None): p = 2 (default, "fro"), 1, inf, or
     any p > 0 (a composite: (sum |x|^p)^(1/p)). p=None is 2, a bool p its 0 or 1, as
     PyTorch reads them."""
+    keepdim = flag("norm", "keepdim", keepdim)
     _need_float("norm", x)
-    p = 2 if p is None else int(p) if isinstance(p, (bool, np.bool_)) else p
+    p = 2 if p is None else int(p) if isinstance(p, (bool, np.bool_)) else \
+        number_argument("norm", "p", p) if isinstance(p, Tensor) else p
     if x.dtype == np.float16:   # PyTorch works in float32 for half and rounds once (|x|^p
         return cast(norm(cast(x, np.float32), p, dim, keepdim), np.float16)   # overflows)
     axis = _normalise_axes(dim, x.ndim, "norm")
@@ -2741,6 +2765,9 @@ def legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
     ambiguous): a false reduce means 'none'; otherwise a false size_average means 'sum',
     else 'mean'. Either one given overrides ``reduction``."""
     if size_average is None and reduce is None:
+        if not isinstance(reduction, str) or reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"{reduction} is not a valid value for reduction: give 'mean', "
+                             f"'sum' or 'none'")
         return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
@@ -3047,7 +3074,7 @@ def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
 def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
     """labels (N,) ints -> (N, num_classes) int64 tensor of 0s and 1s, as PyTorch's (to feed
     it to a layer, .float() it). ``num_classes=-1`` (the default): the largest label + 1."""
-    labels = tensor
+    labels, num_classes = tensor, integer("one_hot", "num_classes", num_classes)
     raw = backend.asarray(labels.array if isinstance(labels, Tensor) else labels)
     if isinstance(labels, Tensor) and raw.dtype != np.int64:
         raise RuntimeError(f"one_hot is only applicable to index tensor of dtype int64, got "
@@ -3083,14 +3110,18 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None,  # noqa: A002
     reduction = legacy_reduction(size_average, reduce, reduction)
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if not 0.0 <= label_smoothing <= 1.0:
+    label_smoothing = number_argument("cross_entropy", "label_smoothing", label_smoothing)
+    if label_smoothing > 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got "
                          f"{label_smoothing}")
+    if not label_smoothing > 0.0:   # negative or NaN: no smoothing (PyTorch's kernel smooths
+        label_smoothing = 0.0       # only where label_smoothing > 0)
     if not isinstance(logits, Tensor) or logits.ndim == 0:
         raise ValueError("cross_entropy: logits must have a class dimension, (N, C) or (C,)")
-    _need_float("cross_entropy", logits)
     target = target if isinstance(target, Tensor) else Tensor(target)
     probabilities = target.dtype.kind == "f"
+    if logits.numel() or not probabilities:   # (PyTorch's log_softmax returns before its
+        _need_float("cross_entropy", logits)  # dtype check when there is nothing to do)
     # to rows: (N, C) with the class scores last, and the target to match
     rows_shape = logits.shape[:1] + logits.shape[2:] if logits.ndim > 1 else ()
     x = logits if logits.ndim > 1 else reshape(logits, (1, -1))

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tinygan.devices import backend
+from tinygan.engine.arguments import flag
 from tinygan.engine import functional as F
 from tinygan.engine.tensor import Function, Tensor
 from tinygan.fast import sum_kernel
@@ -72,6 +73,7 @@ def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     if dim is None:   # (required, an int or a tuple of them)
         raise TypeError("logsumexp(): argument 'dim' (position 2) must be tuple of ints, "
                         "not NoneType; for every dim write dim=tuple(range(x.ndim))")
+    keepdim = flag("logsumexp", "keepdim", keepdim)
     x = F._floating(x)
     if isinstance(dim, (tuple, list)) and not dim and x.numel() and x.ndim and not keepdim:
         # dim=() is every dim; PyTorch 2.13 fails to write that result without keepdim
@@ -81,4 +83,4 @@ def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     axes = F._normalise_axes(dim, x.ndim, "logsumexp")
     axes = tuple(range(x.ndim)) if axes is None else (
         (axes,) if isinstance(axes, int) else tuple(sorted(set(axes))))
-    return LogSumExp(axes, bool(keepdim))(x)
+    return LogSumExp(axes, keepdim)(x)

@@ -19,12 +19,13 @@ import numpy as np
 from tinygan.compat.legacy_types import tensor_type
 from tinygan.compat import function_forms
 from tinygan.devices import backend
+from tinygan.engine.arguments import dtype_or_none, flag
 from tinygan.engine import functional as F
 from tinygan.engine import flip as flipping, pieces, rounding, sorting, special_values, \
     tiling, trigonometric
 from tinygan.engine import cumulative, logic, logsumexp as log_sum_exp, triangular
 from tinygan.multiprocessing import is_shared, share_tensor_
-from tinygan.engine.tensor import MaxMin, Tensor, _arg, _pick, _shape_args, as_result, \
+from tinygan.engine.tensor import MaxMin, Tensor, _arg, _compare, _pick, _shape_args, as_result, \
     check_no_overlap, checked_scalar, number_argument, NOT_GIVEN, result_type_of, \
     check_gather_write_order, \
     _address, _is_expanded, _same_walk, _tensors, _writable, is_grad_enabled, parse_to_args, \
@@ -240,7 +241,8 @@ def _keepdim_needs_dim(op: str, dim: Any, axis: Any, keepdim: Any) -> tuple[Any,
         raise TypeError(f"{op}() received an invalid combination of arguments - got "
                         f"(keepdim={keepdim}): keepdim needs a dim, e.g. "
                         f"x.{op}(dim=0, keepdim={keepdim}), or dim=None for all of them")
-    return (None if dim is NOT_GIVEN else dim), (False if keepdim is NOT_GIVEN else keepdim)
+    return (None if dim is NOT_GIVEN else dim), (False if keepdim is NOT_GIVEN else
+                                                 flag(op, "keepdim", keepdim))
 
 
 def sum(self, dim=NOT_GIVEN, keepdim=NOT_GIVEN, *, dtype=None, axis=None,  # noqa: A001
@@ -248,6 +250,7 @@ def sum(self, dim=NOT_GIVEN, keepdim=NOT_GIVEN, *, dtype=None, axis=None,  # noq
     """``dtype``: the input is cast to it first (x.sum(dtype=float64) adds in float64),
     and the result has it."""
     dim, keepdim = _keepdim_needs_dim("sum", dim, axis, keepdim)
+    dtype = dtype_or_none("sum", "dtype", dtype)
     if dtype is not None and np.dtype(dtype).kind in "biu" and self.requires_grad and \
             is_grad_enabled():   # one node of PyTorch's: its output would need a gradient
         F.refuse_integer_output(dtype)
@@ -262,6 +265,7 @@ def mean(self, dim=NOT_GIVEN, keepdim=NOT_GIVEN, *, dtype=None, axis=None, keepd
     a half one is summed from a float32 copy instead and rounded at the end, as PyTorch
     (a half copy of float64 data could overflow: -1e30 is -inf in half)."""
     dim, keepdim = _keepdim_needs_dim("mean", dim, axis, keepdim)
+    dtype = dtype_or_none("mean", "dtype", dtype)
     if dtype is not None and np.dtype(dtype) == np.float16 and self.dtype != np.float16:
         return mean(self, dim, keepdim, dtype=np.float32, axis=axis,
                     keepdims=keepdims).to(dtype=dtype)
@@ -289,8 +293,9 @@ def _spread_arguments(op: str, dim: Any, unbiased: Any, keepdim: Any,
         raise TypeError(f"{op}() received an invalid combination of arguments - got "
                         f"(unbiased=bool, keepdim=bool): with keepdim, give the dim too: "
                         f"x.{op}(dim=None, unbiased={unbiased}, keepdim={keepdim})")
-    return (None if dim is NOT_GIVEN else dim, True if unbiased is NOT_GIVEN else bool(unbiased),
-            False if keepdim is NOT_GIVEN else keepdim)
+    return (None if dim is NOT_GIVEN else dim,
+            True if unbiased is NOT_GIVEN else flag(op, "unbiased", unbiased),
+            False if keepdim is NOT_GIVEN else flag(op, "keepdim", keepdim))
 
 
 def var(self, dim=NOT_GIVEN, unbiased=NOT_GIVEN, keepdim=NOT_GIVEN, *, correction=None, axis=None,
@@ -322,16 +327,40 @@ def amin(self, dim=None, keepdim=False):
     return F.amin(self, dim, keepdim)
 
 
-def max(self, dim=NOT_GIVEN, keepdim=NOT_GIVEN, *, axis=None, keepdims=None):  # noqa: A001
-    """No dim: the largest element. A dim: ``(values, indices)`` along it, as PyTorch;
-    the gradient goes to the element at each index."""
-    dim, keepdim = _int_dim_or_none("max", dim, axis, keepdim)
-    return _max_or_min(self, _pick(dim, axis), _pick(keepdim, keepdims), largest=True)
+def max(self, other_or_dim=NOT_GIVEN, /, keepdim=NOT_GIVEN, *, dim=NOT_GIVEN,  # noqa: A001
+        other=NOT_GIVEN, axis=None, keepdims=None):
+    """x.max(): the largest element. x.max(dim, keepdim=False): ``(values, indices)`` along
+    dim; the gradient goes to the element at each index. x.max(other): the elementwise
+    maximum (torch.maximum). See ``_overload`` for how PyTorch tells the forms apart."""
+    return _max_or_min_form(self, "max", other_or_dim, keepdim, dim, other, axis, keepdims)
 
 
-def min(self, dim=NOT_GIVEN, keepdim=NOT_GIVEN, *, axis=None, keepdims=None):  # noqa: A001
-    dim, keepdim = _int_dim_or_none("min", dim, axis, keepdim)
-    return _max_or_min(self, _pick(dim, axis), _pick(keepdim, keepdims), largest=False)
+def min(self, other_or_dim=NOT_GIVEN, /, keepdim=NOT_GIVEN, *, dim=NOT_GIVEN,  # noqa: A001
+        other=NOT_GIVEN, axis=None, keepdims=None):
+    return _max_or_min_form(self, "min", other_or_dim, keepdim, dim, other, axis, keepdims)
+
+
+def _max_or_min_form(t: Tensor, op: str, other_or_dim: Any, keepdim: Any, dim: Any,
+                     other: Any, axis: Any, keepdims: Any) -> Any:
+    """PyTorch's overloads max(), max(Tensor other) and max(int dim, bool keepdim=False)
+    are chosen by the second argument: by keyword, dim= or other= says which; by position,
+    a tensor is ``other`` unless a keepdim follows it (then it is the dim, as an integer
+    tensor of one element may be: x.max(torch.tensor(1), True))."""
+    if other_or_dim is not NOT_GIVEN:
+        if dim is not NOT_GIVEN or other is not NOT_GIVEN:
+            raise TypeError(f"{op}() got multiple values for the dim (or other) argument")
+        if isinstance(other_or_dim, Tensor) and keepdim is NOT_GIVEN:
+            other = other_or_dim
+        else:
+            dim = other_or_dim
+    if other is not NOT_GIVEN:
+        if dim is not NOT_GIVEN or keepdim is not NOT_GIVEN or not isinstance(other, Tensor):
+            raise TypeError(f"{op}() received an invalid combination of arguments: the "
+                            f"elementwise form takes one tensor, x.{op}(other), with no dim "
+                            f"or keepdim (got other={type(other).__name__})")
+        return (F.maximum if op == "max" else F.minimum)(t, other)
+    dim, keepdim = _int_dim_or_none(op, dim, axis, keepdim)
+    return _max_or_min(t, _pick(dim, axis), _pick(keepdim, keepdims), largest=op == "max")
 
 
 def _int_dim_or_none(op: str, dim: Any, axis: Any, keepdim: Any) -> tuple[Any, bool]:
@@ -653,6 +682,16 @@ def addcdiv_(self, tensor1, tensor2, *, value: float = 1):
     return self._inplace("addcdiv_", new, reads=(a, b))
 
 
+def _eq(self, other):
+    """x.eq(y): x == y elementwise, except that Python data is refused (x.eq(None) raises
+    where x == None is False, as in PyTorch)."""
+    return _compare(np.equal, self, other)
+
+
+def _ne(self, other):
+    return _compare(np.not_equal, self, other)
+
+
 def clamp(self, min=None, max=None):  # noqa: A002
     return F.clip(self, min, max)
 
@@ -680,12 +719,14 @@ def softmax(self, dim=None, dtype=None, *, axis=None):
     """Softmax along ``dim`` (required, as in PyTorch); ``dtype``: the input is cast to it
     first."""
     _dim_required("softmax", dim, axis)
+    dtype = dtype_or_none("softmax", "dtype", dtype)
     return F.softmax(self if dtype is None else self.to(dtype=dtype), dim, axis=axis)
 
 
 def log_softmax(self, dim=None, dtype=None, *, axis=None):
     """log(softmax) along ``dim`` (required); ``dtype``: the input is cast to it first."""
     _dim_required("log_softmax", dim, axis)
+    dtype = dtype_or_none("log_softmax", "dtype", dtype)
     return F.log_softmax(self if dtype is None else self.to(dtype=dtype), dim, axis=axis)
 
 
@@ -707,7 +748,7 @@ Tensor.reciprocal = F.reciprocal
 Tensor.sigmoid, Tensor.tanh, Tensor.relu = F.sigmoid, F.tanh, F.relu
 Tensor.pow, Tensor.log1p, Tensor.mm = F.pow, F.log1p, F.mm
 # the comparisons as methods (x.eq(y) is x == y): bool tensors, no gradient
-Tensor.eq, Tensor.ne = Tensor.__eq__, Tensor.__ne__
+Tensor.eq, Tensor.ne = _eq, _ne
 Tensor.lt, Tensor.le, Tensor.gt, Tensor.ge = Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__
 Tensor.clamp = Tensor.clip = clamp
 
@@ -747,7 +788,7 @@ def flip(self, *dims):
     return flipping.flip(self, dims)
 
 
-def round(self, *, decimals=None):  # noqa: A001 - PyTorch's method name
+def round(self, *, decimals=NOT_GIVEN):  # noqa: A001 - PyTorch's method name
     """Each element to the nearest whole number (halves to even), or to ``decimals``."""
     return rounding.round(self, decimals=decimals)
 
@@ -767,9 +808,9 @@ def _size_given(op: str, size: tuple, name: str = "size") -> None:
         raise TypeError(f'{op}() missing 1 required positional arguments: "{name}"')
 
 
-def _new_filled(self, shape, fill, dtype, device, requires_grad):
+def _new_filled(self, shape, fill, dtype, device, requires_grad, op):
     xp = backend.module_for_device(self.device if device is None else device)
-    dtype = self.dtype if dtype is None else np.dtype(dtype)
+    dtype = self.dtype if dtype is None else np.dtype(dtype_or_none(op, "dtype", dtype))
     data = xp.empty(tuple(int(n) for n in shape), dtype=dtype)
     if fill is not None:
         data[...] = checked_scalar(fill, dtype)
@@ -779,19 +820,22 @@ def _new_filled(self, shape, fill, dtype, device, requires_grad):
 def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
     """Zeros of ``size`` with this tensor's dtype and device (unless given)."""
     _size_given("new_zeros", size)
-    return _new_filled(self, _shape_args(size), 0, dtype, device, requires_grad)
+    return _new_filled(self, _shape_args(size), 0, dtype, device, requires_grad,
+                       "new_zeros")
 
 
 def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
     """Ones of ``size`` with this tensor's dtype and device (unless given)."""
     _size_given("new_ones", size)
-    return _new_filled(self, _shape_args(size), 1, dtype, device, requires_grad)
+    return _new_filled(self, _shape_args(size), 1, dtype, device, requires_grad,
+                       "new_ones")
 
 
 def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
     """An uninitialised tensor of ``size`` with this tensor's dtype and device."""
     _size_given("new_empty", size)
-    return _new_filled(self, _shape_args(size), None, dtype, device, requires_grad)
+    return _new_filled(self, _shape_args(size), None, dtype, device, requires_grad,
+                       "new_empty")
 
 
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
@@ -801,16 +845,18 @@ def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=F
         raise TypeError(f"new_full(): argument 'size' must be tuple of ints, not "
                         f"{type(size).__name__}")
     fill_value = number_argument("new_full", "fill_value", fill_value)
-    return _new_filled(self, size, fill_value, dtype, device, requires_grad)
+    return _new_filled(self, size, fill_value, dtype, device, requires_grad, "new_full")
 
 
 def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
     """A copy of ``data`` (a list, number, array or tensor) with this tensor's dtype and
     device unless given: x.new_tensor([1, 2]) of a float32 x is float32, not int64."""
-    values = backend.to_numpy(data.detach().array) if isinstance(data, Tensor) else data
-    xp = backend.module_for_device(self.device if device is None else device)
-    array = xp.array(values, dtype=self.dtype if dtype is None else np.dtype(dtype))
-    return Tensor(array, requires_grad=requires_grad)
+    from tinygan.compat.creation import tensor   # (creation imports the engine)
+    dtype = dtype_or_none("new_tensor", "dtype", dtype)
+    values = data.detach() if isinstance(data, Tensor) else data
+    return tensor(values, dtype=self.dtype if dtype is None else dtype,
+                  device=self.device if device is None else device,
+                  requires_grad=requires_grad)
 
 
 Tensor.new_zeros, Tensor.new_ones, Tensor.new_empty = new_zeros, new_ones, new_empty

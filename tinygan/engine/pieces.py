@@ -26,18 +26,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
-
 from tinygan.engine import functional as F
+from tinygan.engine.arguments import index, integer
 from tinygan.engine.tensor import Tensor, wrap_dim
 
 
-def _int(op: str, name: str, value: Any) -> int:
-    if isinstance(value, Tensor) and value.ndim == 0 and value.dtype.kind in "iu":
-        value = int(value.item())
-    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{op}(): argument '{name}' must be int, not {type(value).__name__}")
-    return int(value)
 
 
 def _cut(x: Tensor, dim: int, start: int, stop: int) -> Tensor:
@@ -70,10 +63,13 @@ def split(tensor: Tensor, split_size_or_sections: int | Sequence[int],
     """Views of ``tensor`` along ``dim``: pieces of ``split_size_or_sections`` elements each
     (an int; the last piece may be shorter), or of the listed sizes (which must add up to
     the dim's size). Shapes: the input's, with ``dim`` replaced by each piece's size."""
-    if isinstance(split_size_or_sections, (list, tuple)):
+    if isinstance(split_size_or_sections, Tensor) and split_size_or_sections.numel() == 1:
+        # (PyTorch's Tensor.split reads a one-element tensor by int(), of any dtype)
+        split_size_or_sections = int(split_size_or_sections)
+    if isinstance(split_size_or_sections, (list, tuple, Tensor)):
         return split_with_sizes(tensor, split_size_or_sections, dim)
     d = _check_split_input("split", tensor, dim)
-    size = _int("split", "split_size", split_size_or_sections)
+    size = index("split", "split_size", split_size_or_sections)
     n = tensor.shape[d]
     if size < 0:
         raise RuntimeError(f"split expects split_size be non-negative, but got "
@@ -92,7 +88,7 @@ def split_with_sizes(tensor: Tensor, split_sizes: Sequence[int],
     if not isinstance(split_sizes, (tuple, list)):
         raise TypeError(f"split_with_sizes(): argument 'split_sizes' (position 1) must be "
                         f"tuple of ints, not {type(split_sizes).__name__}")
-    sizes = [_int("split_with_sizes", "split_sizes", s) for s in split_sizes]
+    sizes = [index("split_with_sizes", "split_sizes", s) for s in split_sizes]
     if any(s < 0 for s in sizes):
         raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
                            f"entries, but got split_sizes={sizes}")
@@ -107,7 +103,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:  # no
     """``split(input, ceil(n / chunks), dim)``: at most ``chunks`` views along ``dim``
     (fewer where the sizes do not come out even: 6 in 4 chunks is 3 pieces of 2)."""
     d = _check_split_input("chunk", input, dim)
-    k = _int("chunk", "chunks", chunks)
+    k = integer("chunk", "chunks", chunks)
     if k <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {k}")
     n = input.shape[d]
@@ -144,7 +140,7 @@ def narrow(input: Tensor, dim: int, start: int | Tensor, length: int) -> Tensor:
         raise RuntimeError(f"narrow() cannot be applied to a 0-dim tensor (shape "
                            f"{input.shape}); unsqueeze it first")
     d = wrap_dim(dim, input.ndim, "narrow")
-    start, length = _int("narrow", "start", start), _int("narrow", "length", length)
+    start, length = integer("narrow", "start", start), index("narrow", "length", length)
     n = input.shape[d]
     if length < 0:
         raise RuntimeError("narrow(): length must be non-negative.")

@@ -12,15 +12,13 @@ three). The result is a new contiguous tensor, as PyTorch's. pixel_unshuffle is 
 """
 from __future__ import annotations
 
-import numpy as np
-
 from tinygan.engine import functional as F
+from tinygan.engine.arguments import integer
 from tinygan.engine.tensor import Tensor
 
 
 def _factor(op: str, what: str, r: object) -> int:
-    if not isinstance(r, (int, np.integer)) or isinstance(r, bool):
-        raise TypeError(f"{op}(): argument '{what}' must be int, not {type(r).__name__}")
+    r = integer(op, what, r)
     if r <= 0:
         raise RuntimeError(f"{op} expects a positive {what}, but got {r}")
     return int(r)

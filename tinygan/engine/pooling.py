@@ -18,15 +18,28 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.engine import functional as F
+from tinygan.engine.arguments import index
 from tinygan.engine.layout import laid_out_like
 from tinygan.engine.tensor import Function, Tensor, as_result
 
 Pair = tuple[int, int]
 
 
+def _refuse_kinds(op: str, x: Tensor, kinds: str, even_empty: bool = False) -> None:
+    """PyTorch's pooling kernels exist for floats (max pooling: integers too); average
+    pooling lets an empty input pass (nothing to compute), max pooling checks first."""
+    if x.dtype.kind in kinds and (x.numel() or even_empty):
+        name = backend.TORCH_DTYPE_NAMES.get(x.dtype.name, x.dtype.name)
+        raise NotImplementedError(f'"{op}" not implemented for \'{name}\' (an input of shape '
+                                  f'{x.shape}); convert it with .float()')
+
+
 def _pair(value: int | Sequence[int], name: str, op: str) -> Pair:
+    if isinstance(value, Tensor):   # (an int list takes a tensor of one element)
+        value = index(op, name, value, bools=True)
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(
+            v, (bool, np.bool_)) for v in pair):   # (True is not a size, though an int)
         raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
     return int(pair[0]), int(pair[1])
 
@@ -102,6 +115,7 @@ def max_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
     kernel size, so they tile the image). Padding counts as -inf. ``return_indices`` also
     gives each winner's position in its H*W plane (int64), as PyTorch's."""
     x, single = _images("max_pool2d", input)
+    _refuse_kinds("max_pool2d", x, "b", even_empty=True)
     k = _pair(kernel_size, "kernel_size", "max_pool2d")
     no_stride = stride is None or stride == () or stride == []     # PyTorch: the kernel
     s = k if no_stride else _pair(stride, "stride", "max_pool2d")
@@ -287,6 +301,7 @@ def avg_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
     """The mean of each window (zero padding counted in the divisor unless
     ``count_include_pad=False``; ``divisor_override`` replaces the divisor)."""
     x, single = _images("avg_pool2d", input)
+    _refuse_kinds("avg_pool2d", x, "biu")
     k = _pair(kernel_size, "kernel_size", "avg_pool2d")
     no_stride = stride is None or stride == () or stride == []     # PyTorch: the kernel
     s = k if no_stride else _pair(stride, "stride", "avg_pool2d")

@@ -32,6 +32,7 @@ import numpy as np
 
 from tinygan import fast
 from tinygan.devices import backend
+from tinygan.engine.arguments import flag, index
 from tinygan.engine.fma import fused
 from tinygan.engine.functional import in_opmath, refuse_kinds
 from tinygan.engine.layout import laid_out_like
@@ -291,7 +292,9 @@ def _output_sizes(x: Tensor, k: int, size: Any, scale_factor: Any) -> tuple[list
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     if size is not None:
-        sizes = [int(s) for s in size] if isinstance(size, (tuple, list)) else [int(size)] * k
+        # ints (or integer tensors of one element), as PyTorch's: 1.5 or True is refused
+        sizes = [index("interpolate", "size", s) for s in size] if isinstance(
+            size, (tuple, list)) else [index("interpolate", "size", size)] * k
         if len(sizes) != k:
             raise ValueError(f"Input and output must have the same number of spatial "
                              f"dimensions, but got input with spatial dimensions of "
@@ -299,6 +302,10 @@ def _output_sizes(x: Tensor, k: int, size: Any, scale_factor: Any) -> tuple[list
         return sizes, [None] * k
     if scale_factor is None:
         raise ValueError("either size or scale_factor should be defined")
+    if any(isinstance(s, (Tensor, str)) for s in (
+            scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,))):
+        raise TypeError(f"interpolate(): scale_factor must be a float or a tuple of floats, "
+                        f"not {type(scale_factor).__name__}")
     scales = [float(s) for s in scale_factor] if isinstance(scale_factor, (tuple, list)) \
         else [float(scale_factor)] * k
     if len(scales) != k:
@@ -316,6 +323,8 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,  # no
     if mode not in ("nearest", "nearest-exact", "linear", "bilinear"):
         raise NotImplementedError(f"interpolate: mode {mode!r} is not supported by tinygan "
                                   f"(nearest, nearest-exact, linear, bilinear)")
+    if align_corners is not None:
+        flag("interpolate", "align_corners", align_corners)
     if align_corners is not None and mode not in LINEAR_MODES:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")

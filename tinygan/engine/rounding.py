@@ -19,7 +19,8 @@ from typing import Any, Callable
 import numpy as np
 
 from tinygan.devices import backend
-from tinygan.engine.tensor import Function, Tensor
+from tinygan.engine.arguments import integer
+from tinygan.engine.tensor import NOT_GIVEN, Function, Tensor
 
 xp_of = backend.get_array_module
 
@@ -57,17 +58,12 @@ def trunc(x: Tensor) -> Tensor:
     return _whole_numbers("trunc", x, lambda a: xp_of(a).trunc(a))
 
 
-def round(x: Tensor, decimals: int | None = None) -> Tensor:  # noqa: A001 - torch.round
+def round(x: Tensor, decimals: Any = NOT_GIVEN) -> Tensor:  # noqa: A001 - torch.round
     """Each element to the nearest whole number, halves to the even one (or to ``decimals``
     places: negative ones round to tens, hundreds ...). Shape and dtype: x's. An integer
     tensor is its own rounding, but PyTorch has no kernel for one when decimals is given
     (even 0), so that raises."""
-    if isinstance(decimals, Tensor) and decimals.dtype.kind in "iu" and decimals.ndim == 0:
-        decimals = int(decimals.item())   # (an int 0-d tensor reads as its number)
-    if decimals is not None and (not isinstance(decimals, (int, np.integer)) or
-                                 isinstance(decimals, bool)):
-        raise TypeError(f"round(): argument 'decimals' must be int, not "
-                        f"{type(decimals).__name__}")
+    decimals = None if decimals is NOT_GIVEN else integer("round", "decimals", decimals)
     if decimals is not None and x.dtype.kind in "biu":
         kernel = "round_vml_cpu" if decimals == 0 else "round_cpu"
         raise NotImplementedError(f'"{kernel}" not implemented for \'{x.dtype}\' (round with '

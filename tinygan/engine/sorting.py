@@ -26,9 +26,8 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any
 
-import numpy as np
-
 from tinygan.devices import backend
+from tinygan.engine.arguments import flag, index
 from tinygan.engine import functional as F
 from tinygan.engine.layout import empty_preserving
 from tinygan.engine.tensor import NOT_GIVEN, Tensor, wrap_dim
@@ -61,14 +60,14 @@ def _check(op: str, x: Any) -> None:
 
 
 def sort(x: Tensor, *positional: Any, dim: Any = NOT_GIVEN, descending: Any = NOT_GIVEN,
-         stable: bool | None = None) -> SortResult:
+         stable: Any = NOT_GIVEN) -> SortResult:
     """x sorted along ``dim``: ``(values, indices)``, both of x's shape, with
     ``values = x.take_along_dim(indices, dim)`` (gradients flow to x through the values).
     PyTorch's two signatures: sort(x, dim=-1, descending=False), and with ``stable`` given,
     sort(x, *, stable, dim=-1, descending=False), where dim and descending go by name."""
     _check("sort", x)
     if positional:
-        if stable is not None or len(positional) > 2:
+        if stable is not NOT_GIVEN or len(positional) > 2:
             raise TypeError(f"sort() received an invalid combination of arguments: with "
                             f"stable= given, dim and descending go by name too (got "
                             f"{len(positional)} more positional); write "
@@ -78,13 +77,10 @@ def sort(x: Tensor, *positional: Any, dim: Any = NOT_GIVEN, descending: Any = NO
         dim = positional[0]
         descending = positional[1] if len(positional) > 1 else descending
     dim = -1 if dim is NOT_GIVEN else dim
-    descending = False if descending is NOT_GIVEN else descending
-    if not isinstance(descending, (bool, np.bool_)):
-        raise TypeError(f"sort(): argument 'descending' must be bool, not "
-                        f"{type(descending).__name__}")
+    descending = False if descending is NOT_GIVEN else flag("sort", "descending", descending)
     if dim is None:
         raise TypeError("sort(): argument 'dim' must be int, not NoneType")
-    stable = bool(stable)
+    stable = False if stable is NOT_GIVEN or stable is None else flag("sort", "stable", stable)
     d = wrap_dim(dim, x.ndim, "sort")
     if x.ndim == 0:            # one element: nothing to move, but the index is kept as
         xp = backend.get_array_module(x.array)   # for any other shape (seed 4214308)
@@ -104,12 +100,14 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
     indices)`` with size k along ``dim``, sorted (largest first, or smallest first). Where
     elements tie, and for ``sorted=False``, in PyTorch's order (engine/tie_order.py)."""
     _check("topk", x)
+    k, largest = index("topk", "k", k), flag("topk", "largest", largest)
+    sorted = flag("topk", "sorted", sorted)
     d = wrap_dim(dim, x.ndim, "topk")
     if x.dtype == bool:
         raise RuntimeError("topk: bool tensors are not supported (as in PyTorch); "
                            "convert first, e.g. x.int().topk(k)")
     size = x.shape[d] if x.ndim else 1
-    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= size:
+    if not 0 <= k <= size:
         raise RuntimeError(f"topk: k={k!r} out of range for dimension {dim} of size {size} "
                            f"(input shape {x.shape})")
     if x.ndim == 0:

@@ -33,6 +33,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.devices.random import default_generator
+from tinygan.engine.arguments import flag, integer
 from tinygan.engine.layout import as_elementwise_result, row_major
 
 # ---------------------------------------------------------------------------------------
@@ -239,6 +240,14 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.item())
 
+    def __index__(self) -> int:
+        """An integer or bool tensor of one element used where Python wants an index
+        (``[10, 20][t]``, ``range(t)``, a dim or a k of an op), as PyTorch's."""
+        if self.dtype.kind not in "biu" or self.array.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be converted to an "
+                            f"index (this one: {self.dtype}, shape {self.shape})")
+        return int(self.item())
+
     def tolist(self) -> Any:
         return backend.to_numpy(self.array).tolist()
 
@@ -319,8 +328,15 @@ class Tensor:
     def __le__(self, other): return _compare(np.less_equal, self, other)
     def __gt__(self, other): return _compare(np.greater, self, other)
     def __ge__(self, other): return _compare(np.greater_equal, self, other)
-    def __eq__(self, other): return _compare(np.equal, self, other)  # type: ignore[override]
-    def __ne__(self, other): return _compare(np.not_equal, self, other)  # type: ignore[override]
+    # x == None, x == [1.0]: False, and != True, as PyTorch's (Python's own answer: not the
+    # same object); x.eq(None) raises (see _compare)
+    def __eq__(self, other):  # type: ignore[override]
+        return NotImplemented if isinstance(other, _PYTHON_DATA) else _compare(np.equal, self,
+                                                                               other)
+
+    def __ne__(self, other):  # type: ignore[override]
+        return NotImplemented if isinstance(other, _PYTHON_DATA) else _compare(
+            np.not_equal, self, other)
     __hash__ = object.__hash__  # tensors are graph nodes: hash by identity
 
     def __bool__(self) -> bool:
@@ -342,6 +358,9 @@ class Tensor:
 
     def _any_or_all(self, op: str, dim: Any, keepdim: bool) -> Tensor:
         from tinygan.engine.functional import _normalise_axes
+        keepdim = flag(op, "keepdim", keepdim)
+        if isinstance(dim, Tensor):   # (PyTorch's any(int dim) overload: a 0-d int tensor)
+            dim = integer(op, "dim", dim)
         if isinstance(dim, (tuple, list)) and not dim:   # (): nothing reduced
             axis: Any = ()
         else:
@@ -456,6 +475,9 @@ class Tensor:
     clip_ = clamp_
 
     def copy_(self, src):
+        if isinstance(src, _PYTHON_DATA):   # (a number is copied, as PyTorch's)
+            raise TypeError(f"copy_(): argument 'other' must be Tensor, not "
+                            f"{type(src).__name__}")
         src = src if isinstance(src, Tensor) else Tensor(src)
         a, b = self.array, src.array
         same_data = (b.dtype == a.dtype and a.size and _address(a) == _address(b) and
@@ -472,6 +494,9 @@ class Tensor:
             reads=(src,))
 
     def fill_(self, value):
+        if isinstance(value, _PYTHON_DATA):
+            raise TypeError(f"fill_(): value must be a number or a 0-d tensor, not "
+                            f"{type(value).__name__}")
         if isinstance(value, Tensor):   # a 0-d tensor: the filled values lead back to it
             if value.ndim:
                 raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got "
@@ -1356,6 +1381,19 @@ def _refuse_non_numbers(data: Any) -> None:
         raise TypeError(f"tensor(): cannot make a tensor from an array of dtype {data.dtype}")
 
 
+_PYTHON_DATA = (list, tuple, str, bytes, dict, set, type(None))
+
+
+def check_operands(op: str, a: Any, b: Any) -> None:
+    """PyTorch's binary ops take tensors and numbers; Python data (a list, a tuple), None
+    or a string is refused, as there: ``x.add([1.0])`` is a TypeError, not a broadcast."""
+    for name, value in (("input", a), ("other", b)):
+        if isinstance(value, _PYTHON_DATA):
+            raise TypeError(f"{op}(): argument '{name}' must be Tensor or a number, not "
+                            f"{type(value).__name__}; make it a tensor first: "
+                            f"tinygan.tensor(...)")
+
+
 def _as_tensor(x: Any, like: Sequence[Any] = ()) -> Tensor:
     """Turn a Python number or array into a constant Tensor matching its Tensor siblings
     (same array module and float dtype, so 2.0 * float32 stays float32)."""
@@ -1372,8 +1410,9 @@ def _as_tensor(x: Any, like: Sequence[Any] = ()) -> Tensor:
             # NumPy refuses it
             return Tensor(xp.asarray(np.array(int(x), dtype=np.int64).astype(dtype)))
         return Tensor(xp.asarray(x, dtype=dtype))
-    if isinstance(x, (list, tuple)):  # Python data joins the tensor on its device
-        return Tensor(xp.asarray(x, dtype=ref.dtype if ref.dtype.kind == "f" else None))
+    if isinstance(x, _PYTHON_DATA):   # (PyTorch makes no tensor from a list beside one)
+        raise TypeError(f"expected a Tensor or a number, not {type(x).__name__}; make it a "
+                        f"tensor first: tinygan.tensor(...)")
     if backend.get_array_module(x) is not xp:
         raise RuntimeError(f"cannot mix an array on {backend.device_of(x)} with a tensor on "
                            f"{ref.device}; move one with .to(...)")
@@ -1418,8 +1457,7 @@ def wrap_dim(dim: int, ndim: int, op: str = "") -> int:
     """A dimension in [-ndim, ndim - 1] as a non-negative index; anything else raises as
     PyTorch does (NumPy would wrap 5 on a 2-D tensor silently)."""
     low, high = (-ndim, ndim - 1) if ndim else (-1, 0)
-    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
-        raise TypeError(f"{op}: a dimension must be an int, got {dim!r}")
+    dim = integer(op, "dim", dim)   # (an int, or a one-element integer tensor, as PyTorch's)
     if not low <= dim <= high:
         raise IndexError(f"{op}: Dimension out of range (expected to be in range of "
                          f"[{low}, {high}], but got {dim})")
@@ -1439,12 +1477,14 @@ def _shape_args(shape: tuple) -> tuple[int, ...]:
 
 
 def _size_entry(n: Any) -> Any:
-    if not isinstance(n, Tensor):
-        return n
-    if n.dtype.kind in "iu" and n.numel() == 1:
-        return int(n.item())
-    raise TypeError(f"a size must be a tuple of ints, not a {n.dtype} Tensor of shape "
-                    f"{n.shape}; write its number (t.item())")
+    if isinstance(n, Tensor):
+        if n.dtype.kind in "iu" and n.numel() == 1:
+            return int(n.item())
+        raise TypeError(f"a size must be a tuple of ints, not a {n.dtype} Tensor of shape "
+                        f"{n.shape}; write its number (t.item())")
+    if isinstance(n, (bool, np.bool_, float, np.floating)):   # (NumPy would take 2.0)
+        raise TypeError(f"argument 'size' must be tuple of ints, not {type(n).__name__}")
+    return n
 
 
 def _raw(x: Any) -> Any:
@@ -1496,11 +1536,16 @@ def result_type_of(*tensors: Tensor) -> Any:
     return dimensioned
 
 
+_COMPARISON_NAMES = {"less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge",
+                     "equal": "eq", "not_equal": "ne"}
+
+
 def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:
     """a < b and the like, computed where PyTorch computes them: in the promoted dtype. A
     Python number is converted to it first, as C++ converts: an int into an integer tensor's
     dtype wraps around (-2 is 254 beside uint8), a float beside an integer tensor makes both
     float32 (the default dtype)."""
+    check_operands(_COMPARISON_NAMES[ufunc.__name__], a, b)
     xp = backend.get_array_module(a.array)
     left, right = a.array, _raw(b)
     if isinstance(b, Tensor) and a.dtype != b.dtype:   # (a float32 tensor beside a 0-d
@@ -1519,6 +1564,7 @@ def _compare(ufunc: Any, a: Tensor, b: Any) -> Tensor:
 
 
 def _arg(t: Tensor, dim: Any, keepdim: bool, name: str, bool_ok: bool = False) -> Tensor:
+    keepdim = flag(name, "keepdim", keepdim)
     xp = backend.get_array_module(t.array)
     if t.dtype == np.bool_ and not bool_ok:   # max(dim)/min(dim) of a bool tensor are fine
         raise RuntimeError(f"{name}(): does not support bool input (shape {t.shape}); "
@@ -1746,6 +1792,9 @@ def parse_to_args(args: tuple, kwargs: dict) -> tuple[Any, Any]:
             dtype = a
         elif hasattr(a, "type"):                  # tinygan.device("cuda")
             device = a
+        elif isinstance(a, (bool, float, complex)):   # PyTorch reads a number as to(other),
+            # the number made a 0-d tensor: a float a float64 one, as its C++ makes it
+            dtype = {bool: np.bool_, float: np.float64, complex: np.complex128}[type(a)]
         else:
             dtype = a
     return device, dtype

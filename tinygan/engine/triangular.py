@@ -8,6 +8,7 @@ the same entries zeroed: tril's gradient is tril of the gradient.
 from __future__ import annotations
 
 from tinygan.devices import backend
+from tinygan.engine.arguments import index
 from tinygan.engine.tensor import Function, Tensor
 
 xp_of = backend.get_array_module
@@ -36,10 +37,7 @@ def _triangle(name: str, x: Tensor, diagonal: int) -> Tensor:
     if x.ndim < 2:
         raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions (got shape "
                            f"{x.shape})")
-    if isinstance(diagonal, bool) or not isinstance(diagonal, int):
-        raise TypeError(f"{name}(): argument 'diagonal' must be int, not "
-                        f"{type(diagonal).__name__}")
-    return Triangle(name == "triu", diagonal)(x)
+    return Triangle(name == "triu", index(name, "diagonal", diagonal))(x)
 
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:

@@ -21,8 +21,9 @@ import numpy as np
 
 from tinygan import fast
 from tinygan.devices import backend
+from tinygan.engine.arguments import flag, kind_name
 from tinygan.engine.functional import keeps, refuse_gradient_of
-from tinygan.engine.tensor import Parameter, Tensor
+from tinygan.engine.tensor import Parameter, Tensor, number_argument
 from tinygan.nn.module import Module
 
 
@@ -109,7 +110,19 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     training=True: with the batch's statistics (over N and the pixels), and, where running
     statistics are given, updated in place: running = (1 - momentum) running + momentum batch
     (the running variance unbiased). training=False: with the running statistics."""
-    training = bool(training)   # (read first, as PyTorch's `if training:`)
+    # the arguments' kinds, as PyTorch checks them: `if training:` (Python's truth value)
+    # first, then its parser: tensors or None, training a bool, momentum and eps numbers
+    bool(training)
+    training = flag(who, "training", training)
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"{who}(): argument '{name}' must be Tensor, not {kind_name(t)}")
+    momentum = number_argument(who, "momentum", momentum)
+    eps = number_argument(who, "eps", eps)
+    if who == "batch_norm" and (eps <= 0 if training else eps < 0):   # (F.batch_norm's check)
+        need = "positive during training" if training else "non-negative"
+        raise ValueError(f"batch_norm eps must be {need}, but got {eps}")
     if input.numel() == 0:   # PyTorch's early return, which keeps the graph: x * w[0] + b[0]
         out = input.clone()
         out = out if weight is None else out * weight[0]
@@ -123,7 +136,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if isinstance(t, Tensor) and t.dtype.kind not in "fc":
             raise RuntimeError(f"{who}: expected scalar type {input.dtype} but found "
                                f"{t.dtype} ({name}); give it as floats")
-    stats_dtype = next((t.dtype for t in (weight, running_mean) if t is not None),
+    # PyTorch's CPU kernels: the parameters share one dtype, the input's, except that a
+    # half input may have float32 parameters (normalised in float32, see below)
+    given = {name: t for name, t in (("weight", weight), ("bias", bias), ("running_mean",
+             running_mean), ("running_var", running_var)) if t is not None}
+    kinds = {t.dtype for t in given.values()}
+    if len(kinds) > 1 or (kinds and kinds != {input.dtype} and not (
+            input.dtype == np.float16 and kinds == {np.dtype(np.float32)})):
+        dtypes = ", ".join(f"{name} {t.dtype}" for name, t in given.items())
+        raise RuntimeError(f"{who}: mixed dtype (CPU): the parameters must share the input's "
+                           f"dtype {input.dtype} (or be float32 for a half input); got "
+                           f"{dtypes}. Convert them, e.g. with module.to(x.dtype)")
+    stats_dtype = next((t.dtype for t in (weight, bias, running_mean) if t is not None),
                        np.dtype(backend.DEFAULT_DTYPE))
     if input.dtype == np.float16 and stats_dtype != np.float16:
         # PyTorch normalises half inputs in float32 (its statistics too), returns half; its
@@ -142,6 +166,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                                f"{t.numel()} (input of shape {input.shape})")
     for name, t in (("running_mean", running_mean), ("running_var", running_var)):
         refuse_gradient_of("native_batch_norm", name, t)
+    if weight is None and bias is not None:   # a shift without a scale: gamma = 1
+        weight = Tensor(backend.get_array_module(bias.array).ones_like(bias.array))
     affine = weight is not None
     if affine and bias is None:   # a scale without a shift: beta = 0
         bias = Tensor(backend.get_array_module(weight.array).zeros_like(weight.array))

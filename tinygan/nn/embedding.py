@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from tinygan.devices import backend
 from tinygan.engine import functional as F
+from tinygan.engine.arguments import flag, integer
 from tinygan.nn.module import Module
 from tinygan.devices.random import Generator, default_generator
 from tinygan.engine.tensor import Parameter, Tensor, no_grad
@@ -19,7 +22,7 @@ from tinygan.engine.tensor import Parameter, Tensor, no_grad
 
 def _check_indices(indices: Any, num_embeddings: int) -> Tensor:
     idx = indices if isinstance(indices, Tensor) else Tensor(indices)
-    if idx.dtype.kind not in "iu":
+    if idx.dtype not in (np.int64, np.int32):
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got {idx.dtype} instead "
                            f"(embedding: pass class labels as integers, e.g. labels.long())")
@@ -37,10 +40,16 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None,  # noq
     """Rows of ``weight`` (V, D) at integer ``input`` (any shape S) -> (S..., D).
     ``padding_idx``: that row's lookups pass no gradient. ``max_norm``: rows looked up are
     first rescaled in place to norm at most max_norm (as PyTorch)."""
-    if scale_grad_by_freq:
+    if flag("embedding", "scale_grad_by_freq", scale_grad_by_freq):
         raise NotImplementedError("embedding: scale_grad_by_freq is not supported by tinygan")
+    flag("embedding", "sparse", sparse)   # (True: the same gradient, kept dense)
     if weight.ndim != 2:
         raise RuntimeError(f"embedding: 'weight' must be 2-D, got shape {weight.shape}")
+    if padding_idx is not None:   # a row of weight: -V..V-1 (NumPy's % would wrap anything)
+        padding_idx = integer("embedding", "padding_idx", padding_idx)
+        if not -weight.shape[0] <= padding_idx < weight.shape[0]:
+            raise ValueError(f"embedding: Padding_idx must be within num_embeddings: "
+                             f"{padding_idx} for a weight of {weight.shape[0]} rows")
     idx = _check_indices(input, weight.shape[0])
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)
