@@ -782,7 +782,7 @@ def test_linear_with_one_input_feature_rounds_once_as_pytorchs_addmm():
                 a.flat[rng.integers(a.size)] = specials[rng.integers(len(specials))]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            ours = tinygan.nn.functional.linear(*(tinygan.tensor(a, dtype=dtype)
+            ours = tinygan.nn.functional.linear(*(tinygan.tensor(a, dtype=getattr(tinygan, dtype))
                                                   for a in (x, w, b))).numpy()
         theirs = torch.nn.functional.linear(*(torch.tensor(a, dtype=getattr(torch, dtype))
                                               for a in (x, w, b))).numpy()

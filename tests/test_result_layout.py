@@ -276,7 +276,7 @@ def test_the_row_major_shortcut_agrees_with_the_general_rule(case):
         out_shape = np.broadcast_shapes(x.shape, y.shape)
     except ValueError:
         return   # (the permutations made shapes that do not broadcast)
-    for inputs in ((x, y), (y, x), (x,), (x, tinygan.tensor(2.0, dtype=dtype))):
+    for inputs in ((x, y), (y, x), (x,), (x, tinygan.tensor(2.0, dtype=getattr(tinygan, dtype)))):
         if not _kept_row_major(out_shape, inputs):
             continue
         result = _with_row_major_steps(np.zeros(out_shape, dtype))

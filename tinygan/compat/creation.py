@@ -13,7 +13,7 @@ from tinygan.devices import backend
 from tinygan.devices.random import Generator, default_generator
 from tinygan.engine.arguments import dtype_or_none, index
 from tinygan.engine.layout import empty_preserving
-from tinygan.engine.tensor import Tensor
+from tinygan.engine.tensor import NOT_GIVEN, Tensor
 from tinygan.engine.tensor import _shape_args, checked_scalar, number_argument
 from tinygan.engine.functional import concatenate as cat, stack  # noqa: F401  (re-exported)
 from tinygan.compat.ranges import arange, linspace  # noqa: F401  (re-exported)
@@ -260,10 +260,10 @@ def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
                   requires_grad=requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
+def eye(n: int, m: Any = NOT_GIVEN, *, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
     """The n x m identity matrix (m = n by default)."""
-    n, m = index("eye", "n", n), None if m is None else index("eye", "m", m)
+    n, m = index("eye", "n", n), None if m is NOT_GIVEN else index("eye", "m", m)
     dtype = dtype_or_none("eye", "dtype", dtype)
     return Tensor(_xp(device).eye(n, m, dtype=dtype or backend.DEFAULT_DTYPE),
                   requires_grad=requires_grad)

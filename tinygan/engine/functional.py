@@ -106,6 +106,8 @@ class Keeps(Function):
         # grad by then (a class weight given requires_grad_() after the loss was computed)
         self.refuse_later = refuse_later
 
+    efficient_zero_passes = (0,)   # (the value passes: the node is tinygan's, not PyTorch's)
+
     @property
     def name(self) -> str: return self.op_name   # errors and grad_fn name the composite
 
@@ -247,6 +249,7 @@ def view_strides(shape: tuple, strides: tuple, new_shape: tuple) -> tuple:
 
 
 class Reshape(Function):
+    efficient_zero_passes = (0,)   # (PyTorch: a view of grad: tensor._efficient_zeros)
     is_view = True  # a view whenever the memory allows it (conservatively: always)
     def __init__(self, shape): self.shape = tuple(shape)
     def saves(self): return ()
@@ -308,6 +311,7 @@ def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
 
 
 class Transpose(Function):
+    efficient_zero_passes = (0,)   # (PyTorch: a view of grad: tensor._efficient_zeros)
     is_view = True
     def __init__(self, axes): self.axes = None if axes is None else tuple(axes)
     def saves(self): return ()
@@ -550,6 +554,7 @@ class Clone(Function):
     """A copy in new memory, laid out as PyTorch's clone lays it out (a transposed tensor's
     clone is transposed too: engine/layout.py), or row-major (``contiguous()``); the
     gradient passes through unchanged."""
+    efficient_zero_passes = (0,)   # (PyTorch: grad itself: tensor._efficient_zeros)
     result_layout = "own"
 
     def __init__(self, row_major: bool = False, like: Any = None):
@@ -571,6 +576,8 @@ def clone(x: Tensor, memory_format: Any = None) -> Tensor:
 class Concatenate(Function):
     result_layout = "own"
     def __init__(self, axis): self.axis = axis
+    @property
+    def efficient_zero_passes(self): return range(len(self.inputs))   # (views of grad)
     def saves(self): return ()
     def forward(self, *xs):
         # PyTorch's cat: channels-last when every input suggests it, else row-major
@@ -724,6 +731,7 @@ def _same_dtype(op: str, *tensors: Tensor) -> None:
 
 
 class Add(Function):
+    efficient_zero_passes = (0, 1)   # (PyTorch: grad, grad: tensor._efficient_zeros)
     elementwise = True
     def saves(self): return ()  # the gradient of a sum needs no values, only shapes
     def forward(self, a, b): return a + b
@@ -738,6 +746,7 @@ def add(a: Any, b: Any) -> Tensor: return _binary(Add, a, b)
 
 
 class Sub(Function):
+    efficient_zero_passes = (0,)   # (PyTorch: grad; b's -grad is computed: _efficient_zeros)
     elementwise = True
     def saves(self): return ()
     def forward(self, a, b): return a - b
@@ -802,6 +811,7 @@ def scaled_add(a: Tensor, b: Tensor, alpha: Any, negated: bool = False) -> Tenso
 
 
 class Mul(Function):
+    efficient_zero_passes = (0, 1)   # (PyTorch: grad * b, grad * a: tensor._efficient_zeros)
     elementwise = True
     def saves(self):  # a's gradient reads b, b's reads a
         need_a, need_b = self.needs_input_grad
@@ -923,6 +933,7 @@ def _number_of(number: Any) -> float:
 
 
 class Div(Function):
+    efficient_zero_passes = (0,)   # (PyTorch: grad / b; b's is computed: _efficient_zeros)
     elementwise = True
     def saves(self): return (0, 1) if self.needs_input_grad[1] else (1,)
     def forward(self, a, b): return a / b
@@ -1134,6 +1145,7 @@ def _full(xp: Any, a: Any, shape: tuple) -> Any:
 
 class Pow(Function):
     """x ** c for a constant exponent c: d/dx = c x^(c-1)."""
+    efficient_zero_passes = (0,)   # (PyTorch: grad * c x^(c-1): tensor._efficient_zeros)
     elementwise = True
     def __init__(self, c): self.c = c
     def forward(self, x):
@@ -1380,7 +1392,11 @@ def matmul(a: Any, b: Any) -> Tensor:
     kept_a, kept_b, path = _matmul_keeps(a, b)
     if kept_a != "itself" or kept_b != "itself":
         a, b = as_multiplied(a, kept_a, b), as_multiplied(b, kept_b, a)
-    return MatMul(one_term_product(a.shape, path), path[3] if path else None)(a, b)
+    fn = MatMul(one_term_product(a.shape, path), path[3] if path else None)
+    # PyTorch's dot gives grad * b and grad * a, its mv grad outer b for the matrix: an
+    # efficient zero passes there (tensor._efficient_zeros); mm computes
+    fn.efficient_zero_passes = (0, 1) if a.ndim == b.ndim == 1 else (0,) if b.ndim == 1 else ()
+    return fn(a, b)
 
 
 def _empty_batched_product(a: Tensor, b: Tensor) -> bool:
@@ -1594,6 +1610,7 @@ def _rounded_once(fn: Any, x: Any) -> Any:
 
 
 class Exp(Function):
+    efficient_zero_passes = (0,)   # (PyTorch: grad * e^x: tensor._efficient_zeros)
     elementwise = True
     saves_output = True
     def saves(self): return ()
@@ -1630,6 +1647,7 @@ def log1p(x: Tensor) -> Tensor:
 
 
 class Sqrt(Function):
+    efficient_zero_passes = (0,)   # (PyTorch: grad / (2 sqrt x): tensor._efficient_zeros)
     elementwise = True
     saves_output = True
     def saves(self): return ()
@@ -1643,6 +1661,8 @@ def sqrt(x: Tensor) -> Tensor: return Sqrt()(_floating(x))
 class Abs(Function):
     elementwise = True
     backward_reads, backward_reads_give_zeros = (0,), True   # PyTorch: grad * sgn(x), sgn a node of x
+    backward_zeros_are_efficient = True   # (sgn's derivative: an efficient zero)
+    efficient_zero_passes = (0,)          # (grad * sgn(x))
     def forward(self, x): return xp_of(x).abs(x)
     def backward(self, gy):
         x = self.inputs[0].array
@@ -2212,7 +2232,10 @@ def _numpy_names(op: str, dim: Any, keepdim: bool, axis: Any, keepdims: Any
                  ) -> tuple[Any, bool]:
     """Reductions take PyTorch's dim/keepdim (keepdim a bool, as PyTorch's parser checks)
     or NumPy's axis/keepdims."""
-    keepdim = flag(op, "keepdim", keepdim) if keepdims is None else bool(keepdims)
+    if keepdims is not None:
+        keepdim = bool(keepdims)
+    elif keepdim.__class__ is not bool:   # (a bool, the usual case, needs no check)
+        keepdim = flag(op, "keepdim", keepdim)
     return (dim if axis is None else axis), keepdim
 
 
@@ -2236,6 +2259,7 @@ def _normalise_axes(axis: Any, ndim: int, op: str) -> Any:
 
 
 class Sum(Function):
+    efficient_zero_passes = (0,)   # (PyTorch: grad expanded: tensor._efficient_zeros)
     result_layout = "row-major"
     def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims
     def saves(self): return ()
@@ -2342,7 +2366,12 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *,
     axis = _normalise_axes(dim, x.ndim, "mean")
     count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
     total = sum(x, axis, keepdim)
-    return total / count if count else total * float("nan")   # empty: NaN
+    if not count:
+        return total * float("nan")   # empty: NaN
+    out = total / count
+    if out.creator is not None:   # PyTorch's mean backward computes: an efficient zero
+        out.creator.efficient_zero_passes = ()   # comes out as plain zeros (_efficient_zeros)
+    return out
 
 
 def _divisor(x: Tensor, axis: Any, unbiased: bool, correction: Any) -> tuple[int, float]:

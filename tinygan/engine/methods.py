@@ -241,8 +241,11 @@ def _keepdim_needs_dim(op: str, dim: Any, axis: Any, keepdim: Any) -> tuple[Any,
         raise TypeError(f"{op}() received an invalid combination of arguments - got "
                         f"(keepdim={keepdim}): keepdim needs a dim, e.g. "
                         f"x.{op}(dim=0, keepdim={keepdim}), or dim=None for all of them")
-    return (None if dim is NOT_GIVEN else dim), (False if keepdim is NOT_GIVEN else
-                                                 flag(op, "keepdim", keepdim))
+    if keepdim is NOT_GIVEN:
+        keepdim = False
+    elif keepdim.__class__ is not bool:   # (a bool, the usual case, needs no check)
+        keepdim = flag(op, "keepdim", keepdim)
+    return (None if dim is NOT_GIVEN else dim), keepdim
 
 
 def sum(self, dim=NOT_GIVEN, keepdim=NOT_GIVEN, *, dtype=None, axis=None,  # noqa: A001
@@ -250,7 +253,7 @@ def sum(self, dim=NOT_GIVEN, keepdim=NOT_GIVEN, *, dtype=None, axis=None,  # noq
     """``dtype``: the input is cast to it first (x.sum(dtype=float64) adds in float64),
     and the result has it."""
     dim, keepdim = _keepdim_needs_dim("sum", dim, axis, keepdim)
-    dtype = dtype_or_none("sum", "dtype", dtype)
+    dtype = dtype if dtype is None else dtype_or_none("sum", "dtype", dtype)
     if dtype is not None and np.dtype(dtype).kind in "biu" and self.requires_grad and \
             is_grad_enabled():   # one node of PyTorch's: its output would need a gradient
         F.refuse_integer_output(dtype)
@@ -265,7 +268,7 @@ def mean(self, dim=NOT_GIVEN, keepdim=NOT_GIVEN, *, dtype=None, axis=None, keepd
     a half one is summed from a float32 copy instead and rounded at the end, as PyTorch
     (a half copy of float64 data could overflow: -1e30 is -inf in half)."""
     dim, keepdim = _keepdim_needs_dim("mean", dim, axis, keepdim)
-    dtype = dtype_or_none("mean", "dtype", dtype)
+    dtype = dtype if dtype is None else dtype_or_none("mean", "dtype", dtype)
     if dtype is not None and np.dtype(dtype) == np.float16 and self.dtype != np.float16:
         return mean(self, dim, keepdim, dtype=np.float32, axis=axis,
                     keepdims=keepdims).to(dtype=dtype)
@@ -284,9 +287,9 @@ def _spread_arguments(op: str, dim: Any, unbiased: Any, keepdim: Any,
             raise TypeError(f"{op}(): a bool first argument is `unbiased`; give the dim as "
                             f"an int: x.{op}(dim, unbiased, keepdim)")
         dim, unbiased = NOT_GIVEN, dim
-    if correction is not None:   # a number (PyTorch's Scalar), not a tensor of any dtype
-        number_argument(op, "correction", correction)
-    if unbiased is not NOT_GIVEN and correction is not None:
+    if correction is not NOT_GIVEN and correction is not None:   # a number (PyTorch's
+        number_argument(op, "correction", correction)   # Scalar), not a tensor of any dtype
+    if unbiased is not NOT_GIVEN and correction is not NOT_GIVEN:   # (even correction=None)
         raise TypeError(f"{op}() received an invalid combination of arguments: unbiased and "
                         f"correction together; give one (correction=0 is unbiased=False)")
     if dim is NOT_GIVEN and unbiased is not NOT_GIVEN and keepdim is not NOT_GIVEN:
@@ -298,22 +301,22 @@ def _spread_arguments(op: str, dim: Any, unbiased: Any, keepdim: Any,
             False if keepdim is NOT_GIVEN else flag(op, "keepdim", keepdim))
 
 
-def var(self, dim=NOT_GIVEN, unbiased=NOT_GIVEN, keepdim=NOT_GIVEN, *, correction=None, axis=None,
-        keepdims=None):
+def var(self, dim=NOT_GIVEN, unbiased=NOT_GIVEN, keepdim=NOT_GIVEN, *, correction=NOT_GIVEN,
+        axis=None, keepdims=None):
     """Variance; unbiased (divides by n - 1) by default, as torch.Tensor.var;
     ``correction=c`` divides by n - c."""
     dim, unbiased, keepdim = _spread_arguments("var", dim, unbiased, keepdim, correction)
-    correction = None if correction is None else number_argument("var", "correction",
-                                                                 correction)
+    correction = None if correction is NOT_GIVEN or correction is None else \
+        number_argument("var", "correction", correction)
     return F.var(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased,
                  correction=correction)
 
 
-def std(self, dim=NOT_GIVEN, unbiased=NOT_GIVEN, keepdim=NOT_GIVEN, *, correction=None, axis=None,
-        keepdims=None):
+def std(self, dim=NOT_GIVEN, unbiased=NOT_GIVEN, keepdim=NOT_GIVEN, *, correction=NOT_GIVEN,
+        axis=None, keepdims=None):
     dim, unbiased, keepdim = _spread_arguments("std", dim, unbiased, keepdim, correction)
-    correction = None if correction is None else number_argument("std", "correction",
-                                                                 correction)
+    correction = None if correction is NOT_GIVEN or correction is None else \
+        number_argument("std", "correction", correction)
     return F.std(self, _pick(dim, axis), _pick(keepdim, keepdims), unbiased,
                  correction=correction)
 
@@ -719,14 +722,14 @@ def softmax(self, dim=None, dtype=None, *, axis=None):
     """Softmax along ``dim`` (required, as in PyTorch); ``dtype``: the input is cast to it
     first."""
     _dim_required("softmax", dim, axis)
-    dtype = dtype_or_none("softmax", "dtype", dtype)
+    dtype = dtype if dtype is None else dtype_or_none("softmax", "dtype", dtype)
     return F.softmax(self if dtype is None else self.to(dtype=dtype), dim, axis=axis)
 
 
 def log_softmax(self, dim=None, dtype=None, *, axis=None):
     """log(softmax) along ``dim`` (required); ``dtype``: the input is cast to it first."""
     _dim_required("log_softmax", dim, axis)
-    dtype = dtype_or_none("log_softmax", "dtype", dtype)
+    dtype = dtype if dtype is None else dtype_or_none("log_softmax", "dtype", dtype)
     return F.log_softmax(self if dtype is None else self.to(dtype=dtype), dim, axis=axis)
 
 

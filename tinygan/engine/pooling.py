@@ -18,7 +18,7 @@ import numpy as np
 
 from tinygan.devices import backend
 from tinygan.engine import functional as F
-from tinygan.engine.arguments import index
+from tinygan.engine.arguments import flag, index
 from tinygan.engine.layout import laid_out_like
 from tinygan.engine.tensor import Function, Tensor, as_result
 
@@ -116,6 +116,8 @@ def max_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
     gives each winner's position in its H*W plane (int64), as PyTorch's."""
     x, single = _images("max_pool2d", input)
     _refuse_kinds("max_pool2d", x, "b", even_empty=True)
+    ceil_mode = flag("max_pool2d", "ceil_mode", ceil_mode)
+    return_indices = flag("max_pool2d", "return_indices", return_indices)
     k = _pair(kernel_size, "kernel_size", "max_pool2d")
     no_stride = stride is None or stride == () or stride == []     # PyTorch: the kernel
     s = k if no_stride else _pair(stride, "stride", "max_pool2d")
@@ -302,6 +304,8 @@ def avg_pool2d(input: Tensor, kernel_size: int | Pair,  # noqa: A002 - PyTorch's
     ``count_include_pad=False``; ``divisor_override`` replaces the divisor)."""
     x, single = _images("avg_pool2d", input)
     _refuse_kinds("avg_pool2d", x, "biu")
+    ceil_mode = flag("avg_pool2d", "ceil_mode", ceil_mode)
+    count_include_pad = flag("avg_pool2d", "count_include_pad", count_include_pad)
     k = _pair(kernel_size, "kernel_size", "avg_pool2d")
     no_stride = stride is None or stride == () or stride == []     # PyTorch: the kernel
     s = k if no_stride else _pair(stride, "stride", "avg_pool2d")

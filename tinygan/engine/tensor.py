@@ -100,6 +100,7 @@ class Tensor:
     _made_without_grad = False     # a view taken under no_grad() of a tensor requiring grad
     _view_made_in_no_grad = False  # any view taken under no_grad() (PyTorch's CreationMeta)
     _multi_output = False          # a piece of split/chunk/unbind, or a view of one
+    _efficient_zero = False        # a gradient that is PyTorch's ZeroTensor (_run_backward)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.array = _to_array(data, dtype)
@@ -685,6 +686,12 @@ class Function:
     # depend on them: zeros (relu, abs, max pooling) or nothing, None (convolution, batch norm)
     backward_reads_give_zeros = False
     backward_links_every_read = False   # link gradients that already require grad as well
+    # ... and whether those zeros are PyTorch's efficient ZeroTensor (abs reads x through
+    # sgn(x), whose derivative is one), see _run_backward
+    backward_zeros_are_efficient = False
+    # the inputs whose gradient PyTorch computes from an efficient zero as one (grad * y,
+    # grad / y, a view of grad): zeros, without computing 0 * inf = NaN (_run_backward)
+    efficient_zero_passes: tuple[int, ...] = ()
 
     @property
     def name(self) -> str:
@@ -904,13 +911,15 @@ def _run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor],
                 input_grads = (input_grads,)
             if create_graph and fn.backward_reads is not None:
                 input_grads = _as_one_node(fn, g_out, input_grads)
+            if g_out._efficient_zero:
+                input_grads = _efficient_zeros(fn, g_out, input_grads)
             for parent, node, needed, g in zip(fn.inputs, fn.parents, fn.needs_input_grad,
                                                 input_grads):
                 if g is None or not needed:
                     continue
                 leaf = node is None
                 key = id(parent) if leaf else id(node)
-                grads[key] = grads[key] + g if key in grads else g
+                grads[key] = _added(grads[key], g) if key in grads else g
                 if leaf and (wanted_at is None or key in wanted_at):
                     found[parent] = grads[key]
         # outputs that are themselves wanted leaves
@@ -1145,14 +1154,46 @@ class _ZeroLink(Function):
     """A copy of its first input that is also a function of the others, with derivative 0
     (zeros, or None: no gradient at all) with respect to them: how a gradient joins the
     inputs of a one-node backward."""
-    def __init__(self, zeros: bool): self.zeros = zeros
+    efficient_zero_passes = (0,)
+    def __init__(self, zeros: bool, efficient: bool = False):
+        self.zeros, self.efficient = zeros, efficient
     def saves(self): return ()
     def forward(self, value, *sources): return value.copy()
 
     def backward(self, gy):
         xp = backend.get_array_module(gy.array)
-        return (gy,) + tuple(Tensor(xp.zeros(s.shape, s.dtype)) if self.zeros else None
-                             for s in self.inputs[1:])
+        return (gy,) + tuple(_zeros(s.shape, s.dtype, xp, self.efficient) if self.zeros
+                             else None for s in self.inputs[1:])
+
+
+def _zeros(shape: tuple, dtype: Any, xp: Any, efficient: bool) -> Tensor:
+    zeros = Tensor(xp.zeros(shape, dtype))
+    zeros._efficient_zero = efficient
+    return zeros
+
+
+def _efficient_zeros(fn: Function, g_out: Tensor, input_grads: tuple) -> tuple:
+    """The gradients ``fn`` gives its inputs when the one it receives is an efficient zero.
+
+    PyTorch's derivative of sgn(x) is not a tensor of zeros but a ZeroTensor: a zero that
+    its mul, div and views pass on as a ZeroTensor without computing, so 0 * inf stays 0
+    (a second derivative through abs(x / 0) is 0 there, where plain zeros give NaN). Other
+    ops (mm, a sum, exp's backward) make it a tensor of zeros first and compute. Here the
+    backward has run on zeros; for the inputs ``fn.efficient_zero_passes`` names, its
+    result is replaced by zeros: efficient ones again, or plain ones where an elementwise
+    op's input was broadcast (PyTorch sums the gradient back to its shape: a computed sum)."""
+    out = list(input_grads)
+    for i in fn.efficient_zero_passes:
+        if i < len(out) and out[i] is not None:
+            broadcast = fn.elementwise and fn.inputs[i].shape != g_out.shape
+            out[i] = _zeros(out[i].shape, out[i].dtype,
+                            backend.get_array_module(out[i].array), not broadcast)
+    return tuple(out)
+
+
+def _added(a: Tensor, b: Tensor) -> Tensor:
+    """Two gradients of one node, summed; two efficient zeros stay one (PyTorch's add)."""
+    return a if a._efficient_zero and b._efficient_zero else a + b
 
 
 def _as_one_node(fn: Function, g_out: Tensor, input_grads: tuple) -> tuple:
@@ -1164,10 +1205,12 @@ def _as_one_node(fn: Function, g_out: Tensor, input_grads: tuple) -> tuple:
     if not sources:
         return input_grads
     zeros = fn.backward_reads_give_zeros   # a Function is one node: a new link for each
+    efficient = fn.backward_zeros_are_efficient
     if fn.backward_links_every_read:        # (a gradient already in a graph gets linked too)
-        return tuple(g if g is None else _ZeroLink(zeros)(g, *sources) for g in input_grads)
-    return tuple(g if g is None or g.requires_grad else _ZeroLink(zeros)(g, *sources)
-                 for g in input_grads)
+        return tuple(g if g is None else _ZeroLink(zeros, efficient)(g, *sources)
+                     for g in input_grads)
+    return tuple(g if g is None or g.requires_grad else
+                 _ZeroLink(zeros, efficient)(g, *sources) for g in input_grads)
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -1457,7 +1500,8 @@ def wrap_dim(dim: int, ndim: int, op: str = "") -> int:
     """A dimension in [-ndim, ndim - 1] as a non-negative index; anything else raises as
     PyTorch does (NumPy would wrap 5 on a 2-D tensor silently)."""
     low, high = (-ndim, ndim - 1) if ndim else (-1, 0)
-    dim = integer(op, "dim", dim)   # (an int, or a one-element integer tensor, as PyTorch's)
+    if dim.__class__ is not int:   # (an int, or a 0-d integer tensor, as PyTorch's)
+        dim = integer(op, "dim", dim)
     if not low <= dim <= high:
         raise IndexError(f"{op}: Dimension out of range (expected to be in range of "
                          f"[{low}, {high}], but got {dim})")

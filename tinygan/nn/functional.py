@@ -25,7 +25,7 @@ from tinygan.nn.batchnorm import batch_norm  # noqa: F401,E402
 from tinygan.nn.instancenorm import instance_norm  # noqa: F401,E402
 from tinygan.engine.pixel_shuffle import pixel_shuffle, pixel_unshuffle  # noqa: F401,E402
 from tinygan.engine import smooth_activations as _smooth  # noqa: E402
-from tinygan.engine.arguments import dtype_or_none  # noqa: E402
+from tinygan.engine.arguments import dtype_or_none as _dtype_or_none  # noqa: E402
 from tinygan.engine.smooth_activations import prelu  # noqa: F401,E402
 
 
@@ -89,7 +89,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A00
 def _along_dim(name: str, core: Any, input: Tensor, dim: int | None,  # noqa: A002
                stacklevel: int, dtype: Any) -> Tensor:
     from tinygan.nn.activation import implicit_softmax_dim
-    if dtype_or_none(name, "dtype", dtype) is not None:
+    if dtype is not None and _dtype_or_none(name, "dtype", dtype) is not None:
         input = input.to(dtype=dtype)
     if dim is None:
         dim = implicit_softmax_dim(name, input.ndim, stacklevel + 2)
