@@ -178,6 +178,28 @@ def to_device(array: Any, device: Any) -> Any:
     return module_for_device(device).asarray(array)
 
 
+_CPU_VENDOR: list = []
+
+
+def cpu_vendor() -> str:
+    """"intel", "amd" or "other": the CPU's maker, from /proc/cpuinfo (read once). PyTorch's
+    CPU results depend on it in one place tinygan follows (fast/linear.py: MKL's addmm with
+    one input feature fuses its multiply-add on Intel CPUs, not on AMD ones)."""
+    if not _CPU_VENDOR:
+        vendor = "other"
+        try:
+            with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+                for line in info:
+                    if line.startswith("vendor_id"):
+                        vendor = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}.get(
+                            line.split(":", 1)[1].strip(), "other")
+                        break
+        except OSError:
+            pass
+        _CPU_VENDOR.append(vendor)
+    return _CPU_VENDOR[0]
+
+
 def writable_alias(a: np.ndarray) -> np.ndarray | None:
     """A writable NumPy array over the same memory as the read-only view ``a`` (what
     np.broadcast_to returns: several elements, one memory location; CuPy's broadcast

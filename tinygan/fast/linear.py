@@ -38,14 +38,16 @@ class Linear(Function):
 
     def forward(self, x, W, b=None):
         if b is not None and x.ndim == 2 and x.shape[1] == 1 and type(x) is np.ndarray:
-            # addmm with one input feature. With several rows and outputs PyTorch runs its own
-            # loop, out = b then out += x W^T, which its compiler fuses into one rounding;
-            # otherwise BLAS, whose float32 kernel adds x_i1 W_j1 to b_j as it is (-0 + -0
-            # stays -0), and whose float64 one starts the product from +0 (-0 becomes +0)
+            # addmm with one input feature, as PyTorch's MKL computes it. On an Intel CPU,
+            # with several rows and outputs, out = b then out += x W^T, the multiply and add
+            # fused into one rounding; otherwise a kernel whose float32 form adds x_i1 W_j1 to
+            # b_j as it is (-0 + -0 stays -0), and whose float64 one starts the product from
+            # +0 (-0 becomes +0). On an AMD CPU always x_i1 W_j1 rounded, then b added
+            # (measured on an EPYC: 600 of 600 drawn layers, signs of zero included).
+            if backend.cpu_vendor() == "amd" or (x.dtype == np.float32 and not self.one_term):
+                return x * W.T + b
             if self.one_term:
                 return fused(x, W.T, b)
-            if x.dtype == np.float32:
-                return x * W.T + b
         y = x * W.T if self.one_term else x @ W.T
         if b is not None:
             y += b
