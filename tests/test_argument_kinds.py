@@ -204,6 +204,13 @@ ROWS = {
         L.ones(2, 1, 3), scale_factor=L.tensor(2.)),
     "interpolate with align_corners=1": lambda L: L.nn.functional.interpolate(
         L.ones(2, 1, 3), 4, mode="linear", align_corners=1),
+    # bmm with nothing to add up returns before its dtype check (long run 5193999)
+    "bmm of an empty half batch by float64": lambda L: L.zeros(1, 0, 1, dtype=L.float16).bmm(
+        L.ones(1, 1, 1, dtype=L.float64)),
+    "bmm of int64 with no inner terms": lambda L: L.bmm(L.zeros(1, 2, 0, dtype=L.int64),
+                                                        L.ones(1, 0, 3)),
+    "bmm of half by float64": lambda L: L.bmm(L.ones(1, 2, 2, dtype=L.float16),
+                                              L.ones(1, 2, 2, dtype=L.float64)),
 }
 
 

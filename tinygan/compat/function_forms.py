@@ -315,8 +315,13 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"{expected} but got: {list(mat2.shape[:2])}.")
     if input.dtype != mat2.dtype:
-        raise RuntimeError(f"bmm: expected scalar type {input.dtype} but found {mat2.dtype} "
-                           f"(shapes {input.shape}, {mat2.shape}); convert one with .to()")
+        if 0 not in input.shape + mat2.shape[2:]:
+            raise RuntimeError(f"bmm: expected scalar type {input.dtype} but found "
+                               f"{mat2.dtype} (shapes {input.shape}, {mat2.shape}); convert "
+                               f"one with .to()")
+        # nothing to add up (an empty result, or no inner terms): PyTorch's kernel returns
+        # zeros of mat2's dtype before its dtype check
+        input = input.to(mat2.dtype)
     return F.matmul(input, mat2)
 
 

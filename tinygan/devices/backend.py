@@ -178,26 +178,41 @@ def to_device(array: Any, device: Any) -> Any:
     return module_for_device(device).asarray(array)
 
 
-_CPU_VENDOR: list = []
+_CPU: dict = {}
 
 
-def cpu_vendor() -> str:
-    """"intel", "amd" or "other": the CPU's maker, from /proc/cpuinfo (read once). PyTorch's
-    CPU results depend on it in one place tinygan follows (fast/linear.py: MKL's addmm with
-    one input feature fuses its multiply-add on Intel CPUs, not on AMD ones)."""
-    if not _CPU_VENDOR:
-        vendor = "other"
+def _cpu_info() -> dict:
+    """The CPU's maker and instruction sets, from /proc/cpuinfo (read once; elsewhere
+    "other" and none)."""
+    if not _CPU:
+        _CPU.update(vendor="other", flags=frozenset())
         try:
             with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
                 for line in info:
-                    if line.startswith("vendor_id"):
-                        vendor = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}.get(
-                            line.split(":", 1)[1].strip(), "other")
+                    key, _, value = line.partition(":")
+                    if key.strip() == "vendor_id":
+                        _CPU["vendor"] = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}.get(
+                            value.strip(), "other")
+                    elif key.strip() == "flags":
+                        _CPU["flags"] = frozenset(value.split())
                         break
         except OSError:
             pass
-        _CPU_VENDOR.append(vendor)
-    return _CPU_VENDOR[0]
+    return _CPU
+
+
+def cpu_vendor() -> str:
+    """"intel", "amd" or "other". PyTorch's CPU results depend on it in one place tinygan
+    follows (fast/linear.py: MKL's addmm with one input feature fuses its multiply-add on
+    Intel CPUs, not on AMD ones)."""
+    return _cpu_info()["vendor"]
+
+
+def cpu_has_avx512() -> bool:
+    """Whether PyTorch's CPU kernels run their AVX-512 forms here (16 float32 lanes, 8
+    float64), not their AVX2 ones (8 and 4): the order of their vector sums
+    (fast/softmax_kernel.py) follows the width."""
+    return "avx512f" in _cpu_info()["flags"]
 
 
 def writable_alias(a: np.ndarray) -> np.ndarray | None:

@@ -29,16 +29,16 @@ import numpy as np
 
 from tinygan import fast
 from tinygan.devices import backend
-from tinygan.fast import sum_kernel
+from tinygan.fast import softmax_kernel, sum_kernel
 from tinygan.devices.random import default_generator
 from tinygan.engine.fma import VECTOR_BYTES, fused
 from tinygan.engine.arguments import flag, index, integer
 from tinygan.engine.vector_loop import vector_loop_mask
 from tinygan.engine.layout import as_advanced_index_result, as_elementwise_result, \
     copy_preserving, laid_out_like, row_major, suggests_channels_last
-from tinygan.engine.tensor import (Function, Tensor, _as_tensor, check_operands, checked_scalar,
-                                   is_grad_enabled,
-                                   number_argument, result_type, result_type_of, wrap_dim)
+from tinygan.engine.tensor import (Function, KernelValue, Tensor, _as_tensor, check_operands,
+                                   checked_scalar, is_grad_enabled, number_argument,
+                                   result_type, result_type_of, wrap_dim)
 
 __all__ = [
     # shapes
@@ -3033,11 +3033,21 @@ class LogSoftmax(_AlongAxis):
     def along(self, xp, wide, x):
         half_sums = _half_sums(x, self.axis)
         z = wide - wide.max(axis=self.axis, keepdims=True)
+        if x is wide and softmax_kernel.applies(z, self.axis):   # (float32, float64)
+            return softmax_kernel.log_softmax(z, self.axis)      # in PyTorch's order
         total = _through_half(xp.exp(z).sum(axis=self.axis, keepdims=True), half_sums)
         return z - _through_half(xp.log(total), half_sums)
 
     def backward(self, g):
         y, g = _softmax_opmath(self.output, g)
+        if y is self.output and softmax_kernel.applies(y.array, self.axis) and \
+                type(g.array) is np.ndarray:   # (float32 and float64; half: the formula)
+            # the value in PyTorch's order of arithmetic (fast/softmax_kernel.py); with
+            # create_graph, the formula's graph carries it, for the second derivative
+            value = softmax_kernel.log_softmax_backward(y.array, g.array, self.axis)
+            if not is_grad_enabled():
+                return Tensor(value)
+            return KernelValue(value)(g - exp(y) * sum(g, self.axis, keepdim=True))
         return cast(g - exp(y) * sum(g, self.axis, keepdim=True), self.output.dtype)
 
 
@@ -3049,7 +3059,10 @@ class Softmax(_AlongAxis):
         dL/dx = y (g - sum_j g_j y_j)
     (the Jacobian diag(y) - y y^T applied to g)."""
     def along(self, xp, wide, x):
-        e = xp.exp(wide - wide.max(axis=self.axis, keepdims=True))
+        z = wide - wide.max(axis=self.axis, keepdims=True)
+        if x is wide and softmax_kernel.applies(z, self.axis):   # (float32, float64)
+            return softmax_kernel.softmax(z, self.axis)          # in PyTorch's order
+        e = xp.exp(z)
         return e * (1 / e.sum(axis=self.axis, keepdims=True))
 
     def backward(self, g):

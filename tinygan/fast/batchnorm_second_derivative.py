@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinygan.engine.tensor import Function, Tensor, is_grad_enabled
+from tinygan.engine.tensor import Function, KernelValue, Tensor, is_grad_enabled
 
 
 def channel_sum(t: Tensor, keepdim: bool = True) -> Tensor:
@@ -43,16 +43,6 @@ def channel_sum(t: Tensor, keepdim: bool = True) -> Tensor:
     for dim in range(t.ndim - 1, first_pixel_dim, -1):
         t = t.sum(axis=dim, keepdims=keepdim)
     return t
-
-
-class KernelValue(Function):
-    """A Tensor op's result with its values replaced by ``value`` (equal but for the last
-    bits, e.g. a kernel's in PyTorch's order of arithmetic): the values are PyTorch's, the
-    graph is the op's, so derivatives of it still follow."""
-    def __init__(self, value: Any) -> None: self.value = value
-    def saves(self): return ()
-    def forward(self, t): return self.value
-    def backward(self, gy): return gy
 
 
 class Statistics:
