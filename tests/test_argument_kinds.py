@@ -211,6 +211,12 @@ ROWS = {
                                                         L.ones(1, 0, 3)),
     "bmm of half by float64": lambda L: L.bmm(L.ones(1, 2, 2, dtype=L.float16),
                                               L.ones(1, 2, 2, dtype=L.float64)),
+    # addcmul_'s value is read in the dtype the three compute in (long run 9569735)
+    "uint8.addcmul_(int64, uint8, value=-0.73)": lambda L: L.full((1, 2), 9, dtype=L.uint8)
+        .addcmul_(L.tensor([[9, 1]]), L.tensor([[4, 2]], dtype=L.uint8), value=-0.73),
+    "uint8.addcmul_(uint8, uint8, value=-0.73)": lambda L: L.full((1, 2), 9, dtype=L.uint8)
+        .addcmul_(L.tensor([[9, 1]], dtype=L.uint8), L.tensor([[4, 2]], dtype=L.uint8),
+                  value=-0.73),
 }
 
 

@@ -4,8 +4,8 @@ The derivative of sgn(x), which abs's backward multiplies by, is PyTorch's ZeroT
 that mul, div and views pass on without computing, so a second derivative through
 ``abs(x / 0)`` is 0 where plain zeros give 0 * inf = NaN; mm, a sum back to a broadcast
 shape and the rest compute on zeros, and there NaN stays. Found by the program tester's
-wide run on the thirteenth session's machine (9516748: ``v9 = v7 / 0; v9.abs_()``; 9533318:
-``abs(abs(v2 @ v3))`` with a NaN). tensor._efficient_zeros gives each op PyTorch's answer;
+wide runs on the thirteenth session's machine (9516748: ``v9 = v7 / 0; v9.abs_()``; 9533318:
+``abs(abs(v2 @ v3))`` with a NaN; 9569364: ``abs(0 ** w)``). tensor._efficient_zeros gives each op PyTorch's answer;
 the generator below draws small programs around abs with inf, NaN and zeros in them.
 """
 from __future__ import annotations
@@ -39,6 +39,12 @@ BEFORE = {
     "mean of x / w over a dim": ((lambda L, x, w: (x / w).mean(0)), (2, 3), (2, 3)),
     "a slice of x / w": ((lambda L, x, w: (x / w)[0:2]), (3,), (3,)),
     "-(x / w)": ((lambda L, x, w: -(x / w)), (3,), (3,)),
+    # long run 9569364: a tensor exponent (its base's gradient a where(): plain zeros)
+    "x ** w": ((lambda L, x, w: x ** w), (3,), (3,)),
+    "log(x) * w": ((lambda L, x, w: x.log() * w), (3,), (3,)),
+    "lerp": ((lambda L, x, w: L.lerp(x, w, 0.3)), (3,), (3,)),
+    "logsumexp of x * w": ((lambda L, x, w: (x * w).logsumexp(0, keepdim=True)), (3,), (3,)),
+    "norm of x * w": ((lambda L, x, w: (x * w).norm().reshape(1)), (3,), (3,)),
 }
 
 # what follows abs: y -> a scalar loss

@@ -773,6 +773,7 @@ class ScaledAdd(Function):
     """y = a + alpha b (``add(a, b, alpha=)``; ``sub`` passes -alpha), the product and the
     sum rounded once, as PyTorch's kernel computes it (a fused multiply-add: engine/fma.py),
     alpha in the result's dtype. dy/da = 1, dy/db = alpha."""
+    efficient_zero_passes = (0, 1)   # (PyTorch: grad, grad * alpha: tensor._efficient_zeros)
     result_layout = "elementwise"   # (built row-major: see Function)
     def __init__(self, alpha: Any, negated: bool = False):
         self.alpha, self.negated = alpha, negated
@@ -1185,6 +1186,8 @@ class Pow(Function):
 class PowTensor(Function):
     """a ** b, both tensors: d/da = b a^(b-1);  d/db = a^b log a, taken as 0 where a = 0 and
     b >= 0 (PyTorch's choice: 0^b is flat in b there for b > 0)."""
+    # (PyTorch: a where() over grad * b a^(b-1) for a: zeros; grad * a^b log a for b)
+    efficient_zero_passes, efficient_zero_as_zeros = (1,), (0,)   # (tensor._efficient_zeros)
     elementwise = True
     def __init__(self, exponent_dtype: Any = None, base_was_a_number: bool = False):
         # PyTorch's backward computes b - 1 in b's own dtype (a uint8 0 - 1 wraps to 255, so
@@ -1622,6 +1625,7 @@ def exp(x: Tensor) -> Tensor: return Exp()(_floating(x))
 
 
 class Log(Function):
+    efficient_zero_passes = (0,)   # (PyTorch: grad / x: tensor._efficient_zeros)
     elementwise = True
     def forward(self, x): return _rounded_once(xp_of(x).log, x)
     def backward(self, gy): return gy / self.inputs[0]       # (log x)' = 1/x
@@ -2118,6 +2122,7 @@ class Lerp(Function):
     Backward, PyTorch's formulas: dx = g (1 - w), dend = g w, dw = g (end - x), each read
     from the inputs when backward runs (a weight that is given requires_grad_() afterwards
     still reaches a second derivative, as in PyTorch)."""
+    efficient_zero_passes = (0, 1, 2)   # (PyTorch: products of grad: tensor._efficient_zeros)
     result_layout = "elementwise"   # (built row-major: see Function)
     def __init__(self, weight: Any = None) -> None:
         self.weight = weight   # a Python number, or None: the weight is the third input
@@ -2535,6 +2540,7 @@ class Norm2(Function):
     norm is 0 (as PyTorch), so a zero vector gives a zero gradient, not NaN. As in PyTorch,
     x / ||x|| is computed and then masked, so the second derivative there is NaN (the mask
     stops the gradient, but 1 / ||x|| = inf still multiplies the zero it lets through)."""
+    efficient_zero_passes = (0,)   # (PyTorch: grad * x / ||x||: tensor._efficient_zeros)
     result_layout = "row-major"
     saves_output = True
     def __init__(self, axis, keepdims): self.axis, self.keepdims = axis, keepdims

@@ -648,8 +648,9 @@ def addcmul_(self, tensor1, tensor2, *, value: float = 1):
     a, b = tensor1, tensor2
     _tensors("addcmul_", tensor1=a, tensor2=b)
     value = number_argument("addcmul_", "value", value)
-    if self.dtype.kind in "biu":   # PyTorch reads value in the tensor's dtype: -0.03 is 0,
-        value = int(checked_scalar(value, self.dtype))   # -1.5 into uint8 overflows
+    common = np.dtype(result_type_of(self, a, b))   # PyTorch reads value in the dtype the
+    if self.dtype.kind in "biu" and common.kind in "biu":   # three compute in: -0.03 is 0,
+        value = int(checked_scalar(value, common))   # -1.5 overflows uint8 (but not int64)
 
     def new(t):
         y = F.addc(t, a, b, value, True)

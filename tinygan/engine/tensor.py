@@ -690,8 +690,10 @@ class Function:
     # sgn(x), whose derivative is one), see _run_backward
     backward_zeros_are_efficient = False
     # the inputs whose gradient PyTorch computes from an efficient zero as one (grad * y,
-    # grad / y, a view of grad): zeros, without computing 0 * inf = NaN (_run_backward)
+    # grad / y, a view of grad): zeros, without computing 0 * inf = NaN (_run_backward);
+    # and those it gives plain zeros (an efficient zero times y, then a where() or a sum)
     efficient_zero_passes: tuple[int, ...] = ()
+    efficient_zero_as_zeros: tuple[int, ...] = ()
 
     @property
     def name(self) -> str:
@@ -1194,11 +1196,12 @@ def _efficient_zeros(fn: Function, g_out: Tensor, input_grads: tuple) -> tuple:
     result is replaced by zeros: efficient ones again, or plain ones where an elementwise
     op's input was broadcast (PyTorch sums the gradient back to its shape: a computed sum)."""
     out = list(input_grads)
-    for i in fn.efficient_zero_passes:
+    for i in (*fn.efficient_zero_passes, *fn.efficient_zero_as_zeros):
         if i < len(out) and out[i] is not None:
-            broadcast = fn.elementwise and fn.inputs[i].shape != g_out.shape
+            efficient = i in fn.efficient_zero_passes and not (
+                fn.elementwise and fn.inputs[i].shape != g_out.shape)
             out[i] = _zeros(out[i].shape, out[i].dtype,
-                            backend.get_array_module(out[i].array), not broadcast)
+                            backend.get_array_module(out[i].array), efficient)
     return tuple(out)
 
 

@@ -14,6 +14,10 @@ describe. A few of them have a fast form here:
     convolution.py   the convolution kernels: batched columns (im2col) or one image at a time
                      (conv_by_image.py), chosen in one place
 
+Two files hold no fast form but PyTorch's order of adding, which the engine follows so that
+a sum that cancels prints PyTorch's last bits: sum_kernel.py (Sum) and softmax_kernel.py
+(softmax, log_softmax and its gradient).
+
 Each is tested equal to its plain form: values, first and second derivatives
 (tests/test_fast_paths.py, tests/test_conv.py, tests/test_upsample_embedding.py).
 
