@@ -212,6 +212,21 @@ def _deliberate(call, difference: str) -> bool:
         reason in difference for reason in DELIBERATE_REFUSALS))
 
 
+def _assert_drawn_calls_agree(budget: int) -> None:
+    """Calls 0..budget-1 of the argument generator: none differs but a deliberate refusal."""
+    import numpy as np
+    from tests.differential.arguments import _names, compare, draw_call
+    names = _names()
+    found = {}
+    for seed in range(budget):
+        call = draw_call(np.random.default_rng(seed), names)
+        difference = compare(call)
+        if difference and not _deliberate(call, difference):
+            found.setdefault(call.name, (seed, call.text(), difference))
+    assert not found, "\n".join(f"{name} (seed {seed}): {text}\n    {diff}"
+                                 for name, (seed, text, diff) in sorted(found.items()))
+
+
 @pytest.mark.cpu_only
 @needs_torch
 def test_calls_with_drawn_arguments_agree_with_pytorch():
@@ -223,17 +238,7 @@ def test_calls_with_drawn_arguments_agree_with_pytorch():
     session: about 40 names, among them clamp with a low bound above the high one, var's
     correction as a uint8 tensor, pow's gradient with a float32 exponent of a float64
     base, sum(keepdim=True) without a dim, cat of a tensor, softmax() without a dim."""
-    import numpy as np
-    from tests.differential.arguments import _names, compare, draw_call
-    names = _names()
-    found = {}
-    for seed in range(CALL_BUDGET):
-        call = draw_call(np.random.default_rng(seed), names)
-        difference = compare(call)
-        if difference and not _deliberate(call, difference):
-            found.setdefault(call.name, (seed, call.text(), difference))
-    assert not found, "\n".join(f"{name} (seed {seed}): {text}\n    {diff}"
-                                 for name, (seed, text, diff) in sorted(found.items()))
+    _assert_drawn_calls_agree(CALL_BUDGET)
 
 
 @pytest.mark.cpu_only
@@ -244,18 +249,9 @@ def test_calls_with_arguments_of_other_kinds_agree_with_pytorch(monkeypatch):
     tinygan takes what PyTorch's parser takes (dim=torch.tensor(1), dtype=float) and
     refuses what it refuses (keepdim=1, dtype='float64', other=[1.0]). Found in the
     thirteenth session: 274 differences in the first 20,000 calls at a tenth of them."""
-    import numpy as np
     from tests.differential import arguments
     monkeypatch.setattr(arguments, "WRONG_KIND", 0.5)
-    names = arguments._names()
-    found = {}
-    for seed in range(WRONG_KIND_BUDGET):
-        call = arguments.draw_call(np.random.default_rng(seed), names)
-        difference = arguments.compare(call)
-        if difference and not _deliberate(call, difference):
-            found.setdefault(call.name, (seed, call.text(), difference))
-    assert not found, "\n".join(f"{name} (seed {seed}): {text}\n    {diff}"
-                                 for name, (seed, text, diff) in sorted(found.items()))
+    _assert_drawn_calls_agree(WRONG_KIND_BUDGET)
 
 
 @pytest.mark.cpu_only
