@@ -957,3 +957,20 @@ def test_softmax_and_log_softmax_add_up_in_pytorchs_order():
         v1 = lib.zeros(23, dtype=lib.float64, requires_grad=True)
         grad, = lib.autograd.grad(v1.sqrt().log_softmax(0).mean(), v1)
         assert np.isnan(grad.tolist()).all()
+
+
+def test_the_spread_of_a_constant_tensor_is_pytorchs_rounding_noise():
+    """Long run 9576000's program 9587439: std over all of a tensor clipped to one constant.
+    PyTorch's mean of n copies of 1.24 (its sum in its order, over n) misses 1.24 by an ulp
+    for most n, so its std is that ulp and its gradient 1/n; tinygan took the mean from
+    NumPy's sum, exact here, and gave 0 and a gradient masked to 0. Now the mean as
+    ``mean`` gives it (fast/sum_kernel.py): over sizes and both float dtypes, bit for bit."""
+    for dtype in ("float32", "float64"):
+        for n in (8, 16, 17, 31, 64, 65, 100, 744):
+            found = []
+            for lib in (tinygan, torch):
+                x = lib.full((n,), 1.24, dtype=getattr(lib, dtype), requires_grad=True)
+                spread = x.std(correction=0)
+                grad, = lib.autograd.grad(spread, x)
+                found.append((spread.item(), grad.tolist(), x.detach().var().item()))
+            assert found[0] == found[1], (dtype, n, found)

@@ -2406,7 +2406,9 @@ def _spread(x: Any, axis: Any, keepdims: bool, dof: float, root: bool = False) -
     count = int(np.prod([x.shape[a] for a in axes]))
     with np.errstate(divide="ignore", invalid="ignore"):
         if x.dtype.itemsize >= 4 and 0 < count == x.size:
-            centre = (x.sum(dtype=x.dtype) / x.dtype.type(count)).astype(np.float64)
+            total = sum_kernel.pytorch_sum(x, axes, False) if sum_kernel.applies(x, axes) \
+                else x.sum(dtype=x.dtype)   # (the sum in PyTorch's order, as mean's)
+            centre = (total / x.dtype.type(count)).astype(np.float64)
             squares = (_in_memory_order(x, axes).astype(np.float64) - centre) ** 2
             total = xp.cumsum(squares, axis=-1)[..., -1]   # (cumsum adds in order)
             if keepdims:
