@@ -8,8 +8,9 @@ kind        accepted                                          refused
 ==========  ================================================  ==========================
 bool        True, False                                       1, None, a tensor, np.bool_
 int         an int, a NumPy integer, a 0-d integer tensor     True, 1.0, a bool tensor
-SymInt      the same, or any integer or bool tensor of one    True, 1.0, a float tensor
-            element (a size, k of topk, a list's entries)
+SymInt      the same, or an integer tensor of one element of  True, 1.0, a float tensor
+            any shape (a size, k of topk; a list of dims
+            takes a bool one too)
 dtype       a dtype, or Python's float, int, bool, complex    'float64', a tensor
 ==========  ================================================  ==========================
 
@@ -17,6 +18,8 @@ dtype       a dtype, or Python's float, int, bool, complex    'float64', a tenso
 NumPy is looser: it reads 1 as True and a dim of 1.0 as an error only sometimes, so tinygan
 checks here, once per argument, before anything is computed. A learner who wrote
 ``x.sum(0, keepdim=1)`` gets PyTorch's answer: a TypeError, not a quiet True.
+
+(engine/tensor.py imports this file, so a tensor is recognised here by its class's name.)
 """
 from __future__ import annotations
 
