@@ -1191,7 +1191,8 @@ def _efficient_zeros(fn: Function, g_out: Tensor, input_grads: tuple) -> tuple:
     PyTorch's derivative of sgn(x) is not a tensor of zeros but a ZeroTensor: a zero that
     its mul, div and views pass on as a ZeroTensor without computing, so 0 * inf stays 0
     (a second derivative through abs(x / 0) is 0 there, where plain zeros give NaN). Other
-    ops (mm, a sum, exp's backward) make it a tensor of zeros first and compute. Here the
+    ops (mm, mean, tanh's and sigmoid's backward) make it a tensor of zeros first and
+    compute. Here the
     backward has run on zeros; for the inputs ``fn.efficient_zero_passes`` names, its
     result is replaced by zeros: efficient ones again, or plain ones where an elementwise
     op's input was broadcast (PyTorch sums the gradient back to its shape: a computed sum)."""
